@@ -1,0 +1,59 @@
+import { relative } from 'node:path';
+import { hasErrors, loadManifests, resolveActor } from '../../config';
+import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
+import { ExitCode } from '../exit-codes';
+import { formatProblemMarkdown, formatProblemText, problemJson, summarizeProblems } from '../format-problems';
+
+/**
+ * `exportctl validate [PATH...]`: parse, schema, references, permissions; no state touched.
+ * Exit 0 when valid (warnings allowed), 1 with one line per problem otherwise.
+ */
+export function validateCommand(paths: string[], options: GlobalOptions, context: CliContext): number {
+  const actor = resolveActor(options.as, context.env, context.cwd);
+  // An identity inferred from git is a guess at who will apply: its denials are warnings. One named
+  // on purpose (--as, EXPORTCTL_ACTOR) is the question asked: its denials are errors.
+  const deniedSeverity = actor.source === 'flag' || actor.source === 'env' ? 'error' : 'warning';
+  const result = loadManifests(paths, {
+    cwd: context.cwd,
+    actor: actor.identity,
+    mode: 'validate',
+    deniedSeverity,
+  });
+  const valid = !hasErrors(result.problems);
+  const { stdout } = context;
+
+  if (options.output === 'json') {
+    const body = {
+      valid,
+      actor: actor.identity ?? null,
+      files: result.files.map((file) => relative(context.cwd, file)),
+      manifests: result.manifests.map((item) => ({
+        kind: item.kind,
+        name: item.name,
+        file: relative(context.cwd, item.source.file),
+        line: item.source.locate([]).line,
+      })),
+      problems: result.problems.map((problem) => problemJson(problem, context.cwd)),
+    };
+    writeLine(stdout, JSON.stringify(body, null, 2));
+  } else if (options.output === 'markdown') {
+    writeLine(
+      stdout,
+      valid
+        ? `### ✅ ${result.manifests.length} manifests are valid`
+        : '### ❌ The manifests do not validate',
+    );
+    if (result.problems.length > 0) writeLine(stdout);
+    for (const problem of result.problems) writeLine(stdout, formatProblemMarkdown(problem, context.cwd));
+  } else {
+    for (const problem of result.problems) writeLine(stdout, formatProblemText(problem, context.cwd));
+    const counted = `${result.manifests.length} manifest${result.manifests.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
+    writeLine(
+      stdout,
+      valid
+        ? `${counted}: valid (${summarizeProblems(result.problems)})`
+        : `${counted}: ${summarizeProblems(result.problems)}`,
+    );
+  }
+  return valid ? ExitCode.Success : ExitCode.Error;
+}

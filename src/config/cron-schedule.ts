@@ -1,0 +1,30 @@
+import { Cron } from 'croner';
+
+/**
+ * Checks a cron expression in a time zone; returns why it does not parse, or undefined when it does.
+ * The same parser (croner) drives the scheduler, so what validates here is what runs.
+ */
+export function cronProblem(expression: string, timezone = 'UTC'): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    return `time zone "${timezone}" is not an IANA time zone`;
+  }
+  try {
+    const cron = new Cron(expression, { paused: true, timezone });
+    cron.stop();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
+  }
+}
+
+/** Next time `expression` fires after `after`, in `timezone`; undefined if it never fires again. */
+export function nextCronTime(expression: string, timezone: string, after: Date): Date | undefined {
+  const cron = new Cron(expression, { paused: true, timezone });
+  try {
+    return cron.nextRun(after) ?? undefined;
+  } finally {
+    cron.stop();
+  }
+}

@@ -1,0 +1,102 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import type { Problem, SourcePosition } from './problem';
+
+/** A path into a document: object keys and array indexes. */
+export type FieldPath = readonly (string | number)[];
+
+/**
+ * One YAML document of a manifest file, as plain data plus a way back to source positions.
+ */
+export interface ManifestDocument {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 0-based index of the document in its file. */
+  readonly index: number;
+  /** The document as plain JavaScript values. */
+  readonly data: unknown;
+  /**
+   * The position of the value at `path` (or of its key, with `target: 'key'`). When the path does not
+   * exist, the position of the nearest existing ancestor, so a missing field points at its parent.
+   */
+  locate(path: FieldPath, target?: 'key' | 'value'): SourcePosition;
+}
+
+interface ParsedFile {
+  readonly documents: ManifestDocument[];
+  readonly problems: Problem[];
+}
+
+/**
+ * Parses every YAML document of one file (YAML 1.2 core schema: `yes` is a string, not a boolean;
+ * duplicate keys are errors). Documents with syntax errors become `yaml-syntax` problems and are
+ * left out; the file's other documents are still returned. Empty documents are skipped.
+ */
+export function parseManifestFile(file: string, text: string): ParsedFile {
+  const lineCounter = new LineCounter();
+  const position = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  // parseAllDocuments returns an EmptyStream (no documents) for an empty file.
+  const all = Array.isArray(parsed) ? parsed : [];
+  const documents: ManifestDocument[] = [];
+  const problems: Problem[] = [];
+
+  all.forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        const at = error.linePos?.[0];
+        problems.push({
+          code: 'yaml-syntax',
+          severity: 'error',
+          message: `YAML: ${firstLine(error.message)}`,
+          hint: 'fix the YAML syntax; the document is skipped until it parses',
+          file,
+          ...(at ? { line: at.line, column: at.col } : {}),
+        });
+      }
+      return;
+    }
+    if (doc.contents === null) return;
+    const contents = doc.contents as Node;
+    documents.push({
+      file,
+      index,
+      data: doc.toJS({ maxAliasCount: 100 }),
+      locate(path, target = 'value') {
+        let node: unknown = contents;
+        let at = position(contents.range?.[0] ?? 0);
+        for (const [depth, segment] of path.entries()) {
+          const last = depth === path.length - 1;
+          if (isMap(node)) {
+            const pair = node.items.find(
+              (item) => isPair(item) && isScalar(item.key) && item.key.value === segment,
+            );
+            if (!pair) return at;
+            const keyNode = pair.key as Node;
+            const keyAt = position(keyNode.range?.[0] ?? 0);
+            if (last && target === 'key') return keyAt;
+            const valueNode = pair.value as Node | null;
+            // A key with no value (`spec:`) has no range of its own: point at the key.
+            at = valueNode?.range ? position(valueNode.range[0]) : keyAt;
+            node = valueNode;
+          } else if (isSeq(node) && typeof segment === 'number') {
+            const item = node.items[segment] as Node | undefined;
+            if (!item?.range) return at;
+            at = position(item.range[0]);
+            node = item;
+          } else {
+            return at;
+          }
+        }
+        return at;
+      },
+    });
+  });
+  return { documents, problems };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]?.trim() ?? message;
+}

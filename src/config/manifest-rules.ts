@@ -1,0 +1,227 @@
+import { basename } from 'node:path';
+import { cronProblem } from './cron-schedule';
+import { type LoadedManifest, ofKind, resourceId } from './loaded-manifest';
+import type { FieldPath, ManifestDocument } from './manifest-document';
+import type { ManifestKind } from './manifest-schemas';
+import type { Problem, ProblemCode } from './problem';
+import { suggestName } from './suggest-name';
+
+/** A document whose kind and name could be read, whether or not the rest is valid. */
+export interface DeclaredIdentity {
+  readonly kind: ManifestKind;
+  readonly name: string;
+  readonly source: ManifestDocument;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * The rules that no single schema can express: unique names, one Refresh and one Access, references
+ * that resolve, consent, endpoints, cron expressions, exportUser an administrator. References and
+ * duplicates are checked against every declared identity, so one broken document does not make
+ * every destination that names it report a dangling reference too.
+ */
+export function manifestRuleProblems(
+  identities: readonly DeclaredIdentity[],
+  manifests: readonly LoadedManifest[],
+): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (
+    code: ProblemCode,
+    source: ManifestDocument,
+    id: string,
+    path: FieldPath,
+    message: string,
+    options: { hint?: string | undefined; on?: 'key' | 'value'; severity?: 'error' | 'warning' } = {},
+  ) => {
+    const at = source.locate(path, options.on ?? 'value');
+    problems.push({
+      code,
+      severity: options.severity ?? 'error',
+      message,
+      ...(options.hint === undefined ? {} : { hint: options.hint }),
+      file: source.file,
+      line: at.line,
+      column: at.column,
+      resource: id,
+      path: path.join('.'),
+    });
+  };
+
+  // Unique kind + name; at most one Refresh and one Access.
+  const firstById = new Map<string, DeclaredIdentity>();
+  const firstByKind = new Map<ManifestKind, DeclaredIdentity>();
+  for (const identity of identities) {
+    const id = resourceId(identity.kind, identity.name);
+    const first = firstById.get(id);
+    if (first) {
+      problem(
+        'duplicate-name',
+        identity.source,
+        id,
+        ['metadata', 'name'],
+        `${id} is declared twice (first at ${where(first.source)})`,
+        {
+          hint: 'rename one of them, or delete the copy',
+        },
+      );
+      continue;
+    }
+    firstById.set(id, identity);
+    if (identity.kind === 'Refresh' || identity.kind === 'Access') {
+      const firstOfKind = firstByKind.get(identity.kind);
+      if (firstOfKind) {
+        problem(
+          'duplicate-singleton',
+          identity.source,
+          id,
+          ['kind'],
+          `only one ${identity.kind} may be declared (another is at ${where(firstOfKind.source)})`,
+          { hint: `merge the two ${identity.kind} documents into one` },
+        );
+      } else {
+        firstByKind.set(identity.kind, identity);
+      }
+    }
+  }
+
+  const declaredNames = (kind: ManifestKind) =>
+    identities.filter((item) => item.kind === kind).map((item) => item.name);
+  const refresh = ofKind(manifests, 'Refresh')[0];
+  const access = ofKind(manifests, 'Access')[0];
+
+  for (const item of ofKind(manifests, 'Connection')) {
+    const { spec } = item.manifest;
+    if (!spec.dataPrivacyConsent) {
+      problem(
+        'privacy-consent-required',
+        item.source,
+        item.id,
+        ['spec', 'dataPrivacyConsent'],
+        'dataPrivacyConsent must be true: exporting sends customer data to Constant Contact',
+        {
+          hint: 'set dataPrivacyConsent: true once your organisation agrees to share this data with Constant Contact',
+        },
+      );
+    }
+    for (const endpoint of ['api', 'token'] as const) {
+      const url = spec.endpoints[endpoint];
+      const parsed = safeUrl(url);
+      if (parsed && parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
+        problem(
+          'insecure-endpoint',
+          item.source,
+          item.id,
+          ['spec', 'endpoints', endpoint],
+          `endpoints.${endpoint} uses plain http to ${parsed.hostname}: credentials would cross the network unencrypted`,
+          {
+            hint: 'use https (plain http is allowed only for loopback hosts such as the local sandbox)',
+          },
+        );
+      } else if (parsed && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        problem(
+          'invalid-format',
+          item.source,
+          item.id,
+          ['spec', 'endpoints', endpoint],
+          `endpoints.${endpoint} must be an http(s) URL, not ${parsed.protocol}`,
+        );
+      }
+    }
+    if (access) {
+      const admins = access.manifest.spec.administrators.map((email) => email.toLowerCase());
+      if (!admins.includes(spec.exportUser.toLowerCase())) {
+        problem(
+          'export-user-not-administrator',
+          item.source,
+          item.id,
+          ['spec', 'exportUser'],
+          `exportUser ${spec.exportUser} is not an administrator in ${access.id}`,
+          {
+            hint: `add ${spec.exportUser} to spec.administrators of ${access.id} (${where(access.source)}), or name an administrator`,
+          },
+        );
+      }
+    }
+  }
+
+  if (refresh) {
+    const reason = cronProblem(refresh.manifest.spec.cron, refresh.manifest.spec.timezone);
+    if (reason) {
+      const path = reason.startsWith('time zone') ? ['spec', 'timezone'] : ['spec', 'cron'];
+      problem('invalid-cron', refresh.source, refresh.id, path, `${path.join('.')}: ${reason}`, {
+        hint: 'use 5 fields (minute hour day month weekday), e.g. "0 */6 * * *", and an IANA zone such as Europe/Paris',
+      });
+    }
+  }
+
+  for (const item of ofKind(manifests, 'ExportDestination')) {
+    const { spec } = item.manifest;
+    for (const [field, kind] of [
+      ['connection', 'Connection'],
+      ['source', 'ProfileSource'],
+    ] as const) {
+      const names = declaredNames(kind);
+      if (!names.includes(spec[field])) {
+        const suggestion = suggestName(spec[field], names);
+        problem(
+          'dangling-reference',
+          item.source,
+          item.id,
+          ['spec', field],
+          `${field} "${spec[field]}" names no declared ${kind}`,
+          {
+            hint: suggestion
+              ? `did you mean "${suggestion}"?`
+              : names.length > 0
+                ? `declared: ${names.join(', ')}`
+                : `declare a ${kind} named ${spec[field]}, or include its file in PATH`,
+          },
+        );
+      }
+    }
+    if (spec.schedule === 'refresh') {
+      if (!refresh) {
+        problem(
+          'no-refresh-schedule',
+          item.source,
+          item.id,
+          ['spec', 'schedule'],
+          'schedule is refresh, but no Refresh is declared: this destination runs only on demand',
+          {
+            hint: 'declare a Refresh (kind: Refresh) or set schedule: manual to say so',
+            severity: 'warning',
+          },
+        );
+      }
+    } else if (spec.schedule !== 'manual') {
+      const reason = cronProblem(spec.schedule, refresh?.manifest.spec.timezone ?? 'UTC');
+      if (reason) {
+        problem(
+          'invalid-cron',
+          item.source,
+          item.id,
+          ['spec', 'schedule'],
+          `schedule is not refresh, manual or a valid cron expression: ${reason}`,
+          {
+            hint: 'use refresh, manual, or 5 cron fields such as "30 5 * * 1-5"',
+          },
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+function where(source: ManifestDocument): string {
+  const at = source.locate([]);
+  return `${basename(source.file)}:${at.line}:${at.column}`;
+}
+
+function safeUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,237 @@
+import type { ErrorObject } from 'ajv';
+import type { FieldPath, ManifestDocument } from './manifest-document';
+import type { Problem, ProblemCode } from './problem';
+import { suggestName } from './suggest-name';
+
+/**
+ * Turns ajv's errors for one document into problems at the right source position, one per fault:
+ * summaries of anyOf and if/then are folded into the errors that say what is wrong, and errors under
+ * a path that already has a problem (`claimed`, e.g. a literal secret) are dropped.
+ */
+export function schemaProblems(
+  errors: readonly ErrorObject[],
+  document: ManifestDocument,
+  resource: string | undefined,
+  claimed: readonly string[] = [],
+): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+
+  for (const error of foldAlternatives(errors)) {
+    if (claimed.some((prefix) => under(error.instancePath, prefix))) continue;
+    const problem = describe(error, document, resource);
+    if (!problem) continue;
+    const key = `${problem.code}:${problem.path}:${problem.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(problem);
+  }
+  return problems;
+}
+
+/**
+ * `anyOf`: when some alternative got deeper than the value itself (the value had the right type for
+ * it), its errors are the useful ones; otherwise one "must be one of these types" error is kept.
+ */
+function foldAlternatives(errors: readonly ErrorObject[]): ErrorObject[] {
+  const out: ErrorObject[] = [];
+  const alternatives = errors.filter((error) => error.keyword === 'anyOf' || error.keyword === 'oneOf');
+  for (const error of errors) {
+    if (error.keyword === 'if') continue;
+    const owner = alternatives.find(
+      (alternative) => alternative !== error && error.schemaPath.startsWith(`${alternative.schemaPath}/`),
+    );
+    if (owner) {
+      const deeper = errors.some(
+        (other) =>
+          other.schemaPath.startsWith(`${owner.schemaPath}/`) &&
+          other.instancePath.length > owner.instancePath.length,
+      );
+      if (deeper && error.instancePath.length > owner.instancePath.length) out.push(error);
+      continue;
+    }
+    if (alternatives.includes(error)) {
+      const deeper = errors.some(
+        (other) =>
+          other.schemaPath.startsWith(`${error.schemaPath}/`) &&
+          other.instancePath.length > error.instancePath.length,
+      );
+      if (deeper) continue;
+    }
+    out.push(error);
+  }
+  return out;
+}
+
+function describe(
+  error: ErrorObject,
+  document: ManifestDocument,
+  resource: string | undefined,
+): Problem | undefined {
+  const path = toFieldPath(error.instancePath);
+  const where = displayPath(path);
+  const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const schemaHint = typeof parent['x-hint'] === 'string' ? parent['x-hint'] : undefined;
+  const at = (target: FieldPath, on: 'key' | 'value' = 'value') => document.locate(target, on);
+  const make = (
+    code: ProblemCode,
+    message: string,
+    position: { line: number; column: number },
+    hint?: string,
+  ): Problem => ({
+    code,
+    severity: 'error',
+    message,
+    ...(hint === undefined ? {} : { hint }),
+    file: document.file,
+    line: position.line,
+    column: position.column,
+    ...(resource === undefined ? {} : { resource }),
+    path: where,
+  });
+  const value = error.data;
+
+  switch (error.keyword) {
+    case 'required': {
+      const missing = String((error.params as { missingProperty: string }).missingProperty);
+      const field = displayPath([...path, missing]);
+      // Point at the parent's key (`dataMatching:`), or at the document for top-level fields.
+      const position = path.length > 0 ? at(path, 'key') : at([]);
+      return make('missing-field', `${field} is required`, position, requiredHint(field));
+    }
+    case 'additionalProperties': {
+      const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((parent.properties as Record<string, unknown> | undefined) ?? {});
+      const suggestion = suggestName(extra, allowed);
+      const hint = suggestion
+        ? `did you mean "${suggestion}"?`
+        : allowed.length > 0
+          ? `allowed here: ${allowed.join(', ')}`
+          : undefined;
+      return make(
+        'unknown-field',
+        `unknown field "${displayPath([...path, extra])}"`,
+        at([...path, extra], 'key'),
+        hint,
+      );
+    }
+    case 'type': {
+      const expected = String((error.params as { type: string | string[] }).type);
+      const hint =
+        expected === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value)
+          ? 'write true or false (YAML 1.2 reads yes/no/on/off as text)'
+          : undefined;
+      return make(
+        'wrong-type',
+        `${where} must be ${article(expected)}, not ${describeValue(value)}`,
+        at(path),
+        hint,
+      );
+    }
+    case 'anyOf':
+    case 'oneOf': {
+      const branches = (parent[error.keyword] as Record<string, unknown>[] | undefined) ?? [];
+      const kinds = branches.map((branch) =>
+        branch.$ref ? 'a reference ({env: NAME} or {file: PATH})' : article(String(branch.type)),
+      );
+      return make(
+        'wrong-type',
+        `${where} must be ${kinds.join(' or ')}, not ${describeValue(value)}`,
+        at(path),
+      );
+    }
+    case 'const': {
+      const allowed = (error.params as { allowedValue: unknown }).allowedValue;
+      if (where === 'apiVersion') {
+        return make(
+          'unsupported-api-version',
+          `apiVersion ${describeValue(value)} is not supported`,
+          at(path),
+          'use apiVersion: exportctl/v1',
+        );
+      }
+      return make(
+        'invalid-value',
+        `${where} must be ${JSON.stringify(allowed)}, not ${describeValue(value)}`,
+        at(path),
+        schemaHint,
+      );
+    }
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((item) =>
+        String(item),
+      );
+      const suggestion = typeof value === 'string' ? suggestName(value, allowed) : undefined;
+      return make(
+        'invalid-value',
+        `${where} must be one of ${allowed.join(', ')}, not ${describeValue(value)}`,
+        at(path),
+        schemaHint ?? (suggestion ? `did you mean "${suggestion}"?` : undefined),
+      );
+    }
+    case 'pattern':
+    case 'format': {
+      const format =
+        error.keyword === 'format' ? String((error.params as { format: string }).format) : undefined;
+      const what =
+        format === 'email'
+          ? 'an email address'
+          : format === 'uri'
+            ? 'an absolute URL'
+            : 'in the expected format';
+      return make('invalid-format', `${where} ${describeValue(value)} is not ${what}`, at(path), schemaHint);
+    }
+    case 'not': {
+      const message =
+        typeof parent['x-message'] === 'string' ? parent['x-message'] : `${where} is not allowed here`;
+      // For `not: {required: [x]}` the offending field is x itself.
+      const notRequired = ((parent.not as { required?: string[] } | undefined)?.required ?? [])[0];
+      const target = notRequired ? [...path, notRequired] : path;
+      return make('unknown-field', message, at(target, 'key'), schemaHint);
+    }
+    default: {
+      // minItems, minLength, maximum, uniqueItems, maxProperties, ...: ajv's wording is clear.
+      return make('invalid-value', `${where} ${error.message ?? 'is not valid'}`, at(path), schemaHint);
+    }
+  }
+}
+
+function requiredHint(field: string): string | undefined {
+  if (field === 'spec.dataMatching.email')
+    return 'name the profile field that holds the email address, e.g. email: EmailAddress';
+  if (field === 'metadata.name') return 'every resource needs a name: metadata: { name: my-name }';
+  return undefined;
+}
+
+function toFieldPath(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+/** `spec.segments[0]`, or `(document)` for the root. */
+export function displayPath(path: FieldPath): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out === '' ? '(document)' : out;
+}
+
+function article(type: string): string {
+  if (type === 'object') return 'a mapping';
+  if (type === 'array') return 'a list';
+  if (type === 'integer') return 'an integer';
+  return `a ${type}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,50 @@
+/** Values that may describe where an error happened; never credentials. */
+export type ErrorContext = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+export interface ExportctlErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+  /** Where it happened (file, export, batch, request), for logs and `--output json`. */
+  context?: ErrorContext;
+  /** What the user can do about it, when that is known. */
+  hint?: string;
+}
+
+/**
+ * The base of every error exportctl raises on purpose. `code` is stable (tests and scripts match on
+ * it; docs/troubleshooting.md lists each one); `message` says what happened and where; `hint` says
+ * what to do. Messages and context never carry secrets: callers pass only redacted values.
+ */
+export class ExportctlError extends Error {
+  readonly code: string;
+  readonly context: ErrorContext;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options: ExportctlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.context = options.context ?? {};
+    this.hint = options.hint;
+  }
+
+  /** A plain object for `--output json` and structured logs. */
+  toJSON(): { name: string; code: string; message: string; hint?: string; context: ErrorContext } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      context: this.context,
+    };
+  }
+}
+
+/** Manifests or arguments that do not hold; details are in `problems` where there are several. */
+export class ValidationError extends ExportctlError {}
+
+/** The acting identity may not do what it asked (DESIGN.md role rules). */
+export class PermissionError extends ExportctlError {}
+
+/** Bad command-line usage: a missing argument, an unknown option value. */
+export class UsageError extends ExportctlError {}
