@@ -2,10 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExportctlError } from '../errors';
 import { packageVersion } from '../package-root';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
-import { validateCommand } from './commands/validate-command';
+import type { CommandAction } from './command-registry';
+import { commands } from './commands';
 import { ExitCode } from './exit-codes';
-
-type Action = (command: Command) => number | Promise<number>;
 
 /**
  * Runs one exportctl command line and resolves to its exit code. Never throws: errors are printed
@@ -40,18 +39,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     .exitOverride();
 
   const action =
-    (run: Action) =>
+    (run: CommandAction) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       exitCode = await run(command);
     };
   const globals = (command: Command) => command.optsWithGlobals() as GlobalOptions;
 
-  program
-    .command('validate')
-    .description('parse, schema, references and permissions; no state touched')
-    .argument('[path...]', 'manifest files or folders (default: the current folder)')
-    .action(action((command) => validateCommand(command.args, globals(command), context)));
+  for (const register of commands) register({ program, context, action, globals });
 
   try {
     await program.parseAsync(['node', 'exportctl', ...argv.slice(2)]);

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { hasErrors, loadManifests, resolveActor } from '../../config';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
+import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
 import { formatProblemMarkdown, formatProblemText, problemJson, summarizeProblems } from '../format-problems';
 
@@ -57,3 +58,11 @@ export function validateCommand(paths: string[], options: GlobalOptions, context
   }
   return valid ? ExitCode.Success : ExitCode.Error;
 }
+
+export const registerValidateCommand: RegisterCommand = ({ program, context, action, globals }) => {
+  program
+    .command('validate')
+    .description('parse, schema, references and permissions; no state touched')
+    .argument('[path...]', 'manifest files or folders (default: the current folder)')
+    .action(action((command) => validateCommand(command.args, globals(command), context)));
+};

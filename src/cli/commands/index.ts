@@ -1,0 +1,5 @@
+import type { RegisterCommand } from '../command-registry';
+import { registerValidateCommand } from './validate-command';
+
+/** Every exportctl command, in the order `--help` lists them. */
+export const commands: readonly RegisterCommand[] = [registerValidateCommand];

@@ -1,0 +1,24 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+
+const created: string[] = [];
+
+/** A fresh folder under the OS temp dir, removed after the current test. */
+export function tempFolder(prefix = 'exportctl-test-'): string {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  created.push(folder);
+  return folder;
+}
+
+/** A temp copy of `source` (a folder), removed after the current test. */
+export function copyToTemp(source: string): string {
+  const folder = tempFolder();
+  cpSync(source, folder, { recursive: true });
+  return folder;
+}
+
+afterEach(() => {
+  for (const folder of created.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
