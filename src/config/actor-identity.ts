@@ -16,6 +16,7 @@ export function resolveActor(flag: string | undefined, env: NodeJS.ProcessEnv, c
   try {
     const email = execFileSync('git', ['config', 'user.email'], {
       cwd,
+      env,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 5000,

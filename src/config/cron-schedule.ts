@@ -5,6 +5,18 @@ import { Cron } from 'croner';
  * The same parser (croner) drives the scheduler, so what validates here is what runs.
  */
 export function cronProblem(expression: string, timezone = 'UTC'): string | undefined {
+  // Many destinations share a few expressions, and building Intl formatters is slow: remember answers.
+  const key = `${timezone}\u0000${expression}`;
+  if (checked.has(key)) return checked.get(key);
+  const problem = uncachedCronProblem(expression, timezone);
+  if (checked.size > 10_000) checked.clear();
+  checked.set(key, problem);
+  return problem;
+}
+
+const checked = new Map<string, string | undefined>();
+
+function uncachedCronProblem(expression: string, timezone: string): string | undefined {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {

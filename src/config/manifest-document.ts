@@ -97,6 +97,8 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   return { documents, problems };
 }
 
+/** yaml's first line, without its own "at line N, column M:" (we print the position ourselves). */
 function firstLine(message: string): string {
-  return message.split('\n')[0]?.trim() ?? message;
+  const line = message.split('\n')[0]?.trim() ?? message;
+  return line.replace(/ at line \d+, column \d+:?$/, '');
 }

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { relative } from 'node:path';
 import { cronProblem } from './cron-schedule';
 import { type LoadedManifest, ofKind, resourceId } from './loaded-manifest';
 import type { FieldPath, ManifestDocument } from './manifest-document';
@@ -24,7 +24,12 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export function manifestRuleProblems(
   identities: readonly DeclaredIdentity[],
   manifests: readonly LoadedManifest[],
+  cwd: string = process.cwd(),
 ): Problem[] {
+  const where = (source: ManifestDocument): string => {
+    const at = source.locate([]);
+    return `${relative(cwd, source.file) || source.file}:${at.line}:${at.column}`;
+  };
   const problems: Problem[] = [];
   const problem = (
     code: ProblemCode,
@@ -85,8 +90,14 @@ export function manifestRuleProblems(
     }
   }
 
-  const declaredNames = (kind: ManifestKind) =>
-    identities.filter((item) => item.kind === kind).map((item) => item.name);
+  // Indexed once: checking each reference against a list would be quadratic in the destinations.
+  const namesByKind = new Map<ManifestKind, string[]>();
+  for (const item of identities) {
+    const names = namesByKind.get(item.kind) ?? [];
+    names.push(item.name);
+    namesByKind.set(item.kind, names);
+  }
+  const declared = new Map([...namesByKind].map(([kind, names]) => [kind, new Set(names)]));
   const refresh = ofKind(manifests, 'Refresh')[0];
   const access = ofKind(manifests, 'Access')[0];
 
@@ -161,8 +172,8 @@ export function manifestRuleProblems(
       ['connection', 'Connection'],
       ['source', 'ProfileSource'],
     ] as const) {
-      const names = declaredNames(kind);
-      if (!names.includes(spec[field])) {
+      if (!declared.get(kind)?.has(spec[field])) {
+        const names = namesByKind.get(kind) ?? [];
         const suggestion = suggestName(spec[field], names);
         problem(
           'dangling-reference',
@@ -211,11 +222,6 @@ export function manifestRuleProblems(
     }
   }
   return problems;
-}
-
-function where(source: ManifestDocument): string {
-  const at = source.locate([]);
-  return `${basename(source.file)}:${at.line}:${at.column}`;
 }
 
 function safeUrl(value: string): URL | undefined {

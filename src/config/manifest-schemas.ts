@@ -8,6 +8,7 @@ import exportctlSchema from '../../schemas/exportctl.schema.json';
 import profileSourceSchema from '../../schemas/profile-source.schema.json';
 import refreshSchema from '../../schemas/refresh.schema.json';
 import type { Manifest } from './manifest-types.generated';
+import * as precompiled from './manifest-validators.generated';
 
 export type ManifestKind = Manifest['kind'];
 
@@ -31,20 +32,23 @@ const schemaFiles = {
 let compiled: { ajv: Ajv2020; byKind: Map<ManifestKind, ValidateFunction> } | undefined;
 
 /**
- * The ajv instance with every schema of schemas/ registered under its file name, so the relative
- * `$ref`s that editors follow resolve the same way here. Built once per process.
+ * An ajv instance with every schema of schemas/ registered under its file name, so the relative
+ * `$ref`s that editors follow resolve the same way here: for checking what editors see
+ * (`exportctl.schema.json`). Loading manifests uses the precompiled validators instead. Built once.
  */
 export function manifestAjv(): Ajv2020 {
   return compile().ajv;
 }
+
+/** The precompiled validators (scripts/generate-from-schemas.mjs), one per kind. */
+const validators = precompiled as unknown as Record<ManifestKind, ValidateFunction>;
 
 /**
  * Validates one manifest of a known kind in place: on success, every schema default has been filled
  * in. Errors are ajv's, all of them (`allErrors`), with `parentSchema` for the hints (`verbose`).
  */
 export function validateManifestSchema(kind: ManifestKind, data: unknown): ErrorObject[] {
-  const validate = compile().byKind.get(kind);
-  if (!validate) throw new Error(`no schema for kind ${kind}`);
+  const validate = validators[kind];
   return validate(data) ? [] : [...(validate.errors ?? [])];
 }
 

@@ -31,37 +31,22 @@ export function schemaProblems(
 }
 
 /**
- * `anyOf`: when some alternative got deeper than the value itself (the value had the right type for
- * it), its errors are the useful ones; otherwise one "must be one of these types" error is kept.
+ * `anyOf`/`oneOf` at path P: when some alternative got deeper than P (the value had the right type
+ * for it), those deeper errors say what is wrong and everything else at P is noise; otherwise the
+ * one "must be one of these" error at P is kept and the alternatives' own errors at P are dropped.
+ * Errors are grouped by instance path, because errors inside a `$ref`'d alternative carry the
+ * referenced schema's path, not the anyOf's.
  */
 function foldAlternatives(errors: readonly ErrorObject[]): ErrorObject[] {
-  const out: ErrorObject[] = [];
   const alternatives = errors.filter((error) => error.keyword === 'anyOf' || error.keyword === 'oneOf');
-  for (const error of errors) {
-    if (error.keyword === 'if') continue;
-    const owner = alternatives.find(
-      (alternative) => alternative !== error && error.schemaPath.startsWith(`${alternative.schemaPath}/`),
-    );
-    if (owner) {
-      const deeper = errors.some(
-        (other) =>
-          other.schemaPath.startsWith(`${owner.schemaPath}/`) &&
-          other.instancePath.length > owner.instancePath.length,
-      );
-      if (deeper && error.instancePath.length > owner.instancePath.length) out.push(error);
-      continue;
-    }
-    if (alternatives.includes(error)) {
-      const deeper = errors.some(
-        (other) =>
-          other.schemaPath.startsWith(`${error.schemaPath}/`) &&
-          other.instancePath.length > error.instancePath.length,
-      );
-      if (deeper) continue;
-    }
-    out.push(error);
-  }
-  return out;
+  const deeperThan = (path: string) => errors.some((other) => other.instancePath.startsWith(`${path}/`));
+  return errors.filter((error) => {
+    if (error.keyword === 'if') return false;
+    const owner = alternatives.find((alternative) => alternative.instancePath === error.instancePath);
+    if (!owner) return true;
+    if (deeperThan(owner.instancePath)) return false;
+    return error === owner;
+  });
 }
 
 function describe(
@@ -190,8 +175,39 @@ function describe(
       const target = notRequired ? [...path, notRequired] : path;
       return make('unknown-field', message, at(target, 'key'), schemaHint);
     }
+    case 'minItems': {
+      const limit = Number((error.params as { limit: number }).limit);
+      return make(
+        'invalid-value',
+        `${where} must list at least ${limit} item${limit === 1 ? '' : 's'}`,
+        at(path),
+        schemaHint,
+      );
+    }
+    case 'uniqueItems': {
+      const { i } = error.params as { i: number; j: number };
+      const repeated = Array.isArray(value) ? value[i] : undefined;
+      return make(
+        'invalid-value',
+        `${where} lists ${describeValue(repeated)} more than once`,
+        at(path),
+        'list each item once',
+      );
+    }
+    case 'minProperties':
+    case 'maxProperties': {
+      const allowed = Object.keys((parent.properties as Record<string, unknown> | undefined) ?? {});
+      return make(
+        'invalid-value',
+        `${where} must have exactly one of ${allowed.join(', ')}`,
+        at(path),
+        schemaHint,
+      );
+    }
+    case 'minLength':
+      return make('invalid-value', `${where} must not be empty`, at(path), schemaHint);
     default: {
-      // minItems, minLength, maximum, uniqueItems, maxProperties, ...: ajv's wording is clear.
+      // maximum, minimum, maxLength, ...: ajv's wording ("must be <= 100") is clear.
       return make('invalid-value', `${where} ${error.message ?? 'is not valid'}`, at(path), schemaHint);
     }
   }

@@ -17,6 +17,8 @@ const SECRET_FIELDS: readonly FieldPath[] = [
 
 export interface ValidationOptions extends Partial<Omit<PermissionCheck, 'actor'>> {
   readonly actor?: string | undefined;
+  /** Folder that file names in messages are relative to (default: the process's). */
+  readonly cwd?: string;
 }
 
 export interface ValidatedManifests {
@@ -115,7 +117,7 @@ export function validateManifestDocuments(
     }
   }
 
-  problems.push(...manifestRuleProblems(identities, manifests));
+  problems.push(...manifestRuleProblems(identities, manifests, options.cwd));
   problems.push(
     ...permissionProblems(manifests, {
       actor: options.actor,

@@ -1,0 +1,395 @@
+import type { LoadedManifest, ProblemCode } from '../../../src/config';
+import {
+  baseFiles,
+  connectionSpec,
+  destinationSpec,
+  manifest,
+  sourceSpec,
+  withLine,
+} from './manifest-builders';
+
+/** One invalid input and the error problems it must produce: [code, file, line, column]. */
+export interface BadManifestCase {
+  readonly name: string;
+  /** Files to write (relative paths); `{symlinkTo}` makes a symlink. `baseFiles` are added unless `base: false`. */
+  readonly files: Record<string, string | { symlinkTo: string }>;
+  readonly base?: boolean;
+  /** PATH arguments, relative to the temp folder (default: the folder itself). */
+  readonly paths?: readonly string[];
+  readonly actor?: string;
+  /** Resources the change leaves alone (in-process only: the CLI has no state to compare with yet). */
+  readonly unchanged?: (manifest: LoadedManifest) => boolean;
+  readonly expect: readonly (readonly [ProblemCode, string | null, number | null, number | null])[];
+  /** Text that must not appear anywhere in the output (a secret). */
+  readonly mustNotPrint?: string;
+}
+
+const conn = (spec: readonly string[], name = 'cc2') => manifest('Connection', name, spec);
+const dest = (spec: readonly string[], name = 'vip') => manifest('ExportDestination', name, spec);
+const refresh = (spec: readonly string[], name = 'default') => manifest('Refresh', name, spec);
+const access = (spec: readonly string[], name = 'default') => manifest('Access', name, spec);
+const admins = ['administrators: [ops@example.com]', 'contributors: [ana@example.com]'];
+
+export const badManifestCases: readonly BadManifestCase[] = [
+  // --- YAML syntax
+  {
+    name: 'unterminated quoted string',
+    // The string runs on to the next quote; yaml points at the end of the line that lacks one.
+    files: {
+      'case.yaml':
+        'apiVersion: exportctl/v1\nkind: Refresh\nmetadata:\n  name: "daily\nspec:\n  cron: "0 * * * *"\n',
+    },
+    expect: [['yaml-syntax', 'case.yaml', 4, 15]],
+  },
+  {
+    name: 'duplicate key',
+    files: { 'case.yaml': 'apiVersion: exportctl/v1\nkind: Refresh\nkind: Refresh\n' },
+    expect: [['yaml-syntax', 'case.yaml', 3, 1]],
+  },
+  {
+    name: 'tab indentation',
+    files: { 'case.yaml': 'apiVersion: exportctl/v1\nkind: Refresh\nmetadata:\n\tname: daily\n' },
+    expect: [['yaml-syntax', 'case.yaml', 4, 1]],
+  },
+  {
+    name: 'unclosed flow mapping',
+    files: {
+      'case.yaml':
+        'apiVersion: exportctl/v1\nkind: Refresh\nmetadata: { name: daily\nspec:\n  cron: "0 * * * *"\n',
+    },
+    expect: [['yaml-syntax', 'case.yaml', 4, 1]],
+  },
+  {
+    name: 'a document that is a list',
+    files: { 'case.yaml': '- apiVersion: exportctl/v1\n- kind: Refresh\n' },
+    expect: [['not-a-manifest', 'case.yaml', 1, 1]],
+  },
+  {
+    name: 'a document that is a scalar, after a valid one',
+    files: { 'case.yaml': `${refresh(['cron: "0 * * * *"'])}---\njust some text\n` },
+    expect: [['not-a-manifest', 'case.yaml', 8, 1]],
+  },
+  // --- apiVersion and kind
+  {
+    name: 'missing kind',
+    files: { 'case.yaml': 'apiVersion: exportctl/v1\nmetadata:\n  name: daily\n' },
+    expect: [['missing-field', 'case.yaml', 1, 1]],
+  },
+  {
+    name: 'unknown kind',
+    files: { 'case.yaml': manifest('Conection', 'cc2', connectionSpec) },
+    expect: [['unknown-kind', 'case.yaml', 2, 7]],
+  },
+  {
+    name: 'apiVersion v2',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"']).replace('exportctl/v1', 'exportctl/v2') },
+    expect: [['unsupported-api-version', 'case.yaml', 1, 13]],
+  },
+  {
+    name: 'missing apiVersion',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"']).replace('apiVersion: exportctl/v1\n', '') },
+    expect: [['missing-field', 'case.yaml', 1, 1]],
+  },
+  // --- metadata
+  {
+    name: 'name with uppercase letters',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"'], 'Daily') },
+    expect: [['invalid-format', 'case.yaml', 4, 9]],
+  },
+  {
+    name: 'name longer than 63 characters',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"'], 'a'.repeat(64)) },
+    expect: [['invalid-format', 'case.yaml', 4, 9]],
+  },
+  {
+    name: 'missing metadata.name',
+    files: {
+      'case.yaml': refresh(['cron: "0 * * * *"']).replace('  name: default', '  labels: { team: a }'),
+    },
+    expect: [['missing-field', 'case.yaml', 3, 1]],
+  },
+  {
+    name: 'unknown field in metadata',
+    files: {
+      'case.yaml': refresh(['cron: "0 * * * *"']).replace('  name: default', '  name: default\n  owner: me'),
+    },
+    expect: [['unknown-field', 'case.yaml', 5, 3]],
+  },
+  // --- wrong types
+  {
+    name: 'dataPrivacyConsent: yes (a string in YAML 1.2)',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'dataPrivacyConsent', 'dataPrivacyConsent: yes')) },
+    expect: [['wrong-type', 'case.yaml', 7, 23]],
+  },
+  {
+    name: 'segments as a string',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'segments', 'segments: VIP')) },
+    expect: [['wrong-type', 'case.yaml', 11, 13]],
+  },
+  {
+    name: 'maxRemovalPercent as text',
+    files: { 'case.yaml': dest([...destinationSpec, 'maxRemovalPercent: ten']) },
+    expect: [['wrong-type', 'case.yaml', 13, 22]],
+  },
+  {
+    name: 'list ID written as a number',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'listId', 'listId: 12345')) },
+    expect: [['wrong-type', 'case.yaml', 8, 11]],
+  },
+  {
+    name: 'spec as a list',
+    files: { 'case.yaml': refresh(['- cron']) },
+    expect: [['wrong-type', 'case.yaml', 6, 3]],
+  },
+  {
+    name: 'clientId as a number',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'clientId', '  clientId: 123')) },
+    expect: [['wrong-type', 'case.yaml', 10, 15]],
+  },
+  // --- unknown fields
+  {
+    name: 'specs instead of spec',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"']).replace('spec:', 'specs:') },
+    expect: [
+      ['missing-field', 'case.yaml', 1, 1],
+      ['unknown-field', 'case.yaml', 5, 1],
+    ],
+  },
+  {
+    name: 'listID instead of listId',
+    files: {
+      'case.yaml': dest(withLine(destinationSpec, 'listId', 'listID: 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a')),
+    },
+    expect: [
+      ['missing-field', 'case.yaml', 5, 1],
+      ['unknown-field', 'case.yaml', 8, 3],
+    ],
+  },
+  {
+    name: 'unknown field in dataMatching',
+    files: {
+      'case.yaml': dest(withLine(destinationSpec, 'email', '  email: EmailAddress\n    phone: Phone')),
+    },
+    expect: [['unknown-field', 'case.yaml', 11, 5]],
+  },
+  {
+    name: 'unknown field in auth',
+    files: { 'case.yaml': conn([...connectionSpec, '  token: abc']) },
+    expect: [['unknown-field', 'case.yaml', 13, 5]],
+  },
+  {
+    name: 'secret reference with both env and file',
+    files: {
+      'case.yaml': conn(withLine(connectionSpec, 'clientSecret', '  clientSecret: { env: A, file: b }')),
+    },
+    expect: [['invalid-value', 'case.yaml', 11, 19]],
+  },
+  {
+    name: 'secret reference of an unknown kind',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'clientSecret', '  clientSecret: { vault: x }')) },
+    expect: [['unknown-field', 'case.yaml', 11, 21]],
+  },
+  {
+    name: 'database on a csv source',
+    files: { 'case.yaml': manifest('ProfileSource', 'crm', [...sourceSpec, 'database: x.db']) },
+    expect: [['unknown-field', 'case.yaml', 10, 3]],
+  },
+  // --- required fields
+  {
+    name: 'missing dataMatching.email',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'email', '  firstName: FirstName')) },
+    expect: [['missing-field', 'case.yaml', 9, 3]],
+  },
+  {
+    name: 'missing segments',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'segments', null)) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
+  },
+  {
+    name: 'missing listId',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'listId', null)) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
+  },
+  {
+    name: 'connection without auth',
+    files: { 'case.yaml': conn(connectionSpec.slice(0, 3)) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
+  },
+  {
+    name: 'sqlite source without database',
+    files: { 'case.yaml': manifest('ProfileSource', 'crm', withLine(sourceSpec, 'type', 'type: sqlite')) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
+  },
+  {
+    name: 'refresh without cron',
+    files: { 'case.yaml': refresh(['timezone: UTC']) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
+  },
+  // --- formats and values
+  {
+    name: 'list ID that is not a UUID',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'listId', 'listId: 04fe9a97-a579-43c5-bb1a')) },
+    expect: [['invalid-format', 'case.yaml', 8, 11]],
+  },
+  {
+    name: 'exportUser that is not an email',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'exportUser', 'exportUser: ops')) },
+    expect: [['invalid-format', 'case.yaml', 8, 15]],
+  },
+  {
+    name: 'endpoint that is not a URL',
+    files: { 'case.yaml': conn([...connectionSpec, 'endpoints:', '  api: not a url']) },
+    expect: [['invalid-format', 'case.yaml', 14, 10]],
+  },
+  {
+    name: 'environment variable name starting with a digit',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'clientSecret', '  clientSecret: { env: 1BAD }')) },
+    expect: [['invalid-format', 'case.yaml', 11, 26]],
+  },
+  {
+    name: 'removal: delete',
+    files: { 'case.yaml': dest([...destinationSpec, 'removal: delete']) },
+    expect: [['invalid-value', 'case.yaml', 13, 12]],
+  },
+  {
+    name: 'usableBy: everyone',
+    files: { 'case.yaml': conn([...connectionSpec, 'usableBy: everyone']) },
+    expect: [['invalid-value', 'case.yaml', 13, 13]],
+  },
+  {
+    name: 'postgres source (not supported yet)',
+    files: { 'case.yaml': manifest('ProfileSource', 'crm', withLine(sourceSpec, 'type', 'type: postgres')) },
+    expect: [['invalid-value', 'case.yaml', 6, 9]],
+  },
+  {
+    name: 'maxRemovalPercent over 100',
+    files: { 'case.yaml': dest([...destinationSpec, 'maxRemovalPercent: 150']) },
+    expect: [['invalid-value', 'case.yaml', 13, 22]],
+  },
+  {
+    name: 'empty segments list',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'segments', 'segments: []')) },
+    expect: [['invalid-value', 'case.yaml', 11, 13]],
+  },
+  {
+    name: 'a segment listed twice',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'segments', 'segments: [VIP, VIP]')) },
+    expect: [['invalid-value', 'case.yaml', 11, 13]],
+  },
+  {
+    name: 'Access with no administrators',
+    files: { 'case.yaml': access(['administrators: []']) },
+    expect: [['invalid-value', 'case.yaml', 6, 19]],
+  },
+  // --- rules
+  {
+    name: 'dataPrivacyConsent: false',
+    files: { 'case.yaml': conn(withLine(connectionSpec, 'dataPrivacyConsent', 'dataPrivacyConsent: false')) },
+    expect: [['privacy-consent-required', 'case.yaml', 7, 23]],
+  },
+  {
+    name: 'literal clientSecret',
+    files: {
+      'case.yaml': conn(withLine(connectionSpec, 'clientSecret', '  clientSecret: hunter2-do-not-print')),
+    },
+    expect: [['literal-secret', 'case.yaml', 11, 19]],
+    mustNotPrint: 'hunter2-do-not-print',
+  },
+  {
+    name: 'literal refreshToken',
+    files: {
+      'case.yaml': conn(withLine(connectionSpec, 'refreshToken', '  refreshToken: rt-1234567890-secret')),
+    },
+    expect: [['literal-secret', 'case.yaml', 12, 19]],
+    mustNotPrint: 'rt-1234567890-secret',
+  },
+  {
+    name: 'plain http to a remote host',
+    files: { 'case.yaml': conn([...connectionSpec, 'endpoints:', '  api: http://cc.example.com/v3']) },
+    expect: [['insecure-endpoint', 'case.yaml', 14, 10]],
+  },
+  {
+    name: 'dangling connection reference',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'connection', 'connection: ccc')) },
+    expect: [['dangling-reference', 'case.yaml', 6, 15]],
+  },
+  {
+    name: 'dangling source reference',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'source', 'source: crm')) },
+    expect: [['dangling-reference', 'case.yaml', 7, 11]],
+  },
+  {
+    name: 'two connections with one name',
+    files: { 'case.yaml': conn(connectionSpec, 'cc') },
+    expect: [['duplicate-name', 'case.yaml', 4, 9]],
+  },
+  {
+    name: 'two Access documents',
+    files: { 'case.yaml': `${access(admins)}---\n${access(admins, 'other')}` },
+    expect: [['duplicate-singleton', 'case.yaml', 10, 7]],
+  },
+  {
+    name: 'two Refresh documents in two files',
+    files: { 'a.yaml': refresh(['cron: "0 * * * *"']), 'b.yaml': refresh(['cron: "0 6 * * *"'], 'morning') },
+    expect: [['duplicate-singleton', 'b.yaml', 2, 7]],
+  },
+  {
+    name: 'bad cron in Refresh',
+    files: { 'case.yaml': refresh(['cron: "61 * * * *"']) },
+    expect: [['invalid-cron', 'case.yaml', 6, 9]],
+  },
+  {
+    name: 'unknown time zone',
+    files: { 'case.yaml': refresh(['cron: "0 * * * *"', 'timezone: Mars/Olympus_Mons']) },
+    expect: [['invalid-cron', 'case.yaml', 7, 13]],
+  },
+  {
+    name: 'destination schedule that is not a cron expression',
+    files: { 'case.yaml': dest(withLine(destinationSpec, 'schedule', 'schedule: every day')) },
+    expect: [['invalid-cron', 'case.yaml', 12, 13]],
+  },
+  {
+    name: 'exportUser who is not an administrator',
+    files: { 'case.yaml': access(['administrators: [boss@example.com]']) },
+    expect: [['export-user-not-administrator', 'base/connection.yaml', 8, 15]],
+  },
+  {
+    name: 'a contributor managing a destination on an administrators-only connection',
+    files: { 'base/access.yaml': access(admins), 'case.yaml': dest(destinationSpec) },
+    actor: 'ana@example.com',
+    unchanged: (item) => item.kind !== 'ExportDestination',
+    expect: [['permission-denied', 'case.yaml', 6, 15]],
+  },
+  {
+    name: 'an identity with no role at all',
+    files: { 'base/access.yaml': access(admins), 'case.yaml': dest(destinationSpec) },
+    actor: 'mallory@example.com',
+    expect: [['permission-denied', 'base/access.yaml', 6, 3]],
+  },
+  // --- files and folders
+  {
+    name: 'unreadable file (a symlink to nothing)',
+    files: { 'case.yaml': { symlinkTo: 'missing-target.yaml' } },
+    expect: [['file-unreadable', 'case.yaml', null, null]],
+  },
+  {
+    name: 'a folder with no manifests',
+    files: { 'empty/README.md': '# nothing here\n' },
+    paths: ['empty'],
+    expect: [['no-manifests', 'empty', null, null]],
+  },
+  {
+    name: 'a path that does not exist',
+    files: {},
+    paths: ['nowhere'],
+    expect: [['path-not-found', 'nowhere', null, null]],
+  },
+  {
+    name: 'files that hold no YAML documents',
+    base: false,
+    files: { 'empty.yaml': '# only a comment\n' },
+    expect: [['no-manifests', 'empty.yaml', null, null]],
+  },
+];
+
+export { baseFiles };

@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { manifestAjv } from '../../../src/config';
+
+const root = join(__dirname, '..', '..', '..');
+
+function yamlFilesUnder(folder: string): string[] {
+  return readdirSync(folder).flatMap((name) => {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) return name.startsWith('.') ? [] : yamlFilesUnder(path);
+    return /\.ya?ml$/.test(name) ? [path] : [];
+  });
+}
+
+const exampleFiles = yamlFilesUnder(join(root, 'config-examples')).filter(
+  (file) => !/Pulumi(\.[\w-]+)?\.yaml$/.test(file),
+);
+
+describe('JSON Schemas', () => {
+  it('generated manifest types and validators are up to date with the schemas', async () => {
+    // The generator is the repo's own ESM script; importing it runs nothing but definitions.
+    const generator = (await import(join(root, 'scripts', 'generate-from-schemas.mjs'))) as {
+      generateManifestTypes(): Promise<string>;
+      generateManifestValidators(): string;
+    };
+    const read = (name: string) => readFileSync(join(root, 'src', 'config', name), 'utf8');
+    expect(read('manifest-types.generated.ts')).toBe(await generator.generateManifestTypes());
+    expect(read('manifest-validators.generated.ts')).toBe(generator.generateManifestValidators());
+  });
+
+  it('every example file points editors at the schema and validates against it', () => {
+    expect(exampleFiles.length).toBeGreaterThanOrEqual(8);
+    const validate = manifestAjv().getSchema('exportctl.schema.json');
+    expect(validate).toBeDefined();
+    for (const file of exampleFiles) {
+      const text = readFileSync(file, 'utf8');
+      const first = text.split('\n')[0] ?? '';
+      const match = /^# yaml-language-server: \$schema=(\S+)$/.exec(first);
+      expect(match, `${relative(root, file)} starts with the $schema line`).not.toBeNull();
+      expect(resolve(dirname(file), match?.[1] ?? '')).toBe(join(root, 'schemas', 'exportctl.schema.json'));
+      for (const document of parseAllDocuments(text) as unknown as { toJS(): unknown }[]) {
+        const data = document.toJS();
+        const ok = validate?.(structuredClone(data));
+        expect(ok, `${relative(root, file)}: ${JSON.stringify(validate?.errors)}`).toBe(true);
+      }
+    }
+  });
+
+  it('the umbrella schema rejects an unknown kind and an unknown field', () => {
+    const validate = manifestAjv().getSchema('exportctl.schema.json');
+    expect(
+      validate?.({ apiVersion: 'exportctl/v1', kind: 'Segment', metadata: { name: 'a' }, spec: {} }),
+    ).toBe(false);
+    expect(
+      validate?.({
+        apiVersion: 'exportctl/v1',
+        kind: 'Refresh',
+        metadata: { name: 'a' },
+        spec: { cron: '0 * * * *', every: 'hour' },
+      }),
+    ).toBe(false);
+    expect(
+      validate?.({
+        apiVersion: 'exportctl/v1',
+        kind: 'Refresh',
+        metadata: { name: 'a' },
+        spec: { cron: '0 * * * *' },
+      }),
+    ).toBe(true);
+  });
+});
