@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, repoRoot, runExportctl } from '../support/exportctl-cli';
 import { copyToTemp } from '../support/temp-folder';
-import { badManifestCases } from '../unit/config/bad-manifest-cases';
-import { writeCase } from '../unit/config/bad-manifests.test';
+import { badManifestCases, writeCase } from '../unit/config/bad-manifest-cases';
 
 const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
 

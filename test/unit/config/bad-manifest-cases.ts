@@ -1,4 +1,7 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LoadedManifest, ProblemCode } from '../../../src/config';
+import { tempFolder } from '../../support/temp-folder';
 import {
   baseFiles,
   connectionSpec,
@@ -392,4 +395,15 @@ export const badManifestCases: readonly BadManifestCase[] = [
   },
 ];
 
-export { baseFiles };
+/** Writes a case's files into a fresh temp folder and returns the folder. */
+export function writeCase(testCase: BadManifestCase): string {
+  const root = tempFolder();
+  const files = { ...(testCase.base === false ? {} : baseFiles), ...testCase.files };
+  for (const [path, content] of Object.entries(files)) {
+    const target = join(root, path);
+    mkdirSync(dirname(target), { recursive: true });
+    if (typeof content === 'string') writeFileSync(target, content);
+    else symlinkSync(join(root, content.symlinkTo), target);
+  }
+  return root;
+}

@@ -1,22 +1,7 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifests } from '../../../src/config';
-import { tempFolder } from '../../support/temp-folder';
-import { type BadManifestCase, badManifestCases, baseFiles } from './bad-manifest-cases';
-
-/** Writes a case's files into a fresh temp folder and returns the folder. */
-export function writeCase(testCase: BadManifestCase): string {
-  const root = tempFolder();
-  const files = { ...(testCase.base === false ? {} : baseFiles), ...testCase.files };
-  for (const [path, content] of Object.entries(files)) {
-    const target = join(root, path);
-    mkdirSync(dirname(target), { recursive: true });
-    if (typeof content === 'string') writeFileSync(target, content);
-    else symlinkSync(join(root, content.symlinkTo), target);
-  }
-  return root;
-}
+import { badManifestCases, writeCase } from './bad-manifest-cases';
 
 describe('invalid manifests: code and exact position of every error', () => {
   it('has at least 40 cases', () => {
