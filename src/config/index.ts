@@ -6,4 +6,5 @@ export * from './manifest-document';
 export * from './manifest-schemas';
 export * from './manifest-types.generated';
 export * from './problem';
+export * from './secret-reference';
 export * from './validate-manifests';

@@ -1,0 +1,73 @@
+import type { ManifestKind } from '../config';
+import type { FieldChange } from '../resources/field-changes';
+
+/** What the reconciler will do to one resource. */
+export type PlanAction = 'create' | 'update' | 'replace' | 'delete';
+
+/** Who manages a resource; exportctl never changes Pulumi's, and the reverse. */
+export type ResourceOwner = 'exportctl' | 'pulumi';
+
+export interface PlannedChange {
+  readonly action: PlanAction;
+  readonly kind: ManifestKind;
+  readonly name: string;
+  /** `Kind/name`. */
+  readonly id: string;
+  /** The fields that change (for create: every field; for delete: none). */
+  readonly fields: readonly FieldChange[];
+  /** Where the resource is declared, when it is (`file:line`). */
+  readonly declaredAt?: string;
+}
+
+/** A resource whose remote side is not what the state says (drift), found by re-reading it. */
+export interface DriftFinding {
+  readonly id: string;
+  readonly kind: ManifestKind;
+  readonly name: string;
+  readonly condition: 'Ready' | 'Stalled';
+  /** A CamelCase reason, e.g. `ListNotFound`, `TokenRevoked`. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** A declared resource that this plan leaves alone, and why. */
+export interface SkippedResource {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Desired (manifests) versus applied (state), as ordered actions: creates and updates in dependency
+ * order (Access, Refresh, ProfileSource, Connection, ExportDestination), deletes in reverse, a
+ * replacement as one `replace` action.
+ */
+export interface Plan {
+  readonly changes: readonly PlannedChange[];
+  readonly drift: readonly DriftFinding[];
+  /** Applied resources owned by exportctl that PATH does not declare, kept because --prune is off. */
+  readonly notDeclared: readonly string[];
+  readonly skipped: readonly SkippedResource[];
+}
+
+export interface PlanSummary {
+  readonly add: number;
+  readonly change: number;
+  readonly destroy: number;
+}
+
+/** Terraform's counting: a replacement adds one and destroys one. */
+export function summarizePlan(plan: Pick<Plan, 'changes'>): PlanSummary {
+  let add = 0;
+  let change = 0;
+  let destroy = 0;
+  for (const item of plan.changes) {
+    if (item.action === 'create' || item.action === 'replace') add++;
+    if (item.action === 'delete' || item.action === 'replace') destroy++;
+    if (item.action === 'update') change++;
+  }
+  return { add, change, destroy };
+}
+
+export function planHasChanges(plan: Pick<Plan, 'changes'>): boolean {
+  return plan.changes.length > 0;
+}
