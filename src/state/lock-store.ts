@@ -4,12 +4,15 @@
  */
 export type LockName = 'control-plane' | `destination:${string}` | `token:${string}`;
 
+/** Held by apply, destroy and the Pulumi provider: one control-plane change at a time. */
 export const CONTROL_PLANE_LOCK = 'control-plane' satisfies LockName;
 
+/** The lock a run of `destination` holds, so two runs of one destination never overlap. */
 export function destinationLock(destination: string): LockName {
   return `destination:${destination}`;
 }
 
+/** The lock an OAuth refresh of `connection` holds (a rotated refresh token is single-use). */
 export function tokenLock(connection: string): LockName {
   return `token:${connection}`;
 }
