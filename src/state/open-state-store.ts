@@ -1,0 +1,101 @@
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type Clock, realSleep, type Sleep, systemClock } from './clock';
+import { isProcessAlive } from './lock-staleness';
+import { SECRET_KEY_ENV } from './secret-key';
+import { openSqliteDatabase } from './sqlite/open-sqlite-database';
+import type { SecretKeySource } from './sqlite/sqlite-encryption';
+import { migrateSqlite, type SqliteMigration } from './sqlite/sqlite-migrations';
+import { SqliteStateContext } from './sqlite/sqlite-state-context';
+import { SqliteStateStore } from './sqlite/sqlite-state-store';
+import { sqliteStateMigrations } from './sqlite/state-migrations';
+import type { StateStore } from './state-store';
+import { parseStateUrl, resolveStateUrl } from './state-url';
+
+/** The key file's name, in the folder of the SQLite database. */
+export const SECRET_KEY_FILE = 'secret.key';
+
+export interface LockTimingOptions {
+  /** A lock whose holder's heartbeat is older than this (ms) is stale, on any host. Default 120 s. */
+  readonly staleAfterMs?: number;
+  /** How often held locks refresh their heartbeat (ms). Default 10 s. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a token refresh waits for another refresh of its connection (ms). Default 60 s. */
+  readonly tokenRefreshTimeoutMs?: number;
+  /** This machine's name in lock rows; default os.hostname(). Tests set it to play another host. */
+  readonly hostname?: string;
+}
+
+export interface OpenStateStoreOptions {
+  /** Relative sqlite: paths resolve against it; default process.cwd(). */
+  readonly cwd?: string;
+  /** Read for EXPORTCTL_STATE and EXPORTCTL_SECRET_KEY; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly clock?: Clock;
+  /** Used between lock attempts. */
+  readonly sleep?: Sleep;
+  /** In [0, 1): jitter of lock retries. */
+  readonly random?: () => number;
+  /** Who this process acts as, recorded on the token-refresh locks it takes. Default `exportctl`. */
+  readonly actor?: string;
+  readonly locks?: LockTimingOptions;
+  /** The migrations to apply; default all of them. Tests and tools only. */
+  readonly migrations?: readonly SqliteMigration[];
+}
+
+const lockDefaults = {
+  staleAfterMs: 120_000,
+  heartbeatIntervalMs: 10_000,
+  tokenRefreshTimeoutMs: 60_000,
+  hostname: hostname(),
+} satisfies Required<LockTimingOptions>;
+
+/**
+ * Opens the state at `url` (`--state`; when undefined, EXPORTCTL_STATE, else
+ * `sqlite:.exportctl/state.db`), creating and migrating it as needed. The secret key is read on
+ * first use: EXPORTCTL_SECRET_KEY if set, else `secret.key` beside the database (created 0600 when
+ * the state has no encrypted value yet), else for `sqlite::memory:` a key that lives as long as the
+ * store. Throws `StateError`: `state-url-invalid`, `state-backend-unsupported` (postgres://),
+ * `state-open-failed`, `state-schema-too-new`, `state-schema-mismatch`.
+ */
+export async function openStateStore(
+  url: string | undefined,
+  options: OpenStateStoreOptions = {},
+): Promise<StateStore> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const location = parseStateUrl(resolveStateUrl(url, env), cwd);
+  const locks = { ...lockDefaults, ...options.locks };
+
+  const db = openSqliteDatabase(location.path);
+  try {
+    migrateSqlite(db, options.migrations ?? sqliteStateMigrations, location.path, () => clock.now());
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const envKey = env[SECRET_KEY_ENV];
+  const keySource: SecretKeySource =
+    envKey !== undefined && envKey.trim() !== ''
+      ? { kind: 'env', value: envKey }
+      : location.path === ':memory:'
+        ? { kind: 'ephemeral' }
+        : { kind: 'key-file', path: join(dirname(location.path), SECRET_KEY_FILE) };
+
+  return new SqliteStateStore({
+    context: new SqliteStateContext(db, clock, location.path),
+    keySource,
+    locks: {
+      pid: process.pid,
+      hostname: locks.hostname,
+      staleAfterMs: locks.staleAfterMs,
+      heartbeatIntervalMs: locks.heartbeatIntervalMs,
+      isProcessAlive,
+      sleep: options.sleep ?? realSleep,
+      random: options.random ?? Math.random,
+    },
+    tokenLocks: { identity: options.actor ?? 'exportctl', timeoutMs: locks.tokenRefreshTimeoutMs },
+  });
+}

@@ -1,0 +1,180 @@
+import type { ManifestKind } from '../../config';
+import { mergeConditions } from '../resource-conditions';
+import type {
+  AppliedResource,
+  ConditionUpdate,
+  PutResourceResult,
+  RemoteFacts,
+  ResourceCondition,
+  ResourceFilter,
+  ResourceOwner,
+  ResourceStore,
+  ResourceToPut,
+} from '../resource-store';
+import { canonicalJson, type JsonObject, specHash } from '../spec-hash';
+import { OwnershipError, StateError } from '../state-errors';
+import type { SqliteStateContext } from './sqlite-state-context';
+
+interface ResourceRow {
+  kind: string;
+  name: string;
+  owner: string;
+  spec: string;
+  spec_hash: string;
+  generation: number;
+  conditions: string;
+  remote_facts: string | null;
+  remote_facts_read_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const OWNER_NAMES: Record<ResourceOwner, string> = { exportctl: 'exportctl', pulumi: 'Pulumi' };
+
+/** {@link ResourceStore} on the `resources` table. */
+export class SqliteResourceStore implements ResourceStore {
+  constructor(private readonly context: SqliteStateContext) {}
+
+  async get(kind: ManifestKind, name: string): Promise<AppliedResource | undefined> {
+    const row = this.row(kind, name);
+    return row === undefined ? undefined : toResource(row);
+  }
+
+  async list(filter: ResourceFilter = {}): Promise<AppliedResource[]> {
+    const rows = this.context
+      .database()
+      .prepare(
+        `SELECT * FROM resources
+         WHERE (@kind IS NULL OR kind = @kind) AND (@owner IS NULL OR owner = @owner)
+         ORDER BY kind, name`,
+      )
+      .all({ kind: filter.kind ?? null, owner: filter.owner ?? null }) as ResourceRow[];
+    return rows.map(toResource);
+  }
+
+  async put(resource: ResourceToPut): Promise<PutResourceResult> {
+    const db = this.context.database();
+    const spec = canonicalJson(resource.spec);
+    const hash = specHash(resource.spec);
+    return db
+      .transaction((): PutResourceResult => {
+        const now = this.context.clock.now();
+        const existing = this.row(resource.kind, resource.name);
+        if (existing === undefined) {
+          db.prepare(
+            `INSERT INTO resources (kind, name, owner, spec, spec_hash, generation, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+          ).run(resource.kind, resource.name, resource.owner, spec, hash, now, now);
+          return { change: 'created', resource: this.mustGet(resource.kind, resource.name) };
+        }
+        this.assertOwner(existing, resource.owner, 'change');
+        if (existing.spec_hash === hash) return { change: 'unchanged', resource: toResource(existing) };
+        db.prepare(
+          `UPDATE resources SET spec = ?, spec_hash = ?, generation = generation + 1, updated_at = ?
+           WHERE kind = ? AND name = ?`,
+        ).run(spec, hash, now, resource.kind, resource.name);
+        return { change: 'updated', resource: this.mustGet(resource.kind, resource.name) };
+      })
+      .immediate();
+  }
+
+  async delete(kind: ManifestKind, name: string, owner: ResourceOwner): Promise<boolean> {
+    const db = this.context.database();
+    return db
+      .transaction(() => {
+        const existing = this.row(kind, name);
+        if (existing === undefined) return false;
+        this.assertOwner(existing, owner, 'delete');
+        db.prepare('DELETE FROM resources WHERE kind = ? AND name = ?').run(kind, name);
+        return true;
+      })
+      .immediate();
+  }
+
+  async setConditions(
+    kind: ManifestKind,
+    name: string,
+    updates: readonly ConditionUpdate[],
+  ): Promise<readonly ResourceCondition[]> {
+    const db = this.context.database();
+    return db
+      .transaction(() => {
+        const existing = this.row(kind, name) ?? notFound(kind, name);
+        const conditions = mergeConditions(
+          toResource(existing).conditions,
+          updates,
+          this.context.clock.now(),
+          existing.generation,
+        );
+        db.prepare('UPDATE resources SET conditions = ? WHERE kind = ? AND name = ?').run(
+          canonicalJson(conditions),
+          kind,
+          name,
+        );
+        return conditions;
+      })
+      .immediate();
+  }
+
+  async setRemoteFacts(kind: ManifestKind, name: string, facts: JsonObject): Promise<RemoteFacts> {
+    const readAt = this.context.clock.now();
+    const changes = this.context
+      .database()
+      .prepare('UPDATE resources SET remote_facts = ?, remote_facts_read_at = ? WHERE kind = ? AND name = ?')
+      .run(canonicalJson(facts), readAt, kind, name).changes;
+    if (changes === 0) notFound(kind, name);
+    return { facts: JSON.parse(canonicalJson(facts)) as JsonObject, readAt };
+  }
+
+  private row(kind: string, name: string): ResourceRow | undefined {
+    return this.context
+      .database()
+      .prepare('SELECT * FROM resources WHERE kind = ? AND name = ?')
+      .get(kind, name) as ResourceRow | undefined;
+  }
+
+  private mustGet(kind: string, name: string): AppliedResource {
+    return toResource(this.row(kind, name) ?? notFound(kind, name));
+  }
+
+  private assertOwner(existing: ResourceRow, writer: ResourceOwner, action: 'change' | 'delete'): void {
+    const owner = existing.owner as ResourceOwner;
+    if (owner === writer) return;
+    throw new OwnershipError(
+      `${existing.kind}/${existing.name} is managed by ${OWNER_NAMES[owner]}; ` +
+        `${OWNER_NAMES[writer]} does not ${action} it`,
+      {
+        context: { kind: existing.kind, name: existing.name, owner, writer },
+        hint:
+          owner === 'pulumi'
+            ? 'change or remove it in the Pulumi program, or remove it from these manifests'
+            : 'change it with exportctl apply, or remove it from the Pulumi program',
+      },
+    );
+  }
+}
+
+function toResource(row: ResourceRow): AppliedResource {
+  return {
+    kind: row.kind as ManifestKind,
+    name: row.name,
+    owner: row.owner as ResourceOwner,
+    spec: JSON.parse(row.spec) as JsonObject,
+    specHash: row.spec_hash,
+    generation: row.generation,
+    conditions: JSON.parse(row.conditions) as ResourceCondition[],
+    remoteFacts:
+      row.remote_facts === null || row.remote_facts_read_at === null
+        ? undefined
+        : { facts: JSON.parse(row.remote_facts) as JsonObject, readAt: row.remote_facts_read_at },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function notFound(kind: string, name: string): never {
+  throw new StateError('resource-not-found', `${kind}/${name} is not in the state`, {
+    context: { kind, name },
+    hint: 'apply it first; status is recorded only for applied resources',
+  });
+}

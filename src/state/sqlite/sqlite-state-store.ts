@@ -1,0 +1,60 @@
+import type { StateStore } from '../state-store';
+import { SqliteConnectionTokens, type TokenLockOptions } from './sqlite-connection-tokens';
+import { type SecretKeySource, SqliteEncryption } from './sqlite-encryption';
+import { type SqliteLockOptions, SqliteLockStore } from './sqlite-lock-store';
+import type { SqliteDatabase } from './sqlite-migrations';
+import { SqliteResourceStore } from './sqlite-resource-store';
+import { SqliteRunHistory } from './sqlite-run-history';
+import { SqliteSecretStore } from './sqlite-secret-store';
+import type { SqliteStateContext } from './sqlite-state-context';
+
+export interface SqliteStateStoreParts {
+  readonly context: SqliteStateContext;
+  readonly keySource: SecretKeySource;
+  readonly locks: SqliteLockOptions;
+  readonly tokenLocks: TokenLockOptions;
+}
+
+/**
+ * The state in one SQLite database (better-sqlite3), already migrated: build it with
+ * `openStateStore`. Besides the {@link StateStore} interface it gives modules that own tables in
+ * the same database (the run engine's snapshots and checkpoints) the database itself, via
+ * {@link SqliteStateStore.sqlite}.
+ */
+export class SqliteStateStore implements StateStore {
+  readonly location: string;
+  readonly resources: SqliteResourceStore;
+  readonly secrets: SqliteSecretStore;
+  readonly tokens: SqliteConnectionTokens;
+  readonly locks: SqliteLockStore;
+  readonly runs: SqliteRunHistory;
+  private readonly context: SqliteStateContext;
+
+  constructor(parts: SqliteStateStoreParts) {
+    this.context = parts.context;
+    this.location = parts.context.location;
+    const encryption = new SqliteEncryption(parts.context, parts.keySource);
+    this.resources = new SqliteResourceStore(parts.context);
+    this.secrets = new SqliteSecretStore(parts.context, encryption);
+    this.locks = new SqliteLockStore(parts.context, parts.locks);
+    this.tokens = new SqliteConnectionTokens(parts.context, encryption, this.locks, parts.tokenLocks);
+    this.runs = new SqliteRunHistory(parts.context);
+  }
+
+  /**
+   * The better-sqlite3 database, for modules that own tables in it (added through
+   * `sqliteStateMigrations`) and need bulk SQL on them: prepared statements and `db.transaction`.
+   * Contract: touch only your own tables (the control-plane ones are this module's, reached through
+   * the interface); keep write transactions short (they block other processes' writers, up to the
+   * busy timeout); never change pragmas or close it. Throws `state-closed` after {@link close}.
+   */
+  get sqlite(): SqliteDatabase {
+    return this.context.database();
+  }
+
+  async close(): Promise<void> {
+    if (!this.context.isOpen) return;
+    this.locks.releaseAll();
+    this.context.close();
+  }
+}

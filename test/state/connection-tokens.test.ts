@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { StoredTokens } from '../../src/constant-contact/token-store';
+import { startStateChild } from '../support/state-child';
+import { openTestState } from '../support/state-store';
+import { tempFolder } from '../support/temp-folder';
+
+const tokens: StoredTokens = {
+  refreshToken: 'rt-rotated-1',
+  accessToken: 'at-1',
+  accessTokenExpiresAt: 1_800_000_000_000,
+  bootstrapFingerprint: 'hmac-sha256:abc',
+  updatedAt: 1_700_000_000_000,
+};
+
+describe('OAuth tokens (TokenStore)', () => {
+  it('saves and loads per connection; optional fields stay absent', async () => {
+    const store = await openTestState();
+    const cc = store.tokens.forConnection('marketing-cc');
+    expect(await cc.load()).toBeUndefined();
+    await cc.save(tokens);
+    expect(await cc.load()).toEqual(tokens);
+    const other = store.tokens.forConnection('sales-cc');
+    await other.save({ refreshToken: 'rt-x', bootstrapFingerprint: 'fp', updatedAt: 5 });
+    expect(await other.load()).toStrictEqual({
+      refreshToken: 'rt-x',
+      bootstrapFingerprint: 'fp',
+      updatedAt: 5,
+    });
+    expect(await store.tokens.delete('sales-cc')).toBe(true);
+    expect(await store.tokens.delete('sales-cc')).toBe(false);
+    expect(await other.load()).toBeUndefined();
+    expect(await cc.load()).toEqual(tokens);
+  });
+
+  it('encrypts tokens bound to their connection', async () => {
+    const store = await openTestState();
+    await store.tokens.forConnection('a').save(tokens);
+    await store.tokens.forConnection('b').save({ ...tokens, refreshToken: 'rt-b' });
+    store.sqlite.exec(`UPDATE oauth_tokens SET ciphertext = (SELECT ciphertext FROM oauth_tokens WHERE connection = 'b')
+                       WHERE connection = 'a'`);
+    await expect(store.tokens.forConnection('a').load()).rejects.toMatchObject({
+      code: 'secret-undecryptable',
+    });
+  });
+
+  it('serialises refreshes of one connection in this process, not of different ones', async () => {
+    const store = await openTestState();
+    const cc = store.tokens.forConnection('cc');
+    const log: string[] = [];
+    const refresh = (label: string) => async () => {
+      log.push(`${label} start`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      log.push(`${label} end`);
+      return label;
+    };
+    const results = await Promise.all([
+      cc.withRefreshLock(refresh('one')),
+      store.tokens.forConnection('cc').withRefreshLock(refresh('two')),
+    ]);
+    expect(results).toEqual(['one', 'two']);
+    expect(log).toEqual(['one start', 'one end', 'two start', 'two end']);
+
+    log.length = 0;
+    await Promise.all([
+      cc.withRefreshLock(refresh('cc')),
+      store.tokens.forConnection('other').withRefreshLock(refresh('other')),
+    ]);
+    expect(log.slice(0, 2)).toEqual(['cc start', 'other start']);
+  });
+
+  it('releases the refresh lock when the refresh fails', async () => {
+    const store = await openTestState();
+    const cc = store.tokens.forConnection('cc');
+    await expect(cc.withRefreshLock(async () => Promise.reject(new Error('401')))).rejects.toThrow('401');
+    expect(await store.locks.holder('token:cc')).toBeUndefined();
+    expect(await cc.withRefreshLock(async () => 'again')).toBe('again');
+  });
+
+  it('is durable across processes: saved in one, loaded in another', async () => {
+    const folder = tempFolder();
+    const url = `sqlite:${join(folder, 'state.db')}`;
+    const env = { EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64') };
+    const saver = startStateChild({ op: 'save-tokens', url, connection: 'marketing-cc', tokens }, { env });
+    expect((await saver.exited).code).toBe(0);
+    const loader = startStateChild({ op: 'load-tokens', url, connection: 'marketing-cc' }, { env });
+    expect((await loader.next('loaded')).tokens).toEqual(tokens);
+    const store = await openTestState({ folder, env });
+    expect(await store.tokens.forConnection('marketing-cc').load()).toEqual(tokens);
+  });
+
+  it('excludes refreshes across processes: no update is lost', async () => {
+    const folder = tempFolder();
+    const url = `sqlite:${join(folder, 'state.db')}`;
+    // No EXPORTCTL_SECRET_KEY: both children race to create the key file and migrate a new state.
+    const request = { op: 'refresh-increment', url, connection: 'cc', times: 3, holdMs: 40 };
+    const children = [startStateChild(request), startStateChild(request)];
+    const exits = await Promise.all(children.map((child) => child.exited));
+    expect(exits.map((exit) => [exit.code, exit.events.at(-1)?.event])).toEqual([
+      [0, 'refreshed'],
+      [0, 'refreshed'],
+    ]);
+    const store = await openTestState({ folder });
+    expect((await store.tokens.forConnection('cc').load())?.refreshToken).toBe('rt-6');
+  });
+});

@@ -1,0 +1,174 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  openStateStore,
+  readAppliedMigrations,
+  type SqliteMigration,
+  StateError,
+  sqliteStateMigrations,
+} from '../../src/state';
+import { fakeClock } from '../support/fake-clock';
+import { openTestState } from '../support/state-store';
+import { tempFolder } from '../support/temp-folder';
+
+const extraMigration: SqliteMigration = {
+  id: 'run-engine-1-test-snapshots',
+  up(db) {
+    db.exec('CREATE TABLE test_snapshots (destination TEXT NOT NULL, member TEXT NOT NULL) STRICT');
+  },
+};
+
+function tableNames(store: Awaited<ReturnType<typeof openTestState>>): string[] {
+  return (
+    store.sqlite
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all() as { name: string }[]
+  ).map((row) => row.name);
+}
+
+async function openError(promise: Promise<unknown>): Promise<StateError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof StateError) return error;
+    throw error;
+  }
+  throw new Error('expected the open to fail');
+}
+
+describe('opening a SQLite state', () => {
+  it('migrates an empty database and records the version twice (table and user_version)', async () => {
+    const clock = fakeClock();
+    const store = await openTestState({ clock });
+    expect(tableNames(store)).toEqual([
+      'connection_secrets',
+      'locks',
+      'oauth_tokens',
+      'resources',
+      'runs',
+      'schema_migrations',
+      'state_meta',
+    ]);
+    expect(readAppliedMigrations(store.sqlite)).toEqual([
+      { version: 1, id: 'control-plane-1-initial', appliedAt: clock.now() },
+    ]);
+    expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
+    expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('re-opens without applying anything again', async () => {
+    const folder = tempFolder();
+    const first = await openTestState({ folder, clock: fakeClock(1000) });
+    await first.resources.put({
+      kind: 'Access',
+      name: 'default',
+      owner: 'exportctl',
+      spec: { administrators: [] },
+    });
+    await first.close();
+    const second = await openTestState({ folder, clock: fakeClock(9000) });
+    expect(readAppliedMigrations(second.sqlite)).toEqual([
+      { version: 1, id: 'control-plane-1-initial', appliedAt: 1000 },
+    ]);
+    expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
+  });
+
+  it('creates the default .exportctl/state.db under cwd: folder 0700, file 0600', async () => {
+    const cwd = tempFolder();
+    const store = await openStateStore(undefined, { cwd, env: {} });
+    await store.close();
+    expect(store.location).toBe(join(cwd, '.exportctl', 'state.db'));
+    expect(statSync(join(cwd, '.exportctl')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cwd, '.exportctl', 'state.db')).mode & 0o777).toBe(0o600);
+  });
+
+  it('takes the URL from EXPORTCTL_STATE when none is passed', async () => {
+    const cwd = tempFolder();
+    const store = await openStateStore(undefined, { cwd, env: { EXPORTCTL_STATE: 'sqlite:elsewhere/x.db' } });
+    await store.close();
+    expect(store.location).toBe(join(cwd, 'elsewhere', 'x.db'));
+  });
+
+  it('runs contributed migrations after the built-in ones, once', async () => {
+    const folder = tempFolder();
+    const migrations = [...sqliteStateMigrations, extraMigration];
+    const store = await openTestState({ folder, migrations });
+    expect(tableNames(store)).toContain('test_snapshots');
+    expect(readAppliedMigrations(store.sqlite).map((row) => row.id)).toEqual([
+      'control-plane-1-initial',
+      'run-engine-1-test-snapshots',
+    ]);
+    await store.close();
+    const again = await openTestState({ folder, migrations });
+    expect(again.sqlite.pragma('user_version', { simple: true })).toBe(2);
+  });
+
+  it('refuses a state written by a newer exportctl, telling the user to upgrade', async () => {
+    const folder = tempFolder();
+    await (await openTestState({ folder, migrations: [...sqliteStateMigrations, extraMigration] })).close();
+    const error = await openError(openTestState({ folder }));
+    expect(error.code).toBe('state-schema-too-new');
+    expect(error.message).toContain('run-engine-1-test-snapshots');
+    expect(error.hint).toMatch(/upgrade exportctl/);
+  });
+
+  it('refuses a state whose applied migration ids differ from the known ones', async () => {
+    const folder = tempFolder();
+    await (await openTestState({ folder, migrations: [...sqliteStateMigrations, extraMigration] })).close();
+    const renamed = { ...extraMigration, id: 'run-engine-1-renamed' };
+    const error = await openError(openTestState({ folder, migrations: [...sqliteStateMigrations, renamed] }));
+    expect(error.code).toBe('state-schema-mismatch');
+  });
+
+  it('rolls a failing migration back whole', async () => {
+    const folder = tempFolder();
+    const failing: SqliteMigration = {
+      id: 'run-engine-1-fails',
+      up(db) {
+        db.exec('CREATE TABLE half_done (x TEXT)');
+        throw new Error('boom');
+      },
+    };
+    await expect(openTestState({ folder, migrations: [...sqliteStateMigrations, failing] })).rejects.toThrow(
+      'boom',
+    );
+    const store = await openTestState({ folder });
+    expect(tableNames(store)).not.toContain('half_done');
+    expect(store.sqlite.pragma('user_version', { simple: true })).toBe(1);
+  });
+
+  // Two processes migrating one new file at once: see the refresh-lock test in connection-tokens.
+  it('lets a second connection open a file the first one migrated', async () => {
+    const folder = tempFolder();
+    const [a, b] = await Promise.all([openTestState({ folder }), openTestState({ folder })]);
+    expect(readAppliedMigrations(a.sqlite)).toHaveLength(1);
+    expect(readAppliedMigrations(b.sqlite)).toHaveLength(1);
+  });
+
+  it('says state-open-failed for a file that is not a database', async () => {
+    const folder = tempFolder();
+    writeFileSync(
+      join(folder, 'state.db'),
+      'this is not sqlite, just some text that is long enough '.repeat(20),
+    );
+    const error = await openError(openTestState({ folder }));
+    expect(error.code).toBe('state-open-failed');
+    expect(error.hint).toMatch(/not a SQLite database/);
+  });
+
+  it('says postgres is not supported yet', async () => {
+    const error = await openError(openStateStore('postgres://u:p@localhost/state', { env: {} }));
+    expect(error.code).toBe('state-backend-unsupported');
+  });
+
+  it('refuses use after close', async () => {
+    const store = await openTestState({ url: 'sqlite::memory:' });
+    await store.close();
+    await expect(store.runs.list()).rejects.toMatchObject({ code: 'state-closed' });
+    await store.close();
+  });
+});

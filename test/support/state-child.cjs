@@ -1,0 +1,80 @@
+// A separate process that uses the built state store (dist/), for tests of what must hold across
+// processes: locks, token durability, the refresh lock. Run by state-child.ts; one JSON request in
+// argv[2], one JSON event per stdout line.
+const { openStateStore } = require('../../dist/src/state/index.js');
+
+const request = JSON.parse(process.argv[2]);
+const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const stdinClosed = new Promise((resolve) => {
+  process.stdin.on('data', () => {});
+  process.stdin.on('end', resolve);
+  process.stdin.on('close', resolve);
+});
+
+async function main() {
+  const store = await openStateStore(request.url, { actor: request.identity ?? 'child' });
+  try {
+    switch (request.op) {
+      case 'hold': {
+        const handle = await store.locks.acquire(
+          request.lock,
+          { identity: request.identity, command: request.command },
+          { timeoutMs: request.timeoutMs ?? 0 },
+        );
+        emit({ event: 'acquired', pid: process.pid, at: Date.now(), tookOver: handle.tookOver ?? null });
+        await (request.holdMs === undefined ? stdinClosed : sleep(request.holdMs));
+        emit({ event: 'releasing', at: Date.now() });
+        await handle.release();
+        break;
+      }
+      case 'hold-and-exit': {
+        // Exits without releasing: the store's exit hook must release the lock.
+        await store.locks.acquire(request.lock, { identity: request.identity, command: request.command });
+        emit({ event: 'acquired', pid: process.pid });
+        process.exit(0);
+        break;
+      }
+      case 'save-tokens':
+        await store.tokens.forConnection(request.connection).save(request.tokens);
+        emit({ event: 'saved' });
+        break;
+      case 'load-tokens':
+        emit({
+          event: 'loaded',
+          tokens: (await store.tokens.forConnection(request.connection).load()) ?? null,
+        });
+        break;
+      case 'refresh-increment': {
+        // A read-modify-write under the refresh lock: lost updates would show as a smaller count.
+        const tokens = store.tokens.forConnection(request.connection);
+        for (let i = 0; i < request.times; i++) {
+          await tokens.withRefreshLock(async () => {
+            const current = await tokens.load();
+            const count = Number((current?.refreshToken ?? 'rt-0').slice(3));
+            await sleep(request.holdMs);
+            await tokens.save({
+              refreshToken: `rt-${count + 1}`,
+              bootstrapFingerprint: 'fp',
+              updatedAt: Date.now(),
+            });
+          });
+        }
+        emit({ event: 'refreshed' });
+        break;
+      }
+      default:
+        throw new Error(`unknown op ${request.op}`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    emit({ event: 'error', code: error.code ?? null, message: error.message });
+    process.exit(2);
+  },
+);
