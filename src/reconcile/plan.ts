@@ -4,9 +4,6 @@ import type { FieldChange } from '../resources/field-changes';
 /** What the reconciler will do to one resource. */
 export type PlanAction = 'create' | 'update' | 'replace' | 'delete';
 
-/** Who manages a resource; exportctl never changes Pulumi's, and the reverse. */
-export type ResourceOwner = 'exportctl' | 'pulumi';
-
 export interface PlannedChange {
   readonly action: PlanAction;
   readonly kind: ManifestKind;

@@ -1,4 +1,5 @@
-import { canonicalJson, type FieldChange } from '../resources/field-changes';
+import type { FieldChange } from '../resources/field-changes';
+import { canonicalJson } from '../state/spec-hash';
 import { type Plan, type PlanAction, type PlannedChange, summarizePlan } from './plan';
 
 const SYMBOL: Record<PlanAction, string> = { create: '+', update: '~', replace: '-/+', delete: '-' };

@@ -1,3 +1,5 @@
+import { canonicalJson } from '../state/spec-hash';
+
 /** One named field that differs between what is applied and what is declared. */
 export interface FieldChange {
   /** Dotted path inside the resource, e.g. `spec.dataMatching.email` or `spec.auth.clientSecret`. */
@@ -37,7 +39,8 @@ export function fieldChanges(
   }
   if (isPlainObject(before) && after === undefined) return fieldChanges(before, {}, options, prefix);
   if (before === undefined && isPlainObject(after)) return fieldChanges({}, after, options, prefix);
-  if (canonicalJson(before) === canonicalJson(after)) return [];
+  if (before === undefined && after === undefined) return [];
+  if (before !== undefined && after !== undefined && canonicalJson(before) === canonicalJson(after)) return [];
   const matches = (paths: readonly string[] | undefined) =>
     (paths ?? []).some((path) => prefix === path || prefix.startsWith(`${path}.`));
   return [
@@ -49,17 +52,6 @@ export function fieldChanges(
       forcesReplacement: matches(options.replaceOn),
     },
   ];
-}
-
-/** JSON with object keys sorted at every depth: equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  return (
-    JSON.stringify(value, (_key, item: unknown) =>
-      isPlainObject(item)
-        ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : item,
-    ) ?? 'undefined'
-  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

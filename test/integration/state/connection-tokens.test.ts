@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StoredTokens } from '../../src/constant-contact/token-store';
-import { startStateChild } from '../support/state-child';
-import { openTestState } from '../support/state-store';
-import { tempFolder } from '../support/temp-folder';
+import type { StoredTokens } from '../../../src/constant-contact/token-store';
+import { startStateChild } from '../../support/state-child';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
 
 const tokens: StoredTokens = {
   refreshToken: 'rt-rotated-1',

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createKeyFile, parseSecretKey, readKeyFile, SecretKeyError } from '../../src/state';
-import { tempFolder } from '../support/temp-folder';
+import { createKeyFile, parseSecretKey, readKeyFile, SecretKeyError } from '../../../src/state';
+import { tempFolder } from '../../support/temp-folder';
 
 describe('parseSecretKey', () => {
   const key = randomBytes(32);

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LockTimeoutError, lockRetryDelay } from '../../src/state';
-import { fakeClock } from '../support/fake-clock';
-import { startStateChild } from '../support/state-child';
-import { openTestState } from '../support/state-store';
-import { tempFolder } from '../support/temp-folder';
+import { LockTimeoutError, lockRetryDelay } from '../../../src/state';
+import { fakeClock } from '../../support/fake-clock';
+import { startStateChild } from '../../support/state-child';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
 
 const ops = { identity: 'ops@example.com', command: 'apply' };
 const analyst = { identity: 'analyst@example.com', command: 'run vip-newsletter' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STATE_URL, parseStateUrl, resolveStateUrl, StateError } from '../../src/state';
+import { DEFAULT_STATE_URL, parseStateUrl, resolveStateUrl, StateError } from '../../../src/state';
 
 describe('resolveStateUrl', () => {
   it('takes the flag, then EXPORTCTL_STATE, then the default', () => {

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SqliteStateStore } from '../../src/state';
-import { openTestState } from '../support/state-store';
-import { tempFolder } from '../support/temp-folder';
+import type { SqliteStateStore } from '../../../src/state';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
 
 const secretValue = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, specHash } from '../../src/state';
+import { canonicalJson, specHash } from '../../../src/state';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined properties', () => {

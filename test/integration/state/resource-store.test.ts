@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OwnershipError, type ResourceToPut, specHash } from '../../src/state';
-import { fakeClock } from '../support/fake-clock';
-import { openTestState } from '../support/state-store';
+import { OwnershipError, type ResourceToPut, specHash } from '../../../src/state';
+import { fakeClock } from '../../support/fake-clock';
+import { openTestState } from '../../support/state-store';
 
 const destination: ResourceToPut = {
   kind: 'ExportDestination',

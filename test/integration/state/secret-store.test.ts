@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SecretKeyError } from '../../src/state';
-import { fakeClock } from '../support/fake-clock';
-import { openTestState } from '../support/state-store';
-import { tempFolder } from '../support/temp-folder';
+import { SecretKeyError } from '../../../src/state';
+import { fakeClock } from '../../support/fake-clock';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
 
 async function rejection(promise: Promise<unknown>): Promise<SecretKeyError> {
   try {

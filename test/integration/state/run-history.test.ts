@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fakeClock } from '../support/fake-clock';
-import { openTestState } from '../support/state-store';
+import { fakeClock } from '../../support/fake-clock';
+import { openTestState } from '../../support/state-store';
 
 describe('run history', () => {
   it('starts, updates and finishes a run', async () => {

@@ -7,10 +7,10 @@ import {
   type SqliteMigration,
   StateError,
   sqliteStateMigrations,
-} from '../../src/state';
-import { fakeClock } from '../support/fake-clock';
-import { openTestState } from '../support/state-store';
-import { tempFolder } from '../support/temp-folder';
+} from '../../../src/state';
+import { fakeClock } from '../../support/fake-clock';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
 
 const extraMigration: SqliteMigration = {
   id: 'run-engine-1-test-snapshots',

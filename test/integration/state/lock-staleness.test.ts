@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive, type LockHolderRecord, lockRetryDelay, staleReason } from '../../src/state';
+import { isProcessAlive, type LockHolderRecord, lockRetryDelay, staleReason } from '../../../src/state';
 
 const holder: LockHolderRecord = {
   lock: 'control-plane',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SecretCipher } from '../../src/state';
+import { SecretCipher } from '../../../src/state';
 
 describe('SecretCipher', () => {
   const cipher = new SecretCipher(randomBytes(32));
