@@ -40,7 +40,8 @@ export function fieldChanges(
   if (isPlainObject(before) && after === undefined) return fieldChanges(before, {}, options, prefix);
   if (before === undefined && isPlainObject(after)) return fieldChanges({}, after, options, prefix);
   if (before === undefined && after === undefined) return [];
-  if (before !== undefined && after !== undefined && canonicalJson(before) === canonicalJson(after)) return [];
+  if (before !== undefined && after !== undefined && canonicalJson(before) === canonicalJson(after))
+    return [];
   const matches = (paths: readonly string[] | undefined) =>
     (paths ?? []).some((path) => prefix === path || prefix.startsWith(`${path}.`));
   return [
