@@ -26,6 +26,9 @@ export const problemCodes = {
   'actor-required': 'role checks need an identity (--as, EXPORTCTL_ACTOR, or git user.email)',
   'permission-denied': 'the acting identity may not manage this resource',
   'no-refresh-schedule': 'destinations follow the scheduled refresh, but no Refresh is declared',
+  'secret-unresolved': 'a secret reference cannot be resolved now (variable unset, file unreadable)',
+  'resource-in-use': 'a connection or source to delete is still used by a destination',
+  'resource-failed': 'a resource could not be planned or applied',
 } as const;
 
 export type ProblemCode = keyof typeof problemCodes;

@@ -1,0 +1,136 @@
+import { ExportctlError } from '../errors';
+import { type HandlerContext, resourceHandlers, stalledConditions } from '../resources';
+import { readyConditions } from '../resources/resource-handler';
+import type { PlanAction } from './plan';
+import { dependenciesOf, type Observation, type PlanStep } from './plan-steps';
+
+export interface StepResult {
+  readonly id: string;
+  readonly action: PlanAction;
+  readonly outcome: 'done' | 'failed' | 'skipped';
+  /** Why it failed or was skipped. */
+  readonly message?: string;
+  readonly code?: string;
+  readonly durationMs: number;
+}
+
+export interface ApplyProgress {
+  /** Called before a step starts and after it ends; for the CLI's progress lines. */
+  onStep?(result: StepResult | { id: string; action: PlanAction; outcome: 'started' }): void;
+}
+
+/**
+ * Executes a plan's steps in order. A failing step is recorded and the apply goes on with the
+ * steps that do not depend on it (a destination whose connection or source failed is skipped), so
+ * what succeeded is in the state and a second apply converges. Conditions observed by the plan's
+ * drift check are recorded for the resources that no step touched.
+ */
+export async function applyPlan(
+  steps: readonly PlanStep[],
+  observations: readonly Observation[],
+  context: HandlerContext,
+  progress: ApplyProgress = {},
+): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  const failed = new Set<string>();
+  for (const step of steps) {
+    const { id, action, kind } = step.change;
+    const blockedBy = dependenciesOf(kind, step.desired?.manifest.spec).find((dependency) =>
+      failed.has(`${dependency.kind}/${dependency.name}`),
+    );
+    if (blockedBy && action !== 'delete') {
+      failed.add(id);
+      const result: StepResult = {
+        id,
+        action,
+        outcome: 'skipped',
+        message: `skipped: ${blockedBy.kind}/${blockedBy.name} failed`,
+        durationMs: 0,
+      };
+      results.push(result);
+      progress.onStep?.(result);
+      continue;
+    }
+    progress.onStep?.({ id, action, outcome: 'started' });
+    const started = performance.now();
+    try {
+      await runStep(step, context);
+      const result: StepResult = { id, action, outcome: 'done', durationMs: performance.now() - started };
+      results.push(result);
+      progress.onStep?.(result);
+    } catch (error) {
+      failed.add(id);
+      const message = error instanceof Error ? error.message : String(error);
+      const code = error instanceof ExportctlError ? error.code : 'unexpected';
+      if (step.applied && action !== 'delete') {
+        // The resource stays as it was applied; say why it is not what the manifest declares.
+        await context.store.resources
+          .setConditions(kind, step.change.name, [
+            ...stalledConditions(reasonOf(code), message),
+            { type: 'Reconciling', status: false, reason: 'ApplyFailed', message },
+          ])
+          .catch(() => undefined);
+      }
+      const result: StepResult = {
+        id,
+        action,
+        outcome: 'failed',
+        message,
+        code,
+        durationMs: performance.now() - started,
+      };
+      results.push(result);
+      progress.onStep?.(result);
+    }
+  }
+  const touched = new Set(steps.map((step) => step.change.id));
+  for (const observation of observations) {
+    if (touched.has(`${observation.kind}/${observation.name}`)) continue;
+    const { status } = observation;
+    const conditions = status.ready
+      ? readyConditions(status.message)
+      : stalledConditions(status.reason, status.message);
+    await context.store.resources
+      .setConditions(observation.kind, observation.name, conditions)
+      .catch(() => undefined);
+    if (status.facts)
+      await context.store.resources
+        .setRemoteFacts(observation.kind, observation.name, status.facts)
+        .catch(() => undefined);
+  }
+  return results;
+}
+
+async function runStep(step: PlanStep, context: HandlerContext): Promise<void> {
+  const handler = resourceHandlers[step.change.kind];
+  switch (step.change.action) {
+    case 'create':
+      if (!step.desired) throw new Error(`${step.change.id}: create without a declared resource`);
+      await handler.create(step.desired, context);
+      return;
+    case 'update':
+      if (!step.desired || !step.applied) throw new Error(`${step.change.id}: update without both sides`);
+      await handler.update(step.applied, step.desired, context);
+      return;
+    case 'replace':
+      if (!step.desired || !step.applied) throw new Error(`${step.change.id}: replace without both sides`);
+      if (handler.replace) {
+        await handler.replace(step.applied, step.desired, context);
+      } else {
+        await handler.delete(step.applied, context);
+        await handler.create(step.desired, context);
+      }
+      return;
+    case 'delete':
+      if (!step.applied) throw new Error(`${step.change.id}: delete without an applied resource`);
+      await handler.delete(step.applied, context);
+      return;
+  }
+}
+
+function reasonOf(code: string): string {
+  return code
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}

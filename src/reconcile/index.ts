@@ -1,0 +1,5 @@
+export * from './apply-plan';
+export * from './compute-plan';
+export * from './plan';
+export * from './plan-steps';
+export * from './render-plan';

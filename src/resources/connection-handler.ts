@@ -1,0 +1,171 @@
+import {
+  type Connection,
+  type ConnectionSpec,
+  isSecretReference,
+  resolveSecretReference,
+  type SecretReference,
+} from '../config';
+import type { AppliedResource, ConnectionSecretName } from '../state';
+import type { JsonObject } from '../state/spec-hash';
+import { connectionRuntime } from './connection-runtime';
+import { type FieldChange, fieldChanges } from './field-changes';
+import type { ConnectionRuntime } from './remote-services';
+import {
+  type DesiredResource,
+  type HandlerContext,
+  type ObservedStatus,
+  type ResourceDiff,
+  type ResourceHandler,
+  readyConditions,
+} from './resource-handler';
+
+/** Changing these changes which account/app the connection is: replace, do not update. */
+const REPLACE_ON = ['spec.endpoints.api', 'spec.auth.clientId'];
+
+/**
+ * Connections: credentials are verified with one authenticated call before anything is stored; the
+ * resolved secret values are stored encrypted; a rotated refresh token goes to the token store.
+ */
+export const connectionHandler: ResourceHandler<Connection> = {
+  kind: 'Connection',
+
+  storedSpec(desired) {
+    return desired.manifest.spec as unknown as JsonObject;
+  },
+
+  async diff(applied, desired, context) {
+    const fields: FieldChange[] = [
+      ...fieldChanges(applied?.spec, this.storedSpec(desired), { replaceOn: REPLACE_ON }, 'spec'),
+    ];
+    const stored = new Map(
+      (applied ? await context.store.secrets.describe(applied.name) : []).map((item) => [
+        item.name,
+        item.fingerprint,
+      ]),
+    );
+    for (const [name, value] of Object.entries(resolveSecrets(desired, context))) {
+      const fingerprint = await context.store.secrets.fingerprint(value);
+      if (stored.get(name as ConnectionSecretName) === fingerprint) continue;
+      fields.push({
+        path: `spec.auth.${name}`,
+        ...(stored.has(name as ConnectionSecretName) ? { before: '(stored)' } : {}),
+        after: '(new value)',
+        sensitive: true,
+        forcesReplacement: applied !== undefined && name === 'clientId',
+      });
+    }
+    return toDiff(applied, fields);
+  },
+
+  async create(desired, context) {
+    const secrets = resolveSecrets(desired, context);
+    await context.constantContact.verifyAccess(runtimeFor(desired, secrets, context));
+    return store(desired, secrets, context);
+  },
+
+  async update(_applied, desired, context) {
+    const secrets = resolveSecrets(desired, context);
+    // Re-verify every time: an update may change credentials, endpoints or limits, and a cached
+    // token makes the check one cheap request.
+    await context.constantContact.verifyAccess(runtimeFor(desired, secrets, context));
+    return store(desired, secrets, context);
+  },
+
+  async delete(applied, context) {
+    await context.store.resources.delete('Connection', applied.name, context.owner);
+    await context.store.secrets.delete(applied.name);
+    await context.store.tokens.delete(applied.name);
+  },
+
+  async read(applied, context): Promise<ObservedStatus> {
+    try {
+      await context.constantContact.verifyAccess(await connectionRuntime(context.store, applied.name));
+      return { ready: true, reason: 'Verified', message: 'the credentials work' };
+    } catch (error) {
+      return observedFailure(error);
+    }
+  },
+};
+
+/** The values behind the connection's secret references (a literal clientId is not a secret). */
+function resolveSecrets(
+  desired: DesiredResource<Connection>,
+  context: HandlerContext,
+): Partial<Record<ConnectionSecretName, string>> {
+  const { auth } = desired.manifest.spec;
+  const id = `Connection/${desired.manifest.metadata.name}`;
+  const out: Partial<Record<ConnectionSecretName, string>> = {};
+  const references: [ConnectionSecretName, unknown][] = [
+    ['clientId', auth.clientId],
+    ['clientSecret', auth.clientSecret],
+    ['refreshToken', auth.refreshToken],
+  ];
+  for (const [name, reference] of references) {
+    if (isSecretReference(reference)) {
+      out[name] = resolveSecretReference(
+        reference as SecretReference,
+        desired.file,
+        context.env,
+        `${id} auth.${name}`,
+      );
+    }
+  }
+  return out;
+}
+
+function runtimeFor(
+  desired: DesiredResource<Connection>,
+  secrets: Partial<Record<ConnectionSecretName, string>>,
+  context: HandlerContext,
+): ConnectionRuntime {
+  const spec: ConnectionSpec = desired.manifest.spec;
+  return {
+    name: desired.manifest.metadata.name,
+    endpoints: spec.endpoints,
+    limits: spec.limits,
+    clientId: typeof spec.auth.clientId === 'string' ? spec.auth.clientId : (secrets.clientId ?? ''),
+    clientSecret: secrets.clientSecret ?? '',
+    bootstrapRefreshToken: secrets.refreshToken ?? '',
+    tokens: context.store.tokens.forConnection(desired.manifest.metadata.name),
+  };
+}
+
+async function store(
+  desired: DesiredResource<Connection>,
+  secrets: Partial<Record<ConnectionSecretName, string>>,
+  context: HandlerContext,
+): Promise<AppliedResource> {
+  const name = desired.manifest.metadata.name;
+  for (const [field, value] of Object.entries(secrets)) {
+    await context.store.secrets.put(name, field as ConnectionSecretName, value);
+  }
+  if (typeof desired.manifest.spec.auth.clientId === 'string')
+    await context.store.secrets.delete(name, 'clientId');
+  const { resource } = await context.store.resources.put({
+    kind: 'Connection',
+    name,
+    owner: context.owner,
+    spec: connectionHandler.storedSpec(desired),
+  });
+  await context.store.resources.setConditions('Connection', name, readyConditions('the credentials work'));
+  return (await context.store.resources.get('Connection', name)) ?? resource;
+}
+
+export function toDiff(applied: AppliedResource | undefined, fields: readonly FieldChange[]): ResourceDiff {
+  if (fields.length === 0) return { action: 'none', fields };
+  return {
+    action: applied && fields.some((field) => field.forcesReplacement) ? 'replace' : 'update',
+    fields,
+  };
+}
+
+/** A failed remote check as a status: credentials refused, or the service not reachable. */
+export function observedFailure(error: unknown): ObservedStatus {
+  const code =
+    typeof (error as { code?: unknown })?.code === 'string' ? String((error as { code: string }).code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (/auth|credential|grant|unauthori[sz]ed|forbidden/i.test(code))
+    return { ready: false, reason: 'CredentialsRejected', message };
+  if (code === 'dependency-not-applied') return { ready: false, reason: 'DependencyNotApplied', message };
+  return { ready: false, reason: 'Unreachable', message };
+}

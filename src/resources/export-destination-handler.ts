@@ -1,0 +1,175 @@
+import type { ExportDestination, ProfileSourceSpec } from '../config';
+import type { AppliedResource } from '../state';
+import type { JsonObject } from '../state/spec-hash';
+import { observedFailure, toDiff } from './connection-handler';
+import { connectionRuntime } from './connection-runtime';
+import { fieldChanges } from './field-changes';
+import type { ListFacts } from './remote-services';
+import { ResourceVerificationError } from './resource-errors';
+import {
+  type DesiredResource,
+  type HandlerContext,
+  type ObservedStatus,
+  type ResourceHandler,
+  readyConditions,
+} from './resource-handler';
+
+/** A different list (or account) is a different destination: its last snapshot means nothing there. */
+const REPLACE_ON = ['spec.listId', 'spec.connection'];
+
+/**
+ * Export destinations: before anything is stored, the list must exist in the connection's account
+ * and the source must be readable with the mapped fields.
+ */
+export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
+  kind: 'ExportDestination',
+
+  storedSpec(desired) {
+    return desired.manifest.spec as unknown as JsonObject;
+  },
+
+  async diff(applied, desired) {
+    return toDiff(
+      applied,
+      fieldChanges(applied?.spec, this.storedSpec(desired), { replaceOn: REPLACE_ON }, 'spec'),
+    );
+  },
+
+  async create(desired, context) {
+    return store(desired, context);
+  },
+
+  async update(_applied, desired, context) {
+    return store(desired, context);
+  },
+
+  /** Verify the new list and source first: if that fails, the old destination stays applied. */
+  async replace(applied, desired, context) {
+    const list = await verify(desired, context);
+    await context.store.resources.delete('ExportDestination', applied.name, context.owner);
+    return persist(desired, list, context);
+  },
+
+  async delete(applied, context) {
+    await context.store.resources.delete('ExportDestination', applied.name, context.owner);
+  },
+
+  async read(applied, context): Promise<ObservedStatus> {
+    const spec = applied.spec as unknown as ExportDestination['spec'];
+    try {
+      const list = await context.constantContact.getList(
+        await connectionRuntime(context.store, spec.connection),
+        spec.listId,
+      );
+      if (!list)
+        return {
+          ready: false,
+          reason: 'ListNotFound',
+          message: `list ${spec.listId} does not exist in Constant Contact`,
+        };
+      const problems = await sourceProblems(spec, context);
+      if (problems.length > 0)
+        return { ready: false, reason: 'SourceUnreadable', message: problems.join('; ') };
+      return {
+        ready: true,
+        reason: 'Verified',
+        message: `list "${list.name}" exists`,
+        facts: listFacts(list),
+      };
+    } catch (error) {
+      return observedFailure(error);
+    }
+  },
+};
+
+async function store(
+  desired: DesiredResource<ExportDestination>,
+  context: HandlerContext,
+): Promise<AppliedResource> {
+  return persist(desired, await verify(desired, context), context);
+}
+
+/** The list exists and the source serves the mapped fields; throws and stores nothing otherwise. */
+async function verify(
+  desired: DesiredResource<ExportDestination>,
+  context: HandlerContext,
+): Promise<ListFacts> {
+  const { spec } = desired.manifest;
+  const id = `ExportDestination/${desired.manifest.metadata.name}`;
+  const list = await context.constantContact.getList(
+    await connectionRuntime(context.store, spec.connection),
+    spec.listId,
+  );
+  if (!list) {
+    throw new ResourceVerificationError(
+      'list-not-found',
+      `${id}: list ${spec.listId} does not exist in the account of Connection/${spec.connection}`,
+      {
+        context: { resource: id, listId: spec.listId },
+        hint: "check listId: it is the last part of the list page's URL in Constant Contact",
+      },
+    );
+  }
+  const problems = await sourceProblems(spec, context);
+  if (problems.length > 0) {
+    throw new ResourceVerificationError(
+      'source-unreadable',
+      `${id}: ProfileSource/${spec.source} cannot serve this destination: ${problems.join('; ')}`,
+      {
+        context: { resource: id, source: spec.source },
+        hint: 'fix dataMatching (the field names must be columns of the source), or the source',
+      },
+    );
+  }
+  return list;
+}
+
+async function persist(
+  desired: DesiredResource<ExportDestination>,
+  list: ListFacts,
+  context: HandlerContext,
+): Promise<AppliedResource> {
+  const name = desired.manifest.metadata.name;
+  const id = `ExportDestination/${name}`;
+  await context.store.resources.put({
+    kind: 'ExportDestination',
+    name,
+    owner: context.owner,
+    spec: desired.manifest.spec as unknown as JsonObject,
+  });
+  await context.store.resources.setRemoteFacts('ExportDestination', name, listFacts(list));
+  await context.store.resources.setConditions(
+    'ExportDestination',
+    name,
+    readyConditions(`list "${list.name}" exists`),
+  );
+  const applied = await context.store.resources.get('ExportDestination', name);
+  if (!applied) throw new Error(`${id} vanished right after it was stored`);
+  return applied;
+}
+
+async function sourceProblems(spec: ExportDestination['spec'], context: HandlerContext): Promise<string[]> {
+  const source = await context.store.resources.get('ProfileSource', spec.source);
+  if (!source) {
+    throw new ResourceVerificationError(
+      'dependency-not-applied',
+      `ProfileSource/${spec.source} is not applied`,
+      {
+        context: { source: spec.source },
+        hint: `apply the source first (exportctl apply PATH with the file that declares ProfileSource/${spec.source})`,
+      },
+    );
+  }
+  const sourceSpec = source.spec as unknown as ProfileSourceSpec;
+  const { email, firstName, lastName } = spec.dataMatching;
+  const fields = [sourceSpec.key, email, ...(firstName ? [firstName] : []), ...(lastName ? [lastName] : [])];
+  return context.sources.problems(sourceSpec, fields);
+}
+
+function listFacts(list: ListFacts): JsonObject {
+  return {
+    listId: list.id,
+    listName: list.name,
+    ...(list.membershipCount === undefined ? {} : { membershipCount: list.membershipCount }),
+  };
+}

@@ -1,0 +1,99 @@
+import type { LoadedManifest, Manifest, ManifestKind } from '../config';
+import type { AppliedResource, ConditionUpdate, ResourceOwner, StateStore } from '../state';
+import type { JsonObject } from '../state/spec-hash';
+import type { FieldChange } from './field-changes';
+import type { ConstantContactAccess, SourceInspector } from './remote-services';
+
+/**
+ * What a handler may use. Handlers never print, prompt or read CLI flags: the reconciler and the
+ * Pulumi provider call the same handlers.
+ */
+export interface HandlerContext {
+  readonly store: StateStore;
+  /** Who is writing: resources are created with this owner, and only its own are changed. */
+  readonly owner: ResourceOwner;
+  /** Where secret references `{env}` are read. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly constantContact: ConstantContactAccess;
+  readonly sources: SourceInspector;
+}
+
+/** A declared resource, as a handler needs it: the manifest (defaults filled) and its file. */
+export interface DesiredResource<M extends Manifest = Manifest> {
+  readonly manifest: M;
+  /** The manifest file: relative paths and `{file}` secrets are relative to its folder. */
+  readonly file: string;
+}
+
+export function desiredFrom<M extends Manifest>(loaded: LoadedManifest<M>): DesiredResource<M> {
+  return { manifest: loaded.manifest, file: loaded.source.file };
+}
+
+/** What a diff found: nothing, an in-place update, or a replacement (the remote identity changed). */
+export interface ResourceDiff {
+  readonly action: 'none' | 'update' | 'replace';
+  readonly fields: readonly FieldChange[];
+}
+
+/** What reading the remote side found (drift detection). */
+export interface ObservedStatus {
+  readonly ready: boolean;
+  readonly reason: string;
+  readonly message: string;
+  /** Remote facts to record (a list's name and size), when read. */
+  readonly facts?: JsonObject;
+}
+
+/**
+ * The one CRUD core per kind (DESIGN.md): `exportctl apply` and the Pulumi provider both call it.
+ * Contract of create/update: if the call throws, nothing of the resource was stored.
+ */
+export interface ResourceHandler<M extends Manifest = Manifest> {
+  readonly kind: M['kind'] & ManifestKind;
+  /** The spec as the state keeps it: secret references (never values), file paths made absolute. */
+  storedSpec(desired: DesiredResource<M>): JsonObject;
+  /** Named field changes from applied to desired, including `(sensitive)` secret value changes. */
+  diff(
+    applied: AppliedResource | undefined,
+    desired: DesiredResource<M>,
+    context: HandlerContext,
+  ): Promise<ResourceDiff>;
+  /** Verifies the remote side, then stores the resource (Ready). */
+  create(desired: DesiredResource<M>, context: HandlerContext): Promise<AppliedResource>;
+  /** Verifies what changed, then stores the new spec (Ready). */
+  update(
+    applied: AppliedResource,
+    desired: DesiredResource<M>,
+    context: HandlerContext,
+  ): Promise<AppliedResource>;
+  /**
+   * Replaces a resource whose remote identity changed. Default (when absent): `delete`, then
+   * `create`. A handler that can verify first provides its own, so a failed check keeps the old one.
+   */
+  replace?(
+    applied: AppliedResource,
+    desired: DesiredResource<M>,
+    context: HandlerContext,
+  ): Promise<AppliedResource>;
+  /** Removes the resource and what belongs to it (secrets, tokens) from the state. */
+  delete(applied: AppliedResource, context: HandlerContext): Promise<void>;
+  /** Re-reads the remote side of an applied resource; never throws for a remote problem. */
+  read(applied: AppliedResource, context: HandlerContext): Promise<ObservedStatus>;
+}
+
+/** The Ready condition (and a cleared Stalled) for a resource that was just verified. */
+export function readyConditions(message: string): ConditionUpdate[] {
+  return [
+    { type: 'Ready', status: true, reason: 'Verified', message },
+    { type: 'Stalled', status: false, reason: 'Verified', message: 'no problem found' },
+    { type: 'Reconciling', status: false, reason: 'Applied', message: 'the declared spec is applied' },
+  ];
+}
+
+/** The conditions for a resource whose remote side is broken. */
+export function stalledConditions(reason: string, message: string): ConditionUpdate[] {
+  return [
+    { type: 'Ready', status: false, reason, message },
+    { type: 'Stalled', status: true, reason, message },
+  ];
+}
