@@ -1,0 +1,49 @@
+import { resolve } from 'node:path';
+import type { ProfileSourceSpec } from '../config';
+import { readCsvRows } from './csv-rows';
+import { readJsonlRows } from './jsonl-rows';
+import type { SourceRecord } from './source-record';
+import { readSqliteRows } from './sqlite-rows';
+
+/** One readable part of a ProfileSource: a csv/jsonl file, or a sqlite table/view/query. */
+export type RowSource =
+  | { readonly type: 'csv' | 'jsonl'; readonly file: string }
+  | { readonly type: 'sqlite'; readonly database: string; readonly relation: string };
+
+/** Which part of a ProfileSource spec a RowSource stands for. */
+export type SourcePart = 'profiles' | 'segmentMembership';
+
+/**
+ * The profiles and segment-membership parts of `spec`, with files resolved against `baseDir` (the
+ * folder of the manifest that declares the source). Reads nothing.
+ */
+export function resolveRowSources(spec: ProfileSourceSpec, baseDir: string): Record<SourcePart, RowSource> {
+  const part = (value: string): RowSource => {
+    if (spec.type === 'sqlite')
+      return { type: 'sqlite', database: resolve(baseDir, spec.database ?? ''), relation: value };
+    return { type: spec.type, file: resolve(baseDir, value) };
+  };
+  return { profiles: part(spec.profiles), segmentMembership: part(spec.segmentMembership) };
+}
+
+/**
+ * Streams the rows of `source`, each with the values of `fields` in that order (see SourceRecord).
+ * Memory stays flat whatever the size. Unreadable rows are yielded with an issue; a source that
+ * cannot be read at all rejects with a SourceError (see `readCsvRows`, `readJsonlRows`,
+ * `readSqliteRows` for the details of each type).
+ */
+export function readSourceRows(source: RowSource, fields: readonly string[]): AsyncIterable<SourceRecord> {
+  switch (source.type) {
+    case 'csv':
+      return readCsvRows(source.file, fields);
+    case 'jsonl':
+      return readJsonlRows(source.file, fields);
+    case 'sqlite':
+      return readSqliteRows(source.database, source.relation, fields);
+  }
+}
+
+/** The file a RowSource reads (the database for sqlite), for messages and problems. */
+export function rowSourceFile(source: RowSource): string {
+  return source.type === 'sqlite' ? source.database : source.file;
+}
