@@ -1,4 +1,6 @@
+export * from './contact-dedupe';
 export * from './contact-field-limits';
+export * from './contact-fingerprint';
 export * from './contact-name';
 export * from './csv-rows';
 export * from './email-address';
