@@ -1,4 +1,4 @@
-import { readCsvRecords } from './csv-records';
+import { readCsvRecordBatches } from './csv-records';
 import { assertSourceFile } from './source-file';
 
 /**
@@ -10,6 +10,6 @@ import { assertSourceFile } from './source-file';
 export async function countCsvRecords(file: string): Promise<number> {
   await assertSourceFile(file);
   let records = 0;
-  for await (const _ of readCsvRecords(file)) records++;
+  for await (const batch of readCsvRecordBatches(file)) records += batch.length;
   return Math.max(0, records - 1);
 }

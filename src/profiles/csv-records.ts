@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { type CsvError, type Options, Parser } from 'csv-parse';
+import { readableBatches } from './readable-batches';
 import { sourceFileError } from './source-file';
 
 /**
@@ -51,33 +52,37 @@ class LineTrackingParser extends Parser {
 }
 
 /**
- * Streams the records of a csv file (header included) with the line each starts on, in file order;
- * memory does not grow with the file. Rejects (while iterating) with a SourceError when the file
- * cannot be opened or read.
+ * Streams the records of a csv file (header included) with the line each starts on, in file order,
+ * in batches (one per chunk parsed); memory does not grow with the file. Rejects (while iterating)
+ * with a SourceError when the file cannot be opened or read.
  */
-export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRecord[]> {
   const parser = new LineTrackingParser();
   const records = pipeline(createReadStream(file), parser, () => {});
   // csv-parse's count, and how far it runs ahead of the physical line (one per CRLF in quotes).
   let parserLine = 0;
   let overcount = 0;
   try {
-    for await (const pushed of records as AsyncIterable<Pushed>) {
-      if ('error' in pushed) {
-        yield { error: pushed.error, line: parserLine + 1 - overcount };
-        parserLine = typeof pushed.error.lines === 'number' ? pushed.error.lines : parserLine + 1;
-        continue;
+    for await (const pushed of readableBatches<Pushed>(records)) {
+      const batch: CsvRecord[] = [];
+      for (const record of pushed) {
+        if ('error' in record) {
+          batch.push({ error: record.error, line: parserLine + 1 - overcount });
+          parserLine = typeof record.error.lines === 'number' ? record.error.lines : parserLine + 1;
+          continue;
+        }
+        let breaks = 0;
+        let crlfs = 0;
+        for (const value of record.values) {
+          if (value.length === 0) continue;
+          breaks += countChar(value, '\n') + countChar(value, '\r');
+          if (value.includes('\r\n')) crlfs += value.split('\r\n').length - 1;
+        }
+        batch.push({ values: record.values, line: record.endLine - breaks - overcount });
+        overcount += crlfs;
+        parserLine = record.endLine;
       }
-      let breaks = 0;
-      let crlfs = 0;
-      for (const value of pushed.values) {
-        if (value.length === 0) continue;
-        breaks += countChar(value, '\n') + countChar(value, '\r');
-        if (value.includes('\r\n')) crlfs += value.split('\r\n').length - 1;
-      }
-      yield { values: pushed.values, line: pushed.endLine - breaks - overcount };
-      overcount += crlfs;
-      parserLine = pushed.endLine;
+      yield batch;
     }
   } catch (error) {
     throw sourceFileError(file, error);

@@ -1,7 +1,7 @@
 import type { RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
-import { type RowSource, readSourceRows } from './source-rows';
+import { type RowSource, readSourceRowBatches } from './source-rows';
 
 /**
  * Segments are remembered per member as bits of one number; arithmetic (not 32-bit bitwise
@@ -130,34 +130,36 @@ export async function selectSegmentMembers(
   const nearMisses = new Map<string, string>();
   const unselected = new Set<string>();
   let rows = 0;
-  for await (const record of readSourceRows(source, [keyField, segmentField])) {
-    rows++;
-    const [key, segment] = record.values;
-    const index = segment === undefined ? undefined : indexOf.get(segment);
-    if (record.issue !== undefined) {
-      if (segment === undefined || index !== undefined)
-        onIssue(key ? { ...record.issue, key } : record.issue);
-      continue;
-    }
-    if (index === undefined) {
-      if (segment !== undefined && !unselected.has(segment) && unselected.size < 10_000) {
-        unselected.add(segment);
-        const selected = looselySelected.get(loosely(segment));
-        if (selected !== undefined && nearMisses.size < 20) nearMisses.set(segment, selected);
+  for await (const batch of readSourceRowBatches(source, [keyField, segmentField])) {
+    for (const record of batch) {
+      rows++;
+      const [key, segment] = record.values;
+      const index = segment === undefined ? undefined : indexOf.get(segment);
+      if (record.issue !== undefined) {
+        if (segment === undefined || index !== undefined)
+          onIssue(key ? { ...record.issue, key } : record.issue);
+        continue;
       }
-      continue;
+      if (index === undefined) {
+        if (segment !== undefined && !unselected.has(segment) && unselected.size < 10_000) {
+          unselected.add(segment);
+          const selected = looselySelected.get(loosely(segment));
+          if (selected !== undefined && nearMisses.size < 20) nearMisses.set(segment, selected);
+        }
+        continue;
+      }
+      if (!key) {
+        onIssue({
+          severity: 'error',
+          code: 'missing-key',
+          message: `${formatRowLocation(record.where)}: a "${segment}" membership row has no ${keyField}; it is ignored`,
+          where: record.where,
+          field: keyField,
+        });
+        continue;
+      }
+      selection.add(key, index);
     }
-    if (!key) {
-      onIssue({
-        severity: 'error',
-        code: 'missing-key',
-        message: `${formatRowLocation(record.where)}: a "${segment}" membership row has no ${keyField}; it is ignored`,
-        where: record.where,
-        field: keyField,
-      });
-      continue;
-    }
-    selection.add(key, index);
   }
   const misses = [...nearMisses].map(([found, selected]) => ({ found, selected }));
   misses.sort((a, b) => (a.found < b.found ? -1 : a.found > b.found ? 1 : 0));

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import type { ProfileSourceSpec } from '../config';
-import { readCsvRows } from './csv-rows';
-import { readJsonlRows } from './jsonl-rows';
+import { readCsvRowBatches } from './csv-rows';
+import { readJsonlRowBatches } from './jsonl-rows';
+import { flattenBatches } from './readable-batches';
 import type { SourceRecord } from './source-record';
-import { readSqliteRows } from './sqlite-rows';
+import { readSqliteRowBatches } from './sqlite-rows';
 
 /** One readable part of a ProfileSource: a csv/jsonl file, or a sqlite table/view/query. */
 export type RowSource =
@@ -33,13 +34,24 @@ export function resolveRowSources(spec: ProfileSourceSpec, baseDir: string): Rec
  * `readSqliteRows` for the details of each type).
  */
 export function readSourceRows(source: RowSource, fields: readonly string[]): AsyncIterable<SourceRecord> {
+  return flattenBatches(readSourceRowBatches(source, fields));
+}
+
+/**
+ * `readSourceRows` in batches (a chunk of the file, or up to 1,000 sqlite rows, at a time), for hot
+ * loops: at 1,000,000 rows one await per row is a visible share of the read time.
+ */
+export function readSourceRowBatches(
+  source: RowSource,
+  fields: readonly string[],
+): AsyncIterable<SourceRecord[]> {
   switch (source.type) {
     case 'csv':
-      return readCsvRows(source.file, fields);
+      return readCsvRowBatches(source.file, fields);
     case 'jsonl':
-      return readJsonlRows(source.file, fields);
+      return readJsonlRowBatches(source.file, fields);
     case 'sqlite':
-      return readSqliteRows(source.database, source.relation, fields);
+      return readSqliteRowBatches(source.database, source.relation, fields);
   }
 }
 

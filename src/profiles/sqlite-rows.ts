@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { suggestName } from '../config/suggest-name';
 import { stringifyFieldValue } from './field-value';
+import { flattenBatches } from './readable-batches';
 import { formatSourceOrigin } from './row-location';
 import { SourceError } from './source-error';
 import { requireFields } from './source-fields';
@@ -142,15 +143,26 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
  * like `openSqliteRelation`, or `source-field-missing` / `source-duplicate-field` for `fields`, or
  * `source-unreadable` if reading fails midway (a corrupt page, a runtime error in the query).
  */
-export async function* readSqliteRows(
+export function readSqliteRows(
   database: string,
   relation: string,
   fields: readonly string[],
 ): AsyncGenerator<SourceRecord> {
+  return flattenBatches(readSqliteRowBatches(database, relation, fields));
+}
+
+/** Rows per batch: enough to make the per-batch await negligible, small enough to stay flat. */
+const batchSize = 1000;
+
+/** `readSqliteRows` in batches of up to 1,000 rows: fewer awaits in hot loops. */
+export async function* readSqliteRowBatches(
+  database: string,
+  relation: string,
+  fields: readonly string[],
+): AsyncGenerator<SourceRecord[]> {
   const opened = await openSqliteRelation(database, relation);
   try {
     const { statement, indexes, rowid } = opened.select(fields);
-    const file = database;
     let iterator: IterableIterator<unknown[]>;
     try {
       iterator = statement.iterate() as IterableIterator<unknown[]>;
@@ -159,15 +171,12 @@ export async function* readSqliteRows(
       throw new SourceError(
         'source-query-invalid',
         `${formatSourceOrigin(database, relation)} cannot run: ${describe(error)}`,
-        {
-          cause: error,
-          context: { file: database, relation },
-          hint: 'the query must not take parameters',
-        },
+        { cause: error, context: { file: database, relation }, hint: 'the query must not take parameters' },
       );
     }
     try {
       let position = 0;
+      let batch: SourceRecord[] = [];
       while (true) {
         let next: IteratorResult<unknown[]>;
         try {
@@ -179,9 +188,16 @@ export async function* readSqliteRows(
         position++;
         const row = next.value;
         const values = indexes.map((index) => stringifyFieldValue(row[index]));
-        const where = rowid ? { file, relation, rowid: Number(row[0]) } : { file, relation, row: position };
-        yield { values, where };
+        const where = rowid
+          ? { file: database, relation, rowid: Number(row[0]) }
+          : { file: database, relation, row: position };
+        batch.push({ values, where });
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
       }
+      if (batch.length > 0) yield batch;
     } finally {
       iterator.return?.();
     }

@@ -169,6 +169,15 @@ describe.each(sources)('readContacts from $type', ({ spec }) => {
 });
 
 describe('readContacts', () => {
+  it('hands out the same contacts in batches', async () => {
+    const [csv] = sources;
+    if (csv === undefined) throw new Error('no csv source');
+    const options = { ...csv.spec(), segments: ['VIP', 'Newsletter'], dataMatching, onIssue: () => {} };
+    const batched = (await collect(readContacts(options).batches())).flat();
+    expect(batched).toEqual(await collect(readContacts(options)));
+    expect(batched).toHaveLength(5);
+  });
+
   it('can be iterated only once', async () => {
     const [csv] = sources;
     if (csv === undefined) throw new Error('no csv source');

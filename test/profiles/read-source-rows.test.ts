@@ -122,6 +122,23 @@ describe('readSourceRows: rows per fixture', () => {
     expect(records.map(summarise)).toEqual(expected);
   });
 
+  it('jsonl: a CRLF split across two read chunks is one line end; lone CRs end lines too', async () => {
+    const folder = tempFolder();
+    const file = join(folder, 'profiles.jsonl');
+    // The first line's CR is the last byte of the first 64 KiB chunk, its LF the first of the next.
+    const head = '{"Id":"P1","Email":"a@example.com","Pad":"';
+    const first = `${head}${'x'.repeat(65_535 - head.length - 2)}"}`;
+    writeFileSync(file, `${first}\r\n{"Id":"P2"}\r\n{"Id":"P3"}\r{"Id":"P4"}\r`);
+    expect(first.length).toBe(65_535);
+    const records = await collect(readSourceRows({ type: 'jsonl', file }, ['Id', 'Email']));
+    expect(records.map(summarise)).toEqual([
+      { at: 1, values: ['P1', 'a@example.com'] },
+      { at: 2, values: ['P2', undefined] },
+      { at: 3, values: ['P3', undefined] },
+      { at: 4, values: ['P4', undefined] },
+    ]);
+  });
+
   it('row issues name the file and line in their message and location', async () => {
     const [issue] = (await collect(readSourceRows(csv('csv-ragged'), fields)))
       .map((record) => record.issue)
