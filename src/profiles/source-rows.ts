@@ -54,8 +54,3 @@ export function readSourceRowBatches(
       return readSqliteRowBatches(source.database, source.relation, fields);
   }
 }
-
-/** The file a RowSource reads (the database for sqlite), for messages and problems. */
-export function rowSourceFile(source: RowSource): string {
-  return source.type === 'sqlite' ? source.database : source.file;
-}
