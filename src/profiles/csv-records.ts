@@ -15,8 +15,9 @@ export type CsvRecord =
 
 /**
  * The csv-parse options every reader of ours uses (RFC 4180: `"` quotes, `""` escapes, newlines
- * inside quotes; a UTF-8 BOM dropped; LF, CRLF or CR line ends, mixed too). Column counts are checked by the
- * caller (a wrong count is a row issue, not a parse error); a quoting error skips that record only.
+ * inside quotes; a UTF-8 BOM dropped; LF, CRLF or CR line ends, mixed too). Column counts are
+ * checked by the caller (a wrong count is a row issue, not a parse error); a quoting error skips
+ * that record only.
  * No max_record_size: csv-parse silently drops the rest of the file after exceeding it.
  */
 export const csvParseOptions = {

@@ -33,11 +33,12 @@ export interface SqliteRelation {
  */
 export async function openSqliteRelation(database: string, relation: string): Promise<SqliteRelation> {
   await assertSourceFile(database);
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(database, { readonly: true, fileMustExist: true });
     db.prepare('SELECT 1 FROM sqlite_schema LIMIT 0').all();
   } catch (error) {
+    db?.close();
     throw new SourceError(
       'source-unreadable',
       `cannot read ${database} as a sqlite database (${describe(error)})`,
