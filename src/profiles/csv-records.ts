@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
+import { type CsvError, type Options, Parser } from 'csv-parse';
+import { readableBatches } from './readable-batches';
+import { sourceFileError } from './source-file';
+
+/**
+ * One parsed csv record, or one record the parser had to skip. `line` is the 1-based physical line
+ * on which the record starts (csv-parse counts a CRLF inside a quoted field as two lines; this
+ * corrects for it).
+ */
+export type CsvRecord =
+  | { readonly values: readonly string[]; readonly line: number; readonly error?: undefined }
+  | { readonly error: CsvError; readonly line: number; readonly values?: undefined };
+
+/**
+ * The csv-parse options every reader of ours uses (RFC 4180: `"` quotes, `""` escapes, newlines
+ * inside quotes; a UTF-8 BOM dropped; LF, CRLF or CR line ends, mixed too). Column counts are
+ * checked by the caller (a wrong count is a row issue, not a parse error); a quoting error skips
+ * that record only.
+ * No max_record_size: csv-parse silently drops the rest of the file after exceeding it.
+ */
+export const csvParseOptions = {
+  bom: true,
+  // Listed rather than auto-detected: auto-detection fixes the first line's ending for the whole
+  // file, and a file with mixed endings (concatenated exports) then keeps a CR in its values.
+  record_delimiter: ['\r\n', '\n', '\r'],
+  relax_column_count: true,
+  skip_records_with_error: true,
+} as const satisfies Options;
+
+type Pushed = { readonly values: string[]; readonly endLine: number } | { readonly error: CsvError };
+
+// csv-parse tells a record's line only through `info`, whose per-record snapshot (option `info` or
+// `on_record`) doubles the parse time; reading the live counter when a record is pushed costs
+// nothing. Skipped records are pushed into the same stream so that they keep their place in order.
+class LineTrackingParser extends Parser {
+  constructor() {
+    const self: { parser?: Parser } = {};
+    super({
+      ...csvParseOptions,
+      on_skip: (error) => {
+        if (error) self.parser?.push({ error } satisfies Pushed);
+      },
+    });
+    self.parser = this;
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (Array.isArray(chunk)) return super.push({ values: chunk, endLine: this.info.lines } satisfies Pushed);
+    return super.push(chunk, encoding);
+  }
+}
+
+/**
+ * Streams the records of a csv file (header included) with the line each starts on, in file order,
+ * in batches (one per chunk parsed); memory does not grow with the file. Rejects (while iterating)
+ * with a SourceError when the file cannot be opened or read.
+ */
+export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRecord[]> {
+  const parser = new LineTrackingParser();
+  const records = pipeline(createReadStream(file), parser, () => {});
+  // csv-parse's count, and how far it runs ahead of the physical line (one per CRLF in quotes).
+  let parserLine = 0;
+  let overcount = 0;
+  try {
+    for await (const pushed of readableBatches<Pushed>(records)) {
+      const batch: CsvRecord[] = [];
+      for (const record of pushed) {
+        if ('error' in record) {
+          batch.push({ error: record.error, line: parserLine + 1 - overcount });
+          parserLine = typeof record.error.lines === 'number' ? record.error.lines : parserLine + 1;
+          continue;
+        }
+        let breaks = 0;
+        let crlfs = 0;
+        for (const value of record.values) {
+          if (value.length === 0) continue;
+          breaks += countChar(value, '\n') + countChar(value, '\r');
+          if (value.includes('\r\n')) crlfs += value.split('\r\n').length - 1;
+        }
+        batch.push({ values: record.values, line: record.endLine - breaks - overcount });
+        overcount += crlfs;
+        parserLine = record.endLine;
+      }
+      yield batch;
+    }
+  } catch (error) {
+    throw sourceFileError(file, error);
+  }
+}
+
+function countChar(text: string, char: string): number {
+  let count = 0;
+  for (let index = text.indexOf(char); index !== -1; index = text.indexOf(char, index + 1)) count++;
+  return count;
+}

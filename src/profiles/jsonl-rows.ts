@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+import { stringifyFieldValue } from './field-value';
+import { flattenBatches } from './readable-batches';
+import type { RowIssue } from './row-issue';
+import { formatRowLocation, type RowLocation } from './row-location';
+import { SourceError } from './source-error';
+import { assertSourceFile, sourceFileError } from './source-file';
+import type { SourceRecord } from './source-record';
+
+/**
+ * Streams a jsonl file: one JSON object per line (UTF-8, BOM dropped; LF, CRLF or CR); blank lines
+ * are skipped. Yields `fields`' values per object, stringified by `stringifyFieldValue`, with the
+ * line. A line that is not JSON (`invalid-json`), not an object (`not-an-object`), or whose needed
+ * field is an integer beyond 2^53 that JSON.parse cannot hold exactly (`imprecise-number`) is
+ * yielded with an `issue`.
+ *
+ * jsonl has no header, so a field absent from one object is just absent there. A field that no
+ * object in the whole file has is a configuration mistake: after the last row the read rejects with
+ * `source-field-missing` (nothing is sent before the whole source is read, so the run stops clean).
+ * Rejects with `source-file-missing` / `source-unreadable` when the file cannot be read.
+ */
+export function readJsonlRows(file: string, fields: readonly string[]): AsyncGenerator<SourceRecord> {
+  return flattenBatches(readJsonlRowBatches(file, fields));
+}
+
+/** `readJsonlRows` in batches (one per chunk of the file read): fewer awaits in hot loops. */
+export async function* readJsonlRowBatches(
+  file: string,
+  fields: readonly string[],
+): AsyncGenerator<SourceRecord[]> {
+  await assertSourceFile(file);
+  const seen = fields.map(() => false);
+  let objects = 0;
+  let line = 0;
+  for await (const lines of readLineBatches(file)) {
+    const rows: SourceRecord[] = [];
+    for (const raw of lines) {
+      line++;
+      const text = line === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+      if (text.trim() === '') continue;
+      const where = { file, line };
+      const row = readObject(text, fields, where, seen);
+      if (row.issue === undefined) objects++;
+      rows.push(row);
+    }
+    if (rows.length > 0) yield rows;
+  }
+  const never = fields.filter((_, index) => !seen[index]);
+  if (objects > 0 && never[0] !== undefined)
+    throw new SourceError('source-field-missing', `no object in ${file} has the field "${never[0]}"`, {
+      context: { file, field: never[0] },
+      hint: 'field names are case-sensitive; fix the manifest or the source',
+    });
+}
+
+/** One line's record; marks in `seen` the fields the object has. */
+function readObject(
+  text: string,
+  fields: readonly string[],
+  where: RowLocation,
+  seen: boolean[],
+): SourceRecord {
+  const nothing = fields.map(() => undefined);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { values: nothing, where, issue: lineIssue('invalid-json', where, `not valid JSON (${reason})`) };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return { values: nothing, where, issue: lineIssue('not-an-object', where, 'not a JSON object') };
+  const object = parsed as Record<string, unknown>;
+  let imprecise: string | undefined;
+  const values = fields.map((field, index) => {
+    if (!Object.hasOwn(object, field)) return undefined;
+    seen[index] = true;
+    const value = object[field];
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value))
+      imprecise = field;
+    return stringifyFieldValue(value);
+  });
+  if (imprecise === undefined) return { values, where };
+  const issue = lineIssue(
+    'imprecise-number',
+    where,
+    `"${imprecise}" is an integer too large to read exactly; write it as a JSON string`,
+  );
+  return { values, where, issue: { ...issue, field: imprecise } };
+}
+
+/** The lines of a UTF-8 file, a batch per chunk read; a line break is LF, CRLF or CR. */
+async function* readLineBatches(file: string): AsyncGenerator<string[]> {
+  let rest = '';
+  try {
+    for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+      let text = rest + chunk;
+      // A CR at the end may be the first half of a CRLF split across chunks: wait for the next one.
+      const heldBack = text.endsWith('\r');
+      if (heldBack) text = text.slice(0, -1);
+      const lines = text.split(/\r\n|\r|\n/);
+      rest = (lines.pop() ?? '') + (heldBack ? '\r' : '');
+      if (lines.length > 0) yield lines;
+    }
+  } catch (error) {
+    throw sourceFileError(file, error);
+  }
+  if (rest.endsWith('\r')) rest = rest.slice(0, -1);
+  if (rest !== '') yield [rest];
+}
+
+function lineIssue(code: RowIssue['code'], where: RowLocation, reason: string): RowIssue {
+  return {
+    severity: 'error',
+    code,
+    message: `${formatRowLocation(where)}: ${reason}; the row is not exported`,
+    where,
+  };
+}

@@ -1,0 +1,165 @@
+import type { DataMatching, ProfileSourceSpec } from '../config';
+import { type ExportContact, mapContact } from './map-contact';
+import { flattenBatches } from './readable-batches';
+import type { RowIssue, RowIssueSink } from './row-issue';
+import { formatRowLocation } from './row-location';
+import { type MembershipReadSummary, selectSegmentMembers } from './segment-selection';
+import { readSourceRowBatches, resolveRowSources } from './source-rows';
+
+/** What one export reads: the source, where its manifest lives, and the destination's choices. */
+export interface ReadContactsOptions {
+  readonly source: ProfileSourceSpec;
+  /** The folder of the manifest that declares the source; its relative paths start here. */
+  readonly baseDir: string;
+  /** The destination's selected segments (exact names). */
+  readonly segments: readonly string[];
+  readonly dataMatching: DataMatching;
+  /** Receives every row issue (errors and warnings) as it is found. */
+  readonly onIssue: RowIssueSink;
+}
+
+/** Counts of one read; complete once the iteration has ended. */
+export interface ContactReadSummary {
+  /** Rows of the membership source read (all segments). */
+  readonly membershipRows: number;
+  /** Segment names in the data that look like a selected one but differ in case or spaces. */
+  readonly segmentNearMisses: MembershipReadSummary['nearMisses'];
+  /** Distinct keys in at least one selected segment. */
+  readonly selectedMembers: number;
+  readonly membersPerSegment: Readonly<Record<string, number>>;
+  /** Rows of the profiles source read (selected or not). */
+  readonly profileRows: number;
+  /** Contacts yielded (before any dedupe by email). */
+  readonly contacts: number;
+  /** Selected members that have no profile row: nothing to export for them. */
+  readonly membersWithoutProfile: number;
+  /** Row issues reported, by severity. */
+  readonly rowErrors: number;
+  readonly rowWarnings: number;
+}
+
+/**
+ * The contacts of one export, streamed one by one or, with `batches()`, a batch per chunk of the
+ * source (fewer awaits in hot loops). Read it once, either way. `summary` is complete once the
+ * iteration has ended.
+ */
+export interface ContactRead extends AsyncIterable<ExportContact> {
+  batches(): AsyncIterable<ExportContact[]>;
+  readonly summary: ContactReadSummary;
+}
+
+/**
+ * The run engine's read: members of the selected segments → their profiles → mapped, normalised,
+ * validated contacts. First streams the membership source into a compact selection
+ * (`selectSegmentMembers`), then streams the profiles and yields a contact for each selected
+ * profile with a sendable email (`mapContact`), in source order. Memory holds the selection only.
+ *
+ * Every bad row becomes a RowIssue through `onIssue` and never stops the read: unreadable rows
+ * that are (or may be) selected, selected membership rows without a key, `duplicate-key` (a second
+ * profile row for a selected key: the first row is the one exported; duplicates are only looked for
+ * among selected keys), and the email/name issues of `mapContact`. Rows that cannot be selected are
+ * not reported. Contacts are not deduplicated by email here: see `ContactDeduper`.
+ *
+ * Iterating rejects with a SourceError when the source cannot be read as a whole (missing file or
+ * table, no header, a needed field that is not there; see `readSourceRows`). Iterate once.
+ */
+export function readContacts(options: ReadContactsOptions): ContactRead {
+  const counts = {
+    membershipRows: 0,
+    segmentNearMisses: [] as MembershipReadSummary['nearMisses'],
+    selectedMembers: 0,
+    membersPerSegment: {} as Record<string, number>,
+    profileRows: 0,
+    contacts: 0,
+    membersWithoutProfile: 0,
+    rowErrors: 0,
+    rowWarnings: 0,
+  };
+  const report = (issue: RowIssue) => {
+    if (issue.severity === 'error') counts.rowErrors++;
+    else counts.rowWarnings++;
+    options.onIssue(issue);
+  };
+  let started = false;
+  const batches = () => {
+    if (started) throw new Error('readContacts: a read can be iterated only once');
+    started = true;
+    return streamContacts(options, counts, report);
+  };
+  return {
+    get summary(): ContactReadSummary {
+      return { ...counts };
+    },
+    batches,
+    [Symbol.asyncIterator]: () => flattenBatches(batches()),
+  };
+}
+
+async function* streamContacts(
+  options: ReadContactsOptions,
+  counts: { -readonly [K in keyof ContactReadSummary]: ContactReadSummary[K] },
+  report: RowIssueSink,
+): AsyncGenerator<ExportContact[]> {
+  const { source, dataMatching } = options;
+  const sources = resolveRowSources(source, options.baseDir);
+  const { selection, summary } = await selectSegmentMembers(
+    sources.segmentMembership,
+    source.key,
+    source.segmentField,
+    options.segments,
+    report,
+  );
+  counts.membershipRows = summary.rows;
+  counts.segmentNearMisses = summary.nearMisses;
+  counts.selectedMembers = selection.size;
+  counts.membersPerSegment = selection.membersPerSegment();
+
+  const fields = [source.key, dataMatching.email];
+  const firstNameAt = dataMatching.firstName === undefined ? -1 : fields.push(dataMatching.firstName) - 1;
+  const lastNameAt = dataMatching.lastName === undefined ? -1 : fields.push(dataMatching.lastName) - 1;
+  for await (const batch of readSourceRowBatches(sources.profiles, fields)) {
+    const contacts: ExportContact[] = [];
+    for (const record of batch) {
+      counts.profileRows++;
+      const { values, where } = record;
+      const key = values[0];
+      if (record.issue !== undefined) {
+        if (!key) report(record.issue);
+        else if (selection.has(key)) report({ ...record.issue, key });
+        continue;
+      }
+      if (!key) continue;
+      const segments = selection.claim(key);
+      if (segments === undefined) continue;
+      if (segments === 'claimed') {
+        report({
+          severity: 'error',
+          code: 'duplicate-key',
+          message: `${formatRowLocation(where)}: a second profile row with ${source.key} ${key}; the first one is exported`,
+          where,
+          key,
+          field: source.key,
+        });
+        continue;
+      }
+      const { contact, issues } = mapContact(
+        {
+          key,
+          where,
+          segments,
+          email: values[1],
+          firstName: firstNameAt === -1 ? undefined : values[firstNameAt],
+          lastName: lastNameAt === -1 ? undefined : values[lastNameAt],
+        },
+        dataMatching,
+      );
+      for (const issue of issues) report(issue);
+      if (contact !== undefined) {
+        counts.contacts++;
+        contacts.push(contact);
+      }
+    }
+    if (contacts.length > 0) yield contacts;
+  }
+  counts.membersWithoutProfile = selection.unclaimed();
+}

@@ -1,0 +1,20 @@
+import type { RowIssue } from './row-issue';
+import type { RowLocation } from './row-location';
+
+/**
+ * One row of a source as a reader yields it: the values of the fields that were asked for, in the
+ * order they were asked for. A value is `undefined` when absent (a jsonl key that is missing or
+ * null, a sqlite NULL); csv cells are always present (an empty cell is `''`).
+ *
+ * With `issue` set the row could not be read properly (a csv quoting error, a wrong column count, a
+ * jsonl line that is not an object): the caller reports it, and `values` holds whatever could be
+ * read (each `undefined` if nothing), so that the caller can still name the row's key.
+ */
+export interface SourceRecord {
+  readonly values: readonly (string | undefined)[];
+  readonly where: RowLocation;
+  readonly issue?: RowIssue;
+}
+
+/** Reads the rows of one source file or relation; see `readSourceRows`. */
+export type SourceRows = AsyncIterable<SourceRecord>;

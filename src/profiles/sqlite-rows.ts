@@ -1,0 +1,220 @@
+import Database from 'better-sqlite3';
+import { suggestName } from '../config/suggest-name';
+import { stringifyFieldValue } from './field-value';
+import { flattenBatches } from './readable-batches';
+import { formatSourceOrigin } from './row-location';
+import { SourceError } from './source-error';
+import { requireFields } from './source-fields';
+import { assertSourceFile } from './source-file';
+import type { SourceRecord } from './source-record';
+import { isSqliteQuery, quoteSqliteIdentifier } from './sqlite-relation';
+
+/** A table, view or query of a sqlite database, opened read-only, with its column names. */
+export interface SqliteRelation {
+  readonly columns: readonly string[];
+  /**
+   * A statement over `fields` (its first result column is the rowid, or absent) in raw mode with
+   * exact integers. Throws a SourceError like `readSqliteRows` when a field is missing.
+   */
+  select(fields: readonly string[]): {
+    statement: Database.Statement;
+    indexes: readonly number[];
+    rowid: boolean;
+  };
+  close(): void;
+}
+
+/**
+ * Opens `database` read-only and resolves `relation`: a query if it starts with SELECT or WITH,
+ * otherwise a table or view name (looked up like SQLite does, ignoring ASCII case). Compiles the
+ * query or reads `pragma_table_xinfo` only: no row is read. Rejects with a SourceError:
+ * `source-file-missing`, `source-unreadable` (not a database), `source-table-missing`,
+ * `source-query-invalid` (does not compile, returns no rows, or would write).
+ */
+export async function openSqliteRelation(database: string, relation: string): Promise<SqliteRelation> {
+  await assertSourceFile(database);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(database, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT 1 FROM sqlite_schema LIMIT 0').all();
+  } catch (error) {
+    db?.close();
+    throw new SourceError(
+      'source-unreadable',
+      `cannot read ${database} as a sqlite database (${describe(error)})`,
+      {
+        cause: error,
+        context: { file: database },
+        hint: 'the ProfileSource database must be a sqlite 3 file this user may read',
+      },
+    );
+  }
+  try {
+    return isSqliteQuery(relation) ? openQuery(db, database, relation) : openTable(db, database, relation);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function openQuery(db: Database.Database, database: string, query: string): SqliteRelation {
+  const origin = { file: database, relation: query };
+  const invalid = (reason: string, cause?: unknown) =>
+    new SourceError('source-query-invalid', `the query in ${database} ${reason}`, {
+      cause,
+      context: origin,
+      hint: 'the profiles/segmentMembership query must be one read-only SELECT (or WITH ... SELECT)',
+    });
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(query);
+  } catch (error) {
+    throw invalid(`does not compile: ${describe(error)}`, error);
+  }
+  if (!statement.reader) throw invalid('returns no rows');
+  if (!statement.readonly) throw invalid('would change the database');
+  const columns = statement.columns().map((column) => column.name);
+  return {
+    columns,
+    select(fields) {
+      const indexes = requireFields(columns, fields, origin);
+      return { statement: statement.raw(true).safeIntegers(true), indexes, rowid: false };
+    },
+    close: () => db.close(),
+  };
+}
+
+function openTable(db: Database.Database, database: string, name: string): SqliteRelation {
+  const found = db
+    .prepare("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND name = ? COLLATE NOCASE")
+    .get(name) as { name: string; type: string; wr: number } | undefined;
+  if (found === undefined) {
+    const names = (
+      db
+        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'")
+        .all() as {
+        name: string;
+      }[]
+    ).map((row) => row.name);
+    const suggestion = suggestName(name, names);
+    throw new SourceError('source-table-missing', `${database} has no table or view "${name}"`, {
+      context: { file: database, relation: name },
+      hint:
+        suggestion === undefined
+          ? `its tables and views are: ${names.join(', ') || '(none)'}; or write a SELECT query`
+          : `did you mean "${suggestion}"?`,
+    });
+  }
+  const origin = { file: database, relation: found.name };
+  const columns = (
+    db.prepare('SELECT name FROM pragma_table_xinfo(?)').all(found.name) as { name: string }[]
+  ).map((row) => row.name);
+  // A column may shadow each rowid alias; a view or WITHOUT ROWID table has none: count rows then.
+  const taken = new Set(columns.map((column) => column.toLowerCase()));
+  const rowidAlias =
+    found.type === 'table' && found.wr === 0
+      ? ['rowid', '_rowid_', 'oid'].find((alias) => !taken.has(alias))
+      : undefined;
+  return {
+    columns,
+    select(fields) {
+      requireFields(columns, fields, origin);
+      const selected = [
+        ...(rowidAlias === undefined ? [] : [rowidAlias]),
+        ...fields.map(quoteSqliteIdentifier),
+      ];
+      const sql = `SELECT ${selected.join(', ')} FROM ${quoteSqliteIdentifier(found.name)}`;
+      const statement = db.prepare(sql).raw(true).safeIntegers(true);
+      const offset = rowidAlias === undefined ? 0 : 1;
+      return {
+        statement,
+        indexes: fields.map((_, index) => index + offset),
+        rowid: rowidAlias !== undefined,
+      };
+    },
+    close: () => db.close(),
+  };
+}
+
+/**
+ * Streams the rows of a sqlite table, view or query (see `openSqliteRelation`), read-only, with
+ * `.iterate()` so memory does not grow with the table. Values are stringified by
+ * `stringifyFieldValue` (integers exactly, as bigints; NULL absent). Each row carries its rowid
+ * (tables) or 1-based position (queries, views, WITHOUT ROWID tables). Rejects with a SourceError
+ * like `openSqliteRelation`, or `source-field-missing` / `source-duplicate-field` for `fields`, or
+ * `source-unreadable` if reading fails midway (a corrupt page, a runtime error in the query).
+ */
+export function readSqliteRows(
+  database: string,
+  relation: string,
+  fields: readonly string[],
+): AsyncGenerator<SourceRecord> {
+  return flattenBatches(readSqliteRowBatches(database, relation, fields));
+}
+
+/** Rows per batch: enough to make the per-batch await negligible, small enough to stay flat. */
+const batchSize = 1000;
+
+/** `readSqliteRows` in batches of up to 1,000 rows: fewer awaits in hot loops. */
+export async function* readSqliteRowBatches(
+  database: string,
+  relation: string,
+  fields: readonly string[],
+): AsyncGenerator<SourceRecord[]> {
+  const opened = await openSqliteRelation(database, relation);
+  try {
+    const { statement, indexes, rowid } = opened.select(fields);
+    let iterator: IterableIterator<unknown[]>;
+    try {
+      iterator = statement.iterate() as IterableIterator<unknown[]>;
+    } catch (error) {
+      // Compiled but cannot run: a query with parameters (?, :name) is the usual cause.
+      throw new SourceError(
+        'source-query-invalid',
+        `${formatSourceOrigin(database, relation)} cannot run: ${describe(error)}`,
+        { cause: error, context: { file: database, relation }, hint: 'the query must not take parameters' },
+      );
+    }
+    try {
+      let position = 0;
+      let batch: SourceRecord[] = [];
+      while (true) {
+        let next: IteratorResult<unknown[]>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          throw readFailed(database, relation, error);
+        }
+        if (next.done) break;
+        position++;
+        const row = next.value;
+        const values = indexes.map((index) => stringifyFieldValue(row[index]));
+        const where = rowid
+          ? { file: database, relation, rowid: Number(row[0]) }
+          : { file: database, relation, row: position };
+        batch.push({ values, where });
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      iterator.return?.();
+    }
+  } finally {
+    opened.close();
+  }
+}
+
+function readFailed(database: string, relation: string, error: unknown): SourceError {
+  return new SourceError(
+    'source-unreadable',
+    `reading ${formatSourceOrigin(database, relation)} failed: ${describe(error)}`,
+    { cause: error, context: { file: database, relation }, hint: 'check the database and the query' },
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
