@@ -14,6 +14,7 @@ export * from './row-issue';
 export * from './row-location';
 export * from './segment-selection';
 export * from './source-error';
+export * from './source-inspector';
 export * from './source-record';
 export * from './source-rows';
 export * from './sqlite-relation';

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { contactFieldLimits } from '../../src/profiles/contact-field-limits';
-import { repoRoot } from '../support/exportctl-cli';
+import { contactFieldLimits } from '../../../src/profiles/contact-field-limits';
+import { repoRoot } from '../../support/exportctl-cli';
 
 // Constant Contact's contract sits beside the project (../shared), for developers and CI alike.
 const swagger = join(repoRoot, '..', 'shared', 'constant-contact', 'swagger-v3.yaml');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseName } from '../../src/profiles';
+import { normaliseName } from '../../../src/profiles';
 
 const limit = 50;
 

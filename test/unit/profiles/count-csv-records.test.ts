@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countCsvRecords, SourceError } from '../../src/profiles';
-import { repoRoot } from '../support/exportctl-cli';
-import { profileFixture } from '../support/profile-fixtures';
+import { countCsvRecords, SourceError } from '../../../src/profiles';
+import { repoRoot } from '../../support/exportctl-cli';
+import { profileFixture } from '../../support/profile-fixtures';
 
 describe('countCsvRecords', () => {
   it('counts records after the header, not lines (quoted line breaks are inside records)', async () => {

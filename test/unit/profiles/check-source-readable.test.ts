@@ -1,10 +1,10 @@
 import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ProfileSourceSpec } from '../../src/config';
-import { checkSourceReadable, type SourceProblem } from '../../src/profiles';
-import { profileFixture, sqliteFixture } from '../support/profile-fixtures';
-import { tempFolder } from '../support/temp-folder';
+import type { ProfileSourceSpec } from '../../../src/config';
+import { checkSourceReadable, type SourceProblem } from '../../../src/profiles';
+import { profileFixture, sqliteFixture } from '../../support/profile-fixtures';
+import { tempFolder } from '../../support/temp-folder';
 
 const csvSpec: ProfileSourceSpec = {
   type: 'csv',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseEmail } from '../../src/profiles';
+import { normaliseEmail } from '../../../src/profiles';
 
 describe('normaliseEmail', () => {
   it.each([

@@ -6,8 +6,8 @@ import {
   SegmentSelection,
   SourceError,
   selectSegmentMembers,
-} from '../../src/profiles';
-import { profileFixture } from '../support/profile-fixtures';
+} from '../../../src/profiles';
+import { profileFixture } from '../../support/profile-fixtures';
 
 const membership = {
   type: 'csv' as const,

@@ -7,7 +7,7 @@ import {
   duplicateEmailIssue,
   type ExportContact,
   preferredContact,
-} from '../../src/profiles';
+} from '../../../src/profiles';
 
 const contact = (key: string, emailKey: string, extra: Partial<ExportContact> = {}): ExportContact => ({
   key,

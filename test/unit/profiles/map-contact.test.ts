@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMatching } from '../../src/config';
-import { mapContact, type ProfileValues } from '../../src/profiles';
+import type { DataMatching } from '../../../src/config';
+import { mapContact, type ProfileValues } from '../../../src/profiles';
 
 const where = { file: '/data/profiles.csv', line: 7 };
 const all: DataMatching = { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' };

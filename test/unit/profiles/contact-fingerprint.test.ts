@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contactFingerprint } from '../../src/profiles';
+import { contactFingerprint } from '../../../src/profiles';
 
 const base = { emailKey: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' };
 

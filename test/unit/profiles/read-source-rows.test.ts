@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RowSource, readSourceRows, SourceError, type SourceRecord } from '../../src/profiles';
-import { collect, profileFixture, sqliteFixture } from '../support/profile-fixtures';
-import { tempFolder } from '../support/temp-folder';
+import { type RowSource, readSourceRows, SourceError, type SourceRecord } from '../../../src/profiles';
+import { collect, profileFixture, sqliteFixture } from '../../support/profile-fixtures';
+import { tempFolder } from '../../support/temp-folder';
 
 /** A row as `{line, values}`, or an unreadable one as `{line, issue, values}`: easy to read in a table. */
 function summarise(record: SourceRecord) {
