@@ -25,6 +25,8 @@ export interface SandboxOptions {
    * A restarted sandbox then still accepts the refresh token exportctl stored.
    */
   readonly stateFile?: string;
+  /** Replaces these limits of every client, whether from the seed or the state file. */
+  readonly clientLimits?: { readonly requestsPerSecond?: number; readonly requestsPerDay?: number };
   /** Epoch ms; default Date.now. Drives token expiry, rate windows and activity progress. */
   readonly now?: () => number;
   /** Seed of the PRNG for IDs (lists, activities, the account's contact ID prefix). */
@@ -98,10 +100,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (!loopback.has(host))
     throw new UsageError('sandbox-host', `The sandbox listens on loopback only, not ${host}`);
   const now = options.now ?? Date.now;
-  const seed =
+  const loaded =
     options.stateFile && existsSync(options.stateFile)
       ? readSandboxSeed(options.stateFile)
       : (options.seed ?? readSandboxSeed(options.seedFile ?? defaultSeedFile()));
+  const seed: SandboxSeed = {
+    ...loaded,
+    clients: loaded.clients.map((client) => ({
+      ...client,
+      limits: { ...client.limits, ...options.clientLimits },
+    })),
+  };
   const random = seededRandom(options.randomSeed ?? 20261122);
   const account = new SandboxAccount(
     seed,
