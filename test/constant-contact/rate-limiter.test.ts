@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  QuotaExceededError,
+  RateLimiterRegistry,
+  SlidingWindowRateLimiter,
+} from '../../src/constant-contact';
+import { FakeClock } from '../support/fake-clock';
+
+/** The most grants in any window [s, s + windowMs): the worst window always starts at a grant. */
+function busiestWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let start = 0, end = 0; start < sorted.length; start++) {
+    while (end < sorted.length && (sorted[end] as number) < (sorted[start] as number) + windowMs) end++;
+    best = Math.max(best, end - start);
+  }
+  return best;
+}
+
+async function grantTimes(
+  limiter: SlidingWindowRateLimiter,
+  clock: FakeClock,
+  count: number,
+): Promise<number[]> {
+  const times: number[] = [];
+  await Promise.all(
+    Array.from({ length: count }, () => limiter.acquire().then(() => times.push(clock.now()))),
+  );
+  return times;
+}
+
+describe('SlidingWindowRateLimiter', () => {
+  it('never grants more than N in any 1-second window, and no slower than that', async () => {
+    const clock = new FakeClock();
+    const start = clock.now();
+    const limiter = new SlidingWindowRateLimiter({ requestsPerSecond: 4, windowMs: 1000, clock });
+    const times = await grantTimes(limiter, clock, 25);
+    expect(busiestWindow(times, 1000)).toBe(4);
+    // 25 grants at 4 per second: the last one waits six full windows.
+    expect(Math.max(...times) - start).toBe(6000);
+    expect(times.map((time) => time - start).slice(0, 9)).toEqual([0, 0, 0, 0, 1000, 1000, 1000, 1000, 2000]);
+  });
+
+  it('keeps the safety margin by default (1,050 ms windows)', async () => {
+    const clock = new FakeClock();
+    const limiter = new SlidingWindowRateLimiter({ clock });
+    const times = await grantTimes(limiter, clock, 9);
+    expect(busiestWindow(times, 1050)).toBe(4);
+  });
+
+  it('holds for any schedule of callers (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 40 }),
+        async (perSecond, arrivals) => {
+          const clock = new FakeClock();
+          const limiter = new SlidingWindowRateLimiter({
+            requestsPerSecond: perSecond,
+            windowMs: 1000,
+            clock,
+          });
+          const times: number[] = [];
+          await Promise.all(
+            arrivals.map((at) =>
+              clock
+                .sleep(at)
+                .then(() => limiter.acquire())
+                .then(() => times.push(clock.now())),
+            ),
+          );
+          expect(times).toHaveLength(arrivals.length);
+          expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(perSecond);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('counts the UTC day against the daily budget', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 22, 23, 59, 58));
+    const limiter = new SlidingWindowRateLimiter({ requestsPerSecond: 10, requestsPerDay: 100, clock });
+    await grantTimes(limiter, clock, 7);
+    expect(limiter.quota()).toMatchObject({ limit: 100, used: 7, remaining: 93 });
+    expect(limiter.quota().resetsAt.toISOString()).toBe('2026-11-23T00:00:00.000Z');
+    clock.advance(3000);
+    await limiter.acquire();
+    expect(limiter.quota()).toMatchObject({ used: 1, remaining: 99 });
+  });
+
+  it('refuses everyone once CC said quota_exceeded, until the reset', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 22, 20));
+    const limiter = new SlidingWindowRateLimiter({ clock });
+    const resumeAt = new Date(Date.UTC(2026, 10, 23));
+    limiter.markQuotaExhausted(resumeAt);
+    const refused = await limiter.acquire().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(QuotaExceededError);
+    expect((refused as QuotaExceededError).code).toBe('quota-exceeded');
+    expect((refused as QuotaExceededError).resumeAt).toEqual(resumeAt);
+    expect(limiter.quota().exhaustedUntil).toEqual(resumeAt);
+    clock.advance(4 * 3600_000);
+    await expect(limiter.acquire()).resolves.toBeUndefined();
+  });
+
+  it('applies new limits to the next grants', async () => {
+    const clock = new FakeClock();
+    const limiter = new SlidingWindowRateLimiter({ requestsPerSecond: 2, windowMs: 1000, clock });
+    limiter.configure({ requestsPerSecond: 5 });
+    const times = await grantTimes(limiter, clock, 10);
+    expect(busiestWindow(times, 1000)).toBe(5);
+  });
+});
+
+describe('RateLimiterRegistry', () => {
+  it('gives every caller of one API key the same limiter, and other keys their own', async () => {
+    const clock = new FakeClock();
+    const registry = new RateLimiterRegistry({ clock });
+    const key = { clientId: 'client', baseUrl: 'https://api.cc.email/v3' };
+    const first = registry.forApiKey(key, { requestsPerSecond: 4 });
+    const second = registry.forApiKey({ ...key });
+    expect(second).toBe(first);
+    expect(registry.forApiKey({ ...key, clientId: 'other' })).not.toBe(first);
+    expect(registry.forApiKey({ ...key, baseUrl: 'http://127.0.0.1:1/v3' })).not.toBe(first);
+    // Two callers sharing the key together stay under its limit.
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, (_, index) =>
+        (index % 2 ? first : second).acquire().then(() => times.push(clock.now())),
+      ),
+    );
+    expect(busiestWindow(times, 1050)).toBe(4);
+  });
+
+  it('limits the token endpoint to 1 request per second per client', async () => {
+    const clock = new FakeClock();
+    const registry = new RateLimiterRegistry({ clock });
+    const limiter = registry.forTokenEndpoint({ clientId: 'client', baseUrl: 'https://authz.example/token' });
+    const times = await grantTimes(limiter, clock, 3);
+    expect(busiestWindow(times, 1000)).toBe(1);
+  });
+});
