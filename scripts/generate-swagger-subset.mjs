@@ -141,6 +141,9 @@ export async function subsetTypes(subset) {
     additionalProperties: false,
     unknownAny: true,
     strictIndexSignatures: true,
+    // Array bounds are the validator's business; as tuple types, the swagger's maxItems: 0 defects
+    // would make the types unusable (see swagger-schemas.ts for the patch).
+    ignoreMinAndMaxItems: true,
     format: true,
     style: { singleQuote: true, printWidth: 110, trailingComma: 'all' },
   });

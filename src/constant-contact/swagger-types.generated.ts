@@ -200,12 +200,11 @@ export interface ContactResource {
   /**
    * @maxItems 3
    */
-  phone_numbers?: [] | [PhoneNumber] | [PhoneNumber, PhoneNumber] | [PhoneNumber, PhoneNumber, PhoneNumber];
+  phone_numbers?: PhoneNumber[];
   /**
    * @maxItems 3
    */
-  street_addresses?:
-    [] | [StreetAddress] | [StreetAddress, StreetAddress] | [StreetAddress, StreetAddress, StreetAddress];
+  street_addresses?: StreetAddress[];
   /**
    * @maxItems 50
    */
@@ -308,7 +307,7 @@ export interface ContactsJsonImport {
    * @minItems 1
    * @maxItems 50
    */
-  list_ids: [string, ...string[]];
+  list_ids: string[];
   sms_permission_to_send?: string;
 }
 export interface JsonImportContact {
@@ -358,17 +357,17 @@ export interface ListActivityRemoveContacts {
     /**
      * @maxItems 0
      */
-    list_ids?: [];
+    list_ids?: string[];
     /**
      * @maxItems 0
      */
-    contact_ids?: [];
+    contact_ids?: string[];
     all_active_contacts?: boolean;
     engagement_level?: string;
     /**
      * @maxItems 0
      */
-    tag_ids?: [];
+    tag_ids?: string[];
   };
   exclude?: {
     contact_ids?: string[];
@@ -376,7 +375,7 @@ export interface ListActivityRemoveContacts {
   /**
    * @maxItems 0
    */
-  list_ids: [];
+  list_ids: string[];
 }
 export interface ListInput {
   name: string;

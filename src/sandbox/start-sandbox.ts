@@ -406,11 +406,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     setFaults: (rates) => faults.configure(rates),
     revokeAccessTokens: () => oauth.revoke(),
     close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        save(true);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      closed ??= (async () => {
+        try {
+          save(true);
+        } finally {
+          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeAllConnections();
+          await stopped;
+        }
+      })();
       return closed;
     },
   };
