@@ -28,6 +28,7 @@ export const importBatchLimits = {
 
 /** Contacts that go into one import request, and the size of the body that carries them. */
 export interface ImportBatch {
+  /** The input's contacts, as given (importBody keeps only CC's fields of each). */
   readonly contacts: readonly ImportContact[];
   /** Position of the batch's first contact in the input (0-based). */
   readonly firstIndex: number;
@@ -45,6 +46,18 @@ function importEntry(contact: ImportContact): ImportEntry {
   return entry;
 }
 
+/**
+ * UTF-8 bytes of `JSON.stringify(importEntry(contact))`, field by field: `{"email":` + value, then
+ * `,"first_name":` + value and `,"last_name":` + value when present, then `}`. Measuring the strings
+ * alone is about twice as fast as building and serializing the entry.
+ */
+function entryBytes(contact: ImportContact): number {
+  let bytes = 10 + Buffer.byteLength(JSON.stringify(contact.email));
+  if (contact.first_name !== undefined) bytes += 14 + Buffer.byteLength(JSON.stringify(contact.first_name));
+  if (contact.last_name !== undefined) bytes += 13 + Buffer.byteLength(JSON.stringify(contact.last_name));
+  return bytes;
+}
+
 /** The request body for importing `contacts` into `listIds`: exactly what the batch sizes measured. */
 export function importBody(
   contacts: readonly ImportContact[],
@@ -55,7 +68,7 @@ export function importBody(
 
 /**
  * Cuts contacts into import batches, in order, none with more than `maxContacts` contacts nor a body
- * of `maxBodyBytes` bytes or more. Each contact is serialized once (its own JSON), so the cost is
+ * of `maxBodyBytes` bytes or more. Each contact is measured once (its fields' JSON), so the cost is
  * linear in the input: the body of n contacts is `{"import_data":[` + the n entries joined by `,` +
  * `],"list_ids":[...]}`, which is exactly what JSON.stringify of `importBody` produces.
  *
@@ -74,27 +87,26 @@ export function* cutImportBatches(
   let bytes = overhead;
   let index = 0;
   for (const contact of contacts) {
-    const entry = importEntry(contact);
-    const entryBytes = Buffer.byteLength(JSON.stringify(entry));
+    const size = entryBytes(contact);
     const separator = batch.length === 0 ? 0 : 1;
     if (
       batch.length > 0 &&
-      (batch.length >= limits.maxContacts || bytes + separator + entryBytes >= limits.maxBodyBytes)
+      (batch.length >= limits.maxContacts || bytes + separator + size >= limits.maxBodyBytes)
     ) {
       yield { contacts: batch, firstIndex, bodyBytes: bytes };
       batch = [];
       firstIndex = index;
       bytes = overhead;
     }
-    if (overhead + entryBytes >= limits.maxBodyBytes) {
+    if (overhead + size >= limits.maxBodyBytes) {
       throw new ConstantContactError(
         'contact-too-large',
-        `Contact ${index + 1} of the import is ${entryBytes} bytes as JSON: alone it exceeds the ${limits.maxBodyBytes}-byte import body`,
+        `Contact ${index + 1} of the import is ${size} bytes as JSON: alone it exceeds the ${limits.maxBodyBytes}-byte import body`,
         { context: { index } },
       );
     }
-    bytes += (batch.length === 0 ? 0 : 1) + entryBytes;
-    batch.push(entry);
+    bytes += (batch.length === 0 ? 0 : 1) + size;
+    batch.push(contact);
     index += 1;
   }
   if (batch.length > 0) yield { contacts: batch, firstIndex, bodyBytes: bytes };

@@ -97,6 +97,20 @@ describe('cutImportBatches', () => {
     expect(cut).toThrow(expect.objectContaining({ code: 'contact-too-large' }));
   });
 
+  it('measures only what is sent: fields other than those of CC are ignored', () => {
+    const contacts = [
+      { email: 'a@example.com', first_name: undefined, key: 'C0000001', segments: ['VIP'] },
+      { email: 'b@example.com', last_name: 'Ø', note: 'x'.repeat(10_000) },
+    ];
+    const [batch] = [...cutImportBatches(contacts, listIds)];
+    expect(batch?.contacts).toEqual(contacts);
+    expect(batch?.bodyBytes).toBe(bodyBytes(contacts));
+    expect(importBody(contacts, listIds).import_data).toEqual([
+      { email: 'a@example.com' },
+      { email: 'b@example.com', last_name: 'Ø' },
+    ]);
+  });
+
   it('yields nothing for no contacts', () => {
     expect([...cutImportBatches([], listIds)]).toEqual([]);
   });
