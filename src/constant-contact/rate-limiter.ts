@@ -11,18 +11,14 @@ export interface RateLimits {
 
 export interface RateLimiterOptions extends Partial<RateLimits> {
   readonly clock?: Clock;
-  /**
-   * The window, in ms: 1000 plus a safety margin. The server counts arrivals, we count departures;
-   * network jitter between two requests sent exactly 1000 ms apart could land them in one server
-   * window, so the client keeps a little more distance than the limit strictly needs.
-   */
+  /** The window, in ms; default 1000. */
   readonly windowMs?: number;
 }
 
 const defaults = {
   requestsPerSecond: 4,
   requestsPerDay: 10_000,
-  windowMs: 1_050,
+  windowMs: 1_000,
 } as const satisfies Required<Omit<RateLimiterOptions, 'clock'>>;
 
 /** What is left of the daily budget, as this process counted it. */
@@ -37,19 +33,40 @@ export interface QuotaStatus {
   readonly exhaustedUntil?: Date;
 }
 
+/** Call when the request is over (answered or failed); calling again does nothing. */
+export type ReleasePermit = () => void;
+
+interface Permit {
+  readonly grantedAt: number;
+  /** When the request was over; undefined while it is in flight. */
+  endedAt: number | undefined;
+}
+
 /**
- * A sliding-window rate limiter: never more than `requestsPerSecond` grants in any window of
- * `windowMs`, for every caller that shares the instance (see RateLimiterRegistry: one per API key).
- * Grants are first come, first served. It also counts the day's grants against `requestsPerDay`
- * and, once Constant Contact has said the quota is exceeded, refuses at once until 00:00 UTC.
+ * A rate limiter that keeps every window of `windowMs`, as the server sees it, to at most
+ * `requestsPerSecond` requests, for every caller that shares the instance (see RateLimiterRegistry:
+ * one per API key). First come, first served.
+ *
+ * Why requests hold their permit until they are over: the server counts a request when it arrives,
+ * which is some time after we send it (event loops, garbage collection, a 4 MB upload, the network)
+ * and before its answer comes back. So a request may start only `windowMs` after the *end* of every
+ * request `requestsPerSecond` or more places before it. Then its arrival is at least `windowMs` after
+ * theirs whatever the delays, and no server window can hold more than the limit. Counting from send
+ * times instead lets jitter put limit + 1 requests into one server second.
+ *
+ * It also counts the day's grants against `requestsPerDay` and, once Constant Contact has said the
+ * quota is exceeded, refuses at once until 00:00 UTC.
  */
 export class SlidingWindowRateLimiter {
   private limits: RateLimits;
   private readonly windowMs: number;
   private readonly clock: Clock;
-  /** Times of the most recent grants, oldest first; at most `requestsPerSecond` kept. */
-  private readonly recent: number[] = [];
-  private readonly waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** Permits in grant order, dropping those that can no longer hold anyone back. */
+  private readonly permits: Permit[] = [];
+  private readonly waiting: Array<{
+    resolve: (release: ReleasePermit) => void;
+    reject: (error: unknown) => void;
+  }> = [];
   private pumping = false;
   private day = '';
   private usedToday = 0;
@@ -67,13 +84,14 @@ export class SlidingWindowRateLimiter {
   /** Changes the limits (a connection's manifest changed); takes effect for the next grant. */
   configure(limits: Partial<RateLimits>): void {
     this.limits = { ...this.limits, ...limits };
+    void this.pump();
   }
 
   /**
-   * Resolves when one request may be sent now. Rejects with QuotaExceededError while the daily quota
-   * is known to be exhausted.
+   * Resolves when one request may be sent now, with the function to call when it is over. Rejects
+   * with QuotaExceededError while the daily quota is known to be exhausted.
    */
-  acquire(): Promise<void> {
+  acquire(): Promise<ReleasePermit> {
     const refusal = this.quotaRefusal(this.clock.now());
     if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
@@ -113,31 +131,51 @@ export class SlidingWindowRateLimiter {
           break;
         }
         const wait = this.waitBeforeGrant(now);
+        // Held back by a request still in flight: its release pumps again.
+        if (wait === undefined) break;
         if (wait > 0) {
           await this.clock.sleep(wait);
           continue;
         }
-        this.grant(now);
-        this.waiting.shift()?.resolve();
+        this.waiting.shift()?.resolve(this.grant(now));
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private waitBeforeGrant(now: number): number {
-    const limit = this.limits.requestsPerSecond;
-    if (this.recent.length < limit) return 0;
-    // The grant `limit` places back must have left the window before another one fits in it.
-    const oldest = this.recent[this.recent.length - limit] ?? Number.NEGATIVE_INFINITY;
-    return oldest + this.windowMs - now;
+  /**
+   * Milliseconds until the next grant may happen; undefined while a request that holds it back is
+   * still in flight. Every permit except the newest `limit - 1` holds the next grant back until
+   * `windowMs` after it ended.
+   */
+  private waitBeforeGrant(now: number): number | undefined {
+    const permits = this.permits;
+    while (permits.length > 0) {
+      const first = permits[0] as Permit;
+      if (first.endedAt === undefined || first.endedAt + this.windowMs > now) break;
+      permits.shift();
+    }
+    const binding = permits.length - (this.limits.requestsPerSecond - 1);
+    let until = now;
+    for (let index = 0; index < binding; index++) {
+      const endedAt = (permits[index] as Permit).endedAt;
+      if (endedAt === undefined) return undefined;
+      until = Math.max(until, endedAt + this.windowMs);
+    }
+    return until - now;
   }
 
-  private grant(now: number): void {
-    this.recent.push(now);
-    while (this.recent.length > this.limits.requestsPerSecond) this.recent.shift();
+  private grant(now: number): ReleasePermit {
+    const permit: Permit = { grantedAt: now, endedAt: undefined };
+    this.permits.push(permit);
     this.rollDay(now);
     this.usedToday += 1;
+    return () => {
+      if (permit.endedAt !== undefined) return;
+      permit.endedAt = this.clock.now();
+      void this.pump();
+    };
   }
 
   private rollDay(now: number): void {

@@ -61,29 +61,35 @@ export async function sendWithRetries(
   let refreshed = false;
   for (;;) {
     attempt += 1;
-    await spec.limiter.acquire();
+    const release = await spec.limiter.acquire();
     const sentAt = clock.now();
-    let failure: ClassifiedFailure;
-    let response: AxiosResponse | undefined;
+    let outcome: { readonly response: AxiosResponse } | { readonly failure: ClassifiedFailure };
     try {
-      response = await spec.send();
+      outcome = { response: await spec.send() };
     } catch (error) {
       // Only transport failures are classified; anything else (an AuthError from the token refresh
       // inside `send`, a bug) propagates as it is. Axios errors are never passed on: their config
       // holds the request's headers and body.
       if (!isAxiosError(error)) throw error;
-      failure = classifyNetworkError(error);
+      outcome = { failure: classifyNetworkError(error) };
+    } finally {
+      // The request is over, answered or not: the limiter counts its window from now.
+      release();
+    }
+    if ('failure' in outcome) {
+      const { failure } = outcome;
       report(spec, environment, attempt, sentAt, undefined, failure);
       const delay = decide(spec, environment, ++policyAttempt, failure);
       if (delay === 0) throw finalError(spec, failure, attempt, sentAt);
       await clock.sleep(delay);
       continue;
     }
+    const { response } = outcome;
     if (response.status >= 200 && response.status < 300) {
       report(spec, environment, attempt, sentAt, response.status, undefined);
       return response;
     }
-    failure = classifyResponse(
+    const failure = classifyResponse(
       response.status,
       response.data,
       response.headers as Record<string, unknown>,
