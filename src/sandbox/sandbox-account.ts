@@ -45,18 +45,30 @@ type ActivityWork =
       readonly fields: readonly string[];
     };
 
+/** How far an import has been applied (it is applied in slices, between other requests). */
+interface ImportProgress {
+  next: number;
+  errors: number;
+  readonly persons: Set<number>;
+  readonly refused: Set<number>;
+}
+
 export interface SandboxActivity {
   readonly activityId: string;
   readonly kind: ActivityWork['kind'];
   readonly createdAt: number;
   readonly startAt: number;
-  readonly completeAt: number;
+  /** When its processing time is over and its work gets applied. */
+  readonly dueAt: number;
+  /** When it completed (its work applied). */
+  completedAt?: number;
   readonly itemsTotal: number;
   state: 'initialized' | 'processing' | 'completed';
   /** The counters of `status` once completed (items_total_count is known from the start). */
   counters: Record<string, number>;
   errors: string[];
   work: ActivityWork | undefined;
+  progress?: ImportProgress | undefined;
   /** An import's contacts dropped because they lay past the byte limit (sandbox inspection only). */
   dropped?: number;
   /** A finished export: the rows it selected, and its columns. */
@@ -78,26 +90,38 @@ const maxActivityErrors = 100;
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
- * The sandbox's Constant Contact account: lists, contacts, memberships and bulk activities. Time is
- * passed in (epoch ms) by the caller; activities move on when `advance(now)` is called, which every
- * request does first, so no timer runs and a test clock controls everything.
+ * Import entries applied per turn of the event loop: applying 40,000 at once would stall the server
+ * for about 100 ms, delaying (and so misdating) the requests that arrive meanwhile.
+ */
+const applySlice = 2_000;
+
+/**
+ * The sandbox's Constant Contact account: lists, contacts, memberships and bulk activities. Activities
+ * move on when `advance(now)` is called, which every request does first (no timer runs, so a test
+ * clock controls them); work that is due is then applied in slices between requests, and the activity
+ * completes once all of it is applied.
  */
 export class SandboxAccount {
   readonly contacts: ContactTable;
   private readonly lists = new Map<string, SandboxList>();
   private readonly activityById = new Map<string, SandboxActivity>();
   private readonly activityOrder: SandboxActivity[] = [];
+  /** Activities not yet due, in creation order. */
   private readonly pending: SandboxActivity[] = [];
+  /** Activities due, being applied in creation order. */
+  private readonly applying: SandboxActivity[] = [];
+  private draining = false;
 
   constructor(
     seed: SandboxSeed,
     private readonly random: () => number,
     private readonly timing: ActivityTiming,
-    now: number,
+    private readonly now: () => number,
   ) {
+    const start = now();
     this.contacts = new ContactTable(seed.accountPrefix ?? randomHex(random, 14));
-    for (const list of seed.lists ?? []) this.addList(list, now);
-    const seconds = Math.floor(now / 1000);
+    for (const list of seed.lists ?? []) this.addList(list, start);
+    const seconds = Math.floor(start / 1000);
     for (const contact of seed.contacts ?? []) {
       const row = this.contacts.upsert(contact.email, contact.firstName, contact.lastName, seconds);
       this.contacts.setUnsubscribed(row, contact.unsubscribed === true);
@@ -105,26 +129,42 @@ export class SandboxAccount {
     }
   }
 
-  /** Moves every activity whose time has come to its next state, applying finished work. */
+  /** Moves activities whose time has come to their next state; due work starts being applied. */
   advance(now: number): void {
-    if (this.pending.length === 0) return;
     let index = 0;
     while (index < this.pending.length) {
       const activity = this.pending[index] as SandboxActivity;
-      if (now >= activity.completeAt) {
-        this.complete(activity, now);
+      if (now >= activity.startAt) activity.state = 'processing';
+      if (now >= activity.dueAt) {
         this.pending.splice(index, 1);
-      } else {
-        if (now >= activity.startAt) activity.state = 'processing';
-        index += 1;
-      }
+        this.applying.push(activity);
+      } else index += 1;
+    }
+    if (this.applying.length > 0 && !this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
     }
   }
 
-  /** Finishes every pending activity at once (before the state is saved). */
-  finishAll(now: number): void {
-    for (const activity of this.pending.splice(0))
-      this.complete(activity, Math.max(now, activity.completeAt));
+  /** Applies every activity at once, due or not (before the state is saved). */
+  finishAll(): void {
+    this.applying.push(...this.pending.splice(0));
+    while (this.applying.length > 0) {
+      const activity = this.applying[0] as SandboxActivity;
+      while (!this.applyStep(activity, Number.MAX_SAFE_INTEGER));
+      this.applying.shift();
+    }
+  }
+
+  /** One slice of the oldest due activity per turn of the event loop. */
+  private drain(): void {
+    const activity = this.applying[0];
+    if (!activity) {
+      this.draining = false;
+      return;
+    }
+    if (this.applyStep(activity, applySlice)) this.applying.shift();
+    setImmediate(() => this.drain());
   }
 
   list(listId: string): SandboxList | undefined {
@@ -273,7 +313,7 @@ export class SandboxAccount {
       kind: work.kind,
       createdAt: now,
       startAt,
-      completeAt: startAt + this.timing.baseDurationMs + Math.round(this.timing.perItemMs * itemsTotal),
+      dueAt: startAt + this.timing.baseDurationMs + Math.round(this.timing.perItemMs * itemsTotal),
       itemsTotal,
       state: 'initialized',
       counters: { items_total_count: itemsTotal },
@@ -286,32 +326,37 @@ export class SandboxAccount {
     return activity;
   }
 
-  private complete(activity: SandboxActivity, now: number): void {
+  /** Applies up to `slice` items of an activity's work; true once it is all applied (completed). */
+  private applyStep(activity: SandboxActivity, slice: number): boolean {
     const work = activity.work;
+    const now = this.now();
+    if (work?.kind === 'import') {
+      if (!this.applyImportSlice(activity, work.entries, work.listIds, slice, now)) return false;
+    } else if (work?.kind === 'remove') this.applyRemoval(activity, work);
+    else if (work?.kind === 'export') this.applyExport(activity, work);
     activity.work = undefined;
     activity.state = 'completed';
-    if (!work) return;
-    if (work.kind === 'import') this.applyImport(activity, work.entries, work.listIds, now);
-    else if (work.kind === 'remove') this.applyRemoval(activity, work);
-    else this.applyExport(activity, work);
+    activity.completedAt = Math.max(now, activity.dueAt);
+    return true;
   }
 
-  private applyImport(
+  private applyImportSlice(
     activity: SandboxActivity,
     entries: readonly ImportEntry[],
     listIds: readonly string[],
+    slice: number,
     now: number,
-  ): void {
+  ): boolean {
     const lists = listIds.map((id) => this.list(id)).filter((list): list is SandboxList => !!list);
     const seconds = Math.floor(now / 1000);
-    const persons = new Set<number>();
-    const refused = new Set<number>();
-    let errors = 0;
-    for (let index = 0; index < entries.length; index++) {
+    activity.progress ??= { next: 0, errors: 0, persons: new Set(), refused: new Set() };
+    const progress = activity.progress;
+    const end = Math.min(entries.length, progress.next + slice);
+    for (let index = progress.next; index < end; index++) {
       const entry = entries[index] as ImportEntry;
       const email = typeof entry.email === 'string' ? entry.email.trim() : '';
       if (!emailPattern.test(email)) {
-        errors += 1;
+        progress.errors += 1;
         if (activity.errors.length < maxActivityErrors)
           activity.errors.push(
             `Row ${index + 1}: ${email === '' ? 'no email address' : 'invalid email address'}`,
@@ -324,24 +369,28 @@ export class SandboxAccount {
         typeof entry.last_name === 'string' ? entry.last_name : undefined,
         seconds,
       );
-      persons.add(row);
+      progress.persons.add(row);
       // An unsubscribed contact's fields are updated, but it is never put back on a list.
       if (this.contacts.isUnsubscribed(row)) {
-        refused.add(row);
+        progress.refused.add(row);
         continue;
       }
       for (const list of lists) list.members.add(row);
     }
+    progress.next = end;
+    if (end < entries.length) return false;
     for (const list of lists) list.updatedAt = now;
     activity.counters = {
       items_total_count: entries.length,
       items_completed_count: entries.length,
-      person_count: persons.size,
-      error_count: errors,
+      person_count: progress.persons.size,
+      error_count: progress.errors,
       // Rows refused for an invalid email can be corrected and imported again.
-      correctable_count: errors,
-      cannot_add_to_list_count: refused.size,
+      correctable_count: progress.errors,
+      cannot_add_to_list_count: progress.refused.size,
     };
+    activity.progress = undefined;
+    return true;
   }
 
   private applyRemoval(activity: SandboxActivity, work: Extract<ActivityWork, { kind: 'remove' }>): void {

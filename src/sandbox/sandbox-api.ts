@@ -412,7 +412,7 @@ export class SandboxApi {
 
   /** The activity as CC answers it: Activity / ActivityImport / ActivityListsMembership / ActivityExportStatus. */
   private activityJson(activity: SandboxActivity, now: number) {
-    const span = Math.max(1, activity.completeAt - activity.startAt);
+    const span = Math.max(1, activity.dueAt - activity.startAt);
     const percent =
       activity.state === 'completed'
         ? 100
@@ -426,14 +426,10 @@ export class SandboxApi {
       state: activity.state,
       created_at: iso(activity.createdAt),
       updated_at: iso(
-        activity.state === 'completed'
-          ? activity.completeAt
-          : activity.state === 'processing'
-            ? activity.startAt
-            : activity.createdAt,
+        activity.completedAt ?? (activity.state === 'processing' ? activity.startAt : activity.createdAt),
       ),
       ...(activity.state === 'initialized' ? {} : { started_at: iso(activity.startAt) }),
-      ...(activity.state === 'completed' ? { completed_at: iso(activity.completeAt) } : {}),
+      ...(activity.completedAt === undefined ? {} : { completed_at: iso(activity.completedAt) }),
       percent_done: percent,
       activity_errors: activity.errors,
       status: activity.counters,

@@ -31,30 +31,35 @@ export interface TrafficStats {
   readonly faults: Readonly<Record<string, number>>;
 }
 
-/** Arrival times within the last second, and the largest count seen. */
+/**
+ * Recent arrival times, kept sorted (requests are dated on arrival but recorded when handled, so they
+ * can come in slightly out of order), and the most seen in any window (t - 1000, t].
+ */
 class SecondWindow {
   private readonly times: number[] = [];
-  private head = 0;
   max = 0;
 
-  /** Adds an arrival; returns how many arrived in (at - 1000, at]. */
-  add(at: number): number {
-    this.times.push(at);
-    while (this.head < this.times.length && (this.times[this.head] as number) <= at - 1000) this.head += 1;
-    if (this.head > 1024) {
-      this.times.splice(0, this.head);
-      this.head = 0;
+  /** Adds an arrival, updating the busiest window. */
+  add(at: number): void {
+    const times = this.times;
+    let index = times.length;
+    while (index > 0 && (times[index - 1] as number) > at) index -= 1;
+    times.splice(index, 0, at);
+    // Only windows ending at this arrival or at a later one within a second can have grown.
+    for (let end = index; end < times.length && (times[end] as number) < at + 1000; end++) {
+      const count = this.countAt(times[end] as number);
+      if (count > this.max) this.max = count;
     }
-    const count = this.times.length - this.head;
-    if (count > this.max) this.max = count;
-    return count;
+    const latest = times[times.length - 1] as number;
+    let stale = 0;
+    while (stale < times.length && (times[stale] as number) <= latest - 2000) stale += 1;
+    if (stale > 0) times.splice(0, stale);
   }
 
-  /** How many of the recorded times lie in (at - 1000, at]. */
+  /** How many recorded times lie in (at - 1000, at]. */
   countAt(at: number): number {
     let count = 0;
-    for (let index = this.head; index < this.times.length; index++)
-      if ((this.times[index] as number) > at - 1000) count += 1;
+    for (const time of this.times) if (time > at - 1000 && time <= at) count += 1;
     return count;
   }
 }

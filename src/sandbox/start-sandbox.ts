@@ -116,7 +116,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     seed,
     random,
     { ...activityTimingDefaults, ...options.activityTiming },
-    now(),
+    now,
   );
   const oauth = new SandboxOAuth(seed.clients, seed.accessTokens ?? [], {
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 86_400,
@@ -130,7 +130,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const save = (finishActivities: boolean) => {
     if (!stateFile) return;
-    if (finishActivities) account.finishAll(now());
+    if (finishActivities) account.finishAll();
     writeSandboxState(stateFile, { ...account.snapshot(), ...oauth.snapshot(now()) });
   };
   save(false);
@@ -360,11 +360,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const server: Server = createServer((request, response) => {
+    // A request's time is when it arrived (its headers), as a gateway counts it, not when its body
+    // was read: a 4 MB upload would otherwise be dated later than a small request sent after it.
+    const at = now();
     readBody(request)
       .then(async (body) => {
         const url = new URL(request.url ?? '/', 'http://sandbox.invalid');
-        const at = now();
-        account.advance(at);
+        account.advance(now());
         if (body === undefined)
           return answer(response, 413, errorBody('contacts.api.payload.too.large', 'Body too large'));
         if (url.pathname === tokenPath) return handleToken(request, body, response, at);

@@ -20,6 +20,15 @@ interface MembersAnswer {
   members: Array<{ contact_id: string; email: string; first_name: string | null; unsubscribed: boolean }>;
 }
 
+/** Polls an activity with a raw access token until it completes; resolves with its last answer. */
+async function untilCompleted(sandbox: Parameters<typeof raw>[0], token: string, activityId: string) {
+  for (;;) {
+    const answer = await raw(sandbox, 'GET', `/v3/activities/${activityId}`, { token });
+    if (answer.data.state === 'completed') return answer;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function members(sandbox: { url: string }, listId: string): Promise<MembersAnswer> {
   const response = await fetch(`${sandbox.url}/__sandbox/lists/${listId}/members?limit=100000`);
   return (await response.json()) as MembersAnswer;
@@ -240,11 +249,10 @@ describe('sandbox activities', () => {
       contentType: json,
     });
     check('POST /activities/contacts_json_import', '201', imported.data);
-    await new Promise((resolve) => setTimeout(resolve, 60));
     check(
       'GET /activities/{activity_id}',
       '200',
-      (await raw(sandbox, 'GET', `/v3/activities/${imported.data.activity_id}`, { token })).data,
+      (await untilCompleted(sandbox, token, imported.data.activity_id)).data,
     );
     check('GET /activities', '200', (await raw(sandbox, 'GET', '/v3/activities?limit=5', { token })).data);
     check(
@@ -284,8 +292,7 @@ describe('sandbox activities', () => {
       contentType: json,
     });
     check('POST /activities/contact_exports', '201', exported.data);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    const finished = await raw(sandbox, 'GET', `/v3/activities/${exported.data.activity_id}`, { token });
+    const finished = await untilCompleted(sandbox, token, exported.data.activity_id);
     const file = await raw(sandbox, 'GET', finished.data._links.results.href, { token });
     check('GET /contact_exports/{file_export_id}', '200', file.data);
     expect(file.headers['content-type']).toMatch(/^text\/csv/);
