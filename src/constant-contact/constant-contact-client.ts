@@ -389,7 +389,7 @@ export class ConstantContactClient {
       const next = page?._links?.next?.href;
       if (!next) return;
       // The next page is a link, not an operation of the generated client: follow it as is.
-      const url = new URL(next, this.apiUrl);
+      const url = this.apiLink(next);
       response = await this.call(
         { method: 'GET', template: '/contacts', pathOverride: url.pathname },
         (config) => this.http.request({ ...config, method: 'GET', url: url.toString() }),
@@ -415,7 +415,7 @@ export class ConstantContactClient {
         { context: { activityId: activity.activityId, listId } },
       );
     }
-    const url = new URL(activity.resultsHref, this.apiUrl);
+    const url = this.apiLink(activity.resultsHref);
     const file = await this.call(
       {
         method: 'GET',
@@ -587,6 +587,21 @@ export class ConstantContactClient {
       ...options,
       ...(hint ? { hint } : {}),
     });
+  }
+
+  /**
+   * A link from an answer (`_links.*.href`), resolved against the API. Only links to the API's own
+   * origin are followed: the access token goes with them.
+   */
+  private apiLink(href: string): URL {
+    const url = new URL(href, this.apiUrl);
+    if (url.origin !== new URL(this.apiUrl).origin) {
+      throw new ConstantContactError(
+        'unexpected-response',
+        `An answer links to ${url.origin}, outside the API (${new URL(this.apiUrl).origin}); it is not followed`,
+      );
+    }
+    return url;
   }
 
   private expectObject<T>(response: AxiosResponse, key: string): T {

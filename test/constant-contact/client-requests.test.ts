@@ -384,6 +384,20 @@ describe('endpoints', () => {
     ]);
   });
 
+  it('follows links only on the API origin: the access token goes with them', async () => {
+    api()
+      .get('/v3/contacts')
+      .query(true)
+      .reply(200, {
+        contacts: [],
+        _links: { next: { href: 'https://elsewhere.test/v3/contacts?cursor=x' } },
+      });
+    const { client } = ready();
+    const pages = client.pageListMembers(listId);
+    await pages.next();
+    await expect(pages.next()).rejects.toMatchObject({ code: 'unexpected-response' });
+  });
+
   it('maps emails to contact IDs with one export activity and one download', async () => {
     const exportId = 'e0000000-0000-4000-8000-000000000001';
     api()
