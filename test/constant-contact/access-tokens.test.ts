@@ -33,6 +33,28 @@ function tokenEndpoint(used: string[], answer: () => [number, Record<string, unk
     .reply(() => answer());
 }
 
+/**
+ * A token endpoint that answers `times` refreshes, each rotating: access-1/refresh-2, access-2/refresh-3...
+ * `refreshed` counts them; `onRequest` sees each refresh token used.
+ */
+function rotatingTokenEndpoint(
+  times: number,
+  options: { expiresIn?: number; onRequest?: (used: string) => void } = {},
+) {
+  const state = { refreshed: 0 };
+  nock(authOrigin)
+    .post(tokenPath, (body: Record<string, string>) => {
+      options.onRequest?.(body.refresh_token ?? '');
+      return true;
+    })
+    .times(times)
+    .reply(() => {
+      state.refreshed += 1;
+      return [200, grant(`access-${state.refreshed}`, `refresh-${state.refreshed + 1}`, options.expiresIn)];
+    });
+  return state;
+}
+
 describe('access tokens', () => {
   it('refreshes once for 10 concurrent callers (single flight) and caches the token', async () => {
     const used: string[] = [];
@@ -114,17 +136,7 @@ describe('access tokens', () => {
       },
       withRefreshLock: (refresh) => inner.withRefreshLock(refresh),
     };
-    let round = 0;
-    nock(authOrigin)
-      .post(tokenPath, (body: Record<string, string>) => {
-        events.push(`refresh with ${body.refresh_token}`);
-        return true;
-      })
-      .times(2)
-      .reply(() => {
-        round += 1;
-        return [200, grant(`access-${round}`, `refresh-${round + 1}`)];
-      });
+    rotatingTokenEndpoint(2, { onRequest: (used) => events.push(`refresh with ${used}`) });
     nock(apiOrigin)
       .get(`/v3/contact_lists/${listId}`)
       .query(true)
@@ -194,14 +206,7 @@ describe('access tokens', () => {
   });
 
   it('answers a 401 with one refresh and one retry, then gives up with AuthError unauthorized', async () => {
-    let round = 0;
-    nock(authOrigin)
-      .post(tokenPath)
-      .times(2)
-      .reply(() => {
-        round += 1;
-        return [200, grant(`access-${round}`, `refresh-${round + 1}`)];
-      });
+    rotatingTokenEndpoint(2);
     nock(apiOrigin)
       .get(`/v3/contact_lists/${listId}`)
       .query(true)
@@ -218,22 +223,15 @@ describe('access tokens', () => {
   });
 
   it('keeps using a token until shortly before it expires', async () => {
-    let round = 0;
-    nock(authOrigin)
-      .post(tokenPath)
-      .times(2)
-      .reply(() => {
-        round += 1;
-        return [200, grant(`access-${round}`, `refresh-${round + 1}`, 3600)];
-      });
+    const endpoint = rotatingTokenEndpoint(2, { expiresIn: 3600 });
     const { client, clock } = nockedClient({ tokenExpiryMarginMs: 60_000 });
     await client.verifyCredentials();
     clock.advance(3600_000 - 60_001);
     await client.verifyCredentials();
-    expect(round).toBe(1);
+    expect(endpoint.refreshed).toBe(1);
     clock.advance(2);
     await client.verifyCredentials();
-    expect(round).toBe(2);
+    expect(endpoint.refreshed).toBe(2);
   });
 });
 
