@@ -92,7 +92,7 @@ export async function sandboxCommand(
     apiUrl: sandbox.apiUrl,
     tokenUrl: sandbox.tokenUrl,
     inspectUrl: `${sandbox.url}/__sandbox/stats`,
-    seed: relative(context.cwd, seedFile) || seedFile,
+    seed: relative(context.cwd, seedFile).startsWith('..') ? seedFile : relative(context.cwd, seedFile),
     stateFile: options.stateFile ?? null,
   };
   if (globals.output === 'json') writeLine(context.stdout, JSON.stringify(shown));
