@@ -1,0 +1,113 @@
+import { ConstantContactError } from './constant-contact-errors';
+import type { ContactsJsonImport } from './swagger-types.generated';
+
+/**
+ * One contact to import, in Constant Contact's field names (JsonImportContact). The contract allows
+ * 50 characters per field in this endpoint: the engine shortens names before they get here.
+ */
+export interface ImportContact {
+  readonly email: string;
+  readonly first_name?: string | undefined;
+  readonly last_name?: string | undefined;
+}
+
+/** The bounds of one `POST /activities/contacts_json_import` (API-NOTES.md "Bulk import"). */
+export interface ImportBatchLimits {
+  /** Most contacts in one request. */
+  readonly maxContacts: number;
+  /** The serialized body (UTF-8 bytes of the exact JSON sent) must stay strictly below this. */
+  readonly maxBodyBytes: number;
+}
+
+export const importBatchLimits = {
+  maxContacts: 40_000,
+  // CC drops, silently, whatever lies past 4 MB; staying under 4,000,000 bytes keeps every contact
+  // clear of that mark whichever way "MB" is counted.
+  maxBodyBytes: 4_000_000,
+} as const satisfies ImportBatchLimits;
+
+/** Contacts that go into one import request, and the size of the body that carries them. */
+export interface ImportBatch {
+  /** The input's contacts, as given (importBody keeps only CC's fields of each). */
+  readonly contacts: readonly ImportContact[];
+  /** Position of the batch's first contact in the input (0-based). */
+  readonly firstIndex: number;
+  /** UTF-8 bytes of `JSON.stringify(importBody(contacts, listIds))`. */
+  readonly bodyBytes: number;
+}
+
+type ImportEntry = { email: string; first_name?: string; last_name?: string };
+
+/** The contact as sent: only CC's fields, always in the same order, absent ones left out. */
+function importEntry(contact: ImportContact): ImportEntry {
+  const entry: ImportEntry = { email: contact.email };
+  if (contact.first_name !== undefined) entry.first_name = contact.first_name;
+  if (contact.last_name !== undefined) entry.last_name = contact.last_name;
+  return entry;
+}
+
+/**
+ * UTF-8 bytes of `JSON.stringify(importEntry(contact))`, field by field: `{"email":` + value, then
+ * `,"first_name":` + value and `,"last_name":` + value when present, then `}`. Measuring the strings
+ * alone is about twice as fast as building and serializing the entry.
+ */
+function entryBytes(contact: ImportContact): number {
+  let bytes = 10 + Buffer.byteLength(JSON.stringify(contact.email));
+  if (contact.first_name !== undefined) bytes += 14 + Buffer.byteLength(JSON.stringify(contact.first_name));
+  if (contact.last_name !== undefined) bytes += 13 + Buffer.byteLength(JSON.stringify(contact.last_name));
+  return bytes;
+}
+
+/** The request body for importing `contacts` into `listIds`: exactly what the batch sizes measured. */
+export function importBody(
+  contacts: readonly ImportContact[],
+  listIds: readonly string[],
+): ContactsJsonImport {
+  return { import_data: contacts.map(importEntry), list_ids: [...listIds] };
+}
+
+/**
+ * Cuts contacts into import batches, in order, none with more than `maxContacts` contacts nor a body
+ * of `maxBodyBytes` bytes or more. Each contact is measured once (its fields' JSON), so the cost is
+ * linear in the input: the body of n contacts is `{"import_data":[` + the n entries joined by `,` +
+ * `],"list_ids":[...]}`, which is exactly what JSON.stringify of `importBody` produces.
+ *
+ * Lazy: batches are yielded as they fill, so a million contacts never sit in one array twice.
+ * Throws ConstantContactError `contact-too-large` if one contact alone cannot fit in a body.
+ */
+export function* cutImportBatches(
+  contacts: Iterable<ImportContact>,
+  listIds: readonly string[],
+  limits: ImportBatchLimits = importBatchLimits,
+): Generator<ImportBatch> {
+  const overhead =
+    Buffer.byteLength('{"import_data":[') + Buffer.byteLength(`],"list_ids":${JSON.stringify(listIds)}}`);
+  let batch: ImportContact[] = [];
+  let firstIndex = 0;
+  let bytes = overhead;
+  let index = 0;
+  for (const contact of contacts) {
+    const size = entryBytes(contact);
+    const separator = batch.length === 0 ? 0 : 1;
+    if (
+      batch.length > 0 &&
+      (batch.length >= limits.maxContacts || bytes + separator + size >= limits.maxBodyBytes)
+    ) {
+      yield { contacts: batch, firstIndex, bodyBytes: bytes };
+      batch = [];
+      firstIndex = index;
+      bytes = overhead;
+    }
+    if (overhead + size >= limits.maxBodyBytes) {
+      throw new ConstantContactError(
+        'contact-too-large',
+        `Contact ${index + 1} of the import is ${size} bytes as JSON: alone it exceeds the ${limits.maxBodyBytes}-byte import body`,
+        { context: { index } },
+      );
+    }
+    bytes += (batch.length === 0 ? 0 : 1) + size;
+    batch.push(contact);
+    index += 1;
+  }
+  if (batch.length > 0) yield { contacts: batch, firstIndex, bodyBytes: bytes };
+}

@@ -1,0 +1,16 @@
+export * from './activity-report';
+export * from './classify-failure';
+export * from './clock';
+export * from './connection-tokens';
+export * from './constant-contact-client';
+export * from './constant-contact-errors';
+export * from './contact-export-csv';
+export * from './import-batches';
+export * from './rate-limiter';
+export * from './rate-limiter-registry';
+export * from './request-observer';
+export * from './retry-policy';
+export * from './swagger-schemas';
+export type * from './swagger-types.generated';
+export * from './token-fingerprint';
+export * from './token-store';
