@@ -1,6 +1,15 @@
 import type { RegisterCommand } from '../command-registry';
+import { registerApplyCommands } from './apply-command';
+import { registerPlanCommand } from './plan-command';
 import { registerSandboxCommand } from './sandbox-command';
+import { registerStatusCommand } from './status-command';
 import { registerValidateCommand } from './validate-command';
 
 /** Every exportctl command, in the order `--help` lists them. */
-export const commands: readonly RegisterCommand[] = [registerValidateCommand, registerSandboxCommand];
+export const commands: readonly RegisterCommand[] = [
+  registerValidateCommand,
+  registerPlanCommand,
+  registerApplyCommands,
+  registerStatusCommand,
+  registerSandboxCommand,
+];

@@ -1,0 +1,106 @@
+import { resolveActor } from '../../config';
+import type { AppliedResource, RunRecord } from '../../state';
+import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
+import type { RegisterCommand } from '../command-registry';
+import { ExitCode } from '../exit-codes';
+import { openStateSession } from '../state-session';
+
+/** The one word a resource's conditions come to. */
+export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling' | 'Stalled' | 'Unknown' {
+  const status = (type: string) => resource.conditions.find((condition) => condition.type === type)?.status;
+  if (status('Stalled')) return 'Stalled';
+  if (status('Reconciling')) return 'Reconciling';
+  if (status('Ready')) return 'Ready';
+  return 'Unknown';
+}
+
+/** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
+export async function statusCommand(globals: GlobalOptions, context: CliContext): Promise<number> {
+  const actor = resolveActor(globals.as, context.env, context.cwd).identity;
+  const session = await openStateSession(globals, context, actor);
+  try {
+    const resources = await session.store.resources.list();
+    const lastRuns = new Map(
+      (await session.store.runs.lastPerDestination()).map((run) => [run.destination, run]),
+    );
+    const rows = resources.map((resource) => {
+      const why = resource.conditions.find(
+        (condition) => condition.type === (resourceState(resource) === 'Stalled' ? 'Stalled' : 'Ready'),
+      );
+      const run = resource.kind === 'ExportDestination' ? lastRuns.get(resource.name) : undefined;
+      return { resource, state: resourceState(resource), why, run };
+    });
+    if (globals.output === 'json') {
+      const body = rows.map(({ resource, state, why, run }) => ({
+        kind: resource.kind,
+        name: resource.name,
+        owner: resource.owner,
+        generation: resource.generation,
+        state,
+        reason: why?.reason ?? null,
+        message: why?.message ?? null,
+        since: why ? new Date(why.lastTransitionTime).toISOString() : null,
+        remoteFacts: resource.remoteFacts?.facts ?? null,
+        lastRun: run ? runSummary(run) : null,
+      }));
+      writeLine(context.stdout, JSON.stringify({ state: session.store.location, resources: body }, null, 2));
+      return ExitCode.Success;
+    }
+    if (rows.length === 0) {
+      writeLine(
+        context.stdout,
+        `Nothing is applied in ${session.store.location}. Run exportctl apply PATH first.`,
+      );
+      return ExitCode.Success;
+    }
+    const table = rows.map(({ resource, state, why, run }) => [
+      `${resource.kind}/${resource.name}`,
+      state,
+      resource.owner,
+      why ? `${why.reason}: ${why.message}` : '',
+      run
+        ? `${run.status} ${new Date(run.startedAt).toISOString()}`
+        : resource.kind === 'ExportDestination'
+          ? 'never run'
+          : '',
+    ]);
+    printTable(['RESOURCE', 'STATE', 'OWNER', 'REASON', 'LAST RUN'], table, context);
+    return rows.some((row) => row.state === 'Stalled') ? ExitCode.Error : ExitCode.Success;
+  } finally {
+    await session.close();
+  }
+}
+
+function runSummary(run: RunRecord): Record<string, unknown> {
+  return {
+    id: run.id,
+    status: run.status,
+    trigger: run.trigger,
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: run.finishedAt ? new Date(run.finishedAt).toISOString() : null,
+  };
+}
+
+export function printTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  context: CliContext,
+): void {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  writeLine(context.stdout, line(headers));
+  for (const row of rows) writeLine(context.stdout, line(row));
+}
+
+export const registerStatusCommand: RegisterCommand = ({ program, context, action, globals }) => {
+  program
+    .command('status')
+    .description('each applied resource: Ready / Reconciling / Stalled, why, and the last run')
+    .action(action((command) => statusCommand(globals(command), context)));
+};

@@ -1,0 +1,87 @@
+import { hasErrors, loadManifests, type Problem, resolveActor } from '../config';
+import { type ComputedPlan, computePlan } from '../reconcile';
+import { createHandlerContext } from '../resources/live-handler-context';
+import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
+import { formatProblemText, problemJson } from './format-problems';
+import { openStateSession, type StateSession } from './state-session';
+
+export interface ReconcileOptions {
+  readonly paths: readonly string[];
+  readonly mode: 'apply' | 'destroy';
+  readonly prune: boolean;
+  readonly refresh: boolean;
+  /** Take the control-plane lock (apply, destroy), waiting up to this long. */
+  readonly lock?: { command: string; timeoutMs: number };
+}
+
+export interface ReconcileSession {
+  readonly session: StateSession;
+  readonly computed: ComputedPlan;
+  readonly actor: string | undefined;
+}
+
+/**
+ * The common start of plan, apply and destroy: load and validate PATH, open the state (taking the
+ * control-plane lock when asked), compute the plan. Prints the problems and resolves undefined when
+ * the manifests or the plan have errors; the caller then exits 1.
+ */
+export async function startReconcile(
+  options: ReconcileOptions,
+  globals: GlobalOptions,
+  context: CliContext,
+): Promise<ReconcileSession | undefined> {
+  const actor = resolveActor(globals.as, context.env, context.cwd).identity;
+  const loaded = loadManifests(options.paths, { cwd: context.cwd, skipRoleChecks: true });
+  if (hasErrors(loaded.problems)) {
+    printProblems(loaded.problems, globals, context);
+    return undefined;
+  }
+  const session = await openStateSession(globals, context, actor, options.lock);
+  try {
+    const handlerContext = createHandlerContext({
+      store: session.store,
+      owner: 'exportctl',
+      env: context.env,
+    });
+    const computed = await computePlan(
+      {
+        manifests: loaded.manifests,
+        mode: options.mode,
+        prune: options.prune,
+        refresh: options.refresh,
+        actor,
+        cwd: context.cwd,
+      },
+      handlerContext,
+    );
+    const problems = [
+      ...loaded.problems.filter((problem) => problem.severity === 'warning'),
+      ...computed.problems,
+    ];
+    if (hasErrors(problems)) {
+      printProblems(problems, globals, context);
+      await session.close();
+      return undefined;
+    }
+    if (problems.length > 0 && globals.output === 'text') printProblems(problems, globals, context);
+    return { session, computed, actor };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
+export function printProblems(
+  problems: readonly Problem[],
+  globals: GlobalOptions,
+  context: CliContext,
+): void {
+  if (globals.output === 'json') {
+    writeLine(
+      context.stdout,
+      JSON.stringify({ problems: problems.map((problem) => problemJson(problem, context.cwd)) }, null, 2),
+    );
+    return;
+  }
+  for (const problem of problems) writeLine(context.stderr, formatProblemText(problem, context.cwd));
+}

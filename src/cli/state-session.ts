@@ -1,0 +1,49 @@
+import { type LockHandle, openStateStore, type StateStore } from '../state';
+import type { CliContext, GlobalOptions } from './cli-context';
+
+export interface StateSession {
+  readonly store: StateStore;
+  /** Releases the lock (if taken) and closes the store; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the state named by `--state` / EXPORTCTL_STATE (default `sqlite:.exportctl/state.db`) and,
+ * when `lock` is given, takes the control-plane lock, waiting up to `lockTimeoutMs` and failing with
+ * a message that names the holder.
+ */
+export async function openStateSession(
+  options: GlobalOptions,
+  context: CliContext,
+  actor: string | undefined,
+  lock?: { command: string; timeoutMs: number },
+): Promise<StateSession> {
+  const store = await openStateStore(options.state, {
+    cwd: context.cwd,
+    env: context.env,
+    ...(actor ? { actor } : {}),
+  });
+  let handle: LockHandle | undefined;
+  try {
+    if (lock) {
+      handle = await store.locks.acquire(
+        'control-plane',
+        { identity: actor ?? 'unknown', command: lock.command },
+        { timeoutMs: lock.timeoutMs },
+      );
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  let closed = false;
+  return {
+    store,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle?.release();
+      await store.close();
+    },
+  };
+}
