@@ -325,16 +325,7 @@ export class ConstantContactClient {
     let pending = [...new Set(activityIds)];
     let delay = settings.initialDelayMs;
     for (;;) {
-      if (pending.length === 1) {
-        const report = await this.getActivity(pending[0] as string);
-        if (report.final) done.set(report.activityId, report);
-      } else if (pending.length > 1) {
-        const page = new Map((await this.listActivities()).map((report) => [report.activityId, report]));
-        for (const id of pending) {
-          const report = page.get(id) ?? (await this.getActivity(id));
-          if (report.final) done.set(id, report);
-        }
-      }
+      for (const [id, report] of await this.pollActivities(pending)) if (report.final) done.set(id, report);
       pending = pending.filter((id) => !done.has(id));
       if (pending.length === 0) return done;
       if (clock.now() + delay > deadline) {
@@ -350,6 +341,24 @@ export class ConstantContactClient {
       await clock.sleep(delay);
       delay = Math.min(settings.maxDelayMs, Math.round(delay * settings.factor));
     }
+  }
+
+  /**
+   * One polling round over several activities: `GET /activities/{id}` for a single one, else one
+   * `GET /activities?limit=500` with `GET /activities/{id}` only for those not on that page. Resolves
+   * with every activity's current report (final or not), by activity ID. For callers that keep
+   * working between rounds (the run engine submits the next import while others run).
+   */
+  async pollActivities(activityIds: readonly string[]): Promise<Map<string, ActivityReport>> {
+    const reports = new Map<string, ActivityReport>();
+    const ids = [...new Set(activityIds)];
+    if (ids.length === 1) {
+      reports.set(ids[0] as string, await this.getActivity(ids[0] as string));
+    } else if (ids.length > 1) {
+      const page = new Map((await this.listActivities()).map((report) => [report.activityId, report]));
+      for (const id of ids) reports.set(id, page.get(id) ?? (await this.getActivity(id)));
+    }
+    return reports;
   }
 
   /**

@@ -27,9 +27,9 @@ export const importBatchLimits = {
 } as const satisfies ImportBatchLimits;
 
 /** Contacts that go into one import request, and the size of the body that carries them. */
-export interface ImportBatch {
+export interface ImportBatch<C extends ImportContact = ImportContact> {
   /** The input's contacts, as given (importBody keeps only CC's fields of each). */
-  readonly contacts: readonly ImportContact[];
+  readonly contacts: readonly C[];
   /** Position of the batch's first contact in the input (0-based). */
   readonly firstIndex: number;
   /** UTF-8 bytes of `JSON.stringify(importBody(contacts, listIds))`. */
@@ -67,6 +67,68 @@ export function importBody(
 }
 
 /**
+ * Cuts contacts into import batches one contact at a time, for callers that produce contacts
+ * asynchronously or in pages (the run engine reads them from SQLite between awaits): `add` returns a
+ * batch when the contact just offered no longer fits in the current one, `finish` the last one. The
+ * batches are exactly those of `cutImportBatches` over the same contacts.
+ */
+export class ImportBatchCutter<C extends ImportContact = ImportContact> {
+  private readonly overhead: number;
+  private batch: C[] = [];
+  private firstIndex = 0;
+  private bytes: number;
+  private index = 0;
+
+  constructor(
+    listIds: readonly string[],
+    private readonly limits: ImportBatchLimits = importBatchLimits,
+  ) {
+    this.overhead =
+      Buffer.byteLength('{"import_data":[') + Buffer.byteLength(`],"list_ids":${JSON.stringify(listIds)}}`);
+    this.bytes = this.overhead;
+  }
+
+  /**
+   * Offers the next contact; returns the batch it closed, if any (the contact then starts the next
+   * one). Throws ConstantContactError `contact-too-large` if the contact alone cannot fit in a body.
+   */
+  add(contact: C): ImportBatch<C> | undefined {
+    const size = entryBytes(contact);
+    let closed: ImportBatch<C> | undefined;
+    if (
+      this.batch.length > 0 &&
+      (this.batch.length >= this.limits.maxContacts || this.bytes + 1 + size >= this.limits.maxBodyBytes)
+    ) {
+      closed = { contacts: this.batch, firstIndex: this.firstIndex, bodyBytes: this.bytes };
+      this.batch = [];
+      this.firstIndex = this.index;
+      this.bytes = this.overhead;
+    }
+    if (this.overhead + size >= this.limits.maxBodyBytes) {
+      throw new ConstantContactError(
+        'contact-too-large',
+        `Contact ${this.index + 1} of the import is ${size} bytes as JSON: alone it exceeds the ${this.limits.maxBodyBytes}-byte import body`,
+        { context: { index: this.index } },
+      );
+    }
+    this.bytes += (this.batch.length === 0 ? 0 : 1) + size;
+    this.batch.push(contact);
+    this.index += 1;
+    return closed;
+  }
+
+  /** The last, partly filled batch (undefined when no contact is waiting); the cutter is then empty. */
+  finish(): ImportBatch<C> | undefined {
+    if (this.batch.length === 0) return undefined;
+    const last = { contacts: this.batch, firstIndex: this.firstIndex, bodyBytes: this.bytes };
+    this.batch = [];
+    this.firstIndex = this.index;
+    this.bytes = this.overhead;
+    return last;
+  }
+}
+
+/**
  * Cuts contacts into import batches, in order, none with more than `maxContacts` contacts nor a body
  * of `maxBodyBytes` bytes or more. Each contact is measured once (its fields' JSON), so the cost is
  * linear in the input: the body of n contacts is `{"import_data":[` + the n entries joined by `,` +
@@ -75,39 +137,16 @@ export function importBody(
  * Lazy: batches are yielded as they fill, so a million contacts never sit in one array twice.
  * Throws ConstantContactError `contact-too-large` if one contact alone cannot fit in a body.
  */
-export function* cutImportBatches(
-  contacts: Iterable<ImportContact>,
+export function* cutImportBatches<C extends ImportContact>(
+  contacts: Iterable<C>,
   listIds: readonly string[],
   limits: ImportBatchLimits = importBatchLimits,
-): Generator<ImportBatch> {
-  const overhead =
-    Buffer.byteLength('{"import_data":[') + Buffer.byteLength(`],"list_ids":${JSON.stringify(listIds)}}`);
-  let batch: ImportContact[] = [];
-  let firstIndex = 0;
-  let bytes = overhead;
-  let index = 0;
+): Generator<ImportBatch<C>> {
+  const cutter = new ImportBatchCutter<C>(listIds, limits);
   for (const contact of contacts) {
-    const size = entryBytes(contact);
-    const separator = batch.length === 0 ? 0 : 1;
-    if (
-      batch.length > 0 &&
-      (batch.length >= limits.maxContacts || bytes + separator + size >= limits.maxBodyBytes)
-    ) {
-      yield { contacts: batch, firstIndex, bodyBytes: bytes };
-      batch = [];
-      firstIndex = index;
-      bytes = overhead;
-    }
-    if (overhead + size >= limits.maxBodyBytes) {
-      throw new ConstantContactError(
-        'contact-too-large',
-        `Contact ${index + 1} of the import is ${size} bytes as JSON: alone it exceeds the ${limits.maxBodyBytes}-byte import body`,
-        { context: { index } },
-      );
-    }
-    bytes += (batch.length === 0 ? 0 : 1) + size;
-    batch.push(contact);
-    index += 1;
+    const closed = cutter.add(contact);
+    if (closed) yield closed;
   }
-  if (batch.length > 0) yield { contacts: batch, firstIndex, bodyBytes: bytes };
+  const last = cutter.finish();
+  if (last) yield last;
 }
