@@ -1,3 +1,4 @@
+import { runEngineMigrations } from '../../engine/run-engine-sqlite-migrations';
 import { controlPlaneMigrations } from './control-plane-migrations';
 import type { SqliteMigration } from './sqlite-migrations';
 
@@ -12,4 +13,7 @@ import type { SqliteMigration } from './sqlite-migrations';
  * 2. append its entries at the END of this array (never between released ones);
  * 3. reach the database through `SqliteStateStore.sqlite` to read and write those tables.
  */
-export const sqliteStateMigrations: readonly SqliteMigration[] = [...controlPlaneMigrations];
+export const sqliteStateMigrations: readonly SqliteMigration[] = [
+  ...controlPlaneMigrations,
+  ...runEngineMigrations,
+];

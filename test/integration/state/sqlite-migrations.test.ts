@@ -13,7 +13,7 @@ import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 
 const extraMigration: SqliteMigration = {
-  id: 'run-engine-1-test-snapshots',
+  id: 'test-module-1-snapshots',
   up(db) {
     db.exec('CREATE TABLE test_snapshots (destination TEXT NOT NULL, member TEXT NOT NULL) STRICT');
   },
@@ -45,6 +45,11 @@ describe('opening a SQLite state', () => {
     const store = await openTestState({ clock });
     expect(tableNames(store)).toEqual([
       'connection_secrets',
+      'export_checkpoints',
+      'export_import_batches',
+      'export_removal_batches',
+      'export_removals',
+      'export_snapshots',
       'locks',
       'oauth_tokens',
       'resources',
@@ -54,6 +59,7 @@ describe('opening a SQLite state', () => {
     ]);
     expect(readAppliedMigrations(store.sqlite)).toEqual([
       { version: 1, id: 'control-plane-1-initial', appliedAt: clock.now() },
+      { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -73,6 +79,7 @@ describe('opening a SQLite state', () => {
     const second = await openTestState({ folder, clock: fakeClock(9000) });
     expect(readAppliedMigrations(second.sqlite)).toEqual([
       { version: 1, id: 'control-plane-1-initial', appliedAt: 1000 },
+      { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -100,11 +107,12 @@ describe('opening a SQLite state', () => {
     expect(tableNames(store)).toContain('test_snapshots');
     expect(readAppliedMigrations(store.sqlite).map((row) => row.id)).toEqual([
       'control-plane-1-initial',
-      'run-engine-1-test-snapshots',
+      'run-engine-1-snapshots-and-checkpoints',
+      'test-module-1-snapshots',
     ]);
     await store.close();
     const again = await openTestState({ folder, migrations });
-    expect(again.sqlite.pragma('user_version', { simple: true })).toBe(2);
+    expect(again.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length + 1);
   });
 
   it('refuses a state written by a newer exportctl, telling the user to upgrade', async () => {
@@ -112,14 +120,14 @@ describe('opening a SQLite state', () => {
     await (await openTestState({ folder, migrations: [...sqliteStateMigrations, extraMigration] })).close();
     const error = await openError(openTestState({ folder }));
     expect(error.code).toBe('state-schema-too-new');
-    expect(error.message).toContain('run-engine-1-test-snapshots');
+    expect(error.message).toContain('test-module-1-snapshots');
     expect(error.hint).toMatch(/upgrade exportctl/);
   });
 
   it('refuses a state whose applied migration ids differ from the known ones', async () => {
     const folder = tempFolder();
     await (await openTestState({ folder, migrations: [...sqliteStateMigrations, extraMigration] })).close();
-    const renamed = { ...extraMigration, id: 'run-engine-1-renamed' };
+    const renamed = { ...extraMigration, id: 'test-module-1-renamed' };
     const error = await openError(openTestState({ folder, migrations: [...sqliteStateMigrations, renamed] }));
     expect(error.code).toBe('state-schema-mismatch');
   });
@@ -127,7 +135,7 @@ describe('opening a SQLite state', () => {
   it('rolls a failing migration back whole', async () => {
     const folder = tempFolder();
     const failing: SqliteMigration = {
-      id: 'run-engine-1-fails',
+      id: 'test-module-1-fails',
       up(db) {
         db.exec('CREATE TABLE half_done (x TEXT)');
         throw new Error('boom');
@@ -138,15 +146,15 @@ describe('opening a SQLite state', () => {
     );
     const store = await openTestState({ folder });
     expect(tableNames(store)).not.toContain('half_done');
-    expect(store.sqlite.pragma('user_version', { simple: true })).toBe(1);
+    expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
   });
 
   // Two processes migrating one new file at once: see the refresh-lock test in connection-tokens.
   it('lets a second connection open a file the first one migrated', async () => {
     const folder = tempFolder();
     const [a, b] = await Promise.all([openTestState({ folder }), openTestState({ folder })]);
-    expect(readAppliedMigrations(a.sqlite)).toHaveLength(1);
-    expect(readAppliedMigrations(b.sqlite)).toHaveLength(1);
+    expect(readAppliedMigrations(a.sqlite)).toHaveLength(sqliteStateMigrations.length);
+    expect(readAppliedMigrations(b.sqlite)).toHaveLength(sqliteStateMigrations.length);
   });
 
   it('says state-open-failed for a file that is not a database', async () => {

@@ -1,0 +1,60 @@
+import type { RemovalGuardCheck } from './removal-guard';
+
+/**
+ * What a run does to the list, decided before anything is sent: the `plan` of every run record, and
+ * what `--dry-run` prints.
+ */
+export type DataPlan = {
+  /** Distinct contacts selected (after dedupe by email): what the list should hold. */
+  readonly contacts: number;
+  /** Not in the last snapshot: imported as new. */
+  readonly adds: number;
+  /** In the snapshot with other fields (names): imported again. */
+  readonly updates: number;
+  /** In the snapshot with the same fields: not sent (sent anyway with `full`). */
+  readonly unchanged: number;
+  /** Snapshot members no longer selected, removed when the destination's removal is remove-from-list. */
+  readonly removals: number;
+  /** Snapshot members no longer selected that stay on the list (removal: keep). */
+  readonly kept: number;
+  readonly full: boolean;
+  /** Contacts sent: adds + updates, or every contact with `full`. */
+  readonly toImport: number;
+  /** `POST /activities/contacts_json_import` calls (batches of at most 40,000 and under 4 MB). */
+  readonly importCalls: number;
+  /** `POST /activities/remove_list_memberships` calls (at most 500 contact IDs each), at most. */
+  readonly removalCalls: number;
+  /** Reads to map removed emails to contact IDs (export or paging), estimated. */
+  readonly lookupCalls: number;
+  /** Every request the run should make, polling included (estimated: see `estimateRunRequests`). */
+  readonly estimatedRequests: number;
+  /** The connection's limit the ETA assumes. */
+  readonly requestsPerSecond: number;
+  /** estimatedRequests at requestsPerSecond: the least time the rate limit allows. */
+  readonly etaSeconds: number;
+  /** Null when nothing is to be removed or removal is keep. */
+  readonly removalGuard: RemovalGuardCheck | null;
+  /** Set when the plan is what is left of an unfinished run (a dry run before a resume). */
+  readonly resumesRun: number | null;
+};
+
+/** A list this large is read with one export activity rather than 500 members per request. */
+export const exportLookupThreshold = 2_500;
+
+/**
+ * The requests a run makes besides its writes, for the ETA: one read of the list, a polling round per
+ * write (activities usually finish within a round or two of the rate-limited submits), and the
+ * removal lookup (about 4 requests for an export, or one per 500 members when paging).
+ */
+export function estimateRunRequests(work: {
+  readonly importCalls: number;
+  readonly removalCalls: number;
+  readonly lookupCalls: number;
+}): number {
+  return 1 + 2 * work.importCalls + 2 * work.removalCalls + work.lookupCalls;
+}
+
+/** Requests to map a list of `members` to contact IDs: an export (about 4) or paging. */
+export function estimateLookupCalls(members: number): number {
+  return members > exportLookupThreshold ? 4 : Math.max(1, Math.ceil(members / 500));
+}

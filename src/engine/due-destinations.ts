@@ -1,0 +1,77 @@
+import type { ExportDestinationSpec, RefreshSpec } from '../config';
+import { nextCronTime } from '../config';
+import type { RunTrigger, StateStore } from '../state';
+import { exportRunRecord } from './run-record';
+
+/** A destination `--due` would run, and why. */
+export interface DueDestination {
+  readonly destination: string;
+  /** `refresh` for destinations on the Refresh schedule, `schedule` for those with their own cron. */
+  readonly trigger: Exclude<RunTrigger, 'manual'>;
+  readonly cron: string;
+  readonly timezone: string;
+  /** The time the schedule fired (the first firing after `since`). */
+  readonly firedAt: Date;
+  /** The last run's start, or when the destination was applied if it never ran. */
+  readonly since: Date;
+}
+
+/** A destination that is not due, and why, for `--due` to say. */
+export interface NotDueDestination {
+  readonly destination: string;
+  readonly reason: string;
+  /** When it is next due, if it has a schedule. */
+  readonly nextAt: Date | undefined;
+}
+
+/**
+ * Which applied destinations are due at `now`: those whose schedule fired since their last run
+ * started (dry runs do not count), or since they were applied if they never ran. `schedule: refresh`
+ * follows the applied Refresh's cron and time zone (never due without a Refresh), a cron expression
+ * its own in the Refresh's time zone (UTC without one), `manual` never. For `exportctl run --due`
+ * from an external scheduler (cron, CI) when watch mode does not run.
+ */
+export async function dueDestinations(
+  store: StateStore,
+  now: Date,
+): Promise<{ due: DueDestination[]; notDue: NotDueDestination[] }> {
+  const destinations = await store.resources.list({ kind: 'ExportDestination' });
+  const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
+  const due: DueDestination[] = [];
+  const notDue: NotDueDestination[] = [];
+  for (const applied of destinations) {
+    const spec = applied.spec as unknown as ExportDestinationSpec;
+    const schedule = spec.schedule ?? 'refresh';
+    const name = applied.name;
+    if (schedule === 'manual') {
+      notDue.push({ destination: name, reason: 'schedule: manual', nextAt: undefined });
+      continue;
+    }
+    if (schedule === 'refresh' && refresh === undefined) {
+      notDue.push({
+        destination: name,
+        reason: 'schedule: refresh, but no Refresh is applied',
+        nextAt: undefined,
+      });
+      continue;
+    }
+    const cron = schedule === 'refresh' ? (refresh as RefreshSpec).cron : schedule;
+    const timezone = refresh?.timezone ?? 'UTC';
+    const lastRun = (await store.runs.list({ destination: name, limit: 20 })).find(
+      (run) => exportRunRecord(run)?.dryRun !== true,
+    );
+    const since = new Date(lastRun?.startedAt ?? applied.createdAt);
+    const firedAt = nextCronTime(cron, timezone, since);
+    const trigger = schedule === 'refresh' ? 'refresh' : 'schedule';
+    if (firedAt !== undefined && firedAt.getTime() <= now.getTime()) {
+      due.push({ destination: name, trigger, cron, timezone, firedAt, since });
+    } else {
+      notDue.push({
+        destination: name,
+        reason: `${trigger === 'refresh' ? 'Refresh' : 'its'} cron "${cron}" (${timezone}) has not fired since ${since.toISOString()}`,
+        nextAt: firedAt,
+      });
+    }
+  }
+  return { due, notDue };
+}

@@ -1,0 +1,487 @@
+import type { ActivityCounters } from '../constant-contact';
+import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
+import { RunEngineError } from './run-engine-errors';
+
+/** Where an unfinished run is: its work is planned from `importing` on, so it can be resumed. */
+export type CheckpointPhase = 'planning' | 'importing' | 'removing';
+
+/** The unfinished run of one destination. */
+export interface Checkpoint {
+  readonly runId: number;
+  readonly destination: string;
+  readonly listId: string;
+  readonly phase: CheckpointPhase;
+  /** The contact IDs of the removals have been looked up and the removal calls planned. */
+  readonly removalsLookedUp: boolean;
+}
+
+export type ImportBatchState = 'planned' | 'sending' | 'submitted' | 'confirmed';
+
+/** One import call of a run, as its checkpoint holds it (the contacts apart: `importPayload`). */
+export interface ImportBatchCheckpoint {
+  readonly batch: number;
+  readonly contacts: number;
+  readonly bodyBytes: number;
+  readonly state: ImportBatchState;
+  /** How many times it was (or may have been) sent. */
+  readonly submissions: number;
+  /** When it was last marked `sending` (epoch ms): its activity, if any, was created after this. */
+  readonly sentAt: number | undefined;
+  readonly activityId: string | undefined;
+}
+
+/** One contact of an import batch as stored: `[email, first_name, last_name, fingerprint]`. */
+export type StoredImportContact = readonly [string, string | null, string | null, string];
+
+export type RemovalBatchState = 'planned' | 'submitted' | 'confirmed';
+
+export interface RemovalBatchCheckpoint {
+  readonly batch: number;
+  readonly contacts: number;
+  readonly state: RemovalBatchState;
+  readonly activityId: string | undefined;
+}
+
+/** Sums over a run's confirmed import batches. */
+export interface ImportTotals {
+  readonly batches: number;
+  readonly confirmedBatches: number;
+  readonly plannedContacts: number;
+  /** Contacts of confirmed batches. */
+  readonly imported: number;
+  /** Sum of `cannot_add_to_list_count`: unsubscribed contacts Constant Contact kept off the list. */
+  readonly unsubscribed: number;
+  /** Sum of `error_count`: contacts Constant Contact refused. */
+  readonly rejected: number;
+}
+
+export interface RemovalTotals {
+  readonly planned: number;
+  readonly batches: number;
+  readonly confirmedBatches: number;
+  /** Removals confirmed: removed by an activity, or found not to be on the list. */
+  readonly removed: number;
+  /** Of those, found not to be on the list (nothing to send). */
+  readonly notOnList: number;
+}
+
+interface CheckpointRow {
+  run_id: number;
+  destination: string;
+  list_id: string;
+  phase: CheckpointPhase;
+  removals_looked_up: number;
+}
+
+interface ImportBatchRow {
+  batch: number;
+  contacts: number;
+  body_bytes: number;
+  state: ImportBatchState;
+  submissions: number;
+  sent_at: number | null;
+  activity_id: string | null;
+}
+
+/**
+ * The durable side of runs (tables of `runEngineMigrations`): snapshots, checkpoints, planned
+ * import and removal batches and their states. Every method is one short transaction on the state's
+ * database. Confirming a batch and updating the snapshot happen in the same transaction, and only for
+ * a run whose checkpoint still exists: if `apply` deleted or replaced the destination meanwhile (the
+ * trigger drops its checkpoint), confirming throws `destination-replaced` and writes nothing.
+ */
+export class ExportCheckpointStore {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly now: () => number,
+  ) {}
+
+  /** The destination's unfinished run, if any. */
+  checkpointOf(destination: string): Checkpoint | undefined {
+    const row = this.db.prepare('SELECT * FROM export_checkpoints WHERE destination = ?').get(destination) as
+      | CheckpointRow
+      | undefined;
+    return row === undefined ? undefined : toCheckpoint(row);
+  }
+
+  /** Records that run `runId` of `destination` has started planning (phase `planning`). */
+  createCheckpoint(runId: number, destination: string, listId: string): void {
+    const now = this.now();
+    this.db
+      .prepare(
+        `INSERT INTO export_checkpoints (run_id, destination, list_id, phase, created_at, updated_at)
+         VALUES (?, ?, ?, 'planning', ?, ?)`,
+      )
+      .run(runId, destination, listId, now, now);
+  }
+
+  /** Drops the run's checkpoint and everything planned under it. */
+  deleteCheckpoint(runId: number): void {
+    this.db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);
+  }
+
+  setPhase(runId: number, phase: CheckpointPhase): void {
+    this.write(runId, () => {
+      this.db
+        .prepare('UPDATE export_checkpoints SET phase = ?, updated_at = ? WHERE run_id = ?')
+        .run(phase, this.now(), runId);
+    });
+  }
+
+  /** Contacts in the destination's last confirmed snapshot. */
+  snapshotSize(destination: string): number {
+    const row = this.db
+      .prepare('SELECT count(*) AS size FROM export_snapshots WHERE destination = ?')
+      .get(destination) as { size: number };
+    return row.size;
+  }
+
+  /** Stores one planned import call with the exact contacts it carries. */
+  addImportBatch(
+    runId: number,
+    batch: number,
+    contacts: readonly StoredImportContact[],
+    bodyBytes: number,
+  ): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(
+          `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, payload, state)
+           VALUES (?, ?, ?, ?, ?, 'planned')`,
+        )
+        .run(runId, batch, contacts.length, bodyBytes, JSON.stringify(contacts));
+    });
+  }
+
+  /** The run's import batches, in order. */
+  importBatches(runId: number): ImportBatchCheckpoint[] {
+    const rows = this.db
+      .prepare(
+        `SELECT batch, contacts, body_bytes, state, submissions, sent_at, activity_id
+         FROM export_import_batches WHERE run_id = ? ORDER BY batch`,
+      )
+      .all(runId) as ImportBatchRow[];
+    return rows.map((row) => ({
+      batch: row.batch,
+      contacts: row.contacts,
+      bodyBytes: row.body_bytes,
+      state: row.state,
+      submissions: row.submissions,
+      sentAt: row.sent_at ?? undefined,
+      activityId: row.activity_id ?? undefined,
+    }));
+  }
+
+  /** The contacts of an import batch that is not confirmed yet. */
+  importPayload(runId: number, batch: number): StoredImportContact[] {
+    const row = this.db
+      .prepare('SELECT payload FROM export_import_batches WHERE run_id = ? AND batch = ?')
+      .get(runId, batch) as { payload: string } | undefined;
+    return row === undefined ? [] : (JSON.parse(row.payload) as StoredImportContact[]);
+  }
+
+  /** Before the import request leaves: from now on its activity may exist. */
+  markImportSending(runId: number, batch: number, sentAt: number): void {
+    this.setImportState(
+      runId,
+      batch,
+      `state = 'sending', sent_at = ?, submissions = submissions + 1, activity_id = NULL`,
+      [sentAt],
+    );
+  }
+
+  markImportSubmitted(runId: number, batch: number, activityId: string): void {
+    this.setImportState(runId, batch, `state = 'submitted', activity_id = ?`, [activityId]);
+  }
+
+  /** Back to be sent again: its request made no activity, or the activity failed. */
+  markImportPlanned(runId: number, batch: number): void {
+    this.setImportState(runId, batch, `state = 'planned', activity_id = NULL`, []);
+  }
+
+  /**
+   * The batch's activity completed: its contacts enter the snapshot with the fingerprints sent, and
+   * the batch is confirmed, in one transaction. The payload is emptied (it is not needed again).
+   */
+  confirmImport(
+    runId: number,
+    destination: string,
+    batch: number,
+    counters: ActivityCounters,
+    errors: readonly string[],
+  ): void {
+    const contacts = this.importPayload(runId, batch);
+    const upsert = this.db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)
+       ON CONFLICT (destination, email_key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+    );
+    this.write(runId, () => {
+      for (const [email, , , fingerprint] of contacts) {
+        upsert.run(destination, email.toLowerCase(), fingerprint, runId);
+      }
+      this.db
+        .prepare(
+          `UPDATE export_import_batches SET state = 'confirmed', payload = '[]', counters = ?, errors = ?
+           WHERE run_id = ? AND batch = ?`,
+        )
+        .run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);
+    });
+  }
+
+  /** Every activity ID a checkpoint holds (any run): never one to adopt for another batch. */
+  knownActivityIds(): Set<string> {
+    const rows = this.db
+      .prepare(
+        `SELECT activity_id FROM export_import_batches WHERE activity_id IS NOT NULL
+         UNION SELECT activity_id FROM export_removal_batches WHERE activity_id IS NOT NULL`,
+      )
+      .all() as { activity_id: string }[];
+    return new Set(rows.map((row) => row.activity_id));
+  }
+
+  importTotals(runId: number): ImportTotals {
+    const row = this.db
+      .prepare(
+        `SELECT count(*) AS batches,
+                count(*) FILTER (WHERE state = 'confirmed') AS confirmed_batches,
+                coalesce(sum(contacts), 0) AS planned,
+                coalesce(sum(contacts) FILTER (WHERE state = 'confirmed'), 0) AS imported,
+                coalesce(sum(counters ->> '$.cannot_add_to_list_count'), 0) AS unsubscribed,
+                coalesce(sum(counters ->> '$.error_count'), 0) AS rejected
+         FROM export_import_batches WHERE run_id = ?`,
+      )
+      .get(runId) as {
+      batches: number;
+      confirmed_batches: number;
+      planned: number;
+      imported: number;
+      unsubscribed: number;
+      rejected: number;
+    };
+    return {
+      batches: row.batches,
+      confirmedBatches: row.confirmed_batches,
+      plannedContacts: row.planned,
+      imported: row.imported,
+      unsubscribed: row.unsubscribed,
+      rejected: row.rejected,
+    };
+  }
+
+  /**
+   * Records the removals: every snapshot member of `destination` that is not in `selectedTable`
+   * (a table of the same connection with an `email_key` column). Resolves how many.
+   */
+  planRemovals(runId: number, destination: string, selectedTable: string): number {
+    let planned = 0;
+    this.write(runId, () => {
+      planned = this.db
+        .prepare(
+          `INSERT INTO export_removals (run_id, email_key)
+           SELECT ?, s.email_key FROM export_snapshots AS s
+           WHERE s.destination = ?
+             AND NOT EXISTS (SELECT 1 FROM ${selectedTable} AS t WHERE t.email_key = s.email_key)`,
+        )
+        .run(runId, destination).changes;
+    });
+    return planned;
+  }
+
+  /** Emails of the run's removals whose contact IDs are not looked up yet, in order. */
+  removalEmails(runId: number): string[] {
+    return (
+      this.db
+        .prepare('SELECT email_key FROM export_removals WHERE run_id = ? ORDER BY email_key')
+        .all(runId) as { email_key: string }[]
+    ).map((row) => row.email_key);
+  }
+
+  /**
+   * Stores the lookup's result in one transaction: removals with a contact ID are cut into calls of
+   * `perCall`; those without one are not on the list, so they leave the snapshot now.
+   */
+  planRemovalBatches(
+    runId: number,
+    destination: string,
+    contactIds: ReadonlyMap<string, string>,
+    perCall: number,
+  ): void {
+    const emails = this.removalEmails(runId);
+    const assign = this.db.prepare(
+      'UPDATE export_removals SET contact_id = ?, batch = ? WHERE run_id = ? AND email_key = ?',
+    );
+    const leave = this.db.prepare('DELETE FROM export_snapshots WHERE destination = ? AND email_key = ?');
+    const addBatch = this.db.prepare(
+      `INSERT INTO export_removal_batches (run_id, batch, contacts, state) VALUES (?, ?, ?, 'planned')`,
+    );
+    this.write(runId, () => {
+      let batch = 0;
+      let inBatch = 0;
+      for (const email of emails) {
+        const contactId = contactIds.get(email);
+        if (contactId === undefined) {
+          leave.run(destination, email);
+          continue;
+        }
+        if (inBatch === 0) batch += 1;
+        assign.run(contactId, batch, runId, email);
+        inBatch += 1;
+        if (inBatch === perCall) {
+          addBatch.run(runId, batch, inBatch);
+          inBatch = 0;
+        }
+      }
+      if (inBatch > 0) addBatch.run(runId, batch, inBatch);
+      this.db
+        .prepare(
+          `UPDATE export_checkpoints SET removals_looked_up = 1, phase = 'removing', updated_at = ?
+           WHERE run_id = ?`,
+        )
+        .run(this.now(), runId);
+    });
+  }
+
+  removalBatches(runId: number): RemovalBatchCheckpoint[] {
+    const rows = this.db
+      .prepare(
+        `SELECT batch, contacts, state, activity_id FROM export_removal_batches WHERE run_id = ? ORDER BY batch`,
+      )
+      .all(runId) as {
+      batch: number;
+      contacts: number;
+      state: RemovalBatchState;
+      activity_id: string | null;
+    }[];
+    return rows.map((row) => ({
+      batch: row.batch,
+      contacts: row.contacts,
+      state: row.state,
+      activityId: row.activity_id ?? undefined,
+    }));
+  }
+
+  removalContactIds(runId: number, batch: number): string[] {
+    return (
+      this.db
+        .prepare('SELECT contact_id FROM export_removals WHERE run_id = ? AND batch = ? ORDER BY email_key')
+        .all(runId, batch) as { contact_id: string }[]
+    ).map((row) => row.contact_id);
+  }
+
+  markRemovalSubmitted(runId: number, batch: number, activityId: string): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(
+          `UPDATE export_removal_batches SET state = 'submitted', activity_id = ? WHERE run_id = ? AND batch = ?`,
+        )
+        .run(activityId, runId, batch);
+    });
+  }
+
+  markRemovalPlanned(runId: number, batch: number): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(
+          `UPDATE export_removal_batches SET state = 'planned', activity_id = NULL WHERE run_id = ? AND batch = ?`,
+        )
+        .run(runId, batch);
+    });
+  }
+
+  /** The removal activity completed: its contacts leave the snapshot, in the same transaction. */
+  confirmRemoval(runId: number, destination: string, batch: number): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(
+          `DELETE FROM export_snapshots WHERE destination = ? AND email_key IN
+             (SELECT email_key FROM export_removals WHERE run_id = ? AND batch = ?)`,
+        )
+        .run(destination, runId, batch);
+      this.db
+        .prepare(`UPDATE export_removal_batches SET state = 'confirmed' WHERE run_id = ? AND batch = ?`)
+        .run(runId, batch);
+    });
+  }
+
+  removalTotals(runId: number): RemovalTotals {
+    const row = this.db
+      .prepare(
+        `SELECT (SELECT count(*) FROM export_removals WHERE run_id = @run) AS planned,
+                (SELECT count(*) FROM export_removals WHERE run_id = @run AND batch IS NULL) AS unassigned,
+                (SELECT count(*) FROM export_removal_batches WHERE run_id = @run) AS batches,
+                (SELECT count(*) FROM export_removal_batches WHERE run_id = @run AND state = 'confirmed')
+                  AS confirmed_batches,
+                (SELECT coalesce(sum(contacts), 0) FROM export_removal_batches
+                  WHERE run_id = @run AND state = 'confirmed') AS removed,
+                (SELECT removals_looked_up FROM export_checkpoints WHERE run_id = @run) AS looked_up`,
+      )
+      .get({ run: runId }) as {
+      planned: number;
+      unassigned: number;
+      batches: number;
+      confirmed_batches: number;
+      removed: number;
+      looked_up: number | null;
+    };
+    const notOnList = row.looked_up === 1 ? row.unassigned : 0;
+    return {
+      planned: row.planned,
+      batches: row.batches,
+      confirmedBatches: row.confirmed_batches,
+      removed: row.removed + notOnList,
+      notOnList,
+    };
+  }
+
+  /**
+   * Truncates the write-ahead log once a run is over: a million-contact run writes a few hundred MB
+   * through it, and SQLite otherwise keeps the file at its largest size. Best effort: skipped while
+   * another connection reads.
+   */
+  compact(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Busy or not in WAL mode (an in-memory state): nothing to reclaim.
+    }
+  }
+
+  private setImportState(runId: number, batch: number, assignments: string, values: unknown[]): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(`UPDATE export_import_batches SET ${assignments} WHERE run_id = ? AND batch = ?`)
+        .run(...values, runId, batch);
+    });
+  }
+
+  /** `work` in one IMMEDIATE transaction, refused when the run's checkpoint is gone. */
+  private write(runId: number, work: () => void): void {
+    this.db
+      .transaction(() => {
+        const exists = this.db.prepare('SELECT 1 FROM export_checkpoints WHERE run_id = ?').get(runId);
+        if (exists === undefined) {
+          throw new RunEngineError(
+            'destination-replaced',
+            `run ${runId} lost its checkpoint: its destination was deleted or replaced while it ran`,
+            {
+              context: { run: runId },
+              hint: 'the destination now points at another list (or is gone): run it again to export to the applied one',
+            },
+          );
+        }
+        work();
+      })
+      .immediate();
+  }
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return {
+    runId: row.run_id,
+    destination: row.destination,
+    listId: row.list_id,
+    phase: row.phase,
+    removalsLookedUp: row.removals_looked_up === 1,
+  };
+}

@@ -1,0 +1,153 @@
+import type { Clock } from '../constant-contact';
+import type { RowIssue } from '../profiles';
+import type { FinishedRunStatus, RunRecord, StateStore } from '../state';
+import { ApiCallTally } from './api-call-tally';
+import type { ExportCheckpointStore } from './export-checkpoint-store';
+import type { RowIssueCsv } from './row-issue-csv';
+import { type ExportRunRecord, type RunPhase, runRecordJson } from './run-record';
+
+/** Where a run is, for a progress bar or log line. */
+export interface RunProgress {
+  readonly destination: string;
+  readonly runId: number;
+  readonly phase: RunPhase;
+  readonly dryRun: boolean;
+  /** Profile rows read so far (the read phase), or in all. */
+  readonly profileRows: number;
+  /** Contacts staged so far (before dedupe). */
+  readonly staged: number;
+  readonly importBatches: { readonly done: number; readonly total: number };
+  readonly importContacts: { readonly done: number; readonly total: number };
+  readonly removals: { readonly done: number; readonly total: number };
+  /** Since this process took the run up. */
+  readonly elapsedMs: number;
+}
+
+export type OnRunProgress = (progress: RunProgress) => void;
+
+/** How often progress is reported at most, besides every phase change. */
+const progressIntervalMs = 250;
+
+/**
+ * What one process holds of a run while it works on it: the record being built, the phase timers,
+ * the API call tally, the row-issue CSV and the progress callback. Saving writes the record into the
+ * run history (a run resumed by another process starts from the saved record).
+ */
+export class ExportRunSession {
+  readonly tally: ApiCallTally;
+  private current: ExportRunRecord;
+  private phaseStartedAt: number;
+  private readonly startedAt: number;
+  private lastProgressAt = Number.NEGATIVE_INFINITY;
+  private readonly live = {
+    profileRows: 0,
+    staged: 0,
+    importBatches: { done: 0, total: 0 },
+    importContacts: { done: 0, total: 0 },
+    removals: { done: 0, total: 0 },
+  };
+
+  constructor(
+    readonly run: RunRecord,
+    record: ExportRunRecord,
+    private readonly context: {
+      readonly store: StateStore;
+      readonly checkpoints: ExportCheckpointStore;
+      readonly clock: Clock;
+      readonly csv: RowIssueCsv;
+      readonly onProgress: OnRunProgress | undefined;
+    },
+  ) {
+    this.current = record;
+    this.tally = new ApiCallTally(record.apiCalls);
+    this.tally.phase = record.phase;
+    this.startedAt = context.clock.now();
+    this.phaseStartedAt = this.startedAt;
+  }
+
+  get runId(): number {
+    return this.run.id;
+  }
+
+  get destination(): string {
+    return this.run.destination;
+  }
+
+  get record(): ExportRunRecord {
+    return { ...this.current, apiCalls: this.tally.snapshot() };
+  }
+
+  get checkpoints(): ExportCheckpointStore {
+    return this.context.checkpoints;
+  }
+
+  /** Changes the record (everything but the API calls, which the tally keeps). */
+  update(change: Partial<ExportRunRecord>): void {
+    this.current = { ...this.current, ...change };
+  }
+
+  /** Ends the current phase's timer and starts `phase`'s. */
+  enter(phase: RunPhase): void {
+    this.closePhase();
+    this.current = { ...this.current, phase };
+    this.tally.phase = phase;
+    this.progress({}, true);
+  }
+
+  /** Counts and writes one row issue. */
+  readonly issue = (issue: RowIssue): void => {
+    this.context.csv.add(issue);
+    const { rowIssues } = this.current;
+    this.current = {
+      ...this.current,
+      rowIssues: {
+        errors: rowIssues.errors + (issue.severity === 'error' ? 1 : 0),
+        warnings: rowIssues.warnings + (issue.severity === 'warning' ? 1 : 0),
+        byCode: { ...rowIssues.byCode, [issue.code]: (rowIssues.byCode[issue.code] ?? 0) + 1 },
+        csv: this.context.csv.path,
+      },
+    };
+  };
+
+  /** Reports progress (at most every 250 ms unless `force`), merging `change` into what is known. */
+  progress(change: Partial<typeof this.live>, force = false): void {
+    Object.assign(this.live, change);
+    const now = this.context.clock.now();
+    if (!force && now - this.lastProgressAt < progressIntervalMs) return;
+    this.lastProgressAt = now;
+    this.context.onProgress?.({
+      destination: this.destination,
+      runId: this.runId,
+      phase: this.current.phase,
+      dryRun: this.current.dryRun,
+      ...structuredClone(this.live),
+      elapsedMs: now - this.startedAt,
+    });
+  }
+
+  /** Writes the record (the run stays `running` or `paused`). */
+  async save(status: 'running' | 'paused' = 'running'): Promise<RunRecord> {
+    this.closePhase();
+    return this.context.store.runs.update(this.runId, { status, record: runRecordJson(this.record) });
+  }
+
+  /** Ends the run with `status`, its record complete. */
+  async finish(status: FinishedRunStatus): Promise<RunRecord> {
+    this.closePhase();
+    this.context.csv.close();
+    return this.context.store.runs.finish(this.runId, { status, record: runRecordJson(this.record) });
+  }
+
+  private closePhase(): void {
+    const now = this.context.clock.now();
+    const spent = now - this.phaseStartedAt;
+    this.phaseStartedAt = now;
+    if (spent <= 0) return;
+    const timings = this.current.timingsMs;
+    const phase = this.current.phase;
+    this.current = {
+      ...this.current,
+      timingsMs: { ...timings, [phase]: (timings[phase] ?? 0) + spent, total: (timings.total ?? 0) + spent },
+    };
+  }
+}

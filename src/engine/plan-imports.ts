@@ -1,0 +1,109 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ImportBatchCutter, type ImportBatchLimits, type ImportContact } from '../constant-contact';
+import { contactFingerprint, duplicateEmailIssue, type RowIssue } from '../profiles';
+import type { ContactStaging } from './contact-staging';
+import type { StoredImportContact } from './export-checkpoint-store';
+
+/** What the planning pass found. */
+export type ImportPlanCounts = {
+  /** Distinct emails: the contacts the list should hold. */
+  readonly contacts: number;
+  readonly adds: number;
+  readonly updates: number;
+  readonly unchanged: number;
+  /** Profiles not exported because another selected profile has the same email. */
+  readonly duplicates: number;
+  /** Contacts to send (adds and updates, or all with `full`). */
+  readonly toImport: number;
+  readonly importCalls: number;
+};
+
+export interface PlanImportsOptions {
+  readonly staging: ContactStaging;
+  readonly destination: string;
+  readonly listId: string;
+  /** Send every contact, changed or not. */
+  readonly full: boolean;
+  readonly batchLimits: ImportBatchLimits;
+  /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
+  readonly onIssue: (issue: RowIssue) => void;
+  /** Stores each import batch as it is cut (a real run); a dry run leaves it out and only counts. */
+  readonly storeBatch?: (batch: number, contacts: StoredImportContact[], bodyBytes: number) => void;
+  /** Checked between pages: an aborted signal stops the pass with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+type PlannedContact = ImportContact & { readonly fingerprint: string };
+
+/**
+ * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
+ * other row is reported), diffs each winner's fingerprint against the snapshot's, and cuts the
+ * contacts to send into import batches (count and byte bounds), handing each to `storeBatch`. Yields
+ * to the event loop between pages so that progress and signals are served.
+ */
+export async function planImports(options: PlanImportsOptions): Promise<ImportPlanCounts> {
+  const { staging, full } = options;
+  const cutter = new ImportBatchCutter<PlannedContact>([options.listId], options.batchLimits);
+  const counts = {
+    contacts: 0,
+    adds: 0,
+    updates: 0,
+    unchanged: 0,
+    duplicates: 0,
+    toImport: 0,
+    importCalls: 0,
+  };
+  const store = (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
+    if (batch === undefined) return;
+    counts.importCalls += 1;
+    options.storeBatch?.(
+      counts.importCalls,
+      batch.contacts.map((contact) => [
+        contact.email,
+        contact.first_name ?? null,
+        contact.last_name ?? null,
+        contact.fingerprint,
+      ]),
+      batch.bodyBytes,
+    );
+  };
+  let winner: { emailKey: string; key: string } | undefined;
+  for await (const page of staging.pages(options.destination)) {
+    options.signal?.throwIfAborted();
+    for (const row of page) {
+      if (row.emailKey === winner?.emailKey) {
+        counts.duplicates += 1;
+        const dropped = {
+          key: row.key,
+          email: row.email,
+          emailKey: row.emailKey,
+          segments: [],
+          where: row.where,
+        };
+        options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email: row.email }));
+        continue;
+      }
+      winner = { emailKey: row.emailKey, key: row.key };
+      counts.contacts += 1;
+      const fingerprint = contactFingerprint(row);
+      if (row.snapshotFingerprint === null) counts.adds += 1;
+      else if (row.snapshotFingerprint !== fingerprint) counts.updates += 1;
+      else {
+        counts.unchanged += 1;
+        if (!full) continue;
+      }
+      counts.toImport += 1;
+      store(
+        cutter.add({
+          email: row.email,
+          ...(row.firstName === undefined ? {} : { first_name: row.firstName }),
+          ...(row.lastName === undefined ? {} : { last_name: row.lastName }),
+          fingerprint,
+        }),
+      );
+    }
+    await nextTurn();
+  }
+  store(cutter.finish());
+  return counts;
+}

@@ -1,0 +1,187 @@
+import { dirname } from 'node:path';
+import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
+import type { ImportBatchLimits } from '../constant-contact';
+import { readContacts } from '../profiles';
+import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
+import { ContactStaging } from './contact-staging';
+import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import type { ExportRunSession } from './export-run-session';
+import { planImports } from './plan-imports';
+import { checkRemovalGuard } from './removal-guard';
+import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
+import { maxRemovalIdsPerCall } from './send-removals';
+
+export interface ReadAndPlanInput {
+  readonly session: ExportRunSession;
+  readonly db: SqliteDatabase;
+  readonly source: ProfileSourceSpec;
+  readonly spec: ExportDestinationSpec;
+  readonly full: boolean;
+  /** A dry run stores nothing: no batches, no removals, no phase change. */
+  readonly dryRun: boolean;
+  /** The list's membership count (a real run asks it first); undefined for a dry run. */
+  readonly listMembers: number | undefined;
+  readonly requestsPerSecond: number;
+  readonly contactLimit: number;
+  readonly importBatchLimits: ImportBatchLimits;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * The read and plan phases: streams the selected contacts into the run's staging, sorts them, fails
+ * past the contact limit, counts the removals and applies the removal guard, then plans the import
+ * batches (a real run stores them and its removals in its checkpoint, phase `importing`). Nothing is
+ * sent. Throws ContactLimitError, RemovalGuardError, or the signal's reason when it aborts.
+ */
+export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
+  const { session, spec, signal } = input;
+  const { runId, destination } = session;
+  const staging = new ContactStaging(input.db, runId);
+  try {
+    session.enter('read');
+    const read = readContacts({
+      source: input.source,
+      baseDir: dirname(
+        input.source.type === 'sqlite' ? (input.source.database ?? '.') : input.source.profiles,
+      ),
+      segments: spec.segments,
+      dataMatching: spec.dataMatching,
+      onIssue: session.issue,
+    });
+    for await (const contacts of read.batches()) {
+      signal?.throwIfAborted();
+      staging.add(contacts);
+      session.progress({ profileRows: read.summary.profileRows, staged: staging.size });
+    }
+    const summary = read.summary;
+    session.update({
+      counts: {
+        ...session.record.counts,
+        read: summary.profileRows,
+        membershipRows: summary.membershipRows,
+        inSegments: summary.selectedMembers,
+        withoutProfile: summary.membersWithoutProfile,
+        invalid: summary.rowErrors,
+        warnings: summary.rowWarnings,
+      },
+      membersPerSegment: summary.membersPerSegment,
+      segmentNearMisses: summary.segmentNearMisses,
+    });
+    session.progress({ profileRows: summary.profileRows, staged: staging.size }, true);
+
+    session.enter('plan');
+    staging.sort();
+    const distinct = staging.distinctEmails();
+    if (distinct > input.contactLimit) throw new ContactLimitError(destination, distinct, input.contactLimit);
+
+    const checkpoints = session.checkpoints;
+    const snapshotSize = checkpoints.snapshotSize(destination);
+    const leavers = staging.leavers(destination);
+    const removing = spec.removal === 'remove-from-list';
+    const removals = removing ? leavers : 0;
+    const guard =
+      removals === 0
+        ? null
+        : checkRemovalGuard({
+            removals,
+            listMembers: input.listMembers,
+            snapshotSize,
+            maxRemovalPercent: spec.maxRemovalPercent,
+          });
+    if (guard && !guard.allowed) {
+      session.update({ plan: { ...emptyPlan(input), removals, kept: 0, removalGuard: guard } });
+      throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
+    }
+
+    const counts = await planImports({
+      staging,
+      destination,
+      listId: spec.listId,
+      full: input.full,
+      batchLimits: input.importBatchLimits,
+      onIssue: session.issue,
+      ...(input.dryRun
+        ? {}
+        : {
+            storeBatch: (
+              batch: number,
+              contacts: Parameters<typeof checkpoints.addImportBatch>[2],
+              bytes: number,
+            ) => checkpoints.addImportBatch(runId, batch, contacts, bytes),
+          }),
+      ...(signal ? { signal } : {}),
+    });
+    if (!input.dryRun && removals > 0) checkpoints.planRemovals(runId, destination, staging.selectedTable);
+
+    const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
+    const lookupCalls = removals === 0 ? 0 : estimateLookupCalls(input.listMembers ?? snapshotSize);
+    const estimatedRequests = estimateRunRequests({
+      importCalls: counts.importCalls,
+      removalCalls,
+      lookupCalls,
+    });
+    const plan: DataPlan = {
+      contacts: counts.contacts,
+      adds: counts.adds,
+      updates: counts.updates,
+      unchanged: counts.unchanged,
+      removals,
+      kept: removing ? 0 : leavers,
+      full: input.full,
+      toImport: counts.toImport,
+      importCalls: counts.importCalls,
+      removalCalls,
+      lookupCalls,
+      estimatedRequests,
+      requestsPerSecond: input.requestsPerSecond,
+      etaSeconds: Math.ceil(estimatedRequests / input.requestsPerSecond),
+      removalGuard: guard,
+      resumesRun: null,
+    };
+    session.update({
+      plan,
+      counts: {
+        ...session.record.counts,
+        duplicate: counts.duplicates,
+        contacts: counts.contacts,
+        added: counts.adds,
+        updated: counts.updates,
+        unchanged: counts.unchanged,
+      },
+      batches: { ...session.record.batches, imports: counts.importCalls, removals: removalCalls },
+    });
+    if (!input.dryRun) checkpoints.setPhase(runId, 'importing');
+    session.progress(
+      {
+        importBatches: { done: 0, total: counts.importCalls },
+        importContacts: { done: 0, total: counts.toImport },
+        removals: { done: 0, total: removals },
+      },
+      true,
+    );
+    return plan;
+  } finally {
+    staging.drop();
+  }
+}
+
+function emptyPlan(input: ReadAndPlanInput): DataPlan {
+  return {
+    contacts: 0,
+    adds: 0,
+    updates: 0,
+    unchanged: 0,
+    removals: 0,
+    kept: 0,
+    full: input.full,
+    toImport: 0,
+    importCalls: 0,
+    removalCalls: 0,
+    lookupCalls: 0,
+    estimatedRequests: 0,
+    requestsPerSecond: input.requestsPerSecond,
+    etaSeconds: 0,
+    removalGuard: null,
+    resumesRun: null,
+  };
+}

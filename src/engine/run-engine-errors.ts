@@ -1,0 +1,80 @@
+import { ExportctlError, type ExportctlErrorOptions } from '../errors';
+
+/**
+ * Every code a run engine error carries. Stable: the run record, `--output json` and tests match on
+ * them, never on message text.
+ */
+export const runEngineErrorCodes = {
+  'destination-not-applied': 'the ExportDestination (or its ProfileSource) is not in the state',
+  'state-backend-unsupported':
+    'export runs need the SQLite state (their snapshots and checkpoints live there)',
+  'contact-limit-exceeded': 'the selection holds more distinct contacts than one destination may export',
+  'removal-guard': 'the run would remove more of the list than maxRemovalPercent allows',
+  'destination-replaced': 'the destination was deleted or replaced (apply) while the run was under way',
+  'import-not-accepted': 'an import batch kept failing in Constant Contact after every resubmission',
+  'removal-not-accepted': 'a removal activity failed in Constant Contact after every resubmission',
+  'run-stopped': 'the run was stopped (signal) before it sent anything; nothing is left to resume',
+} as const;
+
+export type RunEngineErrorCode = keyof typeof runEngineErrorCodes;
+
+/** A run that cannot start or cannot go on, for one of {@link runEngineErrorCodes}. */
+export class RunEngineError extends ExportctlError {
+  declare readonly code: RunEngineErrorCode;
+
+  constructor(code: RunEngineErrorCode, message: string, options: ExportctlErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * The selection has more distinct contacts (after dedupe by email) than the limit: the run stops
+ * before sending anything. `count` and `limit` are in the message too.
+ */
+export class ContactLimitError extends RunEngineError {
+  constructor(
+    readonly destination: string,
+    readonly count: number,
+    readonly limit: number,
+  ) {
+    super(
+      'contact-limit-exceeded',
+      `ExportDestination/${destination} selects ${count.toLocaleString('en-US')} distinct contacts, more than the ${limit.toLocaleString('en-US')} one destination may export; nothing was sent`,
+      {
+        context: { destination, count, limit },
+        hint: 'split the destination into several with fewer segments each, or narrow its segments',
+      },
+    );
+  }
+}
+
+/**
+ * The run would remove more than `maxRemovalPercent` of the list: it stops before sending anything
+ * (imports included), so a broken source cannot empty a list.
+ */
+export class RemovalGuardError extends RunEngineError {
+  constructor(
+    readonly destination: string,
+    readonly removals: number,
+    readonly base: number,
+    readonly basis: RemovalGuardBasis,
+    readonly maxRemovalPercent: number,
+  ) {
+    const share = base === 0 ? 'all' : `${formatPercent((removals / base) * 100)}%`;
+    super(
+      'removal-guard',
+      `ExportDestination/${destination} would remove ${removals.toLocaleString('en-US')} contacts, ${share} of the ${base.toLocaleString('en-US')} ${basis === 'list' ? 'members of the list' : 'contacts of the last snapshot'}, more than maxRemovalPercent ${maxRemovalPercent}%; nothing was sent`,
+      {
+        context: { destination, removals, base, basis, maxRemovalPercent },
+        hint: 'check the source and the segments first; if the removals are intended, raise maxRemovalPercent and apply, then run again',
+      },
+    );
+  }
+}
+
+/** What a removal guard's percentage is of: the list's membership count, or the last snapshot's size. */
+export type RemovalGuardBasis = 'list' | 'snapshot';
+
+function formatPercent(value: number): string {
+  return value >= 10 ? value.toFixed(0) : value.toFixed(1);
+}

@@ -1,0 +1,88 @@
+import type { SqliteMigration } from '../state/sqlite/sqlite-migrations';
+
+/**
+ * The run engine's durable tables in the SQLite state (appended to `sqliteStateMigrations`).
+ *
+ * - `export_snapshots`: each destination's last confirmed membership, one row per contact (its
+ *   lowercased email) with the fingerprint of the fields last sent. A row is written only after the
+ *   import activity that carried the contact completed, and deleted only after its removal completed.
+ * - `export_checkpoints`: the one unfinished run of a destination that has planned its work, with
+ *   what it planned: its import batches (each with the exact contacts it carries, so a resumed run
+ *   sends the same bodies) and its removals. Deleted with everything below it when the run ends.
+ *
+ * A trigger drops a destination's snapshot and checkpoint when the ExportDestination is deleted or
+ * replaced (`resources` row deleted): the snapshot describes a list the destination no longer has,
+ * and the resource handlers need not know these tables exist. The staging of a run's contacts (the
+ * read, deduplicated and diffed) lives in TEMP tables of the run's connection, not here: see
+ * `ContactStaging`.
+ */
+export const runEngineMigrations: readonly SqliteMigration[] = [
+  {
+    id: 'run-engine-1-snapshots-and-checkpoints',
+    up(db) {
+      db.exec(`
+        CREATE TABLE export_snapshots (
+          destination TEXT NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint TEXT NOT NULL,
+          confirmed_run INTEGER NOT NULL,
+          PRIMARY KEY (destination, email_key)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE export_checkpoints (
+          run_id INTEGER PRIMARY KEY,
+          destination TEXT NOT NULL UNIQUE,
+          list_id TEXT NOT NULL,
+          phase TEXT NOT NULL CHECK (phase IN ('planning', 'importing', 'removing')),
+          removals_looked_up INTEGER NOT NULL DEFAULT 0 CHECK (removals_looked_up IN (0, 1)),
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+
+        -- payload: JSON [[email, first_name|null, last_name|null, fingerprint], ...] in email-key order,
+        -- emptied once the batch is confirmed.
+        CREATE TABLE export_import_batches (
+          run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          batch INTEGER NOT NULL,
+          contacts INTEGER NOT NULL,
+          body_bytes INTEGER NOT NULL,
+          payload TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'submitted', 'confirmed')),
+          submissions INTEGER NOT NULL DEFAULT 0,
+          sent_at INTEGER,
+          activity_id TEXT,
+          counters TEXT,
+          errors TEXT,
+          PRIMARY KEY (run_id, batch)
+        ) STRICT;
+        CREATE INDEX export_import_batches_by_activity ON export_import_batches (activity_id)
+          WHERE activity_id IS NOT NULL;
+
+        -- contact_id: NULL until the bulk lookup; batch: the removal call that carries it.
+        CREATE TABLE export_removals (
+          run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          email_key TEXT NOT NULL,
+          contact_id TEXT,
+          batch INTEGER,
+          PRIMARY KEY (run_id, email_key)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE export_removal_batches (
+          run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          batch INTEGER NOT NULL,
+          contacts INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('planned', 'submitted', 'confirmed')),
+          activity_id TEXT,
+          PRIMARY KEY (run_id, batch)
+        ) STRICT;
+
+        CREATE TRIGGER export_destination_removed AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_snapshots WHERE destination = old.name;
+          DELETE FROM export_checkpoints WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
+];

@@ -1,0 +1,628 @@
+import type { ConnectionSpec, ExportDestinationSpec, ProfileSourceSpec } from '../config';
+import {
+  type Clock,
+  ConstantContactClient,
+  type ConstantContactClientOptions,
+  type ImportBatchLimits,
+  importBatchLimits,
+  type OnApiRequest,
+  QuotaExceededError,
+  systemClock,
+} from '../constant-contact';
+import { ExportctlError } from '../errors';
+import { connectionRuntime } from '../resources/connection-runtime';
+import {
+  type AppliedResource,
+  destinationLock,
+  type LockHandle,
+  type LockHolderRecord,
+  LockTimeoutError,
+  type RunRecord,
+  type RunTrigger,
+  SqliteStateStore,
+  type StaleHolderTakenOver,
+  type StateStore,
+} from '../state';
+import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
+import type { DataPlan } from './data-plan';
+import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
+import { ExportRunSession, type OnRunProgress } from './export-run-session';
+import { readAndPlan } from './read-and-plan';
+import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
+import { RemovalGuardError, RunEngineError } from './run-engine-errors';
+import { type ExportRunRecord, exportRunRecord, newRunRecord } from './run-record';
+import { sendImports } from './send-imports';
+import { sendRemovals } from './send-removals';
+import { sourceGitCommit } from './source-git-commit';
+
+/** The most distinct contacts one destination exports in a run. */
+export const maxContactsPerDestination = 1_000_000;
+
+/** Knobs of the engine that users do not set; tests shrink them. */
+export interface RunEngineTuning {
+  /** Distinct contacts above which a run fails before sending; default 1,000,000. */
+  readonly contactLimit: number;
+  /** Bounds of one import call; default Constant Contact's (40,000 contacts, under 4,000,000 bytes). */
+  readonly importBatchLimits: ImportBatchLimits;
+  /** Import or removal activities in flight at once; default 4. */
+  readonly maxActivitiesInFlight: number;
+  /** Sends of one batch before the run fails; default 5. */
+  readonly maxSubmissions: number;
+  readonly polling: PipelinePolling;
+  /** Passed to the Constant Contact client (retry policy, timeouts, rate limiter registry...). */
+  readonly client: Partial<
+    Pick<
+      ConstantContactClientOptions,
+      | 'retryPolicy'
+      | 'timeouts'
+      | 'activityPolling'
+      | 'rateLimiters'
+      | 'random'
+      | 'logger'
+      | 'tokenExpiryMarginMs'
+    >
+  >;
+  /** Where row-issue CSVs go instead of beside the state. */
+  readonly rowIssuesFolder: string | undefined;
+}
+
+const defaultTuning = {
+  contactLimit: maxContactsPerDestination,
+  importBatchLimits,
+  maxActivitiesInFlight: 4,
+  maxSubmissions: 5,
+  polling: defaultPipelinePolling,
+  client: {},
+  rowIssuesFolder: undefined,
+} satisfies RunEngineTuning;
+
+export interface RunExportOptions {
+  /** The state: SQLite (snapshots and checkpoints live in it). */
+  readonly store: StateStore;
+  /** The ExportDestination's name (applied). */
+  readonly destination: string;
+  /** What started the run; default `manual`. */
+  readonly trigger?: RunTrigger;
+  /** Who asked for it, for the run record and the lock. */
+  readonly actor?: string | undefined;
+  /** Plan only: reads and diffs locally, sends nothing (not even a GET), changes no snapshot. */
+  readonly dryRun?: boolean;
+  /** Send every selected contact, not only new and changed ones. Ignored when a run is resumed. */
+  readonly full?: boolean;
+  /**
+   * Stops the run between batches: no new request is sent, the activities in flight are waited for
+   * and confirmed, and the run is left `paused` for the next run to resume. Before anything was
+   * planned, the run ends `aborted` instead (nothing was sent).
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Time and sleeping for the client and the pipeline; default the system clock. */
+  readonly clock?: Clock;
+  readonly onProgress?: OnRunProgress | undefined;
+  /** Receives every Constant Contact request event (metrics). */
+  readonly onRequest?: OnApiRequest | undefined;
+  /** How long to wait for a run of the same destination in another process (ms); default 0. */
+  readonly lockTimeoutMs?: number;
+  /** Called when the destination's lock is held, before waiting `lockTimeoutMs` for it. */
+  readonly onLockWait?: ((holder: LockHolderRecord) => void) | undefined;
+  /** Read for git (the source's commit); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly tuning?: Partial<RunEngineTuning>;
+}
+
+/** How a run ended in this process. */
+export interface ExportRunResult {
+  /** The run as the history now holds it (finished, or `paused`). */
+  readonly run: RunRecord;
+  readonly record: ExportRunRecord;
+  /** This call took up an unfinished run instead of starting one. */
+  readonly resumed: boolean;
+  /** Set when the run failed, aborted or paused: why (an ExportctlError: code, message, hint). */
+  readonly error: ExportctlError | undefined;
+  /** Set when the destination's lock was taken over from a holder that was gone. */
+  readonly tookOverLock: StaleHolderTakenOver | undefined;
+}
+
+/**
+ * Runs one export of an applied destination: read the source, select, map, validate, dedupe, enforce
+ * the contact limit, diff against the last confirmed snapshot, import the new and changed contacts
+ * in checkpointed batches, remove those that left (`remove-from-list`, within `maxRemovalPercent`),
+ * and record the run. Holds the destination's lock throughout, so runs of one destination never
+ * overlap; runs of other destinations may run at the same time (in this process or others), sharing
+ * each API key's rate limiter.
+ *
+ * An unfinished run of the destination (its process died, or it paused for the daily quota or a
+ * signal) is resumed from its checkpoint instead of starting a new one: the batches it planned are
+ * sent as planned, none confirmed is sent again, and at most the one batch whose request was in the
+ * air when it stopped can be imported twice.
+ *
+ * Resolves with the run once it has ended (`succeeded`, `failed`, `aborted`) or paused (`paused`: the
+ * daily quota, with its reset time, or the signal); a failure of the run itself is in `error` and in
+ * the record, not thrown. Rejects only when no run could be recorded: the destination (or its
+ * source or connection) is not applied (`destination-not-applied`), the state is not SQLite, or the
+ * lock stayed held (`LockTimeoutError`, naming the holder).
+ */
+export async function runExport(options: RunExportOptions): Promise<ExportRunResult> {
+  const store = options.store;
+  if (!(store instanceof SqliteStateStore)) {
+    throw new RunEngineError(
+      'state-backend-unsupported',
+      `export runs need a SQLite state; ${store.location} is not one`,
+      {
+        hint: 'use --state sqlite:PATH (the default)',
+      },
+    );
+  }
+  const applied = await loadDestination(store, options.destination);
+  const lock = await acquireLock(store, options);
+  try {
+    const context = new RunContext(store, applied, lock, options);
+    return await context.run();
+  } finally {
+    await lock.release();
+  }
+}
+
+interface AppliedDestination {
+  readonly name: string;
+  readonly resource: AppliedResource;
+  readonly spec: ExportDestinationSpec;
+  readonly source: ProfileSourceSpec;
+  readonly connection: ConnectionSpec;
+}
+
+async function loadDestination(store: StateStore, name: string): Promise<AppliedDestination> {
+  const notApplied = (what: string) =>
+    new RunEngineError('destination-not-applied', `${what} is not applied in ${store.location}`, {
+      context: { destination: name },
+      hint: 'apply the manifests first (exportctl apply PATH); exportctl status lists what is applied',
+    });
+  const resource = await store.resources.get('ExportDestination', name);
+  if (!resource) throw notApplied(`ExportDestination/${name}`);
+  const spec = resource.spec as unknown as ExportDestinationSpec;
+  const source = await store.resources.get('ProfileSource', spec.source);
+  if (!source) throw notApplied(`ProfileSource/${spec.source} (the source of ExportDestination/${name})`);
+  const connection = await store.resources.get('Connection', spec.connection);
+  if (!connection)
+    throw notApplied(`Connection/${spec.connection} (the connection of ExportDestination/${name})`);
+  return {
+    name,
+    resource,
+    spec,
+    source: source.spec as unknown as ProfileSourceSpec,
+    connection: connection.spec as unknown as ConnectionSpec,
+  };
+}
+
+async function acquireLock(store: StateStore, options: RunExportOptions): Promise<LockHandle> {
+  const name = destinationLock(options.destination);
+  const holder = {
+    identity: options.actor ?? 'exportctl',
+    command: `run ${options.destination}${options.dryRun ? ' --dry-run' : ''}`,
+  };
+  try {
+    return await store.locks.acquire(name, holder, { timeoutMs: 0 });
+  } catch (error) {
+    const timeoutMs = options.lockTimeoutMs ?? 0;
+    if (!(error instanceof LockTimeoutError) || timeoutMs <= 0) throw error;
+    const current = await store.locks.holder(name);
+    if (current) options.onLockWait?.(current);
+    return store.locks.acquire(name, holder, { timeoutMs });
+  }
+}
+
+/** One call of `runExport`, holding the destination's lock. */
+class RunContext {
+  private readonly checkpoints: ExportCheckpointStore;
+  private readonly clock: Clock;
+  private readonly tuning: RunEngineTuning;
+  private readonly trigger: RunTrigger;
+
+  constructor(
+    private readonly store: SqliteStateStore,
+    private readonly destination: AppliedDestination,
+    private readonly lock: LockHandle,
+    private readonly options: RunExportOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.checkpoints = new ExportCheckpointStore(store.sqlite, () => this.clock.now());
+    this.tuning = { ...defaultTuning, ...options.tuning };
+    this.trigger = options.trigger ?? 'manual';
+  }
+
+  async run(): Promise<ExportRunResult> {
+    const checkpoint = await this.resumableCheckpoint();
+    if (this.options.dryRun) return this.dryRun(checkpoint);
+    if (checkpoint) return this.resume(checkpoint);
+    return this.fresh();
+  }
+
+  /**
+   * The destination's checkpoint if its run can be taken up. Cleans up what a crash left behind
+   * (except in a dry run, which changes nothing): a checkpoint whose run had already ended, a run
+   * that died while planning (nothing was sent; its staging died with it), runs that died before
+   * they had a checkpoint.
+   */
+  private async resumableCheckpoint(): Promise<Checkpoint | undefined> {
+    const name = this.destination.name;
+    let checkpoint = this.checkpoints.checkpointOf(name);
+    if (checkpoint) {
+      const run = await this.store.runs.get(checkpoint.runId);
+      const usable = run !== undefined && run.finishedAt === undefined && checkpoint.phase !== 'planning';
+      if (!usable) {
+        if (this.options.dryRun) return undefined;
+        this.checkpoints.deleteCheckpoint(checkpoint.runId);
+        checkpoint = undefined;
+      }
+    }
+    if (!this.options.dryRun) {
+      for (const run of await this.store.runs.list({ destination: name, limit: 20 })) {
+        if (run.finishedAt !== undefined || run.id === checkpoint?.runId) continue;
+        const record = exportRunRecord(run);
+        await this.store.runs.finish(run.id, {
+          status: 'failed',
+          ...(record
+            ? {
+                record: {
+                  ...run.record,
+                  error: {
+                    code: 'run-interrupted',
+                    message: `run ${run.id} stopped (its process ended) before it had planned its batches; nothing was sent, and a new run starts over`,
+                    hint: null,
+                  },
+                },
+              }
+            : {}),
+        });
+      }
+    }
+    return checkpoint;
+  }
+
+  private newSession(run: RunRecord, record: ExportRunRecord): ExportRunSession {
+    const csvPath = this.tuning.rowIssuesFolder
+      ? `${this.tuning.rowIssuesFolder}/${this.destination.name}/${run.id}-row-errors.csv`
+      : rowIssueCsvPath(this.store.location, this.destination.name, run.id);
+    this.csv = new RowIssueCsv(record.rowIssues.csv ?? csvPath);
+    return new ExportRunSession(run, record, {
+      store: this.store,
+      checkpoints: this.checkpoints,
+      clock: this.clock,
+      csv: this.csv,
+      onProgress: this.options.onProgress,
+    });
+  }
+
+  private csv: RowIssueCsv | undefined;
+
+  private async startRun(dryRun: boolean): Promise<ExportRunSession> {
+    const { name, spec, resource } = this.destination;
+    const record = newRunRecord(
+      {
+        generation: resource.generation,
+        connection: spec.connection,
+        source: spec.source,
+        listId: spec.listId,
+        segments: spec.segments,
+        removal: spec.removal,
+        maxRemovalPercent: spec.maxRemovalPercent,
+      },
+      { dryRun, full: this.options.full ?? false },
+    );
+    const gitCommit = await sourceGitCommit(this.destination.source, this.options.env);
+    const run = await this.store.runs.start({
+      destination: name,
+      trigger: this.trigger,
+      actor: this.options.actor,
+      gitCommit,
+      record: record as unknown as RunRecord['record'],
+    });
+    return this.newSession(run, record);
+  }
+
+  private async fresh(): Promise<ExportRunResult> {
+    const session = await this.startRun(false);
+    const { name, spec } = this.destination;
+    this.checkpoints.createCheckpoint(session.runId, name, spec.listId);
+    let planned = false;
+    try {
+      const client = await this.createClient(session);
+      session.enter('preflight');
+      const list = await client.getList(spec.listId);
+      session.update({ listMembersAtStart: list.membership_count ?? null });
+      await readAndPlan({
+        session,
+        db: this.store.sqlite,
+        source: this.destination.source,
+        spec,
+        full: this.options.full ?? false,
+        dryRun: false,
+        listMembers: list.membership_count,
+        requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
+        contactLimit: this.tuning.contactLimit,
+        importBatchLimits: this.tuning.importBatchLimits,
+        signal: this.options.signal,
+      });
+      planned = true;
+      await session.save();
+      return await this.send(session, client, false);
+    } catch (error) {
+      return this.ended(session, error, planned);
+    }
+  }
+
+  private async resume(checkpoint: Checkpoint): Promise<ExportRunResult> {
+    const run = (await this.store.runs.get(checkpoint.runId)) as RunRecord;
+    const previous =
+      exportRunRecord(run) ??
+      newRunRecord(
+        {
+          generation: this.destination.resource.generation,
+          connection: this.destination.spec.connection,
+          source: this.destination.spec.source,
+          listId: checkpoint.listId,
+          segments: this.destination.spec.segments,
+          removal: this.destination.spec.removal,
+          maxRemovalPercent: this.destination.spec.maxRemovalPercent,
+        },
+        { dryRun: false, full: false },
+      );
+    const record: ExportRunRecord = {
+      ...previous,
+      pause: null,
+      resumes: [
+        ...previous.resumes,
+        {
+          at: new Date(this.clock.now()).toISOString(),
+          trigger: this.trigger,
+          actor: this.options.actor ?? null,
+          from: run.status,
+        },
+      ],
+    };
+    const session = this.newSession(run, record);
+    await this.store.runs.update(run.id, {
+      status: 'running',
+      record: record as unknown as RunRecord['record'],
+    });
+    try {
+      const client = await this.createClient(session);
+      return await this.send(session, client, true);
+    } catch (error) {
+      return this.ended(session, error, true, true);
+    }
+  }
+
+  /** The import and removal phases, then the end of the run. */
+  private async send(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    resumed: boolean,
+  ): Promise<ExportRunResult> {
+    const listId =
+      this.checkpoints.checkpointOf(this.destination.name)?.listId ?? this.destination.spec.listId;
+    const pipeline = {
+      session,
+      client,
+      clock: this.clock,
+      lock: this.lock,
+      listId,
+      maxInFlight: this.tuning.maxActivitiesInFlight,
+      maxSubmissions: this.tuning.maxSubmissions,
+      polling: this.tuning.polling,
+      signal: this.options.signal,
+    };
+    session.enter('import');
+    const imports = await sendImports({ ...pipeline, csv: this.csv as RowIssueCsv });
+    if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
+    if (this.checkpoints.removalTotals(session.runId).planned > 0) {
+      if (this.options.signal?.aborted) return this.paused(session, 'stopped', undefined, resumed);
+      session.enter('remove');
+      const removals = await sendRemovals(pipeline);
+      if (removals.stopped) return this.paused(session, 'stopped', undefined, resumed);
+    }
+    session.enter('finish');
+    this.updateTotals(session);
+    const run = await session.finish('succeeded');
+    this.checkpoints.deleteCheckpoint(session.runId);
+    this.checkpoints.compact();
+    return this.result(run, session, resumed, undefined);
+  }
+
+  private updateTotals(session: ExportRunSession): void {
+    const imports = this.checkpoints.importTotals(session.runId);
+    const removals = this.checkpoints.removalTotals(session.runId);
+    session.update({
+      counts: {
+        ...session.record.counts,
+        imported: imports.imported,
+        unsubscribed: imports.unsubscribed,
+        rejected: imports.rejected,
+        removed: removals.removed,
+        apiErrors: session.tally.snapshot().failed,
+      },
+      batches: {
+        imports: imports.batches,
+        importsConfirmed: imports.confirmedBatches,
+        removals: removals.batches,
+        removalsConfirmed: removals.confirmedBatches,
+      },
+    });
+  }
+
+  /**
+   * A run that stopped on an error: paused for the daily quota when it has a checkpoint to go on
+   * from, aborted (nothing sent) for the removal guard or a stop before the plan, failed otherwise.
+   */
+  private async ended(
+    session: ExportRunSession,
+    error: unknown,
+    planned: boolean,
+    resumed = false,
+  ): Promise<ExportRunResult> {
+    if (error instanceof QuotaExceededError && planned) {
+      return this.paused(session, 'quota', error, resumed);
+    }
+    const failure = this.failure(session, error);
+    const aborted = failure instanceof RemovalGuardError || failure.code === 'run-stopped';
+    return this.finishWith(session, aborted ? 'aborted' : 'failed', failure, resumed);
+  }
+
+  private get stopped(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
+  /** The error a run ended with, as the record keeps it; a stop by the signal is `run-stopped`. */
+  private failure(session: ExportRunSession, error: unknown): ExportctlError {
+    if (error instanceof ExportctlError) return error;
+    if (this.stopped) {
+      return new RunEngineError(
+        'run-stopped',
+        `run ${session.runId} of ${this.destination.name} was stopped before it sent anything`,
+        { cause: error, hint: 'run it again: it starts over' },
+      );
+    }
+    return toExportctlError(error);
+  }
+
+  private async finishWith(
+    session: ExportRunSession,
+    status: 'failed' | 'aborted',
+    error: ExportctlError,
+    resumed: boolean,
+  ): Promise<ExportRunResult> {
+    this.updateTotals(session);
+    session.update({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
+    const run = await session.finish(status);
+    this.checkpoints.deleteCheckpoint(session.runId);
+    this.checkpoints.compact();
+    return this.result(run, session, resumed, error);
+  }
+
+  private async paused(
+    session: ExportRunSession,
+    reason: 'quota' | 'stopped',
+    error: QuotaExceededError | undefined,
+    resumed: boolean,
+  ): Promise<ExportRunResult> {
+    this.updateTotals(session);
+    const message =
+      reason === 'quota'
+        ? `paused: the API key's daily quota is used up until ${error?.resumeAt.toISOString()}; run it again then to resume run ${session.runId}`
+        : `paused: stopped between batches; run it again to resume run ${session.runId}`;
+    session.update({
+      pause: { reason, resumeAt: error?.resumeAt.toISOString() ?? null, message },
+    });
+    const run = await session.save('paused');
+    this.csv?.close();
+    return this.result(run, session, resumed, error);
+  }
+
+  private async dryRun(checkpoint: Checkpoint | undefined): Promise<ExportRunResult> {
+    const session = await this.startRun(true);
+    try {
+      if (checkpoint) {
+        session.enter('plan');
+        session.update({ plan: this.remainingPlan(checkpoint) });
+      } else {
+        await readAndPlan({
+          session,
+          db: this.store.sqlite,
+          source: this.destination.source,
+          spec: this.destination.spec,
+          full: this.options.full ?? false,
+          dryRun: true,
+          listMembers: undefined,
+          requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
+          contactLimit: this.tuning.contactLimit,
+          importBatchLimits: this.tuning.importBatchLimits,
+          signal: this.options.signal,
+        });
+      }
+      session.enter('finish');
+      const run = await session.finish('succeeded');
+      return this.result(run, session, false, undefined);
+    } catch (error) {
+      const failure = this.failure(session, error);
+      session.update({ error: { code: failure.code, message: failure.message, hint: failure.hint ?? null } });
+      const run = await session.finish(
+        failure instanceof RemovalGuardError || this.stopped ? 'aborted' : 'failed',
+      );
+      return this.result(run, session, false, failure);
+    }
+  }
+
+  /** What an unfinished run has left to do, as a plan (a dry run before a resume). */
+  private remainingPlan(checkpoint: Checkpoint): DataPlan {
+    const batches = this.checkpoints
+      .importBatches(checkpoint.runId)
+      .filter((batch) => batch.state !== 'confirmed');
+    const removals = this.checkpoints.removalTotals(checkpoint.runId);
+    const remainingRemovals = removals.planned - removals.removed;
+    const removalCalls = checkpoint.removalsLookedUp
+      ? this.checkpoints.removalBatches(checkpoint.runId).filter((batch) => batch.state !== 'confirmed')
+          .length
+      : Math.ceil(remainingRemovals / 500);
+    const lookupCalls = !checkpoint.removalsLookedUp && remainingRemovals > 0 ? 4 : 0;
+    const estimatedRequests = 1 + 2 * batches.length + 2 * removalCalls + lookupCalls;
+    const rps = this.destination.connection.limits.requestsPerSecond;
+    const toImport = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+    return {
+      contacts: toImport,
+      adds: 0,
+      updates: 0,
+      unchanged: 0,
+      removals: remainingRemovals,
+      kept: 0,
+      full: false,
+      toImport,
+      importCalls: batches.length,
+      removalCalls,
+      lookupCalls,
+      estimatedRequests,
+      requestsPerSecond: rps,
+      etaSeconds: Math.ceil(estimatedRequests / rps),
+      removalGuard: null,
+      resumesRun: checkpoint.runId,
+    };
+  }
+
+  private async createClient(session: ExportRunSession): Promise<ConstantContactClient> {
+    const runtime = await connectionRuntime(this.store, this.destination.spec.connection);
+    const onRequest = this.options.onRequest;
+    return new ConstantContactClient({
+      connectionName: runtime.name,
+      credentials: {
+        clientId: runtime.clientId,
+        clientSecret: runtime.clientSecret,
+        bootstrapRefreshToken: runtime.bootstrapRefreshToken,
+      },
+      tokenStore: runtime.tokens,
+      endpoints: runtime.endpoints,
+      limits: runtime.limits,
+      clock: this.clock,
+      ...this.tuning.client,
+      onRequest: (event) => {
+        session.tally.record(event);
+        onRequest?.(event);
+      },
+    });
+  }
+
+  private result(
+    run: RunRecord,
+    session: ExportRunSession,
+    resumed: boolean,
+    error: ExportctlError | undefined,
+  ): ExportRunResult {
+    return { run, record: session.record, resumed, error, tookOverLock: this.lock.tookOver };
+  }
+}
+
+function toExportctlError(error: unknown): ExportctlError {
+  if (error instanceof ExportctlError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ExportctlError('unexpected-error', `the run failed unexpectedly: ${reason}`, {
+    cause: error,
+    hint: 'this is a bug in exportctl; rerun with EXPORTCTL_DEBUG=1 and report the stack trace',
+  });
+}

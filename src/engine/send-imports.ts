@@ -1,0 +1,162 @@
+import {
+  type Clock,
+  type ConstantContactClient,
+  ConstantContactError,
+  type ImportContact,
+} from '../constant-contact';
+import type { LockHandle } from '../state';
+import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
+import type { ImportBatchCheckpoint, StoredImportContact } from './export-checkpoint-store';
+import type { ExportRunSession } from './export-run-session';
+import { findUnansweredImport } from './find-unanswered-import';
+import type { RowIssueCsv } from './row-issue-csv';
+import { RunEngineError } from './run-engine-errors';
+
+export interface SendImportsInput {
+  readonly session: ExportRunSession;
+  readonly client: ConstantContactClient;
+  readonly clock: Clock;
+  readonly lock: LockHandle;
+  readonly csv: RowIssueCsv;
+  readonly listId: string;
+  readonly maxInFlight: number;
+  /** Sends of one batch (first one included) before the run fails with `import-not-accepted`. */
+  readonly maxSubmissions: number;
+  readonly polling: PipelinePolling;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * The import phase: sends the run's planned batches that are not confirmed yet, several activities in
+ * flight, and confirms each batch (its contacts into the snapshot) once its activity completed.
+ *
+ * Every state change is checkpointed first: `sending` (with the time) before the request leaves,
+ * `submitted` (with the activity ID) when it is answered. A batch found `sending` (a crash, or an
+ * answer lost to a timeout, reset or 500) may have created an activity: it is looked for among the
+ * recent activities and adopted if exactly one fits, else the batch is sent again. Since requests
+ * leave one at a time, at most that one batch can be imported twice. Failed activities are resent,
+ * up to `maxSubmissions` sends per batch.
+ */
+export async function sendImports(input: SendImportsInput): Promise<PipelineOutcome<ImportBatchCheckpoint>> {
+  const { session, client, clock, lock, csv } = input;
+  const { runId, destination, checkpoints } = session;
+  const batches = checkpoints.importBatches(runId);
+  const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
+  const queued: ImportBatchCheckpoint[] = [];
+  const submitted = new Map<string, ImportBatchCheckpoint>();
+  let done = batches.filter((batch) => batch.state === 'confirmed');
+  const contactsTotal = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+  const report = () =>
+    session.progress({
+      importBatches: { done: done.length, total: batches.length },
+      importContacts: { done: done.reduce((sum, batch) => sum + batch.contacts, 0), total: contactsTotal },
+    });
+  report();
+
+  const requeueOrFail = (batch: ImportBatchCheckpoint, why: string): void => {
+    checkpoints.markImportPlanned(runId, batch.batch);
+    if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
+      throw new RunEngineError(
+        'import-not-accepted',
+        `import batch ${batch.batch} of run ${runId} (${batch.contacts} contacts) was sent ${input.maxSubmissions} times and ${why}`,
+        {
+          context: { run: runId, destination, batch: batch.batch },
+          hint: 'Constant Contact may be having trouble: look at its status page, then run again (confirmed batches are kept)',
+        },
+      );
+    }
+  };
+
+  for (const batch of batches) {
+    if (batch.state === 'submitted' && batch.activityId !== undefined) submitted.set(batch.activityId, batch);
+    else if (batch.state === 'sending') {
+      const found = await findUnansweredImport(client, {
+        contacts: batch.contacts,
+        sentAt: batch.sentAt ?? 0,
+        knownActivityIds: checkpoints.knownActivityIds(),
+        now: clock.now(),
+      });
+      if (found) {
+        checkpoints.markImportSubmitted(runId, batch.batch, found.activityId);
+        submitted.set(found.activityId, batch);
+      } else {
+        checkpoints.markImportPlanned(runId, batch.batch);
+        queued.push(batch);
+      }
+    } else if (batch.state === 'planned') queued.push(batch);
+  }
+
+  return runActivityPipeline({
+    client,
+    clock,
+    queued,
+    submitted,
+    maxInFlight: input.maxInFlight,
+    polling: input.polling,
+    signal: input.signal,
+    steps: {
+      async submit(batch) {
+        await lock.assertHeld();
+        const contacts = checkpoints.importPayload(runId, batch.batch).map(toImportContact);
+        const sentAt = clock.now();
+        checkpoints.markImportSending(runId, batch.batch, sentAt);
+        submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
+        try {
+          const activity = await client.importContacts({ contacts, listIds: [input.listId] });
+          checkpoints.markImportSubmitted(runId, batch.batch, activity.activityId);
+          return activity.activityId;
+        } catch (error) {
+          if (!(error instanceof ConstantContactError)) throw error;
+          if (!error.mayHaveSucceeded) {
+            // Refused before it was carried out (4xx, 429, 503, no connection): no activity exists.
+            checkpoints.markImportPlanned(runId, batch.batch);
+            throw error;
+          }
+          const found = await findUnansweredImport(client, {
+            contacts: contacts.length,
+            sentAt,
+            knownActivityIds: checkpoints.knownActivityIds(),
+            now: clock.now(),
+          });
+          if (found) {
+            checkpoints.markImportSubmitted(runId, batch.batch, found.activityId);
+            return found.activityId;
+          }
+          requeueOrFail(batch, `its request kept failing (${error.code})`);
+          return undefined;
+        }
+      },
+      async settle(batch, activity) {
+        if (activity.needsResubmit) {
+          requeueOrFail(batch, `its activity ended ${activity.state}`);
+          return 'resubmit';
+        }
+        await lock.assertHeld();
+        checkpoints.confirmImport(runId, destination, batch.batch, activity.counters, activity.errors);
+        for (const message of activity.errors) csv.addRejected(batch.batch, message);
+        done = [...done, batch];
+        const totals = checkpoints.importTotals(runId);
+        session.update({
+          counts: {
+            ...session.record.counts,
+            imported: totals.imported,
+            unsubscribed: totals.unsubscribed,
+            rejected: totals.rejected,
+          },
+          batches: { ...session.record.batches, importsConfirmed: totals.confirmedBatches },
+        });
+        report();
+        await session.save();
+        return 'done';
+      },
+    },
+  });
+}
+
+function toImportContact([email, firstName, lastName]: StoredImportContact): ImportContact {
+  return {
+    email,
+    ...(firstName === null ? {} : { first_name: firstName }),
+    ...(lastName === null ? {} : { last_name: lastName }),
+  };
+}

@@ -1,0 +1,112 @@
+import {
+  type Clock,
+  type ConstantContactClient,
+  type MembershipReadMethod,
+  maxContactIdsPerRemoval,
+} from '../constant-contact';
+import type { LockHandle } from '../state';
+import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
+import { exportLookupThreshold } from './data-plan';
+import type { RemovalBatchCheckpoint } from './export-checkpoint-store';
+import type { ExportRunSession } from './export-run-session';
+import { RunEngineError } from './run-engine-errors';
+
+/** Contact IDs per `remove_list_memberships` call: Constant Contact's maximum. */
+export const maxRemovalIdsPerCall = maxContactIdsPerRemoval;
+
+export interface SendRemovalsInput {
+  readonly session: ExportRunSession;
+  readonly client: ConstantContactClient;
+  readonly clock: Clock;
+  readonly lock: LockHandle;
+  readonly listId: string;
+  readonly maxInFlight: number;
+  readonly maxSubmissions: number;
+  readonly polling: PipelinePolling;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * The removal phase, for the removals the run planned (snapshot members no longer selected). First,
+ * once per run, maps their emails to contact IDs in bulk: an export of the list when it has more than
+ * 2,500 members, else paging (never a request per contact); removals not on the list leave the
+ * snapshot at once. Then removes the rest, at most 500 contact IDs per call, and takes each batch
+ * out of the snapshot when its activity completed. A removal is idempotent, so a batch interrupted
+ * before its activity was recorded is simply sent again.
+ */
+export async function sendRemovals(
+  input: SendRemovalsInput,
+): Promise<PipelineOutcome<RemovalBatchCheckpoint>> {
+  const { session, client, clock, lock } = input;
+  const { runId, destination, checkpoints } = session;
+  const checkpoint = checkpoints.checkpointOf(destination);
+  if (checkpoint !== undefined && !checkpoint.removalsLookedUp) {
+    const list = await client.getList(input.listId);
+    const method: MembershipReadMethod =
+      (list.membership_count ?? 0) > exportLookupThreshold ? 'export' : 'paging';
+    const contactIds = await client.emailsToContactIds(input.listId, method);
+    await lock.assertHeld();
+    checkpoints.planRemovalBatches(runId, destination, contactIds, maxRemovalIdsPerCall);
+  }
+  const batches = checkpoints.removalBatches(runId);
+  const submissions = new Map<number, number>();
+  const report = () => {
+    const totals = checkpoints.removalTotals(runId);
+    session.progress({ removals: { done: totals.removed, total: totals.planned } });
+    session.update({
+      counts: { ...session.record.counts, removed: totals.removed },
+      batches: {
+        ...session.record.batches,
+        removals: totals.batches,
+        removalsConfirmed: totals.confirmedBatches,
+      },
+    });
+  };
+  report();
+  return runActivityPipeline({
+    client,
+    clock,
+    queued: batches.filter((batch) => batch.state === 'planned'),
+    submitted: new Map(
+      batches
+        .filter((batch) => batch.state === 'submitted' && batch.activityId !== undefined)
+        .map((batch) => [batch.activityId as string, batch]),
+    ),
+    maxInFlight: input.maxInFlight,
+    polling: input.polling,
+    signal: input.signal,
+    steps: {
+      async submit(batch) {
+        await lock.assertHeld();
+        submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
+        const activity = await client.removeListMemberships({
+          contactIds: checkpoints.removalContactIds(runId, batch.batch),
+          listIds: [input.listId],
+        });
+        checkpoints.markRemovalSubmitted(runId, batch.batch, activity.activityId);
+        return activity.activityId;
+      },
+      async settle(batch, activity) {
+        if (activity.needsResubmit) {
+          checkpoints.markRemovalPlanned(runId, batch.batch);
+          if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
+            throw new RunEngineError(
+              'removal-not-accepted',
+              `removal batch ${batch.batch} of run ${runId} (${batch.contacts} contacts) ended ${activity.state} ${input.maxSubmissions} times`,
+              {
+                context: { run: runId, destination, batch: batch.batch },
+                hint: 'run again later: the removals already confirmed are kept',
+              },
+            );
+          }
+          return 'resubmit';
+        }
+        await lock.assertHeld();
+        checkpoints.confirmRemoval(runId, destination, batch.batch);
+        report();
+        await session.save();
+        return 'done';
+      },
+    },
+  });
+}

@@ -1,0 +1,29 @@
+import { execFile } from 'node:child_process';
+import { dirname } from 'node:path';
+import type { ProfileSourceSpec } from '../config';
+
+/**
+ * The commit checked out in the Git working tree that holds the source's files (the folder of the
+ * profiles file, or of the sqlite database), or undefined when that folder is not in one (or git is
+ * missing). A run has no manifests of its own, only the applied state; manifests and data usually
+ * live in one repository (the source's paths are relative to its manifest), so this is the best
+ * available answer to "which version of the configuration and data did this run export".
+ */
+export function sourceGitCommit(
+  source: ProfileSourceSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  const file = source.type === 'sqlite' ? source.database : source.profiles;
+  if (file === undefined) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['-C', dirname(file), 'rev-parse', '--verify', '--quiet', 'HEAD'],
+      { env, timeout: 5_000, encoding: 'utf8' },
+      (error, stdout) => {
+        const commit = stdout.trim();
+        resolve(error === null && /^[0-9a-f]{40,64}$/.test(commit) ? commit : undefined);
+      },
+    );
+  });
+}
