@@ -27,7 +27,7 @@ export const importBatchLimits = {
 } as const satisfies ImportBatchLimits;
 
 /** Contacts that go into one import request, and the size of the body that carries them. */
-export interface ImportBatch<C extends ImportContact = ImportContact> {
+export interface ImportBatch<C = ImportContact> {
   /** The input's contacts, as given (importBody keeps only CC's fields of each). */
   readonly contacts: readonly C[];
   /** Position of the batch's first contact in the input (0-based). */
@@ -58,6 +58,15 @@ function entryBytes(contact: ImportContact): number {
   return bytes;
 }
 
+/**
+ * One contact exactly as an import body carries it: its entry of `import_data`. Joining entries
+ * with commas gives the array's content byte for byte as `JSON.stringify(importBody(...))` writes
+ * it; see `SerializedImportRequest`.
+ */
+export function importEntryJson(contact: ImportContact): string {
+  return JSON.stringify(importEntry(contact));
+}
+
 /** The request body for importing `contacts` into `listIds`: exactly what the batch sizes measured. */
 export function importBody(
   contacts: readonly ImportContact[],
@@ -72,16 +81,22 @@ export function importBody(
  * batch when the contact just offered no longer fits in the current one, `finish` the last one. The
  * batches are exactly those of `cutImportBatches` over the same contacts.
  */
-export class ImportBatchCutter<C extends ImportContact = ImportContact> {
+export class ImportBatchCutter<C = ImportContact> {
   private readonly overhead: number;
   private batch: C[] = [];
   private firstIndex = 0;
   private bytes: number;
   private index = 0;
 
+  /**
+   * `measure` gives the UTF-8 bytes of a contact's entry in the body; the default measures an
+   * ImportContact's fields. A caller holding entries already serialized (`importEntryJson`) passes
+   * `Buffer.byteLength`.
+   */
   constructor(
     listIds: readonly string[],
     private readonly limits: ImportBatchLimits = importBatchLimits,
+    private readonly measure: (contact: C) => number = entryBytes as (contact: C) => number,
   ) {
     this.overhead =
       Buffer.byteLength('{"import_data":[') + Buffer.byteLength(`],"list_ids":${JSON.stringify(listIds)}}`);
@@ -93,7 +108,7 @@ export class ImportBatchCutter<C extends ImportContact = ImportContact> {
    * one). Throws ConstantContactError `contact-too-large` if the contact alone cannot fit in a body.
    */
   add(contact: C): ImportBatch<C> | undefined {
-    const size = entryBytes(contact);
+    const size = this.measure(contact);
     let closed: ImportBatch<C> | undefined;
     if (
       this.batch.length > 0 &&

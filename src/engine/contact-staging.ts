@@ -2,27 +2,23 @@ import type { ExportContact, RowLocation } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 
 /**
- * One staged contact, in email-key order, with the fingerprint the destination's snapshot holds for
- * its email (null when the email is not in the snapshot).
+ * One staged contact, in (email key, key) order: `[emailKey, key, email, firstName, lastName,
+ * position, snapshotFingerprint]`, where the fingerprint is the one the destination's snapshot holds
+ * for that email (null when the email is not in it). Plain arrays: a million of them pass through
+ * the planning pass.
  */
-export interface StagedContactRow {
-  readonly emailKey: string;
-  readonly key: string;
-  readonly email: string;
-  readonly firstName?: string;
-  readonly lastName?: string;
-  /** Where the profile row was. */
-  readonly where: RowLocation;
-  readonly snapshotFingerprint: string | null;
-}
-
-type RawStagedRow = [string, string, string, string | null, string | null, number, string | null];
+export type StagedContactRow = readonly [
+  emailKey: string,
+  key: string,
+  email: string,
+  firstName: string | null,
+  lastName: string | null,
+  position: number,
+  snapshotFingerprint: string | null,
+];
 
 /** Which number of a RowLocation a source's rows carry. */
 type LocationNumber = 'line' | 'rowid' | 'row';
-
-/** How many staged contacts one transaction writes: a transaction per read batch is too small. */
-const rowsPerTransaction = 20_000;
 
 /**
  * A run's contacts while it plans, in two TEMP tables of the state's connection (private to it: no
@@ -43,7 +39,6 @@ export class ContactStaging {
   private readonly appended: string;
   private readonly sorted: string;
   private readonly insert: { run(...values: unknown[]): unknown };
-  private pending: ExportContact[] = [];
   private location: { file: string; relation?: string; number: LocationNumber } | undefined;
   private staged = 0;
   private state: 'appending' | 'sorted' | 'dropped' = 'appending';
@@ -67,7 +62,7 @@ export class ContactStaging {
 
   /** Contacts appended so far (before dedupe). */
   get size(): number {
-    return this.staged + this.pending.length;
+    return this.staged;
   }
 
   /** The sorted table's name, for SQL that joins it (`email_key` column). */
@@ -75,10 +70,27 @@ export class ContactStaging {
     return this.sorted;
   }
 
-  /** Appends contacts (in source order); they are written in transactions of many thousands. */
+  /**
+   * Appends contacts (in source order), in one transaction of the TEMP database: no other process
+   * waits for it, and no contact object outlives the read batch it came in.
+   */
   add(contacts: readonly ExportContact[]): void {
-    for (const contact of contacts) this.pending.push(contact);
-    if (this.pending.length >= rowsPerTransaction) this.flush();
+    if (contacts.length === 0) return;
+    this.location ??= locationOf(contacts[0]?.where);
+    const number = this.location?.number ?? 'line';
+    this.db.transaction(() => {
+      for (const contact of contacts) {
+        this.insert.run(
+          contact.emailKey,
+          contact.key,
+          contact.email,
+          contact.firstName ?? null,
+          contact.lastName ?? null,
+          contact.where[number] ?? 0,
+        );
+      }
+    })();
+    this.staged += contacts.length;
   }
 
   /**
@@ -86,7 +98,6 @@ export class ContactStaging {
    * One statement inside SQLite (its external sort), no row crosses into JavaScript.
    */
   sort(): void {
-    this.flush();
     this.db.exec(`
       CREATE TABLE ${this.sorted} (
         email_key TEXT NOT NULL, key TEXT NOT NULL, email TEXT NOT NULL,
@@ -140,12 +151,12 @@ export class ContactStaging {
          ORDER BY t.email_key, t.key LIMIT ?`,
       )
       .raw();
-    let rows = first.all(destination, pageSize) as RawStagedRow[];
+    let rows = first.all(destination, pageSize) as StagedContactRow[];
     while (rows.length > 0) {
-      yield rows.map((row) => this.toRow(row));
-      const last = rows[rows.length - 1] as RawStagedRow;
+      yield rows;
+      const last = rows[rows.length - 1] as StagedContactRow;
       if (rows.length < pageSize) return;
-      rows = next.all(destination, last[0], last[1], pageSize) as RawStagedRow[];
+      rows = next.all(destination, last[0], last[1], pageSize) as StagedContactRow[];
     }
   }
 
@@ -153,47 +164,16 @@ export class ContactStaging {
   drop(): void {
     if (this.state === 'dropped') return;
     this.state = 'dropped';
-    this.pending = [];
     this.db.exec(`DROP TABLE IF EXISTS ${this.appended}; DROP TABLE IF EXISTS ${this.sorted};`);
   }
 
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const contacts = this.pending;
-    this.pending = [];
-    this.location ??= locationOf(contacts[0]?.where);
-    const number = this.location?.number ?? 'line';
-    this.db.transaction(() => {
-      for (const contact of contacts) {
-        this.insert.run(
-          contact.emailKey,
-          contact.key,
-          contact.email,
-          contact.firstName ?? null,
-          contact.lastName ?? null,
-          contact.where[number] ?? 0,
-        );
-      }
-    })();
-    this.staged += contacts.length;
-  }
-
-  private toRow(row: RawStagedRow): StagedContactRow {
-    const [emailKey, key, email, firstName, lastName, position, snapshotFingerprint] = row;
+  /** Where a staged row's profile was in the source. */
+  rowLocation(row: StagedContactRow): RowLocation {
     const location = this.location ?? { file: '', number: 'line' as const };
-    const where: RowLocation = {
+    return {
       file: location.file,
       ...(location.relation === undefined ? {} : { relation: location.relation }),
-      [location.number]: position,
-    };
-    return {
-      emailKey,
-      key,
-      email,
-      ...(firstName === null ? {} : { firstName }),
-      ...(lastName === null ? {} : { lastName }),
-      where,
-      snapshotFingerprint,
+      [location.number]: row[5],
     };
   }
 }

@@ -17,7 +17,7 @@ export interface Checkpoint {
 
 export type ImportBatchState = 'planned' | 'sending' | 'submitted' | 'confirmed';
 
-/** One import call of a run, as its checkpoint holds it (the contacts apart: `importPayload`). */
+/** One import call of a run, as its checkpoint holds it (its contacts apart: `importData`). */
 export interface ImportBatchCheckpoint {
   readonly batch: number;
   readonly contacts: number;
@@ -30,8 +30,15 @@ export interface ImportBatchCheckpoint {
   readonly activityId: string | undefined;
 }
 
-/** One contact of an import batch as stored: `[email, first_name, last_name, fingerprint]`. */
-export type StoredImportContact = readonly [string, string | null, string | null, string];
+/** One planned import call's contacts, as stored and sent. */
+export interface StoredImportBatch {
+  /** The contacts' `importEntryJson` texts joined by commas: the request's `import_data`. */
+  readonly importData: string;
+  readonly contacts: number;
+  readonly bodyBytes: number;
+  /** JSON `[[email_key, fingerprint], ...]`: what confirming the batch writes into the snapshot. */
+  readonly snapshotRows: string;
+}
 
 export type RemovalBatchState = 'planned' | 'submitted' | 'confirmed';
 
@@ -137,19 +144,14 @@ export class ExportCheckpointStore {
   }
 
   /** Stores one planned import call with the exact contacts it carries. */
-  addImportBatch(
-    runId: number,
-    batch: number,
-    contacts: readonly StoredImportContact[],
-    bodyBytes: number,
-  ): void {
+  addImportBatch(runId: number, batch: number, stored: StoredImportBatch): void {
     this.write(runId, () => {
       this.db
         .prepare(
-          `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, payload, state)
-           VALUES (?, ?, ?, ?, ?, 'planned')`,
+          `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, import_data, snapshot_rows, state)
+           VALUES (?, ?, ?, ?, ?, ?, 'planned')`,
         )
-        .run(runId, batch, contacts.length, bodyBytes, JSON.stringify(contacts));
+        .run(runId, batch, stored.contacts, stored.bodyBytes, stored.importData, stored.snapshotRows);
     });
   }
 
@@ -172,12 +174,12 @@ export class ExportCheckpointStore {
     }));
   }
 
-  /** The contacts of an import batch that is not confirmed yet. */
-  importPayload(runId: number, batch: number): StoredImportContact[] {
+  /** The `import_data` text of an import batch that is not confirmed yet. */
+  importData(runId: number, batch: number): string {
     const row = this.db
-      .prepare('SELECT payload FROM export_import_batches WHERE run_id = ? AND batch = ?')
-      .get(runId, batch) as { payload: string } | undefined;
-    return row === undefined ? [] : (JSON.parse(row.payload) as StoredImportContact[]);
+      .prepare('SELECT import_data FROM export_import_batches WHERE run_id = ? AND batch = ?')
+      .get(runId, batch) as { import_data: string } | undefined;
+    return row?.import_data ?? '';
   }
 
   /** Before the import request leaves: from now on its activity may exist. */
@@ -201,7 +203,8 @@ export class ExportCheckpointStore {
 
   /**
    * The batch's activity completed: its contacts enter the snapshot with the fingerprints sent, and
-   * the batch is confirmed, in one transaction. The payload is emptied (it is not needed again).
+   * the batch is confirmed, in one transaction, inside SQLite (the batch's rows never cross into
+   * JavaScript). Its stored contacts are emptied: they are not needed again.
    */
   confirmImport(
     runId: number,
@@ -210,19 +213,21 @@ export class ExportCheckpointStore {
     counters: ActivityCounters,
     errors: readonly string[],
   ): void {
-    const contacts = this.importPayload(runId, batch);
-    const upsert = this.db.prepare(
-      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)
-       ON CONFLICT (destination, email_key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-    );
     this.write(runId, () => {
-      for (const [email, , , fingerprint] of contacts) {
-        upsert.run(destination, email.toLowerCase(), fingerprint, runId);
-      }
       this.db
         .prepare(
-          `UPDATE export_import_batches SET state = 'confirmed', payload = '[]', counters = ?, errors = ?
+          `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+           SELECT ?, value ->> 0, value ->> 1, ? FROM json_each(
+             (SELECT snapshot_rows FROM export_import_batches WHERE run_id = ? AND batch = ?)
+           ) WHERE true
+           ON CONFLICT (destination, email_key) DO UPDATE
+           SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+        )
+        .run(destination, runId, runId, batch);
+      this.db
+        .prepare(
+          `UPDATE export_import_batches
+           SET state = 'confirmed', import_data = '', snapshot_rows = '[]', counters = ?, errors = ?
            WHERE run_id = ? AND batch = ?`,
         )
         .run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);

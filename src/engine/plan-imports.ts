@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ImportBatchCutter, type ImportBatchLimits, type ImportContact } from '../constant-contact';
+import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
 import { contactFingerprint, duplicateEmailIssue, type RowIssue } from '../profiles';
 import type { ContactStaging } from './contact-staging';
-import type { StoredImportContact } from './export-checkpoint-store';
+import type { StoredImportBatch } from './export-checkpoint-store';
 
 /** What the planning pass found. */
 export type ImportPlanCounts = {
@@ -28,12 +28,13 @@ export interface PlanImportsOptions {
   /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
   readonly onIssue: (issue: RowIssue) => void;
   /** Stores each import batch as it is cut (a real run); a dry run leaves it out and only counts. */
-  readonly storeBatch?: (batch: number, contacts: StoredImportContact[], bodyBytes: number) => void;
+  readonly storeBatch?: (batch: number, stored: StoredImportBatch) => void;
   /** Checked between pages: an aborted signal stops the pass with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
-type PlannedContact = ImportContact & { readonly fingerprint: string };
+/** A contact to send: its import entry (`importEntryJson`) and its snapshot row (JSON). */
+type PlannedContact = { readonly entry: string; readonly snapshotRow: string };
 
 /**
  * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
@@ -43,7 +44,9 @@ type PlannedContact = ImportContact & { readonly fingerprint: string };
  */
 export async function planImports(options: PlanImportsOptions): Promise<ImportPlanCounts> {
   const { staging, full } = options;
-  const cutter = new ImportBatchCutter<PlannedContact>([options.listId], options.batchLimits);
+  const cutter = new ImportBatchCutter<PlannedContact>([options.listId], options.batchLimits, (contact) =>
+    Buffer.byteLength(contact.entry),
+  );
   const counts = {
     contacts: 0,
     adds: 0,
@@ -56,51 +59,44 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
   const store = (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
     if (batch === undefined) return;
     counts.importCalls += 1;
-    options.storeBatch?.(
-      counts.importCalls,
-      batch.contacts.map((contact) => [
-        contact.email,
-        contact.first_name ?? null,
-        contact.last_name ?? null,
-        contact.fingerprint,
-      ]),
-      batch.bodyBytes,
-    );
+    options.storeBatch?.(counts.importCalls, {
+      importData: batch.contacts.map((contact) => contact.entry).join(','),
+      contacts: batch.contacts.length,
+      bodyBytes: batch.bodyBytes,
+      snapshotRows: `[${batch.contacts.map((contact) => contact.snapshotRow).join(',')}]`,
+    });
   };
   let winner: { emailKey: string; key: string } | undefined;
   for await (const page of staging.pages(options.destination)) {
     options.signal?.throwIfAborted();
     for (const row of page) {
-      if (row.emailKey === winner?.emailKey) {
+      const [emailKey, key, email, firstName, lastName, , snapshotFingerprint] = row;
+      if (emailKey === winner?.emailKey) {
         counts.duplicates += 1;
-        const dropped = {
-          key: row.key,
-          email: row.email,
-          emailKey: row.emailKey,
-          segments: [],
-          where: row.where,
-        };
-        options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email: row.email }));
+        const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
+        options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
         continue;
       }
-      winner = { emailKey: row.emailKey, key: row.key };
+      winner = { emailKey, key };
       counts.contacts += 1;
-      const fingerprint = contactFingerprint(row);
-      if (row.snapshotFingerprint === null) counts.adds += 1;
-      else if (row.snapshotFingerprint !== fingerprint) counts.updates += 1;
+      const fingerprint = contactFingerprint({
+        emailKey,
+        ...(firstName === null ? {} : { firstName }),
+        ...(lastName === null ? {} : { lastName }),
+      });
+      if (snapshotFingerprint === null) counts.adds += 1;
+      else if (snapshotFingerprint !== fingerprint) counts.updates += 1;
       else {
         counts.unchanged += 1;
         if (!full) continue;
       }
       counts.toImport += 1;
-      store(
-        cutter.add({
-          email: row.email,
-          ...(row.firstName === undefined ? {} : { first_name: row.firstName }),
-          ...(row.lastName === undefined ? {} : { last_name: row.lastName }),
-          fingerprint,
-        }),
-      );
+      const entry = importEntryJson({
+        email,
+        ...(firstName === null ? {} : { first_name: firstName }),
+        ...(lastName === null ? {} : { last_name: lastName }),
+      });
+      store(cutter.add({ entry, snapshotRow: JSON.stringify([emailKey, fingerprint]) }));
     }
     await nextTurn();
   }

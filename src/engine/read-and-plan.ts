@@ -103,11 +103,8 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
       ...(input.dryRun
         ? {}
         : {
-            storeBatch: (
-              batch: number,
-              contacts: Parameters<typeof checkpoints.addImportBatch>[2],
-              bytes: number,
-            ) => checkpoints.addImportBatch(runId, batch, contacts, bytes),
+            storeBatch: (batch: number, stored: Parameters<typeof checkpoints.addImportBatch>[2]) =>
+              checkpoints.addImportBatch(runId, batch, stored),
           }),
       ...(signal ? { signal } : {}),
     });

@@ -39,14 +39,16 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
           updated_at INTEGER NOT NULL
         ) STRICT;
 
-        -- payload: JSON [[email, first_name|null, last_name|null, fingerprint], ...] in email-key order,
-        -- emptied once the batch is confirmed.
+        -- import_data: the request's import_data entries as sent (JSON objects joined by commas);
+        -- snapshot_rows: JSON [[email_key, fingerprint], ...] of the same contacts. Both are emptied
+        -- once the batch is confirmed.
         CREATE TABLE export_import_batches (
           run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
           batch INTEGER NOT NULL,
           contacts INTEGER NOT NULL,
           body_bytes INTEGER NOT NULL,
-          payload TEXT NOT NULL,
+          import_data TEXT NOT NULL,
+          snapshot_rows TEXT NOT NULL,
           state TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'submitted', 'confirmed')),
           submissions INTEGER NOT NULL DEFAULT 0,
           sent_at INTEGER,

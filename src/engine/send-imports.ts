@@ -6,7 +6,7 @@ import {
 } from '../constant-contact';
 import type { LockHandle } from '../state';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
-import type { ImportBatchCheckpoint, StoredImportContact } from './export-checkpoint-store';
+import type { ImportBatchCheckpoint } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
 import { findUnansweredImport } from './find-unanswered-import';
 import type { RowIssueCsv } from './row-issue-csv';
@@ -97,12 +97,16 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     steps: {
       async submit(batch) {
         await lock.assertHeld();
-        const contacts = checkpoints.importPayload(runId, batch.batch).map(toImportContact);
+        const importData = checkpoints.importData(runId, batch.batch);
         const sentAt = clock.now();
         checkpoints.markImportSending(runId, batch.batch, sentAt);
         submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
         try {
-          const activity = await client.importContacts({ contacts, listIds: [input.listId] });
+          const activity = await client.importContacts({
+            importData,
+            contacts: batch.contacts,
+            listIds: [input.listId],
+          });
           checkpoints.markImportSubmitted(runId, batch.batch, activity.activityId);
           return activity.activityId;
         } catch (error) {
@@ -113,7 +117,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
             throw error;
           }
           const found = await findUnansweredImport(client, {
-            contacts: contacts.length,
+            contacts: batch.contacts,
             sentAt,
             knownActivityIds: checkpoints.knownActivityIds(),
             now: clock.now(),
@@ -151,12 +155,4 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
       },
     },
   });
-}
-
-function toImportContact([email, firstName, lastName]: StoredImportContact): ImportContact {
-  return {
-    email,
-    ...(firstName === null ? {} : { first_name: firstName }),
-    ...(lastName === null ? {} : { last_name: lastName }),
-  };
 }

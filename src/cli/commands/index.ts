@@ -1,6 +1,8 @@
 import type { RegisterCommand } from '../command-registry';
 import { registerApplyCommands } from './apply-command';
 import { registerPlanCommand } from './plan-command';
+import { registerRunCommand } from './run-command';
+import { registerRunsCommand } from './runs-command';
 import { registerSandboxCommand } from './sandbox-command';
 import { registerStatusCommand } from './status-command';
 import { registerValidateCommand } from './validate-command';
@@ -10,6 +12,8 @@ export const commands: readonly RegisterCommand[] = [
   registerValidateCommand,
   registerPlanCommand,
   registerApplyCommands,
+  registerRunCommand,
+  registerRunsCommand,
   registerStatusCommand,
   registerSandboxCommand,
 ];

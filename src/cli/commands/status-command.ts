@@ -1,8 +1,10 @@
 import { resolveActor } from '../../config';
+import { exportRunRecord } from '../../engine';
 import type { AppliedResource, RunRecord } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
+import { lastRunSummary } from '../render-run';
 import { openStateSession } from '../state-session';
 
 /** The one word a resource's conditions come to. */
@@ -58,11 +60,7 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
       state,
       resource.owner,
       why ? `${why.reason}: ${why.message}` : '',
-      run
-        ? `${run.status} ${new Date(run.startedAt).toISOString()}`
-        : resource.kind === 'ExportDestination'
-          ? 'never run'
-          : '',
+      run ? lastRunSummary(run) : resource.kind === 'ExportDestination' ? 'never run' : '',
     ]);
     printTable(['RESOURCE', 'STATE', 'OWNER', 'REASON', 'LAST RUN'], table, context);
     return rows.some((row) => row.state === 'Stalled') ? ExitCode.Error : ExitCode.Success;
@@ -78,6 +76,19 @@ function runSummary(run: RunRecord): Record<string, unknown> {
     trigger: run.trigger,
     startedAt: new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt ? new Date(run.finishedAt).toISOString() : null,
+    ...lastRunDetails(run),
+  };
+}
+
+/** What the run record says in brief: counts, the pause or the error. */
+function lastRunDetails(run: RunRecord): Record<string, unknown> {
+  const record = exportRunRecord(run);
+  if (!record) return {};
+  return {
+    dryRun: record.dryRun,
+    counts: record.counts,
+    pause: record.pause,
+    error: record.error,
   };
 }
 

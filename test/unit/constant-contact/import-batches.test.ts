@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   ConstantContactError,
   cutImportBatches,
+  ImportBatchCutter,
   type ImportContact,
   importBatchLimits,
   importBody,
+  importEntryJson,
 } from '../../../src/constant-contact';
 
 const listIds = ['04fe9a97-a579-43c5-bb1a-58ed29bf0a6a', '6b4f0a52-3c1e-4d8a-9f27-2e5b7c9d1a34'];
@@ -113,5 +115,38 @@ describe('cutImportBatches', () => {
 
   it('yields nothing for no contacts', () => {
     expect([...cutImportBatches([], listIds)]).toEqual([]);
+  });
+
+  it('cuts serialized entries (importEntryJson, measured by their bytes) exactly as the contacts (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(contact, { maxLength: 80 }),
+        fc.integer({ min: 1, max: 20 }),
+        (contacts, maxContacts) => {
+          const limits = {
+            maxContacts,
+            maxBodyBytes: Math.max(2_000, ...contacts.map((item) => bodyBytes([item]) + 1)),
+          };
+          const cutter = new ImportBatchCutter<string>(listIds, limits, (entry) => Buffer.byteLength(entry));
+          const serialized: { contacts: readonly string[]; bodyBytes: number }[] = [];
+          for (const item of contacts) {
+            const closed = cutter.add(importEntryJson(item));
+            if (closed) serialized.push(closed);
+          }
+          const last = cutter.finish();
+          if (last) serialized.push(last);
+          const expected = [...cutImportBatches(contacts, listIds, limits)];
+          expect(serialized.map((batch) => batch.bodyBytes)).toEqual(
+            expected.map((batch) => batch.bodyBytes),
+          );
+          for (const [index, batch] of serialized.entries()) {
+            const body = `{"import_data":[${batch.contacts.join(',')}],"list_ids":${JSON.stringify(listIds)}}`;
+            expect(body).toBe(JSON.stringify(importBody(expected[index]?.contacts ?? [], listIds)));
+            expect(Buffer.byteLength(body)).toBe(batch.bodyBytes);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

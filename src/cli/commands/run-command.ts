@@ -1,0 +1,194 @@
+import { Option } from 'commander';
+import pLimit from 'p-limit';
+import { resolveActor } from '../../config';
+import { dueDestinations, type ExportRunResult, runExport } from '../../engine';
+import { ExportctlError, UsageError } from '../../errors';
+import type { RunTrigger } from '../../state';
+import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
+import type { RegisterCommand } from '../command-registry';
+import { ExitCode } from '../exit-codes';
+import { parseDuration } from '../parse-duration';
+import { renderRunSummary, runJson } from '../render-run';
+import { printError } from '../run-cli';
+import { createRunProgressDisplay } from '../run-progress';
+import { openStateSession } from '../state-session';
+
+export interface RunFlags {
+  readonly all?: boolean;
+  readonly due?: boolean;
+  readonly dryRun?: boolean;
+  readonly full?: boolean;
+  readonly lockTimeout: string;
+  readonly concurrency: string;
+}
+
+interface Target {
+  readonly destination: string;
+  readonly trigger: RunTrigger;
+}
+
+/**
+ * `exportctl run NAME | --all | --due [--dry-run] [--full]`: runs exports now, several destinations
+ * side by side (`--concurrency`), each under its destination's lock. Exit 0 when every run
+ * succeeded (a dry run: its plan is within the guards), 1 otherwise: a failed, aborted or paused run
+ * (the quota; the message says when it resumes), or a destination that could not run.
+ */
+export async function runCommand(
+  name: string | undefined,
+  flags: RunFlags,
+  globals: GlobalOptions,
+  context: CliContext,
+): Promise<number> {
+  if (name !== undefined && flags.all) {
+    throw new UsageError('run-target', 'name one destination, or use --all, not both', {
+      hint: 'exportctl run vip-newsletter, or exportctl run --all',
+    });
+  }
+  if (name === undefined && !flags.all && !flags.due) {
+    throw new UsageError('run-target', 'say which destination to run: a NAME, --all, or --due', {
+      hint: 'exportctl status lists the applied destinations',
+    });
+  }
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UsageError(
+      'run-concurrency',
+      `--concurrency ${flags.concurrency} is not a whole number of 1 or more`,
+    );
+  }
+  const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  const json = globals.output === 'json';
+  const actor = resolveActor(globals.as, context.env, context.cwd).identity;
+  const session = await openStateSession(globals, context, actor);
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    context.stderr.write(
+      `${signal}: stopping once the batches in flight are confirmed (the run pauses and resumes next time); ${signal} again quits now\n`,
+    );
+    controller.abort(new Error(`stopped by ${signal}`));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const targets = await chooseTargets(name, flags, session.store, context, json);
+    if (targets.length === 0) return ExitCode.Success;
+    const display = createRunProgressDisplay(context);
+    const limit = pLimit(concurrency);
+    const outcomes = await Promise.all(
+      targets.map((target) =>
+        limit(async (): Promise<ExportRunResult | { destination: string; error: unknown }> => {
+          try {
+            return await runExport({
+              store: session.store,
+              destination: target.destination,
+              trigger: target.trigger,
+              actor,
+              dryRun: flags.dryRun ?? false,
+              full: flags.full ?? false,
+              signal: controller.signal,
+              lockTimeoutMs,
+              env: context.env,
+              onProgress: display.onProgress,
+              onLockWait: (holder) =>
+                display.log(
+                  `${target.destination}: waiting up to ${flags.lockTimeout} for ${holder.identity} running \`${holder.command}\` (pid ${holder.pid} on ${holder.hostname}, since ${new Date(holder.since).toISOString()})`,
+                ),
+            });
+          } catch (error) {
+            return { destination: target.destination, error };
+          }
+        }),
+      ),
+    );
+    display.stop();
+    let failed = false;
+    const results: unknown[] = [];
+    for (const outcome of outcomes) {
+      if ('run' in outcome) {
+        if (outcome.run.status !== 'succeeded') failed = true;
+        if (json) results.push({ ...runJson(outcome.run), resumed: outcome.resumed });
+        else for (const line of renderRunSummary(outcome)) writeLine(context.stdout, line);
+      } else {
+        failed = true;
+        if (json) {
+          const error = outcome.error;
+          results.push({
+            destination: outcome.destination,
+            error: error instanceof ExportctlError ? error.toJSON() : { message: String(error) },
+          });
+        } else {
+          context.stderr.write(`${outcome.destination}: `);
+          printError(outcome.error, context);
+        }
+      }
+    }
+    if (json) writeLine(context.stdout, JSON.stringify({ runs: results }, null, 2));
+    return failed ? ExitCode.Error : ExitCode.Success;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await session.close();
+  }
+}
+
+async function chooseTargets(
+  name: string | undefined,
+  flags: RunFlags,
+  store: Parameters<typeof dueDestinations>[0],
+  context: CliContext,
+  json: boolean,
+): Promise<Target[]> {
+  if (flags.due) {
+    const { due, notDue } = await dueDestinations(store, new Date());
+    const chosen = due.filter((entry) => name === undefined || entry.destination === name);
+    if (!json) {
+      for (const entry of notDue.filter((item) => name === undefined || item.destination === name)) {
+        writeLine(
+          context.stderr,
+          `${entry.destination}: not due (${entry.reason}${entry.nextAt ? `; next ${entry.nextAt.toISOString()}` : ''})`,
+        );
+      }
+      if (chosen.length === 0) writeLine(context.stdout, 'Nothing is due.');
+    }
+    if (name !== undefined && !(await store.resources.get('ExportDestination', name))) {
+      throw new UsageError('run-target', `ExportDestination/${name} is not applied`, {
+        hint: 'exportctl status lists the applied destinations',
+      });
+    }
+    return chosen.map((entry) => ({ destination: entry.destination, trigger: entry.trigger }));
+  }
+  if (flags.all) {
+    const all = await store.resources.list({ kind: 'ExportDestination' });
+    if (all.length === 0 && !json) writeLine(context.stdout, 'No export destination is applied.');
+    return all.map((resource) => ({ destination: resource.name, trigger: 'manual' }));
+  }
+  return [{ destination: name as string, trigger: 'manual' }];
+}
+
+export const registerRunCommand: RegisterCommand = ({ program, context, action, globals }) => {
+  program
+    .command('run')
+    .description(
+      'run exports now: NAME, --all, or --due (what the schedules say is due); --dry-run prints the data plan and sends nothing',
+    )
+    .argument('[name]', 'the ExportDestination to run')
+    .option('--all', 'run every applied destination')
+    .option(
+      '--due',
+      'run the destinations whose schedule fired since their last run (for cron without watch mode)',
+    )
+    .option('--dry-run', 'print the data plan (adds, updates, removals, API calls, ETA); send nothing')
+    .option('--full', 'send every selected contact, changed or not')
+    .addOption(
+      new Option('--lock-timeout <duration>', 'wait this long for a run of the same destination').default(
+        '30s',
+      ),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'destinations run side by side with --all / --due').default('2'),
+    )
+    .action(
+      action((command) => runCommand(command.args[0], command.opts() as RunFlags, globals(command), context)),
+    );
+};

@@ -1,0 +1,86 @@
+import { Option } from 'commander';
+import { resolveActor } from '../../config';
+import { exportRunRecord } from '../../engine';
+import { UsageError } from '../../errors';
+import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
+import type { RegisterCommand } from '../command-registry';
+import { ExitCode } from '../exit-codes';
+import { formatDuration, runChanges, runJson } from '../render-run';
+import { openStateSession } from '../state-session';
+import { printTable } from './status-command';
+
+export interface RunsFlags {
+  readonly limit: string;
+}
+
+/** `exportctl runs [NAME] [--limit N]`: the run history, newest first. */
+export async function runsCommand(
+  name: string | undefined,
+  flags: RunsFlags,
+  globals: GlobalOptions,
+  context: CliContext,
+): Promise<number> {
+  const limit = Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new UsageError('runs-limit', `--limit ${flags.limit} is not a whole number of 1 or more`);
+  }
+  const actor = resolveActor(globals.as, context.env, context.cwd).identity;
+  const session = await openStateSession(globals, context, actor);
+  try {
+    const runs = await session.store.runs.list({
+      ...(name === undefined ? {} : { destination: name }),
+      limit,
+    });
+    if (globals.output === 'json') {
+      writeLine(context.stdout, JSON.stringify({ runs: runs.map(runJson) }, null, 2));
+      return ExitCode.Success;
+    }
+    if (runs.length === 0) {
+      writeLine(context.stdout, name === undefined ? 'No runs yet.' : `No runs of ${name} yet.`);
+      return ExitCode.Success;
+    }
+    const rows = runs.map((run) => {
+      const record = exportRunRecord(run);
+      const took = run.finishedAt === undefined ? '' : formatDuration(run.finishedAt - run.startedAt);
+      const note =
+        record?.error?.code ??
+        (record?.pause
+          ? `${record.pause.reason}${record.pause.resumeAt ? ` until ${record.pause.resumeAt}` : ''}`
+          : '');
+      return [
+        String(run.id),
+        run.destination,
+        `${record?.dryRun ? 'dry run ' : ''}${run.status}`,
+        run.trigger,
+        new Date(run.startedAt).toISOString(),
+        took,
+        runChanges(run),
+        run.actor ?? '',
+        note,
+      ];
+    });
+    printTable(
+      ['ID', 'DESTINATION', 'STATUS', 'TRIGGER', 'STARTED', 'TOOK', 'CHANGES', 'ACTOR', 'NOTE'],
+      rows,
+      context,
+    );
+    return ExitCode.Success;
+  } finally {
+    await session.close();
+  }
+}
+
+export const registerRunsCommand: RegisterCommand = ({ program, context, action, globals }) => {
+  program
+    .command('runs')
+    .description(
+      'run history, newest first: status, trigger, changes (+new ~changed -removed =unchanged), who',
+    )
+    .argument('[name]', 'only the runs of this ExportDestination')
+    .addOption(new Option('--limit <n>', 'show at most this many runs').default('20'))
+    .action(
+      action((command) =>
+        runsCommand(command.args[0], command.opts() as RunsFlags, globals(command), context),
+      ),
+    );
+};

@@ -1,0 +1,142 @@
+import type { DataPlan, ExportRunRecord, ExportRunResult } from '../engine';
+import { exportRunRecord } from '../engine';
+import type { RunRecord } from '../state';
+
+const int = (value: number) => value.toLocaleString('en-US');
+
+/** `1.2 s`, `3 min 5 s`, `1 h 2 min`. */
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** The data plan as `--dry-run` prints it. */
+export function renderDataPlan(destination: string, record: ExportRunRecord): string[] {
+  const plan = record.plan;
+  if (plan === null) return [`${destination}: no data plan (the run stopped before planning)`];
+  const lines = [
+    plan.resumesRun === null
+      ? `Data plan for ${destination} (list ${record.destination.listId}${plan.full ? ', --full' : ''}): nothing is sent`
+      : `Data plan for ${destination}: a run would resume run ${plan.resumesRun}, which stopped unfinished; nothing is sent`,
+  ];
+  if (plan.resumesRun === null) {
+    lines.push(
+      `  + ${int(plan.adds)} to add`,
+      `  ~ ${int(plan.updates)} to update`,
+      `  = ${int(plan.unchanged)} unchanged${plan.full && plan.unchanged > 0 ? ' (sent anyway: --full)' : ''}`,
+      record.destination.removal === 'remove-from-list'
+        ? `  - ${int(plan.removals)} to remove`
+        : `  - 0 to remove (removal: keep${plan.kept > 0 ? `; ${int(plan.kept)} no longer selected stay on the list` : ''})`,
+    );
+  } else {
+    lines.push(`  ${int(plan.toImport)} contacts left to import, ${int(plan.removals)} left to remove`);
+  }
+  lines.push(...callLines(plan));
+  if (plan.removalGuard) {
+    const guard = plan.removalGuard;
+    const share = guard.percent === null ? 'all' : `${guard.percent.toFixed(1)}%`;
+    lines.push(
+      `  removal guard: ${int(guard.removals)} of ${int(guard.base)} ${guard.basis === 'list' ? 'list members' : 'contacts in the last snapshot (a real run checks the list itself)'} = ${share}, limit ${guard.maxRemovalPercent}%: ${guard.allowed ? 'within' : 'EXCEEDED, the run would abort'}`,
+    );
+  }
+  if (plan.resumesRun === null) lines.push(readLine(record));
+  return lines;
+}
+
+function callLines(plan: DataPlan): string[] {
+  return [
+    `  API: ${int(plan.importCalls)} import call${plan.importCalls === 1 ? '' : 's'} (<= 40,000 contacts, < 4 MB each), ${int(plan.removalCalls)} removal call${plan.removalCalls === 1 ? '' : 's'} (<= 500 contacts each)${plan.lookupCalls > 0 ? `, about ${plan.lookupCalls} to look up contact IDs` : ''}`,
+    `  ETA: about ${int(plan.estimatedRequests)} requests at ${plan.requestsPerSecond} requests/second = ${formatDuration(plan.etaSeconds * 1000)} or more`,
+  ];
+}
+
+function readLine(record: ExportRunRecord): string {
+  const c = record.counts;
+  return `  read ${int(c.read)} profile rows; ${int(c.inSegments)} in ${record.destination.segments.join(', ')}; ${int(c.invalid)} invalid, ${int(c.duplicate)} duplicate emails; ${int(c.contacts)} distinct contacts`;
+}
+
+/** A finished (or paused) run, as `exportctl run` prints it. */
+export function renderRunSummary(result: ExportRunResult): string[] {
+  const { run, record } = result;
+  const destination = run.destination;
+  if (record.dryRun && run.status === 'succeeded') return renderDataPlan(destination, record);
+  const c = record.counts;
+  const took = formatDuration(record.timingsMs.total ?? 0);
+  const lines: string[] = [];
+  const head = `${destination}: run ${run.id} ${run.status}${result.resumed ? ' (resumed)' : ''} in ${took}`;
+  if (run.status === 'succeeded') {
+    lines.push(
+      `${head}: ${int(c.contacts)} contacts selected; +${int(c.added)} new, ~${int(c.updated)} changed, =${int(c.unchanged)} unchanged, -${int(c.removed)} removed`,
+      `  imported ${int(c.imported)} in ${int(record.batches.importsConfirmed)} call${record.batches.importsConfirmed === 1 ? '' : 's'}; ${int(c.unsubscribed)} unsubscribed in Constant Contact (not added, never re-added)${c.rejected > 0 ? `; ${int(c.rejected)} refused by Constant Contact` : ''}`,
+    );
+  } else {
+    lines.push(`${head}`);
+    if (record.pause) lines.push(`  ${record.pause.message}`);
+    if (result.error) {
+      lines.push(`  ${result.error.message}`);
+      if (result.error.hint) lines.push(`  hint: ${result.error.hint}`);
+    }
+    if (record.batches.imports > 0 || record.batches.removals > 0) {
+      lines.push(
+        `  so far: ${int(record.batches.importsConfirmed)}/${int(record.batches.imports)} import calls, ${int(record.batches.removalsConfirmed)}/${int(record.batches.removals)} removal calls confirmed`,
+      );
+    }
+  }
+  if (record.plan?.resumesRun === null || record.plan === null) lines.push(readLine(record));
+  const api = record.apiCalls;
+  lines.push(
+    `  API: ${int(api.total)} requests (${int(api.writes)} writes, ${int(api.failed)} failed and retried or reported, ${int(api.throttled)} throttled)`,
+  );
+  if (record.rowIssues.csv) {
+    lines.push(
+      `  row issues: ${int(record.rowIssues.errors)} errors, ${int(record.rowIssues.warnings)} warnings in ${record.rowIssues.csv}`,
+    );
+  }
+  if (result.tookOverLock) {
+    lines.push(`  (took over the lock of a run that was gone: ${result.tookOverLock.reason})`);
+  }
+  return lines;
+}
+
+/** A run as `--output json` shows it. */
+export function runJson(run: RunRecord): Record<string, unknown> {
+  return {
+    id: run.id,
+    destination: run.destination,
+    status: run.status,
+    trigger: run.trigger,
+    actor: run.actor ?? null,
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: run.finishedAt === undefined ? null : new Date(run.finishedAt).toISOString(),
+    gitCommit: run.gitCommit ?? null,
+    record: run.record,
+  };
+}
+
+/** `+12 ~3 -1 =100` (or the plan of a dry run), for tables. */
+export function runChanges(run: RunRecord): string {
+  const record = exportRunRecord(run);
+  if (!record) return '';
+  const c = record.counts;
+  if (record.dryRun) {
+    const plan = record.plan;
+    return plan ? `plan +${int(plan.adds)} ~${int(plan.updates)} -${int(plan.removals)}` : 'plan';
+  }
+  return `+${int(c.added)} ~${int(c.updated)} -${int(c.removed)} =${int(c.unchanged)}`;
+}
+
+/** One short line for `status`'s LAST RUN column. */
+export function lastRunSummary(run: RunRecord): string {
+  const record = exportRunRecord(run);
+  const when = new Date(run.startedAt).toISOString();
+  if (!record) return `${run.status} ${when}`;
+  const kind = record.dryRun ? 'dry run ' : '';
+  const paused =
+    run.status === 'paused' && record.pause
+      ? ` (${record.pause.reason}${record.pause.resumeAt ? ` until ${record.pause.resumeAt}` : ''})`
+      : '';
+  return `${kind}${run.status}${paused} ${when} ${runChanges(run)}`.trimEnd();
+}

@@ -1,0 +1,95 @@
+import { MultiBar, type SingleBar } from 'cli-progress';
+import type { RunProgress } from '../engine';
+import type { CliContext } from './cli-context';
+import { formatDuration } from './render-run';
+
+/** Shows runs' progress: bars on a terminal, a log line every few seconds otherwise. */
+export interface RunProgressDisplay {
+  readonly onProgress: (progress: RunProgress) => void;
+  /** Prints a line without breaking the bars. */
+  log(line: string): void;
+  stop(): void;
+}
+
+const int = (value: number) => value.toLocaleString('en-US');
+
+/** What a progress event says, in words. */
+export function describeProgress(progress: RunProgress): string {
+  const { phase } = progress;
+  if (phase === 'preflight') return 'checking the list';
+  if (phase === 'read')
+    return `reading: ${int(progress.profileRows)} profile rows, ${int(progress.staged)} contacts`;
+  if (phase === 'plan') return `planning: ${int(progress.staged)} contacts`;
+  if (phase === 'import') {
+    const { importBatches: b, importContacts: c } = progress;
+    return `importing: ${int(b.done)}/${int(b.total)} calls confirmed, ${int(c.done)}/${int(c.total)} contacts`;
+  }
+  if (phase === 'remove')
+    return `removing: ${int(progress.removals.done)}/${int(progress.removals.total)} contacts`;
+  return 'finishing';
+}
+
+/**
+ * On a terminal (`stderr.isTTY`), one bar per destination (cli-progress) that fills with the import
+ * and removal calls; otherwise a line per destination at each phase change and every `intervalMs`
+ * (default 5 s), on stderr, so logs of scheduled runs show they are alive.
+ */
+export function createRunProgressDisplay(
+  context: CliContext,
+  options: { intervalMs?: number; now?: () => number } = {},
+): RunProgressDisplay {
+  const now = options.now ?? Date.now;
+  if (context.stderr.isTTY) {
+    const multibar = new MultiBar({
+      stream: context.stderr,
+      format: ' {destination} [{bar}] {percentage}% | {detail} | {elapsed}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      barsize: 24,
+      fps: 5,
+    });
+    const bars = new Map<string, SingleBar>();
+    return {
+      onProgress(progress) {
+        const done = progress.importBatches.done + (progress.removals.total > 0 ? progress.removals.done : 0);
+        const total = Math.max(1, progress.importBatches.total + progress.removals.total);
+        const payload = {
+          destination: progress.destination,
+          detail: describeProgress(progress),
+          elapsed: formatDuration(progress.elapsedMs),
+        };
+        let bar = bars.get(progress.destination);
+        if (!bar) {
+          bar = multibar.create(total, done, payload);
+          bars.set(progress.destination, bar);
+        }
+        bar.setTotal(total);
+        bar.update(progress.phase === 'finish' ? total : done, payload);
+      },
+      log(line) {
+        multibar.log(`${line}\n`);
+      },
+      stop() {
+        multibar.stop();
+      },
+    };
+  }
+  const intervalMs = options.intervalMs ?? 5_000;
+  const last = new Map<string, { at: number; phase: string }>();
+  return {
+    onProgress(progress) {
+      const previous = last.get(progress.destination);
+      const at = now();
+      if (previous && previous.phase === progress.phase && at - previous.at < intervalMs) return;
+      last.set(progress.destination, { at, phase: progress.phase });
+      context.stderr.write(
+        `${progress.destination}: run ${progress.runId}: ${describeProgress(progress)} (${formatDuration(progress.elapsedMs)})\n`,
+      );
+    },
+    log(line) {
+      context.stderr.write(`${line}\n`);
+    },
+    stop() {},
+  };
+}

@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { type ActivityReport, ConstantContactError } from '../../../src/constant-contact';
+import { type ActivityPipelineSteps, runActivityPipeline } from '../../../src/engine';
+
+const polling = { initialDelayMs: 100, maxDelayMs: 400, factor: 2, activityTimeoutMs: 10_000 };
+
+function report(activityId: string, state: string): ActivityReport {
+  const final = ['completed', 'failed', 'timed_out', 'cancelled'].includes(state);
+  return {
+    activityId,
+    state,
+    percentDone: 0,
+    errors: [],
+    counters: {
+      items_total_count: 1,
+      items_completed_count: 0,
+      person_count: 0,
+      error_count: 0,
+      correctable_count: 0,
+      cannot_add_to_list_count: 0,
+      list_count: 0,
+    },
+    final,
+    needsResubmit: final && state !== 'completed',
+  };
+}
+
+/**
+ * Activities that finish after a given number of polling rounds, with a scripted final state; a
+ * clock whose sleep advances it. Records what happened, in order.
+ */
+function world(script: Record<string, { rounds: number; state?: string }[]> = {}) {
+  let now = 0;
+  const events: string[] = [];
+  const sleeps: number[] = [];
+  const inFlight = new Map<string, { job: string; rounds: number; state: string }>();
+  const attempts = new Map<string, number>();
+  let next = 0;
+  let maxInFlight = 0;
+  const client = {
+    async pollActivities(ids: readonly string[]) {
+      const reports = new Map<string, ActivityReport>();
+      for (const id of ids) {
+        const entry = inFlight.get(id);
+        if (!entry) throw new ConstantContactError('not-found', `no activity ${id}`);
+        entry.rounds -= 1;
+        reports.set(id, report(id, entry.rounds <= 0 ? entry.state : 'processing'));
+      }
+      return reports;
+    },
+    async getActivity(id: string) {
+      const entry = inFlight.get(id);
+      if (!entry) throw new ConstantContactError('not-found', `no activity ${id}`);
+      return report(id, entry.rounds <= 0 ? entry.state : 'processing');
+    },
+  };
+  const steps: ActivityPipelineSteps<string> = {
+    async submit(job) {
+      const attempt = (attempts.get(job) ?? 0) + 1;
+      attempts.set(job, attempt);
+      const plan = script[job]?.[attempt - 1] ?? { rounds: 1 };
+      const id = `a${++next}`;
+      inFlight.set(id, { job, rounds: plan.rounds, state: plan.state ?? 'completed' });
+      maxInFlight = Math.max(maxInFlight, [...inFlight.values()].filter((e) => e.rounds > 0).length);
+      events.push(`submit ${job}`);
+      return id;
+    },
+    async settle(job, activity) {
+      events.push(`${activity.state} ${job}`);
+      return activity.needsResubmit ? 'resubmit' : 'done';
+    },
+  };
+  const clock = {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+  return { client, steps, clock, events, sleeps, inFlight, stats: () => ({ maxInFlight }) };
+}
+
+describe('runActivityPipeline', () => {
+  it('keeps at most maxInFlight activities running and settles every job once', async () => {
+    const w = world({ j1: [{ rounds: 3 }], j2: [{ rounds: 1 }] });
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1', 'j2', 'j3', 'j4', 'j5'],
+      submitted: new Map(),
+      maxInFlight: 2,
+      polling,
+      steps: w.steps,
+    });
+    expect(outcome).toEqual({ stopped: false, unsent: [] });
+    expect(w.stats().maxInFlight).toBe(2);
+    expect(w.events.filter((event) => event.startsWith('completed')).sort()).toEqual([
+      'completed j1',
+      'completed j2',
+      'completed j3',
+      'completed j4',
+      'completed j5',
+    ]);
+    expect(w.events.slice(0, 2)).toEqual(['submit j1', 'submit j2']);
+  });
+
+  it('sends a job whose activity failed again, before the jobs behind it', async () => {
+    const w = world({ j1: [{ rounds: 1, state: 'failed' }, { rounds: 1 }] });
+    await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1', 'j2'],
+      submitted: new Map(),
+      maxInFlight: 1,
+      polling,
+      steps: w.steps,
+    });
+    expect(w.events).toEqual([
+      'submit j1',
+      'failed j1',
+      'submit j1',
+      'completed j1',
+      'submit j2',
+      'completed j2',
+    ]);
+  });
+
+  it('on abort sends nothing more but still settles what is in flight', async () => {
+    const w = world({ j1: [{ rounds: 2 }] });
+    const controller = new AbortController();
+    const steps: ActivityPipelineSteps<string> = {
+      submit: async (job) => {
+        const id = await w.steps.submit(job);
+        controller.abort();
+        return id;
+      },
+      settle: w.steps.settle,
+    };
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1', 'j2', 'j3'],
+      submitted: new Map(),
+      maxInFlight: 1,
+      polling,
+      steps,
+      signal: controller.signal,
+    });
+    expect(outcome).toEqual({ stopped: true, unsent: ['j2', 'j3'] });
+    expect(w.events).toEqual(['submit j1', 'completed j1']);
+  });
+
+  it('waits for activities a resumed run had in flight, and backs off while nothing finishes', async () => {
+    const w = world();
+    w.inFlight.set('old', { job: 'j0', rounds: 4, state: 'completed' });
+    await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: [],
+      submitted: new Map([['old', 'j0']]),
+      maxInFlight: 2,
+      polling,
+      steps: w.steps,
+    });
+    expect(w.events).toEqual(['completed j0']);
+    expect(w.sleeps).toEqual([100, 200, 400, 400]);
+  });
+
+  it('treats an activity Constant Contact no longer knows as failed', async () => {
+    const w = world();
+    const settled: string[] = [];
+    await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: [],
+      submitted: new Map([['forgotten', 'j0']]),
+      maxInFlight: 1,
+      polling,
+      steps: {
+        submit: w.steps.submit,
+        settle: async (job, activity) => {
+          settled.push(`${job} ${activity.state} ${activity.needsResubmit}`);
+          return 'done';
+        },
+      },
+    });
+    expect(settled).toEqual(['j0 failed true']);
+  });
+
+  it('fails with activity-wait-timeout when an activity never finishes', async () => {
+    const w = world({ j1: [{ rounds: 1_000 }] });
+    await expect(
+      runActivityPipeline({
+        client: w.client,
+        clock: w.clock,
+        queued: ['j1'],
+        submitted: new Map(),
+        maxInFlight: 1,
+        polling,
+        steps: w.steps,
+      }),
+    ).rejects.toMatchObject({ code: 'activity-wait-timeout' });
+  });
+});
