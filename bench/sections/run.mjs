@@ -24,7 +24,10 @@ async function measure(root, step, folder) {
   } else {
     const { openStateStore } = require(join(root, 'dist', 'src', 'state'));
     const { runExport } = require(join(root, 'dist', 'src', 'engine'));
-    const store = await openStateStore(`sqlite:${join(folder, 'state', 'state.db')}`, { env: {}, cwd: folder });
+    const store = await openStateStore(`sqlite:${join(folder, 'state', 'state.db')}`, {
+      env: {},
+      cwd: folder,
+    });
     try {
       const outcome = await runExport({ store, destination: 'everyone', actor: 'bench@example.com' });
       result.status = outcome.run.status;
@@ -91,13 +94,12 @@ async function writeData(generator, count, folder, changeEvery) {
   let index = 0;
   for (const { profile } of generator.generateProfiles({ count, seed })) {
     index += 1;
-    if (changeEvery && index % changeEvery === 50 % changeEvery) profile.FirstName = `${profile.FirstName}-changed`;
+    if (changeEvery && index % changeEvery === 50 % changeEvery)
+      profile.FirstName = `${profile.FirstName}-changed`;
     await write(profiles, `${Object.values(profile).map(csvField).join(',')}\n`);
     await write(membership, `${profile.CustomerId},Everyone\n`);
   }
-  await Promise.all(
-    [profiles, membership].map((stream) => new Promise((resolve) => stream.end(resolve))),
-  );
+  await Promise.all([profiles, membership].map((stream) => new Promise((resolve) => stream.end(resolve))));
 }
 
 const mb = (bytes) => `${Math.round(bytes / 2 ** 20)} MiB`;
@@ -115,7 +117,9 @@ export default {
     const generator = await import(pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href);
     let started = performance.now();
     await writeData(generator, count, join(folder, 'data'), 0);
-    log(`data: ${int(count)} generated profiles, all in segment "Everyone", in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `data: ${int(count)} generated profiles, all in segment "Everyone", in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     const sandbox = await startSandboxProcess(root);
     try {
@@ -157,7 +161,14 @@ spec:
       );
       const applied = spawnSync(
         process.execPath,
-        [join(root, 'bin', 'exportctl.js'), 'apply', '--auto-approve', '--state', 'sqlite:state/state.db', '.'],
+        [
+          join(root, 'bin', 'exportctl.js'),
+          'apply',
+          '--auto-approve',
+          '--state',
+          'sqlite:state/state.db',
+          '.',
+        ],
         {
           cwd: folder,
           encoding: 'utf8',
@@ -174,7 +185,10 @@ spec:
 
       const self = fileURLToPath(import.meta.url);
       const step = (name) => {
-        const child = spawnSync(process.execPath, [self, root, name, folder], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+        const child = spawnSync(process.execPath, [self, root, name, folder], {
+          encoding: 'utf8',
+          maxBuffer: 64 * 2 ** 20,
+        });
         if (child.status !== 0) throw new Error(`${name} failed: ${child.stderr}`);
         return JSON.parse(child.stdout.trim().split('\n').pop());
       };
@@ -191,37 +205,54 @@ spec:
           .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)}`)
           .join(', ');
         const perPhase = Object.entries(calls.byPhase)
-          .map(([phase, routes]) => `${phase}: ${Object.entries(routes).map(([route, n]) => `${n} ${route}`).join(', ')}`)
+          .map(
+            ([phase, routes]) =>
+              `${phase}: ${Object.entries(routes)
+                .map(([route, n]) => `${n} ${route}`)
+                .join(', ')}`,
+          )
           .join('; ');
         rows.push({ label, r, imports, calls });
         log(
           `${label}: ${r.status} in ${r.seconds.toFixed(2)} s (${phases}); ${int(record.counts.contacts)} contacts, ${int(record.counts.imported)} imported = ${int(record.counts.contacts / r.seconds)} contacts/s; peak RSS ${mb(r.peakRss)}`,
         );
-        log(`    ${imports} import calls, ${calls.writes} write calls, ${calls.total} API requests (${calls.failed} failed, ${calls.throttled} throttled): ${perPhase}`);
+        log(
+          `    ${imports} import calls, ${calls.writes} write calls, ${calls.total} API requests (${calls.failed} failed, ${calls.throttled} throttled): ${perPhase}`,
+        );
         if (r.error) log(`    error: ${r.error}`);
       };
 
       const bare = step('bare-parse');
-      log(`bare parse (countCsvRecords) of the same profiles.csv: ${int(bare.rows)} rows in ${bare.seconds.toFixed(2)} s; peak RSS ${mb(bare.peakRss)}`);
+      log(
+        `bare parse (countCsvRecords) of the same profiles.csv: ${int(bare.rows)} rows in ${bare.seconds.toFixed(2)} s; peak RSS ${mb(bare.peakRss)}`,
+      );
       const full = step('run');
       report('full export', full);
       const expectedImports = Math.ceil(full.record.counts.contacts / 40_000);
-      log(`    import calls expected ceil(${int(full.record.counts.contacts)} / 40,000) = ${expectedImports}; ${(full.seconds / bare.seconds).toFixed(2)}x the bare parse`);
+      log(
+        `    import calls expected ceil(${int(full.record.counts.contacts)} / 40,000) = ${expectedImports}; ${(full.seconds / bare.seconds).toFixed(2)}x the bare parse`,
+      );
       report('no-change rerun', step('run'));
       started = performance.now();
       await writeData(generator, count, join(folder, 'data'), 100);
-      log(`(changed the first name of 1 profile in 100 in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      log(
+        `(changed the first name of 1 profile in 100 in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
       report('1%-change rerun', step('run'));
       const stats = await (await fetch(`${sandbox.url}/__sandbox/stats`)).json();
-      const list = await (await fetch(`${sandbox.url}/__sandbox/lists`)).json();
-      const members = (Array.isArray(list) ? list : (list.lists ?? [])).find((item) => item.listId === listId);
+      const lists = await (await fetch(`${sandbox.url}/__sandbox/lists`)).json();
+      const members = (Array.isArray(lists) ? lists : (lists.lists ?? [])).find(
+        (list) => list.list_id === listId,
+      )?.members;
       log(
-        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond?.all ?? JSON.stringify(stats.maxInAnySecond)}; list members ${members ? int(members.members ?? members.memberCount ?? 0) : '?'}`,
+        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit 4); the list has ${members === undefined ? '?' : int(members)} members`,
       );
       log('');
       log('| step | wall time | contacts/s | peak RSS | import calls | write calls | all API calls |');
       log('| --- | --- | --- | --- | --- | --- | --- |');
-      log(`| bare parse of profiles.csv | ${bare.seconds.toFixed(1)} s | ${int(bare.rows / bare.seconds)} rows/s | ${mb(bare.peakRss)} | | | |`);
+      log(
+        `| bare parse of profiles.csv | ${bare.seconds.toFixed(1)} s | ${int(bare.rows / bare.seconds)} rows/s | ${mb(bare.peakRss)} | | | |`,
+      );
       for (const { label, r, imports, calls } of rows) {
         log(
           `| ${label} | ${r.seconds.toFixed(1)} s | ${int(r.record.counts.contacts / r.seconds)} | ${mb(r.peakRss)} | ${imports} | ${calls.writes} | ${calls.total} |`,

@@ -9,11 +9,13 @@ import {
   type RunExportOptions,
   runExport,
 } from '../../src/engine';
+import { ContactDeduper, readContacts } from '../../src/profiles';
 import { applyPlan, computePlan } from '../../src/reconcile';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
 import { repoRoot } from './exportctl-cli';
+import { loadProfileGenerator } from './profile-generator';
 import { testSandbox, vipListId, winBackListId } from './sandbox-client';
 import { openTestState } from './state-store';
 import { tempFolder } from './temp-folder';
@@ -185,6 +187,56 @@ ${destination.names === false ? '' : '    firstName: FirstName\n    lastName: La
   removal: ${destination.removal ?? 'keep'}
   maxRemovalPercent: ${destination.maxRemovalPercent ?? 10}
 `;
+}
+
+/** The quickstart seed's unsubscribed contacts. */
+export const unsubscribedEmails: ReadonlySet<string> = new Set([
+  'hana.rossi.28@example.net',
+  'wei.dubois.46@mail.example.com',
+  'quentin.umarov.37@example.org',
+]);
+
+/**
+ * What a list should hold after exporting `segments` of the data in `folder`, computed apart from
+ * the engine: the in-memory read and dedupe of src/profiles (readContacts, ContactDeduper), less the
+ * seed's unsubscribed contacts. Lowercased, sorted.
+ */
+export async function expectedMembers(folder: string, segments: readonly string[]): Promise<string[]> {
+  const read = readContacts({
+    source: {
+      type: 'csv',
+      profiles: 'profiles.csv',
+      segmentMembership: 'segment-membership.csv',
+      key: 'CustomerId',
+      segmentField: 'Segment',
+    },
+    baseDir: folder,
+    segments,
+    dataMatching: { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' },
+    onIssue: () => {},
+  });
+  const deduper = new ContactDeduper();
+  for await (const contact of read) deduper.add(contact);
+  return deduper
+    .contacts()
+    .map((contact) => contact.emailKey)
+    .filter((email) => !unsubscribedEmails.has(email))
+    .sort();
+}
+
+/** Items of the sandbox's completed import activities, summed: how many contacts were imported. */
+export function importedItems(sandbox: SandboxHandle): number {
+  return sandbox.account
+    .activities()
+    .filter((activity) => activity.kind === 'import' && activity.state === 'completed')
+    .reduce((sum, activity) => sum + (activity.counters.items_total_count ?? 0), 0);
+}
+
+/** Writes generated profiles (scripts/generate-profiles.mjs) into a fresh folder; returns it. */
+export async function generatedData(count: number, seed = 20261122): Promise<string> {
+  const folder = tempFolder();
+  await (await loadProfileGenerator()).writeProfileFiles({ count, seed, folder });
+  return folder;
 }
 
 export { vipListId, winBackListId };

@@ -1,0 +1,97 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectedMembers, exportWorld, generatedData } from '../../support/export-world';
+
+// 6,000 generated profiles: about 2,900 in Newsletter or VIP, of which about 2,300 are not in VIP.
+let data: string;
+beforeAll(async () => {
+  data = await generatedData(6_000);
+});
+
+function removalActivities(w: Awaited<ReturnType<typeof exportWorld>>) {
+  return w.sandbox.account.activities().filter((activity) => activity.kind === 'remove');
+}
+
+describe('removals (remove-from-list)', () => {
+  it('removes the contacts that left the selection, in calls of at most 500 contact IDs found in bulk', async () => {
+    const w = await exportWorld(data);
+    await w.apply([
+      { name: 'vip', segments: ['Newsletter', 'VIP'], removal: 'remove-from-list', maxRemovalPercent: 100 },
+    ]);
+    expect((await w.run('vip')).run.status).toBe('succeeded');
+    const before = w.members();
+    expect(before).toEqual(await expectedMembers(w.dataFolder, ['Newsletter', 'VIP']));
+
+    await w.apply([{ name: 'vip', segments: ['VIP'], removal: 'remove-from-list', maxRemovalPercent: 100 }]);
+    const result = await w.run('vip');
+
+    expect(result.run.status).toBe('succeeded');
+    const after = w.members();
+    expect(after).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    const removed = before.length - after.length;
+    expect(removed).toBeGreaterThan(1_500);
+    expect(result.record.counts.removed).toBe(removed);
+    const calls = removalActivities(w);
+    expect(
+      calls.map((activity) => activity.counters.items_total_count).every((items) => (items ?? 0) <= 500),
+    ).toBe(true);
+    expect(calls).toHaveLength(Math.ceil(removed / 500));
+    expect(result.record.plan).toMatchObject({ removals: removed, removalCalls: Math.ceil(removed / 500) });
+    // The list has more than 2,500 members: its contact IDs come from one export, not from paging,
+    // and never from a request per contact.
+    const remove = result.record.apiCalls.byPhase.remove ?? {};
+    expect(remove['POST /activities/contact_exports']).toBe(1);
+    expect(remove['GET /contacts'] ?? 0).toBe(0);
+    expect(remove['POST /activities/remove_list_memberships']).toBe(Math.ceil(removed / 500));
+    // Confirmed removals left the snapshot: the next run removes nothing and writes nothing.
+    const again = await w.run('vip');
+    expect(again.record.apiCalls.writes).toBe(0);
+    expect(again.record.plan?.removals).toBe(0);
+  });
+
+  it('aborts before sending anything (imports included) when the removals exceed maxRemovalPercent', async () => {
+    const w = await exportWorld(data);
+    await w.apply([
+      { name: 'vip', segments: ['Newsletter', 'VIP'], removal: 'remove-from-list', maxRemovalPercent: 10 },
+    ]);
+    await w.run('vip');
+    const before = w.members();
+    await w.apply([{ name: 'vip', segments: ['VIP'], removal: 'remove-from-list', maxRemovalPercent: 10 }]);
+    const profiles = join(w.dataFolder, 'profiles.csv');
+    writeFileSync(profiles, readFileSync(profiles, 'utf8').replace(/^(C0000001,[^,]*,)[^,]*/m, '$1Renamed'));
+    const writes = w.sandbox.stats().byRoute;
+
+    const result = await w.run('vip');
+
+    expect(result.run.status).toBe('aborted');
+    expect(result.error?.code).toBe('removal-guard');
+    expect(result.error?.message).toMatch(
+      /would remove [\d,]+ contacts, \d+% of the [\d,]+ members of the list, more than maxRemovalPercent 10%; nothing was sent/,
+    );
+    expect(result.record.plan?.removalGuard).toMatchObject({
+      basis: 'list',
+      allowed: false,
+      maxRemovalPercent: 10,
+    });
+    expect(w.sandbox.stats().byRoute).toEqual({
+      ...writes,
+      'GET /v3/contact_lists/{list_id}': (writes['GET /v3/contact_lists/{list_id}'] ?? 0) + 1,
+    });
+    expect(w.members()).toEqual(before);
+  });
+
+  it('keep never removes: contacts that left stay on the list', async () => {
+    const w = await exportWorld(data);
+    await w.apply([{ name: 'vip', segments: ['Newsletter', 'VIP'] }]);
+    await w.run('vip');
+    const before = w.members();
+    await w.apply([{ name: 'vip', segments: ['VIP'] }]);
+    const result = await w.run('vip');
+    expect(result.run.status).toBe('succeeded');
+    expect(w.members()).toEqual(before);
+    expect(result.record.plan?.removals).toBe(0);
+    expect(result.record.plan?.kept).toBeGreaterThan(1_500);
+    expect(removalActivities(w)).toEqual([]);
+  });
+});

@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectedMembers,
+  exportWorld,
+  fastTuning,
+  generatedData,
+  importedItems,
+} from '../../support/export-world';
+
+// 3,000 generated profiles: about 1,450 distinct contacts in Newsletter or VIP, sent 150 per call.
+let data: string;
+beforeAll(async () => {
+  data = await generatedData(3_000);
+});
+
+const segments = ['Newsletter', 'VIP'];
+const smallBatches = { maxContacts: 150, maxBodyBytes: 4_000_000 };
+
+describe('resuming and surviving faults', () => {
+  it('stops between batches on a signal, pauses, and the next run resumes it without sending a batch twice', async () => {
+    const w = await exportWorld(data);
+    await w.apply([{ name: 'vip', segments }]);
+    const controller = new AbortController();
+    const first = await w.run('vip', {
+      signal: controller.signal,
+      tuning: fastTuning({ importBatchLimits: smallBatches, maxActivitiesInFlight: 2 }),
+      onProgress: (progress) => {
+        if (progress.importBatches.done >= 3) controller.abort();
+      },
+    });
+    expect(first.run.status).toBe('paused');
+    expect(first.record.pause).toMatchObject({ reason: 'stopped', resumeAt: null });
+    const confirmed = first.record.batches.importsConfirmed;
+    expect(confirmed).toBeGreaterThanOrEqual(3);
+    expect(confirmed).toBeLessThan(first.record.batches.imports);
+    // Every batch sent before the stop reached its checkpoint.
+    expect(importedItems(w.sandbox)).toBe(first.record.counts.imported);
+
+    const second = await w.run('vip', { tuning: fastTuning({ importBatchLimits: smallBatches }) });
+    expect(second.resumed).toBe(true);
+    expect(second.run.id).toBe(first.run.id);
+    expect(second.run.status).toBe('succeeded');
+    expect(second.record.resumes).toEqual([expect.objectContaining({ from: 'paused', trigger: 'manual' })]);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, segments));
+    expect(importedItems(w.sandbox)).toBe(second.record.counts.contacts);
+    expect(second.record.counts.imported).toBe(second.record.counts.contacts);
+  });
+
+  it('pauses on the daily quota with its reset time, and each next day goes on from the checkpoint', async () => {
+    let offset = 0;
+    const day = 86_400_000;
+    const w = await exportWorld(data, {
+      sandbox: {
+        now: () => Date.now() + offset,
+        clientLimits: { requestsPerSecond: 100, requestsPerDay: 8 },
+      },
+    });
+    await w.apply([{ name: 'vip', segments }]);
+    // A limiter registry per "day": the process-wide one remembers the quota is used up until the
+    // real 00:00 UTC, while the sandbox's days pass by `offset`.
+    const tuning = () => fastTuning({ importBatchLimits: smallBatches, maxActivitiesInFlight: 2 });
+    offset += day;
+    const sameProcess = tuning();
+    const first = await w.run('vip', { tuning: sameProcess });
+    expect(first.run.status).toBe('paused');
+    expect(first.error?.code).toBe('quota-exceeded');
+    expect(first.record.pause?.reason).toBe('quota');
+    expect(Date.parse(first.record.pause?.resumeAt ?? '')).toBeGreaterThan(Date.now());
+    // Asked again the same day by the same process, it does not even send a request.
+    const requests = w.sandbox.stats().total;
+    expect((await w.run('vip', { tuning: sameProcess })).run.status).toBe('paused');
+    expect(w.sandbox.stats().total).toBe(requests);
+    let last = first;
+    for (let days = 0; days < 20 && last.run.status === 'paused'; days++) {
+      offset += day;
+      last = await w.run('vip', { tuning: tuning() });
+      expect(last.run.id).toBe(first.run.id);
+    }
+    expect(last.run.status).toBe('succeeded');
+    expect(last.resumed).toBe(true);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, segments));
+    expect(importedItems(w.sandbox)).toBe(last.record.counts.contacts);
+  });
+
+  it('ends with the list exactly right through resets, 500s, 503s, 429s, slow answers and token expiry', async () => {
+    const w = await exportWorld(data);
+    await w.apply([{ name: 'vip', segments }]);
+    w.sandbox.setFaults({
+      connectionReset: 0.1,
+      serverError: 0.1,
+      unavailable: 0.1,
+      throttled: 0.1,
+      tokenExpiry: 0.03,
+      slow: 0.05,
+      slowMs: 1_500,
+      seed: 7,
+    });
+    let revoked = false;
+    const result = await w.run('vip', {
+      tuning: fastTuning({
+        importBatchLimits: smallBatches,
+        maxActivitiesInFlight: 3,
+        maxSubmissions: 10,
+        client: {
+          ...fastTuning().client,
+          retryPolicy: {
+            baseDelayMs: 5,
+            throttledBaseDelayMs: 10,
+            maxDelayMs: 100,
+            maxAttempts: 14,
+            maxThrottledAttempts: 30,
+          },
+          timeouts: { requestMs: 5_000, importMs: 1_000 },
+        },
+      }),
+      onProgress: (progress) => {
+        if (!revoked && progress.importBatches.done >= 2) {
+          revoked = true;
+          w.sandbox.revokeAccessTokens();
+        }
+      },
+    });
+    w.sandbox.setFaults({});
+
+    expect(result.error).toBeUndefined();
+    expect(result.run.status).toBe('succeeded');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, segments));
+    const faults = w.sandbox.stats().faults;
+    expect(Object.values(faults).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(4);
+    expect(result.record.counts.apiErrors).toBeGreaterThan(0);
+    // Timeouts and lost answers were matched to their activities rather than sent again.
+    expect(importedItems(w.sandbox)).toBe(result.record.counts.contacts);
+  });
+});
