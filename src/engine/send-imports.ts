@@ -1,9 +1,4 @@
-import {
-  type Clock,
-  type ConstantContactClient,
-  ConstantContactError,
-  type ImportContact,
-} from '../constant-contact';
+import { type Clock, type ConstantContactClient, ConstantContactError } from '../constant-contact';
 import type { LockHandle } from '../state';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
 import type { ImportBatchCheckpoint } from './export-checkpoint-store';

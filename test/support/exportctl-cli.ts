@@ -11,6 +11,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** A running `exportctl` child: await `result`, or kill it (SIGKILL) first. */
+export interface ExportctlProcess {
+  readonly result: Promise<CliResult>;
+  /** Sends SIGKILL (a crash, as `kill -9`); does nothing once it has exited. */
+  kill(): void;
+  readonly exited: boolean;
+}
+
 /**
  * Runs the built `exportctl` binary (dist/, built by `npm test` before vitest) as a child process,
  * the way a user runs it: no TTY, its own environment. EXPORTCTL_ACTOR and git identity are cleared
@@ -20,6 +28,14 @@ export function runExportctl(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  return startExportctl(args, options).result;
+}
+
+/** `runExportctl`, with a handle to kill the child before it ends. */
+export function startExportctl(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): ExportctlProcess {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: options.cwd ?? repoRoot,
@@ -28,8 +44,9 @@ export function runExportctl(
     ...options.env,
   };
   const spawnOptions: SpawnOptions = { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binary, ...args], spawnOptions);
+  const child = spawn(process.execPath, [binary, ...args], spawnOptions);
+  let exited = false;
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -41,9 +58,19 @@ export function runExportctl(
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      exited = true;
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin?.end(options.input ?? '');
   });
+  return {
+    result,
+    kill() {
+      if (!exited) child.kill('SIGKILL');
+    },
+    get exited() {
+      return exited;
+    },
+  };
 }

@@ -1,0 +1,163 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectedMembers, importedItems, listMembers, vipListId } from '../support/export-world';
+import { runExportctl, startExportctl } from '../support/exportctl-cli';
+import { loadProfileGenerator } from '../support/profile-generator';
+import { testSandbox } from '../support/sandbox-client';
+import { tempFolder } from '../support/temp-folder';
+
+const profiles = 200_000;
+const env = {
+  CC_CLIENT_SECRET: 'sandbox-secret',
+  CC_REFRESH_TOKEN: 'sandbox-refresh-token',
+  EXPORTCTL_ACTOR: 'ops@example.com',
+};
+
+let folder: string;
+beforeAll(async () => {
+  folder = tempFolder();
+  const data = join(folder, 'data');
+  await (await loadProfileGenerator()).writeProfileFiles({ count: profiles, folder: data });
+  // Every profile in one segment: a run of about 194,000 contacts (5 import calls).
+  const ids = Array.from(
+    { length: profiles },
+    (_, index) => `C${String(index + 1).padStart(7, '0')},Everyone`,
+  );
+  writeFileSync(join(data, 'segment-membership.csv'), `CustomerId,Segment\n${ids.join('\n')}\n`);
+}, 60_000);
+
+/** Polls the state (read-only) until `ready` says so; gives up when the child has exited. */
+async function waitFor(state: string, ready: (db: Database.Database) => boolean, done: () => boolean) {
+  while (!done()) {
+    try {
+      const db = new Database(state, { readonly: true, fileMustExist: true });
+      try {
+        if (ready(db)) return true;
+      } finally {
+        db.close();
+      }
+    } catch {
+      // Not created yet, or busy: look again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return false;
+}
+
+const batchIn = (state: string) => (db: Database.Database) =>
+  db.prepare('SELECT 1 FROM export_import_batches WHERE state = ?').get(state) !== undefined;
+
+describe('exportctl run killed with SIGKILL at any point', () => {
+  it('resumes each time and ends with the list exactly right, no batch imported twice but the one in flight', async () => {
+    const sandbox = await testSandbox({
+      activityTiming: { startDelayMs: 20, baseDurationMs: 100, perItemMs: 0.01 },
+    });
+    writeFileSync(
+      join(folder, 'exportctl.yaml'),
+      `apiVersion: exportctl/v1
+kind: Connection
+metadata: { name: cc }
+spec:
+  type: constant-contact
+  dataPrivacyConsent: true
+  exportUser: ops@example.com
+  auth:
+    clientId: sandbox-client
+    clientSecret: { env: CC_CLIENT_SECRET }
+    refreshToken: { env: CC_REFRESH_TOKEN }
+  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
+  limits: { requestsPerSecond: 50 }
+---
+apiVersion: exportctl/v1
+kind: ProfileSource
+metadata: { name: profiles }
+spec: { type: csv, profiles: data/profiles.csv, key: CustomerId, segmentMembership: data/segment-membership.csv }
+---
+apiVersion: exportctl/v1
+kind: ExportDestination
+metadata: { name: everyone }
+spec:
+  connection: cc
+  source: profiles
+  listId: ${vipListId}
+  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
+  segments: [Everyone]
+  schedule: manual
+`,
+    );
+    const stateFile = join(folder, 'state', 'state.db');
+    const state = ['--state', `sqlite:${stateFile}`];
+    const applied = await runExportctl(['apply', '--auto-approve', ...state, 'exportctl.yaml'], {
+      cwd: folder,
+      env,
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+
+    // Kill points: early (while reading), while an import request is in the air, while activities
+    // run with some batches confirmed, and at another arbitrary moment; each run after a kill takes
+    // up what the previous one left.
+    const killAt: ((db: Database.Database) => boolean)[] = [
+      () => false, // a time-only kill: see the delays below
+      batchIn('sending'),
+      (db) =>
+        batchIn('submitted')(db) &&
+        (
+          db.prepare("SELECT count(*) AS n FROM export_import_batches WHERE state = 'confirmed'").get() as {
+            n: number;
+          }
+        ).n >= 1,
+      () => false,
+    ];
+    const delays = [700, 60_000, 60_000, 2_300];
+    const killedIn: string[] = [];
+    for (const [index, trigger] of killAt.entries()) {
+      const child = startExportctl(['run', 'everyone', ...state], { cwd: folder, env, timeoutMs: 90_000 });
+      const timer = setTimeout(() => child.kill(), delays[index]);
+      if (await waitFor(stateFile, trigger, () => child.exited)) {
+        const db = new Database(stateFile, { readonly: true });
+        killedIn.push(
+          (
+            db.prepare('SELECT group_concat(state) AS states FROM export_import_batches').get() as {
+              states: string | null;
+            }
+          ).states ?? 'planning',
+        );
+        db.close();
+        child.kill();
+      }
+      clearTimeout(timer);
+      const result = await child.result;
+      if (result.signal !== 'SIGKILL') expect(result.code, result.stderr).toBe(0);
+    }
+
+    const final = await runExportctl(['run', 'everyone', ...state], { cwd: folder, env, timeoutMs: 90_000 });
+    expect(final.code, final.stderr).toBe(0);
+    const history = await runExportctl(['runs', 'everyone', '--output', 'json', ...state], {
+      cwd: folder,
+      env,
+    });
+    const runs = (
+      JSON.parse(history.stdout) as {
+        runs: { status: string; record: { counts: { contacts: number }; resumes: unknown[] } }[];
+      }
+    ).runs;
+    expect(runs[0]?.status).toBe('succeeded');
+    // The run that planned was taken up again after the kills that came after its plan.
+    expect(runs[0]?.record.resumes.length).toBeGreaterThanOrEqual(2);
+    const contacts = runs[0]?.record.counts.contacts ?? 0;
+
+    const expected = await expectedMembers(join(folder, 'data'), ['Everyone']);
+    expect(contacts).toBeGreaterThan(190_000);
+    const members = listMembers(sandbox, vipListId);
+    expect(members.length).toBe(expected.length);
+    expect(members).toEqual(expected);
+    // A kill while a request or activity was in flight was made good by adopting the activity or
+    // sending that one batch again: never more than one batch (40,000) twice per kill.
+    const twice = importedItems(sandbox) - contacts;
+    expect(twice).toBeGreaterThanOrEqual(0);
+    expect(twice).toBeLessThanOrEqual(killAt.length * 40_000);
+    expect(killedIn.some((states) => states.includes('sending') || states.includes('submitted'))).toBe(true);
+  }, 150_000);
+});
