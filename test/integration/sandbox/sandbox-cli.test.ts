@@ -44,7 +44,8 @@ describe('exportctl sandbox', () => {
   it('prints its URLs with --port 0, serves the API and the token endpoint, and stops on SIGTERM', async () => {
     const { child, match, output } = await startCli(
       ['--port', '0'],
-      /api:\s+(http:\/\/127\.0\.0\.1:\d+\/v3)\n/,
+      // Up to the seed line: the lines may arrive in separate chunks.
+      /api:\s+(http:\/\/127\.0\.0\.1:\d+\/v3)\n[\s\S]*seed:.*\n/,
     );
     const apiUrl = match[1] as string;
     expect(output()).toMatch(/^Constant Contact sandbox listening on http:\/\/127\.0\.0\.1:\d+\n/);
