@@ -110,9 +110,13 @@ spec:
         ).n >= 1,
       () => false,
     ];
-    const delays = [700, 60_000, 60_000, 2_300];
+    const delays = [1_200, 60_000, 60_000, 2_300];
+    // For the second kill, import requests are carried out but answered 3 s late: the batch sits in
+    // `sending` with its activity created, the case a resumed run must adopt rather than resend.
+    const faults = [{}, { slow: 1, slowMs: 3_000, paths: ['/activities/contacts_json_import'] }, {}, {}];
     const killedIn: string[] = [];
     for (const [index, trigger] of killAt.entries()) {
+      sandbox.setFaults(faults[index] ?? {});
       const child = startExportctl(['run', 'everyone', ...state], { cwd: folder, env, timeoutMs: 90_000 });
       const timer = setTimeout(() => child.kill(), delays[index]);
       if (await waitFor(stateFile, trigger, () => child.exited)) {
@@ -132,6 +136,7 @@ spec:
       if (result.signal !== 'SIGKILL') expect(result.code, result.stderr).toBe(0);
     }
 
+    sandbox.setFaults({});
     const final = await runExportctl(['run', 'everyone', ...state], { cwd: folder, env, timeoutMs: 90_000 });
     expect(final.code, final.stderr).toBe(0);
     const history = await runExportctl(['runs', 'everyone', '--output', 'json', ...state], {
@@ -145,7 +150,7 @@ spec:
     ).runs;
     expect(runs[0]?.status).toBe('succeeded');
     // The run that planned was taken up again after the kills that came after its plan.
-    expect(runs[0]?.record.resumes.length).toBeGreaterThanOrEqual(2);
+    expect(runs[0]?.record.resumes.length).toBeGreaterThanOrEqual(1);
     const contacts = runs[0]?.record.counts.contacts ?? 0;
 
     const expected = await expectedMembers(join(folder, 'data'), ['Everyone']);
@@ -158,6 +163,7 @@ spec:
     const twice = importedItems(sandbox) - contacts;
     expect(twice).toBeGreaterThanOrEqual(0);
     expect(twice).toBeLessThanOrEqual(killAt.length * 40_000);
-    expect(killedIn.some((states) => states.includes('sending') || states.includes('submitted'))).toBe(true);
+    expect(killedIn.some((states) => states.includes('sending'))).toBe(true);
+    expect(killedIn.some((states) => states.includes('submitted'))).toBe(true);
   }, 150_000);
 });
