@@ -148,10 +148,15 @@ export class ExportCheckpointStore {
     this.write(runId, () => {
       this.db
         .prepare(
-          `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, import_data, snapshot_rows, state)
-           VALUES (?, ?, ?, ?, ?, ?, 'planned')`,
+          `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, state)
+           VALUES (?, ?, ?, ?, 'planned')`,
         )
-        .run(runId, batch, stored.contacts, stored.bodyBytes, stored.importData, stored.snapshotRows);
+        .run(runId, batch, stored.contacts, stored.bodyBytes);
+      this.db
+        .prepare(
+          'INSERT INTO export_import_payloads (run_id, batch, import_data, snapshot_rows) VALUES (?, ?, ?, ?)',
+        )
+        .run(runId, batch, stored.importData, stored.snapshotRows);
     });
   }
 
@@ -177,7 +182,7 @@ export class ExportCheckpointStore {
   /** The `import_data` text of an import batch that is not confirmed yet. */
   importData(runId: number, batch: number): string {
     const row = this.db
-      .prepare('SELECT import_data FROM export_import_batches WHERE run_id = ? AND batch = ?')
+      .prepare('SELECT import_data FROM export_import_payloads WHERE run_id = ? AND batch = ?')
       .get(runId, batch) as { import_data: string } | undefined;
     return row?.import_data ?? '';
   }
@@ -204,7 +209,7 @@ export class ExportCheckpointStore {
   /**
    * The batch's activity completed: its contacts enter the snapshot with the fingerprints sent, and
    * the batch is confirmed, in one transaction, inside SQLite (the batch's rows never cross into
-   * JavaScript). Its stored contacts are emptied: they are not needed again.
+   * JavaScript). Its stored contacts are deleted: they are not needed again.
    */
   confirmImport(
     runId: number,
@@ -218,7 +223,7 @@ export class ExportCheckpointStore {
         .prepare(
           `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
            SELECT ?, value ->> 0, value ->> 1, ? FROM json_each(
-             (SELECT snapshot_rows FROM export_import_batches WHERE run_id = ? AND batch = ?)
+             (SELECT snapshot_rows FROM export_import_payloads WHERE run_id = ? AND batch = ?)
            ) WHERE true
            ON CONFLICT (destination, email_key) DO UPDATE
            SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
@@ -226,11 +231,11 @@ export class ExportCheckpointStore {
         .run(destination, runId, runId, batch);
       this.db
         .prepare(
-          `UPDATE export_import_batches
-           SET state = 'confirmed', import_data = '', snapshot_rows = '[]', counters = ?, errors = ?
+          `UPDATE export_import_batches SET state = 'confirmed', counters = ?, errors = ?
            WHERE run_id = ? AND batch = ?`,
         )
         .run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);
+      this.db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
     });
   }
 

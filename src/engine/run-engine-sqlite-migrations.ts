@@ -39,16 +39,11 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
           updated_at INTEGER NOT NULL
         ) STRICT;
 
-        -- import_data: the request's import_data entries as sent (JSON objects joined by commas);
-        -- snapshot_rows: JSON [[email_key, fingerprint], ...] of the same contacts. Both are emptied
-        -- once the batch is confirmed.
         CREATE TABLE export_import_batches (
           run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
           batch INTEGER NOT NULL,
           contacts INTEGER NOT NULL,
           body_bytes INTEGER NOT NULL,
-          import_data TEXT NOT NULL,
-          snapshot_rows TEXT NOT NULL,
           state TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'submitted', 'confirmed')),
           submissions INTEGER NOT NULL DEFAULT 0,
           sent_at INTEGER,
@@ -56,6 +51,19 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
           counters TEXT,
           errors TEXT,
           PRIMARY KEY (run_id, batch)
+        ) STRICT;
+
+        -- What an import batch sends, apart from its state: written once, deleted when confirmed, so
+        -- that state changes never rewrite (or scans walk) megabytes. import_data: the request's
+        -- import_data entries as sent (JSON objects joined by commas); snapshot_rows: JSON
+        -- [[email_key, fingerprint], ...] of the same contacts.
+        CREATE TABLE export_import_payloads (
+          run_id INTEGER NOT NULL,
+          batch INTEGER NOT NULL,
+          import_data TEXT NOT NULL,
+          snapshot_rows TEXT NOT NULL,
+          PRIMARY KEY (run_id, batch),
+          FOREIGN KEY (run_id, batch) REFERENCES export_import_batches (run_id, batch) ON DELETE CASCADE
         ) STRICT;
         CREATE INDEX export_import_batches_by_activity ON export_import_batches (activity_id)
           WHERE activity_id IS NOT NULL;

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { type CsvError, type Options, Parser } from 'csv-parse';
+import { CsvScanner } from './csv-scanner';
 import { readableBatches } from './readable-batches';
 import { sourceFileError } from './source-file';
 
@@ -35,10 +36,10 @@ type Pushed = { readonly values: string[]; readonly endLine: number } | { readon
 // `on_record`) doubles the parse time; reading the live counter when a record is pushed costs
 // nothing. Skipped records are pushed into the same stream so that they keep their place in order.
 class LineTrackingParser extends Parser {
-  constructor() {
+  constructor(options: Options) {
     const self: { parser?: Parser } = {};
     super({
-      ...csvParseOptions,
+      ...options,
       on_skip: (error) => {
         if (error) self.parser?.push({ error } satisfies Pushed);
       },
@@ -54,12 +55,67 @@ class LineTrackingParser extends Parser {
 
 /**
  * Streams the records of a csv file (header included) with the line each starts on, in file order,
- * in batches (one per chunk parsed); memory does not grow with the file. Rejects (while iterating)
+ * in batches (one per chunk read); memory does not grow with the file. Rejects (while iterating)
  * with a SourceError when the file cannot be opened or read.
  */
 export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRecord[]> {
-  const parser = new LineTrackingParser();
-  const records = pipeline(createReadStream(file), parser, () => {});
+  try {
+    yield* csvRecordBatches(createReadStream(file));
+  } catch (error) {
+    throw sourceFileError(file, error);
+  }
+}
+
+/**
+ * The records of csv `chunks`, in batches: `CsvScanner` (fast, well-formed csv) as long as the
+ * records are well-formed, then csv-parse with `csvParseOptions` from the first malformed record to
+ * the end, so that malformed rows are skipped and reported exactly as csv-parse does.
+ */
+export async function* csvRecordBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord[]> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const scanner = new CsvScanner();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      const scanned = next.done ? scanner.end() : scanner.push(next.value as Buffer);
+      if (scanned.records.length > 0) yield scanned.records;
+      if (scanned.malformed) {
+        const { rest, line } = scanned.malformed;
+        const remaining = next.done ? [] : { [Symbol.asyncIterator]: () => iterator };
+        yield* csvParseRecordBatches(Readable.from(concatChunks(rest, remaining)), line, { bom: false });
+        return;
+      }
+      if (next.done) return;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+async function* concatChunks(
+  first: Buffer,
+  rest: AsyncIterable<Buffer> | readonly Buffer[],
+): AsyncGenerator<Buffer> {
+  yield first;
+  for await (const chunk of rest) yield chunk;
+}
+
+/**
+ * csv-parse with `csvParseOptions` over `source`, whose first record starts on line `firstLine` of
+ * the file: the reference reader, which `csvRecordBatches` hands malformed input to. `bom: false`
+ * when the source does not start the file (a BOM is only dropped there).
+ */
+export async function* csvParseRecordBatches(
+  source: Readable,
+  firstLine = 1,
+  options: { bom: boolean } = { bom: true },
+): AsyncGenerator<CsvRecord[]> {
+  const parser = new LineTrackingParser({ ...csvParseOptions, bom: options.bom });
+  let failure: unknown;
+  const records = pipeline(source, parser, (error) => {
+    failure ??= error;
+  });
+  const offset = firstLine - 1;
   // csv-parse's count, and how far it runs ahead of the physical line (one per CRLF in quotes).
   let parserLine = 0;
   let overcount = 0;
@@ -68,7 +124,7 @@ export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRec
       const batch: CsvRecord[] = [];
       for (const record of pushed) {
         if ('error' in record) {
-          batch.push({ error: record.error, line: parserLine + 1 - overcount });
+          batch.push({ error: record.error, line: offset + parserLine + 1 - overcount });
           parserLine = typeof record.error.lines === 'number' ? record.error.lines : parserLine + 1;
           continue;
         }
@@ -79,14 +135,14 @@ export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRec
           breaks += countChar(value, '\n') + countChar(value, '\r');
           if (value.includes('\r\n')) crlfs += value.split('\r\n').length - 1;
         }
-        batch.push({ values: record.values, line: record.endLine - breaks - overcount });
+        batch.push({ values: record.values, line: offset + record.endLine - breaks - overcount });
         overcount += crlfs;
         parserLine = record.endLine;
       }
       yield batch;
     }
   } catch (error) {
-    throw sourceFileError(file, error);
+    throw failure ?? error;
   }
 }
 

@@ -47,6 +47,7 @@ describe('opening a SQLite state', () => {
       'connection_secrets',
       'export_checkpoints',
       'export_import_batches',
+      'export_import_payloads',
       'export_removal_batches',
       'export_removals',
       'export_snapshots',

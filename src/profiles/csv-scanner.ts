@@ -1,0 +1,149 @@
+const comma = 0x2c;
+const quote = 0x22;
+const lf = 0x0a;
+const cr = 0x0d;
+
+/** A record the scanner read: its cells and the physical line it starts on (1-based). */
+export interface ScannedRecord {
+  readonly values: string[];
+  readonly line: number;
+}
+
+/** What one `push` or `end` found. */
+export interface ScanResult {
+  readonly records: ScannedRecord[];
+  /**
+   * Set when a record is not well-formed RFC 4180 (a quote inside an unquoted cell, text after a
+   * closing quote, a quote never closed): the bytes from that record's start on, not scanned, and
+   * the line it starts on. The scanner reads nothing after it.
+   */
+  readonly malformed?: { readonly rest: Buffer; readonly line: number };
+}
+
+type RecordScan =
+  | { readonly kind: 'record'; readonly values: string[]; readonly next: number; readonly lines: number }
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'malformed' };
+
+const incomplete: RecordScan = { kind: 'incomplete' };
+const malformed: RecordScan = { kind: 'malformed' };
+
+/**
+ * A fast reader of well-formed csv, fed chunk by chunk: the same records, cells and lines as
+ * `csvParseOptions` gives with csv-parse (RFC 4180 quoting with `""`, line breaks inside quotes, a
+ * leading UTF-8 BOM dropped, `\r\n`, `\n` or `\r` ending records, mixed too; a blank line is one
+ * empty cell; column counts not checked), at a fraction of the time and garbage: a loop over bytes
+ * and one string per cell. It does not recover from malformed quoting: at the first malformed
+ * record it stops and hands back the bytes from there, for csv-parse to read (its recovery is the
+ * contract; at a record boundary it has no state, so going on from there is what csv-parse alone
+ * would do).
+ */
+export class CsvScanner {
+  private carry: Buffer = Buffer.alloc(0);
+  private line = 1;
+  private started = false;
+  private stopped = false;
+
+  /** Scans a chunk; records that end in a later chunk wait for it. */
+  push(chunk: Buffer): ScanResult {
+    return this.scan(this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]), false);
+  }
+
+  /** Scans what is left at the end of the input. */
+  end(): ScanResult {
+    return this.scan(this.carry, true);
+  }
+
+  private scan(data: Buffer, final: boolean): ScanResult {
+    if (this.stopped) return { records: [] };
+    let position = 0;
+    if (!this.started) {
+      if (data.length < 3 && !final) {
+        this.carry = data;
+        return { records: [] };
+      }
+      this.started = true;
+      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) position = 3;
+    }
+    const records: ScannedRecord[] = [];
+    while (position < data.length) {
+      const scanned = scanRecord(data, position, final);
+      if (scanned.kind === 'incomplete') break;
+      if (scanned.kind === 'malformed') {
+        this.stopped = true;
+        this.carry = Buffer.alloc(0);
+        return { records, malformed: { rest: data.subarray(position), line: this.line } };
+      }
+      records.push({ values: scanned.values, line: this.line });
+      this.line += scanned.lines;
+      position = scanned.next;
+    }
+    // A copy: the carried bytes must not keep the whole chunk alive.
+    this.carry = position === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(position));
+    return { records };
+  }
+}
+
+/** One record from `start`; `lines` counts the line breaks it spans, its own end included. */
+function scanRecord(data: Buffer, start: number, final: boolean): RecordScan {
+  const length = data.length;
+  const values: string[] = [];
+  let lines = 0;
+  let at = start;
+  for (;;) {
+    let end: number;
+    if (at < length && data[at] === quote) {
+      let value = '';
+      let from = at + 1;
+      for (;;) {
+        const close = data.indexOf(quote, from);
+        if (close === -1) return final ? malformed : incomplete;
+        if (close + 1 >= length && !final) return incomplete;
+        if (data[close + 1] === quote) {
+          value += data.toString('utf8', from, close + 1);
+          from = close + 2;
+          continue;
+        }
+        value += data.toString('utf8', from, close);
+        lines += lineBreaks(data, at + 1, close);
+        end = close + 1;
+        break;
+      }
+      values.push(value);
+      if (end < length) {
+        const next = data[end];
+        if (next !== comma && next !== lf && next !== cr) return malformed;
+      }
+    } else {
+      end = at;
+      while (end < length) {
+        const byte = data[end];
+        if (byte === comma || byte === lf || byte === cr) break;
+        if (byte === quote) return malformed;
+        end += 1;
+      }
+      if (end === length && !final) return incomplete;
+      values.push(data.toString('utf8', at, end));
+    }
+    if (end === length) return { kind: 'record', values, next: end, lines };
+    if (data[end] === comma) {
+      at = end + 1;
+      continue;
+    }
+    if (data[end] === cr) {
+      if (end + 1 >= length && !final) return incomplete;
+      return { kind: 'record', values, next: data[end + 1] === lf ? end + 2 : end + 1, lines: lines + 1 };
+    }
+    return { kind: 'record', values, next: end + 1, lines: lines + 1 };
+  }
+}
+
+/** Physical line breaks in `data[from, to)`: each `\n`, and each `\r` not followed by `\n`. */
+function lineBreaks(data: Buffer, from: number, to: number): number {
+  let breaks = 0;
+  for (let index = from; index < to; index++) {
+    const byte = data[index];
+    if (byte === lf || (byte === cr && data[index + 1] !== lf)) breaks += 1;
+  }
+  return breaks;
+}

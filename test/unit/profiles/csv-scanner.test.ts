@@ -1,0 +1,88 @@
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type CsvRecord, csvParseRecordBatches, csvRecordBatches } from '../../../src/profiles/csv-records';
+
+const flat = (record: CsvRecord) =>
+  record.error === undefined
+    ? { line: record.line, values: record.values }
+    : { line: record.line, error: record.error.code };
+
+async function collect(batches: AsyncIterable<CsvRecord[]>) {
+  const records = [];
+  for await (const batch of batches) for (const record of batch) records.push(flat(record));
+  return records;
+}
+
+async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Buffer> {
+  let at = 0;
+  for (let index = 0; at < bytes.length; index++) {
+    const size = sizes[index % sizes.length] ?? 1;
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
+}
+
+// Cells from pieces that matter to csv: separators, quotes, every line end, multi-byte characters.
+const piece = fc.constantFrom('a', 'Zoë', '😀', '美咲', ' ', ',', '"', '""', '\n', '\r', '\r\n', 'x y', '');
+const cell = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(''));
+const quotedCell = cell.map((text) => `"${text.replaceAll('"', '""')}"`);
+const plainCell = cell.map((text) => text.replace(/[",\r\n]/g, ''));
+// Now and then a broken cell: a stray quote, text after a closing quote, or a quote never closed.
+const brokenCell = fc.constantFrom('O"Brien', '"Cy"x', '"open', 'a"', ' "b"');
+const lineEnd = fc.constantFrom('\n', '\r\n', '\r');
+
+const csvText = fc
+  .tuple(
+    fc.boolean(),
+    fc.array(
+      fc.tuple(
+        fc.array(
+          fc.oneof(
+            { weight: 5, arbitrary: plainCell },
+            { weight: 4, arbitrary: quotedCell },
+            { weight: 1, arbitrary: brokenCell },
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
+        lineEnd,
+      ),
+      { maxLength: 8 },
+    ),
+    fc.boolean(),
+  )
+  .map(([bom, rows, trailingEnd]) => {
+    const text = rows
+      .map(([cells, end], index) => cells.join(',') + (index < rows.length - 1 || trailingEnd ? end : ''))
+      .join('');
+    return `${bom ? '\uFEFF' : ''}${text}`;
+  });
+
+describe('csvRecordBatches: the fast scanner, csv-parse from the first malformed record on', () => {
+  it('reads exactly what csv-parse alone reads: cells, lines, skipped records (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        csvText,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        async (text, sizes) => {
+          const bytes = Buffer.from(text, 'utf8');
+          const expected = await collect(csvParseRecordBatches(Readable.from([bytes])));
+          expect(await collect(csvRecordBatches(chunked(bytes, sizes)))).toEqual(expected);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('reads quoted line breaks, doubled quotes and a BOM, counting physical lines', async () => {
+    const bytes = Buffer.from('\uFEFFId,Name\r\n1,"two\r\nlines"\n2,"say ""hi"""\r3,\n\n4,Zoë', 'utf8');
+    expect(await collect(csvRecordBatches(chunked(bytes, [5])))).toEqual([
+      { line: 1, values: ['Id', 'Name'] },
+      { line: 2, values: ['1', 'two\r\nlines'] },
+      { line: 4, values: ['2', 'say "hi"'] },
+      { line: 5, values: ['3', ''] },
+      { line: 6, values: [''] },
+      { line: 7, values: ['4', 'Zoë'] },
+    ]);
+  });
+});
