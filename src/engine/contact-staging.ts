@@ -1,20 +1,19 @@
-import type { ExportContact, RowLocation } from '../profiles';
+import { importEntryJson } from '../constant-contact';
+import { contactFingerprint, type ExportContact, type RowLocation } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 
 /**
- * One staged contact, in (email key, key) order: `[emailKey, key, email, firstName, lastName,
- * position, snapshotFingerprint]`, where the fingerprint is the one the destination's snapshot holds
- * for that email (null when the email is not in it). Plain arrays: a million of them pass through
- * the planning pass.
+ * One staged contact as the planning pass reads it, in (email key, key) order: `[emailKey, key,
+ * entryBytes, snapshot, position]`, where `entryBytes` is the UTF-8 size of its import entry and
+ * `snapshot` says what the destination's snapshot holds for its email: 0 none, 1 the same
+ * fingerprint, 2 another one. Plain arrays of small values: a million pass through the pass.
  */
 export type StagedContactRow = readonly [
   emailKey: string,
   key: string,
-  email: string,
-  firstName: string | null,
-  lastName: string | null,
+  entryBytes: number,
+  snapshot: 0 | 1 | 2,
   position: number,
-  snapshotFingerprint: string | null,
 ];
 
 /** Which number of a RowLocation a source's rows carry. */
@@ -22,15 +21,17 @@ type LocationNumber = 'line' | 'rowid' | 'row';
 
 /**
  * A run's contacts while it plans, in two TEMP tables of the state's connection (private to it: no
- * other process sees them, and writing them takes no lock on the state file).
+ * other process sees them, and writing them takes no lock on the state file). Each contact is
+ * staged as what will be sent: its import entry (`importEntryJson`) and its fingerprint, computed
+ * once, as it is read.
  *
  * Contacts are appended in source order (cheap), then copied once, sorted, into a table clustered by
  * `(email_key, key)`. That order does the rest: the first row of each email is the dedupe winner
  * (the smallest key under SQLite's BINARY collation, which is `compareCodePoints`, the rule of
  * `preferredContact`), distinct emails count in one scan, the diff against the snapshot walks both
- * tables in the same order, and import batches come out sorted by email, which keeps the snapshot
- * writes of a batch on neighbouring pages. Inserting straight into an email-keyed table instead costs
- * random B-tree writes, several times slower at a million contacts.
+ * tables in the same order, and an import batch is a range of emails whose body SQLite assembles
+ * itself (`selectImportBatch`). Inserting straight into an email-keyed table instead costs random
+ * B-tree writes, several times slower at a million contacts.
  *
  * TEMP tables vanish with the connection, so a crash before the plan is stored loses nothing that
  * was sent: there is none. Call `drop` when done.
@@ -53,11 +54,11 @@ export class ContactStaging {
       DROP TABLE IF EXISTS ${this.appended};
       DROP TABLE IF EXISTS ${this.sorted};
       CREATE TABLE ${this.appended} (
-        email_key TEXT NOT NULL, key TEXT NOT NULL, email TEXT NOT NULL,
-        first_name TEXT, last_name TEXT, position INTEGER NOT NULL
+        email_key TEXT NOT NULL, key TEXT NOT NULL, entry TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        position INTEGER NOT NULL
       ) STRICT;
     `);
-    this.insert = db.prepare(`INSERT INTO ${this.appended} VALUES (?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(`INSERT INTO ${this.appended} VALUES (?, ?, ?, ?, ?)`);
   }
 
   /** Contacts appended so far (before dedupe). */
@@ -80,12 +81,16 @@ export class ContactStaging {
     const number = this.location?.number ?? 'line';
     this.db.transaction(() => {
       for (const contact of contacts) {
+        const entry = importEntryJson({
+          email: contact.email,
+          first_name: contact.firstName,
+          last_name: contact.lastName,
+        });
         this.insert.run(
           contact.emailKey,
           contact.key,
-          contact.email,
-          contact.firstName ?? null,
-          contact.lastName ?? null,
+          entry,
+          contactFingerprint(contact),
           contact.where[number] ?? 0,
         );
       }
@@ -100,8 +105,8 @@ export class ContactStaging {
   sort(): void {
     this.db.exec(`
       CREATE TABLE ${this.sorted} (
-        email_key TEXT NOT NULL, key TEXT NOT NULL, email TEXT NOT NULL,
-        first_name TEXT, last_name TEXT, position INTEGER NOT NULL,
+        email_key TEXT NOT NULL, key TEXT NOT NULL, entry TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        position INTEGER NOT NULL,
         PRIMARY KEY (email_key, key)
       ) STRICT, WITHOUT ROWID;
       INSERT INTO ${this.sorted} SELECT * FROM ${this.appended} ORDER BY email_key, key;
@@ -131,24 +136,18 @@ export class ContactStaging {
 
   /**
    * Walks every staged contact in (email key, key) order, `pageSize` at a time (one query per page,
-   * so other statements may run between pages), each with its snapshot fingerprint.
+   * so other statements may run between pages), each with what the snapshot holds for its email.
    */
-  async *pages(destination: string, pageSize = 5_000): AsyncGenerator<StagedContactRow[]> {
-    const first = this.db
-      .prepare(
-        `SELECT t.email_key, t.key, t.email, t.first_name, t.last_name, t.position, s.fingerprint
-         FROM ${this.sorted} AS t
-         LEFT JOIN main.export_snapshots AS s ON s.destination = ? AND s.email_key = t.email_key
-         ORDER BY t.email_key, t.key LIMIT ?`,
-      )
-      .raw();
+  async *pages(destination: string, pageSize = 10_000): AsyncGenerator<StagedContactRow[]> {
+    const columns = `t.email_key, t.key, octet_length(t.entry),
+      CASE WHEN s.fingerprint IS NULL THEN 0 WHEN s.fingerprint = t.fingerprint THEN 1 ELSE 2 END,
+      t.position`;
+    const from = `FROM ${this.sorted} AS t
+      LEFT JOIN main.export_snapshots AS s ON s.destination = ? AND s.email_key = t.email_key`;
+    const first = this.db.prepare(`SELECT ${columns} ${from} ORDER BY t.email_key, t.key LIMIT ?`).raw();
     const next = this.db
       .prepare(
-        `SELECT t.email_key, t.key, t.email, t.first_name, t.last_name, t.position, s.fingerprint
-         FROM ${this.sorted} AS t
-         LEFT JOIN main.export_snapshots AS s ON s.destination = ? AND s.email_key = t.email_key
-         WHERE (t.email_key, t.key) > (?, ?)
-         ORDER BY t.email_key, t.key LIMIT ?`,
+        `SELECT ${columns} ${from} WHERE (t.email_key, t.key) > (?, ?) ORDER BY t.email_key, t.key LIMIT ?`,
       )
       .raw();
     let rows = first.all(destination, pageSize) as StagedContactRow[];
@@ -160,11 +159,33 @@ export class ContactStaging {
     }
   }
 
-  /** Drops the tables; safe to call twice. */
-  drop(): void {
-    if (this.state === 'dropped') return;
-    this.state = 'dropped';
-    this.db.exec(`DROP TABLE IF EXISTS ${this.appended}; DROP TABLE IF EXISTS ${this.sorted};`);
+  /**
+   * The SQL (a FROM and WHERE over this staging, with the parameters it takes) that selects the
+   * contacts of one import batch: the dedupe winners with an email from `firstEmail` to `lastEmail`
+   * that are to be sent (changed against the snapshot, or all with `full`), in email order. The
+   * planning pass made the same choice row by row; the caller checks the counts agree.
+   */
+  importBatchSelection(
+    destination: string,
+    range: { readonly firstEmail: string; readonly lastEmail: string },
+    full: boolean,
+  ): { readonly sql: string; readonly parameters: readonly unknown[] } {
+    return {
+      sql: `FROM ${this.sorted} AS t
+        LEFT JOIN main.export_snapshots AS s ON s.destination = ? AND s.email_key = t.email_key
+        WHERE t.email_key BETWEEN ? AND ?
+          AND NOT EXISTS (SELECT 1 FROM ${this.sorted} AS d WHERE d.email_key = t.email_key AND d.key < t.key)
+          AND (? OR s.fingerprint IS NOT t.fingerprint)`,
+      parameters: [destination, range.firstEmail, range.lastEmail, full ? 1 : 0],
+    };
+  }
+
+  /** The email of a staged contact as it would be sent (the source's letter case). */
+  sentEmail(row: StagedContactRow): string {
+    const found = this.db
+      .prepare(`SELECT entry ->> '$.email' AS email FROM ${this.sorted} WHERE email_key = ? AND key = ?`)
+      .get(row[0], row[1]) as { email: string } | undefined;
+    return found?.email ?? row[0];
   }
 
   /** Where a staged row's profile was in the source. */
@@ -173,8 +194,15 @@ export class ContactStaging {
     return {
       file: location.file,
       ...(location.relation === undefined ? {} : { relation: location.relation }),
-      [location.number]: row[5],
+      [location.number]: row[4],
     };
+  }
+
+  /** Drops the tables; safe to call twice. */
+  drop(): void {
+    if (this.state === 'dropped') return;
+    this.state = 'dropped';
+    this.db.exec(`DROP TABLE IF EXISTS ${this.appended}; DROP TABLE IF EXISTS ${this.sorted};`);
   }
 }
 

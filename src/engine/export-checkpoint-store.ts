@@ -30,14 +30,19 @@ export interface ImportBatchCheckpoint {
   readonly activityId: string | undefined;
 }
 
-/** One planned import call's contacts, as stored and sent. */
-export interface StoredImportBatch {
-  /** The contacts' `importEntryJson` texts joined by commas: the request's `import_data`. */
-  readonly importData: string;
+/** One import call the planning pass cut: how many contacts, how big, which range of emails. */
+export interface PlannedImportBatch {
   readonly contacts: number;
   readonly bodyBytes: number;
-  /** JSON `[[email_key, fingerprint], ...]`: what confirming the batch writes into the snapshot. */
-  readonly snapshotRows: string;
+  readonly firstEmail: string;
+  readonly lastEmail: string;
+}
+
+/** SQL that selects the contacts of a batch from the run's staging (see `ContactStaging`). */
+export interface StagedSelection {
+  /** A FROM and WHERE clause over a table aliased `t` with `email_key`, `entry`, `fingerprint`. */
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
 }
 
 export type RemovalBatchState = 'planned' | 'submitted' | 'confirmed';
@@ -143,20 +148,42 @@ export class ExportCheckpointStore {
     return row.size;
   }
 
-  /** Stores one planned import call with the exact contacts it carries. */
-  addImportBatch(runId: number, batch: number, stored: StoredImportBatch): void {
+  /**
+   * Stores one planned import call with the exact contacts it carries, taken from the staging by
+   * `selection` inside SQLite: the request's import_data text and the batch's snapshot rows. Throws
+   * when the selection does not hold `planned.contacts` contacts (the pass and the SQL disagree: a
+   * bug), and then nothing is stored.
+   */
+  addImportBatch(
+    runId: number,
+    batch: number,
+    planned: PlannedImportBatch,
+    selection: StagedSelection,
+  ): void {
     this.write(runId, () => {
       this.db
         .prepare(
           `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, state)
            VALUES (?, ?, ?, ?, 'planned')`,
         )
-        .run(runId, batch, stored.contacts, stored.bodyBytes);
+        .run(runId, batch, planned.contacts, planned.bodyBytes);
       this.db
         .prepare(
-          'INSERT INTO export_import_payloads (run_id, batch, import_data, snapshot_rows) VALUES (?, ?, ?, ?)',
+          `INSERT INTO export_import_payloads (run_id, batch, import_data)
+           SELECT ?, ?, CAST(group_concat(t.entry, ',' ORDER BY t.email_key) AS BLOB) ${selection.sql}`,
         )
-        .run(runId, batch, stored.importData, stored.snapshotRows);
+        .run(runId, batch, ...selection.parameters);
+      const rows = this.db
+        .prepare(
+          `INSERT INTO export_import_rows (run_id, batch, email_key, fingerprint)
+           SELECT ?, ?, t.email_key, t.fingerprint ${selection.sql} ORDER BY t.email_key`,
+        )
+        .run(runId, batch, ...selection.parameters).changes;
+      if (rows !== planned.contacts) {
+        throw new Error(
+          `import batch ${batch} of run ${runId}: the plan counted ${planned.contacts} contacts from ${planned.firstEmail} to ${planned.lastEmail}, the staging holds ${rows}`,
+        );
+      }
     });
   }
 
@@ -179,12 +206,12 @@ export class ExportCheckpointStore {
     }));
   }
 
-  /** The `import_data` text of an import batch that is not confirmed yet. */
-  importData(runId: number, batch: number): string {
+  /** The `import_data` bytes of an import batch that is not confirmed yet. */
+  importData(runId: number, batch: number): Buffer {
     const row = this.db
       .prepare('SELECT import_data FROM export_import_payloads WHERE run_id = ? AND batch = ?')
-      .get(runId, batch) as { import_data: string } | undefined;
-    return row?.import_data ?? '';
+      .get(runId, batch) as { import_data: Buffer } | undefined;
+    return row?.import_data ?? Buffer.alloc(0);
   }
 
   /** Before the import request leaves: from now on its activity may exist. */
@@ -209,7 +236,7 @@ export class ExportCheckpointStore {
   /**
    * The batch's activity completed: its contacts enter the snapshot with the fingerprints sent, and
    * the batch is confirmed, in one transaction, inside SQLite (the batch's rows never cross into
-   * JavaScript). Its stored contacts are deleted: they are not needed again.
+   * JavaScript). What it sent is deleted: it is not needed again.
    */
   confirmImport(
     runId: number,
@@ -222,20 +249,20 @@ export class ExportCheckpointStore {
       this.db
         .prepare(
           `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-           SELECT ?, value ->> 0, value ->> 1, ? FROM json_each(
-             (SELECT snapshot_rows FROM export_import_payloads WHERE run_id = ? AND batch = ?)
-           ) WHERE true
+           SELECT ?, email_key, fingerprint, ? FROM export_import_rows WHERE run_id = ? AND batch = ?
+           ORDER BY email_key
            ON CONFLICT (destination, email_key) DO UPDATE
            SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
         )
         .run(destination, runId, runId, batch);
+      this.db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
+      this.db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
       this.db
         .prepare(
           `UPDATE export_import_batches SET state = 'confirmed', counters = ?, errors = ?
            WHERE run_id = ? AND batch = ?`,
         )
         .run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);
-      this.db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
     });
   }
 

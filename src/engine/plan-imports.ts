@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
-import { contactFingerprint, duplicateEmailIssue, type RowIssue } from '../profiles';
+import { ImportBatchCutter, type ImportBatchLimits } from '../constant-contact';
+import { duplicateEmailIssue, type RowIssue } from '../profiles';
 import type { ContactStaging } from './contact-staging';
-import type { StoredImportBatch } from './export-checkpoint-store';
+import type { PlannedImportBatch } from './export-checkpoint-store';
 
 /** What the planning pass found. */
 export type ImportPlanCounts = {
@@ -28,13 +28,13 @@ export interface PlanImportsOptions {
   /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
   readonly onIssue: (issue: RowIssue) => void;
   /** Stores each import batch as it is cut (a real run); a dry run leaves it out and only counts. */
-  readonly storeBatch?: (batch: number, stored: StoredImportBatch) => void;
+  readonly storeBatch?: (batch: number, planned: PlannedImportBatch) => void;
   /** Checked between pages: an aborted signal stops the pass with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
-/** A contact to send: its import entry (`importEntryJson`) and its snapshot row (JSON). */
-type PlannedContact = { readonly entry: string; readonly snapshotRow: string };
+/** A contact to send, as the cutter needs it: its email (range bounds) and its entry's size. */
+type PlannedContact = { readonly emailKey: string; readonly bytes: number };
 
 /**
  * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
@@ -44,8 +44,10 @@ type PlannedContact = { readonly entry: string; readonly snapshotRow: string };
  */
 export async function planImports(options: PlanImportsOptions): Promise<ImportPlanCounts> {
   const { staging, full } = options;
-  const cutter = new ImportBatchCutter<PlannedContact>([options.listId], options.batchLimits, (contact) =>
-    Buffer.byteLength(contact.entry),
+  const cutter = new ImportBatchCutter<PlannedContact>(
+    [options.listId],
+    options.batchLimits,
+    (contact) => contact.bytes,
   );
   const counts = {
     contacts: 0,
@@ -60,43 +62,34 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
     if (batch === undefined) return;
     counts.importCalls += 1;
     options.storeBatch?.(counts.importCalls, {
-      importData: batch.contacts.map((contact) => contact.entry).join(','),
       contacts: batch.contacts.length,
       bodyBytes: batch.bodyBytes,
-      snapshotRows: `[${batch.contacts.map((contact) => contact.snapshotRow).join(',')}]`,
+      firstEmail: (batch.contacts[0] as PlannedContact).emailKey,
+      lastEmail: (batch.contacts[batch.contacts.length - 1] as PlannedContact).emailKey,
     });
   };
   let winner: { emailKey: string; key: string } | undefined;
   for await (const page of staging.pages(options.destination)) {
     options.signal?.throwIfAborted();
     for (const row of page) {
-      const [emailKey, key, email, firstName, lastName, , snapshotFingerprint] = row;
+      const [emailKey, key, bytes, snapshot] = row;
       if (emailKey === winner?.emailKey) {
         counts.duplicates += 1;
+        const email = staging.sentEmail(row);
         const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
         options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
         continue;
       }
       winner = { emailKey, key };
       counts.contacts += 1;
-      const fingerprint = contactFingerprint({
-        emailKey,
-        ...(firstName === null ? {} : { firstName }),
-        ...(lastName === null ? {} : { lastName }),
-      });
-      if (snapshotFingerprint === null) counts.adds += 1;
-      else if (snapshotFingerprint !== fingerprint) counts.updates += 1;
+      if (snapshot === 0) counts.adds += 1;
+      else if (snapshot === 2) counts.updates += 1;
       else {
         counts.unchanged += 1;
         if (!full) continue;
       }
       counts.toImport += 1;
-      const entry = importEntryJson({
-        email,
-        ...(firstName === null ? {} : { first_name: firstName }),
-        ...(lastName === null ? {} : { last_name: lastName }),
-      });
-      store(cutter.add({ entry, snapshotRow: JSON.stringify([emailKey, fingerprint]) }));
+      store(cutter.add({ emailKey, bytes }));
     }
     await nextTurn();
   }

@@ -5,6 +5,7 @@ import { readContacts } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 import { ContactStaging } from './contact-staging';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import type { PlannedImportBatch } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
 import { planImports } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
@@ -103,8 +104,13 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
       ...(input.dryRun
         ? {}
         : {
-            storeBatch: (batch: number, stored: Parameters<typeof checkpoints.addImportBatch>[2]) =>
-              checkpoints.addImportBatch(runId, batch, stored),
+            storeBatch: (batch: number, planned: PlannedImportBatch) =>
+              checkpoints.addImportBatch(
+                runId,
+                batch,
+                planned,
+                staging.importBatchSelection(destination, planned, input.full),
+              ),
           }),
       ...(signal ? { signal } : {}),
     });

@@ -53,20 +53,27 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
           PRIMARY KEY (run_id, batch)
         ) STRICT;
 
-        -- What an import batch sends, apart from its state: written once, deleted when confirmed, so
-        -- that state changes never rewrite (or scans walk) megabytes. import_data: the request's
-        -- import_data entries as sent (JSON objects joined by commas); snapshot_rows: JSON
-        -- [[email_key, fingerprint], ...] of the same contacts.
+        -- What an import batch sends, apart from its state, written once and deleted when the batch
+        -- is confirmed, so that state changes never rewrite (nor scans walk) megabytes:
+        -- import_data, the request's import_data entries as sent (JSON objects joined by commas, as
+        -- UTF-8 bytes: sent as they are, never held as a string);
+        -- and the batch's rows for the snapshot (email key and fingerprint of each contact).
         CREATE TABLE export_import_payloads (
           run_id INTEGER NOT NULL,
           batch INTEGER NOT NULL,
-          import_data TEXT NOT NULL,
-          snapshot_rows TEXT NOT NULL,
+          import_data BLOB NOT NULL,
           PRIMARY KEY (run_id, batch),
           FOREIGN KEY (run_id, batch) REFERENCES export_import_batches (run_id, batch) ON DELETE CASCADE
         ) STRICT;
-        CREATE INDEX export_import_batches_by_activity ON export_import_batches (activity_id)
-          WHERE activity_id IS NOT NULL;
+
+        CREATE TABLE export_import_rows (
+          run_id INTEGER NOT NULL,
+          batch INTEGER NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint TEXT NOT NULL,
+          PRIMARY KEY (run_id, batch, email_key),
+          FOREIGN KEY (run_id, batch) REFERENCES export_import_batches (run_id, batch) ON DELETE CASCADE
+        ) STRICT, WITHOUT ROWID;
 
         -- contact_id: NULL until the bulk lookup; batch: the removal call that carries it.
         CREATE TABLE export_removals (

@@ -48,6 +48,7 @@ describe('opening a SQLite state', () => {
       'export_checkpoints',
       'export_import_batches',
       'export_import_payloads',
+      'export_import_rows',
       'export_removal_batches',
       'export_removals',
       'export_snapshots',

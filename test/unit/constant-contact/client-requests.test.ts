@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConstantContactError,
   importBody,
+  importEntryJson,
   QuotaExceededError,
   RateLimitError,
   refreshTokenFingerprint,
@@ -217,6 +218,32 @@ describe('endpoints', () => {
     const { client } = ready();
     await client.importContacts({ contacts, listIds: [listId] });
     expect(sent).toBe(expected);
+  });
+
+  it('sends a serialized import (importEntryJson entries) as the very bytes the contacts would make', async () => {
+    const contacts = [
+      { email: 'zoë@example.com', first_name: 'Zoë', last_name: 'Müller' },
+      { email: 'b@example.com', first_name: '美咲' },
+    ];
+    let sent = '';
+    api()
+      .matchHeader('content-type', /^application\/json/)
+      .post('/v3/activities/contacts_json_import')
+      .reply(201, (_uri, body) => {
+        sent = typeof body === 'string' ? body : JSON.stringify(body);
+        return activity('initialized');
+      });
+    const { client, events } = ready();
+    const report = await client.importContacts({
+      importData: Buffer.from(contacts.map(importEntryJson).join(',')),
+      contacts: contacts.length,
+      listIds: [listId],
+    });
+    expect(report.activityId).toBe(activityId);
+    expect(sent).toBe(JSON.stringify(importBody(contacts, [listId])));
+    expect(events.map((event) => `${event.method} ${event.pathTemplate} ${event.status}`)).toContain(
+      'POST /activities/contacts_json_import 201',
+    );
   });
 
   it('refuses batches Constant Contact would refuse or cut, before sending anything', async () => {
