@@ -22,20 +22,23 @@ async function measure(root, step, folder) {
     const profiles = require(join(root, 'dist', 'src', 'profiles'));
     result.rows = await profiles.countCsvRecords(join(folder, 'data', 'profiles.csv'));
   } else {
-    const { openStateStore } = require(join(root, 'dist', 'src', 'state'));
-    const { runExport } = require(join(root, 'dist', 'src', 'engine'));
-    const store = await openStateStore(`sqlite:${join(folder, 'state', 'state.db')}`, {
-      env: {},
+    // As `exportctl run` does it: in a worker thread with the bounded heap (exportWorkerHeap).
+    const { runExportsInWorker } = require(join(root, 'dist', 'src', 'engine'));
+    const [outcome] = await runExportsInWorker({
+      state: `sqlite:${join(folder, 'state', 'state.db')}`,
       cwd: folder,
+      env: {},
+      actor: 'bench@example.com',
+      targets: [{ destination: 'everyone', trigger: 'manual' }],
+      dryRun: false,
+      full: false,
+      lockTimeoutMs: 0,
+      concurrency: 1,
     });
-    try {
-      const outcome = await runExport({ store, destination: 'everyone', actor: 'bench@example.com' });
-      result.status = outcome.run.status;
-      result.error = outcome.error?.message;
-      result.record = outcome.record;
-    } finally {
-      await store.close();
-    }
+    if (outcome.failure) throw outcome.failure;
+    result.status = outcome.run.status;
+    result.error = outcome.error?.message;
+    result.record = outcome.record;
   }
   result.seconds = (performance.now() - started) / 1000;
   result.peakRss = process.resourceUsage().maxRSS * 1024;

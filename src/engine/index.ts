@@ -13,6 +13,7 @@ export * from './row-issue-csv';
 export * from './run-engine-errors';
 export * from './run-engine-sqlite-migrations';
 export * from './run-export';
+export * from './run-exports-in-worker';
 export * from './run-record';
 export * from './send-imports';
 export * from './send-removals';

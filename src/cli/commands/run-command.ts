@@ -1,8 +1,7 @@
 import { Option } from 'commander';
-import pLimit from 'p-limit';
 import { resolveActor } from '../../config';
-import { dueDestinations, type ExportRunResult, runExport } from '../../engine';
-import { ExportctlError, UsageError } from '../../errors';
+import { dueDestinations, runExportsInWorker } from '../../engine';
+import { UsageError } from '../../errors';
 import type { RunTrigger } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
@@ -74,52 +73,43 @@ export async function runCommand(
     const targets = await chooseTargets(name, flags, session.store, context, json);
     if (targets.length === 0) return ExitCode.Success;
     const display = createRunProgressDisplay(context);
-    const limit = pLimit(concurrency);
-    const outcomes = await Promise.all(
-      targets.map((target) =>
-        limit(async (): Promise<ExportRunResult | { destination: string; error: unknown }> => {
-          try {
-            return await runExport({
-              store: session.store,
-              destination: target.destination,
-              trigger: target.trigger,
-              actor,
-              dryRun: flags.dryRun ?? false,
-              full: flags.full ?? false,
-              signal: controller.signal,
-              lockTimeoutMs,
-              env: context.env,
-              onProgress: display.onProgress,
-              onLockWait: (holder) =>
-                display.log(
-                  `${target.destination}: waiting up to ${flags.lockTimeout} for ${holder.identity} running \`${holder.command}\` (pid ${holder.pid} on ${holder.hostname}, since ${new Date(holder.since).toISOString()})`,
-                ),
-            });
-          } catch (error) {
-            return { destination: target.destination, error };
-          }
-        }),
-      ),
+    // In a worker with a bounded heap (see exportWorkerHeap); it opens the state itself.
+    const outcomes = await runExportsInWorker(
+      {
+        state: globals.state,
+        cwd: context.cwd,
+        env: context.env,
+        actor,
+        targets,
+        dryRun: flags.dryRun ?? false,
+        full: flags.full ?? false,
+        lockTimeoutMs,
+        concurrency,
+      },
+      {
+        signal: controller.signal,
+        onProgress: display.onProgress,
+        onLockWait: (destination, holder) =>
+          display.log(
+            `${destination}: waiting up to ${flags.lockTimeout} for ${holder.identity} running \`${holder.command}\` (pid ${holder.pid} on ${holder.hostname}, since ${new Date(holder.since).toISOString()})`,
+          ),
+      },
     );
     display.stop();
     let failed = false;
     const results: unknown[] = [];
     for (const outcome of outcomes) {
-      if ('run' in outcome) {
+      if (!('failure' in outcome)) {
         if (outcome.run.status !== 'succeeded') failed = true;
         if (json) results.push({ ...runJson(outcome.run), resumed: outcome.resumed });
         else for (const line of renderRunSummary(outcome)) writeLine(context.stdout, line);
       } else {
         failed = true;
         if (json) {
-          const error = outcome.error;
-          results.push({
-            destination: outcome.destination,
-            error: error instanceof ExportctlError ? error.toJSON() : { message: String(error) },
-          });
+          results.push({ destination: outcome.destination, error: outcome.failure.toJSON() });
         } else {
           context.stderr.write(`${outcome.destination}: `);
-          printError(outcome.error, context);
+          printError(outcome.failure, context);
         }
       }
     }

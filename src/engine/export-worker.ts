@@ -1,0 +1,95 @@
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import pLimit from 'p-limit';
+import { ExportctlError } from '../errors';
+import { openStateStore } from '../state';
+import { type ExportRunResult, runExport } from './run-export';
+import {
+  type ExportWorkerMessage,
+  type ExportWorkerRequest,
+  exportWorkerKind,
+  type SerializedError,
+} from './run-exports-in-worker';
+
+/**
+ * The worker side of `runExportsInWorker`: opens the state, runs the requested destinations (at
+ * most `concurrency` at a time, sharing this thread's rate limiters), and reports each one's
+ * progress and end to the parent. An `abort` message stops every run between batches.
+ */
+async function serve(request: ExportWorkerRequest): Promise<void> {
+  const port = parentPort;
+  if (!port) return;
+  const post = (message: ExportWorkerMessage) => port.postMessage(message);
+  const controller = new AbortController();
+  const onMessage = (message: { type?: string }) => {
+    if (message.type === 'abort') controller.abort(new Error('stopped'));
+  };
+  port.on('message', onMessage);
+  const store = await openStateStore(request.state, {
+    cwd: request.cwd,
+    env: request.env,
+    ...(request.actor ? { actor: request.actor } : {}),
+  });
+  try {
+    const limit = pLimit(request.concurrency);
+    await Promise.all(
+      request.targets.map((target) =>
+        limit(async () => {
+          try {
+            const result = await runExport({
+              store,
+              destination: target.destination,
+              trigger: target.trigger,
+              actor: request.actor,
+              dryRun: request.dryRun,
+              full: request.full,
+              signal: controller.signal,
+              lockTimeoutMs: request.lockTimeoutMs,
+              env: request.env,
+              onProgress: (progress) => post({ type: 'progress', progress }),
+              onLockWait: (holder) => post({ type: 'lock-wait', destination: target.destination, holder }),
+            });
+            post({ type: 'result', destination: target.destination, result: serializable(result) });
+          } catch (error) {
+            post({ type: 'error', destination: target.destination, error: serializeError(error) });
+          }
+        }),
+      ),
+    );
+  } finally {
+    await store.close();
+    // The listener alone would keep this thread alive.
+    port.off('message', onMessage);
+  }
+  post({ type: 'done' });
+}
+
+function serializable(result: ExportRunResult): Omit<ExportRunResult, 'error'> & { error?: SerializedError } {
+  const { error, ...rest } = result;
+  return error === undefined ? rest : { ...rest, error: serializeError(error) };
+}
+
+function serializeError(error: unknown): SerializedError {
+  if (error instanceof ExportctlError) {
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      context: { ...error.context },
+    };
+  }
+  return {
+    code: 'unexpected-error',
+    message: error instanceof Error ? error.message : String(error),
+    context: {},
+  };
+}
+
+if (
+  !isMainThread &&
+  parentPort &&
+  (workerData as ExportWorkerRequest | undefined)?.kind === exportWorkerKind
+) {
+  serve(workerData as ExportWorkerRequest).catch((error: unknown) => {
+    parentPort?.postMessage({ type: 'fatal', error: serializeError(error) } satisfies ExportWorkerMessage);
+  });
+}
