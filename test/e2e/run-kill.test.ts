@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { SandboxHandle } from '../../src/sandbox';
 import { expectedMembers, importedItems, listMembers, vipListId } from '../support/export-world';
 import { runExportctl, startExportctl } from '../support/exportctl-cli';
 import { loadProfileGenerator } from '../support/profile-generator';
@@ -27,6 +28,43 @@ beforeAll(async () => {
   );
   writeFileSync(join(data, 'segment-membership.csv'), `CustomerId,Segment\n${ids.join('\n')}\n`);
 }, 60_000);
+
+/** The manifests of a run of every generated profile into the VIP list, data in `data` (relative or absolute). */
+function writeManifests(into: string, sandbox: SandboxHandle, data: string): void {
+  writeFileSync(
+    join(into, 'exportctl.yaml'),
+    `apiVersion: exportctl/v1
+kind: Connection
+metadata: { name: cc }
+spec:
+  type: constant-contact
+  dataPrivacyConsent: true
+  exportUser: ops@example.com
+  auth:
+    clientId: sandbox-client
+    clientSecret: { env: CC_CLIENT_SECRET }
+    refreshToken: { env: CC_REFRESH_TOKEN }
+  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
+  limits: { requestsPerSecond: 50 }
+---
+apiVersion: exportctl/v1
+kind: ProfileSource
+metadata: { name: profiles }
+spec: { type: csv, profiles: ${data}/profiles.csv, key: CustomerId, segmentMembership: ${data}/segment-membership.csv }
+---
+apiVersion: exportctl/v1
+kind: ExportDestination
+metadata: { name: everyone }
+spec:
+  connection: cc
+  source: profiles
+  listId: ${vipListId}
+  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
+  segments: [Everyone]
+  schedule: manual
+`,
+  );
+}
 
 /** Polls the state (read-only) until `ready` says so; gives up when the child has exited. */
 async function waitFor(state: string, ready: (db: Database.Database) => boolean, done: () => boolean) {
@@ -54,39 +92,7 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     const sandbox = await testSandbox({
       activityTiming: { startDelayMs: 20, baseDurationMs: 100, perItemMs: 0.01 },
     });
-    writeFileSync(
-      join(folder, 'exportctl.yaml'),
-      `apiVersion: exportctl/v1
-kind: Connection
-metadata: { name: cc }
-spec:
-  type: constant-contact
-  dataPrivacyConsent: true
-  exportUser: ops@example.com
-  auth:
-    clientId: sandbox-client
-    clientSecret: { env: CC_CLIENT_SECRET }
-    refreshToken: { env: CC_REFRESH_TOKEN }
-  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
-  limits: { requestsPerSecond: 50 }
----
-apiVersion: exportctl/v1
-kind: ProfileSource
-metadata: { name: profiles }
-spec: { type: csv, profiles: data/profiles.csv, key: CustomerId, segmentMembership: data/segment-membership.csv }
----
-apiVersion: exportctl/v1
-kind: ExportDestination
-metadata: { name: everyone }
-spec:
-  connection: cc
-  source: profiles
-  listId: ${vipListId}
-  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [Everyone]
-  schedule: manual
-`,
-    );
+    writeManifests(folder, sandbox, 'data');
     const stateFile = join(folder, 'state', 'state.db');
     const state = ['--state', `sqlite:${stateFile}`];
     const applied = await runExportctl(['apply', '--auto-approve', ...state, 'exportctl.yaml'], {
@@ -166,4 +172,44 @@ spec:
     expect(killedIn.some((states) => states.includes('sending'))).toBe(true);
     expect(killedIn.some((states) => states.includes('submitted'))).toBe(true);
   }, 150_000);
+
+  it('on SIGTERM lets the activities in flight reach their checkpoint, pauses, and the next run resumes', async () => {
+    const sandbox = await testSandbox({
+      activityTiming: { startDelayMs: 20, baseDurationMs: 100, perItemMs: 0.05 },
+    });
+    const here = tempFolder();
+    writeManifests(here, sandbox, join(folder, 'data'));
+    const stateFile = join(here, 'state.db');
+    const state = ['--state', `sqlite:${stateFile}`];
+    expect(
+      (await runExportctl(['apply', '--auto-approve', ...state, 'exportctl.yaml'], { cwd: here, env })).code,
+    ).toBe(0);
+
+    const child = startExportctl(['run', 'everyone', ...state], { cwd: here, env, timeoutMs: 90_000 });
+    expect(await waitFor(stateFile, batchIn('submitted'), () => child.exited)).toBe(true);
+    child.kill('SIGTERM');
+    const stopped = await child.result;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(/SIGTERM: stopping once the batches in flight are confirmed/);
+    expect(stopped.stdout).toMatch(
+      /everyone: run \d+ paused in .*\n {2}paused: stopped between batches; run it again to resume run \d+/,
+    );
+    const db = new Database(stateFile, { readonly: true });
+    const states = (db.prepare('SELECT state FROM export_import_batches').all() as { state: string }[]).map(
+      (row) => row.state,
+    );
+    db.close();
+    // Nothing left in the air: every batch sent reached its checkpoint.
+    expect(states).toContain('confirmed');
+    expect(states.filter((batch) => batch === 'sending' || batch === 'submitted')).toEqual([]);
+    expect(states).toContain('planned');
+
+    const resumed = await runExportctl(['run', 'everyone', ...state], { cwd: here, env, timeoutMs: 90_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/everyone: run \d+ succeeded \(resumed\)/);
+    const expected = await expectedMembers(join(folder, 'data'), ['Everyone']);
+    expect(listMembers(sandbox, vipListId)).toEqual(expected);
+    // Each contact imported once: the list's members and the seed's 3 unsubscribed contacts.
+    expect(importedItems(sandbox)).toBe(expected.length + 3);
+  }, 120_000);
 });

@@ -14,8 +14,8 @@ export interface CliResult {
 /** A running `exportctl` child: await `result`, or kill it (SIGKILL) first. */
 export interface ExportctlProcess {
   readonly result: Promise<CliResult>;
-  /** Sends SIGKILL (a crash, as `kill -9`); does nothing once it has exited. */
-  kill(): void;
+  /** Sends SIGKILL (a crash, as `kill -9`), or another signal; does nothing once it has exited. */
+  kill(signal?: NodeJS.Signals): void;
   readonly exited: boolean;
 }
 
@@ -66,8 +66,8 @@ export function startExportctl(
   });
   return {
     result,
-    kill() {
-      if (!exited) child.kill('SIGKILL');
+    kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (!exited) child.kill(signal);
     },
     get exited() {
       return exited;
