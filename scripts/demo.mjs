@@ -1,27 +1,93 @@
 #!/usr/bin/env node
-// `npm run demo`: the main job on the embedded defaults. Until the run engine lands this shows what
-// exists (validating the quickstart) and says plainly what does not yet.
-import { spawnSync } from 'node:child_process';
+// `npm run demo`: the main job on the embedded defaults. Validates config-examples/quickstart,
+// starts the local Constant Contact sandbox, applies the quickstart to a SQLite state in a temp
+// folder, prints a data plan, runs both exports (twice: the second finds nothing to send), and shows
+// the run history and status. Only loopback addresses are contacted; the temp folder is removed.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'exportctl.js');
 const say = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Runs `exportctl ...args` in `cwd` with the quickstart's secrets; stops the demo if it fails. */
+function exportctl(args, cwd, allowedExit = [0]) {
+  say(`$ exportctl ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      EXPORTCTL_ACTOR: 'ops@example.com',
+      CC_CLIENT_SECRET: 'sandbox-secret',
+      CC_REFRESH_TOKEN: 'sandbox-refresh-token',
+      EXPORTCTL_STATE: `sqlite:${join(cwd, '.exportctl', 'state.db')}`,
+    },
+  });
+  if (!allowedExit.includes(result.status ?? 1))
+    throw new Error(`exportctl ${args[0]} exited ${result.status}`);
+  say();
+}
+
+/** `exportctl sandbox --port 0`: resolves with its URL and a stop function. */
+function startSandbox() {
+  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0', '--output', 'json'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      output += chunk;
+      if (!output.includes('\n')) return;
+      const { url } = JSON.parse(output.split('\n')[0]);
+      resolve({
+        url,
+        stop: () =>
+          new Promise((done) => {
+            child.once('exit', done);
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`the sandbox exited with ${code}`)));
+  });
+}
 
 say('exportctl demo');
 say('==============');
 say('1. Validate config-examples/quickstart (schemas, references, role rules):');
-const result = spawnSync(
-  process.execPath,
-  [join(root, 'bin', 'exportctl.js'), 'validate', 'config-examples/quickstart'],
-  {
-    cwd: root,
-    env: { ...process.env, EXPORTCTL_ACTOR: 'ops@example.com' },
-    stdio: 'inherit',
-  },
+exportctl(['validate', 'config-examples/quickstart'], root);
+
+say(
+  '2. Start the local Constant Contact sandbox (its seed has the two lists and three unsubscribed contacts):',
 );
-if (result.status !== 0) process.exit(result.status ?? 1);
+const sandbox = await startSandbox();
+say(`   listening on ${sandbox.url}`);
 say();
-say('2. Sandbox, apply and export runs: not yet available. The local Constant Contact sandbox,');
-say('   the reconciler (plan/apply) and the run engine are being built; this demo will start the');
-say('   sandbox, apply the quickstart and export both destinations once they land.');
+const folder = mkdtempSync(join(tmpdir(), 'exportctl-demo-'));
+try {
+  cpSync(join(root, 'config-examples', 'quickstart'), folder, { recursive: true });
+  const connection = join(folder, 'connection.yaml');
+  writeFileSync(
+    connection,
+    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
+  );
+  say(`3. Apply a copy of the quickstart (in ${folder}, pointed at that sandbox):`);
+  exportctl(['apply', '--auto-approve', '.'], folder);
+  say('4. The data plan of vip-newsletter; a dry run sends nothing:');
+  exportctl(['run', 'vip-newsletter', '--dry-run'], folder);
+  say('5. Run every export:');
+  exportctl(['run', '--all'], folder);
+  say('6. Run them again: nothing changed, so nothing is sent:');
+  exportctl(['run', '--all'], folder);
+  say('7. The run history and the status of each resource:');
+  exportctl(['runs'], folder);
+  exportctl(['status'], folder);
+} finally {
+  await sandbox.stop();
+  rmSync(folder, { recursive: true, force: true });
+}

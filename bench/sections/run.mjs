@@ -21,6 +21,15 @@ async function measure(root, step, folder) {
   if (step === 'bare-parse') {
     const profiles = require(join(root, 'dist', 'src', 'profiles'));
     result.rows = await profiles.countCsvRecords(join(folder, 'data', 'profiles.csv'));
+  } else if (step === 'csv-parse') {
+    // For reference: the same file through csv-parse alone (the reader before CsvScanner).
+    const { csvParseRecordBatches } = require(join(root, 'dist', 'src', 'profiles', 'csv-records.js'));
+    const { createReadStream } = await import('node:fs');
+    let rows = 0;
+    for await (const batch of csvParseRecordBatches(createReadStream(join(folder, 'data', 'profiles.csv')))) {
+      rows += batch.length;
+    }
+    result.rows = rows - 1;
   } else {
     // As `exportctl run` does it: in a worker thread with the bounded heap (exportWorkerHeap).
     const { runExportsInWorker } = require(join(root, 'dist', 'src', 'engine'));

@@ -3,6 +3,7 @@ import { exportRunRecord } from '../engine';
 import type { RunRecord } from '../state';
 
 const int = (value: number) => value.toLocaleString('en-US');
+const plural = (value: number, noun: string) => `${int(value)} ${noun}${value === 1 ? '' : 's'}`;
 
 /** `1.2 s`, `3 min 5 s`, `1 h 2 min`. */
 export function formatDuration(ms: number): string {
@@ -88,7 +89,7 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   if (record.plan?.resumesRun === null || record.plan === null) lines.push(readLine(record));
   const api = record.apiCalls;
   lines.push(
-    `  API: ${int(api.total)} requests (${int(api.writes)} writes, ${int(api.failed)} failed and retried or reported, ${int(api.throttled)} throttled)`,
+    `  API: ${plural(api.total, 'request')} (${plural(api.writes, 'write')}, ${int(api.failed)} failed and retried or reported, ${int(api.throttled)} throttled)`,
   );
   if (record.rowIssues.csv) {
     lines.push(

@@ -44,7 +44,7 @@ export interface RunEngineTuning {
   readonly contactLimit: number;
   /** Bounds of one import call; default Constant Contact's (40,000 contacts, under 4,000,000 bytes). */
   readonly importBatchLimits: ImportBatchLimits;
-  /** Import or removal activities in flight at once; default 4. */
+  /** Import or removal activities in flight at once; default 8 (Constant Contact queues up to 1,000). */
   readonly maxActivitiesInFlight: number;
   /** Sends of one batch before the run fails; default 5. */
   readonly maxSubmissions: number;
@@ -69,7 +69,7 @@ export interface RunEngineTuning {
 const defaultTuning = {
   contactLimit: maxContactsPerDestination,
   importBatchLimits,
-  maxActivitiesInFlight: 4,
+  maxActivitiesInFlight: 8,
   maxSubmissions: 5,
   polling: defaultPipelinePolling,
   client: {},
