@@ -1,6 +1,7 @@
 import { importEntryJson } from '../constant-contact';
 import { contactFingerprint, type ExportContact, type RowLocation } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
+import type { PlannedImportBatch } from './export-checkpoint-store';
 
 /**
  * One staged contact as the planning pass reads it, in (email key, key) order: `[emailKey, key,
@@ -162,21 +163,29 @@ export class ContactStaging {
   /**
    * The SQL (a FROM and WHERE over this staging, with the parameters it takes) that selects the
    * contacts of one import batch: the dedupe winners with an email from `firstEmail` to `lastEmail`
-   * that are to be sent (changed against the snapshot, or all with `full`), in email order. The
-   * planning pass made the same choice row by row; the caller checks the counts agree.
+   * that are to be sent (changed against the snapshot, or all with `full`); or, for a sparse batch,
+   * the rows of its `keys`. The planning pass made the same choice row by row; the caller checks the
+   * counts agree.
    */
   importBatchSelection(
     destination: string,
-    range: { readonly firstEmail: string; readonly lastEmail: string },
+    batch: Pick<PlannedImportBatch, 'firstEmail' | 'lastEmail' | 'keys'>,
     full: boolean,
   ): { readonly sql: string; readonly parameters: readonly unknown[] } {
+    if (batch.keys !== undefined) {
+      return {
+        sql: `FROM json_each(?) AS k
+          JOIN ${this.sorted} AS t ON t.email_key = k.value ->> 0 AND t.key = k.value ->> 1`,
+        parameters: [JSON.stringify(batch.keys)],
+      };
+    }
     return {
       sql: `FROM ${this.sorted} AS t
         LEFT JOIN main.export_snapshots AS s ON s.destination = ? AND s.email_key = t.email_key
         WHERE t.email_key BETWEEN ? AND ?
           AND NOT EXISTS (SELECT 1 FROM ${this.sorted} AS d WHERE d.email_key = t.email_key AND d.key < t.key)
           AND (? OR s.fingerprint IS NOT t.fingerprint)`,
-      parameters: [destination, range.firstEmail, range.lastEmail, full ? 1 : 0],
+      parameters: [destination, batch.firstEmail, batch.lastEmail, full ? 1 : 0],
     };
   }
 

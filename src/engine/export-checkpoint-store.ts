@@ -36,6 +36,11 @@ export interface PlannedImportBatch {
   readonly bodyBytes: number;
   readonly firstEmail: string;
   readonly lastEmail: string;
+  /**
+   * The batch's contacts as `[emailKey, key]`, when they are a small part of their range of emails
+   * (a small delta): then they are picked by key rather than by filtering the whole range.
+   */
+  readonly keys?: readonly (readonly [string, string])[];
 }
 
 /** SQL that selects the contacts of a batch from the run's staging (see `ContactStaging`). */

@@ -34,7 +34,16 @@ export interface PlanImportsOptions {
 }
 
 /** A contact to send, as the cutter needs it: its email (range bounds) and its entry's size. */
-type PlannedContact = { readonly emailKey: string; readonly bytes: number };
+type PlannedContact = {
+  readonly emailKey: string;
+  readonly key: string;
+  readonly bytes: number;
+  /** Its row's position in the pass: how many staged rows its batch's range spans. */
+  readonly row: number;
+};
+
+/** A batch whose contacts are fewer than this share of the rows of their range is picked by key. */
+const sparseBatchShare = 0.5;
 
 /**
  * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
@@ -61,17 +70,23 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
   const store = (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
     if (batch === undefined) return;
     counts.importCalls += 1;
+    const first = batch.contacts[0] as PlannedContact;
+    const last = batch.contacts[batch.contacts.length - 1] as PlannedContact;
+    const sparse = batch.contacts.length < sparseBatchShare * (last.row - first.row + 1);
     options.storeBatch?.(counts.importCalls, {
       contacts: batch.contacts.length,
       bodyBytes: batch.bodyBytes,
-      firstEmail: (batch.contacts[0] as PlannedContact).emailKey,
-      lastEmail: (batch.contacts[batch.contacts.length - 1] as PlannedContact).emailKey,
+      firstEmail: first.emailKey,
+      lastEmail: last.emailKey,
+      ...(sparse ? { keys: batch.contacts.map((contact) => [contact.emailKey, contact.key] as const) } : {}),
     });
   };
+  let rows = 0;
   let winner: { emailKey: string; key: string } | undefined;
   for await (const page of staging.pages(options.destination)) {
     options.signal?.throwIfAborted();
     for (const row of page) {
+      rows += 1;
       const [emailKey, key, bytes, snapshot] = row;
       if (emailKey === winner?.emailKey) {
         counts.duplicates += 1;
@@ -89,7 +104,7 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
         if (!full) continue;
       }
       counts.toImport += 1;
-      store(cutter.add({ emailKey, bytes }));
+      store(cutter.add({ emailKey, key, bytes, row: rows }));
     }
     await nextTurn();
   }

@@ -92,26 +92,26 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
     expect(importedItems(w.sandbox)).toBe(before);
 
     const profiles = join(w.dataFolder, 'profiles.csv');
+    // Two changes far apart in email order (1st and 6th of 7): the batch picks them by key.
     writeFileSync(
       profiles,
-      readFileSync(profiles, 'utf8').replace(
-        'C001,ada.lovelace@example.com,Ada,',
-        'C001,ADA.LOVELACE@example.com,Augusta Ada,',
-      ),
+      readFileSync(profiles, 'utf8')
+        .replace('C001,ada.lovelace@example.com,Ada,', 'C001,ADA.LOVELACE@example.com,Augusta Ada,')
+        .replace('Rosalind,Johnson', 'Rosalind,Johnson-Smith'),
     );
     const changed = await w.run('vip');
-    expect(changed.record.counts).toMatchObject({ updated: 1, unchanged: 6, imported: 1 });
+    expect(changed.record.counts).toMatchObject({ updated: 2, unchanged: 5, imported: 2 });
     expect(changed.record.apiCalls.writes).toBe(1);
-    expect(importedItems(w.sandbox)).toBe(before + 1);
-    const ada = [
-      ...(w.sandbox.account.list('04fe9a97-a579-43c5-bb1a-58ed29bf0a6a')?.members.rows() ?? []),
-    ].find((row) => w.sandbox.account.contacts.email(row).toLowerCase() === 'ada.lovelace@example.com');
-    expect(w.sandbox.account.contacts.firstName(ada as number)).toBe('Augusta Ada');
+    expect(importedItems(w.sandbox)).toBe(before + 2);
+    const contacts = w.sandbox.account.contacts;
+    expect(contacts.firstName(contacts.find('ada.lovelace@example.com'))).toBe('Augusta Ada');
+    expect(contacts.lastName(contacts.find('katherine.johnson@example.com'))).toBe('Johnson-Smith');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
 
     const full = await w.run('vip', { full: true });
     expect(full.record.full).toBe(true);
     expect(full.record.counts).toMatchObject({ unchanged: 7, imported: 7 });
-    expect(importedItems(w.sandbox)).toBe(before + 1 + 7);
+    expect(importedItems(w.sandbox)).toBe(before + 2 + 7);
   });
 
   it('--dry-run plans from the source and the snapshot, sends nothing (not even a GET), and changes no snapshot', async () => {
