@@ -90,7 +90,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
             maxRemovalPercent: spec.maxRemovalPercent,
           });
     if (guard && !guard.allowed) {
-      session.update({ plan: { ...emptyPlan(input), removals, kept: 0, removalGuard: guard } });
+      session.update({ plan: { ...emptyPlan(input), contacts: distinct, removals, removalGuard: guard } });
       throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
     }
 

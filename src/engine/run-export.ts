@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ConnectionSpec, ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import {
   type Clock,
@@ -24,7 +25,7 @@ import {
   type StateStore,
 } from '../state';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
-import type { DataPlan } from './data-plan';
+import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
 import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
@@ -32,7 +33,7 @@ import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord } from './run-record';
 import { sendImports } from './send-imports';
-import { sendRemovals } from './send-removals';
+import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
 
 /** The most distinct contacts one destination exports in a run. */
@@ -213,6 +214,8 @@ async function acquireLock(store: StateStore, options: RunExportOptions): Promis
 /** One call of `runExport`, holding the destination's lock. */
 class RunContext {
   private readonly checkpoints: ExportCheckpointStore;
+  /** The row-issue CSV of the run this call works on (set with its session). */
+  private csv: RowIssueCsv | undefined;
   private readonly clock: Clock;
   private readonly tuning: RunEngineTuning;
   private readonly trigger: RunTrigger;
@@ -280,7 +283,7 @@ class RunContext {
 
   private newSession(run: RunRecord, record: ExportRunRecord): ExportRunSession {
     const csvPath = this.tuning.rowIssuesFolder
-      ? `${this.tuning.rowIssuesFolder}/${this.destination.name}/${run.id}-row-errors.csv`
+      ? join(this.tuning.rowIssuesFolder, this.destination.name, `${run.id}-row-errors.csv`)
       : rowIssueCsvPath(this.store.location, this.destination.name, run.id);
     this.csv = new RowIssueCsv(record.rowIssues.csv ?? csvPath);
     return new ExportRunSession(run, record, {
@@ -291,8 +294,6 @@ class RunContext {
       onProgress: this.options.onProgress,
     });
   }
-
-  private csv: RowIssueCsv | undefined;
 
   private async startRun(dryRun: boolean): Promise<ExportRunSession> {
     const { name, spec, resource } = this.destination;
@@ -561,9 +562,12 @@ class RunContext {
     const removalCalls = checkpoint.removalsLookedUp
       ? this.checkpoints.removalBatches(checkpoint.runId).filter((batch) => batch.state !== 'confirmed')
           .length
-      : Math.ceil(remainingRemovals / 500);
-    const lookupCalls = !checkpoint.removalsLookedUp && remainingRemovals > 0 ? 4 : 0;
-    const estimatedRequests = 1 + 2 * batches.length + 2 * removalCalls + lookupCalls;
+      : Math.ceil(remainingRemovals / maxRemovalIdsPerCall);
+    const lookupCalls =
+      !checkpoint.removalsLookedUp && remainingRemovals > 0
+        ? estimateLookupCalls(this.checkpoints.snapshotSize(this.destination.name))
+        : 0;
+    const estimatedRequests = estimateRunRequests({ importCalls: batches.length, removalCalls, lookupCalls });
     const rps = this.destination.connection.limits.requestsPerSecond;
     const toImport = batches.reduce((sum, batch) => sum + batch.contacts, 0);
     return {

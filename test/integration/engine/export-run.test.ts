@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exportRunRecord, runExport } from '../../../src/engine';
+import { exportRunRecord, maxContactsPerDestination, runExport } from '../../../src/engine';
 import { destinationLock } from '../../../src/state';
 import {
   engineFixture,
@@ -158,6 +158,8 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   it('fails before sending anything when the selection exceeds the contact limit', async () => {
     const w = await exportWorld(engineFixture('mixed-rows'));
     await w.apply();
+    // The limit is 1,000,000 (tested here at 6: a million contacts would take this suite too long).
+    expect(maxContactsPerDestination).toBe(1_000_000);
     const result = await w.run('vip', { tuning: fastTuning({ contactLimit: 6 }) });
     expect(result.run.status).toBe('failed');
     expect(result.error?.code).toBe('contact-limit-exceeded');
