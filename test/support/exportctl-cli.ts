@@ -47,3 +47,82 @@ export function runExportctl(
     child.stdin?.end(options.input ?? '');
   });
 }
+
+/** A running `exportctl` child process whose output can be read while it runs. */
+export interface RunningExportctl {
+  readonly child: ReturnType<typeof spawn>;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves once the output contains `text` (or rejects after `timeoutMs`). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  readonly done: Promise<CliResult>;
+}
+
+/** Starts the built binary like {@link runExportctl}, without waiting for it to end. */
+export function startExportctl(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): RunningExportctl {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: options.cwd ?? repoRoot,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [binary, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    changed();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    changed();
+  });
+  child.stdin?.end();
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      changed();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  const output = () => stdout + stderr;
+  return {
+    child,
+    output,
+    done,
+    waitFor(text, timeoutMs = 30_000) {
+      const found = () => (typeof text === 'string' ? output().includes(text) : text.test(output()));
+      if (found()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${output()}`));
+        }, timeoutMs);
+        const check = () => {
+          if (found()) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve();
+          } else if (child.exitCode !== null) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(new Error(`exited before printing ${String(text)}:\n${output()}`));
+          }
+        };
+        listeners.add(check);
+      });
+    },
+  };
+}
