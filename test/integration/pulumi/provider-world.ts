@@ -49,9 +49,15 @@ export type MutableProps = {
   -readonly [K in keyof ManifestProps]: K extends 'spec' ? Record<string, unknown> : ManifestProps[K];
 };
 
-/** A sandbox with the quickstart seed, a quickstart copy pointing at it, and a fresh SQLite state. */
-export async function providerWorld(config: Record<string, string> = {}): Promise<ProviderWorld> {
-  const sandbox = await testSandbox();
+/**
+ * A sandbox with the quickstart seed (closed after the test, unless one is given), a quickstart copy
+ * pointing at it, and a fresh SQLite state.
+ */
+export async function providerWorld(
+  config: Record<string, string> = {},
+  options: { sandbox?: SandboxHandle } = {},
+): Promise<ProviderWorld> {
+  const sandbox = options.sandbox ?? (await testSandbox());
   const folder = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
   const connectionFile = join(folder, 'connection.yaml');
   writeFileSync(
