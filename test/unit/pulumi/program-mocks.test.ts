@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   type AnyManifestResource,
   declareManifests,
@@ -35,7 +35,8 @@ interface RegisterResourceRequest {
 }
 
 const exampleStack = join(repoRoot, 'config-examples', 'pulumi', '.stack', 'Pulumi.dev.yaml');
-const exampleConfig = (parse(readFileSync(exampleStack, 'utf8')) as { config: Record<string, string> }).config;
+const exampleConfig = (parse(readFileSync(exampleStack, 'utf8')) as { config: Record<string, string> })
+  .config;
 const urnOf = (type: string, name: string) => `urn:pulumi:test::exportctl::${type}::${name}`;
 
 /** Mocks with the given stack config; every registration is recorded. */
@@ -69,13 +70,13 @@ async function mocked(config: Record<string, string>, secretKeys: string[] = [])
   return registrations;
 }
 
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+function resolvedValue<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
 /** Waits until every resource is registered (its URN resolved). */
 async function registered(resources: Iterable<AnyManifestResource>): Promise<void> {
-  await Promise.all([...resources].map((resource) => valueOf(resource.urn)));
+  await Promise.all([...resources].map((resource) => resolvedValue(resource.urn)));
 }
 
 const secretSignature = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig };
@@ -103,7 +104,9 @@ describe('the Pulumi program (setMocks)', () => {
       'ExportDestination/win-back',
     ]);
     const byName = (type: string, name: string) => {
-      const found = registrations.find((item) => item.type === typeTokenOf(type as never) && item.name === name);
+      const found = registrations.find(
+        (item) => item.type === typeTokenOf(type as never) && item.name === name,
+      );
       if (!found) throw new Error(`${type}/${name} was not registered`);
       return found;
     };
@@ -137,7 +140,7 @@ describe('the Pulumi program (setMocks)', () => {
     // Outputs are declared, not fields: the Resource constructor's Outputs survive.
     const marketing = resources.get('Connection/marketing-cc');
     expect(pulumi.Output.isInstance(marketing?.metadata)).toBe(true);
-    expect(await valueOf(marketing?.metadata as pulumi.Output<unknown>)).toEqual({
+    expect(await resolvedValue(marketing?.metadata as pulumi.Output<unknown>)).toEqual({
       name: 'marketing-cc',
       labels: { 'managed-by': 'pulumi' },
     });
@@ -194,8 +197,22 @@ describe('the Pulumi program (setMocks)', () => {
     const validated = (JSON.parse(cli.stdout) as { problems: Record<string, unknown>[] }).problems;
     expect(validated.length).toBeGreaterThan(0);
     expect(
-      problems.map((problem) => [problem.code, problem.severity, problem.resource, problem.line, problem.column]),
-    ).toEqual(validated.map((problem) => [problem.code, problem.severity, problem.resource, problem.line, problem.column]));
+      problems.map((problem) => [
+        problem.code,
+        problem.severity,
+        problem.resource,
+        problem.line,
+        problem.column,
+      ]),
+    ).toEqual(
+      validated.map((problem) => [
+        problem.code,
+        problem.severity,
+        problem.resource,
+        problem.line,
+        problem.column,
+      ]),
+    );
     expect(validated.map((problem) => problem.code)).toContain('permission-denied');
 
     await new Promise((resolve) => setImmediate(resolve));
@@ -206,7 +223,10 @@ describe('the Pulumi program (setMocks)', () => {
     await mocked({});
     const settings = readStackSettings(new pulumi.Config('exportctl'), repoRoot, {});
     expect(settings.manifests).toBe(join(repoRoot, 'config-examples', 'quickstart'));
-    const { resources, warnings } = declareManifests({ ...settings, actor: { identity: undefined, source: 'none' } });
+    const { resources, warnings } = declareManifests({
+      ...settings,
+      actor: { identity: undefined, source: 'none' },
+    });
     await registered(resources.values());
     expect(warnings.map((warning) => warning.code)).toEqual(['actor-required']);
     expect(resources.size).toBe(6);
@@ -217,6 +237,8 @@ describe('the Pulumi program (setMocks)', () => {
     const outputs = runProgram();
     expect(Object.keys(outputs.resources)).toHaveLength(6);
     // The mock echoes the inputs, which have no status: the output resolves, empty.
-    expect(await valueOf(outputs.resources['Connection/marketing-cc'] as pulumi.Output<unknown>)).toBeUndefined();
+    expect(
+      await resolvedValue(outputs.resources['Connection/marketing-cc'] as pulumi.Output<unknown>),
+    ).toBeUndefined();
   });
 });
