@@ -10,7 +10,7 @@ import {
   readStackSettings,
   runProgram,
 } from '../../../provider/program';
-import { typeTokenOf } from '../../../provider/resources';
+import { Connection, ExportDestination, ProfileSource, typeTokenOf } from '../../../provider/resources';
 import { repoRoot, runExportctl } from '../../support/exportctl-cli';
 
 // Layer 4: the program, under pulumi.runtime.setMocks (no engine, no provider call). What the
@@ -230,6 +230,57 @@ describe('the Pulumi program (setMocks)', () => {
     await registered(resources.values());
     expect(warnings.map((warning) => warning.code)).toEqual(['actor-required']);
     expect(resources.size).toBe(6);
+  });
+
+  it('lets a program of its own wire references as outputs, which makes them dependencies', async () => {
+    const registrations = await mocked({});
+    // The README's example.
+    const cc = new Connection('marketing-cc', {
+      spec: {
+        type: 'constant-contact',
+        dataPrivacyConsent: true,
+        exportUser: 'ops@example.com',
+        auth: {
+          clientId: 'my-app',
+          clientSecret: { env: 'CC_CLIENT_SECRET' },
+          refreshToken: { env: 'CC_REFRESH_TOKEN' },
+        },
+      },
+    });
+    const profiles = new ProfileSource('unified-profiles', {
+      spec: {
+        type: 'csv',
+        profiles: 'data/profiles.csv',
+        key: 'CustomerId',
+        segmentMembership: 'data/members.csv',
+      },
+      manifestFile: 'config-examples/quickstart/profiles.yaml',
+    });
+    const vip = new ExportDestination('vip', {
+      spec: {
+        connection: cc.metadata.name,
+        source: profiles.metadata.name,
+        listId: '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
+        dataMatching: { email: 'EmailAddress' },
+        segments: ['VIP'],
+      },
+    });
+    await registered([cc, profiles, vip]);
+    const destination = registrations.find((item) => item.name === 'vip');
+    expect(destination?.dependencies.sort()).toEqual(
+      [
+        urnOf(typeTokenOf('Connection'), 'marketing-cc'),
+        urnOf(typeTokenOf('ProfileSource'), 'unified-profiles'),
+      ].sort(),
+    );
+    expect(destination?.inputs).toMatchObject({
+      metadata: { name: 'vip' },
+      spec: { connection: 'marketing-cc', source: 'unified-profiles' },
+    });
+    // A relative manifest file is made absolute against the project folder.
+    expect(registrations.find((item) => item.name === 'unified-profiles')?.inputs.manifestFile).toBe(
+      join(repoRoot, 'config-examples', 'quickstart', 'profiles.yaml'),
+    );
   });
 
   it('runProgram returns each resource status as a stack output', async () => {
