@@ -10,6 +10,7 @@ export interface ProviderSession {
   readonly context: HandlerContext;
 }
 
+/** How a provider call uses the state: whether it changes it (and so locks), and its secrets. */
 export interface ProviderSessionOptions {
   /** Take the control-plane lock for this change (create, update, delete), named as this command. */
   readonly lock?: string;

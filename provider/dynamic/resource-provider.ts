@@ -1,5 +1,5 @@
 // Type imports only: they vanish from the compiled code, so the serialized provider captures no module.
-import type { CheckResult, ConfigureRequest, ReadResult, ResourceProvider } from '@pulumi/pulumi/dynamic';
+import type { ConfigureRequest, ReadResult, ResourceProvider } from '@pulumi/pulumi/dynamic';
 import type { ManifestKind } from '../../src/config';
 import type { ManifestCheckResult } from './check-resource';
 import type { ManifestDiffResult } from './diff-resource';
@@ -16,7 +16,7 @@ export interface ExportctlResourceProvider extends ResourceProvider<ManifestProp
   /** Set by `configure` from the stack config; the defaults when it has not run. */
   settings: ProviderSettings | undefined;
   configure(request: ConfigureRequest): Promise<void>;
-  check(olds: ManifestProps, news: ManifestProps): Promise<ManifestCheckResult & CheckResult<ManifestProps>>;
+  check(olds: ManifestProps, news: ManifestProps): Promise<ManifestCheckResult>;
   diff(id: string, olds: ManifestOutputs, news: ManifestProps): Promise<ManifestDiffResult>;
   create(inputs: ManifestProps): Promise<{ id: string; outs: ManifestOutputs }>;
   read(id: string, props?: ManifestOutputs): Promise<ReadResult<ManifestOutputs>>;

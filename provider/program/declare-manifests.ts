@@ -22,6 +22,7 @@ import type { StackSettings } from './stack-settings';
 /** Any of the five resource classes. */
 export type AnyManifestResource = ManifestResource<ManifestKind, unknown>;
 
+/** What {@link declareManifests} declared. */
 export interface DeclaredManifests {
   /** One resource per manifest, keyed `Kind/name`, in creation order. */
   readonly resources: ReadonlyMap<string, AnyManifestResource>;
