@@ -1,9 +1,7 @@
-import { resolveActor } from '../../config';
 import type { AppliedResource, RunRecord } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
-import { openStateSession } from '../state-session';
 
 /** The one word a resource's conditions come to. */
 export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling' | 'Stalled' | 'Unknown' {
@@ -16,6 +14,8 @@ export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling
 
 /** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
 export async function statusCommand(globals: GlobalOptions, context: CliContext): Promise<number> {
+  const { resolveActor } = require('../../config') as typeof import('../../config');
+  const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
   try {

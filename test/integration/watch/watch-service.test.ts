@@ -44,7 +44,12 @@ async function harness(): Promise<Harness> {
   const lines: string[] = [];
   const logger = pino(
     { level: 'debug' },
-    new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }),
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
   );
   const runs: string[] = [];
   const runner: ExportRunner = async ({ destination, trigger }) => {
