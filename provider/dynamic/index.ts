@@ -2,6 +2,7 @@ export * from './check-resource';
 export * from './delete-resource';
 export * from './diff-resource';
 export * from './kind-providers';
+export * from './provider-error-codes';
 export * from './provider-session';
 export * from './provider-settings';
 export * from './pulumi-ownership';

@@ -8,3 +8,12 @@ import { ExportctlError } from '../errors';
  * still uses).
  */
 export class ResourceVerificationError extends ExportctlError {}
+
+/** The codes of errors the resource handlers raise themselves (docs/troubleshooting.md). */
+export const resourceErrorCodes = {
+  'dependency-not-applied':
+    "a destination's connection or source (or a connection's stored secrets) is not in the state",
+  'list-not-found': "a destination's list does not exist in its connection's Constant Contact account",
+  'source-unreadable': 'a source cannot serve the fields the resource needs',
+  'resource-in-use': 'a connection or source cannot be deleted while a destination uses it',
+} as const;
