@@ -1,5 +1,6 @@
 export * from './access-rules';
 export * from './actor-identity';
+export * from './check-manifest';
 export * from './cron-schedule';
 export * from './loaded-manifest';
 export * from './manifest-document';
@@ -7,4 +8,5 @@ export * from './manifest-schemas';
 export * from './manifest-types.generated';
 export * from './problem';
 export * from './secret-reference';
+export * from './single-manifest-rules';
 export * from './validate-manifests';

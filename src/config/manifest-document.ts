@@ -97,6 +97,20 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   return { documents, problems };
 }
 
+/**
+ * Where a problem at `path` is: the document's file and the position of the value (or key), or
+ * nothing when there is no document (a manifest built in code, e.g. a Pulumi resource's inputs).
+ */
+export function locationIn(
+  document: ManifestDocument | undefined,
+  path: FieldPath,
+  target: 'key' | 'value' = 'value',
+): { file?: string; line?: number; column?: number } {
+  if (!document) return {};
+  const at = document.locate(path, target);
+  return { file: document.file, line: at.line, column: at.column };
+}
+
 /** yaml's first line, without its own "at line N, column M:" (we print the position ourselves). */
 function firstLine(message: string): string {
   const line = message.split('\n')[0]?.trim() ?? message;

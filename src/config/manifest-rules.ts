@@ -1,9 +1,9 @@
 import { relative } from 'node:path';
-import { cronProblem } from './cron-schedule';
 import { type LoadedManifest, ofKind, resourceId } from './loaded-manifest';
 import type { FieldPath, ManifestDocument } from './manifest-document';
 import type { ManifestKind } from './manifest-schemas';
 import type { Problem, ProblemCode } from './problem';
+import { singleManifestRuleProblems } from './single-manifest-rules';
 import { suggestName } from './suggest-name';
 
 /** A document whose kind and name could be read, whether or not the rest is valid. */
@@ -13,13 +13,12 @@ export interface DeclaredIdentity {
   readonly source: ManifestDocument;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
 /**
  * The rules that no single schema can express: unique names, one Refresh and one Access, references
- * that resolve, consent, endpoints, cron expressions, exportUser an administrator. References and
- * duplicates are checked against every declared identity, so one broken document does not make
- * every destination that names it report a dangling reference too.
+ * that resolve, exportUser an administrator, plus every manifest's own rules (consent, endpoints,
+ * cron expressions: {@link singleManifestRuleProblems}). References and duplicates are checked
+ * against every declared identity, so one broken document does not make every destination that
+ * names it report a dangling reference too.
  */
 export function manifestRuleProblems(
   identities: readonly DeclaredIdentity[],
@@ -101,46 +100,14 @@ export function manifestRuleProblems(
   const refresh = ofKind(manifests, 'Refresh')[0];
   const access = ofKind(manifests, 'Access')[0];
 
-  for (const item of ofKind(manifests, 'Connection')) {
-    const { spec } = item.manifest;
-    if (!spec.dataPrivacyConsent) {
-      problem(
-        'privacy-consent-required',
-        item.source,
-        item.id,
-        ['spec', 'dataPrivacyConsent'],
-        'dataPrivacyConsent must be true: exporting sends customer data to Constant Contact',
-        {
-          hint: 'set dataPrivacyConsent: true once your organisation agrees to share this data with Constant Contact',
-        },
-      );
-    }
-    for (const endpoint of ['api', 'token'] as const) {
-      const url = spec.endpoints[endpoint];
-      const parsed = safeUrl(url);
-      if (parsed && parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
-        problem(
-          'insecure-endpoint',
-          item.source,
-          item.id,
-          ['spec', 'endpoints', endpoint],
-          `endpoints.${endpoint} uses plain http to ${parsed.hostname}: credentials would cross the network unencrypted`,
-          {
-            hint: 'use https (plain http is allowed only for loopback hosts such as the local sandbox)',
-          },
-        );
-      } else if (parsed && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-        problem(
-          'invalid-format',
-          item.source,
-          item.id,
-          ['spec', 'endpoints', endpoint],
-          `endpoints.${endpoint} must be an http(s) URL, not ${parsed.protocol}`,
-        );
-      }
-    }
-    if (access) {
-      const admins = access.manifest.spec.administrators.map((email) => email.toLowerCase());
+  for (const item of manifests) {
+    problems.push(...singleManifestRuleProblems(item, { timezone: refresh?.manifest.spec.timezone }));
+  }
+
+  if (access) {
+    const admins = access.manifest.spec.administrators.map((email) => email.toLowerCase());
+    for (const item of ofKind(manifests, 'Connection')) {
+      const { spec } = item.manifest;
       if (!admins.includes(spec.exportUser.toLowerCase())) {
         problem(
           'export-user-not-administrator',
@@ -153,16 +120,6 @@ export function manifestRuleProblems(
           },
         );
       }
-    }
-  }
-
-  if (refresh) {
-    const reason = cronProblem(refresh.manifest.spec.cron, refresh.manifest.spec.timezone);
-    if (reason) {
-      const path = reason.startsWith('time zone') ? ['spec', 'timezone'] : ['spec', 'cron'];
-      problem('invalid-cron', refresh.source, refresh.id, path, `${path.join('.')}: ${reason}`, {
-        hint: 'use 5 fields (minute hour day month weekday), e.g. "0 */6 * * *", and an IANA zone such as Europe/Paris',
-      });
     }
   }
 
@@ -191,43 +148,19 @@ export function manifestRuleProblems(
         );
       }
     }
-    if (spec.schedule === 'refresh') {
-      if (!refresh) {
-        problem(
-          'no-refresh-schedule',
-          item.source,
-          item.id,
-          ['spec', 'schedule'],
-          'schedule is refresh, but no Refresh is declared: this destination runs only on demand',
-          {
-            hint: 'declare a Refresh (kind: Refresh) or set schedule: manual to say so',
-            severity: 'warning',
-          },
-        );
-      }
-    } else if (spec.schedule !== 'manual') {
-      const reason = cronProblem(spec.schedule, refresh?.manifest.spec.timezone ?? 'UTC');
-      if (reason) {
-        problem(
-          'invalid-cron',
-          item.source,
-          item.id,
-          ['spec', 'schedule'],
-          `schedule is not refresh, manual or a valid cron expression: ${reason}`,
-          {
-            hint: 'use refresh, manual, or 5 cron fields such as "30 5 * * 1-5"',
-          },
-        );
-      }
+    if (spec.schedule === 'refresh' && !refresh) {
+      problem(
+        'no-refresh-schedule',
+        item.source,
+        item.id,
+        ['spec', 'schedule'],
+        'schedule is refresh, but no Refresh is declared: this destination runs only on demand',
+        {
+          hint: 'declare a Refresh (kind: Refresh) or set schedule: manual to say so',
+          severity: 'warning',
+        },
+      );
     }
   }
   return problems;
-}
-
-function safeUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
 }

@@ -25,13 +25,13 @@ export interface Connection {
 export interface Metadata {
   name: ResourceName;
   /**
-   * Free-form key/value labels; exportctl stores them but gives them no meaning.
+   * Free-form key/value labels, kept in Git for your own tools; exportctl gives them no meaning and does not store them.
    */
   labels?: {
     [k: string]: string | undefined;
   };
   /**
-   * Free-form key/value annotations; exportctl stores them but gives them no meaning.
+   * Free-form key/value annotations, kept in Git for your own tools; exportctl gives them no meaning and does not store them.
    */
   annotations?: {
     [k: string]: string | undefined;
@@ -250,13 +250,13 @@ export interface ConnectionInput {
 export interface MetadataInput {
   name: ResourceNameInput;
   /**
-   * Free-form key/value labels; exportctl stores them but gives them no meaning.
+   * Free-form key/value labels, kept in Git for your own tools; exportctl gives them no meaning and does not store them.
    */
   labels?: {
     [k: string]: string | undefined;
   };
   /**
-   * Free-form key/value annotations; exportctl stores them but gives them no meaning.
+   * Free-form key/value annotations, kept in Git for your own tools; exportctl gives them no meaning and does not store them.
    */
   annotations?: {
     [k: string]: string | undefined;

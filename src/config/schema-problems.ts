@@ -1,16 +1,18 @@
 import type { ErrorObject } from 'ajv';
-import type { FieldPath, ManifestDocument } from './manifest-document';
+import { type FieldPath, locationIn, type ManifestDocument } from './manifest-document';
 import type { Problem, ProblemCode } from './problem';
 import { suggestName } from './suggest-name';
 
 /**
  * Turns ajv's errors for one document into problems at the right source position, one per fault:
  * summaries of anyOf and if/then are folded into the errors that say what is wrong, and errors under
- * a path that already has a problem (`claimed`, e.g. a literal secret) are dropped.
+ * a path that already has a problem (`claimed`, e.g. a literal secret) are dropped. Without a
+ * `document` (a manifest built in code) the problems carry no file or position. A problem's `path`
+ * is the field at fault: the missing or unknown field itself, not its parent.
  */
 export function schemaProblems(
   errors: readonly ErrorObject[],
-  document: ManifestDocument,
+  document: ManifestDocument | undefined,
   resource: string | undefined,
   claimed: readonly string[] = [],
 ): Problem[] {
@@ -51,30 +53,34 @@ function foldAlternatives(errors: readonly ErrorObject[]): ErrorObject[] {
 
 function describe(
   error: ErrorObject,
-  document: ManifestDocument,
+  document: ManifestDocument | undefined,
   resource: string | undefined,
 ): Problem | undefined {
   const path = toFieldPath(error.instancePath);
   const where = displayPath(path);
   const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
   const schemaHint = typeof parent['x-hint'] === 'string' ? parent['x-hint'] : undefined;
-  const at = (target: FieldPath, on: 'key' | 'value' = 'value') => document.locate(target, on);
+  const at = (target: FieldPath, on: 'key' | 'value' = 'value') => ({
+    ...locationIn(document, target, on),
+    field: displayPath(target),
+  });
   const make = (
     code: ProblemCode,
     message: string,
-    position: { line: number; column: number },
+    location: { file?: string; line?: number; column?: number; field: string },
     hint?: string,
-  ): Problem => ({
-    code,
-    severity: 'error',
-    message,
-    ...(hint === undefined ? {} : { hint }),
-    file: document.file,
-    line: position.line,
-    column: position.column,
-    ...(resource === undefined ? {} : { resource }),
-    path: where,
-  });
+  ): Problem => {
+    const { field, ...position } = location;
+    return {
+      code,
+      severity: 'error',
+      message,
+      ...(hint === undefined ? {} : { hint }),
+      ...position,
+      ...(resource === undefined ? {} : { resource }),
+      path: field,
+    };
+  };
   const value = error.data;
 
   switch (error.keyword) {
@@ -83,7 +89,7 @@ function describe(
       const field = displayPath([...path, missing]);
       // Point at the parent's key (`dataMatching:`), or at the document for top-level fields.
       const position = path.length > 0 ? at(path, 'key') : at([]);
-      return make('missing-field', `${field} is required`, position, requiredHint(field));
+      return make('missing-field', `${field} is required`, { ...position, field }, requiredHint(field));
     }
     case 'additionalProperties': {
       const extra = String((error.params as { additionalProperty: string }).additionalProperty);

@@ -1,19 +1,10 @@
 import { type PermissionCheck, permissionProblems } from './access-rules';
+import { checkManifestSchema } from './check-manifest';
 import { type LoadedManifest, resourceId } from './loaded-manifest';
-import type { FieldPath, ManifestDocument } from './manifest-document';
+import type { ManifestDocument } from './manifest-document';
 import { type DeclaredIdentity, manifestRuleProblems } from './manifest-rules';
-import { isManifestKind, manifestKinds, validateManifestSchema } from './manifest-schemas';
-import type { Manifest } from './manifest-types.generated';
 import { compareProblems, type Problem } from './problem';
 import { readManifestDocuments } from './read-manifest-documents';
-import { schemaProblems } from './schema-problems';
-import { suggestName } from './suggest-name';
-
-/** Secrets that must be references; a literal here is refused before the schema looks at it. */
-const SECRET_FIELDS: readonly FieldPath[] = [
-  ['spec', 'auth', 'clientSecret'],
-  ['spec', 'auth', 'refreshToken'],
-];
 
 export interface ValidationOptions extends Partial<Omit<PermissionCheck, 'actor'>> {
   readonly actor?: string | undefined;
@@ -70,53 +61,16 @@ export function validateManifestDocuments(
   const identities: DeclaredIdentity[] = [];
 
   for (const document of documents) {
-    const data = document.data;
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      const at = document.locate([]);
-      problems.push({
-        code: 'not-a-manifest',
-        severity: 'error',
-        message: 'this YAML document is not a mapping with apiVersion, kind, metadata and spec',
-        hint: 'start each document with apiVersion: exportctl/v1 and a kind',
-        file: document.file,
-        line: at.line,
-        column: at.column,
-      });
-      continue;
-    }
-    const record = data as Record<string, unknown>;
-    const kind = record.kind;
-    if (!isManifestKind(kind)) {
-      const at = document.locate(kind === undefined ? [] : ['kind']);
-      const suggestion = typeof kind === 'string' ? suggestName(kind, manifestKinds) : undefined;
-      problems.push({
-        code: kind === undefined ? 'missing-field' : 'unknown-kind',
-        severity: 'error',
-        message:
-          kind === undefined ? 'kind is required' : `kind ${JSON.stringify(kind)} is not an exportctl kind`,
-        hint: suggestion ? `did you mean "${suggestion}"?` : `use one of ${manifestKinds.join(', ')}`,
-        file: document.file,
-        line: at.line,
-        column: at.column,
-        path: 'kind',
-      });
-      continue;
-    }
-    const metadata = record.metadata as Record<string, unknown> | undefined;
-    const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
-    const id = name === undefined ? undefined : resourceId(kind, name);
-    if (name !== undefined) identities.push({ kind, name, source: document });
-
-    const claimed = kind === 'Connection' ? literalSecretProblems(document, record, id, problems) : [];
-    const copy = structuredClone(record);
-    const errors = validateManifestSchema(kind, copy);
-    problems.push(...schemaProblems(errors, document, id, claimed));
-    if (errors.length === 0 && claimed.length === 0 && name !== undefined) {
+    const checked = checkManifestSchema(document.data, document);
+    problems.push(...checked.problems);
+    if (checked.kind === undefined || checked.name === undefined) continue;
+    identities.push({ kind: checked.kind, name: checked.name, source: document });
+    if (checked.manifest) {
       manifests.push({
-        manifest: copy as unknown as Manifest,
-        kind,
-        name,
-        id: resourceId(kind, name),
+        manifest: checked.manifest,
+        kind: checked.kind,
+        name: checked.name,
+        id: resourceId(checked.kind, checked.name),
         source: document,
       });
     }
@@ -134,37 +88,4 @@ export function validateManifestDocuments(
     }),
   );
   return { manifests, problems: problems.sort(compareProblems) };
-}
-
-/** Reports literal secrets and returns their JSON pointers, so the schema's errors there are dropped. */
-function literalSecretProblems(
-  document: ManifestDocument,
-  record: Record<string, unknown>,
-  id: string | undefined,
-  problems: Problem[],
-): string[] {
-  const claimed: string[] = [];
-  for (const path of SECRET_FIELDS) {
-    let value: unknown = record;
-    for (const segment of path)
-      value =
-        value && typeof value === 'object' ? (value as Record<string | number, unknown>)[segment] : undefined;
-    if (value === undefined || value === null || typeof value === 'object') continue;
-    const field = String(path[path.length - 1]);
-    const at = document.locate(path);
-    // The value itself is never echoed: it is a secret.
-    problems.push({
-      code: 'literal-secret',
-      severity: 'error',
-      message: `auth.${field} is written into the manifest; secrets must be references`,
-      hint: `use ${field}: { env: CC_${field === 'clientSecret' ? 'CLIENT_SECRET' : 'REFRESH_TOKEN'} } or { file: path/to/secret }, and rotate the exposed value`,
-      file: document.file,
-      line: at.line,
-      column: at.column,
-      ...(id === undefined ? {} : { resource: id }),
-      path: path.join('.'),
-    });
-    claimed.push(`/${path.join('/')}`);
-  }
-  return claimed;
 }

@@ -44,6 +44,8 @@ export const maxContactIdsPerRemoval = 500;
 export const maxListsPerActivity = 50;
 /** The largest page `GET /contacts` and `GET /activities` serve. */
 export const maxPageSize = 500;
+/** `GET /contact_lists` answers at most 1,000 lists per page (an account holds at most 1,000). */
+export const maxListsPerPage = 1000;
 
 /** How `waitForActivity` polls: delays grow by `factor` from `initialDelayMs` to `maxDelayMs`. */
 export interface ActivityPolling {
@@ -219,6 +221,41 @@ export class ConstantContactClient {
       (config) => this.lists.getList(listId, options.membershipCount ?? 'all', config),
     );
     return this.expectObject<ContactList>(response, 'list_id');
+  }
+
+  /**
+   * `GET /contact_lists?limit=1000&include_membership_count=all`, following `_links.next.href`: every
+   * list of the account with its membership count. An account holds at most 1,000 lists, so this is
+   * one request (or a few) where checking N destinations one by one would take N.
+   */
+  async listLists(): Promise<ContactList[]> {
+    const lists: ContactList[] = [];
+    let response = await this.call({ method: 'GET', template: '/contact_lists' }, (config) =>
+      this.lists.getAllLists(
+        maxListsPerPage,
+        undefined,
+        'all',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        config,
+      ),
+    );
+    for (;;) {
+      const page = response.data as
+        | { lists?: ContactList[]; _links?: { next?: { href?: string } } }
+        | undefined;
+      lists.push(...(page?.lists ?? []));
+      const next = page?._links?.next?.href;
+      if (!next) return lists;
+      // The next page is a link, not an operation of the generated client: follow it as is.
+      const url = this.apiLink(next);
+      response = await this.call(
+        { method: 'GET', template: '/contact_lists', pathOverride: url.pathname },
+        (config) => this.http.request({ ...config, method: 'GET', url: url.toString() }),
+      );
+    }
   }
 
   /** `POST /contact_lists`: creates a list (the sandbox demo; exportctl never creates lists itself). */

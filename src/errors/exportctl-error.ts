@@ -48,3 +48,11 @@ export class PermissionError extends ExportctlError {}
 
 /** Bad command-line usage: a missing argument, an unknown option value. */
 export class UsageError extends ExportctlError {}
+
+/** The codes of command-line usage errors (docs/troubleshooting.md). */
+export const usageErrorCodes = {
+  'invalid-duration': 'a duration flag (--lock-timeout, ...) is not like 30s, 2m or 500ms',
+  'invalid-option': 'a flag has a value the command cannot use',
+  'confirmation-required':
+    'a change was asked for without a terminal to confirm it and without --auto-approve',
+} as const;

@@ -109,8 +109,9 @@ export async function computePlan(request: PlanRequest, context: HandlerContext)
   problems.push(...inUseProblems(deletes, applied, request.manifests));
   problems.push(...(await rolesProblems(request, upserts, deletes, context)));
 
+  const deleted = new Set(deletes.map((step) => step.change.id));
   const { drift, observations } = request.refresh
-    ? await observe(applied, deletes, context)
+    ? await observeDrift(applied, context, deleted)
     : { drift: [], observations: [] };
   const steps = [...deletes, ...upserts];
   return {
@@ -238,13 +239,17 @@ async function rolesProblems(
   return problems;
 }
 
-/** Re-reads every applied resource this plan keeps (drift), without writing anything. */
-async function observe(
+/**
+ * Re-reads the remote side of applied resources (drift), without writing anything: credentials,
+ * lists, sources. `skip` names resources not to read (those a plan deletes). Record the result with
+ * `applyPlan([], observations, context)`.
+ */
+export async function observeDrift(
   applied: readonly AppliedResource[],
-  deletes: readonly PlanStep[],
   context: HandlerContext,
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<{ drift: DriftFinding[]; observations: Observation[] }> {
-  const deleted = new Set(deletes.map((step) => step.change.id));
+  const deleted = skip;
   const drift: DriftFinding[] = [];
   const observations: Observation[] = [];
   for (const kind of manifestKinds) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ConstantContactClient, type OnApiRequest } from '../constant-contact';
-import { profileSourceInspector } from '../profiles/source-inspector';
+import { ConstantContactClient, type ContactList, type OnApiRequest } from '../constant-contact';
+import { createSourceInspector } from '../profiles/source-inspector';
 import type { ResourceOwner, StateStore } from '../state';
 import type { ConnectionRuntime, ConstantContactAccess } from './remote-services';
 import type { HandlerContext } from './resource-handler';
@@ -20,16 +20,21 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
     owner: options.owner,
     env: options.env,
     constantContact: constantContactAccess(options.onRequest),
-    sources: profileSourceInspector,
+    sources: createSourceInspector(),
   };
 }
 
 /**
  * `ConstantContactAccess` over `ConstantContactClient`: one client per connection and credentials
- * (the process-wide rate limiter per API key is shared by all of them anyway).
+ * (the process-wide rate limiter per API key is shared by all of them anyway). Make one per command
+ * (plan, apply, a reconcile of watch mode): `getList` answers from one listing of the account's
+ * lists per connection, read once (an account holds at most 1,000 lists, so planning 1,000
+ * destinations costs one or two requests instead of 1,000 at 4 requests/second). A list that the
+ * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer.
  */
 export function constantContactAccess(onRequest?: OnApiRequest): ConstantContactAccess {
   const clients = new Map<string, ConstantContactClient>();
+  const listings = new Map<ConstantContactClient, Promise<Map<string, ContactList> | undefined>>();
   const clientFor = (connection: ConnectionRuntime) => {
     // Keyed by everything that makes a different client; hashed so no secret is kept as a map key.
     const key = createHash('sha256')
@@ -67,8 +72,19 @@ export function constantContactAccess(onRequest?: OnApiRequest): ConstantContact
       await clientFor(connection).verifyCredentials();
     },
     async getList(connection, listId) {
+      const client = clientFor(connection);
+      let listing = listings.get(client);
+      if (!listing) {
+        listing = client.listLists().then(
+          (lists) => new Map(lists.map((list) => [list.list_id.toLowerCase(), list])),
+          () => undefined, // a failed listing is not an answer: ask for the list itself below
+        );
+        listings.set(client, listing);
+      }
+      const listed = (await listing)?.get(listId.toLowerCase());
+      if (listed) return { id: listed.list_id, name: listed.name, membershipCount: listed.membership_count };
       try {
-        const list = await clientFor(connection).getList(listId);
+        const list = await client.getList(listId);
         return { id: list.list_id, name: list.name, membershipCount: list.membership_count };
       } catch (error) {
         if ((error as { code?: unknown })?.code === 'list-not-found') return undefined;

@@ -182,6 +182,14 @@ export class SandboxAccount {
     return this.addList({ listId: randomUuid(this.random), name, favorite }, now);
   }
 
+  /**
+   * Deletes a list (as someone might in the Constant Contact web app): later requests for it answer
+   * 404. Resolves false if there was no such list. For drift tests.
+   */
+  deleteList(listId: string): boolean {
+    return this.lists.delete(listId.toLowerCase());
+  }
+
   /** Members of a list that are not unsubscribed. */
   activeMemberCount(list: SandboxList): number {
     let count = 0;

@@ -1,19 +1,10 @@
 import { Option } from 'commander';
-import {
-  type ApplyProgress,
-  applyPlan,
-  planJson,
-  renderPlanText,
-  type StepResult,
-  summarizePlan,
-} from '../../reconcile';
-import { createHandlerContext } from '../../resources/live-handler-context';
+import type { ApplyProgress, StepResult } from '../../reconcile';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { confirmChanges } from '../confirm';
 import { ExitCode } from '../exit-codes';
 import { parseDuration } from '../parse-duration';
-import { startReconcile } from '../reconcile-session';
 import { useColor } from './plan-command';
 
 export interface ApplyFlags {
@@ -34,6 +25,11 @@ export async function applyCommand(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
+  const { applyPlan, planJson, renderPlanText, summarizePlan } =
+    require('../../reconcile') as typeof import('../../reconcile');
+  const { createHandlerContext } =
+    require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
+  const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const lock = { command: mode, timeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout') };
   const started = await startReconcile(
     {

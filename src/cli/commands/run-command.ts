@@ -1,16 +1,10 @@
 import { Option } from 'commander';
-import { resolveActor } from '../../config';
-import { dueDestinations, runExportsInWorker } from '../../engine';
 import { UsageError } from '../../errors';
-import type { RunTrigger } from '../../state';
+import type { RunTrigger, StateStore } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
 import { parseDuration } from '../parse-duration';
-import { renderRunSummary, runJson } from '../render-run';
-import { printError } from '../run-cli';
-import { createRunProgressDisplay } from '../run-progress';
-import { openStateSession } from '../state-session';
 
 export interface RunFlags {
   readonly all?: boolean;
@@ -56,6 +50,13 @@ export async function runCommand(
     );
   }
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  // Loaded here, not at the top: every command starts faster when it loads only what it uses.
+  const { resolveActor } = require('../../config') as typeof import('../../config');
+  const { runExportsInWorker } = require('../../engine') as typeof import('../../engine');
+  const { renderRunSummary, runJson } = require('../render-run') as typeof import('../render-run');
+  const { printError } = require('../run-cli') as typeof import('../run-cli');
+  const { createRunProgressDisplay } = require('../run-progress') as typeof import('../run-progress');
+  const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const json = globals.output === 'json';
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
@@ -125,10 +126,11 @@ export async function runCommand(
 async function chooseTargets(
   name: string | undefined,
   flags: RunFlags,
-  store: Parameters<typeof dueDestinations>[0],
+  store: StateStore,
   context: CliContext,
   json: boolean,
 ): Promise<Target[]> {
+  const { dueDestinations } = require('../../engine') as typeof import('../../engine');
   if (flags.due) {
     const { due, notDue } = await dueDestinations(store, new Date());
     const chosen = due.filter((entry) => name === undefined || entry.destination === name);

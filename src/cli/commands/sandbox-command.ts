@@ -1,13 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { Option } from 'commander';
 import { UsageError } from '../../errors';
-import {
-  defaultSeedFile,
-  readSandboxSeed,
-  type SandboxFaultRates,
-  type SandboxHandle,
-  startSandbox,
-} from '../../sandbox';
+import type { SandboxFaultRates, SandboxHandle } from '../../sandbox';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
@@ -59,6 +53,8 @@ export async function sandboxCommand(
   context: CliContext,
   stop: Promise<unknown>,
 ): Promise<number> {
+  const { defaultSeedFile, readSandboxSeed, startSandbox } =
+    require('../../sandbox') as typeof import('../../sandbox');
   const seedFile = options.seed ? resolve(context.cwd, options.seed) : defaultSeedFile();
   const faults: SandboxFaultRates = Object.fromEntries(
     Object.entries({

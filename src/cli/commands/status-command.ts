@@ -1,11 +1,7 @@
-import { resolveActor } from '../../config';
-import { exportRunRecord } from '../../engine';
 import type { AppliedResource, RunRecord } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
-import { lastRunSummary } from '../render-run';
-import { openStateSession } from '../state-session';
 
 /** The one word a resource's conditions come to. */
 export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling' | 'Stalled' | 'Unknown' {
@@ -18,6 +14,9 @@ export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling
 
 /** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
 export async function statusCommand(globals: GlobalOptions, context: CliContext): Promise<number> {
+  const { resolveActor } = require('../../config') as typeof import('../../config');
+  const { openStateSession } = require('../state-session') as typeof import('../state-session');
+  const { lastRunSummary } = require('../render-run') as typeof import('../render-run');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
   try {
@@ -82,6 +81,7 @@ function runSummary(run: RunRecord): Record<string, unknown> {
 
 /** What the run record says in brief: counts, the pause or the error. */
 function lastRunDetails(run: RunRecord): Record<string, unknown> {
+  const { exportRunRecord } = require('../../engine') as typeof import('../../engine');
   const record = exportRunRecord(run);
   if (!record) return {};
   return {

@@ -71,3 +71,14 @@ describe('JSON Schemas', () => {
     ).toBe(true);
   });
 });
+
+describe('generated manifest reference', () => {
+  it('docs/manifest-reference.md is up to date with the schemas', async () => {
+    const generator = (await import(join(root, 'scripts', 'generate-manifest-reference.mjs'))) as {
+      generateManifestReference(): string;
+    };
+    expect(readFileSync(join(root, 'docs', 'manifest-reference.md'), 'utf8')).toBe(
+      generator.generateManifestReference(),
+    );
+  });
+});

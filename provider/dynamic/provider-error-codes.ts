@@ -1,0 +1,5 @@
+/** The codes of errors the Pulumi provider raises itself (docs/troubleshooting.md). */
+export const providerErrorCodes = {
+  'invalid-config': 'a stack config value (exportctl:lockTimeout, ...) cannot be used',
+  'invalid-inputs': "a resource's inputs do not make a valid manifest when Pulumi creates or updates it",
+} as const;

@@ -1,0 +1,435 @@
+import { relative } from 'node:path';
+import type { Logger } from 'pino';
+import { hasErrors, loadManifests, type Problem, type ProfileSourceSpec, type RefreshSpec } from '../config';
+import { applyPlan, computePlan, observeDrift } from '../reconcile';
+import { createHandlerContext } from '../resources/live-handler-context';
+import { CONTROL_PLANE_LOCK, type StateStore } from '../state';
+import { DataFileWatcher } from './data-file-watcher';
+import { ManifestWatcher } from './manifest-watcher';
+import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
+import { type DestinationSchedule, RunScheduler } from './run-scheduler';
+import type { WatchClock } from './watch-clock';
+import type { WatchMetrics } from './watch-metrics';
+
+export interface WatchServiceOptions {
+  readonly paths: readonly string[];
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** The open state; watch mode keeps it for its lifetime. */
+  readonly store: StateStore;
+  readonly actor: string | undefined;
+  /** Delete what the manifests no longer declare (only when asked). */
+  readonly prune: boolean;
+  /** A burst of saves within this is one reconcile. */
+  readonly debounceMs: number;
+  /** How often remote facts are re-read (0: never). */
+  readonly driftIntervalMs: number;
+  /** A data file must stay unchanged this long before it counts as changed. */
+  readonly dataStableMs: number;
+  readonly maxConcurrentRuns: number;
+  /** How long a reconcile waits for the control-plane lock. */
+  readonly lockTimeoutMs: number;
+  readonly clock: WatchClock;
+  readonly logger: Logger;
+  readonly metrics: WatchMetrics;
+  /** Runs one export; given the service's store. */
+  readonly runner: ExportRunner;
+}
+
+export interface ReconcileReport {
+  readonly at: string;
+  readonly reason: string;
+  readonly result: 'applied' | 'no-changes' | 'invalid' | 'failed';
+  readonly problems: readonly { code: string; where: string; message: string }[];
+  readonly changes: number;
+  readonly failures: number;
+}
+
+/**
+ * `exportctl watch`: reconciles whenever the manifests change (debounced; never two at once; a change
+ * that does not validate applies nothing and leaves the last good state in force), runs exports on
+ * their schedules and when their source data changes, re-reads remote facts periodically, and stops
+ * cleanly on request (runs stop at their next checkpoint).
+ */
+export class WatchService {
+  private readonly manifests: ManifestWatcher;
+  private readonly dataFiles: DataFileWatcher;
+  private readonly scheduler: RunScheduler;
+  private readonly coordinator: RunCoordinator;
+  private queue: Promise<void> = Promise.resolve();
+  private pendingReconcile: NodeJS.Timeout | undefined;
+  private pendingReasons = new Set<string>();
+  private driftTimer: NodeJS.Timeout | undefined;
+  private readonly sourceDebounce = new Map<string, NodeJS.Timeout>();
+  private lastReport: ReconcileReport | undefined;
+  private ready = false;
+  private stopping = false;
+  private readonly lastRuns = new Map<
+    string,
+    { trigger: WatchTrigger; outcome: RunOutcome; finishedAt: string }
+  >();
+
+  constructor(private readonly options: WatchServiceOptions) {
+    const { logger, metrics } = options;
+    this.manifests = new ManifestWatcher(options.paths, options.cwd, (file) =>
+      this.requestReconcile(`${relative(options.cwd, file) || file} changed`),
+    );
+    this.dataFiles = new DataFileWatcher(options.dataStableMs, (source, file) =>
+      this.sourceChanged(source, file),
+    );
+    this.coordinator = new RunCoordinator(options.runner, {
+      maxConcurrent: options.maxConcurrentRuns,
+      onStart: (destination, trigger) =>
+        logger.info({ destination, trigger }, `run of ${destination} started (${trigger})`),
+      onFinish: (destination, trigger, outcome, durationMs) => {
+        metrics.runs.inc({ destination, result: outcome.status });
+        metrics.runDuration.observe({ destination }, durationMs / 1000);
+        metrics.contactsExported.inc({ destination }, outcome.imported);
+        metrics.contactsRemoved.inc({ destination }, outcome.removed);
+        if (outcome.status === 'succeeded')
+          metrics.lastSuccessfulRun.set({ destination }, this.options.clock.now() / 1000);
+        this.lastRuns.set(destination, {
+          trigger,
+          outcome,
+          finishedAt: new Date(this.options.clock.now()).toISOString(),
+        });
+        const fields = {
+          destination,
+          trigger,
+          status: outcome.status,
+          imported: outcome.imported,
+          removed: outcome.removed,
+          durationMs: Math.round(durationMs),
+        };
+        if (outcome.status === 'succeeded') logger.info(fields, `run of ${destination} ${outcome.status}`);
+        else
+          logger.warn(
+            { ...fields, reason: outcome.message },
+            `run of ${destination} ${outcome.status}: ${outcome.message ?? ''}`,
+          );
+      },
+    });
+    this.scheduler = new RunScheduler(options.clock, (schedule, firedAt) => {
+      const answer = this.coordinator.request(schedule.destination, schedule.trigger, 'schedule');
+      logger.info(
+        {
+          destination: schedule.destination,
+          cron: schedule.cron,
+          firedAt: new Date(firedAt).toISOString(),
+          answer,
+        },
+        `schedule fired for ${schedule.destination}: ${answer}`,
+      );
+    });
+  }
+
+  /** Reconciles once, then watches. Resolves when watching. */
+  async start(): Promise<void> {
+    await this.enqueue(() => this.reconcile('start'));
+    await this.manifests.start();
+    if (this.options.driftIntervalMs > 0) {
+      this.driftTimer = setInterval(
+        () => void this.enqueue(() => this.checkDrift()),
+        this.options.driftIntervalMs,
+      );
+      this.driftTimer.unref();
+    }
+    this.options.logger.info(
+      { paths: this.options.paths, prune: this.options.prune },
+      'watching for changes',
+    );
+  }
+
+  /** True once a reconcile applied cleanly. */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The `/status` document. */
+  async status(): Promise<unknown> {
+    const { store } = this.options;
+    const resources = await store.resources.list();
+    const history = new Map((await store.runs.lastPerDestination()).map((run) => [run.destination, run]));
+    const next = this.scheduler.nextRuns();
+    return {
+      state: store.location,
+      ready: this.ready,
+      lastReconcile: this.lastReport ?? null,
+      runsInProgress: this.coordinator.active(),
+      resources: resources.map((resource) => {
+        const condition = (type: string) => resource.conditions.find((item) => item.type === type);
+        const stalled = condition('Stalled')?.status === true;
+        const why = stalled ? condition('Stalled') : condition('Ready');
+        const run = history.get(resource.name);
+        return {
+          kind: resource.kind,
+          name: resource.name,
+          owner: resource.owner,
+          state: stalled
+            ? 'Stalled'
+            : condition('Reconciling')?.status
+              ? 'Reconciling'
+              : condition('Ready')?.status
+                ? 'Ready'
+                : 'Unknown',
+          reason: why?.reason ?? null,
+          message: why?.message ?? null,
+          ...(resource.kind === 'ExportDestination'
+            ? {
+                nextScheduledRun: next[resource.name]
+                  ? new Date(next[resource.name] ?? 0).toISOString()
+                  : null,
+                lastRun: run
+                  ? {
+                      id: run.id,
+                      status: run.status,
+                      trigger: run.trigger,
+                      startedAt: new Date(run.startedAt).toISOString(),
+                    }
+                  : null,
+                lastRunInThisProcess: this.lastRuns.get(resource.name) ?? null,
+              }
+            : {}),
+        };
+      }),
+    };
+  }
+
+  /** Stops taking work, lets runs reach a checkpoint (up to `timeoutMs`), and releases everything. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    if (this.pendingReconcile) clearTimeout(this.pendingReconcile);
+    if (this.driftTimer) clearInterval(this.driftTimer);
+    for (const timer of this.sourceDebounce.values()) clearTimeout(timer);
+    this.scheduler.stop();
+    await Promise.all([this.manifests.stop(), this.dataFiles.stop()]);
+    const runsStopped = await this.coordinator.stop(timeoutMs);
+    await this.queue;
+    return runsStopped;
+  }
+
+  private requestReconcile(reason: string): void {
+    if (this.stopping) return;
+    this.pendingReasons.add(reason);
+    if (this.pendingReconcile) clearTimeout(this.pendingReconcile);
+    this.pendingReconcile = setTimeout(() => {
+      this.pendingReconcile = undefined;
+      const reasons = [...this.pendingReasons].join('; ');
+      this.pendingReasons.clear();
+      void this.enqueue(() => this.reconcile(reasons));
+    }, this.options.debounceMs);
+  }
+
+  /** Runs `task` after everything queued before it: reconciles and drift checks never overlap. */
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task).catch((error: unknown) => {
+      this.options.logger.error(
+        { err: error },
+        `unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+    this.queue = run;
+    return run;
+  }
+
+  private async reconcile(reason: string): Promise<void> {
+    if (this.stopping && reason !== 'start') return;
+    const { logger, metrics, store } = this.options;
+    const started = performance.now();
+    const report = (
+      result: ReconcileReport['result'],
+      problems: readonly Problem[],
+      changes = 0,
+      failures = 0,
+    ) => {
+      this.lastReport = {
+        at: new Date(this.options.clock.now()).toISOString(),
+        reason,
+        result,
+        problems: problems.map((problem) => ({
+          code: problem.code,
+          where: problem.file
+            ? `${relative(this.options.cwd, problem.file) || problem.file}${problem.line ? `:${problem.line}:${problem.column ?? 1}` : ''}`
+            : '',
+          message: problem.message,
+        })),
+        changes,
+        failures,
+      };
+      metrics.reconciles.inc({ result });
+      metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+    };
+
+    const loaded = loadManifests(this.options.paths, { cwd: this.options.cwd, skipRoleChecks: true });
+    if (hasErrors(loaded.problems)) {
+      for (const problem of loaded.problems.filter((item) => item.severity === 'error'))
+        logProblem(logger, problem, this.options.cwd);
+      logger.error(
+        { reason, errors: loaded.problems.length },
+        'the manifests do not validate: nothing was applied; the last good state stays in force',
+      );
+      report('invalid', loaded.problems);
+      return;
+    }
+    const lock = await store.locks.acquire(
+      CONTROL_PLANE_LOCK,
+      { identity: this.options.actor ?? 'watch', command: 'watch' },
+      { timeoutMs: this.options.lockTimeoutMs },
+    );
+    try {
+      const context = createHandlerContext({
+        store,
+        owner: 'exportctl',
+        env: this.options.env,
+        onRequest: metrics.onApiRequest,
+      });
+      const computed = await computePlan(
+        {
+          manifests: loaded.manifests,
+          mode: 'apply',
+          prune: this.options.prune,
+          refresh: false,
+          actor: this.options.actor,
+          cwd: this.options.cwd,
+        },
+        context,
+      );
+      if (hasErrors(computed.problems)) {
+        for (const problem of computed.problems) logProblem(logger, problem, this.options.cwd);
+        logger.error({ reason }, 'the change cannot be applied: nothing was applied');
+        report('invalid', computed.problems);
+        return;
+      }
+      if (computed.plan.notDeclared.length > 0) {
+        logger.warn(
+          { notDeclared: computed.plan.notDeclared },
+          'applied resources no longer declared are kept (start watch with --prune to delete them)',
+        );
+      }
+      if (computed.steps.length === 0) {
+        logger.info({ reason }, 'reconciled: no changes');
+        report('no-changes', []);
+        this.ready = true;
+      } else {
+        const results = await applyPlan(computed.steps, computed.observations, context, {
+          onStep: (result) => {
+            if (result.outcome === 'done')
+              logger.info(
+                { resource: result.id, action: result.action },
+                `${result.id}: ${result.action} done`,
+              );
+            else if (result.outcome !== 'started')
+              logger.error(
+                {
+                  resource: result.id,
+                  action: result.action,
+                  code: 'code' in result ? result.code : undefined,
+                },
+                `${result.id}: ${result.action} ${result.outcome}: ${'message' in result ? result.message : ''}`,
+              );
+          },
+        });
+        const failures = results.filter((result) => result.outcome !== 'done').length;
+        logger.info(
+          { reason, changes: results.length, failures },
+          failures === 0 ? 'reconciled: applied' : `reconciled with ${failures} failure(s)`,
+        );
+        report(failures === 0 ? 'applied' : 'failed', [], results.length, failures);
+        if (failures === 0) this.ready = true;
+      }
+    } finally {
+      await lock.release();
+    }
+    await this.followState();
+  }
+
+  /** Re-reads remote facts of everything applied and records the conditions. */
+  private async checkDrift(): Promise<void> {
+    if (this.stopping) return;
+    const { store, logger, metrics } = this.options;
+    const context = createHandlerContext({
+      store,
+      owner: 'exportctl',
+      env: this.options.env,
+      onRequest: metrics.onApiRequest,
+    });
+    const { drift, observations } = await observeDrift(await store.resources.list(), context);
+    await applyPlan([], observations, context);
+    for (const finding of drift)
+      logger.warn(
+        { resource: finding.id, reason: finding.reason },
+        `drift: ${finding.id} is ${finding.condition}: ${finding.message}`,
+      );
+    logger.info({ stalled: drift.length }, 'drift check done');
+  }
+
+  /** Points the scheduler and the data-file watcher at what is applied now. */
+  private async followState(): Promise<void> {
+    const { store } = this.options;
+    const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
+    const destinations = await store.resources.list({ kind: 'ExportDestination' });
+    const schedules: DestinationSchedule[] = destinations.map((destination) => {
+      const schedule = String(destination.spec.schedule ?? 'refresh');
+      if (schedule === 'manual')
+        return { destination: destination.name, cron: undefined, timezone: 'UTC', trigger: 'schedule' };
+      if (schedule === 'refresh')
+        return {
+          destination: destination.name,
+          cron: refresh?.cron,
+          timezone: refresh?.timezone ?? 'UTC',
+          trigger: 'refresh',
+        };
+      return {
+        destination: destination.name,
+        cron: schedule,
+        timezone: refresh?.timezone ?? 'UTC',
+        trigger: 'schedule',
+      };
+    });
+    this.scheduler.update(schedules);
+    const files = new Map<string, string[]>();
+    for (const source of await store.resources.list({ kind: 'ProfileSource' })) {
+      const spec = source.spec as unknown as ProfileSourceSpec;
+      const paths =
+        spec.type === 'sqlite'
+          ? spec.database
+            ? [spec.database]
+            : []
+          : [spec.profiles, spec.segmentMembership];
+      for (const path of paths) files.set(path, [...(files.get(path) ?? []), source.name]);
+    }
+    await this.dataFiles.track(files);
+  }
+
+  /** A source's data changed (and settled): its destinations run, as a refresh. */
+  private sourceChanged(source: string, file: string): void {
+    if (this.stopping) return;
+    const existing = this.sourceDebounce.get(source);
+    if (existing) clearTimeout(existing);
+    this.sourceDebounce.set(
+      source,
+      setTimeout(() => {
+        this.sourceDebounce.delete(source);
+        void this.options.store.resources.list({ kind: 'ExportDestination' }).then((destinations) => {
+          for (const destination of destinations.filter((item) => item.spec.source === source)) {
+            const answer = this.coordinator.request(destination.name, 'refresh', 'data-changed');
+            this.options.logger.info(
+              { source, file, destination: destination.name, answer },
+              `data of ${source} changed: run of ${destination.name} ${answer}`,
+            );
+          }
+        });
+      }, this.options.debounceMs),
+    );
+  }
+}
+
+function logProblem(logger: Logger, problem: Problem, cwd: string): void {
+  const where = problem.file
+    ? `${relative(cwd, problem.file) || problem.file}${problem.line ? `:${problem.line}:${problem.column ?? 1}` : ''}`
+    : '';
+  logger.error(
+    { code: problem.code, where, resource: problem.resource, hint: problem.hint },
+    `${where ? `${where}: ` : ''}${problem.resource ? `${problem.resource}: ` : ''}${problem.message}`,
+  );
+}

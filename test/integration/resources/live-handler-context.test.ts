@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConstantContactClient, MemoryTokenStore } from '../../../src/constant-contact';
+import type { ConnectionRuntime } from '../../../src/resources';
+import { constantContactAccess } from '../../../src/resources/live-handler-context';
+import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
+
+const VIP = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a';
+const WIN_BACK = '6b4f0a52-3c1e-4d8a-9f27-2e5b7c9d1a34';
+let sandbox: SandboxHandle | undefined;
+
+afterEach(async () => {
+  await sandbox?.close();
+  sandbox = undefined;
+});
+
+function runtime(handle: SandboxHandle): ConnectionRuntime {
+  return {
+    name: 'marketing-cc',
+    endpoints: { api: handle.apiUrl, token: handle.tokenUrl },
+    limits: { requestsPerSecond: 50, requestsPerDay: 10_000 },
+    clientId: 'sandbox-client',
+    clientSecret: 'sandbox-secret',
+    bootstrapRefreshToken: 'sandbox-refresh-token',
+    tokens: new MemoryTokenStore(),
+  };
+}
+
+describe('constantContactAccess over the sandbox', () => {
+  it('answers many getList calls from one listing, and asks directly for a list the listing lacks', async () => {
+    sandbox = await startSandbox();
+    const access = constantContactAccess();
+    const connection = runtime(sandbox);
+    expect(await access.getList(connection, VIP)).toMatchObject({ id: VIP, name: 'VIP and newsletter' });
+    expect(await access.getList(connection, WIN_BACK.toUpperCase())).toMatchObject({
+      id: WIN_BACK,
+      name: 'Win-back',
+    });
+    expect(await access.getList(connection, '00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    const routes = sandbox.requests().map((request) => `${request.method} ${request.path.split('?')[0]}`);
+    expect(routes.filter((route) => route.startsWith('GET /v3/contact_lists'))).toEqual([
+      'GET /v3/contact_lists',
+      'GET /v3/contact_lists/00000000-0000-4000-8000-000000000000',
+    ]);
+  });
+
+  it('listLists follows the next links until every list is read', async () => {
+    sandbox = await startSandbox();
+    const client = new ConstantContactClient({
+      connectionName: 'marketing-cc',
+      credentials: {
+        clientId: 'sandbox-client',
+        clientSecret: 'sandbox-secret',
+        bootstrapRefreshToken: 'sandbox-refresh-token',
+      },
+      tokenStore: new MemoryTokenStore(),
+      endpoints: { api: sandbox.apiUrl, token: sandbox.tokenUrl },
+      limits: { requestsPerSecond: 50 },
+    });
+    for (let index = 0; index < 1203; index++) sandbox.account.createList(`List ${index}`, false, Date.now());
+    const lists = await client.listLists();
+    expect(lists).toHaveLength(1205);
+    expect(new Set(lists.map((list) => list.list_id)).size).toBe(1205);
+    const pages = sandbox.requests().filter((request) => request.path.startsWith('/v3/contact_lists'));
+    expect(pages).toHaveLength(2);
+  });
+});

@@ -1,0 +1,198 @@
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
+import type { StateStore } from '../../../src/state';
+import { type ExportRunner, ManualWatchClock, WatchMetrics, WatchService } from '../../../src/watch';
+import { repoRoot } from '../../support/exportctl-cli';
+import { openTestState } from '../../support/state-store';
+import { copyToTemp, tempFolder } from '../../support/temp-folder';
+
+interface Harness {
+  readonly service: WatchService;
+  readonly store: StateStore;
+  readonly manifests: string;
+  readonly clock: ManualWatchClock;
+  readonly metrics: WatchMetrics;
+  readonly runs: string[];
+  readonly logs: () => Record<string, unknown>[];
+}
+
+let sandbox: SandboxHandle | undefined;
+let service: WatchService | undefined;
+
+afterEach(async () => {
+  await service?.stop(1_000);
+  service = undefined;
+  await sandbox?.close();
+  sandbox = undefined;
+});
+
+async function harness(): Promise<Harness> {
+  sandbox = await startSandbox();
+  const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
+  const connection = join(manifests, 'connection.yaml');
+  writeFileSync(
+    connection,
+    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
+  );
+  const store = await openTestState({ folder: tempFolder() });
+  const clock = new ManualWatchClock(Date.parse('2026-11-23T07:59:00Z'));
+  const metrics = new WatchMetrics();
+  const lines: string[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  const runs: string[] = [];
+  const runner: ExportRunner = async ({ destination, trigger }) => {
+    runs.push(`${destination}:${trigger}`);
+    return { status: 'succeeded', imported: 3, removed: 0 };
+  };
+  service = new WatchService({
+    paths: [manifests],
+    cwd: manifests,
+    env: { CC_CLIENT_SECRET: 'sandbox-secret', CC_REFRESH_TOKEN: 'sandbox-refresh-token' },
+    store,
+    actor: 'ops@example.com',
+    prune: false,
+    debounceMs: 150,
+    driftIntervalMs: 0,
+    dataStableMs: 200,
+    maxConcurrentRuns: 2,
+    lockTimeoutMs: 5_000,
+    clock,
+    logger,
+    metrics,
+    runner,
+  });
+  return {
+    service,
+    store,
+    manifests,
+    clock,
+    metrics,
+    runs,
+    logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+/** Polls `check` until it holds (or fails after `timeoutMs`). */
+async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const metric = async (metrics: WatchMetrics, name: string, labels: string) =>
+  (await metrics.registry.metrics())
+    .split('\n')
+    .find((line) => line.startsWith(`${name}{${labels}}`))
+    ?.split(' ')[1];
+
+describe('WatchService (real files, SQLite and sandbox; a recording runner)', () => {
+  it('applies at start, then on every manifest change; an invalid change applies nothing', async () => {
+    const h = await harness();
+    await h.service.start();
+    expect(h.service.isReady()).toBe(true);
+    expect((await h.store.resources.list()).map((item) => `${item.kind}/${item.name}`)).toHaveLength(6);
+
+    const destinations = join(h.manifests, 'destinations.yaml');
+    const editedAt = Date.now();
+    writeFileSync(
+      destinations,
+      readFileSync(destinations, 'utf8').replace('segments: [VIP, Newsletter]', 'segments: [VIP]'),
+    );
+    await eventually(
+      async () => (await h.store.resources.get('ExportDestination', 'vip-newsletter'))?.generation === 2,
+    );
+    expect(Date.now() - editedAt).toBeLessThan(1_000 + 150);
+
+    writeFileSync(
+      destinations,
+      readFileSync(destinations, 'utf8').replace(
+        'listId: 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
+        'listId: not-a-uuid',
+      ),
+    );
+    await eventually(
+      async () => (await metric(h.metrics, 'exportctl_reconciles_total', 'result="invalid"')) === '1',
+    );
+    const errors = h
+      .logs()
+      .filter((line) => line.level === 50)
+      .map((line) => String(line.msg));
+    expect(
+      errors.some((message) =>
+        /^destinations\.yaml:11:11: ExportDestination\/vip-newsletter: spec\.listId "not-a-uuid"/.test(
+          message,
+        ),
+      ),
+    ).toBe(true);
+    expect((await h.store.resources.get('ExportDestination', 'vip-newsletter'))?.spec.listId).toBe(
+      '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
+    );
+    expect((await h.service.status()) as { lastReconcile: { result: string } }).toMatchObject({
+      lastReconcile: { result: 'invalid' },
+    });
+
+    writeFileSync(
+      destinations,
+      readFileSync(destinations, 'utf8')
+        .replace('listId: not-a-uuid', 'listId: 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a')
+        .replace('segments: [VIP]', 'segments: [Newsletter]'),
+    );
+    await eventually(
+      async () => (await h.store.resources.get('ExportDestination', 'vip-newsletter'))?.generation === 3,
+    );
+    expect(await metric(h.metrics, 'exportctl_reconciles_total', 'result="applied"')).toBe('3');
+  });
+
+  it('a burst of saves is one reconcile', async () => {
+    const h = await harness();
+    await h.service.start();
+    const platform = join(h.manifests, 'platform.yaml');
+    const original = readFileSync(platform, 'utf8');
+    for (let index = 0; index < 5; index++)
+      writeFileSync(platform, original.replace('"0 */6 * * *"', `"${index} */6 * * *"`));
+    await eventually(
+      async () => (await h.store.resources.get('Refresh', 'default'))?.spec.cron === '4 */6 * * *',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await metric(h.metrics, 'exportctl_reconciles_total', 'result="applied"')).toBe('2');
+  });
+
+  it('runs a destination on its cron (injected clock) and the dependents of a source whose data changed', async () => {
+    const h = await harness();
+    await h.service.start();
+    // win-back: "0 8 * * 1"; the clock starts Monday 07:59 UTC.
+    h.clock.advance(60_000);
+    await eventually(() => h.runs.includes('win-back:schedule'));
+    // vip-newsletter follows the Refresh ("0 */6 * * *"): next at 12:00.
+    h.clock.advance(4 * 3_600_000);
+    await eventually(() => h.runs.includes('vip-newsletter:refresh'));
+
+    h.runs.length = 0;
+    const profiles = join(h.manifests, 'data', 'profiles.csv');
+    copyFileSync(profiles, `${profiles}.new`);
+    writeFileSync(
+      `${profiles}.new`,
+      `${readFileSync(profiles, 'utf8')}C9999999,new.person@example.com,New,Person,US,1.00\n`,
+    );
+    copyFileSync(`${profiles}.new`, profiles);
+    await eventually(() => h.runs.length === 2, 8_000);
+    expect(h.runs.sort()).toEqual(['vip-newsletter:refresh', 'win-back:refresh']);
+    expect(await metric(h.metrics, 'exportctl_runs_total', 'destination="win-back",result="succeeded"')).toBe(
+      '2',
+    );
+  });
+});

@@ -1,0 +1,21 @@
+import { problemCodes } from '../../src/config';
+import { constantContactErrorCodes } from '../../src/constant-contact';
+import { usageErrorCodes } from '../../src/errors';
+import { rowIssueCodes, sourceErrorCodes } from '../../src/profiles';
+import { resourceErrorCodes } from '../../src/resources';
+import { sandboxErrorCodes } from '../../src/sandbox';
+import { stateErrorCodes } from '../../src/state';
+
+export { providerErrorCodes as dynamicProviderErrorCodes } from '../../provider/dynamic';
+
+/** Every registry of stable error codes, by layer: each code must be documented. */
+export const errorCodeRegistries: Record<string, Readonly<Record<string, string>>> = {
+  manifests: problemCodes,
+  'constant-contact': constantContactErrorCodes,
+  usage: usageErrorCodes,
+  rows: rowIssueCodes,
+  sources: sourceErrorCodes,
+  resources: resourceErrorCodes,
+  sandbox: sandboxErrorCodes,
+  state: stateErrorCodes,
+};
