@@ -14,6 +14,9 @@ export const runEngineErrorCodes = {
   'import-not-accepted': 'an import batch kept failing in Constant Contact after every resubmission',
   'removal-not-accepted': 'a removal activity failed in Constant Contact after every resubmission',
   'run-stopped': 'the run was stopped (signal) before it sent anything; nothing is left to resume',
+  'out-of-memory': 'the export worker ran out of its bounded heap',
+  'worker-failed': 'the worker thread that runs exports failed or ended before its runs did',
+  'unexpected-error': 'a run failed for a reason exportctl does not expect (a bug)',
 } as const;
 
 export type RunEngineErrorCode = keyof typeof runEngineErrorCodes;

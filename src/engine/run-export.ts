@@ -625,7 +625,7 @@ class RunContext {
 function toExportctlError(error: unknown): ExportctlError {
   if (error instanceof ExportctlError) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new ExportctlError('unexpected-error', `the run failed unexpectedly: ${reason}`, {
+  return new RunEngineError('unexpected-error', `the run failed unexpectedly: ${reason}`, {
     cause: error,
     hint: 'this is a bug in exportctl; rerun with EXPORTCTL_DEBUG=1 and report the stack trace',
   });

@@ -4,6 +4,7 @@ import type { ErrorContext } from '../errors';
 import { ExportctlError } from '../errors';
 import type { LockHolderRecord, RunTrigger } from '../state';
 import type { RunProgress } from './export-run-session';
+import { RunEngineError } from './run-engine-errors';
 import type { ExportRunResult } from './run-export';
 
 /** An error as it crosses from the worker: code, message, hint, context. */
@@ -131,7 +132,7 @@ export function runExportsInWorker(
               failure:
                 fatal ??
                 why ??
-                new ExportctlError(
+                new RunEngineError(
                   'worker-failed',
                   `the export worker ended before ${target.destination} did`,
                 ),
@@ -142,14 +143,14 @@ export function runExportsInWorker(
     worker.on('error', (error: Error & { code?: string }) => {
       finish(
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new ExportctlError(
+          ? new RunEngineError(
               'out-of-memory',
               `the export ran out of memory (a heap of ${exportWorkerHeap.maxOldGenerationSizeMb} MB)`,
               {
                 hint: 'the selection is very large: split the destination, or run it again (a planned run resumes)',
               },
             )
-          : new ExportctlError('worker-failed', `the export worker failed: ${error.message}`, {
+          : new RunEngineError('worker-failed', `the export worker failed: ${error.message}`, {
               cause: error,
             }),
       );

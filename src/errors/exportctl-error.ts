@@ -46,13 +46,23 @@ export class ValidationError extends ExportctlError {}
 /** The acting identity may not do what it asked (DESIGN.md role rules). */
 export class PermissionError extends ExportctlError {}
 
-/** Bad command-line usage: a missing argument, an unknown option value. */
-export class UsageError extends ExportctlError {}
-
 /** The codes of command-line usage errors (docs/troubleshooting.md). */
 export const usageErrorCodes = {
   'invalid-duration': 'a duration flag (--lock-timeout, ...) is not like 30s, 2m or 500ms',
   'invalid-option': 'a flag has a value the command cannot use',
   'confirmation-required':
     'a change was asked for without a terminal to confirm it and without --auto-approve',
+  'run-target': 'exportctl run was not told which destination to run, or was told two ways at once',
+  'sandbox-host': 'the sandbox was asked to listen on an address that is not loopback',
 } as const;
+
+export type UsageErrorCode = keyof typeof usageErrorCodes;
+
+/** Bad command-line usage: a missing argument, an unknown option value. */
+export class UsageError extends ExportctlError {
+  declare readonly code: UsageErrorCode;
+
+  constructor(code: UsageErrorCode, message: string, options: ExportctlErrorOptions = {}) {
+    super(code, message, options);
+  }
+}

@@ -1,5 +1,6 @@
 import { problemCodes } from '../../src/config';
 import { constantContactErrorCodes } from '../../src/constant-contact';
+import { runEngineErrorCodes } from '../../src/engine';
 import { usageErrorCodes } from '../../src/errors';
 import { rowIssueCodes, sourceErrorCodes } from '../../src/profiles';
 import { resourceErrorCodes } from '../../src/resources';
@@ -13,6 +14,7 @@ export const errorCodeRegistries: Record<string, Readonly<Record<string, string>
   manifests: problemCodes,
   'constant-contact': constantContactErrorCodes,
   usage: usageErrorCodes,
+  runs: runEngineErrorCodes,
   rows: rowIssueCodes,
   sources: sourceErrorCodes,
   resources: resourceErrorCodes,

@@ -45,7 +45,7 @@ export async function runCommand(
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UsageError(
-      'run-concurrency',
+      'invalid-option',
       `--concurrency ${flags.concurrency} is not a whole number of 1 or more`,
     );
   }

@@ -18,7 +18,7 @@ export async function runsCommand(
 ): Promise<number> {
   const limit = Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new UsageError('runs-limit', `--limit ${flags.limit} is not a whole number of 1 or more`);
+    throw new UsageError('invalid-option', `--limit ${flags.limit} is not a whole number of 1 or more`);
   }
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
