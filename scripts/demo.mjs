@@ -2,9 +2,10 @@
 // `npm run demo`: the main job on the embedded defaults. Validates config-examples/quickstart,
 // starts the local Constant Contact sandbox, applies the quickstart to a SQLite state in a temp
 // folder, prints a data plan, runs both exports (twice: the second finds nothing to send), and shows
-// the run history and status. Only loopback addresses are contacted; the temp folder is removed.
+// the run history and status. Only loopback addresses are contacted. The demo's folder (state,
+// row-error CSVs) is kept for a look afterwards: a temp folder, or EXPORTCTL_DEMO_FOLDER.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,14 @@ function startSandbox() {
   });
 }
 
+/** The sandbox's own view of its lists (its inspection API): what Constant Contact would show. */
+async function showLists(url) {
+  const response = await fetch(`${url}/__sandbox/lists`);
+  const { lists } = await response.json();
+  for (const list of lists) say(`   ${list.name.padEnd(24)} ${String(list.members).padStart(6)} members`);
+  say();
+}
+
 say('exportctl demo');
 say('==============');
 say('1. Validate config-examples/quickstart (schemas, references, role rules):');
@@ -68,8 +77,9 @@ say(
 const sandbox = await startSandbox();
 say(`   listening on ${sandbox.url}`);
 say();
-const folder = mkdtempSync(join(tmpdir(), 'exportctl-demo-'));
+const folder = process.env.EXPORTCTL_DEMO_FOLDER ?? mkdtempSync(join(tmpdir(), 'exportctl-demo-'));
 try {
+  mkdirSync(folder, { recursive: true });
   cpSync(join(root, 'config-examples', 'quickstart'), folder, { recursive: true });
   const connection = join(folder, 'connection.yaml');
   writeFileSync(
@@ -82,12 +92,16 @@ try {
   exportctl(['run', 'vip-newsletter', '--dry-run'], folder);
   say('5. Run every export:');
   exportctl(['run', '--all'], folder);
-  say('6. Run them again: nothing changed, so nothing is sent:');
+  say(
+    '6. The lists in the sandbox now (GET /__sandbox/lists): the exported contacts but the unsubscribed ones:',
+  );
+  await showLists(sandbox.url);
+  say('7. Run them again: nothing changed, so nothing is sent:');
   exportctl(['run', '--all'], folder);
-  say('7. The run history and the status of each resource:');
+  say('8. The run history and the status of each resource:');
   exportctl(['runs'], folder);
   exportctl(['status'], folder);
+  say(`Done. The demo's state and row-error CSVs stay in ${folder} (remove it when done).`);
 } finally {
   await sandbox.stop();
-  rmSync(folder, { recursive: true, force: true });
 }
