@@ -1,9 +1,11 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 
 /**
  * Watches the data files of the applied profile sources and calls `onStable(source)` when a file
  * changed and then stayed unchanged for `stableMs`: a file still being written never starts a run.
+ * It watches the files' folders (other names ignored), so that a file replaced by a rename, as
+ * most exports write them (a temp file, then `mv`), is seen like one written in place.
  * `track` replaces the set of files (after every reconcile).
  */
 export class DataFileWatcher {
@@ -25,8 +27,12 @@ export class DataFileWatcher {
     await this.watcher?.close();
     this.watcher = undefined;
     if (next.size === 0) return;
-    this.watcher = watch([...next.keys()], {
+    const folders = new Set([...next.keys()].map((file) => dirname(file)));
+    this.watcher = watch([...folders], {
       ignoreInitial: true,
+      depth: 0,
+      // Only the folders themselves and the files tracked: a temp file beside them is no event.
+      ignored: (path: string) => !folders.has(resolve(path)) && !this.sourcesByFile.has(resolve(path)),
       awaitWriteFinish: {
         stabilityThreshold: this.stableMs,
         pollInterval: Math.min(100, Math.max(10, this.stableMs / 10)),

@@ -1,4 +1,5 @@
 export * from './data-file-watcher';
+export * from './engine-runner';
 export * from './manifest-watcher';
 export * from './run-coordinator';
 export * from './run-scheduler';

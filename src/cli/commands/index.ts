@@ -6,6 +6,7 @@ import { registerRunsCommand } from './runs-command';
 import { registerSandboxCommand } from './sandbox-command';
 import { registerStatusCommand } from './status-command';
 import { registerValidateCommand } from './validate-command';
+import { registerWatchCommand } from './watch-command';
 
 /** Every exportctl command, in the order `--help` lists them. */
 export const commands: readonly RegisterCommand[] = [
@@ -15,5 +16,6 @@ export const commands: readonly RegisterCommand[] = [
   registerRunCommand,
   registerRunsCommand,
   registerStatusCommand,
+  registerWatchCommand,
   registerSandboxCommand,
 ];

@@ -1,0 +1,220 @@
+import { isIP } from 'node:net';
+import { Option } from 'commander';
+import { UsageError } from '../../errors';
+import type { CliContext, GlobalOptions } from '../cli-context';
+import type { RegisterCommand } from '../command-registry';
+import { ExitCode } from '../exit-codes';
+import { parseDuration } from '../parse-duration';
+
+export interface WatchFlags {
+  readonly prune?: boolean;
+  readonly listen?: string;
+  readonly debounce: string;
+  readonly driftInterval: string;
+  readonly dataStable: string;
+  readonly maxConcurrentRuns: string;
+  readonly shutdownTimeout: string;
+  readonly lockTimeout: string;
+  readonly clockStart?: string;
+  readonly logLevel: string;
+}
+
+/** `--listen HOST:PORT`, loopback only: the endpoint has no authentication. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  const host = match ? (match[1] ?? match[2] ?? '') : '';
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65_535) {
+    throw new UsageError('invalid-option', `--listen ${JSON.stringify(text)} is not HOST:PORT`, {
+      hint: 'write it like 127.0.0.1:9464 (port 0 picks a free port)',
+    });
+  }
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+  if (!loopback) {
+    throw new UsageError('invalid-option', `--listen ${text}: the endpoint listens on loopback only`, {
+      hint: 'it has no authentication: bind 127.0.0.1 and let a reverse proxy or the scraper reach it',
+    });
+  }
+  return { host, port };
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError('invalid-option', `${flag} ${text} is not a whole number of 1 or more`);
+  }
+  return value;
+}
+
+/**
+ * `exportctl watch [PATH...]`: reconciles on every change of the manifests, runs exports on their
+ * schedules and when their source data changes, checks drift periodically; logs as JSON lines (for
+ * people on a terminal); `--listen` serves /healthz, /readyz, /status and /metrics. Runs until
+ * SIGTERM or SIGINT: then stops taking work, lets the runs in progress reach their checkpoint (up
+ * to `--shutdown-timeout`) and exits 0; a second signal exits at once (the checkpoints make that
+ * safe: the next run resumes).
+ */
+export async function watchCommand(
+  paths: string[],
+  flags: WatchFlags,
+  globals: GlobalOptions,
+  context: CliContext,
+): Promise<number> {
+  const debounceMs = parseDuration(flags.debounce, '--debounce');
+  const driftIntervalMs = parseDuration(flags.driftInterval, '--drift-interval');
+  const dataStableMs = parseDuration(flags.dataStable, '--data-stable');
+  const shutdownTimeoutMs = parseDuration(flags.shutdownTimeout, '--shutdown-timeout');
+  const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  const maxConcurrentRuns = positiveInteger(flags.maxConcurrentRuns, '--max-concurrent-runs');
+  const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
+  const clockStart = flags.clockStart === undefined ? undefined : Date.parse(flags.clockStart);
+  if (clockStart !== undefined && Number.isNaN(clockStart)) {
+    throw new UsageError('invalid-option', `--clock-start ${flags.clockStart} is not an ISO 8601 time`, {
+      hint: 'write it like 2026-11-23T05:59:50Z',
+    });
+  }
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(flags.logLevel)) {
+    throw new UsageError('invalid-option', `--log-level ${flags.logLevel} is not a pino level`, {
+      hint: 'use error, warn, info or debug',
+    });
+  }
+
+  // Loaded here, not at the top: every command starts faster when it loads only what it uses.
+  const { resolveActor } = require('../../config') as typeof import('../../config');
+  const { openStateSession } = require('../state-session') as typeof import('../state-session');
+  const watch = require('../../watch') as typeof import('../../watch');
+
+  const logger = watch.createWatchLogger({ stream: context.stdout, level: flags.logLevel });
+  const actor = resolveActor(globals.as, context.env, context.cwd).identity;
+  const session = await openStateSession(globals, context, actor);
+  const metrics = new watch.WatchMetrics();
+  const clock = watch.systemWatchClock(clockStart);
+  const service = new watch.WatchService({
+    paths: paths.length > 0 ? paths : ['.'],
+    cwd: context.cwd,
+    env: context.env,
+    store: session.store,
+    actor,
+    prune: flags.prune ?? false,
+    debounceMs,
+    driftIntervalMs,
+    dataStableMs,
+    maxConcurrentRuns,
+    lockTimeoutMs,
+    clock,
+    logger,
+    metrics,
+    runner: watch.engineExportRunner({
+      store: session.store,
+      actor,
+      env: context.env,
+      lockTimeoutMs,
+      onRequest: metrics.onApiRequest,
+    }),
+  });
+
+  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    stopRequested = resolve;
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, `${signal} again: exiting now; unfinished runs resume from their checkpoint`);
+      logger.flush?.();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopRequested(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let server: { url: string; close(): Promise<void> } | undefined;
+  try {
+    logger.info(
+      { state: session.store.location, actor: actor ?? null, clock: new Date(clock.now()).toISOString() },
+      `exportctl watch starting (state ${session.store.location})`,
+    );
+    if (listen) {
+      server = await watch.startWatchServer({
+        ...listen,
+        metrics,
+        isReady: () => service.isReady(),
+        status: () => service.status(),
+      });
+      logger.info(
+        { url: server.url },
+        `endpoint listening on ${server.url} (/healthz /readyz /status /metrics)`,
+      );
+    }
+    await Promise.race([service.start(), stopped]);
+    const signal = await stopped;
+    logger.info(
+      { signal, timeoutMs: shutdownTimeoutMs },
+      `${signal}: stopping; runs in progress stop at their next checkpoint (${signal} again exits now)`,
+    );
+    const clean = await service.stop(shutdownTimeoutMs);
+    if (clean) logger.info('stopped');
+    else
+      logger.warn(
+        { timeoutMs: shutdownTimeoutMs },
+        'runs did not reach a checkpoint in time; exiting: they resume from their last checkpoint',
+      );
+    return ExitCode.Success;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await server?.close();
+    await session.close();
+    logger.flush?.();
+  }
+}
+
+export const registerWatchCommand: RegisterCommand = ({ program, context, action, globals }) => {
+  program
+    .command('watch')
+    .description(
+      'reconcile on every change of the manifests, run exports on schedule and when source data changes',
+    )
+    .argument('[path...]', 'manifest files or folders (default: the current folder)')
+    .option('--prune', 'delete applied resources that PATH no longer declares')
+    .option('--listen <host:port>', 'serve /healthz /readyz /status /metrics here (loopback only)')
+    .addOption(
+      new Option('--debounce <duration>', 'a burst of saves within this is one reconcile').default('500ms'),
+    )
+    .addOption(
+      new Option('--drift-interval <duration>', 're-read remote facts this often (0: never)').default('10m'),
+    )
+    .addOption(
+      new Option(
+        '--data-stable <duration>',
+        'a source data file must stay unchanged this long before it counts as changed',
+      ).default('2s'),
+    )
+    .addOption(new Option('--max-concurrent-runs <n>', 'runs of different destinations at once').default('2'))
+    .addOption(
+      new Option(
+        '--shutdown-timeout <duration>',
+        'on SIGTERM, how long runs may take to reach their checkpoint',
+      ).default('60s'),
+    )
+    .addOption(
+      new Option(
+        '--lock-timeout <duration>',
+        'wait this long for the control-plane or a destination lock',
+      ).default('30s'),
+    )
+    .addOption(
+      new Option(
+        '--clock-start <iso-time>',
+        'schedules only: pretend the time is this at start, then run at real speed (rehearse a cron)',
+      ),
+    )
+    .addOption(new Option('--log-level <level>', 'error, warn, info or debug').default('info'))
+    .action(
+      action((command) =>
+        watchCommand(command.args, command.opts() as WatchFlags, globals(command), context),
+      ),
+    );
+};

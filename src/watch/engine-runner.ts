@@ -1,0 +1,50 @@
+import type { OnApiRequest } from '../constant-contact';
+import type { StateStore } from '../state';
+import type { ExportRunner, RunOutcome } from './run-coordinator';
+
+export interface EngineRunnerOptions {
+  /** The watch process's open state (SQLite: snapshots and checkpoints live there). */
+  readonly store: StateStore;
+  readonly actor: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  /** How long a run waits for the destination's lock (a manual run in another process). */
+  readonly lockTimeoutMs: number;
+  /** Every Constant Contact request of every run (metrics). */
+  readonly onRequest?: OnApiRequest;
+}
+
+/**
+ * Watch mode's runs: the run engine in this process, so that every run and every reconcile share
+ * the process-wide rate limiter of each API key (runs of different destinations on one connection
+ * never exceed its requests per second together). `signal` stops a run between batches: it pauses
+ * at its checkpoint and the next run resumes it.
+ */
+export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
+  return async ({ destination, trigger, signal }): Promise<RunOutcome> => {
+    // Loaded on first use: a watch process with nothing to run never loads the engine.
+    const { runExport } = require('../engine') as typeof import('../engine');
+    const result = await runExport({
+      store: options.store,
+      destination,
+      trigger,
+      actor: options.actor,
+      signal,
+      env: options.env,
+      lockTimeoutMs: options.lockTimeoutMs,
+      onRequest: options.onRequest,
+    });
+    const { counts } = result.record;
+    const status = result.run.status;
+    return {
+      status: status === 'running' ? 'paused' : status,
+      imported: counts.imported,
+      removed: counts.removed,
+      ...(result.error ? { message: `${result.error.code}: ${result.error.message}` } : {}),
+      ...(result.record.pause && !result.error
+        ? {
+            message: `${result.record.pause.reason}${result.record.pause.resumeAt ? ` until ${result.record.pause.resumeAt}` : ''}`,
+          }
+        : {}),
+    };
+  };
+}
