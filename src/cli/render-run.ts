@@ -1,4 +1,4 @@
-import type { DataPlan, ExportRunRecord, ExportRunResult } from '../engine';
+import type { DataPlan, DataPlanPreview, ExportRunRecord, ExportRunResult } from '../engine';
 import { exportRunRecord } from '../engine';
 import type { RunRecord } from '../state';
 
@@ -45,6 +45,59 @@ export function renderDataPlan(destination: string, record: ExportRunRecord): st
   }
   if (plan.resumesRun === null) lines.push(readLine(record));
   return lines;
+}
+
+/** `plan --with-data-plan`: each affected destination's data plan, as text. */
+export function renderDataPlanPreviewsText(previews: readonly DataPlanPreview[]): string[] {
+  if (previews.length === 0) return [];
+  const lines = ['', 'Data plans: what each destination changed here would send on its next run:'];
+  for (const preview of previews) {
+    lines.push('');
+    if ('error' in preview)
+      lines.push(`${preview.destination}: no data plan: ${preview.error.code}: ${preview.error.message}`);
+    else lines.push(...renderDataPlan(preview.destination, preview.record));
+  }
+  return lines;
+}
+
+/** `plan --output markdown --with-data-plan`: a table of each affected destination's data plan. */
+export function renderDataPlanPreviewsMarkdown(previews: readonly DataPlanPreview[]): string {
+  if (previews.length === 0) return '';
+  const rows = previews.map((preview) => {
+    const name = `\`${preview.destination}\``;
+    if ('error' in preview)
+      return `| ${name} | ⛔ \`${preview.error.code}\`: ${escapeCell(preview.error.message)} | | | | | |`;
+    const { plan } = preview.record;
+    if (plan === null) return `| ${name} | no data plan | | | | | |`;
+    const removal =
+      preview.record.destination.removal === 'remove-from-list'
+        ? int(plan.removals)
+        : `0 (keep${plan.kept > 0 ? `; ${int(plan.kept)} stay` : ''})`;
+    const guard =
+      plan.removalGuard && !plan.removalGuard.allowed
+        ? ' ⛔ over maxRemovalPercent: the run would abort'
+        : '';
+    return `| ${name} | ${int(plan.contacts)} | +${int(plan.adds)} | ~${int(plan.updates)} | =${int(plan.unchanged)} | -${removal}${guard} | ${int(plan.importCalls)} import, ${int(plan.removalCalls)} removal; ~${formatDuration(plan.etaSeconds * 1000)} at ${plan.requestsPerSecond} req/s |`;
+  });
+  const invalid = previews
+    .filter((preview) => 'record' in preview)
+    .map((preview) => {
+      const c = (preview as { record: ExportRunRecord }).record.counts;
+      return `\`${preview.destination}\`: ${int(c.invalid)} invalid rows, ${int(c.duplicate)} duplicate emails of ${int(c.read)} read`;
+    });
+  return [
+    '**Data plans** (the next run of each destination this change touches; nothing has been sent)',
+    '',
+    '| destination | contacts | add | update | unchanged | remove | API calls |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...(invalid.length > 0 ? [`Rows: ${invalid.join('; ')}.`, ''] : []),
+  ].join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
 function callLines(plan: DataPlan): string[] {

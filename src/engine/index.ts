@@ -7,6 +7,7 @@ export * from './export-checkpoint-store';
 export * from './export-run-session';
 export * from './find-unanswered-import';
 export * from './plan-imports';
+export * from './preview-data-plans';
 export * from './read-and-plan';
 export * from './removal-guard';
 export * from './row-issue-csv';

@@ -6,6 +6,7 @@ import { ExitCode } from '../exit-codes';
 export interface PlanFlags {
   readonly prune?: boolean;
   readonly refresh: boolean;
+  readonly withDataPlan?: boolean;
 }
 
 /**
@@ -30,13 +31,70 @@ export async function planCommand(
   if (!started) return ExitCode.Error;
   try {
     const { plan } = started.computed;
-    if (globals.output === 'json') writeLine(context.stdout, JSON.stringify(planJson(plan), null, 2));
-    else if (globals.output === 'markdown') context.stdout.write(renderPlanMarkdown(plan));
-    else writeLine(context.stdout, renderPlanText(plan, { color: useColor(context) }));
+    const previews = flags.withDataPlan ? await dataPlans(started, context) : [];
+    if (globals.output === 'json') {
+      writeLine(
+        context.stdout,
+        JSON.stringify(
+          {
+            ...planJson(plan),
+            ...(flags.withDataPlan
+              ? {
+                  dataPlans: previews.map((preview) =>
+                    'error' in preview
+                      ? { destination: preview.destination, error: preview.error.toJSON() }
+                      : {
+                          destination: preview.destination,
+                          plan: preview.record.plan,
+                          counts: preview.record.counts,
+                        },
+                  ),
+                }
+              : {}),
+          },
+          null,
+          2,
+        ),
+      );
+    } else if (globals.output === 'markdown') {
+      const { renderDataPlanPreviewsMarkdown } = require('../render-run') as typeof import('../render-run');
+      const markdown = renderPlanMarkdown(plan);
+      const data = renderDataPlanPreviewsMarkdown(previews);
+      context.stdout.write(data ? `${markdown}\n${data}` : markdown);
+    } else {
+      const { renderDataPlanPreviewsText } = require('../render-run') as typeof import('../render-run');
+      writeLine(context.stdout, renderPlanText(plan, { color: useColor(context) }));
+      for (const line of renderDataPlanPreviewsText(previews)) writeLine(context.stdout, line);
+    }
     return globals.detailedExitcode && planHasChanges(plan) ? ExitCode.Changes : ExitCode.Success;
   } finally {
     await started.session.close();
   }
+}
+
+/**
+ * The data plan of every destination the plan creates, updates or replaces: a dry run of each on a
+ * throwaway copy of the state with the plan applied (see `previewDataPlans`).
+ */
+async function dataPlans(
+  started: import('../reconcile-session').ReconcileSession,
+  context: CliContext,
+): Promise<import('../../engine').DataPlanPreview[]> {
+  const { previewDataPlans } = require('../../engine') as typeof import('../../engine');
+  const { resourceHandlers } = require('../../resources') as typeof import('../../resources');
+  const changes = started.computed.steps.map(({ change, desired }) => ({
+    kind: change.kind,
+    name: change.name,
+    spec: desired ? resourceHandlers[change.kind].storedSpec(desired) : undefined,
+    replace: change.action === 'replace',
+  }));
+  const destinations = started.computed.steps
+    .filter(({ change }) => change.kind === 'ExportDestination' && change.action !== 'delete')
+    .map(({ change }) => change.name);
+  return previewDataPlans(started.session.store, changes, destinations, {
+    cwd: context.cwd,
+    env: context.env,
+  });
 }
 
 export function useColor(context: CliContext): boolean {
@@ -52,6 +110,10 @@ export const registerPlanCommand: RegisterCommand = ({ program, context, action,
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .option('--prune', 'plan deleting resources that PATH no longer declares')
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .option(
+      '--with-data-plan',
+      'add the data plan of each destination the change creates, updates or replaces (a dry run; sends nothing)',
+    )
     .action(
       action((command) => planCommand(command.args, command.opts() as PlanFlags, globals(command), context)),
     );
