@@ -1,91 +1,30 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../src/sandbox';
+import {
+  batchIn,
+  everyoneEnv,
+  waitForState,
+  writeEveryoneData,
+  writeEveryoneManifests,
+} from '../support/everyone-world';
 import { expectedMembers, importedItems, listMembers, vipListId } from '../support/export-world';
 import { runExportctl, startExportctl } from '../support/exportctl-cli';
-import { loadProfileGenerator } from '../support/profile-generator';
 import { testSandbox } from '../support/sandbox-client';
 import { tempFolder } from '../support/temp-folder';
 
 const profiles = 200_000;
-const env = {
-  CC_CLIENT_SECRET: 'sandbox-secret',
-  CC_REFRESH_TOKEN: 'sandbox-refresh-token',
-  EXPORTCTL_ACTOR: 'ops@example.com',
-};
+const env = everyoneEnv;
 
 let folder: string;
 beforeAll(async () => {
   folder = tempFolder();
-  const data = join(folder, 'data');
-  await (await loadProfileGenerator()).writeProfileFiles({ count: profiles, folder: data });
   // Every profile in one segment: a run of about 194,000 contacts (5 import calls).
-  const ids = Array.from(
-    { length: profiles },
-    (_, index) => `C${String(index + 1).padStart(7, '0')},Everyone`,
-  );
-  writeFileSync(join(data, 'segment-membership.csv'), `CustomerId,Segment\n${ids.join('\n')}\n`);
+  await writeEveryoneData(join(folder, 'data'), profiles);
 }, 60_000);
 
-/** The manifests of a run of every generated profile into the VIP list, data in `data` (relative or absolute). */
-function writeManifests(into: string, sandbox: SandboxHandle, data: string): void {
-  writeFileSync(
-    join(into, 'exportctl.yaml'),
-    `apiVersion: exportctl/v1
-kind: Connection
-metadata: { name: cc }
-spec:
-  type: constant-contact
-  dataPrivacyConsent: true
-  exportUser: ops@example.com
-  auth:
-    clientId: sandbox-client
-    clientSecret: { env: CC_CLIENT_SECRET }
-    refreshToken: { env: CC_REFRESH_TOKEN }
-  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
-  limits: { requestsPerSecond: 50 }
----
-apiVersion: exportctl/v1
-kind: ProfileSource
-metadata: { name: profiles }
-spec: { type: csv, profiles: ${data}/profiles.csv, key: CustomerId, segmentMembership: ${data}/segment-membership.csv }
----
-apiVersion: exportctl/v1
-kind: ExportDestination
-metadata: { name: everyone }
-spec:
-  connection: cc
-  source: profiles
-  listId: ${vipListId}
-  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [Everyone]
-  schedule: manual
-`,
-  );
-}
-
-/** Polls the state (read-only) until `ready` says so; gives up when the child has exited. */
-async function waitFor(state: string, ready: (db: Database.Database) => boolean, done: () => boolean) {
-  while (!done()) {
-    try {
-      const db = new Database(state, { readonly: true, fileMustExist: true });
-      try {
-        if (ready(db)) return true;
-      } finally {
-        db.close();
-      }
-    } catch {
-      // Not created yet, or busy: look again.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return false;
-}
-
-const batchIn = (state: string) => (db: Database.Database) =>
-  db.prepare('SELECT 1 FROM export_import_batches WHERE state = ?').get(state) !== undefined;
+const writeManifests = writeEveryoneManifests;
+const waitFor = waitForState;
 
 describe('exportctl run killed with SIGKILL at any point', () => {
   it('resumes each time and ends with the list exactly right, no batch imported twice but the one in flight', async () => {

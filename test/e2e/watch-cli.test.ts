@@ -2,9 +2,15 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  batchIn,
+  everyoneEnv,
+  stateHolds,
+  writeEveryoneData,
+  writeEveryoneManifests,
+} from '../support/everyone-world';
 import { expectedMembers, listMembers, vipListId } from '../support/export-world';
 import { type RunningExportctl, runExportctl, startExportctl } from '../support/exportctl-cli';
-import { loadProfileGenerator } from '../support/profile-generator';
 import { quickstartWorld } from '../support/quickstart-world';
 import { testSandbox } from '../support/sandbox-client';
 import { tempFolder } from '../support/temp-folder';
@@ -199,12 +205,7 @@ describe('exportctl watch (a process on a temp folder, the sandbox, a SQLite sta
     let data: string;
     beforeAll(async () => {
       data = join(tempFolder(), 'data');
-      await (await loadProfileGenerator()).writeProfileFiles({ count: profiles, folder: data });
-      const ids = Array.from(
-        { length: profiles },
-        (_, index) => `C${String(index + 1).padStart(7, '0')},Everyone`,
-      );
-      writeFileSync(join(data, 'segment-membership.csv'), `CustomerId,Segment\n${ids.join('\n')}\n`);
+      await writeEveryoneData(data, profiles);
     }, 60_000);
 
     it('lets the batches in flight reach their checkpoint, exits 0, and the next run resumes', async () => {
@@ -214,45 +215,8 @@ describe('exportctl watch (a process on a temp folder, the sandbox, a SQLite sta
       });
       const folder = tempFolder();
       const stateFile = join(folder, 'state.db');
-      const env = {
-        CC_CLIENT_SECRET: 'sandbox-secret',
-        CC_REFRESH_TOKEN: 'sandbox-refresh-token',
-        EXPORTCTL_ACTOR: 'ops@example.com',
-        EXPORTCTL_STATE: `sqlite:${stateFile}`,
-      };
-      writeFileSync(
-        join(folder, 'exportctl.yaml'),
-        `apiVersion: exportctl/v1
-kind: Connection
-metadata: { name: cc }
-spec:
-  type: constant-contact
-  dataPrivacyConsent: true
-  exportUser: ops@example.com
-  auth:
-    clientId: sandbox-client
-    clientSecret: { env: CC_CLIENT_SECRET }
-    refreshToken: { env: CC_REFRESH_TOKEN }
-  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
-  limits: { requestsPerSecond: 50 }
----
-apiVersion: exportctl/v1
-kind: ProfileSource
-metadata: { name: profiles }
-spec: { type: csv, profiles: ${data}/profiles.csv, key: CustomerId, segmentMembership: ${data}/segment-membership.csv }
----
-apiVersion: exportctl/v1
-kind: ExportDestination
-metadata: { name: everyone }
-spec:
-  connection: cc
-  source: profiles
-  listId: ${vipListId}
-  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [Everyone]
-  schedule: "*/5 * * * *"
-`,
-      );
+      const env = { ...everyoneEnv, EXPORTCTL_STATE: `sqlite:${stateFile}` };
+      writeEveryoneManifests(folder, sandbox, data, '*/5 * * * *');
       // Its own cron fires 2 s after the watch clock starts.
       const watch = startExportctl(
         ['watch', '.', '--drift-interval', '0', '--clock-start', '2026-11-23T05:59:58Z'],
@@ -260,25 +224,7 @@ spec:
       );
       try {
         await logLine(watch, (line) => line.msg === 'run of everyone started (schedule)', 30_000);
-        await logLine(
-          watch,
-          () => {
-            try {
-              const db = new Database(stateFile, { readonly: true });
-              try {
-                return (
-                  db.prepare("SELECT 1 FROM export_import_batches WHERE state = 'submitted'").get() !==
-                  undefined
-                );
-              } finally {
-                db.close();
-              }
-            } catch {
-              return false;
-            }
-          },
-          60_000,
-        );
+        await logLine(watch, () => stateHolds(stateFile, batchIn('submitted')), 60_000);
         watch.kill('SIGTERM');
         const stopped = await watch.done;
         expect(stopped.code, stopped.stdout + stopped.stderr).toBe(0);

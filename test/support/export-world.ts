@@ -143,7 +143,8 @@ export function listMembers(sandbox: SandboxHandle, listId: string): string[] {
   return [...list.members.rows()].map((row) => contacts.email(row).toLowerCase()).sort();
 }
 
-function connectionYaml(sandbox: SandboxHandle, requestsPerSecond: number): string {
+/** A Connection named `cc` to the sandbox, its secrets from CC_CLIENT_SECRET and CC_REFRESH_TOKEN. */
+export function connectionYaml(sandbox: SandboxHandle, requestsPerSecond: number): string {
   return `apiVersion: exportctl/v1
 kind: Connection
 metadata: { name: cc }
