@@ -7,8 +7,13 @@
 //
 //   node scripts/generate-profiles.mjs --count 1000 --out config-examples/quickstart/data
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// The sandbox's PRNG (mulberry32), from the build (`npm ci` builds dist/): one implementation, so the
+// same seed gives the same data everywhere.
+const { seededRandom } = createRequire(import.meta.url)('../dist/src/sandbox/seeded-random.js');
 
 const FIRST = [
   'Ada',
@@ -74,18 +79,6 @@ const DOMAINS = ['example.com', 'example.org', 'example.net', 'mail.example.com'
 const COUNTRIES = ['US', 'GB', 'FR', 'DE', 'JP', 'BR', 'IN', 'NG'];
 export const SEGMENTS = ['VIP', 'Newsletter', 'LapsedCustomers', 'NewSignups'];
 
-/** mulberry32: a tiny, well-distributed PRNG; enough for test data, and identical everywhere. */
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function csvField(value) {
   const text = String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
@@ -96,7 +89,7 @@ function csvField(value) {
  * @param {{count: number, seed?: number}} options
  */
 export function* generateProfiles({ count, seed = 20261122 }) {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = (items) => items[Math.floor(next() * items.length)];
   for (let i = 1; i <= count; i++) {
     const id = `C${String(i).padStart(7, '0')}`;
