@@ -12,10 +12,10 @@ import {
 } from '../../src/constant-contact';
 import { ScheduledClock } from './scheduled-clock';
 
-/** Made-up hosts nock answers for: nothing here ever reaches a network. */
-export const apiOrigin = 'https://api.cc.test';
+/** Loopback origins nock answers for (net connect disabled): nothing here ever reaches a network. */
+export const apiOrigin = 'http://127.0.0.1:9';
 export const apiUrl = `${apiOrigin}/v3`;
-export const authOrigin = 'https://authz.cc.test';
+export const authOrigin = 'http://127.0.0.2:9';
 export const tokenPath = '/oauth2/default/v1/token';
 
 /** Values that must never show up in an error, a log line or an event. */
