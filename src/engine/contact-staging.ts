@@ -41,6 +41,8 @@ export class ContactStaging {
   private readonly appended: string;
   private readonly sorted: string;
   private readonly insert: { run(...values: unknown[]): unknown };
+  /** Prepared on the first duplicate: planning asks it once per losing row. */
+  private sentEmailQuery: { get(...values: unknown[]): unknown } | undefined;
   private location: { file: string; relation?: string; number: LocationNumber } | undefined;
   private staged = 0;
   private state: 'appending' | 'sorted' | 'dropped' = 'appending';
@@ -191,9 +193,10 @@ export class ContactStaging {
 
   /** The email of a staged contact as it would be sent (the source's letter case). */
   sentEmail(row: StagedContactRow): string {
-    const found = this.db
-      .prepare(`SELECT entry ->> '$.email' AS email FROM ${this.sorted} WHERE email_key = ? AND key = ?`)
-      .get(row[0], row[1]) as { email: string } | undefined;
+    this.sentEmailQuery ??= this.db.prepare(
+      `SELECT entry ->> '$.email' AS email FROM ${this.sorted} WHERE email_key = ? AND key = ?`,
+    );
+    const found = this.sentEmailQuery.get(row[0], row[1]) as { email: string } | undefined;
     return found?.email ?? row[0];
   }
 
@@ -211,6 +214,7 @@ export class ContactStaging {
   drop(): void {
     if (this.state === 'dropped') return;
     this.state = 'dropped';
+    this.sentEmailQuery = undefined;
     this.db.exec(`DROP TABLE IF EXISTS ${this.appended}; DROP TABLE IF EXISTS ${this.sorted};`);
   }
 }

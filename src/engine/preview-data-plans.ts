@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManifestKind } from '../config';
-import { ExportctlError } from '../errors';
+import type { ExportctlError } from '../errors';
 import { type JsonObject, openStateStore, type StateStore } from '../state';
 
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store';
 import { RunEngineError } from './run-engine-errors';
-import { runExport } from './run-export';
+import { runExport, toExportctlError } from './run-export';
 import type { ExportRunRecord } from './run-record';
 
 /** One planned change of the control plane, as apply would store it. */
@@ -81,16 +81,7 @@ export async function previewDataPlans(
             result.error ? { destination, error: result.error } : { destination, record: result.record },
           );
         } catch (error) {
-          previews.push({
-            destination,
-            error:
-              error instanceof ExportctlError
-                ? error
-                : new RunEngineError(
-                    'unexpected-error',
-                    error instanceof Error ? error.message : String(error),
-                  ),
-          });
+          previews.push({ destination, error: toExportctlError(error) });
         }
       }
       return previews;

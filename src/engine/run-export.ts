@@ -622,7 +622,8 @@ class RunContext {
   }
 }
 
-function toExportctlError(error: unknown): ExportctlError {
+/** `error` as an ExportctlError: itself, or `unexpected-error` (a bug) wrapping it. */
+export function toExportctlError(error: unknown): ExportctlError {
   if (error instanceof ExportctlError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new RunEngineError('unexpected-error', `the run failed unexpectedly: ${reason}`, {
