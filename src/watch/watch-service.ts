@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { hasErrors, loadManifests, type Problem, type ProfileSourceSpec, type RefreshSpec } from '../config';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
-import { CONTROL_PLANE_LOCK, type StateStore } from '../state';
+import { CONTROL_PLANE_LOCK, type LockHandle, LockTimeoutError, type StateStore } from '../state';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
@@ -64,6 +64,7 @@ export class WatchService {
   private lastReport: ReconcileReport | undefined;
   private ready = false;
   private stopping = false;
+  private starting: Promise<void> | undefined;
   private readonly lastRuns = new Map<
     string,
     { trigger: WatchTrigger; outcome: RunOutcome; finishedAt: string }
@@ -124,8 +125,14 @@ export class WatchService {
   }
 
   /** Reconciles once, then watches. Resolves when watching. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startWatching();
+    return this.starting;
+  }
+
+  private async startWatching(): Promise<void> {
     await this.enqueue(() => this.reconcile('start'));
+    if (this.stopping) return;
     await this.manifests.start();
     if (this.options.driftIntervalMs > 0) {
       this.driftTimer = setInterval(
@@ -202,9 +209,15 @@ export class WatchService {
     if (this.driftTimer) clearInterval(this.driftTimer);
     for (const timer of this.sourceDebounce.values()) clearTimeout(timer);
     this.scheduler.stop();
+    // The runs stop at their checkpoint while the reconcile in progress (if any) ends; the watchers
+    // close last, so that nothing they start after this point outlives the service.
+    const [runsStopped] = await Promise.all([
+      this.coordinator.stop(timeoutMs),
+      this.starting?.catch(() => undefined),
+      this.queue,
+    ]);
+    if (this.driftTimer) clearInterval(this.driftTimer);
     await Promise.all([this.manifests.stop(), this.dataFiles.stop()]);
-    const runsStopped = await this.coordinator.stop(timeoutMs);
-    await this.queue;
     return runsStopped;
   }
 
@@ -271,11 +284,24 @@ export class WatchService {
       report('invalid', loaded.problems);
       return;
     }
-    const lock = await store.locks.acquire(
-      CONTROL_PLANE_LOCK,
-      { identity: this.options.actor ?? 'watch', command: 'watch' },
-      { timeoutMs: this.options.lockTimeoutMs },
-    );
+    let lock: LockHandle;
+    try {
+      lock = await store.locks.acquire(
+        CONTROL_PLANE_LOCK,
+        { identity: this.options.actor ?? 'watch', command: 'watch' },
+        { timeoutMs: this.options.lockTimeoutMs },
+      );
+    } catch (error) {
+      if (!(error instanceof LockTimeoutError)) throw error;
+      // Someone else is applying (an `apply` waiting at its prompt, say): try again later.
+      logger.warn(
+        { reason, code: error.code },
+        `${error.message}; reconciling again in ${this.options.debounceMs} ms`,
+      );
+      report('failed', []);
+      this.requestReconcile(reason);
+      return;
+    }
     try {
       const context = createHandlerContext({
         store,
@@ -365,6 +391,7 @@ export class WatchService {
 
   /** Points the scheduler and the data-file watcher at what is applied now. */
   private async followState(): Promise<void> {
+    if (this.stopping) return;
     const { store } = this.options;
     const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
     const destinations = await store.resources.list({ kind: 'ExportDestination' });
@@ -410,15 +437,22 @@ export class WatchService {
       source,
       setTimeout(() => {
         this.sourceDebounce.delete(source);
-        void this.options.store.resources.list({ kind: 'ExportDestination' }).then((destinations) => {
-          for (const destination of destinations.filter((item) => item.spec.source === source)) {
-            const answer = this.coordinator.request(destination.name, 'refresh', 'data-changed');
-            this.options.logger.info(
-              { source, file, destination: destination.name, answer },
-              `data of ${source} changed: run of ${destination.name} ${answer}`,
-            );
-          }
-        });
+        this.options.store.resources.list({ kind: 'ExportDestination' }).then(
+          (destinations) => {
+            for (const destination of destinations.filter((item) => item.spec.source === source)) {
+              const answer = this.coordinator.request(destination.name, 'refresh', 'data-changed');
+              this.options.logger.info(
+                { source, file, destination: destination.name, answer },
+                `data of ${source} changed: run of ${destination.name} ${answer}`,
+              );
+            }
+          },
+          (error: unknown) =>
+            this.options.logger.error(
+              { err: error, source, file },
+              `data of ${source} changed, but its destinations could not be read from the state: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+        );
       }, this.options.debounceMs),
     );
   }

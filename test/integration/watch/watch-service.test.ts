@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
-import type { StateStore } from '../../../src/state';
+import { CONTROL_PLANE_LOCK, type StateStore } from '../../../src/state';
 import { type ExportRunner, ManualWatchClock, WatchMetrics, WatchService } from '../../../src/watch';
 import { repoRoot } from '../../support/exportctl-cli';
 import { openTestState } from '../../support/state-store';
@@ -30,7 +30,7 @@ afterEach(async () => {
   sandbox = undefined;
 });
 
-async function harness(): Promise<Harness> {
+async function harness(overrides: { lockTimeoutMs?: number } = {}): Promise<Harness> {
   sandbox = await startSandbox();
   const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
   const connection = join(manifests, 'connection.yaml');
@@ -67,7 +67,7 @@ async function harness(): Promise<Harness> {
     driftIntervalMs: 0,
     dataStableMs: 200,
     maxConcurrentRuns: 2,
-    lockTimeoutMs: 5_000,
+    lockTimeoutMs: overrides.lockTimeoutMs ?? 5_000,
     clock,
     logger,
     metrics,
@@ -194,5 +194,53 @@ describe('WatchService (real files, SQLite and sandbox; a recording runner)', ()
     expect(await metric(h.metrics, 'exportctl_runs_total', 'destination="win-back",result="succeeded"')).toBe(
       '2',
     );
+  });
+
+  it('retries a reconcile whose lock is held elsewhere (an apply at its prompt), and becomes ready once it is free', async () => {
+    const h = await harness({ lockTimeoutMs: 100 });
+    const held = await h.store.locks.acquire(
+      CONTROL_PLANE_LOCK,
+      { identity: 'someone@example.com', command: 'apply' },
+      { timeoutMs: 0 },
+    );
+    await h.service.start();
+    expect(h.service.isReady()).toBe(false);
+    expect(await metric(h.metrics, 'exportctl_reconciles_total', 'result="failed"')).toBe('1');
+    expect(h.logs().some((line) => String(line.msg).includes('someone@example.com'))).toBe(true);
+    await held.release();
+    await eventually(() => h.service.isReady());
+    expect((await h.store.resources.list()).map((item) => `${item.kind}/${item.name}`)).toHaveLength(6);
+  });
+
+  it('stops cleanly when asked while its first reconcile is still running: nothing watches after it', async () => {
+    const h = await harness();
+    const watchers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'FSEventWrap').length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = watchers();
+    const starting = h.service.start();
+    await h.service.stop(1_000);
+    await starting;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Without the ordering in stop(), the reconcile that ends after it leaves 8 fs watchers open.
+    expect(watchers()).toBe(before);
+    const reconciles = await metric(h.metrics, 'exportctl_reconciles_total', 'result="applied"');
+    // A manifest edit and a data change after the stop: no watcher is left to see them.
+    const destinations = join(h.manifests, 'destinations.yaml');
+    writeFileSync(
+      destinations,
+      readFileSync(destinations, 'utf8').replace('segments: [VIP, Newsletter]', 'segments: [VIP]'),
+    );
+    const profiles = join(h.manifests, 'data', 'profiles.csv');
+    writeFileSync(
+      profiles,
+      `${readFileSync(profiles, 'utf8')}C9999999,late@example.com,Late,Person,US,1.00\n`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(await metric(h.metrics, 'exportctl_reconciles_total', 'result="applied"')).toBe(reconciles);
+    expect(h.runs).toEqual([]);
+    expect((await h.store.resources.get('ExportDestination', 'vip-newsletter'))?.spec.segments).toEqual([
+      'VIP',
+      'Newsletter',
+    ]);
   });
 });
