@@ -1,9 +1,8 @@
+import { isLoopbackHost } from '../net';
 import { cronProblem } from './cron-schedule';
 import { type FieldPath, locationIn, type ManifestDocument } from './manifest-document';
 import type { Manifest } from './manifest-types.generated';
 import type { Problem, ProblemCode } from './problem';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** One manifest that passed its schema (defaults filled in), with its source when it has one. */
 export interface RuleSubject {
@@ -62,7 +61,7 @@ export function singleManifestRuleProblems(
       }
       for (const endpoint of ['api', 'token'] as const) {
         const parsed = safeUrl(spec.endpoints[endpoint]);
-        if (parsed && parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
+        if (parsed && parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
           problem(
             'insecure-endpoint',
             ['spec', 'endpoints', endpoint],

@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import { isLoopbackHost } from '../net';
 import { AuthError, ConstantContactError, type RequestDescription } from './constant-contact-errors';
 import type { SlidingWindowRateLimiter } from './rate-limiter';
 import { type AttemptEnvironment, errorText, type FinalFailure, sendWithRetries } from './send-with-retries';
@@ -242,7 +243,7 @@ export class ConnectionTokens {
 
   private reauthorizeHint(): string {
     const name = this.options.connectionName;
-    const sandbox = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(this.options.tokenUrl).hostname)
+    const sandbox = isLoopbackHost(new URL(this.options.tokenUrl).hostname)
       ? ' Against a local sandbox that was restarted: start it with --state-file so it keeps its tokens, or clear the tokens exportctl stored for this connection so the bootstrap token is used again.'
       : '';
     return `authorise exportctl again in Constant Contact (scopes contact_data offline_access), store the new refresh token where spec.auth.refreshToken of connection "${name}" points, and run again.${sandbox}`;

@@ -4,6 +4,7 @@ import { ContactListsApi } from 'ctct-api-client/dist/api/contact-lists-api';
 import { ContactsApi } from 'ctct-api-client/dist/api/contacts-api';
 import { Configuration } from 'ctct-api-client/dist/configuration';
 import type { CreateImportJSONActivityRequest } from 'ctct-api-client/dist/models';
+import { isLoopbackHost } from '../net';
 import { type ActivityReport, toActivityReport } from './activity-report';
 import { type Clock, systemClock } from './clock';
 import { type ConnectionCredentials, ConnectionTokens } from './connection-tokens';
@@ -130,8 +131,6 @@ export interface RemoveMembershipsRequest {
 /** How `emailsToContactIds` reads a list. */
 export type MembershipReadMethod = 'paging' | 'export';
 
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 /**
  * The one way exportctl talks to Constant Contact. Endpoint calls go through Constant Contact's own
  * generated client (ctct-api-client), over an axios instance that answers every status; around each
@@ -177,7 +176,7 @@ export class ConstantContactClient {
       maxBodyLength: 16 * 1024 * 1024,
     });
     // Proxy settings in the environment must not divert calls to the local sandbox.
-    this.directOptions = loopbackHosts.has(new URL(this.apiUrl).hostname) ? { proxy: false } : {};
+    this.directOptions = isLoopbackHost(new URL(this.apiUrl).hostname) ? { proxy: false } : {};
     const registry = options.rateLimiters ?? sharedRateLimiters;
     const clientId = options.credentials.clientId;
     this.limiter = registry.forApiKey({ clientId, baseUrl: this.apiUrl }, options.limits ?? {});

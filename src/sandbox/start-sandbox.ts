@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UsageError } from '../errors';
+import { isLoopbackHost } from '../net';
 import { type ActivityTiming, SandboxAccount } from './sandbox-account';
 import { errorBody, SandboxApi, type SandboxApiLimits } from './sandbox-api';
 import { type SandboxFaultRates, SandboxFaults } from './sandbox-faults';
@@ -66,7 +67,6 @@ const apiBasePath = '/v3';
 const tokenPath = '/oauth2/default/v1/token';
 const inspectionPath = '/__sandbox';
 const maxBodyBytes = 64 * 1024 * 1024;
-const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const activityTimingDefaults = {
   startDelayMs: 100,
@@ -97,7 +97,7 @@ const unauthorizedBody = { error_key: 'unauthorized', error_message: 'Unauthoriz
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const host = options.host ?? '127.0.0.1';
-  if (!loopback.has(host))
+  if (!isLoopbackHost(host))
     throw new UsageError('sandbox-host', `The sandbox listens on loopback only, not ${host}`);
   const now = options.now ?? Date.now;
   const loaded =

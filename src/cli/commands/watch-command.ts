@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { Option } from 'commander';
 import { UsageError } from '../../errors';
+import { isLoopbackHost } from '../../net';
 import type { CliContext, GlobalOptions } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
@@ -29,8 +29,7 @@ export function parseListen(text: string): { host: string; port: number } {
       hint: 'write it like 127.0.0.1:9464 (port 0 picks a free port)',
     });
   }
-  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-  if (!loopback) {
+  if (!isLoopbackHost(host)) {
     throw new UsageError('invalid-option', `--listen ${text}: the endpoint listens on loopback only`, {
       hint: 'it has no authentication: bind 127.0.0.1 and let a reverse proxy or the scraper reach it',
     });
