@@ -109,8 +109,11 @@ async function readFirstJsonlObject(file: string): Promise<object | 'empty' | 'n
   const input = createReadStream(file, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   try {
+    let first = true;
     for await (const raw of lines) {
-      const text = raw.replace(/^\uFEFF/, '');
+      // As the reader does: a byte-order mark is stripped from the file's first line only.
+      const text = first ? raw.replace(/^\uFEFF/, '') : raw;
+      first = false;
       if (text.trim() === '') continue;
       try {
         const parsed: unknown = JSON.parse(text);

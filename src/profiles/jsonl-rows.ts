@@ -60,16 +60,16 @@ function readObject(
   where: RowLocation,
   seen: boolean[],
 ): SourceRecord {
-  const nothing = fields.map(() => undefined);
   let parsed: unknown;
+  const nothing = () => fields.map(() => undefined);
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { values: nothing, where, issue: lineIssue('invalid-json', where, `not valid JSON (${reason})`) };
+    return { values: nothing(), where, issue: lineIssue('invalid-json', where, `not valid JSON (${reason})`) };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    return { values: nothing, where, issue: lineIssue('not-an-object', where, 'not a JSON object') };
+    return { values: nothing(), where, issue: lineIssue('not-an-object', where, 'not a JSON object') };
   const object = parsed as Record<string, unknown>;
   let imprecise: string | undefined;
   const values = fields.map((field, index) => {
