@@ -19,11 +19,28 @@ export function sourceGitCommit(
     execFile(
       'git',
       ['-C', dirname(file), 'rev-parse', '--verify', '--quiet', 'HEAD'],
-      { env, timeout: 5_000, encoding: 'utf8' },
+      { env: gitEnvironment(env), timeout: 5_000, encoding: 'utf8' },
       (error, stdout) => {
         const commit = stdout.trim();
         resolve(error === null && /^[0-9a-f]{40,64}$/.test(commit) ? commit : undefined);
       },
     );
   });
+}
+
+/**
+ * What git needs of the environment (PATH, HOME, its own GIT_* settings, the locale), and nothing
+ * else: the environment also holds the state key and the secrets that `{env}` references name.
+ */
+function gitEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name]) =>
+        name === 'PATH' ||
+        name === 'HOME' ||
+        name.startsWith('GIT_') ||
+        name.startsWith('LC_') ||
+        name === 'LANG',
+    ),
+  );
 }
