@@ -70,8 +70,8 @@ export const exportWorkerHeap = { maxYoungGenerationSizeMb: 48, maxOldGeneration
 
 /**
  * Runs exports (see `runExport`) in a worker thread with a bounded heap (`exportWorkerHeap`), so
- * that a long-lived or memory-sensitive process (the CLI, watch mode) keeps its peak memory
- * predictable. The worker opens the state itself (another connection to the same file, which
+ * that the CLI keeps its peak memory predictable. (Watch mode runs exports in its own process
+ * instead, so that all its runs and reconciles share one rate limiter per API key.) The worker opens the state itself (another connection to the same file, which
  * SQLite's locking makes safe) and runs the targets at most `concurrency` at a time, sharing its
  * rate limiters. Resolves with one outcome per target, in the order given; never rejects for a
  * failed run. A worker that dies (out of memory) fails the targets it had not finished; a run it
