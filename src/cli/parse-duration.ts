@@ -12,3 +12,12 @@ export function parseDuration(text: string, flag: string): number {
   }
   return Math.round(Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1000));
 }
+
+/** A flag's whole number of at least `minimum` (default 1). */
+export function parseWholeNumber(text: string, flag: string, minimum = 1): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < minimum) {
+    throw new UsageError('invalid-option', `${flag} ${text} is not a whole number of ${minimum} or more`);
+  }
+  return value;
+}

@@ -1,5 +1,5 @@
 import type { DataPlan, DataPlanPreview, ExportRunRecord, ExportRunResult } from '../engine';
-import { exportRunRecord } from '../engine';
+import { exportRunRecord, pauseText } from '../engine';
 import type { RunRecord } from '../state';
 
 const int = (value: number) => value.toLocaleString('en-US');
@@ -188,9 +188,6 @@ export function lastRunSummary(run: RunRecord): string {
   const when = new Date(run.startedAt).toISOString();
   if (!record) return `${run.status} ${when}`;
   const kind = record.dryRun ? 'dry run ' : '';
-  const paused =
-    run.status === 'paused' && record.pause
-      ? ` (${record.pause.reason}${record.pause.resumeAt ? ` until ${record.pause.resumeAt}` : ''})`
-      : '';
+  const paused = run.status === 'paused' && record.pause ? ` (${pauseText(record.pause)})` : '';
   return `${kind}${run.status}${paused} ${when} ${runChanges(run)}`.trimEnd();
 }

@@ -127,6 +127,11 @@ export type ExportRunRecord = {
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 };
 
+/** A pause in brief: `quota until 2026-11-23T00:00:00Z`, or `stopped`. */
+export function pauseText(pause: NonNullable<ExportRunRecord['pause']>): string {
+  return `${pause.reason}${pause.resumeAt ? ` until ${pause.resumeAt}` : ''}`;
+}
+
 /** The record of a run that has just started. */
 export function newRunRecord(
   destination: ExportRunRecord['destination'],

@@ -66,7 +66,11 @@ function readObject(
     parsed = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { values: nothing(), where, issue: lineIssue('invalid-json', where, `not valid JSON (${reason})`) };
+    return {
+      values: nothing(),
+      where,
+      issue: lineIssue('invalid-json', where, `not valid JSON (${reason})`),
+    };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     return { values: nothing(), where, issue: lineIssue('not-an-object', where, 'not a JSON object') };

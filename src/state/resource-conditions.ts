@@ -1,4 +1,4 @@
-import type { ConditionUpdate, ResourceCondition } from './resource-store';
+import type { AppliedResource, ConditionUpdate, ResourceCondition } from './resource-store';
 
 /**
  * The conditions after applying `updates` at time `now` for `generation`: merged by type, sorted by
@@ -25,4 +25,19 @@ export function mergeConditions(
     });
   }
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** The one word a resource's conditions come to: Stalled, else Reconciling, else Ready, else Unknown. */
+export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling' | 'Stalled' | 'Unknown' {
+  const status = (type: string) => resource.conditions.find((condition) => condition.type === type)?.status;
+  if (status('Stalled')) return 'Stalled';
+  if (status('Reconciling')) return 'Reconciling';
+  if (status('Ready')) return 'Ready';
+  return 'Unknown';
+}
+
+/** The condition that explains `resourceState`: Stalled's when stalled, else Ready's. */
+export function stateReason(resource: AppliedResource): ResourceCondition | undefined {
+  const type = resourceState(resource) === 'Stalled' ? 'Stalled' : 'Ready';
+  return resource.conditions.find((condition) => condition.type === type);
 }

@@ -22,7 +22,7 @@ export interface EngineRunnerOptions {
 export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
   return async ({ destination, trigger, signal }): Promise<RunOutcome> => {
     // Loaded on first use: a watch process with nothing to run never loads the engine.
-    const { runExport } = require('../engine') as typeof import('../engine');
+    const { pauseText, runExport } = require('../engine') as typeof import('../engine');
     const result = await runExport({
       store: options.store,
       destination,
@@ -39,12 +39,11 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       status: status === 'running' ? 'paused' : status,
       imported: counts.imported,
       removed: counts.removed,
-      ...(result.error ? { message: `${result.error.code}: ${result.error.message}` } : {}),
-      ...(result.record.pause && !result.error
-        ? {
-            message: `${result.record.pause.reason}${result.record.pause.resumeAt ? ` until ${result.record.pause.resumeAt}` : ''}`,
-          }
-        : {}),
+      ...(result.error
+        ? { message: `${result.error.code}: ${result.error.message}` }
+        : result.record.pause
+          ? { message: pauseText(result.record.pause) }
+          : {}),
     };
   };
 }

@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import { hasErrors, loadManifests, type Problem, type ProfileSourceSpec, type RefreshSpec } from '../config';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
-import { CONTROL_PLANE_LOCK, type LockHandle, LockTimeoutError, type StateStore } from '../state';
+import {
+  CONTROL_PLANE_LOCK,
+  type LockHandle,
+  LockTimeoutError,
+  resourceState,
+  type StateStore,
+  stateReason,
+} from '../state';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
@@ -164,21 +171,13 @@ export class WatchService {
       lastReconcile: this.lastReport ?? null,
       runsInProgress: this.coordinator.active(),
       resources: resources.map((resource) => {
-        const condition = (type: string) => resource.conditions.find((item) => item.type === type);
-        const stalled = condition('Stalled')?.status === true;
-        const why = stalled ? condition('Stalled') : condition('Ready');
+        const why = stateReason(resource);
         const run = history.get(resource.name);
         return {
           kind: resource.kind,
           name: resource.name,
           owner: resource.owner,
-          state: stalled
-            ? 'Stalled'
-            : condition('Reconciling')?.status
-              ? 'Reconciling'
-              : condition('Ready')?.status
-                ? 'Ready'
-                : 'Unknown',
+          state: resourceState(resource),
           reason: why?.reason ?? null,
           message: why?.message ?? null,
           ...(resource.kind === 'ExportDestination'

@@ -4,7 +4,7 @@ import type { RunTrigger, StateStore } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
-import { parseDuration } from '../parse-duration';
+import { parseDuration, parseWholeNumber } from '../parse-duration';
 
 export interface RunFlags {
   readonly all?: boolean;
@@ -42,13 +42,7 @@ export async function runCommand(
       hint: 'exportctl status lists the applied destinations',
     });
   }
-  const concurrency = Number(flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(
-      'invalid-option',
-      `--concurrency ${flags.concurrency} is not a whole number of 1 or more`,
-    );
-  }
+  const concurrency = parseWholeNumber(flags.concurrency, '--concurrency');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
@@ -62,7 +56,7 @@ export async function runCommand(
   const session = await openStateSession(globals, context, actor);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     context.stderr.write(
       `${signal}: stopping once the batches in flight are confirmed (the run pauses and resumes next time); ${signal} again quits now\n`,
     );

@@ -1,8 +1,8 @@
 import { Option } from 'commander';
-import { UsageError } from '../../errors';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
+import { parseWholeNumber } from '../parse-duration';
 import { printTable } from './status-command';
 
 export interface RunsFlags {
@@ -16,13 +16,10 @@ export async function runsCommand(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
-  const limit = Number(flags.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new UsageError('invalid-option', `--limit ${flags.limit} is not a whole number of 1 or more`);
-  }
+  const limit = parseWholeNumber(flags.limit, '--limit');
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
-  const { exportRunRecord } = require('../../engine') as typeof import('../../engine');
+  const { exportRunRecord, pauseText } = require('../../engine') as typeof import('../../engine');
   const { formatDuration, runChanges, runJson } = require('../render-run') as typeof import('../render-run');
   const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
@@ -43,11 +40,7 @@ export async function runsCommand(
     const rows = runs.map((run) => {
       const record = exportRunRecord(run);
       const took = run.finishedAt === undefined ? '' : formatDuration(run.finishedAt - run.startedAt);
-      const note =
-        record?.error?.code ??
-        (record?.pause
-          ? `${record.pause.reason}${record.pause.resumeAt ? ` until ${record.pause.resumeAt}` : ''}`
-          : '');
+      const note = record?.error?.code ?? (record?.pause ? pauseText(record.pause) : '');
       return [
         String(run.id),
         run.destination,

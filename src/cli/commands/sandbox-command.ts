@@ -5,6 +5,7 @@ import type { SandboxFaultRates, SandboxHandle } from '../../sandbox';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
+import { parseWholeNumber } from '../parse-duration';
 
 /** The flags of `exportctl sandbox`, as commander parses them. */
 export interface SandboxCommandOptions {
@@ -26,12 +27,7 @@ export interface SandboxCommandOptions {
 }
 
 function integer(name: string, value: string | undefined, minimum: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < minimum) {
-    throw new UsageError('invalid-option', `--${name} must be an integer >= ${minimum}, not ${value}`);
-  }
-  return number;
+  return value === undefined ? undefined : parseWholeNumber(value, `--${name}`, minimum);
 }
 
 function rate(name: string, value: string | undefined): number | undefined {

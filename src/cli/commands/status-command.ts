@@ -1,22 +1,14 @@
-import type { AppliedResource, RunRecord } from '../../state';
+import type { RunRecord } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
-
-/** The one word a resource's conditions come to. */
-export function resourceState(resource: AppliedResource): 'Ready' | 'Reconciling' | 'Stalled' | 'Unknown' {
-  const status = (type: string) => resource.conditions.find((condition) => condition.type === type)?.status;
-  if (status('Stalled')) return 'Stalled';
-  if (status('Reconciling')) return 'Reconciling';
-  if (status('Ready')) return 'Ready';
-  return 'Unknown';
-}
 
 /** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
 export async function statusCommand(globals: GlobalOptions, context: CliContext): Promise<number> {
   const { resolveActor } = require('../../config') as typeof import('../../config');
   const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const { lastRunSummary } = require('../render-run') as typeof import('../render-run');
+  const { resourceState, stateReason } = require('../../state') as typeof import('../../state');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
   try {
@@ -25,11 +17,8 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
       (await session.store.runs.lastPerDestination()).map((run) => [run.destination, run]),
     );
     const rows = resources.map((resource) => {
-      const why = resource.conditions.find(
-        (condition) => condition.type === (resourceState(resource) === 'Stalled' ? 'Stalled' : 'Ready'),
-      );
       const run = resource.kind === 'ExportDestination' ? lastRuns.get(resource.name) : undefined;
-      return { resource, state: resourceState(resource), why, run };
+      return { resource, state: resourceState(resource), why: stateReason(resource), run };
     });
     if (globals.output === 'json') {
       const body = rows.map(({ resource, state, why, run }) => ({

@@ -4,7 +4,7 @@ import { isLoopbackHost } from '../../net';
 import type { CliContext, GlobalOptions } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
-import { parseDuration } from '../parse-duration';
+import { parseDuration, parseWholeNumber } from '../parse-duration';
 
 export interface WatchFlags {
   readonly prune?: boolean;
@@ -37,14 +37,6 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new UsageError('invalid-option', `${flag} ${text} is not a whole number of 1 or more`);
-  }
-  return value;
-}
-
 /**
  * `exportctl watch [PATH...]`: reconciles on every change of the manifests, runs exports on their
  * schedules and when their source data changes, checks drift periodically; logs as JSON lines (for
@@ -64,7 +56,7 @@ export async function watchCommand(
   const dataStableMs = parseDuration(flags.dataStable, '--data-stable');
   const shutdownTimeoutMs = parseDuration(flags.shutdownTimeout, '--shutdown-timeout');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
-  const maxConcurrentRuns = positiveInteger(flags.maxConcurrentRuns, '--max-concurrent-runs');
+  const maxConcurrentRuns = parseWholeNumber(flags.maxConcurrentRuns, '--max-concurrent-runs');
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
   const clockStart = flags.clockStart === undefined ? undefined : Date.parse(flags.clockStart);
   if (clockStart !== undefined && Number.isNaN(clockStart)) {
