@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 // The sandbox's PRNG (mulberry32), from the build (`npm ci` builds dist/): one implementation, so the
 // same seed gives the same data everywhere.
-const { seededRandom } = createRequire(import.meta.url)('../dist/src/sandbox/seeded-random.js');
+const load = createRequire(import.meta.url);
+const { seededRandom } = load('../dist/src/sandbox/seeded-random.js');
+const { csvField: quoteCsv } = load('../dist/src/profiles/csv-field.js');
 
 const FIRST = [
   'Ada',
@@ -79,9 +81,9 @@ const DOMAINS = ['example.com', 'example.org', 'example.net', 'mail.example.com'
 const COUNTRIES = ['US', 'GB', 'FR', 'DE', 'JP', 'BR', 'IN', 'NG'];
 export const SEGMENTS = ['VIP', 'Newsletter', 'LapsedCustomers', 'NewSignups'];
 
-function csvField(value) {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+/** One csv field (the engine's own quoting), for a value of any type. */
+export function csvField(value) {
+  return quoteCsv(String(value));
 }
 
 /**

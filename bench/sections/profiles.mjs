@@ -68,12 +68,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const int = (n) => Math.round(n).toLocaleString('en-US');
 
+/** PROFILES_BENCH_COUNT overrides the size (a quicker run). */
+const profilesCount = Number(process.env.PROFILES_BENCH_COUNT ?? 1_000_000);
+
 export default {
   name: 'profiles',
-  description:
-    'csv profile source at 1,000,000 rows: bare parse vs. selection + mapping + normalisation of two segments',
+  description: `csv profile source at ${int(profilesCount)} rows: bare parse vs. selection + mapping + normalisation of two segments`,
   async run({ root, log }) {
-    const count = Number(process.env.PROFILES_BENCH_COUNT ?? 1_000_000);
+    const count = profilesCount;
     const folder = join(root, 'bench', '.data', `profiles-${count}-${seed}`);
     const done = join(folder, '.complete');
     if (existsSync(done)) {

@@ -2,6 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { formatRowLocation, type RowIssue } from '../profiles';
+import { csvField } from '../profiles/csv-field';
 
 const header = 'key,field,reason,where,severity,code\n';
 const flushAtBytes = 64 * 1024;
@@ -58,7 +59,7 @@ export class RowIssueCsv {
   }
 
   private line(...cells: string[]): void {
-    this.buffer += `${cells.map(csvCell).join(',')}\n`;
+    this.buffer += `${cells.map(csvField).join(',')}\n`;
     this.lines += 1;
     if (this.buffer.length >= flushAtBytes) this.flush();
   }
@@ -74,8 +75,4 @@ export class RowIssueCsv {
     writeSync(this.fd, this.buffer);
     this.buffer = '';
   }
-}
-
-function csvCell(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

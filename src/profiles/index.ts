@@ -4,6 +4,7 @@ export * from './contact-field-limits';
 export * from './contact-fingerprint';
 export * from './contact-name';
 export * from './count-csv-records';
+export * from './csv-field';
 export * from './csv-rows';
 export * from './email-address';
 export * from './field-value';

@@ -4,6 +4,7 @@ import {
   validateOperationQuery,
   validateSwaggerDefinition,
 } from '../constant-contact/swagger-schemas';
+import { csvField } from '../profiles/csv-field';
 import { importDataElementEnds } from './import-data-offsets';
 import type { ImportEntry, SandboxAccount, SandboxActivity, SandboxList } from './sandbox-account';
 
@@ -461,8 +462,4 @@ function decodeCursor(value: string | null): { query: string; next: number } | u
     // Not base64 JSON: not a cursor this sandbox made.
   }
   return undefined;
-}
-
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
