@@ -28,8 +28,8 @@ type LocationNumber = 'line' | 'rowid' | 'row';
  *
  * Contacts are appended in source order (cheap), then copied once, sorted, into a table clustered by
  * `(email_key, key)`. That order does the rest: the first row of each email is the dedupe winner
- * (the smallest key under SQLite's BINARY collation, which is `compareCodePoints`, the rule of
- * `preferredContact`), distinct emails count in one scan, the diff against the snapshot walks both
+ * (the smallest key under SQLite's BINARY collation, i.e. by code point; test/support/reference-dedupe
+ * states the same rule in plain code), distinct emails count in one scan, the diff against the snapshot walks both
  * tables in the same order, and an import batch is a range of emails whose body SQLite assembles
  * itself (`selectImportBatch`). Inserting straight into an email-keyed table instead costs random
  * B-tree writes, several times slower at a million contacts.

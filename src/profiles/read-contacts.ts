@@ -58,7 +58,7 @@ export interface ContactRead extends AsyncIterable<ExportContact> {
  * that are (or may be) selected, selected membership rows without a key, `duplicate-key` (a second
  * profile row for a selected key: the first row is the one exported; duplicates are only looked for
  * among selected keys), and the email/name issues of `mapContact`. Rows that cannot be selected are
- * not reported. Contacts are not deduplicated by email here: see `ContactDeduper`.
+ * not reported. Contacts are not deduplicated by email here: the engine does that in SQLite.
  *
  * Iterating rejects with a SourceError when the source cannot be read as a whole (missing file or
  * table, no header, a needed field that is not there; see `readSourceRows`). Iterate once.

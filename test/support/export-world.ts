@@ -1,5 +1,6 @@
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { expect } from 'vitest';
 import { hasErrors, loadManifests } from '../../src/config';
 import { RateLimiterRegistry } from '../../src/constant-contact';
@@ -9,7 +10,6 @@ import {
   type RunExportOptions,
   runExport,
 } from '../../src/engine';
-import { ContactDeduper, readContacts } from '../../src/profiles';
 import { applyPlan, computePlan } from '../../src/reconcile';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
@@ -198,31 +198,28 @@ export const unsubscribedEmails: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * What a list should hold after exporting `segments` of the data in `folder`, computed apart from
- * the engine: the in-memory read and dedupe of src/profiles (readContacts, ContactDeduper), less the
- * seed's unsubscribed contacts. Lowercased, sorted.
+ * What a list should hold after exporting `segments` of the csv data in `folder`, worked out without
+ * any of exportctl's code (an oracle of its own): csv-parse reads both files, a member is a profile
+ * with a key in one of the segments, its email trimmed and lowercased must look like `local@domain.tld`
+ * (no white space, one `@`) and fit Constant Contact's 50 characters, one contact per email, and the
+ * seed's unsubscribed contacts are not added. Lowercased, sorted.
  */
 export async function expectedMembers(folder: string, segments: readonly string[]): Promise<string[]> {
-  const read = readContacts({
-    source: {
-      type: 'csv',
-      profiles: 'profiles.csv',
-      segmentMembership: 'segment-membership.csv',
-      key: 'CustomerId',
-      segmentField: 'Segment',
-    },
-    baseDir: folder,
-    segments,
-    dataMatching: { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' },
-    onIssue: () => {},
-  });
-  const deduper = new ContactDeduper();
-  for await (const contact of read) deduper.add(contact);
-  return deduper
-    .contacts()
-    .map((contact) => contact.emailKey)
-    .filter((email) => !unsubscribedEmails.has(email))
-    .sort();
+  const rows = (file: string) =>
+    parseCsv(readFileSync(join(folder, file)), { columns: true, bom: true }) as Record<string, string>[];
+  const wanted = new Set(segments);
+  const members = new Set(
+    rows('segment-membership.csv')
+      .filter((row) => wanted.has(row.Segment ?? ''))
+      .map((row) => row.CustomerId),
+  );
+  const emails = new Set<string>();
+  for (const profile of rows('profiles.csv')) {
+    if (!members.has(profile.CustomerId)) continue;
+    const email = (profile.EmailAddress ?? '').trim().toLowerCase();
+    if (/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/u.test(email) && email.length <= 50) emails.add(email);
+  }
+  return [...emails].filter((email) => !unsubscribedEmails.has(email)).sort();
 }
 
 /** Items of the sandbox's completed import activities, summed: how many contacts were imported. */

@@ -1,13 +1,8 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ContactDeduper,
-  compareCodePoints,
-  duplicateEmailIssue,
-  type ExportContact,
-  preferredContact,
-} from '../../../src/profiles';
+import { duplicateEmailIssue, type ExportContact } from '../../../src/profiles';
+import { ContactDeduper, compareCodePoints, preferredContact } from '../../support/reference-dedupe';
 
 const contact = (key: string, emailKey: string, extra: Partial<ExportContact> = {}): ExportContact => ({
   key,

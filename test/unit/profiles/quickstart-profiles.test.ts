@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadManifests, ofKind } from '../../../src/config';
-import { ContactDeduper, type ExportContact, type RowIssue, readContacts } from '../../../src/profiles';
+import { type ExportContact, type RowIssue, readContacts } from '../../../src/profiles';
 import { repoRoot } from '../../support/exportctl-cli';
 import { collect } from '../../support/profile-fixtures';
 import { type GeneratedProfile, loadProfileGenerator } from '../../support/profile-generator';
+import { ContactDeduper } from '../../support/reference-dedupe';
 import { tempFolder } from '../../support/temp-folder';
 
 const quickstart = join(repoRoot, 'config-examples', 'quickstart');

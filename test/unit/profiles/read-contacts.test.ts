@@ -1,8 +1,9 @@
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DataMatching, ProfileSourceSpec } from '../../../src/config';
-import { ContactDeduper, type RowIssue, readContacts, SourceError } from '../../../src/profiles';
+import { type RowIssue, readContacts, SourceError } from '../../../src/profiles';
 import { collect, profileFixture, sqliteFixture } from '../../support/profile-fixtures';
+import { ContactDeduper } from '../../support/reference-dedupe';
 
 const dataMatching: DataMatching = { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' };
 
