@@ -8,7 +8,8 @@ describe('sandbox fault injection', () => {
       faults: { seed: 2, connectionReset: 0.1, serverError: 0.1, unavailable: 0.1, throttled: 0.1 },
     });
     const { client, events } = sandboxClient(sandbox);
-    for (let index = 0; index < 30; index++) await expect(client.getList(vipListId)).resolves.toBeDefined();
+    for (let index = 0; index < 30; index++)
+      await expect(client.getList(vipListId)).resolves.toMatchObject({ list_id: vipListId });
     const faults = sandbox.stats().faults;
     for (const fault of ['connection-reset', 'server-error', 'unavailable', 'throttled']) {
       expect(faults[fault], fault).toBeGreaterThan(0);
