@@ -17,11 +17,6 @@ export function isSecretReference(value: unknown): value is SecretReference {
   );
 }
 
-/** How a reference reads in messages and plans: `env CC_CLIENT_SECRET` or `file secrets/x`. */
-export function describeSecretReference(reference: SecretReference): string {
-  return reference.env !== undefined ? `env ${reference.env}` : `file ${reference.file ?? ''}`;
-}
-
 /**
  * The value behind a secret reference: the environment variable's value, or the file's content
  * with surrounding whitespace removed (a trailing newline is how files are written). A relative

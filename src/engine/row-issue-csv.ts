@@ -27,14 +27,8 @@ export function rowIssueCsvPath(stateLocation: string, destination: string, runI
 export class RowIssueCsv {
   private buffer = '';
   private fd: number | undefined;
-  private lines = 0;
 
   constructor(readonly path: string) {}
-
-  /** Issues written (or buffered) by this writer. */
-  get written(): number {
-    return this.lines;
-  }
 
   add(issue: RowIssue): void {
     this.line(
@@ -60,7 +54,6 @@ export class RowIssueCsv {
 
   private line(...cells: string[]): void {
     this.buffer += `${cells.map(csvField).join(',')}\n`;
-    this.lines += 1;
     if (this.buffer.length >= flushAtBytes) this.flush();
   }
 

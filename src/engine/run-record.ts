@@ -6,8 +6,6 @@ import type { DataPlan } from './data-plan';
 /** The steps of a run, in order; the run record times each. */
 export type RunPhase = 'preflight' | 'read' | 'plan' | 'import' | 'remove' | 'finish';
 
-export const runPhases: readonly RunPhase[] = ['preflight', 'read', 'plan', 'import', 'remove', 'finish'];
-
 /** A run's counts (the run record's `counts`). */
 export type RunCounts = {
   /** Rows of the profiles source read. */

@@ -1,6 +1,5 @@
 import type { CsvError } from 'csv-parse';
 import { type CsvRecord, readCsvRecordBatches } from './csv-records';
-import { flattenBatches } from './readable-batches';
 import type { RowIssue } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
@@ -20,12 +19,8 @@ import type { SourceRecord } from './source-record';
  * Rejects with a SourceError, before yielding anything, when the file is missing or unreadable
  * (`source-file-missing`, `source-unreadable`), has no header (`source-no-header`), or lacks one of
  * `fields` (`source-field-missing`, `source-duplicate-field`).
+ * Yields in batches (one per chunk of the file parsed): fewer awaits in hot loops.
  */
-export function readCsvRows(file: string, fields: readonly string[]): AsyncGenerator<SourceRecord> {
-  return flattenBatches(readCsvRowBatches(file, fields));
-}
-
-/** `readCsvRows` in batches (one per chunk of the file parsed): fewer awaits in hot loops. */
 export async function* readCsvRowBatches(
   file: string,
   fields: readonly string[],
@@ -70,7 +65,7 @@ export async function* readCsvRowBatches(
 
 /**
  * The header of a csv file (its first non-blank record), reading nothing past the chunk that holds
- * it. Rejects with a SourceError like `readCsvRows`.
+ * it. Rejects with a SourceError like `readCsvRowBatches`.
  */
 export async function readCsvHeader(file: string): Promise<readonly string[]> {
   await assertSourceFile(file);

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stringifyFieldValue } from './field-value';
-import { flattenBatches } from './readable-batches';
 import type { RowIssue } from './row-issue';
 import { formatRowLocation, type RowLocation } from './row-location';
 import { SourceError } from './source-error';
@@ -18,12 +17,8 @@ import type { SourceRecord } from './source-record';
  * object in the whole file has is a configuration mistake: after the last row the read rejects with
  * `source-field-missing` (nothing is sent before the whole source is read, so the run stops clean).
  * Rejects with `source-file-missing` / `source-unreadable` when the file cannot be read.
+ * Yields in batches (one per chunk of the file read): fewer awaits in hot loops.
  */
-export function readJsonlRows(file: string, fields: readonly string[]): AsyncGenerator<SourceRecord> {
-  return flattenBatches(readJsonlRowBatches(file, fields));
-}
-
-/** `readJsonlRows` in batches (one per chunk of the file read): fewer awaits in hot loops. */
 export async function* readJsonlRowBatches(
   file: string,
   fields: readonly string[],

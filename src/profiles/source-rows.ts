@@ -30,8 +30,8 @@ export function resolveRowSources(spec: ProfileSourceSpec, baseDir: string): Rec
 /**
  * Streams the rows of `source`, each with the values of `fields` in that order (see SourceRecord).
  * Memory stays flat whatever the size. Unreadable rows are yielded with an issue; a source that
- * cannot be read at all rejects with a SourceError (see `readCsvRows`, `readJsonlRows`,
- * `readSqliteRows` for the details of each type).
+ * cannot be read at all rejects with a SourceError (see `readCsvRowBatches`, `readJsonlRowBatches`,
+ * `readSqliteRowBatches` for the details of each type).
  */
 export function readSourceRows(source: RowSource, fields: readonly string[]): AsyncIterable<SourceRecord> {
   return flattenBatches(readSourceRowBatches(source, fields));

@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import { suggestName } from '../config/suggest-name';
 import { stringifyFieldValue } from './field-value';
-import { flattenBatches } from './readable-batches';
 import { formatSourceOrigin } from './row-location';
 import { SourceError } from './source-error';
 import { requireFields } from './source-fields';
@@ -14,7 +13,7 @@ export interface SqliteRelation {
   readonly columns: readonly string[];
   /**
    * A statement over `fields` (its first result column is the rowid, or absent) in raw mode with
-   * exact integers. Throws a SourceError like `readSqliteRows` when a field is missing.
+   * exact integers. Throws a SourceError like `readSqliteRowBatches` when a field is missing.
    */
   select(fields: readonly string[]): {
     statement: Database.Statement;
@@ -136,6 +135,9 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
   };
 }
 
+/** Rows per batch: enough to make the per-batch await negligible, small enough to stay flat. */
+const batchSize = 1000;
+
 /**
  * Streams the rows of a sqlite table, view or query (see `openSqliteRelation`), read-only, with
  * `.iterate()` so memory does not grow with the table. Values are stringified by
@@ -143,19 +145,8 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
  * (tables) or 1-based position (queries, views, WITHOUT ROWID tables). Rejects with a SourceError
  * like `openSqliteRelation`, or `source-field-missing` / `source-duplicate-field` for `fields`, or
  * `source-unreadable` if reading fails midway (a corrupt page, a runtime error in the query).
+ * Yields in batches of up to 1,000 rows: fewer awaits in hot loops.
  */
-export function readSqliteRows(
-  database: string,
-  relation: string,
-  fields: readonly string[],
-): AsyncGenerator<SourceRecord> {
-  return flattenBatches(readSqliteRowBatches(database, relation, fields));
-}
-
-/** Rows per batch: enough to make the per-batch await negligible, small enough to stay flat. */
-const batchSize = 1000;
-
-/** `readSqliteRows` in batches of up to 1,000 rows: fewer awaits in hot loops. */
 export async function* readSqliteRowBatches(
   database: string,
   relation: string,

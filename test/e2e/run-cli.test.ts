@@ -12,7 +12,7 @@ const env = {
 };
 
 /** The quickstart in a temp folder, its connection pointed at `sandbox`, applied. */
-async function quickstart(sandbox: SandboxHandle): Promise<{ folder: string; cli: typeof runExportctl }> {
+async function quickstart(sandbox: SandboxHandle): Promise<typeof runExportctl> {
   const folder = tempFolder();
   cpSync(join(repoRoot, 'config-examples', 'quickstart'), folder, { recursive: true });
   const connection = join(folder, 'connection.yaml');
@@ -24,12 +24,11 @@ async function quickstart(sandbox: SandboxHandle): Promise<{ folder: string; cli
     runExportctl(args, { cwd: folder, env, timeoutMs: 60_000, ...options });
   const applied = await cli(['apply', '--auto-approve', '.']);
   expect(applied.code, applied.stderr).toBe(0);
-  return { folder, cli };
+  return cli;
 }
 
 let sandbox: SandboxHandle;
 let cli: typeof runExportctl;
-let folder: string;
 // One sandbox for the file (testSandbox closes its sandboxes after each test): the tests go on from
 // each other's state, in order.
 beforeAll(async () => {
@@ -38,7 +37,7 @@ beforeAll(async () => {
     activityTiming: { startDelayMs: 5, baseDurationMs: 20, perItemMs: 0 },
     clientLimits: { requestsPerSecond: 100 },
   });
-  ({ cli, folder } = await quickstart(sandbox));
+  cli = await quickstart(sandbox);
 });
 afterAll(async () => {
   await sandbox.close();
