@@ -57,6 +57,8 @@ export interface RemovalBatchCheckpoint {
   readonly contacts: number;
   readonly state: RemovalBatchState;
   readonly activityId: string | undefined;
+  /** Times it was sent, over every process that worked on the run. */
+  readonly submissions: number;
 }
 
 /** Sums over a run's confirmed import batches. */
@@ -387,19 +389,21 @@ export class ExportCheckpointStore {
   removalBatches(runId: number): RemovalBatchCheckpoint[] {
     const rows = this.db
       .prepare(
-        `SELECT batch, contacts, state, activity_id FROM export_removal_batches WHERE run_id = ? ORDER BY batch`,
+        `SELECT batch, contacts, state, activity_id, submissions FROM export_removal_batches WHERE run_id = ? ORDER BY batch`,
       )
       .all(runId) as {
       batch: number;
       contacts: number;
       state: RemovalBatchState;
       activity_id: string | null;
+      submissions: number;
     }[];
     return rows.map((row) => ({
       batch: row.batch,
       contacts: row.contacts,
       state: row.state,
       activityId: row.activity_id ?? undefined,
+      submissions: row.submissions,
     }));
   }
 
@@ -415,7 +419,7 @@ export class ExportCheckpointStore {
     this.write(runId, () => {
       this.db
         .prepare(
-          `UPDATE export_removal_batches SET state = 'submitted', activity_id = ? WHERE run_id = ? AND batch = ?`,
+          `UPDATE export_removal_batches SET state = 'submitted', activity_id = ?, submissions = submissions + 1 WHERE run_id = ? AND batch = ?`,
         )
         .run(activityId, runId, batch);
     });

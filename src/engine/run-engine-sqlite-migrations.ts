@@ -102,4 +102,12 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
       `);
     },
   },
+  {
+    // A removal batch's sends count across resumes, as an import batch's do, so that maxSubmissions
+    // bounds them over the whole run, not over each process that takes it up.
+    id: 'run-engine-2-removal-submissions',
+    up(db) {
+      db.exec('ALTER TABLE export_removal_batches ADD COLUMN submissions INTEGER NOT NULL DEFAULT 0');
+    },
+  },
 ];

@@ -49,7 +49,8 @@ export async function sendRemovals(
     checkpoints.planRemovalBatches(runId, destination, contactIds, maxRemovalIdsPerCall);
   }
   const batches = checkpoints.removalBatches(runId);
-  const submissions = new Map<number, number>();
+  // Seeded from the checkpoint: sends before a resume count against maxSubmissions too.
+  const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
   const report = () => {
     const totals = checkpoints.removalTotals(runId);
     session.progress({ removals: { done: totals.removed, total: totals.planned } });

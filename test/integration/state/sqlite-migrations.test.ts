@@ -62,6 +62,7 @@ describe('opening a SQLite state', () => {
     expect(readAppliedMigrations(store.sqlite)).toEqual([
       { version: 1, id: 'control-plane-1-initial', appliedAt: clock.now() },
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: clock.now() },
+      { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -82,6 +83,7 @@ describe('opening a SQLite state', () => {
     expect(readAppliedMigrations(second.sqlite)).toEqual([
       { version: 1, id: 'control-plane-1-initial', appliedAt: 1000 },
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: 1000 },
+      { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -110,6 +112,7 @@ describe('opening a SQLite state', () => {
     expect(readAppliedMigrations(store.sqlite).map((row) => row.id)).toEqual([
       'control-plane-1-initial',
       'run-engine-1-snapshots-and-checkpoints',
+      'run-engine-2-removal-submissions',
       'test-module-1-snapshots',
     ]);
     await store.close();
