@@ -24,6 +24,30 @@ export interface NotDueDestination {
   readonly nextAt: Date | undefined;
 }
 
+/** A destination's schedule: its cron, time zone and trigger, or why it has none. */
+export type ResolvedSchedule =
+  | { readonly cron: string; readonly timezone: string; readonly trigger: Exclude<RunTrigger, 'manual'> }
+  | { readonly cron: undefined; readonly reason: string };
+
+/**
+ * The one reading of `schedule`: `refresh` follows the applied Refresh's cron and time zone (none
+ * without a Refresh), a cron expression is the destination's own in the Refresh's time zone (UTC
+ * without one), `manual` has none. Used by `run --due` and by watch mode alike.
+ */
+export function destinationSchedule(
+  spec: Pick<ExportDestinationSpec, 'schedule'>,
+  refresh: RefreshSpec | undefined,
+): ResolvedSchedule {
+  const schedule = spec.schedule ?? 'refresh';
+  if (schedule === 'manual') return { cron: undefined, reason: 'schedule: manual' };
+  if (schedule === 'refresh') {
+    return refresh === undefined
+      ? { cron: undefined, reason: 'schedule: refresh, but no Refresh is applied' }
+      : { cron: refresh.cron, timezone: refresh.timezone ?? 'UTC', trigger: 'refresh' };
+  }
+  return { cron: schedule, timezone: refresh?.timezone ?? 'UTC', trigger: 'schedule' };
+}
+
 /**
  * Which applied destinations are due at `now`: those whose schedule fired since their last run
  * started (dry runs do not count), or since they were applied if they never ran. `schedule: refresh`
@@ -40,29 +64,18 @@ export async function dueDestinations(
   const due: DueDestination[] = [];
   const notDue: NotDueDestination[] = [];
   for (const applied of destinations) {
-    const spec = applied.spec as unknown as ExportDestinationSpec;
-    const schedule = spec.schedule ?? 'refresh';
     const name = applied.name;
-    if (schedule === 'manual') {
-      notDue.push({ destination: name, reason: 'schedule: manual', nextAt: undefined });
+    const schedule = destinationSchedule(applied.spec as unknown as ExportDestinationSpec, refresh);
+    if (schedule.cron === undefined) {
+      notDue.push({ destination: name, reason: schedule.reason, nextAt: undefined });
       continue;
     }
-    if (schedule === 'refresh' && refresh === undefined) {
-      notDue.push({
-        destination: name,
-        reason: 'schedule: refresh, but no Refresh is applied',
-        nextAt: undefined,
-      });
-      continue;
-    }
-    const cron = schedule === 'refresh' ? (refresh as RefreshSpec).cron : schedule;
-    const timezone = refresh?.timezone ?? 'UTC';
+    const { cron, timezone, trigger } = schedule;
     const lastRun = (await store.runs.list({ destination: name, limit: 20 })).find(
       (run) => exportRunRecord(run)?.dryRun !== true,
     );
     const since = new Date(lastRun?.startedAt ?? applied.createdAt);
     const firedAt = nextCronTime(cron, timezone, since);
-    const trigger = schedule === 'refresh' ? 'refresh' : 'schedule';
     if (firedAt !== undefined && firedAt.getTime() <= now.getTime()) {
       due.push({ destination: name, trigger, cron, timezone, firedAt, since });
     } else {

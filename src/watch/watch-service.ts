@@ -1,6 +1,14 @@
 import { relative } from 'node:path';
 import type { Logger } from 'pino';
-import { hasErrors, loadManifests, type Problem, type ProfileSourceSpec, type RefreshSpec } from '../config';
+import {
+  type ExportDestinationSpec,
+  hasErrors,
+  loadManifests,
+  type Problem,
+  type ProfileSourceSpec,
+  type RefreshSpec,
+} from '../config';
+import { destinationSchedule } from '../engine/due-destinations';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
 import {
@@ -395,22 +403,14 @@ export class WatchService {
     const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
     const destinations = await store.resources.list({ kind: 'ExportDestination' });
     const schedules: DestinationSchedule[] = destinations.map((destination) => {
-      const schedule = String(destination.spec.schedule ?? 'refresh');
-      if (schedule === 'manual')
-        return { destination: destination.name, cron: undefined, timezone: 'UTC', trigger: 'schedule' };
-      if (schedule === 'refresh')
-        return {
-          destination: destination.name,
-          cron: refresh?.cron,
-          timezone: refresh?.timezone ?? 'UTC',
-          trigger: 'refresh',
-        };
-      return {
-        destination: destination.name,
-        cron: schedule,
-        timezone: refresh?.timezone ?? 'UTC',
-        trigger: 'schedule',
-      };
+      const schedule = destinationSchedule(destination.spec as unknown as ExportDestinationSpec, refresh);
+      if (schedule.cron !== undefined) return { destination: destination.name, ...schedule };
+      if (schedule.reason !== 'schedule: manual')
+        this.options.logger.warn(
+          { destination: destination.name },
+          `${destination.name} is not scheduled: ${schedule.reason}`,
+        );
+      return { destination: destination.name, cron: undefined, timezone: 'UTC', trigger: 'schedule' };
     });
     this.scheduler.update(schedules);
     const files = new Map<string, string[]>();

@@ -243,4 +243,20 @@ describe('WatchService (real files, SQLite and sandbox; a recording runner)', ()
       'Newsletter',
     ]);
   });
+
+  it('says which destination is left unscheduled: schedule refresh without a Refresh applied', async () => {
+    const h = await harness();
+    const platform = join(h.manifests, 'platform.yaml');
+    writeFileSync(platform, readFileSync(platform, 'utf8').split('\n---\n')[0] ?? '');
+    await h.service.start();
+    expect(h.service.isReady()).toBe(true);
+    const warnings = h
+      .logs()
+      .filter((line) => line.level === 40)
+      .map((line) => String(line.msg));
+    expect(warnings).toContain(
+      'vip-newsletter is not scheduled: schedule: refresh, but no Refresh is applied',
+    );
+    expect(warnings.some((message) => message.startsWith('win-back'))).toBe(false);
+  });
 });
