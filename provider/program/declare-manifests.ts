@@ -1,5 +1,4 @@
 import * as pulumi from '@pulumi/pulumi';
-import { formatProblemText } from '../../src/cli/format-problems';
 import {
   type ConnectionAuth,
   hasErrors,
@@ -10,6 +9,7 @@ import {
   manifestKinds,
   type Problem,
 } from '../../src/config';
+import { formatProblemText } from '../../src/config/format-problems';
 import { Access } from '../resources/access';
 import { Connection } from '../resources/connection';
 import { ExportDestination } from '../resources/export-destination';

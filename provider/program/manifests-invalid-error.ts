@@ -1,5 +1,5 @@
-import { formatProblemText } from '../../src/cli/format-problems';
 import type { Problem } from '../../src/config';
+import { formatProblemText } from '../../src/config/format-problems';
 import { ValidationError } from '../../src/errors';
 
 /**

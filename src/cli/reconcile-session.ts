@@ -1,8 +1,14 @@
-import { hasErrors, loadManifests, type Problem, resolveActor } from '../config';
+import {
+  formatProblemText,
+  hasErrors,
+  loadManifests,
+  type Problem,
+  problemJson,
+  resolveActor,
+} from '../config';
 import { type ComputedPlan, computePlan } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
-import { formatProblemText, problemJson } from './format-problems';
 import { openStateSession, type StateSession } from './state-session';
 
 export interface ReconcileOptions {

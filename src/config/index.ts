@@ -2,6 +2,7 @@ export * from './access-rules';
 export * from './actor-identity';
 export * from './check-manifest';
 export * from './cron-schedule';
+export * from './format-problems';
 export * from './loaded-manifest';
 export * from './manifest-document';
 export * from './manifest-schemas';

@@ -6,6 +6,7 @@ import {
   loadManifests,
   type Problem,
   type ProfileSourceSpec,
+  problemPlace,
   type RefreshSpec,
 } from '../config';
 import { destinationSchedule } from '../engine/due-destinations';
@@ -268,9 +269,7 @@ export class WatchService {
         result,
         problems: problems.map((problem) => ({
           code: problem.code,
-          where: problem.file
-            ? `${relative(this.options.cwd, problem.file) || problem.file}${problem.line ? `:${problem.line}:${problem.column ?? 1}` : ''}`
-            : '',
+          where: problem.file ? problemPlace(problem, this.options.cwd) : '',
           message: problem.message,
         })),
         changes,
@@ -458,9 +457,7 @@ export class WatchService {
 }
 
 function logProblem(logger: Logger, problem: Problem, cwd: string): void {
-  const where = problem.file
-    ? `${relative(cwd, problem.file) || problem.file}${problem.line ? `:${problem.line}:${problem.column ?? 1}` : ''}`
-    : '';
+  const where = problem.file ? problemPlace(problem, cwd) : '';
   logger.error(
     { code: problem.code, where, resource: problem.resource, hint: problem.hint },
     `${where ? `${where}: ` : ''}${problem.resource ? `${problem.resource}: ` : ''}${problem.message}`,

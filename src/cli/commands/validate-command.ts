@@ -13,9 +13,15 @@ export async function validateCommand(
   context: CliContext,
 ): Promise<number> {
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
-  const { hasErrors, loadManifests, resolveActor } = require('../../config') as typeof import('../../config');
-  const { formatProblemMarkdown, formatProblemText, problemJson, summarizeProblems } =
-    require('../format-problems') as typeof import('../format-problems');
+  const {
+    formatProblemMarkdown,
+    formatProblemText,
+    hasErrors,
+    loadManifests,
+    problemJson,
+    resolveActor,
+    summarizeProblems,
+  } = require('../../config') as typeof import('../../config');
   const actor = resolveActor(options.as, context.env, context.cwd);
   // An identity inferred from git is a guess at who will apply: its denials are warnings. One named
   // on purpose (--as, EXPORTCTL_ACTOR) is the question asked: its denials are errors.

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { Problem } from '../config';
+import type { Problem } from './problem';
 
 /** A problem's place as `file:line:col` (or just the file), relative to `cwd`. */
 export function problemPlace(problem: Problem, cwd: string): string {
