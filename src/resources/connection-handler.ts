@@ -14,9 +14,10 @@ import {
   type DesiredResource,
   type HandlerContext,
   type ObservedStatus,
-  type ResourceDiff,
+  observedFailure,
   type ResourceHandler,
-  readyConditions,
+  storeReady,
+  toDiff,
 } from './resource-handler';
 
 /** Changing these changes which account/app the connection is: replace, do not update. */
@@ -141,31 +142,9 @@ async function store(
   }
   if (typeof desired.manifest.spec.auth.clientId === 'string')
     await context.store.secrets.delete(name, 'clientId');
-  const { resource } = await context.store.resources.put({
-    kind: 'Connection',
-    name,
-    owner: context.owner,
-    spec: connectionHandler.storedSpec(desired),
-  });
-  await context.store.resources.setConditions('Connection', name, readyConditions('the credentials work'));
-  return (await context.store.resources.get('Connection', name)) ?? resource;
-}
-
-export function toDiff(applied: AppliedResource | undefined, fields: readonly FieldChange[]): ResourceDiff {
-  if (fields.length === 0) return { action: 'none', fields };
-  return {
-    action: applied && fields.some((field) => field.forcesReplacement) ? 'replace' : 'update',
-    fields,
-  };
-}
-
-/** A failed remote check as a status: credentials refused, or the service not reachable. */
-export function observedFailure(error: unknown): ObservedStatus {
-  const code =
-    typeof (error as { code?: unknown })?.code === 'string' ? String((error as { code: string }).code) : '';
-  const message = error instanceof Error ? error.message : String(error);
-  if (/auth|credential|grant|unauthori[sz]ed|forbidden/i.test(code))
-    return { ready: false, reason: 'CredentialsRejected', message };
-  if (code === 'dependency-not-applied') return { ready: false, reason: 'DependencyNotApplied', message };
-  return { ready: false, reason: 'Unreachable', message };
+  return storeReady(
+    context,
+    { kind: 'Connection', name, spec: connectionHandler.storedSpec(desired) },
+    'the credentials work',
+  );
 }

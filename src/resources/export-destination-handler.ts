@@ -1,7 +1,6 @@
 import type { ExportDestination, ProfileSourceSpec } from '../config';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
-import { observedFailure, toDiff } from './connection-handler';
 import { connectionRuntime } from './connection-runtime';
 import { fieldChanges } from './field-changes';
 import type { ListFacts } from './remote-services';
@@ -10,8 +9,10 @@ import {
   type DesiredResource,
   type HandlerContext,
   type ObservedStatus,
+  observedFailure,
   type ResourceHandler,
-  readyConditions,
+  storeReady,
+  toDiff,
 } from './resource-handler';
 
 /** A different list (or account) is a different destination: its last snapshot means nothing there. */
@@ -129,23 +130,16 @@ async function persist(
   list: ListFacts,
   context: HandlerContext,
 ): Promise<AppliedResource> {
-  const name = desired.manifest.metadata.name;
-  const id = `ExportDestination/${name}`;
-  await context.store.resources.put({
-    kind: 'ExportDestination',
-    name,
-    owner: context.owner,
-    spec: desired.manifest.spec as unknown as JsonObject,
-  });
-  await context.store.resources.setRemoteFacts('ExportDestination', name, listFacts(list));
-  await context.store.resources.setConditions(
-    'ExportDestination',
-    name,
-    readyConditions(`list "${list.name}" exists`),
+  return storeReady(
+    context,
+    {
+      kind: 'ExportDestination',
+      name: desired.manifest.metadata.name,
+      spec: exportDestinationHandler.storedSpec(desired),
+    },
+    `list "${list.name}" exists`,
+    listFacts(list),
   );
-  const applied = await context.store.resources.get('ExportDestination', name);
-  if (!applied) throw new Error(`${id} vanished right after it was stored`);
-  return applied;
 }
 
 async function sourceProblems(spec: ExportDestination['spec'], context: HandlerContext): Promise<string[]> {

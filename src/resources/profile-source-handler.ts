@@ -1,14 +1,15 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ProfileSource, ProfileSourceSpec } from '../config';
 import type { JsonObject } from '../state/spec-hash';
-import { observedFailure, toDiff } from './connection-handler';
 import { fieldChanges } from './field-changes';
 import { ResourceVerificationError } from './resource-errors';
 import {
   type DesiredResource,
   type HandlerContext,
+  observedFailure,
   type ResourceHandler,
-  readyConditions,
+  storeReady,
+  toDiff,
 } from './resource-handler';
 
 /**
@@ -76,18 +77,9 @@ async function store(desired: DesiredResource<ProfileSource>, context: HandlerCo
       },
     );
   }
-  await context.store.resources.put({
-    kind: 'ProfileSource',
-    name,
-    owner: context.owner,
-    spec: spec as unknown as JsonObject,
-  });
-  await context.store.resources.setConditions(
-    'ProfileSource',
-    name,
-    readyConditions('the source is readable'),
+  return storeReady(
+    context,
+    { kind: 'ProfileSource', name, spec: spec as unknown as JsonObject },
+    'the source is readable',
   );
-  const applied = await context.store.resources.get('ProfileSource', name);
-  if (!applied) throw new Error(`ProfileSource/${name} vanished right after it was stored`);
-  return applied;
 }

@@ -97,3 +97,41 @@ export function stalledConditions(reason: string, message: string): ConditionUpd
     { type: 'Stalled', status: true, reason, message },
   ];
 }
+
+export function toDiff(applied: AppliedResource | undefined, fields: readonly FieldChange[]): ResourceDiff {
+  if (fields.length === 0) return { action: 'none', fields };
+  return {
+    action: applied && fields.some((field) => field.forcesReplacement) ? 'replace' : 'update',
+    fields,
+  };
+}
+
+/** A failed remote check as a status: credentials refused, or the service not reachable. */
+export function observedFailure(error: unknown): ObservedStatus {
+  const code =
+    typeof (error as { code?: unknown })?.code === 'string' ? String((error as { code: string }).code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (/auth|credential|grant|unauthori[sz]ed|forbidden/i.test(code))
+    return { ready: false, reason: 'CredentialsRejected', message };
+  if (code === 'dependency-not-applied') return { ready: false, reason: 'DependencyNotApplied', message };
+  return { ready: false, reason: 'Unreachable', message };
+}
+
+/**
+ * Stores a verified resource as Ready: its spec (owned by the context's owner), its remote facts
+ * when it has some, the Ready conditions; resolves with it as stored.
+ */
+export async function storeReady(
+  context: HandlerContext,
+  resource: { readonly kind: ManifestKind; readonly name: string; readonly spec: JsonObject },
+  message: string,
+  facts?: JsonObject,
+): Promise<AppliedResource> {
+  const { kind, name } = resource;
+  await context.store.resources.put({ ...resource, owner: context.owner });
+  if (facts !== undefined) await context.store.resources.setRemoteFacts(kind, name, facts);
+  await context.store.resources.setConditions(kind, name, readyConditions(message));
+  const applied = await context.store.resources.get(kind, name);
+  if (!applied) throw new Error(`${kind}/${name} vanished right after it was stored`);
+  return applied;
+}
