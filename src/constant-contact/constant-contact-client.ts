@@ -16,7 +16,7 @@ import {
   type RequestDescription,
 } from './constant-contact-errors';
 import { type ListMember, parseContactExportCsv } from './contact-export-csv';
-import { type ImportContact, importBatchLimits, importBody } from './import-batches';
+import { type ImportContact, importBatchLimits, importBody, importBodyFrame } from './import-batches';
 import type { QuotaStatus, RateLimits, SlidingWindowRateLimiter } from './rate-limiter';
 import { type RateLimiterRegistry, sharedRateLimiters } from './rate-limiter-registry';
 import type { ApiLogger, OnApiRequest } from './request-observer';
@@ -283,13 +283,10 @@ export class ConstantContactClient {
     checkListIds(listIds);
     // The generated client sends a string body unchanged (serializeDataIfNeeded): we send exactly
     // the bytes we measured, rather than letting it serialize the object a second time.
+    const frame = importBodyFrame(listIds);
     const body =
       'importData' in request
-        ? Buffer.concat([
-            Buffer.from('{"import_data":['),
-            request.importData,
-            Buffer.from(`],"list_ids":${JSON.stringify(listIds)}}`),
-          ])
+        ? Buffer.concat([Buffer.from(frame.head), request.importData, Buffer.from(frame.tail)])
         : JSON.stringify(importBody(request.contacts, listIds));
     const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (bytes >= importBatchLimits.maxBodyBytes) {

@@ -76,6 +76,17 @@ export function importBody(
 }
 
 /**
+ * The text around an import body's entries: `{"import_data":[` + entries joined by commas + `],"list_ids":[...]}`.
+ * What is measured when batches are cut is what the client sends.
+ */
+export function importBodyFrame(listIds: readonly string[]): {
+  readonly head: string;
+  readonly tail: string;
+} {
+  return { head: '{"import_data":[', tail: `],"list_ids":${JSON.stringify(listIds)}}` };
+}
+
+/**
  * Cuts contacts into import batches one contact at a time, for callers that produce contacts
  * asynchronously or in pages (the run engine reads them from SQLite between awaits): `add` returns a
  * batch when the contact just offered no longer fits in the current one, `finish` the last one. The
@@ -98,8 +109,8 @@ export class ImportBatchCutter<C = ImportContact> {
     private readonly limits: ImportBatchLimits = importBatchLimits,
     private readonly measure: (contact: C) => number = entryBytes as (contact: C) => number,
   ) {
-    this.overhead =
-      Buffer.byteLength('{"import_data":[') + Buffer.byteLength(`],"list_ids":${JSON.stringify(listIds)}}`);
+    const frame = importBodyFrame(listIds);
+    this.overhead = Buffer.byteLength(frame.head) + Buffer.byteLength(frame.tail);
     this.bytes = this.overhead;
   }
 
