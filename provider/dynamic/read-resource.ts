@@ -1,10 +1,10 @@
 import type { ReadResult } from '@pulumi/pulumi/dynamic';
-import type { ManifestKind } from '../../src/config';
-import { readyConditions, resourceHandlers, stalledConditions } from '../../src/resources';
+import { type ManifestKind, resourceId } from '../../src/config';
+import { recordObservation, resourceHandlers } from '../../src/resources';
 import { withProviderSession } from './provider-session';
 import type { ProviderSettings } from './provider-settings';
 import { resourceOutputs } from './resource-outputs';
-import { type ManifestOutputs, nameFromId, resourceIdOf } from './resource-props';
+import { type ManifestOutputs, nameFromId } from './resource-props';
 
 /**
  * `read` (`pulumi refresh`): the resource as the state holds it, re-checked remotely by the handler
@@ -24,15 +24,9 @@ export async function readResource(
     const applied = await store.resources.get(kind, name);
     if (!applied) return { id: '' };
     const observed = await resourceHandlers[kind].read(applied, context);
-    const conditions = observed.ready
-      ? readyConditions(observed.message)
-      : stalledConditions(observed.reason, observed.message);
-    // Best effort, as apply records observations: a failed status write must not fail the refresh.
-    await store.resources.setConditions(kind, name, conditions).catch(() => undefined);
-    if (observed.facts)
-      await store.resources.setRemoteFacts(kind, name, observed.facts).catch(() => undefined);
+    await recordObservation(store, kind, name, observed);
     return {
-      id: resourceIdOf(kind, name),
+      id: resourceId(kind, name),
       props: await resourceOutputs(applied, props, store, observed),
     };
   });

@@ -58,12 +58,7 @@ export interface ManifestOutputs {
   readonly secretFingerprints?: Partial<Record<ConnectionSecretName, string>>;
 }
 
-/** The Pulumi ID of a resource: `Kind/name`, as exportctl names resources everywhere. */
-export function resourceIdOf(kind: ManifestKind, name: string): string {
-  return `${kind}/${name}`;
-}
-
-/** The name inside an ID made by {@link resourceIdOf}; the whole ID if it has no `Kind/` prefix. */
+/** The name inside a Pulumi ID, which is exportctl's `resourceId` (`Kind/name`); the whole ID if it has no `Kind/` prefix. */
 export function nameFromId(kind: ManifestKind, id: string): string {
   return id.startsWith(`${kind}/`) ? id.slice(kind.length + 1) : id;
 }

@@ -1,5 +1,5 @@
 import type { CreateResult, UpdateResult } from '@pulumi/pulumi/dynamic';
-import type { ManifestKind } from '../../src/config';
+import { type ManifestKind, resourceId } from '../../src/config';
 import { ValidationError } from '../../src/errors';
 import { resourceHandlers } from '../../src/resources';
 import type { AppliedResource } from '../../src/state';
@@ -8,7 +8,7 @@ import { type ProviderSession, withProviderSession } from './provider-session';
 import type { ProviderSettings } from './provider-settings';
 import { assertOwnedByPulumi } from './pulumi-ownership';
 import { resourceOutputs } from './resource-outputs';
-import { desiredFromProps, type ManifestOutputs, type ManifestProps, resourceIdOf } from './resource-props';
+import { desiredFromProps, type ManifestOutputs, type ManifestProps } from './resource-props';
 
 /**
  * `create`: the handler's create, holding the control-plane lock, with owner `pulumi`. The handler
@@ -26,7 +26,7 @@ export async function createResource(
   inputs: ManifestProps,
 ): Promise<CreateResult<ManifestOutputs> & { id: string; outs: ManifestOutputs }> {
   const props = checkedProps(kind, inputs);
-  const id = resourceIdOf(kind, props.metadata.name);
+  const id = resourceId(kind, props.metadata.name);
   return withProviderSession(
     settings,
     { lock: `pulumi: create ${id}`, secretEnv: props.secretEnv },

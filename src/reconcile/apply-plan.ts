@@ -1,6 +1,5 @@
 import { ExportctlError } from '../errors';
-import { type HandlerContext, resourceHandlers, stalledConditions } from '../resources';
-import { readyConditions } from '../resources/resource-handler';
+import { type HandlerContext, recordObservation, resourceHandlers, stalledConditions } from '../resources';
 import type { PlanAction } from './plan';
 import { dependenciesOf, type Observation, type PlanStep } from './plan-steps';
 
@@ -86,17 +85,7 @@ export async function applyPlan(
   const touched = new Set(steps.map((step) => step.change.id));
   for (const observation of observations) {
     if (touched.has(`${observation.kind}/${observation.name}`)) continue;
-    const { status } = observation;
-    const conditions = status.ready
-      ? readyConditions(status.message)
-      : stalledConditions(status.reason, status.message);
-    await context.store.resources
-      .setConditions(observation.kind, observation.name, conditions)
-      .catch(() => undefined);
-    if (status.facts)
-      await context.store.resources
-        .setRemoteFacts(observation.kind, observation.name, status.facts)
-        .catch(() => undefined);
+    await recordObservation(context.store, observation.kind, observation.name, observation.status);
   }
   return results;
 }

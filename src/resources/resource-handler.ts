@@ -135,3 +135,20 @@ export async function storeReady(
   if (!applied) throw new Error(`${kind}/${name} vanished right after it was stored`);
   return applied;
 }
+
+/**
+ * Records what a remote check observed: Ready or Stalled conditions, and the facts read. Best
+ * effort: a failed status write must not fail the apply or refresh that made the observation.
+ */
+export async function recordObservation(
+  store: StateStore,
+  kind: ManifestKind,
+  name: string,
+  observed: ObservedStatus,
+): Promise<void> {
+  const conditions = observed.ready
+    ? readyConditions(observed.message)
+    : stalledConditions(observed.reason, observed.message);
+  await store.resources.setConditions(kind, name, conditions).catch(() => undefined);
+  if (observed.facts) await store.resources.setRemoteFacts(kind, name, observed.facts).catch(() => undefined);
+}
