@@ -31,7 +31,7 @@ import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
 import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
-import { type ExportRunRecord, exportRunRecord, newRunRecord } from './run-record';
+import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
@@ -315,7 +315,7 @@ class RunContext {
       trigger: this.trigger,
       actor: this.options.actor,
       gitCommit,
-      record: record as unknown as RunRecord['record'],
+      record: runRecordJson(record),
     });
     return this.newSession(run, record);
   }
@@ -383,7 +383,7 @@ class RunContext {
     const session = this.newSession(run, record);
     await this.store.runs.update(run.id, {
       status: 'running',
-      record: record as unknown as RunRecord['record'],
+      record: runRecordJson(record),
     });
     try {
       const client = await this.createClient(session);
@@ -464,8 +464,7 @@ class RunContext {
       return this.paused(session, 'quota', error, resumed);
     }
     const failure = this.failure(session, error);
-    const aborted = failure instanceof RemovalGuardError || failure.code === 'run-stopped';
-    return this.finishWith(session, aborted ? 'aborted' : 'failed', failure, resumed);
+    return this.finishWith(session, endStatus(failure), failure, resumed);
   }
 
   private get stopped(): boolean {
@@ -545,9 +544,7 @@ class RunContext {
     } catch (error) {
       const failure = this.failure(session, error);
       session.update({ error: { code: failure.code, message: failure.message, hint: failure.hint ?? null } });
-      const run = await session.finish(
-        failure instanceof RemovalGuardError || this.stopped ? 'aborted' : 'failed',
-      );
+      const run = await session.finish(endStatus(failure));
       return this.result(run, session, false, failure);
     }
   }
@@ -620,6 +617,11 @@ class RunContext {
   ): ExportRunResult {
     return { run, record: session.record, resumed, error, tookOverLock: this.lock.tookOver };
   }
+}
+
+/** How a run that ended on `failure` ends: aborted (nothing sent: the removal guard, a stop), else failed. */
+function endStatus(failure: ExportctlError): 'aborted' | 'failed' {
+  return failure instanceof RemovalGuardError || failure.code === 'run-stopped' ? 'aborted' : 'failed';
 }
 
 /** `error` as an ExportctlError: itself, or `unexpected-error` (a bug) wrapping it. */
