@@ -64,8 +64,7 @@ export interface ConstantContactErrorOptions extends ExportctlErrorOptions {
  * A call to Constant Contact (API or token endpoint) that failed for good: retries, if any, are
  * spent. Carries the HTTP status, CC's error_key/error_message and the request's method and path.
  */
-export class ConstantContactError extends ExportctlError {
-  declare readonly code: ConstantContactErrorCode;
+export class ConstantContactError extends ExportctlError<ConstantContactErrorCode> {
   readonly status: number | undefined;
   readonly errorKey: string | undefined;
   readonly errorMessage: string | undefined;

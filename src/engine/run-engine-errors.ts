@@ -1,4 +1,4 @@
-import { ExportctlError, type ExportctlErrorOptions } from '../errors';
+import { ExportctlError } from '../errors';
 
 /**
  * Every code a run engine error carries. Stable: the run record, `--output json` and tests match on
@@ -22,13 +22,7 @@ export const runEngineErrorCodes = {
 export type RunEngineErrorCode = keyof typeof runEngineErrorCodes;
 
 /** A run that cannot start or cannot go on, for one of {@link runEngineErrorCodes}. */
-export class RunEngineError extends ExportctlError {
-  declare readonly code: RunEngineErrorCode;
-
-  constructor(code: RunEngineErrorCode, message: string, options: ExportctlErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class RunEngineError extends ExportctlError<RunEngineErrorCode> {}
 
 /**
  * The selection has more distinct contacts (after dedupe by email) than the limit: the run stops

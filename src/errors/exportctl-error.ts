@@ -14,13 +14,14 @@ export interface ExportctlErrorOptions {
  * The base of every error exportctl raises on purpose. `code` is stable (tests and scripts match on
  * it; docs/troubleshooting.md lists each one); `message` says what happened and where; `hint` says
  * what to do. Messages and context never carry secrets: callers pass only redacted values.
+ * A layer's errors narrow `code` to its registry: `class StateError extends ExportctlError<StateErrorCode> {}`.
  */
-export class ExportctlError extends Error {
-  readonly code: string;
+export class ExportctlError<Code extends string = string> extends Error {
+  readonly code: Code;
   readonly context: ErrorContext;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: ExportctlErrorOptions = {}) {
+  constructor(code: Code, message: string, options: ExportctlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -59,10 +60,4 @@ export const usageErrorCodes = {
 export type UsageErrorCode = keyof typeof usageErrorCodes;
 
 /** Bad command-line usage: a missing argument, an unknown option value. */
-export class UsageError extends ExportctlError {
-  declare readonly code: UsageErrorCode;
-
-  constructor(code: UsageErrorCode, message: string, options: ExportctlErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class UsageError extends ExportctlError<UsageErrorCode> {}

@@ -1,4 +1,4 @@
-import { ExportctlError, type ExportctlErrorOptions } from '../errors';
+import { ExportctlError } from '../errors';
 
 /**
  * Every way a profile source can be unusable as a whole, with a stable code. A `SourceError` carries
@@ -22,10 +22,4 @@ export type SourceErrorCode = keyof typeof sourceErrorCodes;
  * A profile source that cannot be read at all: a configuration or file problem that stops the read
  * before (or, for jsonl fields, at the end of) streaming. `context.file` names the file or database.
  */
-export class SourceError extends ExportctlError {
-  declare readonly code: SourceErrorCode;
-
-  constructor(code: SourceErrorCode, message: string, options: ExportctlErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class SourceError extends ExportctlError<SourceErrorCode> {}

@@ -26,13 +26,7 @@ export const stateErrorCodes = {
 export type StateErrorCode = keyof typeof stateErrorCodes;
 
 /** A failure of the state store; `code` is one of {@link stateErrorCodes}. */
-export class StateError extends ExportctlError {
-  declare readonly code: StateErrorCode;
-
-  constructor(code: StateErrorCode, message: string, options: ExportctlErrorOptions = {}) {
-    super(code, message, options);
-  }
-}
+export class StateError extends ExportctlError<StateErrorCode> {}
 
 /**
  * A write to a resource owned by the other owner: exportctl never changes what Pulumi manages, and
