@@ -133,5 +133,13 @@ describe('exportctl run, runs, status (the built CLI against the sandbox)', () =
     const none = await cli(['run']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/say which destination to run: a NAME, --all, or --due/);
+    const both = await cli(['run', '--all', '--due']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/use --all \(every destination now\) or --due \(those due\), not both/);
+    // An unknown NAME with --due is an error, and nothing else is said first.
+    const unknownDue = await cli(['run', '--due', 'nope']);
+    expect(unknownDue.code).toBe(1);
+    expect(unknownDue.stdout).toBe('');
+    expect(unknownDue.stderr).toMatch(/ExportDestination\/nope is not applied/);
   });
 });

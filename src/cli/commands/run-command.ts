@@ -37,6 +37,11 @@ export async function runCommand(
       hint: 'exportctl run vip-newsletter, or exportctl run --all',
     });
   }
+  if (flags.all && flags.due) {
+    throw new UsageError('run-target', 'use --all (every destination now) or --due (those due), not both', {
+      hint: 'exportctl run --due runs what the schedules say is due',
+    });
+  }
   if (name === undefined && !flags.all && !flags.due) {
     throw new UsageError('run-target', 'say which destination to run: a NAME, --all, or --due', {
       hint: 'exportctl status lists the applied destinations',
@@ -126,6 +131,11 @@ async function chooseTargets(
 ): Promise<Target[]> {
   const { dueDestinations } = require('../../engine') as typeof import('../../engine');
   if (flags.due) {
+    if (name !== undefined && !(await store.resources.get('ExportDestination', name))) {
+      throw new UsageError('run-target', `ExportDestination/${name} is not applied`, {
+        hint: 'exportctl status lists the applied destinations',
+      });
+    }
     const { due, notDue } = await dueDestinations(store, new Date());
     const chosen = due.filter((entry) => name === undefined || entry.destination === name);
     if (!json) {
@@ -136,11 +146,6 @@ async function chooseTargets(
         );
       }
       if (chosen.length === 0) writeLine(context.stdout, 'Nothing is due.');
-    }
-    if (name !== undefined && !(await store.resources.get('ExportDestination', name))) {
-      throw new UsageError('run-target', `ExportDestination/${name} is not applied`, {
-        hint: 'exportctl status lists the applied destinations',
-      });
     }
     return chosen.map((entry) => ({ destination: entry.destination, trigger: entry.trigger }));
   }
