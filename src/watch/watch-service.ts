@@ -385,8 +385,28 @@ export class WatchService {
       env: this.options.env,
       onRequest: metrics.onApiRequest,
     });
-    const { drift, observations } = await observeDrift(await store.resources.list(), context);
-    await applyPlan([], observations, context);
+    // Conditions are written as apply writes them: under the control-plane lock, so that an apply
+    // in another process is never overwritten by an observation made before it. Busy: next round.
+    let lock: LockHandle;
+    try {
+      lock = await store.locks.acquire(
+        CONTROL_PLANE_LOCK,
+        { identity: this.options.actor ?? 'watch', command: 'watch (drift check)' },
+        { timeoutMs: 0 },
+      );
+    } catch (error) {
+      if (!(error instanceof LockTimeoutError)) throw error;
+      logger.info({ code: error.code }, `drift check skipped: ${error.message}`);
+      return;
+    }
+    let drift: Awaited<ReturnType<typeof observeDrift>>['drift'];
+    try {
+      const observed = await observeDrift(await store.resources.list(), context);
+      drift = observed.drift;
+      await applyPlan([], observed.observations, context);
+    } finally {
+      await lock.release();
+    }
     for (const finding of drift)
       logger.warn(
         { resource: finding.id, reason: finding.reason },
@@ -418,7 +438,8 @@ export class WatchService {
       const paths =
         spec.type === 'sqlite'
           ? spec.database
-            ? [spec.database]
+            ? // A write to a database in WAL mode lands in its -wal file first.
+              [spec.database, `${spec.database}-wal`]
             : []
           : [spec.profiles, spec.segmentMembership];
       for (const path of paths) files.set(path, [...(files.get(path) ?? []), source.name]);

@@ -30,7 +30,9 @@ afterEach(async () => {
   sandbox = undefined;
 });
 
-async function harness(overrides: { lockTimeoutMs?: number } = {}): Promise<Harness> {
+async function harness(
+  overrides: { lockTimeoutMs?: number; driftIntervalMs?: number } = {},
+): Promise<Harness> {
   sandbox = await startSandbox();
   const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
   const connection = join(manifests, 'connection.yaml');
@@ -64,7 +66,7 @@ async function harness(overrides: { lockTimeoutMs?: number } = {}): Promise<Harn
     actor: 'ops@example.com',
     prune: false,
     debounceMs: 150,
-    driftIntervalMs: 0,
+    driftIntervalMs: overrides.driftIntervalMs ?? 0,
     dataStableMs: 200,
     maxConcurrentRuns: 2,
     lockTimeoutMs: overrides.lockTimeoutMs ?? 5_000,
@@ -258,5 +260,25 @@ describe('WatchService (real files, SQLite and sandbox; a recording runner)', ()
       'vip-newsletter is not scheduled: schedule: refresh, but no Refresh is applied',
     );
     expect(warnings.some((message) => message.startsWith('win-back'))).toBe(false);
+  });
+
+  it('checks drift on its interval under the control-plane lock, and skips a round while another process holds it', async () => {
+    const h = await harness({ driftIntervalMs: 150 });
+    await h.service.start();
+    const held = await h.store.locks.acquire(
+      CONTROL_PLANE_LOCK,
+      { identity: 'someone@example.com', command: 'apply' },
+      { timeoutMs: 0 },
+    );
+    sandbox?.account.deleteList('04fe9a97-a579-43c5-bb1a-58ed29bf0a6a');
+    await eventually(() => h.logs().some((line) => String(line.msg).startsWith('drift check skipped')));
+    const stalled = async () =>
+      (await h.store.resources.get('ExportDestination', 'vip-newsletter'))?.conditions.find(
+        (condition) => condition.type === 'Stalled',
+      );
+    expect((await stalled())?.status).toBe(false);
+    await held.release();
+    await eventually(async () => (await stalled())?.status === true);
+    expect((await stalled())?.reason).toBe('ListNotFound');
   });
 });
