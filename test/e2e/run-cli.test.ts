@@ -1,25 +1,14 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxHandle, startSandbox } from '../../src/sandbox';
-import { repoRoot, runExportctl } from '../support/exportctl-cli';
-import { tempFolder } from '../support/temp-folder';
+import { everyoneEnv } from '../support/everyone-world';
+import { runExportctl } from '../support/exportctl-cli';
+import { quickstartCopy } from '../support/quickstart-world';
 
-const env = {
-  CC_CLIENT_SECRET: 'sandbox-secret',
-  CC_REFRESH_TOKEN: 'sandbox-refresh-token',
-  EXPORTCTL_ACTOR: 'ops@example.com',
-};
+const env = everyoneEnv;
 
 /** The quickstart in a temp folder, its connection pointed at `sandbox`, applied. */
 async function quickstart(sandbox: SandboxHandle): Promise<typeof runExportctl> {
-  const folder = tempFolder();
-  cpSync(join(repoRoot, 'config-examples', 'quickstart'), folder, { recursive: true });
-  const connection = join(folder, 'connection.yaml');
-  writeFileSync(
-    connection,
-    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
-  );
+  const folder = quickstartCopy(sandbox);
   const cli: typeof runExportctl = (args, options = {}) =>
     runExportctl(args, { cwd: folder, env, timeoutMs: 60_000, ...options });
   const applied = await cli(['apply', '--auto-approve', '.']);

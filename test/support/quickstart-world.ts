@@ -24,6 +24,17 @@ export interface QuickstartWorld {
   secrets(): string[];
 }
 
+/** A temp copy of config-examples/quickstart whose connection points at `sandbox`; returns its folder. */
+export function quickstartCopy(sandbox: Pick<SandboxHandle, 'url'>): string {
+  const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
+  const connection = join(manifests, 'connection.yaml');
+  writeFileSync(
+    connection,
+    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
+  );
+  return manifests;
+}
+
 export async function quickstartWorld(
   options: { faults?: SandboxFaultRates; actor?: string } = {},
 ): Promise<QuickstartWorld> {
@@ -31,12 +42,7 @@ export async function quickstartWorld(
   const stateFile = join(home, 'sandbox-state.json');
   const sandbox = await startSandbox({ stateFile, ...(options.faults ? { faults: options.faults } : {}) });
   started.push(sandbox);
-  const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
-  const connection = join(manifests, 'connection.yaml');
-  writeFileSync(
-    connection,
-    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
-  );
+  const manifests = quickstartCopy(sandbox);
   const env: NodeJS.ProcessEnv = {
     CC_CLIENT_SECRET: 'sandbox-secret',
     CC_REFRESH_TOKEN: 'sandbox-refresh-token',

@@ -1,13 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { loadManifests } from '../../../src/config';
 import type { SandboxHandle } from '../../../src/sandbox';
 import type { StateStore } from '../../../src/state';
 import { repoRoot } from '../../support/exportctl-cli';
+import { quickstartCopy } from '../../support/quickstart-world';
 import { testSandbox } from '../../support/sandbox-client';
 import { openTestState } from '../../support/state-store';
-import { copyToTemp } from '../../support/temp-folder';
 
 type DynamicModule = typeof import('../../../provider/dynamic');
 type ManifestProps = import('../../../provider/dynamic').ManifestProps;
@@ -58,12 +57,7 @@ export async function providerWorld(
   options: { sandbox?: SandboxHandle } = {},
 ): Promise<ProviderWorld> {
   const sandbox = options.sandbox ?? (await testSandbox());
-  const folder = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
-  const connectionFile = join(folder, 'connection.yaml');
-  writeFileSync(
-    connectionFile,
-    readFileSync(connectionFile, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
-  );
+  const folder = quickstartCopy(sandbox);
   const loaded = loadManifests([folder], { cwd: folder, skipRoleChecks: true });
   if (loaded.problems.some((problem) => problem.severity === 'error'))
     throw new Error(JSON.stringify(loaded.problems));

@@ -1,44 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../support/exportctl-cli';
+import { type RunningExportctl, startExportctl } from '../../support/exportctl-cli';
 
-const children: ChildProcess[] = [];
+const children: RunningExportctl[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0)) child.kill();
 });
 
-/** Starts `exportctl sandbox ...` and resolves with its stdout once `ready` matches it. */
-function startCli(
-  args: string[],
-  ready: RegExp,
-): Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'exportctl.js'), 'sandbox', ...args], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: repoRoot },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts `exportctl sandbox ...` and resolves once its output matches `ready`, with the match. */
+async function startCli(args: string[], ready: RegExp) {
+  const child = startExportctl(['sandbox', ...args]);
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = stdout.match(ready);
-      if (match) resolve({ child, output: () => stdout, match });
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => reject(new Error(`exportctl sandbox exited ${code}: ${stderr}`)));
-  });
+  await child.waitFor(ready);
+  return { child, output: () => child.output(), match: child.output().match(ready) as RegExpMatchArray };
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
 
 describe('exportctl sandbox', () => {
   it('prints its URLs with --port 0, serves the API and the token endpoint, and stops on SIGTERM', async () => {
@@ -68,7 +42,7 @@ describe('exportctl sandbox', () => {
     const stats = (await (await fetch(`${base}/__sandbox/stats`)).json()) as { total: number };
     expect(stats.total).toBe(1);
     child.kill('SIGTERM');
-    expect(await exited(child)).toBe(0);
+    expect((await child.done).code).toBe(0);
   });
 
   it('prints one JSON line with --output json', async () => {
@@ -77,6 +51,6 @@ describe('exportctl sandbox', () => {
     expect(shown.apiUrl).toBe(`${shown.url}/v3`);
     expect(shown.tokenUrl).toBe(`${shown.url}/oauth2/default/v1/token`);
     child.kill('SIGINT');
-    expect(await exited(child)).toBe(0);
+    expect((await child.done).code).toBe(0);
   });
 });

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
 import { CONTROL_PLANE_LOCK, type StateStore } from '../../../src/state';
 import { type ExportRunner, ManualWatchClock, WatchMetrics, WatchService } from '../../../src/watch';
-import { repoRoot } from '../../support/exportctl-cli';
+import { quickstartCopy } from '../../support/quickstart-world';
 import { openTestState } from '../../support/state-store';
-import { copyToTemp, tempFolder } from '../../support/temp-folder';
+import { tempFolder } from '../../support/temp-folder';
 
 interface Harness {
   readonly service: WatchService;
@@ -34,12 +34,7 @@ async function harness(
   overrides: { lockTimeoutMs?: number; driftIntervalMs?: number } = {},
 ): Promise<Harness> {
   sandbox = await startSandbox();
-  const manifests = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
-  const connection = join(manifests, 'connection.yaml');
-  writeFileSync(
-    connection,
-    readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
-  );
+  const manifests = quickstartCopy(sandbox);
   const store = await openTestState({ folder: tempFolder() });
   const clock = new ManualWatchClock(Date.parse('2026-11-23T07:59:00Z'));
   const metrics = new WatchMetrics();
