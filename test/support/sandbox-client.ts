@@ -93,15 +93,28 @@ export function raw(
   });
 }
 
+/** `Authorization: Basic ...` for the quickstart seed's client (or another secret). */
+export const sandboxBasicAuth = (secret: string = sandboxCredentials.clientSecret) =>
+  `Basic ${Buffer.from(`${sandboxCredentials.clientId}:${secret}`).toString('base64')}`;
+
+/** A raw request to the sandbox's token endpoint with `form` (and `authorization`). */
+export function sandboxTokenRequest(
+  sandbox: Pick<SandboxHandle, 'url'>,
+  form: Record<string, string>,
+  authorization = sandboxBasicAuth(),
+) {
+  return raw(sandbox as SandboxHandle, 'POST', '/oauth2/default/v1/token', {
+    body: new URLSearchParams(form).toString(),
+    contentType: 'application/x-www-form-urlencoded',
+    headers: { Authorization: authorization },
+  });
+}
+
 /** An access token straight from the sandbox's token endpoint. */
 export async function sandboxAccessToken(sandbox: SandboxHandle, refreshToken = 'sandbox-refresh-token') {
-  const basic = Buffer.from(`${sandboxCredentials.clientId}:${sandboxCredentials.clientSecret}`).toString(
-    'base64',
-  );
-  const response = await raw(sandbox, 'POST', '/oauth2/default/v1/token', {
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-    contentType: 'application/x-www-form-urlencoded',
-    headers: { Authorization: `Basic ${basic}` },
+  const response = await sandboxTokenRequest(sandbox, {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
   });
   return response.data as { access_token: string; refresh_token: string; expires_in: number };
 }

@@ -4,23 +4,16 @@ import { AuthError, QuotaExceededError } from '../../../src/constant-contact';
 import {
   raw,
   sandboxAccessToken,
+  sandboxBasicAuth,
   sandboxClient,
-  sandboxCredentials,
+  sandboxTokenRequest,
   testSandbox,
   vipListId,
 } from '../../support/sandbox-client';
 import { tempFolder } from '../../support/temp-folder';
 
-const basic = (secret: string = sandboxCredentials.clientSecret) =>
-  `Basic ${Buffer.from(`${sandboxCredentials.clientId}:${secret}`).toString('base64')}`;
-
-function tokenRequest(sandbox: { url: string }, form: Record<string, string>, authorization = basic()) {
-  return raw(sandbox as never, 'POST', '/oauth2/default/v1/token', {
-    body: new URLSearchParams(form).toString(),
-    contentType: 'application/x-www-form-urlencoded',
-    headers: { Authorization: authorization },
-  });
-}
+const basic = sandboxBasicAuth;
+const tokenRequest = sandboxTokenRequest;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
