@@ -4,11 +4,12 @@
 // folder, prints a data plan, runs both exports (twice: the second finds nothing to send), and shows
 // the run history and status. Only loopback addresses are contacted. The demo's folder (state,
 // row-error CSVs) is kept for a look afterwards: a temp folder, or EXPORTCTL_DEMO_FOLDER.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSandboxProcess } from './sandbox-process.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'exportctl.js');
@@ -33,31 +34,6 @@ function exportctl(args, cwd, allowedExit = [0]) {
   say();
 }
 
-/** `exportctl sandbox --port 0`: resolves with its URL and a stop function. */
-function startSandbox() {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0', '--output', 'json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-      if (!output.includes('\n')) return;
-      const { url } = JSON.parse(output.split('\n')[0]);
-      resolve({
-        url,
-        stop: () =>
-          new Promise((done) => {
-            child.once('exit', done);
-            child.kill('SIGTERM');
-          }),
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`the sandbox exited with ${code}`)));
-  });
-}
-
 /** The sandbox's own view of its lists (its inspection API): what Constant Contact would show. */
 async function showLists(url) {
   const response = await fetch(`${url}/__sandbox/lists`);
@@ -74,7 +50,7 @@ exportctl(['validate', 'config-examples/quickstart'], root);
 say(
   '2. Start the local Constant Contact sandbox (its seed has the two lists and three unsubscribed contacts):',
 );
-const sandbox = await startSandbox();
+const sandbox = await startSandboxProcess(root);
 say(`   listening on ${sandbox.url}`);
 say();
 const folder = process.env.EXPORTCTL_DEMO_FOLDER ?? mkdtempSync(join(tmpdir(), 'exportctl-demo-'));

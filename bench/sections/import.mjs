@@ -2,45 +2,13 @@
 // quickstart) through the Constant Contact client into a sandbox started as `exportctl sandbox` in its
 // own process, at Constant Contact's default limits (4 requests/second). Prints the wall time, the
 // requests made by endpoint, and the most requests the sandbox saw in any 1-second window.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { generateProfiles } from '../../scripts/generate-profiles.mjs';
+import { startSandboxProcess } from '../../scripts/sandbox-process.mjs';
 
 const count = 1_000_000;
 const listId = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a'; // the quickstart seed's "VIP and newsletter"
-
-/** Starts `exportctl sandbox --port 0 --output json` and resolves with its URLs and a stop function. */
-function startSandboxProcess(root) {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin', 'exportctl.js'), 'sandbox', '--port', '0', '--output', 'json'],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: root },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      stdout += chunk;
-      const line = stdout.split('\n')[0];
-      if (stdout.includes('\n')) {
-        const shown = JSON.parse(line);
-        resolve({
-          ...shown,
-          stop: () =>
-            new Promise((done) => {
-              child.once('exit', done);
-              child.kill('SIGTERM');
-            }),
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exportctl sandbox exited with ${code}`)));
-  });
-}
 
 /** The generator's profiles as import contacts: trimmed emails, names cut to CC's 50 characters. */
 function* contacts() {

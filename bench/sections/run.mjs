@@ -4,11 +4,12 @@
 // Each measurement runs in a child process of its own, so its peak RSS is its own.
 //
 //   npm run bench run            (RUN_BENCH_COUNT=100000 for a quicker run)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startSandboxProcess } from '../../scripts/sandbox-process.mjs';
 
 const seed = 20261122;
 const listId = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a'; // the quickstart seed's "VIP and newsletter"
@@ -58,31 +59,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [root, step, folder] = process.argv.slice(2);
   await measure(root, step, folder);
   process.exit(0);
-}
-
-/** Starts `exportctl sandbox --port 0 --output json`; resolves with its URLs and a stop function. */
-function startSandboxProcess(root) {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin', 'exportctl.js'), 'sandbox', '--port', '0', '--output', 'json'],
-    { cwd: root, env: { PATH: process.env.PATH, HOME: root }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      stdout += chunk;
-      if (!stdout.includes('\n')) return;
-      resolve({
-        ...JSON.parse(stdout.split('\n')[0]),
-        stop: () =>
-          new Promise((done) => {
-            child.once('exit', done);
-            child.kill('SIGTERM');
-          }),
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`exportctl sandbox exited with ${code}`)));
-  });
 }
 
 /**
