@@ -295,20 +295,47 @@ class RunContext {
     });
   }
 
+  /** The destination as a run record states it (with the list the run exports into). */
+  private recordedDestination(listId: string): Parameters<typeof newRunRecord>[0] {
+    const { resource, spec } = this.destination;
+    return {
+      generation: resource.generation,
+      connection: spec.connection,
+      source: spec.source,
+      listId,
+      segments: spec.segments,
+      removal: spec.removal,
+      maxRemovalPercent: spec.maxRemovalPercent,
+    };
+  }
+
+  /** What read and plan need; a dry run has no list count (it sends nothing, not even a GET). */
+  private planInput(
+    session: ExportRunSession,
+    dryRun: boolean,
+    listMembers: number | undefined,
+  ): Parameters<typeof readAndPlan>[0] {
+    return {
+      session,
+      db: this.store.sqlite,
+      source: this.destination.source,
+      spec: this.destination.spec,
+      full: this.options.full ?? false,
+      dryRun,
+      listMembers,
+      requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
+      contactLimit: this.tuning.contactLimit,
+      importBatchLimits: this.tuning.importBatchLimits,
+      signal: this.options.signal,
+    };
+  }
+
   private async startRun(dryRun: boolean): Promise<ExportRunSession> {
-    const { name, spec, resource } = this.destination;
-    const record = newRunRecord(
-      {
-        generation: resource.generation,
-        connection: spec.connection,
-        source: spec.source,
-        listId: spec.listId,
-        segments: spec.segments,
-        removal: spec.removal,
-        maxRemovalPercent: spec.maxRemovalPercent,
-      },
-      { dryRun, full: this.options.full ?? false },
-    );
+    const { name } = this.destination;
+    const record = newRunRecord(this.recordedDestination(this.destination.spec.listId), {
+      dryRun,
+      full: this.options.full ?? false,
+    });
     const gitCommit = await sourceGitCommit(this.destination.source, this.options.env);
     const run = await this.store.runs.start({
       destination: name,
@@ -330,19 +357,7 @@ class RunContext {
       session.enter('preflight');
       const list = await client.getList(spec.listId);
       session.update({ listMembersAtStart: list.membership_count ?? null });
-      await readAndPlan({
-        session,
-        db: this.store.sqlite,
-        source: this.destination.source,
-        spec,
-        full: this.options.full ?? false,
-        dryRun: false,
-        listMembers: list.membership_count,
-        requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
-        contactLimit: this.tuning.contactLimit,
-        importBatchLimits: this.tuning.importBatchLimits,
-        signal: this.options.signal,
-      });
+      await readAndPlan(this.planInput(session, false, list.membership_count));
       planned = true;
       await session.save();
       return await this.send(session, client, false);
@@ -355,18 +370,7 @@ class RunContext {
     const run = (await this.store.runs.get(checkpoint.runId)) as RunRecord;
     const previous =
       exportRunRecord(run) ??
-      newRunRecord(
-        {
-          generation: this.destination.resource.generation,
-          connection: this.destination.spec.connection,
-          source: this.destination.spec.source,
-          listId: checkpoint.listId,
-          segments: this.destination.spec.segments,
-          removal: this.destination.spec.removal,
-          maxRemovalPercent: this.destination.spec.maxRemovalPercent,
-        },
-        { dryRun: false, full: false },
-      );
+      newRunRecord(this.recordedDestination(checkpoint.listId), { dryRun: false, full: false });
     const record: ExportRunRecord = {
       ...previous,
       pause: null,
@@ -524,19 +528,7 @@ class RunContext {
         session.enter('plan');
         session.update({ plan: this.remainingPlan(checkpoint) });
       } else {
-        await readAndPlan({
-          session,
-          db: this.store.sqlite,
-          source: this.destination.source,
-          spec: this.destination.spec,
-          full: this.options.full ?? false,
-          dryRun: true,
-          listMembers: undefined,
-          requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
-          contactLimit: this.tuning.contactLimit,
-          importBatchLimits: this.tuning.importBatchLimits,
-          signal: this.options.signal,
-        });
+        await readAndPlan(this.planInput(session, true, undefined));
       }
       session.enter('finish');
       const run = await session.finish('succeeded');
