@@ -39,6 +39,13 @@ export class ExportRunSession {
   private phaseStartedAt: number;
   private readonly startedAt: number;
   private lastProgressAt = Number.NEGATIVE_INFINITY;
+  /** Row issues, counted in place: a source with a warning on every row must not rebuild the record each time. */
+  private readonly issues: {
+    errors: number;
+    warnings: number;
+    byCode: Record<string, number>;
+    seen: boolean;
+  };
   private readonly live = {
     profileRows: 0,
     staged: 0,
@@ -59,6 +66,12 @@ export class ExportRunSession {
     },
   ) {
     this.current = record;
+    this.issues = {
+      errors: record.rowIssues.errors,
+      warnings: record.rowIssues.warnings,
+      byCode: { ...record.rowIssues.byCode },
+      seen: false,
+    };
     this.tally = new ApiCallTally(record.apiCalls);
     this.tally.phase = record.phase;
     this.startedAt = context.clock.now();
@@ -74,14 +87,24 @@ export class ExportRunSession {
   }
 
   get record(): ExportRunRecord {
-    return { ...this.current, apiCalls: this.tally.snapshot() };
+    const { errors, warnings, byCode, seen } = this.issues;
+    return {
+      ...this.current,
+      rowIssues: {
+        errors,
+        warnings,
+        byCode: { ...byCode },
+        csv: seen ? this.context.csv.path : this.current.rowIssues.csv,
+      },
+      apiCalls: this.tally.snapshot(),
+    };
   }
 
   get checkpoints(): ExportCheckpointStore {
     return this.context.checkpoints;
   }
 
-  /** Changes the record (everything but the API calls, which the tally keeps). */
+  /** Changes the record (everything but the API calls and row issues, which are counted apart). */
   update(change: Partial<ExportRunRecord>): void {
     this.current = { ...this.current, ...change };
   }
@@ -97,16 +120,11 @@ export class ExportRunSession {
   /** Counts and writes one row issue. */
   readonly issue = (issue: RowIssue): void => {
     this.context.csv.add(issue);
-    const { rowIssues } = this.current;
-    this.current = {
-      ...this.current,
-      rowIssues: {
-        errors: rowIssues.errors + (issue.severity === 'error' ? 1 : 0),
-        warnings: rowIssues.warnings + (issue.severity === 'warning' ? 1 : 0),
-        byCode: { ...rowIssues.byCode, [issue.code]: (rowIssues.byCode[issue.code] ?? 0) + 1 },
-        csv: this.context.csv.path,
-      },
-    };
+    const issues = this.issues;
+    if (issue.severity === 'error') issues.errors += 1;
+    else if (issue.severity === 'warning') issues.warnings += 1;
+    issues.byCode[issue.code] = (issues.byCode[issue.code] ?? 0) + 1;
+    issues.seen = true;
   };
 
   /** Reports progress (at most every 250 ms unless `force`), merging `change` into what is known. */
