@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LockTimeoutError, lockRetryDelay } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
+import { rejectionOf } from '../../support/rejection';
 import { startStateChild } from '../../support/state-child';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
@@ -10,15 +11,7 @@ import { tempFolder } from '../../support/temp-folder';
 const ops = { identity: 'ops@example.com', command: 'apply' };
 const analyst = { identity: 'analyst@example.com', command: 'run vip-newsletter' };
 
-async function timeout(promise: Promise<unknown>): Promise<LockTimeoutError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LockTimeoutError) return error;
-    throw error;
-  }
-  throw new Error('expected a LockTimeoutError');
-}
+const timeout = (promise: Promise<unknown>) => rejectionOf(promise, LockTimeoutError);
 
 describe('locks in one process', () => {
   it('records the holder and refuses a second taker, naming the holder exactly', async () => {

@@ -4,18 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SecretKeyError } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
+import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 
-async function rejection(promise: Promise<unknown>): Promise<SecretKeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SecretKeyError) return error;
-    throw error;
-  }
-  throw new Error('expected a SecretKeyError');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, SecretKeyError);
 
 describe('connection secrets', () => {
   it('round-trips values with fingerprints, writing only on change', async () => {

@@ -9,6 +9,7 @@ import {
   sqliteStateMigrations,
 } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
+import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 
@@ -29,15 +30,7 @@ function tableNames(store: Awaited<ReturnType<typeof openTestState>>): string[] 
   ).map((row) => row.name);
 }
 
-async function openError(promise: Promise<unknown>): Promise<StateError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StateError) return error;
-    throw error;
-  }
-  throw new Error('expected the open to fail');
-}
+const openError = (promise: Promise<unknown>) => rejectionOf(promise, StateError);
 
 describe('opening a SQLite state', () => {
   it('migrates an empty database and records the version twice (table and user_version)', async () => {
