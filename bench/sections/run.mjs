@@ -3,7 +3,8 @@
 // Constant Contact's default 4 requests/second; and, in the same run, a bare parse of the same csv.
 // Each measurement runs in a child process of its own, so its peak RSS is its own.
 //
-//   npm run bench run            (RUN_BENCH_COUNT=100000 for a quicker run)
+//   npm run bench run            (RUN_BENCH_COUNT=100000 for a quicker run; RUN_BENCH_CPU_PROF=DIR
+//                                 writes each step's V8 CPU profiles, worker threads' too, to DIR)
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -170,7 +171,9 @@ spec:
 
       const self = fileURLToPath(import.meta.url);
       const step = (name) => {
-        const child = spawnSync(process.execPath, [self, root, name, folder], {
+        const profile = process.env.RUN_BENCH_CPU_PROF;
+        const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(profile, name)] : [];
+        const child = spawnSync(process.execPath, [...flags, self, root, name, folder], {
           encoding: 'utf8',
           maxBuffer: 64 * 2 ** 20,
         });

@@ -64,7 +64,10 @@ function entryBytes(contact: ImportContact): number {
  * it; see `SerializedImportRequest`.
  */
 export function importEntryJson(contact: ImportContact): string {
-  return JSON.stringify(importEntry(contact));
+  // Written field by field (the run engine calls it once per contact): the same text as
+  // JSON.stringify(importEntry(contact)), without building the object; a test holds them equal.
+  const { email, first_name: first, last_name: last } = contact;
+  return `{"email":${JSON.stringify(email)}${first === undefined ? '' : `,"first_name":${JSON.stringify(first)}`}${last === undefined ? '' : `,"last_name":${JSON.stringify(last)}`}}`;
 }
 
 /** The request body for importing `contacts` into `listIds`: exactly what the batch sizes measured. */

@@ -9,6 +9,7 @@ export interface NormalisedName {
 }
 
 const controlRun = /\s*[\p{Cc}\u2028\u2029]+\s*/gu;
+const printableAscii = /^[\x20-\x7e]*$/;
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 
 /**
@@ -26,6 +27,18 @@ const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
  */
 export function normaliseName(raw: string | undefined, limit: number): NormalisedName {
   if (raw === undefined) return { value: undefined, hadControlCharacters: false, truncated: false };
+  // Printable ASCII (nearly every name) has no control characters and is already NFC.
+  if (printableAscii.test(raw)) {
+    const name = raw.trim();
+    if (name === '') return { value: undefined, hadControlCharacters: false, truncated: false };
+    if (name.length <= limit) return { value: name, hadControlCharacters: false, truncated: false };
+    return { value: name.slice(0, limit).trimEnd(), hadControlCharacters: false, truncated: true };
+  }
+  return normaliseAnyName(raw, limit);
+}
+
+/** `normaliseName` for any text: the general path (exported for the test of the ASCII one). */
+export function normaliseAnyName(raw: string, limit: number): NormalisedName {
   const trimmed = raw.trim();
   const cleaned = trimmed.replace(controlRun, ' ');
   const name = cleaned.trim().normalize('NFC');

@@ -17,6 +17,17 @@ const localPart = /^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#
 // A DNS label: letters (any script), marks, digits and inner hyphens, 1 to 63 characters.
 const domainLabel = /^[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?$/u;
 
+// The same rules for an address of printable ASCII only (nearly every address), in one regular
+// expression without Unicode classes: several times faster, and a million addresses pass through
+// it per export. In ASCII, \p{L} is A-Z a-z, \p{N} is 0-9 and \p{M} is empty; a test holds the
+// two paths equal on generated ASCII addresses.
+const printableAscii = /^[\x21-\x7e]*$/;
+const asciiLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const asciiAtext = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const asciiAddress = new RegExp(
+  `^(?=[^@]{1,64}@)${asciiAtext}(?:\\.${asciiAtext})*@(?:${asciiLabel}\\.)+(?!\\d+$)${asciiLabel}$`,
+);
+
 /**
  * Normalises and checks an email address the way every export does:
  * 1. trim (Unicode white space) and NFC; empty or absent → `missing-email`;
@@ -32,14 +43,19 @@ const domainLabel = /^[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{
 export function normaliseEmail(
   raw: string | undefined,
 ): NormalisedEmail | { readonly problem: EmailProblem } {
-  const email = (raw ?? '').trim().normalize('NFC');
+  const trimmed = (raw ?? '').trim();
+  // Printable ASCII is already NFC.
+  const ascii = printableAscii.test(trimmed);
+  const email = ascii ? trimmed : trimmed.normalize('NFC');
   if (email === '') return { problem: 'missing-email' };
-  if (!isPracticalEmailAddress(email)) return { problem: 'invalid-email' };
+  if (!(ascii ? asciiAddress.test(email) : isPracticalEmailAddress(email)))
+    return { problem: 'invalid-email' };
   if (email.length > contactFieldLimits.email) return { problem: 'email-too-long' };
   return { email, emailKey: email.toLowerCase() };
 }
 
-function isPracticalEmailAddress(email: string): boolean {
+/** The syntax check of `normaliseEmail` for any address (exported for the test of the ASCII path). */
+export function isPracticalEmailAddress(email: string): boolean {
   const at = email.indexOf('@');
   if (at <= 0 || at !== email.lastIndexOf('@')) return false;
   const local = email.slice(0, at);

@@ -51,6 +51,7 @@ export function mapContact(
   const name = (raw: string | undefined, field: string | undefined, limit: number, label: string) => {
     if (field === undefined) return undefined;
     const result = normaliseName(raw, limit);
+    if (!result.hadControlCharacters && !result.truncated) return result.value;
     const at = `${formatRowLocation(where)}: ${key}`;
     if (result.hadControlCharacters)
       issues.push({

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normaliseName } from '../../../src/profiles';
+import { normaliseAnyName, normaliseName } from '../../../src/profiles';
 
 const limit = 50;
 
@@ -49,5 +50,22 @@ describe('normaliseName', () => {
     ['a bell', 'Ada\u0007 Lovelace', 'Ada Lovelace'],
   ])('control characters become one space: %s', (_, raw, value) => {
     expect(normaliseName(raw, limit)).toEqual({ value, hadControlCharacters: true, truncated: false });
+  });
+
+  it('normalises printable ASCII names exactly as the general path does (property)', () => {
+    const name = fc
+      .array(
+        fc.oneof(fc.constantFrom(' ', '  ', '-', "'", '"', 'a', 'Z'), fc.stringMatching(/^[ -~]{0,12}$/)),
+        {
+          maxLength: 10,
+        },
+      )
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(name, fc.integer({ min: 1, max: 60 }), (raw, max) => {
+        expect(normaliseName(raw, max)).toEqual(normaliseAnyName(raw, max));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normaliseEmail } from '../../../src/profiles';
+import { contactFieldLimits, isPracticalEmailAddress, normaliseEmail } from '../../../src/profiles';
 
 describe('normaliseEmail', () => {
   it.each([
@@ -101,5 +102,60 @@ describe('normaliseEmail', () => {
     const result = normaliseEmail(raw);
     if (problem === undefined) expect(result).not.toHaveProperty('problem');
     else expect(result).toEqual({ problem });
+  });
+
+  it('checks printable ASCII addresses exactly as the general syntax check does (property)', () => {
+    // normaliseEmail takes a faster path for printable ASCII; it must agree with the general one.
+    // Addresses are built from pieces near every rule's edge: dots, hyphens, digits-only labels,
+    // a second @, atext punctuation, characters outside atext, lengths around 63 and 64.
+    const piece = fc.oneof(
+      fc.constantFrom(
+        'a',
+        'Z',
+        '0',
+        '9',
+        '.',
+        '..',
+        '-',
+        '@',
+        '_',
+        '+',
+        "'",
+        '`',
+        '~',
+        '|',
+        '{',
+        '"',
+        '(',
+        ']',
+        ',',
+        ':',
+        ';',
+        '\\',
+        '%',
+      ),
+      fc.stringMatching(/^[a-z0-9]{1,8}$/),
+      fc.stringMatching(/^[0-9]{1,3}$/),
+      fc.integer({ min: 60, max: 66 }).map((n) => 'x'.repeat(n)),
+    );
+    const word = fc.array(piece, { maxLength: 6 }).map((parts) => parts.join(''));
+    const address = fc
+      .tuple(word, fc.constantFrom('@', '@@', ''), word, fc.constantFrom('', '.', '.com', '.123', '-.org'))
+      .map(([local, at, domain, tail]) => `${local}${at}${domain}${tail}`);
+    fc.assert(
+      fc.property(address, (raw) => {
+        const result = normaliseEmail(raw);
+        const expected =
+          raw === ''
+            ? { problem: 'missing-email' }
+            : !isPracticalEmailAddress(raw)
+              ? { problem: 'invalid-email' }
+              : raw.length > contactFieldLimits.email
+                ? { problem: 'email-too-long' }
+                : { email: raw, emailKey: raw.toLowerCase() };
+        expect(result).toEqual(expected);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
