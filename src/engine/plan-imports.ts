@@ -47,7 +47,7 @@ const sparseBatchShare = 0.5;
 
 /**
  * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
- * other row is reported), diffs each winner's fingerprint against the snapshot's, and cuts the
+ * other row is reported and deleted from the staging), diffs each winner's fingerprint against the snapshot's, and cuts the
  * contacts to send into import batches (count and byte bounds), handing each to `storeBatch`. Yields
  * to the event loop between pages so that progress and signals are served.
  */
@@ -93,6 +93,7 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
         const email = staging.sentEmail(row);
         const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
         options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
+        staging.deleteLoser(row);
         continue;
       }
       winner = { emailKey, key };
