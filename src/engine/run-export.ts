@@ -45,7 +45,11 @@ export interface RunEngineTuning {
   readonly contactLimit: number;
   /** Bounds of one import call; default Constant Contact's (40,000 contacts, under 4,000,000 bytes). */
   readonly importBatchLimits: ImportBatchLimits;
-  /** Import or removal activities in flight at once; default 8 (Constant Contact queues up to 1,000). */
+  /**
+   * Import or removal activities in flight at once; default 32: a 1,000,000-contact export's 25
+   * imports can all be queued at the rate limit instead of waiting for earlier ones to finish
+   * (Constant Contact queues up to 1,000 per account).
+   */
   readonly maxActivitiesInFlight: number;
   /** Sends of one batch before the run fails; default 5. */
   readonly maxSubmissions: number;
@@ -70,7 +74,7 @@ export interface RunEngineTuning {
 const defaultTuning = {
   contactLimit: maxContactsPerDestination,
   importBatchLimits,
-  maxActivitiesInFlight: 8,
+  maxActivitiesInFlight: 32,
   maxSubmissions: 5,
   polling: defaultPipelinePolling,
   client: {},

@@ -115,12 +115,13 @@ describe('runActivityPipeline', () => {
       polling,
       steps: w.steps,
     });
+    // j1 goes out again before j2; j1's completion is then settled after j2 has left.
     expect(w.events).toEqual([
       'submit j1',
       'failed j1',
       'submit j1',
-      'completed j1',
       'submit j2',
+      'completed j1',
       'completed j2',
     ]);
   });
@@ -200,5 +201,101 @@ describe('runActivityPipeline', () => {
         steps: w.steps,
       }),
     ).rejects.toMatchObject({ code: 'activity-wait-timeout' });
+  });
+
+  it('settles a completed job after sending the next one, one request at a time', async () => {
+    const w = world();
+    let sending = 0;
+    let mostSending = 0;
+    await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1', 'j2', 'j3'],
+      submitted: new Map(),
+      maxInFlight: 1,
+      polling,
+      steps: {
+        submit: async (job) => {
+          sending += 1;
+          mostSending = Math.max(mostSending, sending);
+          const id = await w.steps.submit(job);
+          await Promise.resolve();
+          sending -= 1;
+          return id;
+        },
+        settle: async (job, activity) => {
+          w.events.push(`settling ${job}`);
+          await Promise.resolve();
+          await Promise.resolve();
+          return w.steps.settle(job, activity);
+        },
+      },
+    });
+    // The sender settles j1 right after sending j2 (while the rate limiter would space its requests),
+    // and so on; the last one when there is nothing left to send.
+    expect(w.events).toEqual([
+      'submit j1',
+      'submit j2',
+      'settling j1',
+      'completed j1',
+      'submit j3',
+      'settling j2',
+      'completed j2',
+      'settling j3',
+      'completed j3',
+    ]);
+    expect(mostSending).toBe(1);
+  });
+
+  it('stops sending when a settle fails, waits for the request under way, then fails with that error', async () => {
+    const w = world();
+    const refused = new Error('destination replaced');
+    await expect(
+      runActivityPipeline({
+        client: w.client,
+        clock: w.clock,
+        queued: ['j1', 'j2', 'j3'],
+        submitted: new Map(),
+        maxInFlight: 1,
+        polling,
+        steps: {
+          submit: async (job) => {
+            const id = await w.steps.submit(job);
+            for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+            w.events.push(`sent ${job}`);
+            return id;
+          },
+          settle: async () => {
+            await Promise.resolve();
+            throw refused;
+          },
+        },
+      }),
+    ).rejects.toBe(refused);
+    expect(w.events).toEqual(['submit j1', 'sent j1', 'submit j2', 'sent j2']);
+  });
+
+  it('sends again a completed job that its settle queues again, even with nothing else left to send', async () => {
+    const w = world();
+    let settles = 0;
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1'],
+      submitted: new Map(),
+      maxInFlight: 2,
+      polling,
+      steps: {
+        submit: w.steps.submit,
+        settle: async () => {
+          settles += 1;
+          await Promise.resolve();
+          await Promise.resolve();
+          return settles === 1 ? 'resubmit' : 'done';
+        },
+      },
+    });
+    expect(outcome).toEqual({ stopped: false, unsent: [] });
+    expect(w.events).toEqual(['submit j1', 'submit j1']);
   });
 });
