@@ -171,6 +171,9 @@ spec:
 
       const self = fileURLToPath(import.meta.url);
       const step = (name) => {
+        // The data was just written (hundreds of MB): flush it first, so that a step is not measured
+        // competing with the kernel writing back the generator's output.
+        spawnSync('sync');
         const profile = process.env.RUN_BENCH_CPU_PROF;
         const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(profile, name)] : [];
         const child = spawnSync(process.execPath, [...flags, self, root, name, folder], {
