@@ -80,6 +80,24 @@ function world(script: Record<string, { rounds: number; state?: string }[]> = {}
   return { client, steps, clock, events, sleeps, inFlight, stats: () => ({ maxInFlight }) };
 }
 
+/** The pipeline over `w`'s client and clock, nothing in flight yet. */
+function runQueued(
+  w: ReturnType<typeof world>,
+  queued: string[],
+  steps: ActivityPipelineSteps<string> = w.steps,
+  maxInFlight = 1,
+) {
+  return runActivityPipeline({
+    client: w.client,
+    clock: w.clock,
+    queued,
+    submitted: new Map(),
+    maxInFlight,
+    polling,
+    steps,
+  });
+}
+
 describe('runActivityPipeline', () => {
   it('keeps at most maxInFlight activities running and settles every job once', async () => {
     const w = world({ j1: [{ rounds: 3 }], j2: [{ rounds: 1 }] });
@@ -207,28 +225,20 @@ describe('runActivityPipeline', () => {
     const w = world();
     let sending = 0;
     let mostSending = 0;
-    await runActivityPipeline({
-      client: w.client,
-      clock: w.clock,
-      queued: ['j1', 'j2', 'j3'],
-      submitted: new Map(),
-      maxInFlight: 1,
-      polling,
-      steps: {
-        submit: async (job) => {
-          sending += 1;
-          mostSending = Math.max(mostSending, sending);
-          const id = await w.steps.submit(job);
-          await Promise.resolve();
-          sending -= 1;
-          return id;
-        },
-        settle: async (job, activity) => {
-          w.events.push(`settling ${job}`);
-          await Promise.resolve();
-          await Promise.resolve();
-          return w.steps.settle(job, activity);
-        },
+    await runQueued(w, ['j1', 'j2', 'j3'], {
+      submit: async (job) => {
+        sending += 1;
+        mostSending = Math.max(mostSending, sending);
+        const id = await w.steps.submit(job);
+        await Promise.resolve();
+        sending -= 1;
+        return id;
+      },
+      settle: async (job, activity) => {
+        w.events.push(`settling ${job}`);
+        await Promise.resolve();
+        await Promise.resolve();
+        return w.steps.settle(job, activity);
       },
     });
     // The sender settles j1 right after sending j2 (while the rate limiter would space its requests),
@@ -251,24 +261,16 @@ describe('runActivityPipeline', () => {
     const w = world();
     const refused = new Error('destination replaced');
     await expect(
-      runActivityPipeline({
-        client: w.client,
-        clock: w.clock,
-        queued: ['j1', 'j2', 'j3'],
-        submitted: new Map(),
-        maxInFlight: 1,
-        polling,
-        steps: {
-          submit: async (job) => {
-            const id = await w.steps.submit(job);
-            for (let turn = 0; turn < 5; turn++) await Promise.resolve();
-            w.events.push(`sent ${job}`);
-            return id;
-          },
-          settle: async () => {
-            await Promise.resolve();
-            throw refused;
-          },
+      runQueued(w, ['j1', 'j2', 'j3'], {
+        submit: async (job) => {
+          const id = await w.steps.submit(job);
+          for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+          w.events.push(`sent ${job}`);
+          return id;
+        },
+        settle: async () => {
+          await Promise.resolve();
+          throw refused;
         },
       }),
     ).rejects.toBe(refused);
@@ -278,14 +280,10 @@ describe('runActivityPipeline', () => {
   it('sends again a completed job that its settle queues again, even with nothing else left to send', async () => {
     const w = world();
     let settles = 0;
-    const outcome = await runActivityPipeline({
-      client: w.client,
-      clock: w.clock,
-      queued: ['j1'],
-      submitted: new Map(),
-      maxInFlight: 2,
-      polling,
-      steps: {
+    const outcome = await runQueued(
+      w,
+      ['j1'],
+      {
         submit: w.steps.submit,
         settle: async () => {
           settles += 1;
@@ -294,7 +292,8 @@ describe('runActivityPipeline', () => {
           return settles === 1 ? 'resubmit' : 'done';
         },
       },
-    });
+      2,
+    );
     expect(outcome).toEqual({ stopped: false, unsent: [] });
     expect(w.events).toEqual(['submit j1', 'submit j1']);
   });
