@@ -38,8 +38,7 @@ const stagingCacheKib = 32 * 1024;
  * `(email_key, key)`. That order does the rest: the first row of each email is the dedupe winner
  * (the smallest key under SQLite's BINARY collation, i.e. by code point; test/support/reference-dedupe
  * states the same rule in plain code; the planning pass deletes the others), distinct emails count
- * in one scan, the diff against the snapshot walks both
- * tables in the same order, and an import batch is a range of emails whose body SQLite assembles
+ * in one scan, the diff against the snapshot walks both tables in the same order, and an import batch is a range of emails whose body SQLite assembles
  * itself (`importBatchSelection`). Inserting straight into an email-keyed table instead costs random
  * B-tree writes, several times slower at a million contacts.
  *
@@ -50,9 +49,8 @@ export class ContactStaging {
   private readonly appended: string;
   private readonly sorted: string;
   private readonly insert: { run(...values: unknown[]): unknown };
-  /** Prepared on the first duplicate: planning asks it once per losing row. */
-  private sentEmailQuery: { get(...values: unknown[]): unknown } | undefined;
-  private deleteQuery: { run(...values: unknown[]): unknown } | undefined;
+  /** Prepared on the first duplicate: planning runs it once per losing row. */
+  private dropLoserQuery: { get(...values: unknown[]): unknown } | undefined;
   private location: { file: string; relation?: string; number: LocationNumber } | undefined;
   private staged = 0;
   private state: 'appending' | 'sorted' | 'dropped' = 'appending';
@@ -181,7 +179,7 @@ export class ContactStaging {
    * contacts of one import batch: the contacts with an email from `firstEmail` to `lastEmail` that
    * are to be sent (changed against the snapshot, or all with `full`); or, for a sparse batch, the
    * rows of its `keys`. Call it after the planning pass has deleted the range's dedupe losers
-   * (`deleteLoser`): it made the same choice row by row; the caller checks the counts agree.
+   * (`dropLoser`): it made the same choice row by row; the caller checks the counts agree.
    */
   importBatchSelection(
     destination: string,
@@ -206,19 +204,15 @@ export class ContactStaging {
 
   /**
    * Deletes a staged row that lost the dedupe (the planning pass finds them: every row of an email
-   * after its first). What is left holds one row per email, so a batch's selection needs no dedupe.
+   * after its first) and resolves its email as it would have been sent (the source's letter case),
+   * for the loser's issue. One statement per loser; what is left holds one row per email, so a
+   * batch's selection needs no dedupe.
    */
-  deleteLoser(row: StagedContactRow): void {
-    this.deleteQuery ??= this.db.prepare(`DELETE FROM ${this.sorted} WHERE email_key = ? AND key = ?`);
-    this.deleteQuery.run(row[0], row[1]);
-  }
-
-  /** The email of a staged contact as it would be sent (the source's letter case). */
-  sentEmail(row: StagedContactRow): string {
-    this.sentEmailQuery ??= this.db.prepare(
-      `SELECT entry ->> '$.email' AS email FROM ${this.sorted} WHERE email_key = ? AND key = ?`,
+  dropLoser(row: StagedContactRow): string {
+    this.dropLoserQuery ??= this.db.prepare(
+      `DELETE FROM ${this.sorted} WHERE email_key = ? AND key = ? RETURNING entry ->> '$.email' AS email`,
     );
-    const found = this.sentEmailQuery.get(row[0], row[1]) as { email: string } | undefined;
+    const found = this.dropLoserQuery.get(row[0], row[1]) as { email: string } | undefined;
     return found?.email ?? row[0];
   }
 
@@ -236,8 +230,7 @@ export class ContactStaging {
   drop(): void {
     if (this.state === 'dropped') return;
     this.state = 'dropped';
-    this.sentEmailQuery = undefined;
-    this.deleteQuery = undefined;
+    this.dropLoserQuery = undefined;
     this.db.exec(`DROP TABLE IF EXISTS ${this.appended}; DROP TABLE IF EXISTS ${this.sorted};`);
     this.db.pragma(`temp.cache_size = ${Number(this.cacheSizeBefore)}`);
   }

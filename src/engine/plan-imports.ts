@@ -47,9 +47,10 @@ const sparseBatchShare = 0.5;
 
 /**
  * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
- * other row is reported and deleted from the staging), diffs each winner's fingerprint against the snapshot's, and cuts the
- * contacts to send into import batches (count and byte bounds), handing each to `storeBatch`. Yields
- * to the event loop between pages so that progress and signals are served.
+ * other row is deleted from the staging and reported), diffs each winner's fingerprint against the
+ * snapshot's, and cuts the contacts to send into import batches (count and byte bounds), handing
+ * each to `storeBatch`. Yields to the event loop between pages so that progress and signals are
+ * served.
  */
 export async function planImports(options: PlanImportsOptions): Promise<ImportPlanCounts> {
   const { staging, full } = options;
@@ -90,10 +91,9 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
       const [emailKey, key, bytes, snapshot] = row;
       if (emailKey === winner?.emailKey) {
         counts.duplicates += 1;
-        const email = staging.sentEmail(row);
+        const email = staging.dropLoser(row);
         const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
         options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
-        staging.deleteLoser(row);
         continue;
       }
       winner = { emailKey, key };

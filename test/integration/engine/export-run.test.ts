@@ -69,7 +69,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
       /profiles\.csv:5,error,invalid-email$/,
     );
     expect(csv.filter((line) => line.startsWith('C006,'))[0]).toMatch(
-      /only C002 is exported.*,profiles\.csv:7,warning,duplicate-email$/,
+      /\(GRACE\.HOPPER@example\.com\); only C002 is exported.*,profiles\.csv:7,warning,duplicate-email$/,
     );
     expect(csv.filter((line) => line.startsWith('C009,FirstName,'))[0]).toMatch(/warning,name-truncated$/);
 
