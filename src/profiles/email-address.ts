@@ -21,7 +21,7 @@ const domainLabel = /^[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{
 // expression without Unicode classes: several times faster, and a million addresses pass through
 // it per export. In ASCII, \p{L} is A-Z a-z, \p{N} is 0-9 and \p{M} is empty; a test holds the
 // two paths equal on generated ASCII addresses.
-const printableAscii = /^[\x21-\x7e]*$/;
+const printableAsciiNoSpace = /^[\x21-\x7e]*$/;
 const asciiLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const asciiAtext = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 const asciiAddress = new RegExp(
@@ -44,8 +44,8 @@ export function normaliseEmail(
   raw: string | undefined,
 ): NormalisedEmail | { readonly problem: EmailProblem } {
   const trimmed = (raw ?? '').trim();
-  // Printable ASCII is already NFC.
-  const ascii = printableAscii.test(trimmed);
+  // Printable ASCII is already NFC (a space inside makes it invalid: the general path says so).
+  const ascii = printableAsciiNoSpace.test(trimmed);
   const email = ascii ? trimmed : trimmed.normalize('NFC');
   if (email === '') return { problem: 'missing-email' };
   if (!(ascii ? asciiAddress.test(email) : isPracticalEmailAddress(email)))
