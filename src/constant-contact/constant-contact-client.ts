@@ -480,10 +480,16 @@ export class ConstantContactClient {
   /**
    * Exports the list's members: `POST /activities/contact_exports` for the list, waits for the
    * activity, then downloads the CSV file from its `_links.results.href`. About 3 + polling requests
-   * whatever the list's size (paging a 1,000,000-member list takes 2,000).
+   * whatever the list's size (paging a 1,000,000-member list takes 2,000). `names`: the file also
+   * carries first and last names.
    */
-  async exportListMembers(listId: string, polling: Partial<ActivityPolling> = {}): Promise<ListMember[]> {
-    const body: ContactsExport = { list_ids: [listId], fields: ['email_address'] };
+  async exportListMembers(
+    listId: string,
+    polling: Partial<ActivityPolling> = {},
+    options: { names?: boolean } = {},
+  ): Promise<ListMember[]> {
+    const fields = options.names ? ['email_address', 'first_name', 'last_name'] : ['email_address'];
+    const body: ContactsExport = { list_ids: [listId], fields };
     const response = await this.call({ method: 'POST', template: '/activities/contact_exports' }, (config) =>
       this.activities.createExportActivity(body, config),
     );

@@ -6,11 +6,16 @@ export interface ListMember {
   readonly contactId: string;
   /** As Constant Contact holds it (it keeps the case it was given). */
   readonly email: string;
+  /** When the export was asked for names and the file has the column ('' when the contact has none). */
+  readonly firstName?: string;
+  readonly lastName?: string;
 }
 
 /** Header names, lower-cased with everything but letters removed, that hold each column. */
 const contactIdHeaders = new Set(['contactid', 'id']);
 const emailHeaders = new Set(['emailaddress', 'email']);
+const firstNameHeaders = new Set(['firstname']);
+const lastNameHeaders = new Set(['lastname']);
 
 function headerKey(header: string): string {
   return header.toLowerCase().replace(/[^a-z]/g, '');
@@ -19,8 +24,9 @@ function headerKey(header: string): string {
 /**
  * Reads the CSV file of a contact export (`GET /contact_exports/{file_export_id}`): a header row, then
  * one contact per row (RFC 4180 quoting). The columns are found by name, in either spelling Constant
- * Contact uses (`contact_id` / `Contact Id`, `email_address` / `Email address` / `Email`); rows without
- * an email (SMS-only contacts) are skipped. Throws `unexpected-response` without both columns.
+ * Contact uses (`contact_id` / `Contact Id`, `email_address` / `Email address` / `Email`, `first_name` /
+ * `First name`, likewise last); rows without an email (SMS-only contacts) are skipped. Names are read
+ * when the file has their columns. Throws `unexpected-response` without the ID and email columns.
  */
 export function parseContactExportCsv(csv: string): ListMember[] {
   const rows = parse(csv, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
@@ -29,6 +35,8 @@ export function parseContactExportCsv(csv: string): ListMember[] {
   const keys = header.map(headerKey);
   const idColumn = keys.findIndex((key) => contactIdHeaders.has(key));
   const emailColumn = keys.findIndex((key) => emailHeaders.has(key));
+  const firstNameColumn = keys.findIndex((key) => firstNameHeaders.has(key));
+  const lastNameColumn = keys.findIndex((key) => lastNameHeaders.has(key));
   if (idColumn < 0 || emailColumn < 0) {
     throw new ConstantContactError(
       'unexpected-response',
@@ -40,7 +48,14 @@ export function parseContactExportCsv(csv: string): ListMember[] {
     const row = rows[index] as string[];
     const contactId = row[idColumn];
     const email = row[emailColumn];
-    if (contactId && email) members.push({ contactId, email });
+    if (!contactId || !email) continue;
+    const member: { contactId: string; email: string; firstName?: string; lastName?: string } = {
+      contactId,
+      email,
+    };
+    if (firstNameColumn >= 0) member.firstName = row[firstNameColumn] ?? '';
+    if (lastNameColumn >= 0) member.lastName = row[lastNameColumn] ?? '';
+    members.push(member);
   }
   return members;
 }

@@ -2,6 +2,12 @@ import type { ActivityCounters } from '../constant-contact';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 import { RunEngineError } from './run-engine-errors';
 
+/**
+ * How long a claimed activity ID is remembered: Constant Contact lists activities of the last 10
+ * days (API-NOTES, Activities), so an older one can never be offered for adoption again.
+ */
+export const claimRetentionMs = 30 * 86_400_000;
+
 /** Where an unfinished run is: its work is planned from `importing` on, so it can be resumed. */
 export type CheckpointPhase = 'planning' | 'importing' | 'removing';
 
@@ -28,6 +34,11 @@ export interface ImportBatchCheckpoint {
   /** When it was last marked `sending` (epoch ms): its activity, if any, was created after this. */
   readonly sentAt: number | undefined;
   readonly activityId: string | undefined;
+  /**
+   * Its activity was found among the recent ones after the answer was lost, not answered: the batch
+   * is confirmed only once the list is seen to hold its contacts.
+   */
+  readonly adopted: boolean;
 }
 
 /** One import call the planning pass cut: how many contacts, how big, which range of emails. */
@@ -100,6 +111,7 @@ interface ImportBatchRow {
   submissions: number;
   sent_at: number | null;
   activity_id: string | null;
+  adopted: number;
 }
 
 /**
@@ -198,7 +210,7 @@ export class ExportCheckpointStore {
   importBatches(runId: number): ImportBatchCheckpoint[] {
     const rows = this.db
       .prepare(
-        `SELECT batch, contacts, body_bytes, state, submissions, sent_at, activity_id
+        `SELECT batch, contacts, body_bytes, state, submissions, sent_at, activity_id, adopted
          FROM export_import_batches WHERE run_id = ? ORDER BY batch`,
       )
       .all(runId) as ImportBatchRow[];
@@ -210,6 +222,7 @@ export class ExportCheckpointStore {
       submissions: row.submissions,
       sentAt: row.sent_at ?? undefined,
       activityId: row.activity_id ?? undefined,
+      adopted: row.adopted === 1,
     }));
   }
 
@@ -226,18 +239,31 @@ export class ExportCheckpointStore {
     this.setImportState(
       runId,
       batch,
-      `state = 'sending', sent_at = ?, submissions = submissions + 1, activity_id = NULL`,
+      `state = 'sending', sent_at = ?, submissions = submissions + 1, activity_id = NULL, adopted = 0`,
       [sentAt],
     );
   }
 
-  markImportSubmitted(runId: number, batch: number, activityId: string): void {
-    this.setImportState(runId, batch, `state = 'submitted', activity_id = ?`, [activityId]);
+  /**
+   * The batch's request created `activityId`: answered with it, or (`adopted`) found among the
+   * recent activities after the answer was lost. The activity is claimed for good, in the same
+   * transaction: no other batch, of this run or a later one, may adopt it.
+   */
+  markImportSubmitted(runId: number, batch: number, activityId: string, how: { adopted: boolean }): void {
+    this.write(runId, () => {
+      this.db
+        .prepare(
+          `UPDATE export_import_batches SET state = 'submitted', activity_id = ?, adopted = ?
+           WHERE run_id = ? AND batch = ?`,
+        )
+        .run(activityId, how.adopted ? 1 : 0, runId, batch);
+      this.claimActivity(activityId);
+    });
   }
 
   /** Back to be sent again: its request made no activity, or the activity failed. */
   markImportPlanned(runId: number, batch: number): void {
-    this.setImportState(runId, batch, `state = 'planned', activity_id = NULL`, []);
+    this.setImportState(runId, batch, `state = 'planned', activity_id = NULL, adopted = 0`, []);
   }
 
   /**
@@ -273,14 +299,15 @@ export class ExportCheckpointStore {
     });
   }
 
-  /** Every activity ID a checkpoint holds (any run): never one to adopt for another batch. */
+  /**
+   * Every activity ID a run of this state was answered with or adopted, finished runs included
+   * (kept `claimRetentionMs`, longer than Constant Contact keeps activities): never one to adopt for
+   * another batch.
+   */
   knownActivityIds(): Set<string> {
-    const rows = this.db
-      .prepare(
-        `SELECT activity_id FROM export_import_batches WHERE activity_id IS NOT NULL
-         UNION SELECT activity_id FROM export_removal_batches WHERE activity_id IS NOT NULL`,
-      )
-      .all() as { activity_id: string }[];
+    const rows = this.db.prepare('SELECT activity_id FROM export_claimed_activities').all() as {
+      activity_id: string;
+    }[];
     return new Set(rows.map((row) => row.activity_id));
   }
 
@@ -422,6 +449,7 @@ export class ExportCheckpointStore {
           `UPDATE export_removal_batches SET state = 'submitted', activity_id = ?, submissions = submissions + 1 WHERE run_id = ? AND batch = ?`,
         )
         .run(activityId, runId, batch);
+      this.claimActivity(activityId);
     });
   }
 
@@ -499,6 +527,15 @@ export class ExportCheckpointStore {
         .prepare(`UPDATE export_import_batches SET ${assignments} WHERE run_id = ? AND batch = ?`)
         .run(...values, runId, batch);
     });
+  }
+
+  /** Records `activityId` as a run's for good, and forgets claims older than any activity kept. */
+  private claimActivity(activityId: string): void {
+    const now = this.now();
+    this.db
+      .prepare('INSERT OR IGNORE INTO export_claimed_activities (activity_id, claimed_at) VALUES (?, ?)')
+      .run(activityId, now);
+    this.db.prepare('DELETE FROM export_claimed_activities WHERE claimed_at < ?').run(now - claimRetentionMs);
   }
 
   /** `work` in one IMMEDIATE transaction, refused when the run's checkpoint is gone. */

@@ -6,7 +6,7 @@ export interface UnansweredImport {
   readonly contacts: number;
   /** When it was (first) sent, epoch ms: its activity cannot be older. */
   readonly sentAt: number;
-  /** Activity IDs already claimed by a checkpoint: never adopted again. */
+  /** Activity IDs already claimed by a run of this state (finished ones included): never adopted again. */
   readonly knownActivityIds: ReadonlySet<string>;
   /** Now, epoch ms. */
   readonly now: number;
@@ -21,10 +21,12 @@ export const clockSkewToleranceMs = 120_000;
 
 /**
  * Picks the activity an unanswered import created, among recent activities: one not claimed by any
- * checkpoint, created between `sentAt` and now (give or take the clock skew), with exactly as many
+ * run, created between `sentAt` and now (give or take the clock skew), with exactly as many
  * items as the batch had. Returns it only when exactly one activity fits: with none the request
  * made nothing; with several it cannot be told which, and sending the batch again is the safe
- * choice (an import is an upsert: the list ends the same, the batch is only imported twice).
+ * choice (an import is an upsert: the list ends the same, the batch is only imported twice). The one
+ * that fits is only a candidate: activities do not say which list they imported into, so the caller
+ * confirms the batch on the list's evidence (`judgeAdoptedImport`).
  */
 export function matchUnansweredImport(
   activities: readonly ActivityReport[],

@@ -110,4 +110,26 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
       db.exec('ALTER TABLE export_removal_batches ADD COLUMN submissions INTEGER NOT NULL DEFAULT 0');
     },
   },
+  {
+    // Every activity a run was answered with or adopted, kept after its checkpoint is dropped: an
+    // import whose answer was lost may only adopt an activity that no run, finished ones included,
+    // claims (before, a finished run's activity was free again, and a later run adopted it).
+    // `adopted`: the batch's activity was found, not answered; it is confirmed only once the list is
+    // seen to hold the batch's contacts.
+    id: 'run-engine-3-claimed-activities',
+    up(db) {
+      db.exec(`
+        CREATE TABLE export_claimed_activities (
+          activity_id TEXT PRIMARY KEY,
+          claimed_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+
+        INSERT OR IGNORE INTO export_claimed_activities (activity_id, claimed_at)
+        SELECT activity_id, unixepoch() * 1000 FROM export_import_batches WHERE activity_id IS NOT NULL
+        UNION SELECT activity_id, unixepoch() * 1000 FROM export_removal_batches WHERE activity_id IS NOT NULL;
+
+        ALTER TABLE export_import_batches ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0 CHECK (adopted IN (0, 1));
+      `);
+    },
+  },
 ];

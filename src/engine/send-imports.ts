@@ -1,6 +1,13 @@
-import { type Clock, type ConstantContactClient, ConstantContactError } from '../constant-contact';
+import {
+  type ActivityReport,
+  type Clock,
+  type ConstantContactClient,
+  ConstantContactError,
+  type ImportContact,
+} from '../constant-contact';
 import type { LockHandle } from '../state';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
+import { judgeAdoptedImport } from './adopted-import-evidence';
 import type { ImportBatchCheckpoint } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
 import { findUnansweredImport } from './find-unanswered-import';
@@ -28,9 +35,12 @@ export interface SendImportsInput {
  * Every state change is checkpointed first: `sending` (with the time) before the request leaves,
  * `submitted` (with the activity ID) when it is answered. A batch found `sending` (a crash, or an
  * answer lost to a timeout, reset or 500) may have created an activity: it is looked for among the
- * recent activities and adopted if exactly one fits, else the batch is sent again. Since requests
- * leave one at a time, at most that one batch can be imported twice. Failed activities are resent,
- * up to `maxSubmissions` sends per batch.
+ * recent activities and adopted if exactly one fits (its size, its time, claimed by no run of this
+ * state, finished ones included), else the batch is sent again. An activity does not say which list
+ * it imported into, so an adopted batch is confirmed only once an export of the list shows its
+ * contacts there with the names it sent (`judgeAdoptedImport`); otherwise it is sent again. Sending
+ * a batch twice is harmless (an import is an upsert); confirming one that did not land is not.
+ * Failed activities are resent, up to `maxSubmissions` sends per batch.
  */
 export async function sendImports(input: SendImportsInput): Promise<PipelineOutcome<ImportBatchCheckpoint>> {
   const { session, client, clock, lock, csv } = input;
@@ -39,6 +49,8 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
   const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
   const queued: ImportBatchCheckpoint[] = [];
   const submitted = new Map<string, ImportBatchCheckpoint>();
+  // Batches whose activity was found rather than answered: confirmed only on the list's evidence.
+  const adopted = new Set(batches.filter((batch) => batch.adopted).map((batch) => batch.batch));
   let done = batches.filter((batch) => batch.state === 'confirmed');
   const contactsTotal = batches.reduce((sum, batch) => sum + batch.contacts, 0);
   const report = () =>
@@ -62,6 +74,15 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     }
   };
 
+  /** One export of the list (a few requests, whatever its size): does it hold the adopted batch? */
+  const listHoldsBatch = async (batch: ImportBatchCheckpoint, activity: ActivityReport): Promise<boolean> => {
+    const contacts = JSON.parse(
+      `[${checkpoints.importData(runId, batch.batch).toString('utf8')}]`,
+    ) as ImportContact[];
+    const members = await client.exportListMembers(input.listId, {}, { names: true });
+    return judgeAdoptedImport(contacts, members, activity.counters).holds;
+  };
+
   for (const batch of batches) {
     if (batch.state === 'submitted' && batch.activityId !== undefined) submitted.set(batch.activityId, batch);
     else if (batch.state === 'sending') {
@@ -72,7 +93,8 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
         now: clock.now(),
       });
       if (found) {
-        checkpoints.markImportSubmitted(runId, batch.batch, found.activityId);
+        checkpoints.markImportSubmitted(runId, batch.batch, found.activityId, { adopted: true });
+        adopted.add(batch.batch);
         submitted.set(found.activityId, batch);
       } else {
         checkpoints.markImportPlanned(runId, batch.batch);
@@ -95,6 +117,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
         const importData = checkpoints.importData(runId, batch.batch);
         const sentAt = clock.now();
         checkpoints.markImportSending(runId, batch.batch, sentAt);
+        adopted.delete(batch.batch);
         submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
         try {
           const activity = await client.importContacts({
@@ -102,7 +125,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
             contacts: batch.contacts,
             listIds: [input.listId],
           });
-          checkpoints.markImportSubmitted(runId, batch.batch, activity.activityId);
+          checkpoints.markImportSubmitted(runId, batch.batch, activity.activityId, { adopted: false });
           return activity.activityId;
         } catch (error) {
           if (!(error instanceof ConstantContactError)) throw error;
@@ -118,7 +141,8 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
             now: clock.now(),
           });
           if (found) {
-            checkpoints.markImportSubmitted(runId, batch.batch, found.activityId);
+            checkpoints.markImportSubmitted(runId, batch.batch, found.activityId, { adopted: true });
+            adopted.add(batch.batch);
             return found.activityId;
           }
           requeueOrFail(batch, `its request kept failing (${error.code})`);
@@ -128,6 +152,14 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
       async settle(batch, activity) {
         if (activity.needsResubmit) {
           requeueOrFail(batch, `its activity ended ${activity.state}`);
+          return 'resubmit';
+        }
+        if (adopted.has(batch.batch) && !(await listHoldsBatch(batch, activity))) {
+          adopted.delete(batch.batch);
+          requeueOrFail(
+            batch,
+            'the activity adopted for it after a lost answer did not put its contacts on the list',
+          );
           return 'resubmit';
         }
         await lock.assertHeld();

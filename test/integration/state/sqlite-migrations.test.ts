@@ -39,6 +39,7 @@ describe('opening a SQLite state', () => {
     expect(tableNames(store)).toEqual([
       'connection_secrets',
       'export_checkpoints',
+      'export_claimed_activities',
       'export_import_batches',
       'export_import_payloads',
       'export_import_rows',
@@ -56,6 +57,7 @@ describe('opening a SQLite state', () => {
       { version: 1, id: 'control-plane-1-initial', appliedAt: clock.now() },
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: clock.now() },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: clock.now() },
+      { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -77,6 +79,7 @@ describe('opening a SQLite state', () => {
       { version: 1, id: 'control-plane-1-initial', appliedAt: 1000 },
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: 1000 },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: 1000 },
+      { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -106,6 +109,7 @@ describe('opening a SQLite state', () => {
       'control-plane-1-initial',
       'run-engine-1-snapshots-and-checkpoints',
       'run-engine-2-removal-submissions',
+      'run-engine-3-claimed-activities',
       'test-module-1-snapshots',
     ]);
     await store.close();
