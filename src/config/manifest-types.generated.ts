@@ -131,6 +131,10 @@ export interface ProfileSourceSpec {
    * sqlite only: the database file, relative to this manifest.
    */
   database?: string;
+  /**
+   * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
+   */
+  encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
@@ -356,6 +360,10 @@ export interface ProfileSourceSpecInput {
    * sqlite only: the database file, relative to this manifest.
    */
   database?: string;
+  /**
+   * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
+   */
+  encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.

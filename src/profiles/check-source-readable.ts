@@ -64,7 +64,10 @@ async function checkPart(
   try {
     switch (source.type) {
       case 'csv': {
-        const header = await readCsvHeader(source.file);
+        const header = await readCsvHeader(
+          source.file,
+          source.encoding === undefined ? {} : { encoding: source.encoding },
+        );
         return locateFields(header, fields, { file: source.file }).errors.map((error) =>
           asProblem(error, part),
         );

@@ -6,6 +6,11 @@ export interface NormalisedName {
   readonly hadControlCharacters: boolean;
   /** The name was longer than `limit` and was shortened. */
   readonly truncated: boolean;
+  /**
+   * The name held U+FFFD, what a decoder makes of bytes that are not UTF-8 (a latin1 file read as
+   * UTF-8): they were left out rather than sent as '�'.
+   */
+  readonly hadInvalidBytes?: boolean;
 }
 
 const controlRun = /\s*[\p{Cc}\u2028\u2029]+\s*/gu;
@@ -39,6 +44,14 @@ export function normaliseName(raw: string | undefined, limit: number): Normalise
 
 /** `normaliseName` for any text: the general path (exported for the test of the ASCII one). */
 export function normaliseAnyName(raw: string, limit: number): NormalisedName {
+  const hadInvalidBytes = raw.includes(replacementCharacter);
+  const named = normaliseDecodedName(hadInvalidBytes ? raw.replaceAll(replacementCharacter, '') : raw, limit);
+  return hadInvalidBytes ? { ...named, hadInvalidBytes } : named;
+}
+
+const replacementCharacter = '\uFFFD';
+
+function normaliseDecodedName(raw: string, limit: number): NormalisedName {
   const trimmed = raw.trim();
   const cleaned = trimmed.replace(controlRun, ' ');
   const name = cleaned.trim().normalize('NFC');

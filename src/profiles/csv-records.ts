@@ -3,6 +3,7 @@ import { pipeline, Readable } from 'node:stream';
 import { type CsvError, type Options, Parser } from 'csv-parse';
 import { CsvScanner } from './csv-scanner';
 import { readableBatches } from './readable-batches';
+import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
 import { sourceFileError } from './source-file';
 
 /**
@@ -53,16 +54,38 @@ class LineTrackingParser extends Parser {
   }
 }
 
+/** What a read saw of the file's bytes, complete once the iteration has ended. */
+export interface CsvFileTail {
+  /** The file's last byte (after decoding to UTF-8), -1 for an empty file. */
+  lastByte: number;
+}
+
 /**
  * Streams the records of a csv file (header included) with the line each starts on, in file order,
- * in batches (one per chunk read); memory does not grow with the file. Rejects (while iterating)
- * with a SourceError when the file cannot be opened or read.
+ * in batches (one per chunk read); memory does not grow with the file. The file is read as
+ * `encoding` (UTF-8 by default). `tail`, when given, learns the file's last byte. Rejects (while
+ * iterating) with a SourceError when the file cannot be opened or read.
  */
-export async function* readCsvRecordBatches(file: string): AsyncGenerator<CsvRecord[]> {
+export async function* readCsvRecordBatches(
+  file: string,
+  options: { readonly encoding?: SourceEncoding; readonly tail?: CsvFileTail } = {},
+): AsyncGenerator<CsvRecord[]> {
   try {
-    yield* csvRecordBatches(createReadStream(file));
+    yield* csvRecordBatches(
+      watchedTail(decodedAsUtf8(createReadStream(file), options.encoding), options.tail),
+    );
   } catch (error) {
     throw sourceFileError(file, error);
+  }
+}
+
+async function* watchedTail(
+  chunks: AsyncIterable<Buffer>,
+  tail: CsvFileTail | undefined,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    if (tail !== undefined && chunk.length > 0) tail.lastByte = chunk[chunk.length - 1] ?? -1;
+    yield chunk;
   }
 }
 

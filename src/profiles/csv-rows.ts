@@ -1,39 +1,64 @@
 import type { CsvError } from 'csv-parse';
-import { type CsvRecord, readCsvRecordBatches } from './csv-records';
-import type { RowIssue } from './row-issue';
+import { type CsvFileTail, type CsvRecord, readCsvRecordBatches } from './csv-records';
+import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation } from './row-location';
+import type { SourceEncoding } from './source-encoding';
 import { SourceError } from './source-error';
 import { requireFields } from './source-fields';
-import { assertSourceFile } from './source-file';
+import { assertFileUnchanged, assertSourceFile, statSourceFile } from './source-file';
 import type { SourceRecord } from './source-record';
 
 /**
- * Streams the data rows of a csv file (RFC 4180; UTF-8, BOM dropped; LF, CRLF or CR). The first
- * non-blank line is the header: its cells are the field names, exactly. Blank lines are skipped.
- * Yields `fields`' values per row with the line the row starts on. A row with the wrong number of
- * columns (`column-count`) or a quoting error (`malformed-row`) is yielded with an `issue`; a
- * quote that is never closed makes the rest of the file one such row (RFC 4180 lets a quoted field
- * run over lines, so nothing after it can be told apart), and after a quote closed in the wrong
- * place the parser may take the next row for part of the broken one.
+ * Streams the data rows of a csv file (RFC 4180; UTF-8 unless `options.encoding` says otherwise,
+ * BOM dropped; LF, CRLF or CR). The first non-blank line is the header: its cells are the field
+ * names, exactly. Blank lines are skipped. Yields `fields`' values per row with the line the row
+ * starts on. A row with the wrong number of columns (`column-count`) or a quote inside an unquoted
+ * field (`malformed-row`) is yielded with an `issue`: the rows around it are still told apart. The
+ * last row, when the file does not end with a line break, comes with a `no-final-line-break`
+ * `warning` (the file may have been cut short).
  *
- * Rejects with a SourceError, before yielding anything, when the file is missing or unreadable
- * (`source-file-missing`, `source-unreadable`), has no header (`source-no-header`), or lacks one of
- * `fields` (`source-field-missing`, `source-duplicate-field`).
- * Yields in batches (one per chunk of the file parsed): fewer awaits in hot loops.
+ * A file that cannot be read whole is a failed read, not a row issue: rejects with
+ * `source-unterminated-quote` when a quote is never closed, is closed in the wrong place, or makes
+ * one record of several lines that cannot be a row (see `assertRowsApart`) — every row after it
+ * would be lost or misread — and with `source-changed-while-read` when the file's size or
+ * modification time at the end of the read is not what it was at the start. Both come before the
+ * read ends, so the run sends nothing. Rejects before yielding anything when the file is missing or
+ * unreadable (`source-file-missing`, `source-unreadable`), has no header (`source-no-header`), or
+ * lacks one of `fields` (`source-field-missing`, `source-duplicate-field`).
+ * Yields in batches (one per chunk of the file parsed, one batch behind): fewer awaits in hot loops.
  */
 export async function* readCsvRowBatches(
   file: string,
   fields: readonly string[],
+  options: CsvReadOptions = {},
 ): AsyncGenerator<SourceRecord[]> {
-  await assertSourceFile(file);
-  const batches = readCsvRecordBatches(file);
+  const version = await statSourceFile(file);
+  const tail: CsvFileTail = { lastByte: -1 };
+  const batches = readCsvRecordBatches(file, {
+    ...(options.encoding ? { encoding: options.encoding } : {}),
+    tail,
+  });
+  const oneLine = fields.map((field) => !options.multiLineFields?.includes(field));
   try {
     let header: readonly string[] | undefined;
     let indexes: readonly number[] = [];
     const nothing = fields.map(() => undefined);
+    // The last data record read, held back by one batch so that a warning can still be added to it
+    // once the file's end shows it has no line break.
+    let held: SourceRecord[] | undefined;
+    let previous: { readonly values: readonly string[]; readonly line: number } | undefined;
+    const checkSpan = (
+      record: { readonly values: readonly string[]; readonly line: number },
+      nextLine: number,
+    ) => {
+      if (header !== undefined && nextLine - record.line > 1)
+        assertRowsApart(file, record, nextLine, header, indexes, fields, oneLine);
+    };
     for await (const records of batches) {
       const rows: SourceRecord[] = [];
       for (const record of records) {
+        if (previous !== undefined) checkSpan(previous, record.line);
+        previous = undefined;
         if (header === undefined) {
           header = headerOf(file, record);
           if (header !== undefined) indexes = requireFields(header, fields, { file });
@@ -41,10 +66,13 @@ export async function* readCsvRowBatches(
         }
         const where = { file, line: record.line };
         if (record.error !== undefined) {
+          if (record.error.code !== 'INVALID_OPENING_QUOTE')
+            throw brokenQuoteError(file, record.line, record.error);
           rows.push({ values: nothing, where, issue: malformedRowIssue(record.error, where) });
           continue;
         }
         const { values } = record;
+        previous = record;
         if (isBlankLine(values)) continue;
         const projected = indexes.map((index) => values[index]);
         if (values.length === header.length) rows.push({ values: projected, where });
@@ -55,21 +83,101 @@ export async function* readCsvRowBatches(
             issue: columnCountIssue(values.length, header.length, where),
           });
       }
-      if (rows.length > 0) yield rows;
+      if (rows.length === 0) continue;
+      if (held !== undefined) yield held;
+      held = rows;
     }
     if (header === undefined) throw emptyFileError(file);
+    if (previous?.values.some(hasLineBreak)) checkSpan(previous, Number.POSITIVE_INFINITY);
+    await assertFileUnchanged(file, version);
+    if (held !== undefined) {
+      const last = held[held.length - 1];
+      if (last !== undefined && last.issue === undefined && tail.lastByte !== lf && tail.lastByte !== cr)
+        held[held.length - 1] = { ...last, warning: noFinalLineBreakWarning(last.where) };
+      yield held;
+    }
   } finally {
     await batches.return(undefined);
   }
+}
+
+/** How a csv file is read. */
+export interface CsvReadOptions {
+  /** The file's character encoding (UTF-8 by default). */
+  readonly encoding?: SourceEncoding;
+  /**
+   * Fields whose values may run over lines (names: the mapping turns line breaks into spaces).
+   * Any other asked-for field holding a line break means a quote is missing or extra: the read fails.
+   */
+  readonly multiLineFields?: readonly string[];
+}
+
+const lf = 0x0a;
+const cr = 0x0d;
+
+function hasLineBreak(value: string): boolean {
+  return value.includes('\n') || value.includes('\r');
+}
+
+/**
+ * A record that runs over several lines (from `record.line` to before `nextLine`) is trusted only
+ * when it has the header's column count and its line breaks are in fields that may hold them: a
+ * stray quote that another stray quote closes makes one record of every row between the two, and
+ * reporting that as one bad row would lose the rows between silently (and a removal run would then
+ * remove them). Throws `source-unterminated-quote` otherwise.
+ */
+function assertRowsApart(
+  file: string,
+  record: { readonly values: readonly string[]; readonly line: number },
+  nextLine: number,
+  header: readonly string[],
+  indexes: readonly number[],
+  fields: readonly string[],
+  oneLine: readonly boolean[],
+): void {
+  const until = Number.isFinite(nextLine) ? `line ${nextLine - 1}` : 'the end of the file';
+  const broken = indexes.findIndex((index, at) => oneLine[at] && hasLineBreak(record.values[index] ?? ''));
+  if (record.values.length === header.length && broken === -1) return;
+  const what =
+    broken === -1
+      ? `a quoted field opened there runs to ${until}, and the row it makes has ${record.values.length} columns, the header ${header.length}`
+      : `the quoted ${fields[broken]} opened there runs over several lines (to ${until})`;
+  throw new SourceError(
+    'source-unterminated-quote',
+    `${formatRowLocation({ file, line: record.line })}: ${what}: a quote is missing or extra, and the rows it covers cannot be told apart; nothing was read past it, nothing was sent`,
+    {
+      context: { file, line: record.line },
+      hint: 'fix the quoting on that line (quote a whole field, and double a quote inside it: ""), then run again',
+    },
+  );
+}
+
+function brokenQuoteError(file: string, line: number, error: CsvError): SourceError {
+  const what =
+    error.code === 'CSV_QUOTE_NOT_CLOSED'
+      ? 'a quote opened on this line is never closed'
+      : 'a quoted field is closed and followed by other characters before the next comma or line end';
+  return new SourceError(
+    'source-unterminated-quote',
+    `${formatRowLocation({ file, line })}: ${what}, so the rows after it cannot be told apart: the file cannot be read whole; nothing was sent`,
+    {
+      cause: error,
+      context: { file, line },
+      hint: 'fix the quoting on that line (quote a whole field, and double a quote inside it: ""), then run again',
+    },
+  );
 }
 
 /**
  * The header of a csv file (its first non-blank record), reading nothing past the chunk that holds
  * it. Rejects with a SourceError like `readCsvRowBatches`.
  */
-export async function readCsvHeader(file: string): Promise<readonly string[]> {
+export async function readCsvHeader(
+  file: string,
+  options: { readonly encoding?: SourceEncoding } = {},
+): Promise<readonly string[]> {
   await assertSourceFile(file);
-  for await (const records of readCsvRecordBatches(file)) {
+  for await (const records of readCsvRecordBatches(file, options)) {
     for (const record of records) {
       const header = headerOf(file, record);
       if (header !== undefined) return header;
@@ -121,7 +229,6 @@ function malformedRowIssue(error: CsvError, where: { file: string; line: number 
       'a quoted field is followed by other characters before the next comma or line end',
     INVALID_OPENING_QUOTE:
       'a quote inside an unquoted field (quote the whole field and double the quote: "")',
-    CSV_QUOTE_NOT_CLOSED: 'a quote opened here is never closed, so the rest of the file cannot be read',
   };
   const reason = reasons[error.code] ?? error.message;
   return {

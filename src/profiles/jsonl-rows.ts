@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stringifyFieldValue } from './field-value';
-import type { RowIssue } from './row-issue';
+import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation, type RowLocation } from './row-location';
+import { defaultSourceEncoding, type SourceEncoding } from './source-encoding';
 import { SourceError } from './source-error';
-import { assertSourceFile, sourceFileError } from './source-file';
+import { assertFileUnchanged, sourceFileError, statSourceFile } from './source-file';
 import type { SourceRecord } from './source-record';
 
 /**
@@ -22,12 +23,18 @@ import type { SourceRecord } from './source-record';
 export async function* readJsonlRowBatches(
   file: string,
   fields: readonly string[],
+  options: { readonly encoding?: SourceEncoding } = {},
 ): AsyncGenerator<SourceRecord[]> {
-  await assertSourceFile(file);
+  const version = await statSourceFile(file);
   const seen = fields.map(() => false);
   let objects = 0;
   let line = 0;
-  for await (const lines of readLineBatches(file)) {
+  const end = { unterminated: false };
+  // One batch behind, so that the last row can still get its warning once the end is seen.
+  let held: SourceRecord[] | undefined;
+  for await (const lines of readLineBatches(file, options.encoding ?? defaultSourceEncoding, end)) {
+    if (held !== undefined) yield held;
+    held = undefined;
     const rows: SourceRecord[] = [];
     for (const raw of lines) {
       line++;
@@ -38,7 +45,14 @@ export async function* readJsonlRowBatches(
       if (row.issue === undefined) objects++;
       rows.push(row);
     }
-    if (rows.length > 0) yield rows;
+    if (rows.length > 0) held = rows;
+  }
+  await assertFileUnchanged(file, version);
+  if (held !== undefined) {
+    const last = held[held.length - 1];
+    if (end.unterminated && last !== undefined && last.where.line === line && last.issue === undefined)
+      held[held.length - 1] = { ...last, warning: noFinalLineBreakWarning(last.where) };
+    yield held;
   }
   const never = fields.filter((_, index) => !seen[index]);
   if (objects > 0 && never[0] !== undefined)
@@ -88,11 +102,18 @@ function readObject(
   return { values, where, issue: { ...issue, field: imprecise } };
 }
 
-/** The lines of a UTF-8 file, a batch per chunk read; a line break is LF, CRLF or CR. */
-async function* readLineBatches(file: string): AsyncGenerator<string[]> {
+/**
+ * The lines of a file in `encoding`, a batch per chunk read; a line break is LF, CRLF or CR. `end`
+ * learns whether the last line had no line break.
+ */
+async function* readLineBatches(
+  file: string,
+  encoding: SourceEncoding,
+  end: { unterminated: boolean },
+): AsyncGenerator<string[]> {
   let rest = '';
   try {
-    for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+    for await (const chunk of decodedText(file, encoding)) {
       let text = rest + chunk;
       // A CR at the end may be the first half of a CRLF split across chunks: wait for the next one.
       const heldBack = text.endsWith('\r');
@@ -105,7 +126,20 @@ async function* readLineBatches(file: string): AsyncGenerator<string[]> {
     throw sourceFileError(file, error);
   }
   if (rest.endsWith('\r')) rest = rest.slice(0, -1);
+  else if (rest !== '') end.unterminated = true;
   if (rest !== '') yield [rest];
+}
+
+/** The text of `file`, chunk by chunk; invalid UTF-8 becomes U+FFFD, found where names are mapped. */
+async function* decodedText(file: string, encoding: SourceEncoding): AsyncGenerator<string> {
+  if (encoding === 'utf-8') {
+    yield* createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>;
+    return;
+  }
+  const decoder = new TextDecoder(encoding);
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>)
+    yield decoder.decode(chunk, { stream: true });
+  yield decoder.decode();
 }
 
 function lineIssue(code: RowIssue['code'], where: RowLocation, reason: string): RowIssue {

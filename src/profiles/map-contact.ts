@@ -36,7 +36,8 @@ export interface ProfileValues {
  * Turns one selected profile into the contact to send, per the destination's `dataMatching`. Never
  * throws. An email that is missing, invalid or too long (see `normaliseEmail`) gives no contact and
  * one `error` issue. Names are normalised by `normaliseName` (over-long names are truncated, with a
- * `name-truncated` warning; control characters replaced, with a `name-control-characters` warning);
+ * `name-truncated` warning; control characters replaced, with a `name-control-characters` warning;
+ * bytes that were not UTF-8 (U+FFFD after decoding) left out, with an `invalid-utf8` warning);
  * warnings come with the contact.
  */
 export function mapContact(
@@ -51,8 +52,17 @@ export function mapContact(
   const name = (raw: string | undefined, field: string | undefined, limit: number, label: string) => {
     if (field === undefined) return undefined;
     const result = normaliseName(raw, limit);
-    if (!result.hadControlCharacters && !result.truncated) return result.value;
+    if (!result.hadControlCharacters && !result.truncated && !result.hadInvalidBytes) return result.value;
     const at = `${formatRowLocation(where)}: ${key}`;
+    if (result.hadInvalidBytes)
+      issues.push({
+        severity: 'warning',
+        code: 'invalid-utf8',
+        message: `${at}: the ${label} (${field}) has bytes that are not UTF-8; they were left out (sent as ${result.value === undefined ? 'no name' : `"${result.value}"`}): if the file is in another encoding, set the ProfileSource's encoding (e.g. encoding: latin1)`,
+        where,
+        key,
+        field,
+      });
     if (result.hadControlCharacters)
       issues.push({
         severity: 'warning',

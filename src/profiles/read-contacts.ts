@@ -60,8 +60,12 @@ export interface ContactRead extends AsyncIterable<ExportContact> {
  * among selected keys), and the email/name issues of `mapContact`. Rows that cannot be selected are
  * not reported. Contacts are not deduplicated by email here: the engine does that in SQLite.
  *
+ * A row's `warning` (the file's last line has no line break) is reported whether or not the row is
+ * selected: it speaks of the file.
+ *
  * Iterating rejects with a SourceError when the source cannot be read as a whole (missing file or
- * table, no header, a needed field that is not there; see `readSourceRows`). Iterate once.
+ * table, no header, a needed field that is not there, a broken quote, a file that changed while it
+ * was read; see `readSourceRows`). Iterate once.
  */
 export function readContacts(options: ReadContactsOptions): ContactRead {
   const counts = {
@@ -117,11 +121,13 @@ async function* streamContacts(
   const fields = [source.key, dataMatching.email];
   const firstNameAt = dataMatching.firstName === undefined ? -1 : fields.push(dataMatching.firstName) - 1;
   const lastNameAt = dataMatching.lastName === undefined ? -1 : fields.push(dataMatching.lastName) - 1;
-  for await (const batch of readSourceRowBatches(sources.profiles, fields)) {
+  const names = [dataMatching.firstName, dataMatching.lastName].filter((field) => field !== undefined);
+  for await (const batch of readSourceRowBatches(sources.profiles, fields, { multiLineFields: names })) {
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;
       const { values, where } = record;
+      if (record.warning !== undefined) report(record.warning);
       const key = values[0];
       if (record.issue !== undefined) {
         if (!key) report(record.issue);

@@ -1,4 +1,4 @@
-import type { RowLocation } from './row-location';
+import { formatRowLocation, type RowLocation } from './row-location';
 
 /**
  * Every kind of row issue, with a stable code. The run record and its CSV carry these codes; tests
@@ -18,6 +18,10 @@ export const rowIssueCodes = {
   'email-too-long': 'the email address is longer than Constant Contact accepts',
   'name-truncated': 'warning: a name longer than Constant Contact accepts was shortened',
   'name-control-characters': 'warning: line breaks or control characters in a name were replaced by a space',
+  'invalid-utf8':
+    'warning: bytes that are not UTF-8 in a mapped name were left out (set the source encoding)',
+  'no-final-line-break':
+    "warning: the file's last line has no line break: the file may have been cut short (check that row)",
   'duplicate-email': 'warning: another selected profile has the same email; that one is exported',
 } as const;
 
@@ -45,3 +49,16 @@ export interface RowIssue {
 
 /** Receives row issues as a read finds them (the engine writes them out; tests collect them). */
 export type RowIssueSink = (issue: RowIssue) => void;
+
+/**
+ * The warning for a file whose last line has no line break: that row is exported as it reads, but
+ * the file may have been cut short inside it (an interrupted copy or upload).
+ */
+export function noFinalLineBreakWarning(where: RowLocation): RowIssue {
+  return {
+    severity: 'warning',
+    code: 'no-final-line-break',
+    message: `${formatRowLocation(where)}: the file's last line has no line break: the file may have been cut short (an interrupted copy or upload); the row is exported as it reads, check it`,
+    where,
+  };
+}

@@ -133,6 +133,7 @@ export async function selectSegmentMembers(
   for await (const batch of readSourceRowBatches(source, [keyField, segmentField])) {
     for (const record of batch) {
       rows++;
+      if (record.warning !== undefined) onIssue(record.warning);
       const [key, segment] = record.values;
       const index = segment === undefined ? undefined : indexOf.get(segment);
       if (record.issue !== undefined) {

@@ -13,6 +13,9 @@ export const sourceErrorCodes = {
   'source-field-missing': 'a field the export needs (key, segment, or a mapped field) is not in the source',
   'source-table-missing': 'a sqlite table or view named as profiles or segmentMembership does not exist',
   'source-query-invalid': 'a sqlite query does not compile, returns no rows, or would write',
+  'source-unterminated-quote':
+    'a csv file has a quote that is never closed, or one that makes rows impossible to tell apart: the file cannot be read whole',
+  'source-changed-while-read': 'a source file changed (size or modification time) while it was read',
   'source-too-many-segments': 'a destination selects more segments than a membership bitmask can hold',
 } as const;
 

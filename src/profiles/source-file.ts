@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { errnoOf } from '../config/find-manifest-files';
 import { formatSourceOrigin } from './row-location';
@@ -8,17 +9,47 @@ import { SourceError } from './source-error';
  * `source-file-missing` (nothing there) or `source-unreadable` (a folder, or stat failed).
  */
 export async function assertSourceFile(file: string): Promise<void> {
-  let isFile: boolean;
+  await statSourceFile(file);
+}
+
+/** What tells one version of a file from another while it is read: size and modification time. */
+export interface SourceFileVersion {
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** `assertSourceFile`, resolving with the file's version (see `assertFileUnchanged`). */
+export async function statSourceFile(file: string): Promise<SourceFileVersion> {
+  let stats: Stats;
   try {
-    isFile = (await stat(file)).isFile();
+    stats = await stat(file);
   } catch (error) {
     throw sourceFileError(file, error);
   }
-  if (!isFile)
+  if (!stats.isFile())
     throw new SourceError('source-unreadable', `${file} is not a file`, {
       context: { file },
       hint: 'point the ProfileSource at a file (paths are relative to the manifest)',
     });
+  return { size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+/**
+ * Rejects with `source-changed-while-read` when `file` is not the version it was when its read
+ * began (another size or modification time: a copy or upload still going on, or a rewrite). What was
+ * read may then be half of one version and half of another; the read fails, and nothing is sent.
+ */
+export async function assertFileUnchanged(file: string, before: SourceFileVersion): Promise<void> {
+  const after = await statSourceFile(file);
+  if (after.size === before.size && after.mtimeMs === before.mtimeMs) return;
+  throw new SourceError(
+    'source-changed-while-read',
+    `${file} changed while it was read (${before.size} bytes when the read began, ${after.size} at its end${after.size === before.size ? ', modified since' : ''}): nothing was sent`,
+    {
+      context: { file },
+      hint: 'write the file elsewhere and move it into place when it is complete (a rename is atomic), then run again',
+    },
+  );
 }
 
 /** A SourceError for a failed open or read of `file`: missing if ENOENT/ENOTDIR, else unreadable. */

@@ -14,6 +14,12 @@ export interface SourceRecord {
   readonly values: readonly (string | undefined)[];
   readonly where: RowLocation;
   readonly issue?: RowIssue;
+  /**
+   * A warning about the row that does not stop it (it is read and exported as it is): the file's
+   * last line has no line break, so it may have been cut short. Reported whether or not the row is
+   * selected: it speaks of the file.
+   */
+  readonly warning?: RowIssue;
 }
 
 /** Reads the rows of one source file or relation; see `readSourceRows`. */

@@ -3,12 +3,13 @@ import type { ProfileSourceSpec } from '../config';
 import { readCsvRowBatches } from './csv-rows';
 import { readJsonlRowBatches } from './jsonl-rows';
 import { flattenBatches } from './readable-batches';
+import type { SourceEncoding } from './source-encoding';
 import type { SourceRecord } from './source-record';
 import { readSqliteRowBatches } from './sqlite-rows';
 
 /** One readable part of a ProfileSource: a csv/jsonl file, or a sqlite table/view/query. */
 export type RowSource =
-  | { readonly type: 'csv' | 'jsonl'; readonly file: string }
+  | { readonly type: 'csv' | 'jsonl'; readonly file: string; readonly encoding?: SourceEncoding }
   | { readonly type: 'sqlite'; readonly database: string; readonly relation: string };
 
 /** Which part of a ProfileSource spec a RowSource stands for. */
@@ -22,7 +23,11 @@ export function resolveRowSources(spec: ProfileSourceSpec, baseDir: string): Rec
   const part = (value: string): RowSource => {
     if (spec.type === 'sqlite')
       return { type: 'sqlite', database: resolve(baseDir, spec.database ?? ''), relation: value };
-    return { type: spec.type, file: resolve(baseDir, value) };
+    return {
+      type: spec.type,
+      file: resolve(baseDir, value),
+      ...(spec.encoding === undefined ? {} : { encoding: spec.encoding }),
+    };
   };
   return { profiles: part(spec.profiles), segmentMembership: part(spec.segmentMembership) };
 }
@@ -33,8 +38,21 @@ export function resolveRowSources(spec: ProfileSourceSpec, baseDir: string): Rec
  * cannot be read at all rejects with a SourceError (see `readCsvRowBatches`, `readJsonlRowBatches`,
  * `readSqliteRowBatches` for the details of each type).
  */
-export function readSourceRows(source: RowSource, fields: readonly string[]): AsyncIterable<SourceRecord> {
-  return flattenBatches(readSourceRowBatches(source, fields));
+export function readSourceRows(
+  source: RowSource,
+  fields: readonly string[],
+  options: SourceRowOptions = {},
+): AsyncIterable<SourceRecord> {
+  return flattenBatches(readSourceRowBatches(source, fields, options));
+}
+
+/** How rows are read, beyond the fields. */
+export interface SourceRowOptions {
+  /**
+   * Fields whose values may hold line breaks (names): in csv, a line break in any other field means
+   * a broken quote, and the read fails (see `readCsvRowBatches`).
+   */
+  readonly multiLineFields?: readonly string[];
 }
 
 /**
@@ -44,12 +62,15 @@ export function readSourceRows(source: RowSource, fields: readonly string[]): As
 export function readSourceRowBatches(
   source: RowSource,
   fields: readonly string[],
+  options: SourceRowOptions = {},
 ): AsyncIterable<SourceRecord[]> {
+  const encoding =
+    source.type === 'sqlite' || source.encoding === undefined ? {} : { encoding: source.encoding };
   switch (source.type) {
     case 'csv':
-      return readCsvRowBatches(source.file, fields);
+      return readCsvRowBatches(source.file, fields, { ...encoding, ...options });
     case 'jsonl':
-      return readJsonlRowBatches(source.file, fields);
+      return readJsonlRowBatches(source.file, fields, encoding);
     case 'sqlite':
       return readSqliteRowBatches(source.database, source.relation, fields);
   }

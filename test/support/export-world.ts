@@ -77,7 +77,7 @@ export function fastTuning(overrides: Partial<RunEngineTuning> = {}): Partial<Ru
  */
 export async function exportWorld(
   data: string,
-  options: { sandbox?: SandboxOptions; requestsPerSecond?: number } = {},
+  options: { sandbox?: SandboxOptions; requestsPerSecond?: number; sourceEncoding?: string } = {},
 ): Promise<ExportWorld> {
   const sandbox = await testSandbox(options.sandbox);
   const folder = tempFolder();
@@ -96,7 +96,7 @@ export async function exportWorld(
       join(folder, 'exportctl.yaml'),
       [
         connectionYaml(sandbox, options.requestsPerSecond ?? 100),
-        sourceYaml,
+        sourceYaml + (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
         ...destinations.map(destinationYaml),
         extra,
       ]

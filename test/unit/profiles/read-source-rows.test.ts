@@ -1,15 +1,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RowSource, readSourceRows, SourceError, type SourceRecord } from '../../../src/profiles';
+import {
+  type RowSource,
+  readSourceRows,
+  SourceError,
+  type SourceRecord,
+  type SourceRowOptions,
+} from '../../../src/profiles';
 import { collect, profileFixture, sqliteFixture } from '../../support/profile-fixtures';
 import { tempFolder } from '../../support/temp-folder';
 
 /** A row as `{line, values}`, or an unreadable one as `{line, issue, values}`: easy to read in a table. */
 function summarise(record: SourceRecord) {
   const position = record.where.line ?? record.where.rowid ?? record.where.row;
+  const warning = record.warning === undefined ? {} : { warning: record.warning.code };
   return record.issue === undefined
-    ? { at: position, values: record.values }
+    ? { at: position, values: record.values, ...warning }
     : { at: position, issue: record.issue.code, values: record.values };
 }
 
@@ -22,7 +29,12 @@ const jsonl = (name: string): RowSource => ({
 const none = [undefined, undefined, undefined];
 
 describe('readSourceRows: rows per fixture', () => {
-  const cases: { name: string; source: () => RowSource; expected: ReturnType<typeof summarise>[] }[] = [
+  const cases: {
+    name: string;
+    source: () => RowSource;
+    options?: SourceRowOptions;
+    expected: ReturnType<typeof summarise>[];
+  }[] = [
     {
       name: 'csv-basic: header names are the fields; an empty cell is an empty string',
       source: () => csv('csv-basic'),
@@ -41,8 +53,9 @@ describe('readSourceRows: rows per fixture', () => {
       ],
     },
     {
-      name: 'csv-quoted: commas, doubled quotes and line breaks inside quotes; lines count physical lines',
+      name: 'csv-quoted: commas, doubled quotes and line breaks inside quotes (of a field that may hold them); lines count physical lines',
       source: () => csv('csv-quoted'),
+      options: { multiLineFields: ['First'] },
       expected: [
         { at: 2, values: ['P1', 'a@example.com', 'Smith, Jr.'] },
         { at: 3, values: ['P2', 'b@example.com', 'the "great"'] },
@@ -63,23 +76,44 @@ describe('readSourceRows: rows per fixture', () => {
       ],
     },
     {
-      name: 'csv-bad-quotes: a stray quote is a malformed row, and reading goes on',
-      source: () => csv('csv-bad-quotes'),
+      name: 'csv-stray-quote-in-field: a quote inside an unquoted field is a malformed row, and reading goes on',
+      source: () => csv('csv-stray-quote-in-field'),
       expected: [
         { at: 2, issue: 'malformed-row', values: none },
         { at: 3, values: ['P2', 'b@example.com', 'Ben'] },
-        { at: 4, issue: 'malformed-row', values: none },
-        // csv-parse stays inside the quote after `"Cy"x`, so the next row is lost with it.
-        { at: 5, issue: 'malformed-row', values: none },
-        { at: 6, values: ['P5', 'e@example.com', 'Eve'] },
+        { at: 4, values: ['P3', 'c@example.com', 'Cy'] },
       ],
     },
     {
-      name: 'csv-unclosed-quote: the rest of the file is one malformed row at the line the quote opens',
-      source: () => csv('csv-unclosed-quote'),
+      name: 'csv-cut-short: a last line without a line break is read as it is, with a warning',
+      source: () => csv('csv-cut-short'),
       expected: [
         { at: 2, values: ['P1', 'a@example.com', 'Ada'] },
-        { at: 3, issue: 'malformed-row', values: none },
+        { at: 3, issue: 'column-count', values: ['P2', 'b@example.co', undefined] },
+      ],
+    },
+    {
+      name: 'csv-latin1: read as latin1 (windows-1252), bytes 0xE9 and 0x80 are é and €',
+      source: () => ({ ...csv('csv-latin1'), encoding: 'latin1' }),
+      expected: [
+        { at: 2, values: ['P1', 'a@example.com', 'José'] },
+        { at: 3, values: ['P2', 'b@example.com', '€uro'] },
+      ],
+    },
+    {
+      name: 'csv-latin1 read as UTF-8: the bytes that are not UTF-8 become U+FFFD (the mapping leaves them out, with a warning)',
+      source: () => csv('csv-latin1'),
+      expected: [
+        { at: 2, values: ['P1', 'a@example.com', 'Jos\uFFFD'] },
+        { at: 3, values: ['P2', 'b@example.com', '\uFFFDuro'] },
+      ],
+    },
+    {
+      name: 'jsonl-cut-short: a last line without a line break is read as it is (here not JSON: a row issue)',
+      source: () => jsonl('jsonl-cut-short'),
+      expected: [
+        { at: 1, values: ['P1', 'a@example.com', 'Ada'] },
+        { at: 2, issue: 'invalid-json', values: none },
       ],
     },
     { name: 'csv-header-only: no rows', source: () => csv('csv-header-only'), expected: [] },
@@ -117,9 +151,26 @@ describe('readSourceRows: rows per fixture', () => {
     { name: 'jsonl-empty: blank lines only, no rows', source: () => jsonl('jsonl-empty'), expected: [] },
   ];
 
-  it.each(cases)('$name', async ({ source, expected }) => {
-    const records = await collect(readSourceRows(source(), fields));
+  it.each(cases)('$name', async ({ source, options, expected }) => {
+    const records = await collect(readSourceRows(source(), fields, options));
     expect(records.map(summarise)).toEqual(expected);
+  });
+
+  it('a last line without a line break that reads as a whole row is exported, with a no-final-line-break warning', async () => {
+    const folder = tempFolder();
+    const file = join(folder, 'profiles.csv');
+    writeFileSync(file, 'Id,Email\nP1,a@example.com\nP2,b@example.co');
+    const records = await collect(readSourceRows({ type: 'csv', file }, ['Id', 'Email']));
+    expect(records.map(summarise)).toEqual([
+      { at: 2, values: ['P1', 'a@example.com'] },
+      { at: 3, values: ['P2', 'b@example.co'], warning: 'no-final-line-break' },
+    ]);
+    writeFileSync(file, '{"Id":"P1","Email":"a@example.com"}\n{"Id":"P2","Email":"b@example.co"}');
+    const lines = await collect(readSourceRows({ type: 'jsonl', file }, ['Id', 'Email']));
+    expect(lines.map(summarise)).toEqual([
+      { at: 1, values: ['P1', 'a@example.com'] },
+      { at: 2, values: ['P2', 'b@example.co'], warning: 'no-final-line-break' },
+    ]);
   });
 
   it('jsonl: a CRLF split across two read chunks is one line end; lone CRs end lines too', async () => {
@@ -342,6 +393,62 @@ describe('readSourceRows: sources that cannot be read at all', () => {
     const error = await collect(readSourceRows(source(), fields)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SourceError);
     expect(error).toMatchObject({ code });
+  });
+
+  it.each([
+    { name: 'csv-unclosed-quote: a quote never closed', fixture: 'csv-unclosed-quote', line: 3 },
+    { name: 'csv-bad-quotes: a quote closed in the wrong place', fixture: 'csv-bad-quotes', line: 4 },
+    {
+      name: 'csv-swallowed-rows: two stray quotes make one record of three lines',
+      fixture: 'csv-swallowed-rows',
+      line: 3,
+    },
+  ])('$name is a failed read naming the line, not a row issue', async ({ fixture, line }) => {
+    const error = await collect(readSourceRows(csv(fixture), fields)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SourceError);
+    expect(error).toMatchObject({ code: 'source-unterminated-quote', context: { line } });
+    expect((error as SourceError).message).toContain(`profiles.csv:${line}:`);
+  });
+
+  it('a line break in a field that may not hold one (the key, the email) is a failed read', async () => {
+    const folder = tempFolder();
+    const file = join(folder, 'profiles.csv');
+    writeFileSync(file, 'Id,Email,First\nP1,"a@example.com\nP2",Ann\nP3,c@example.com,Cy\n');
+    const error = await collect(
+      readSourceRows({ type: 'csv', file }, fields, { multiLineFields: ['First'] }),
+    ).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'source-unterminated-quote', context: { line: 2 } });
+    expect((error as SourceError).message).toContain('Email');
+  });
+
+  it('a file that changes while it is read is a failed read (source-changed-while-read)', async () => {
+    const folder = tempFolder();
+    const file = join(folder, 'profiles.csv');
+    writeFileSync(
+      file,
+      `Id,Email,First\n${Array.from({ length: 20_000 }, (_, i) => `P${i},u${i}@example.com,N`).join('\n')}\n`,
+    );
+    for (const type of ['csv', 'jsonl'] as const) {
+      if (type === 'jsonl')
+        writeFileSync(
+          file,
+          `${Array.from({ length: 20_000 }, (_, i) => `{"Id":"P${i}","Email":"u${i}@example.com"}`).join('\n')}\n`,
+        );
+      let appended = false;
+      const read = async () => {
+        for await (const _ of readSourceRows({ type, file }, ['Id', 'Email'])) {
+          if (!appended) {
+            appended = true;
+            writeFileSync(file, type === 'csv' ? 'P-new,new@example.com,N\n' : '{"Id":"P-new"}\n', {
+              flag: 'a',
+            });
+          }
+        }
+      };
+      const error = await read().catch((caught: unknown) => caught);
+      expect(error, type).toBeInstanceOf(SourceError);
+      expect(error, type).toMatchObject({ code: 'source-changed-while-read', context: { file } });
+    }
   });
 
   it('names the missing field and suggests the near one', async () => {
