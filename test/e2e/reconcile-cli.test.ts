@@ -94,6 +94,29 @@ describe('plan / apply / destroy through the CLI, against the sandbox over HTTP,
     expect(plan.stdout.trim()).toBe('No changes.');
   });
 
+  it('two applies started together on a state that does not exist yet: the second waits for the lock', async () => {
+    // Issue #13 (5): the second used to fail at once with "database is locked" while the first
+    // created the state. The race is narrow (test/integration/state/fresh-state-open.test.ts pins
+    // it); this checks the whole command, on eight fresh states, default --lock-timeout.
+    for (let round = 0; round < 8; round++) {
+      const w = await quickstartWorld();
+      const both = await Promise.all([
+        w.exportctl(['apply', w.manifests, '--auto-approve']),
+        w.exportctl(['apply', w.manifests, '--auto-approve']),
+      ]);
+      expect(both.map((result) => [result.code, result.stderr])).toEqual([
+        [0, ''],
+        [0, ''],
+      ]);
+      // Whichever got the lock first applied everything; the other then found nothing to do.
+      const waited = both.findIndex((result) => result.stdout.trim() === 'No changes.');
+      expect(waited).toBeGreaterThanOrEqual(0);
+      expect(both[1 - waited]?.stdout).toContain(
+        'Apply complete! Resources: 6 added, 0 changed, 0 destroyed.',
+      );
+    }
+  }, 60_000);
+
   it('an apply killed with SIGKILL half-way converges on the next apply', async () => {
     const w = await quickstartWorld({ faults: { slow: 1, slowMs: 400 } });
     const doomed = w.startExportctl(['apply', w.manifests, '--auto-approve']);

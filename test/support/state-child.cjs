@@ -12,7 +12,28 @@ const stdinClosed = new Promise((resolve) => {
   process.stdin.on('close', resolve);
 });
 
+/**
+ * Opens (creates and migrates) each of `urls` in turn, the k-th at `startAt + k * slotMs` (epoch
+ * ms), so that several children open the same fresh files at the same moment. A failure is
+ * recorded and the next file tried: the test wants every failure, not the first.
+ */
+async function openFresh() {
+  const failures = [];
+  for (const [k, url] of request.urls.entries()) {
+    const at = request.startAt + k * request.slotMs;
+    // A busy wait, not a timer: timers fire up to a few ms late, and the race is that narrow.
+    while (Date.now() < at) {}
+    try {
+      await (await openStateStore(url, { actor: 'child' })).close();
+    } catch (error) {
+      failures.push({ url, code: error.code ?? null, message: error.message });
+    }
+  }
+  emit({ event: 'opened', failures });
+}
+
 async function main() {
+  if (request.op === 'open-fresh') return openFresh();
   const store = await openStateStore(request.url, { actor: request.identity ?? 'child' });
   try {
     switch (request.op) {
