@@ -222,6 +222,37 @@ describe('role rules through the CLI', () => {
 });
 
 describe('secrets', () => {
+  it('a secret pasted where the variable NAME belongs is refused by plan and apply, never shown', async () => {
+    // Issue #13 (6): the very value the variable holds, written as its name.
+    const w = await quickstartWorld();
+    w.edit('connection.yaml', (text) =>
+      text.replace('clientSecret: { env: CC_CLIENT_SECRET }', 'clientSecret: { env: "sandbox-secret" }'),
+    );
+    for (const args of [
+      ['plan', w.manifests],
+      ['plan', w.manifests, '--output', 'json'],
+      ['apply', w.manifests, '--auto-approve'],
+      ['apply', w.manifests, '--auto-approve', '--output', 'json'],
+    ]) {
+      const result = await w.exportctl(args);
+      expect(result.code).toBe(1);
+      const output = result.stdout + result.stderr;
+      expect(output).not.toContain('sandbox-secret');
+      expect(output).toContain('takes the NAME of an environment variable');
+    }
+    const text = await w.exportctl(['plan', w.manifests]);
+    expect(text.stdout + text.stderr).toMatch(/connection\.yaml:16:26: Connection\/marketing-cc: /);
+  });
+
+  it('an unset variable is named, at its reference (file:line:col)', async () => {
+    const w = await quickstartWorld();
+    const result = await w.exportctl(['plan', w.manifests], { CC_CLIENT_SECRET: '' });
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toContain(
+      'connection.yaml:16:19: Connection/marketing-cc: Connection/marketing-cc auth.clientSecret: environment variable CC_CLIENT_SECRET is not set',
+    );
+  });
+
   it('never appear in plan or apply output, status, or the store (sqlite3 .dump and the raw files)', async () => {
     const w = await quickstartWorld();
     const outputs: string[] = [];
