@@ -84,6 +84,38 @@ async function main() {
         emit({ event: 'refreshed' });
         break;
       }
+      case 'refresh-killed-after-answer': {
+        // A real refresh against request.tokenUrl, and a SIGKILL at the first thing the client does
+        // once the token endpoint has answered: any event, any log line but the first (the one that
+        // announces the refresh, before the request is sent). Whatever the state holds then is what
+        // a `kill -9` in that window leaves.
+        const {
+          ConstantContactClient,
+          RateLimiterRegistry,
+        } = require('../../dist/src/constant-contact/index.js');
+        let announced = false;
+        const die = () => process.kill(process.pid, 'SIGKILL');
+        const log = () => {
+          if (announced) die();
+          announced = true;
+        };
+        const client = new ConstantContactClient({
+          connectionName: request.connection,
+          credentials: {
+            clientId: 'client-id',
+            clientSecret: 'client-secret',
+            bootstrapRefreshToken: request.bootstrapRefreshToken,
+          },
+          tokenStore: store.tokens.forConnection(request.connection),
+          endpoints: { api: request.apiUrl, token: request.tokenUrl },
+          rateLimiters: new RateLimiterRegistry(),
+          onRequest: die,
+          logger: { debug: log, info: log, warn: log, error: log },
+        });
+        await client.verifyCredentials();
+        emit({ event: 'survived' });
+        break;
+      }
       default:
         throw new Error(`unknown op ${request.op}`);
     }
