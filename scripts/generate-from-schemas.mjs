@@ -128,7 +128,7 @@ export async function generateManifestTypes() {
 
 /**
  * The one ajv set-up of the manifests: every error (allErrors), the failing schema in each error for
- * the hints (verbose), defaults filled in (useDefaults), our `x-hint`/`x-message` annotations, and
+ * the hints (verbose), defaults filled in (useDefaults), our `x-hint`/`x-message`/`x-sensitive` annotations, and
  * every schema registered under its file name so relative `$ref`s resolve as editors resolve them.
  * `code` is ajv's code option (for standalone output). Tests use it to check the umbrella schema
  * (`exportctl.schema.json`) that editors see; the loader uses the precompiled validators.
@@ -148,6 +148,8 @@ export function manifestAjv(code) {
   // Our own annotations: hints and messages for errors at that schema (ignored by editors).
   ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
+  // A value that problems never echo: what is written in a secret reference may be the secret.
+  ajv.addKeyword({ keyword: 'x-sensitive', schemaType: 'boolean' });
   for (const file of ['common.schema.json', ...Object.keys(kinds), 'exportctl.schema.json'])
     ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, file), 'utf8')), file);
   return ajv;

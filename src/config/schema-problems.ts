@@ -82,6 +82,10 @@ function describe(
     };
   };
   const value = error.data;
+  // A value under a secret reference may be the secret itself, pasted where its NAME or PATH
+  // belongs: its problems say where it is and what to do, never what is written there.
+  const sensitive = parent['x-sensitive'] === true;
+  const shown = (item: unknown) => (sensitive ? describeKind(item) : describeValue(item));
 
   switch (error.keyword) {
     case 'required': {
@@ -113,12 +117,7 @@ function describe(
         expected === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value)
           ? 'write true or false (YAML 1.2 reads yes/no/on/off as text)'
           : undefined;
-      return make(
-        'wrong-type',
-        `${where} must be ${article(expected)}, not ${describeValue(value)}`,
-        at(path),
-        hint,
-      );
+      return make('wrong-type', `${where} must be ${article(expected)}, not ${shown(value)}`, at(path), hint);
     }
     case 'anyOf':
     case 'oneOf': {
@@ -126,11 +125,7 @@ function describe(
       const kinds = branches.map((branch) =>
         branch.$ref ? 'a reference ({env: NAME} or {file: PATH})' : article(String(branch.type)),
       );
-      return make(
-        'wrong-type',
-        `${where} must be ${kinds.join(' or ')}, not ${describeValue(value)}`,
-        at(path),
-      );
+      return make('wrong-type', `${where} must be ${kinds.join(' or ')}, not ${shown(value)}`, at(path));
     }
     case 'const': {
       const allowed = (error.params as { allowedValue: unknown }).allowedValue;
@@ -144,7 +139,7 @@ function describe(
       }
       return make(
         'invalid-value',
-        `${where} must be ${JSON.stringify(allowed)}, not ${describeValue(value)}`,
+        `${where} must be ${JSON.stringify(allowed)}, not ${shown(value)}`,
         at(path),
         schemaHint,
       );
@@ -156,7 +151,7 @@ function describe(
       const suggestion = typeof value === 'string' ? suggestName(value, allowed) : undefined;
       return make(
         'invalid-value',
-        `${where} must be one of ${allowed.join(', ')}, not ${describeValue(value)}`,
+        `${where} must be one of ${allowed.join(', ')}, not ${shown(value)}`,
         at(path),
         schemaHint ?? (suggestion ? `did you mean "${suggestion}"?` : undefined),
       );
@@ -171,6 +166,14 @@ function describe(
           : format === 'uri'
             ? 'an absolute URL'
             : 'in the expected format';
+      if (sensitive) {
+        return make(
+          'invalid-format',
+          `${where} is not ${what} (what is written there is not shown: it may be a secret)`,
+          at(path),
+          schemaHint,
+        );
+      }
       return make('invalid-format', `${where} ${describeValue(value)} is not ${what}`, at(path), schemaHint);
     }
     case 'not': {
@@ -195,7 +198,7 @@ function describe(
       const repeated = Array.isArray(value) ? value[i] : undefined;
       return make(
         'invalid-value',
-        `${where} lists ${describeValue(repeated)} more than once`,
+        `${where} lists ${shown(repeated)} more than once`,
         at(path),
         'list each item once',
       );
@@ -247,6 +250,14 @@ function article(type: string): string {
   if (type === 'array') return 'a list';
   if (type === 'integer') return 'an integer';
   return `a ${type}`;
+}
+
+/** What kind of value it is, without any of its content: `a string`, `a number`, `a list`. */
+function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return article(typeof value);
 }
 
 function describeValue(value: unknown): string {

@@ -36,10 +36,25 @@ interface CachedAccessToken {
   readonly refreshAt: number;
 }
 
+/** What a token answer holds, parsed; nothing is checked yet but the types. */
 interface TokenGrant {
-  readonly accessToken: string;
+  readonly accessToken: string | undefined;
   readonly expiresInMs: number;
   readonly refreshToken: string | undefined;
+}
+
+/** A token answer once stored: when it was issued, and whether it rotated the refresh token. */
+interface StoredGrant {
+  readonly accessToken: string;
+  readonly expiresInMs: number;
+  readonly issuedAt: number;
+  readonly rotated: boolean;
+}
+
+/** A token answer handed to the store: `saved` settles when the store's `save` does. */
+interface KeptGrant extends Omit<StoredGrant, 'accessToken'> {
+  readonly accessToken: string | undefined;
+  readonly saved: Promise<void>;
 }
 
 /**
@@ -52,8 +67,10 @@ interface TokenGrant {
  *   may have refreshed already;
  * - the stored chain is used only if its `bootstrapFingerprint` matches the manifest's bootstrap token;
  *   otherwise the user re-authorised, and the bootstrap token starts a new chain;
- * - a rotated refresh token is saved (durably) before the refresh resolves, so it is never used
- *   before it is stored;
+ * - a token answer is stored by one call of the store's `save` in the same turn it is parsed, before
+ *   the attempt is logged or reported and before the access token is used: Constant Contact has
+ *   invalidated the old refresh token by then, and a crash before the save would keep only that one
+ *   (issue #13). What remains is the answer lost in the air: README "Rotated refresh tokens";
  * - `invalid_grant` becomes an AuthError (code `reauthorization-required`) that names the connection.
  */
 export class ConnectionTokens {
@@ -119,26 +136,15 @@ export class ConnectionTokens {
       { connection: this.options.connectionName, chain: chain ? 'stored' : 'bootstrap' },
       'refreshing the Constant Contact access token',
     );
-    const grant = await this.requestToken(usedRefreshToken);
-    const issuedAt = environment.clock.now();
-    const rotated = grant.refreshToken !== undefined && grant.refreshToken !== usedRefreshToken;
-    const tokens: StoredTokens = {
-      refreshToken: grant.refreshToken ?? usedRefreshToken,
-      accessToken: grant.accessToken,
-      accessTokenExpiresAt: issuedAt + grant.expiresInMs,
-      bootstrapFingerprint: this.fingerprint,
-      updatedAt: rotated || !chain ? issuedAt : chain.updatedAt,
-    };
-    // Durable before anyone can use the new refresh token: the old one is already dead.
-    await store.save(tokens);
-    if (rotated)
+    const grant = await this.requestToken(usedRefreshToken, chain);
+    if (grant.rotated)
       environment.logger?.info(
         { connection: this.options.connectionName },
         'refresh token rotated and stored',
       );
     this.cached = {
       token: grant.accessToken,
-      refreshAt: issuedAt + grant.expiresInMs - this.margin(grant.expiresInMs),
+      refreshAt: grant.issuedAt + grant.expiresInMs - this.margin(grant.expiresInMs),
     };
     return grant.accessToken;
   }
@@ -147,10 +153,18 @@ export class ConnectionTokens {
     return Math.min(this.options.expiryMarginMs, lifetimeMs / 10);
   }
 
-  private async requestToken(refreshToken: string): Promise<TokenGrant> {
+  /**
+   * One refresh with `refreshToken`, whose answer is stored by {@link keepGrant} inside `send`: the
+   * first thing done once the answer is parsed, before the attempt is reported (log line, event) and
+   * before the access token can be used. Rejects when the answer holds no access token (what it
+   * held of a new refresh token is stored first all the same).
+   */
+  private async requestToken(refreshToken: string, chain: StoredTokens | undefined): Promise<StoredGrant> {
     const { credentials, http, tokenUrl, timeoutMs } = this.options;
     const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString();
+    // Set inside `send`, which TypeScript's flow analysis does not follow.
+    let kept = undefined as KeptGrant | undefined;
     const response = await sendWithRetries(
       {
         endpoint: 'token',
@@ -159,8 +173,8 @@ export class ConnectionTokens {
         // only way on (the old token then fails with invalid_grant, which asks for re-authorisation).
         idempotent: true,
         limiter: this.options.limiter,
-        send: () =>
-          http.request({
+        send: async () => {
+          const answer = await http.request({
             method: 'POST',
             url: tokenUrl,
             data: body,
@@ -170,29 +184,49 @@ export class ConnectionTokens {
               'Content-Type': 'application/x-www-form-urlencoded',
               Accept: 'application/json',
             },
-          }),
+          });
+          if (answer.status >= 200 && answer.status < 300) {
+            kept = this.keepGrant(parseGrant(answer.data), refreshToken, chain);
+            await kept.saved;
+          }
+          return answer;
+        },
         toError: (failure) => this.tokenError(failure),
       },
       this.options.environment,
     );
-    const data = response.data as Record<string, unknown> | undefined;
-    const accessToken = data?.access_token;
-    const expiresIn = data?.expires_in;
-    const newRefreshToken = data?.refresh_token;
-    if (typeof accessToken !== 'string' || accessToken === '') {
+    if (kept?.accessToken === undefined) {
       throw new ConstantContactError(
         'unexpected-response',
         `The token endpoint's answer for connection "${this.options.connectionName}" has no access_token`,
         { request: this.request, status: response.status },
       );
     }
-    return {
-      accessToken,
-      // Access tokens live 24 h (API-NOTES.md) when the answer does not say.
-      expiresInMs: (typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 86_400) * 1000,
-      refreshToken:
-        typeof newRefreshToken === 'string' && newRefreshToken !== '' ? newRefreshToken : undefined,
+    const { accessToken, expiresInMs, issuedAt, rotated } = kept;
+    return { accessToken, expiresInMs, issuedAt, rotated };
+  }
+
+  /**
+   * Stores a token answer with one call of the store's `save`, made synchronously here: Constant
+   * Contact has already invalidated `usedRefreshToken`, so until the new one is stored a crash
+   * (`kill -9`) loses the connection's authorisation. Nothing may run before this call: no await,
+   * no log line, no event.
+   */
+  private keepGrant(grant: TokenGrant, usedRefreshToken: string, chain: StoredTokens | undefined): KeptGrant {
+    const issuedAt = this.options.environment.clock.now();
+    const rotated = grant.refreshToken !== undefined && grant.refreshToken !== usedRefreshToken;
+    const tokens: StoredTokens = {
+      refreshToken: grant.refreshToken ?? usedRefreshToken,
+      ...(grant.accessToken === undefined
+        ? {}
+        : { accessToken: grant.accessToken, accessTokenExpiresAt: issuedAt + grant.expiresInMs }),
+      bootstrapFingerprint: this.fingerprint,
+      updatedAt: rotated || !chain ? issuedAt : chain.updatedAt,
     };
+    // An answer with neither a new refresh token nor an access token changes nothing worth a write.
+    const saved =
+      rotated || grant.accessToken !== undefined ? this.options.store.save(tokens) : Promise.resolve();
+    return { accessToken: grant.accessToken, expiresInMs: grant.expiresInMs, issuedAt, rotated, saved };
   }
 
   private tokenError(failure: FinalFailure): ConstantContactError {
@@ -248,4 +282,16 @@ export class ConnectionTokens {
       : '';
     return `authorise exportctl again in Constant Contact (scopes contact_data offline_access), store the new refresh token where spec.auth.refreshToken of connection "${name}" points, and run again.${sandbox}`;
   }
+}
+
+/** The fields of a token endpoint answer, without judging them (a missing access token included). */
+function parseGrant(data: unknown): TokenGrant {
+  const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const { access_token: accessToken, expires_in: expiresIn, refresh_token: refreshToken } = fields;
+  return {
+    accessToken: typeof accessToken === 'string' && accessToken !== '' ? accessToken : undefined,
+    // Access tokens live 24 h (API-NOTES.md) when the answer does not say.
+    expiresInMs: (typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 86_400) * 1000,
+    refreshToken: typeof refreshToken === 'string' && refreshToken !== '' ? refreshToken : undefined,
+  };
 }

@@ -27,7 +27,12 @@ export interface StoredTokens {
 export interface TokenStore {
   /** The stored tokens, or undefined if none were stored yet. */
   load(): Promise<StoredTokens | undefined>;
-  /** Stores tokens; resolves only once they are durable (a crash after this keeps them). */
+  /**
+   * Stores tokens; resolves only once they are durable (a crash after this keeps them). The client
+   * calls it the moment a token answer is parsed, and nothing of the client runs before it settles;
+   * an implementation that can (SQLite) writes synchronously within the call, so that no other
+   * code of the process runs between the answer and the write either.
+   */
   save(tokens: StoredTokens): Promise<void>;
   /**
    * Runs `refresh` while holding this connection's refresh lock, which excludes other refreshes of

@@ -7,6 +7,7 @@ import {
   type Problem,
   permissionProblems,
   roleOf,
+  SecretResolutionError,
 } from '../config';
 import { ExportctlError } from '../errors';
 import { type DesiredResource, desiredFrom, type HandlerContext, resourceHandlers } from '../resources';
@@ -273,7 +274,9 @@ export async function observeDrift(
 }
 
 function problemFrom(error: unknown, item: LoadedManifest): Problem {
-  const at = item.source.locate([]);
+  // A secret reference that cannot be resolved is placed at the reference, not the document.
+  const field = error instanceof SecretResolutionError ? error.context.path : undefined;
+  const at = item.source.locate(typeof field === 'string' ? field.split('.') : []);
   if (error instanceof ExportctlError) {
     return {
       code: error.code === 'secret-unresolved' ? 'secret-unresolved' : 'resource-failed',

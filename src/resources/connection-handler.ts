@@ -103,12 +103,10 @@ function resolveSecrets(
   ];
   for (const [name, reference] of references) {
     if (isSecretReference(reference)) {
-      out[name] = resolveSecretReference(
-        reference as SecretReference,
-        desired.file,
-        context.env,
-        `${id} auth.${name}`,
-      );
+      out[name] = resolveSecretReference(reference as SecretReference, desired.file, context.env, {
+        field: `${id} auth.${name}`,
+        path: `spec.auth.${name}`,
+      });
     }
   }
   return out;

@@ -94,6 +94,29 @@ describe('plan / apply / destroy through the CLI, against the sandbox over HTTP,
     expect(plan.stdout.trim()).toBe('No changes.');
   });
 
+  it('two applies started together on a state that does not exist yet: the second waits for the lock', async () => {
+    // Issue #13 (5): the second used to fail at once with "database is locked" while the first
+    // created the state. The race is narrow (test/integration/state/fresh-state-open.test.ts pins
+    // it); this checks the whole command, on eight fresh states, default --lock-timeout.
+    for (let round = 0; round < 8; round++) {
+      const w = await quickstartWorld();
+      const both = await Promise.all([
+        w.exportctl(['apply', w.manifests, '--auto-approve']),
+        w.exportctl(['apply', w.manifests, '--auto-approve']),
+      ]);
+      expect(both.map((result) => [result.code, result.stderr])).toEqual([
+        [0, ''],
+        [0, ''],
+      ]);
+      // Whichever got the lock first applied everything; the other then found nothing to do.
+      const waited = both.findIndex((result) => result.stdout.trim() === 'No changes.');
+      expect(waited).toBeGreaterThanOrEqual(0);
+      expect(both[1 - waited]?.stdout).toContain(
+        'Apply complete! Resources: 6 added, 0 changed, 0 destroyed.',
+      );
+    }
+  }, 60_000);
+
   it('an apply killed with SIGKILL half-way converges on the next apply', async () => {
     const w = await quickstartWorld({ faults: { slow: 1, slowMs: 400 } });
     const doomed = w.startExportctl(['apply', w.manifests, '--auto-approve']);
@@ -199,6 +222,37 @@ describe('role rules through the CLI', () => {
 });
 
 describe('secrets', () => {
+  it('a secret pasted where the variable NAME belongs is refused by plan and apply, never shown', async () => {
+    // Issue #13 (6): the very value the variable holds, written as its name.
+    const w = await quickstartWorld();
+    w.edit('connection.yaml', (text) =>
+      text.replace('clientSecret: { env: CC_CLIENT_SECRET }', 'clientSecret: { env: "sandbox-secret" }'),
+    );
+    for (const args of [
+      ['plan', w.manifests],
+      ['plan', w.manifests, '--output', 'json'],
+      ['apply', w.manifests, '--auto-approve'],
+      ['apply', w.manifests, '--auto-approve', '--output', 'json'],
+    ]) {
+      const result = await w.exportctl(args);
+      expect(result.code).toBe(1);
+      const output = result.stdout + result.stderr;
+      expect(output).not.toContain('sandbox-secret');
+      expect(output).toContain('takes the NAME of an environment variable');
+    }
+    const text = await w.exportctl(['plan', w.manifests]);
+    expect(text.stdout + text.stderr).toMatch(/connection\.yaml:16:26: Connection\/marketing-cc: /);
+  });
+
+  it('an unset variable is named, at its reference (file:line:col)', async () => {
+    const w = await quickstartWorld();
+    const result = await w.exportctl(['plan', w.manifests], { CC_CLIENT_SECRET: '' });
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toContain(
+      'connection.yaml:16:19: Connection/marketing-cc: Connection/marketing-cc auth.clientSecret: environment variable CC_CLIENT_SECRET is not set',
+    );
+  });
+
   it('never appear in plan or apply output, status, or the store (sqlite3 .dump and the raw files)', async () => {
     const w = await quickstartWorld();
     const outputs: string[] = [];

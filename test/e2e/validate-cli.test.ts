@@ -115,6 +115,20 @@ describe('exportctl validate (the built CLI)', () => {
     expectNoStackTrace(result);
   });
 
+  it('a secret pasted where the variable NAME belongs: said where and what to do, never shown (text, markdown)', async () => {
+    // Issue #13 (6); --output json is checked by the table below (mustNotPrint).
+    const testCase = badManifestCases.find((item) => item.name.startsWith('a secret pasted as the name'));
+    if (!testCase?.mustNotPrint) throw new Error('the bad-manifest table lost its pasted-secret case');
+    const folder = writeCase(testCase);
+    for (const output of ['text', 'markdown']) {
+      const result = await runExportctl(['validate', '--output', output], { cwd: folder });
+      expect(result.code).toBe(1);
+      expect(result.stdout + result.stderr).not.toContain(testCase.mustNotPrint);
+      expect(result.stdout).toContain('case.yaml:11:26');
+      expect(result.stdout).toContain('{env: NAME} takes the NAME of an environment variable');
+    }
+  });
+
   describe.concurrent('every invalid input of the table, through the CLI', () => {
     const cases = badManifestCases.filter((testCase) => !testCase.unchanged);
     it.each(cases.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {

@@ -12,7 +12,28 @@ const stdinClosed = new Promise((resolve) => {
   process.stdin.on('close', resolve);
 });
 
+/**
+ * Opens (creates and migrates) each of `urls` in turn, the k-th at `startAt + k * slotMs` (epoch
+ * ms), so that several children open the same fresh files at the same moment. A failure is
+ * recorded and the next file tried: the test wants every failure, not the first.
+ */
+async function openFresh() {
+  const failures = [];
+  for (const [k, url] of request.urls.entries()) {
+    const at = request.startAt + k * request.slotMs;
+    // A busy wait, not a timer: timers fire up to a few ms late, and the race is that narrow.
+    while (Date.now() < at) {}
+    try {
+      await (await openStateStore(url, { actor: 'child' })).close();
+    } catch (error) {
+      failures.push({ url, code: error.code ?? null, message: error.message });
+    }
+  }
+  emit({ event: 'opened', failures });
+}
+
 async function main() {
+  if (request.op === 'open-fresh') return openFresh();
   const store = await openStateStore(request.url, { actor: request.identity ?? 'child' });
   try {
     switch (request.op) {
@@ -61,6 +82,38 @@ async function main() {
           });
         }
         emit({ event: 'refreshed' });
+        break;
+      }
+      case 'refresh-killed-after-answer': {
+        // A real refresh against request.tokenUrl, and a SIGKILL at the first thing the client does
+        // once the token endpoint has answered: any event, any log line but the first (the one that
+        // announces the refresh, before the request is sent). Whatever the state holds then is what
+        // a `kill -9` in that window leaves.
+        const {
+          ConstantContactClient,
+          RateLimiterRegistry,
+        } = require('../../dist/src/constant-contact/index.js');
+        let announced = false;
+        const die = () => process.kill(process.pid, 'SIGKILL');
+        const log = () => {
+          if (announced) die();
+          announced = true;
+        };
+        const client = new ConstantContactClient({
+          connectionName: request.connection,
+          credentials: {
+            clientId: 'client-id',
+            clientSecret: 'client-secret',
+            bootstrapRefreshToken: request.bootstrapRefreshToken,
+          },
+          tokenStore: store.tokens.forConnection(request.connection),
+          endpoints: { api: request.apiUrl, token: request.tokenUrl },
+          rateLimiters: new RateLimiterRegistry(),
+          onRequest: die,
+          logger: { debug: log, info: log, warn: log, error: log },
+        });
+        await client.verifyCredentials();
+        emit({ event: 'survived' });
         break;
       }
       default:

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { refreshTokenFingerprint } from '../../../src/constant-contact';
 import type { StoredTokens } from '../../../src/constant-contact/token-store';
 import { startStateChild } from '../../support/state-child';
 import { openTestState } from '../../support/state-store';
@@ -88,6 +92,65 @@ describe('OAuth tokens (TokenStore)', () => {
     expect((await loader.next('loaded')).tokens).toEqual(tokens);
     const store = await openTestState({ folder, env });
     expect(await store.tokens.forConnection('marketing-cc').load()).toEqual(tokens);
+  });
+
+  it('writes within the call of save, before its promise is awaited (what the client relies on)', async () => {
+    const folder = tempFolder();
+    const store = await openTestState({ folder });
+    const pending = store.tokens.forConnection('marketing-cc').save(tokens);
+    // Read through another connection before awaiting: the row is committed already.
+    const other = new Database(join(folder, 'state.db'), { readonly: true });
+    const row = other.prepare('SELECT COUNT(*) AS rows FROM oauth_tokens').get() as { rows: number };
+    other.close();
+    await pending;
+    expect(row.rows).toBe(1);
+  });
+
+  it('a process killed right after the token endpoint answered has already stored the rotated refresh token', async () => {
+    // Issue #13 (7): refresh tokens are single use, so once the endpoint has answered only the new
+    // one works. The child kills itself (SIGKILL) at the first event or log line after the answer.
+    const used: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        used.push(new URLSearchParams(body).get('refresh_token') ?? '');
+        res.setHeader('Content-Type', 'application/json');
+        res.end(
+          JSON.stringify({ access_token: 'at-new', refresh_token: 'rt-rotated-by-cc', expires_in: 86_400 }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const folder = tempFolder();
+      const url = `sqlite:${join(folder, 'state.db')}`;
+      const env = { EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64') };
+      const child = startStateChild(
+        {
+          op: 'refresh-killed-after-answer',
+          url,
+          connection: 'marketing-cc',
+          bootstrapRefreshToken: 'rt-bootstrap',
+          apiUrl: `http://127.0.0.1:${port}/v3`,
+          tokenUrl: `http://127.0.0.1:${port}/oauth2/default/v1/token`,
+        },
+        { env },
+      );
+      const exit = await child.exited;
+      expect([exit.signal, exit.events]).toEqual(['SIGKILL', []]);
+      expect(used).toEqual(['rt-bootstrap']);
+      const store = await openTestState({ folder, env });
+      expect(await store.tokens.forConnection('marketing-cc').load()).toMatchObject({
+        refreshToken: 'rt-rotated-by-cc',
+        bootstrapFingerprint: refreshTokenFingerprint('rt-bootstrap'),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('excludes refreshes across processes: no update is lost', async () => {

@@ -250,6 +250,27 @@ export const badManifestCases: readonly BadManifestCase[] = [
     expect: [['invalid-format', 'case.yaml', 11, 26]],
   },
   {
+    // Issue #13 (6): the secret itself pasted where the variable's NAME belongs.
+    name: 'a secret pasted as the name of the clientSecret variable',
+    files: {
+      'case.yaml': conn(
+        withLine(connectionSpec, 'clientSecret', '  clientSecret: { env: "pasted-SECRET.9f8e/7d6c+b5a4" }'),
+      ),
+    },
+    expect: [['invalid-format', 'case.yaml', 11, 26]],
+    mustNotPrint: 'pasted-SECRET.9f8e/7d6c+b5a4',
+  },
+  {
+    name: 'a refresh token pasted as the name of the refreshToken variable',
+    files: {
+      'case.yaml': conn(
+        withLine(connectionSpec, 'refreshToken', '  refreshToken: { env: "rt-PASTED-0123456789" }'),
+      ),
+    },
+    expect: [['invalid-format', 'case.yaml', 12, 26]],
+    mustNotPrint: 'rt-PASTED-0123456789',
+  },
+  {
     name: 'removal: delete',
     files: { 'case.yaml': dest([...destinationSpec, 'removal: delete']) },
     expect: [['invalid-value', 'case.yaml', 13, 12]],

@@ -2,6 +2,7 @@ import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import {
   AuthError,
+  ConstantContactError,
   MemoryTokenStore,
   refreshTokenFingerprint,
   type StoredTokens,
@@ -152,6 +153,61 @@ describe('access tokens', () => {
       'refresh with refresh-2',
       'save refresh-3',
     ]);
+  });
+
+  it('stores the rotated refresh token as the first thing after the token answer: before any log, event or use', async () => {
+    // Issue #13 (7): the old refresh token is dead once Constant Contact has answered; a process
+    // killed after the answer and before the save kept only the dead one. So nothing may come
+    // between the two: not the request's log line or event, not a use of the new access token.
+    const timeline: string[] = [];
+    const inner = new MemoryTokenStore();
+    const store: TokenStore = {
+      load: () => inner.load(),
+      save: (tokens) => {
+        timeline.push(`save ${tokens.refreshToken}`);
+        return inner.save(tokens);
+      },
+      withRefreshLock: (refresh) => inner.withRefreshLock(refresh),
+    };
+    nock(authOrigin)
+      .post(tokenPath)
+      .reply(() => {
+        timeline.push('token endpoint answers');
+        return [200, grant('access-1', 'refresh-2')];
+      });
+    nock(apiOrigin)
+      .get(`/v3/contact_lists/${listId}`)
+      .query(true)
+      .reply(function () {
+        timeline.push(`use ${String(this.req.headers.authorization)}`);
+        return [200, list];
+      });
+    const { client } = nockedClient({
+      tokenStore: store,
+      onRequest: (event) => timeline.push(`event ${event.endpoint} ${event.status}`),
+      logger: {
+        debug: (_fields, message) => timeline.push(`log ${message}`),
+        info: (_fields, message) => timeline.push(`log ${message}`),
+        warn: (_fields, message) => timeline.push(`log ${message}`),
+        error: (_fields, message) => timeline.push(`log ${message}`),
+      },
+    });
+    await client.getList(listId);
+    const answered = timeline.indexOf('token endpoint answers');
+    expect(answered).toBeGreaterThanOrEqual(0);
+    expect(timeline.slice(answered + 1, answered + 2)).toEqual(['save refresh-2']);
+    expect(timeline.filter((entry) => entry.startsWith('save'))).toEqual(['save refresh-2']);
+    expect(timeline.indexOf('use Bearer access-1')).toBeGreaterThan(answered + 1);
+  });
+
+  it('stores a rotated refresh token even from an answer that lacks the access token, then fails', async () => {
+    nock(authOrigin).post(tokenPath).reply(200, { token_type: 'Bearer', refresh_token: 'refresh-2' });
+    const { client, store } = nockedClient();
+    const error = await client.verifyCredentials().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConstantContactError);
+    expect(error).toMatchObject({ code: 'unexpected-response' });
+    expect(await store.load()).toMatchObject({ refreshToken: 'refresh-2' });
+    expect((await store.load())?.accessToken).toBeUndefined();
   });
 
   it('re-reads the store inside the lock: a refresh made meanwhile by another process is reused', async () => {
