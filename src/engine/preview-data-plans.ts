@@ -16,6 +16,8 @@ export interface PreviewChange {
   readonly name: string;
   /** The spec as apply stores it (`handler.storedSpec`); undefined for a delete. */
   readonly spec: JsonObject | undefined;
+  /** The facts apply records with it (`handler.storedFacts`: a ProfileSource's folder), if any. */
+  readonly facts?: JsonObject | undefined;
   /** A replacement: the resource (and a destination's snapshot) starts over. */
   readonly replace: boolean;
 }
@@ -59,13 +61,16 @@ export async function previewDataPlans(
         const existing = await copy.resources.get(change.kind, change.name);
         if (existing && (change.replace || change.spec === undefined))
           await copy.resources.delete(change.kind, change.name, existing.owner);
-        if (change.spec !== undefined)
+        if (change.spec !== undefined) {
           await copy.resources.put({
             kind: change.kind,
             name: change.name,
             owner: existing?.owner ?? 'exportctl',
             spec: change.spec,
           });
+          if (change.facts !== undefined)
+            await copy.resources.setRemoteFacts(change.kind, change.name, change.facts);
+        }
       }
       const previews: DataPlanPreview[] = [];
       for (const destination of destinations) {

@@ -11,6 +11,7 @@ import {
   systemClock,
 } from '../constant-contact';
 import { ExportctlError } from '../errors';
+import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
 import { connectionRuntime } from '../resources/connection-runtime';
 import {
   type AppliedResource,
@@ -193,7 +194,12 @@ async function loadDestination(store: StateStore, name: string): Promise<Applied
     name,
     resource,
     spec,
-    source: source.spec as unknown as ProfileSourceSpec,
+    // Paths as written, made absolute against the folder the last apply found the files in.
+    source: locatedSourceSpec(
+      source.spec as unknown as ProfileSourceSpec,
+      recordedSourceFolder(source.remoteFacts?.facts),
+      source.name,
+    ),
     connection: connection.spec as unknown as ConnectionSpec,
   };
 }

@@ -16,6 +16,8 @@ export const sourceErrorCodes = {
   'source-unterminated-quote':
     'a csv file has a quote that is never closed, or one that makes rows impossible to tell apart: the file cannot be read whole',
   'source-changed-while-read': 'a source file changed (size or modification time) while it was read',
+  'source-location-unknown':
+    'an applied ProfileSource has relative paths but the state does not record the folder they start from',
   'source-too-many-segments': 'a destination selects more segments than a membership bitmask can hold',
 } as const;
 

@@ -1,8 +1,9 @@
-import type { ExportDestination, ProfileSourceSpec } from '../config';
+import type { ExportDestination } from '../config';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { connectionRuntime } from './connection-runtime';
 import { fieldChanges } from './field-changes';
+import { appliedSourceSpec } from './profile-source-handler';
 import type { ListFacts } from './remote-services';
 import { ResourceVerificationError } from './resource-errors';
 import {
@@ -154,7 +155,7 @@ async function sourceProblems(spec: ExportDestination['spec'], context: HandlerC
       },
     );
   }
-  const sourceSpec = source.spec as unknown as ProfileSourceSpec;
+  const sourceSpec = appliedSourceSpec(source);
   const { email, firstName, lastName } = spec.dataMatching;
   const fields = [sourceSpec.key, email, ...(firstName ? [firstName] : []), ...(lastName ? [lastName] : [])];
   return context.sources.problems(sourceSpec, fields);

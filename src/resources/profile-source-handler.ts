@@ -1,5 +1,7 @@
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ProfileSource, ProfileSourceSpec } from '../config';
+import { locatedSourceSpec, recordedSourceFolder, sourceFolderFact } from '../profiles';
+import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { fieldChanges } from './field-changes';
 import { ResourceVerificationError } from './resource-errors';
@@ -14,18 +16,25 @@ import {
 
 /**
  * Profile sources: no remote side, but their files or tables must exist and have the key column.
- * The state keeps file paths absolute, so a run (which has no manifest) reads the same files the
- * apply checked; moving the checkout shows as a change of those paths.
+ * The state keeps file paths as written (relative to the manifest), so the same manifests in another
+ * checkout or folder plan no change; the folder the apply found the files in is kept as the
+ * source's `folder` fact, which a run (it has no manifest) reads the files from (`appliedSourceSpec`).
  */
 export const profileSourceHandler: ResourceHandler<ProfileSource> = {
   kind: 'ProfileSource',
 
   storedSpec(desired) {
-    return absoluteSpec(desired) as unknown as JsonObject;
+    return desired.manifest.spec as unknown as JsonObject;
+  },
+
+  storedFacts(desired) {
+    return { [sourceFolderFact]: dirname(desired.file) };
   },
 
   async diff(applied, desired) {
-    return toDiff(applied, fieldChanges(applied?.spec, this.storedSpec(desired), {}, 'spec'));
+    const before =
+      applied === undefined ? undefined : (asWritten(applied.spec, desired) as unknown as JsonObject);
+    return toDiff(applied, fieldChanges(before, this.storedSpec(desired), {}, 'spec'));
   },
 
   async create(desired, context) {
@@ -42,7 +51,7 @@ export const profileSourceHandler: ResourceHandler<ProfileSource> = {
 
   async read(applied, context) {
     try {
-      const spec = applied.spec as unknown as ProfileSourceSpec;
+      const spec = appliedSourceSpec(applied);
       const problems = await context.sources.problems(spec, [spec.key]);
       if (problems.length > 0)
         return { ready: false, reason: 'SourceUnreadable', message: problems.join('; ') };
@@ -55,12 +64,48 @@ export const profileSourceHandler: ResourceHandler<ProfileSource> = {
 
 /** The spec with every file path made absolute (relative to the manifest's folder). */
 export function absoluteSpec(desired: DesiredResource<ProfileSource>): ProfileSourceSpec {
-  const base = dirname(desired.file);
-  const absolute = (path: string) => (isAbsolute(path) ? path : join(base, path));
-  const { spec } = desired.manifest;
-  if (spec.type === 'sqlite')
-    return { ...spec, ...(spec.database === undefined ? {} : { database: absolute(spec.database) }) };
-  return { ...spec, profiles: absolute(spec.profiles), segmentMembership: absolute(spec.segmentMembership) };
+  return locatedSourceSpec(desired.manifest.spec, dirname(desired.file), desired.manifest.metadata.name);
+}
+
+/**
+ * An applied source's spec with its file paths made absolute against the folder its last apply
+ * found them in: what a run, a refresh or a destination's check reads. Throws a SourceError
+ * (`source-location-unknown`) for relative paths without a recorded folder.
+ */
+export function appliedSourceSpec(applied: AppliedResource): ProfileSourceSpec {
+  return locatedSourceSpec(
+    applied.spec as unknown as ProfileSourceSpec,
+    recordedSourceFolder(applied.remoteFacts?.facts),
+    applied.name,
+  );
+}
+
+/**
+ * The applied spec as the desired one would write it: a state written before paths were kept as
+ * written holds them absolute; a path that is where the desired (relative) one points is the same
+ * path, so upgrading shows no change.
+ */
+function asWritten(applied: JsonObject, desired: DesiredResource<ProfileSource>): ProfileSourceSpec {
+  const before = applied as unknown as ProfileSourceSpec;
+  const folder = dirname(desired.file);
+  const wanted = desired.manifest.spec;
+  const same = (old: string | undefined, now: string | undefined) =>
+    old !== undefined &&
+    now !== undefined &&
+    isAbsolute(old) &&
+    !isAbsolute(now) &&
+    old === resolve(folder, now)
+      ? now
+      : old;
+  if (before.type === 'sqlite') {
+    const database = same(before.database, wanted.database);
+    return { ...before, ...(database === undefined ? {} : { database }) };
+  }
+  return {
+    ...before,
+    profiles: same(before.profiles, wanted.profiles) ?? before.profiles,
+    segmentMembership: same(before.segmentMembership, wanted.segmentMembership) ?? before.segmentMembership,
+  };
 }
 
 async function store(desired: DesiredResource<ProfileSource>, context: HandlerContext) {
@@ -79,7 +124,8 @@ async function store(desired: DesiredResource<ProfileSource>, context: HandlerCo
   }
   return storeReady(
     context,
-    { kind: 'ProfileSource', name, spec: spec as unknown as JsonObject },
+    { kind: 'ProfileSource', name, spec: desired.manifest.spec as unknown as JsonObject },
     'the source is readable',
+    profileSourceHandler.storedFacts?.(desired),
   );
 }

@@ -50,8 +50,13 @@ export interface ObservedStatus {
  */
 export interface ResourceHandler<M extends Manifest = Manifest> {
   readonly kind: M['kind'] & ManifestKind;
-  /** The spec as the state keeps it: secret references (never values), file paths made absolute. */
+  /** The spec as the state keeps it: secret references (never values), file paths as written. */
   storedSpec(desired: DesiredResource<M>): JsonObject;
+  /**
+   * Facts an apply records with the resource that are not part of its spec (never diffed): a
+   * ProfileSource's folder, which its relative paths start from. Absent: none.
+   */
+  storedFacts?(desired: DesiredResource<M>): JsonObject;
   /** Named field changes from applied to desired, including `(sensitive)` secret value changes. */
   diff(
     applied: AppliedResource | undefined,

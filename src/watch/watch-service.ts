@@ -10,6 +10,7 @@ import {
   type RefreshSpec,
 } from '../config';
 import { destinationSchedule } from '../engine/due-destinations';
+import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
 import {
@@ -434,7 +435,16 @@ export class WatchService {
     this.scheduler.update(schedules);
     const files = new Map<string, string[]>();
     for (const source of await store.resources.list({ kind: 'ProfileSource' })) {
-      const spec = source.spec as unknown as ProfileSourceSpec;
+      let spec: ProfileSourceSpec;
+      try {
+        spec = locatedSourceSpec(
+          source.spec as unknown as ProfileSourceSpec,
+          recordedSourceFolder(source.remoteFacts?.facts),
+          source.name,
+        );
+      } catch {
+        continue; // no folder recorded yet: its next apply records one, and the run says so
+      }
       const paths =
         spec.type === 'sqlite'
           ? spec.database

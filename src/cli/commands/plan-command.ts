@@ -86,6 +86,7 @@ async function dataPlans(
     kind: change.kind,
     name: change.name,
     spec: desired ? resourceHandlers[change.kind].storedSpec(desired) : undefined,
+    facts: desired ? resourceHandlers[change.kind].storedFacts?.(desired) : undefined,
     replace: change.action === 'replace',
   }));
   const destinations = started.computed.steps

@@ -66,9 +66,9 @@ describe('the dynamic provider, called directly (sandbox + SQLite)', () => {
       listName: 'VIP and newsletter',
       membershipCount: 0,
     });
-    expect(outs.get('ProfileSource/unified-profiles')?.outs.spec.profiles).toBe(
-      join(world.folder, 'data', 'profiles.csv'),
-    );
+    // Paths as written (relative to the manifest); the folder they start from is a fact beside them.
+    expect(outs.get('ProfileSource/unified-profiles')?.outs.spec.profiles).toBe('data/profiles.csv');
+    expect(outs.get('ProfileSource/unified-profiles')?.outs.remoteFacts).toEqual({ folder: world.folder });
     const everything = JSON.stringify([...outs.values()]);
     for (const value of Object.values(sandboxSecrets)) expect(everything).not.toContain(value);
 

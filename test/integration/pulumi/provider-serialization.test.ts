@@ -54,7 +54,7 @@ describe('the serialized provider', () => {
     const sourceProps = (await source.check({} as never, world.props('ProfileSource/unified-profiles')))
       .inputs;
     const createdSource = await source.create(sourceProps);
-    expect(createdSource.outs.spec.profiles).toBe(join(world.folder, 'data', 'profiles.csv'));
+    expect(createdSource.outs.spec.profiles).toBe('data/profiles.csv');
 
     const connection = await serialized('Connection');
     const checked = await connection.check(

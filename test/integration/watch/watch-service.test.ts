@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -31,11 +31,16 @@ afterEach(async () => {
 });
 
 async function harness(
-  overrides: { lockTimeoutMs?: number; driftIntervalMs?: number } = {},
+  overrides: {
+    lockTimeoutMs?: number;
+    driftIntervalMs?: number;
+    /** Another folder of manifests, and the state they were applied to, instead of fresh ones. */
+    elsewhere?: { readonly manifests: string; readonly store: StateStore };
+  } = {},
 ): Promise<Harness> {
-  sandbox = await startSandbox();
-  const manifests = quickstartCopy(sandbox);
-  const store = await openTestState({ folder: tempFolder() });
+  if (overrides.elsewhere === undefined) sandbox = await startSandbox();
+  const manifests = overrides.elsewhere?.manifests ?? quickstartCopy(sandbox as SandboxHandle);
+  const store = overrides.elsewhere?.store ?? (await openTestState({ folder: tempFolder() }));
   const clock = new ManualWatchClock(Date.parse('2026-11-23T07:59:00Z'));
   const metrics = new WatchMetrics();
   const lines: string[] = [];
@@ -97,6 +102,23 @@ const metric = async (metrics: WatchMetrics, name: string, labels: string) =>
     ?.split(' ')[1];
 
 describe('WatchService (real files, SQLite and sandbox; a recording runner)', () => {
+  it('started in another folder on the same manifests, applies nothing', async () => {
+    const first = await harness();
+    await first.service.start();
+    const applied = await first.store.resources.list();
+    expect(applied).toHaveLength(6);
+    await first.service.stop(1_000);
+    const copy = join(tempFolder(), 'elsewhere');
+    cpSync(first.manifests, copy, { recursive: true });
+    const second = await harness({ elsewhere: { manifests: copy, store: first.store } });
+    await second.service.start();
+    expect(second.service.isReady()).toBe(true);
+    const after = await second.store.resources.list();
+    expect(after.map((item) => [item.kind, item.name, item.generation, item.updatedAt])).toEqual(
+      applied.map((item) => [item.kind, item.name, item.generation, item.updatedAt]),
+    );
+  });
+
   it('applies at start, then on every manifest change; an invalid change applies nothing', async () => {
     const h = await harness();
     await h.service.start();
