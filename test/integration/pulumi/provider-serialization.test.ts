@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { exportctlProvider as sourceProvider } from '../../../provider/dynamic';
