@@ -112,6 +112,20 @@ function readLine(record: ExportRunRecord): string {
   return `  read ${int(c.read)} profile rows; ${int(c.inSegments)} in ${record.destination.segments.join(', ')}; ${int(c.invalid)} invalid, ${int(c.duplicate)} duplicate emails; ${int(c.contacts)} distinct contacts`;
 }
 
+/**
+ * What the run found when it held the list against what exportctl put there: a line only when the
+ * list was not as the last run left it (a warning: it was trimmed, or members were added outside).
+ */
+function listCheckLine(record: ExportRunRecord): string | undefined {
+  const check = record.listCheck;
+  if (!check?.exported) return undefined;
+  const before =
+    check.expected === null
+      ? 'the last run did not finish, so it was looked at'
+      : `${int(check.expected)} after the last run`;
+  return `  warning: the list had ${plural(check.found, 'member')} (${before}): ${plural(check.missing, 'contact')} exportctl had put there ${check.missing === 1 ? 'was' : 'were'} missing (sent again if still selected); ${plural(check.notExportctls, 'member')} exportctl did not add, left alone`;
+}
+
 /** A finished (or paused) run, as `exportctl run` prints it. */
 export function renderRunSummary(result: ExportRunResult): string[] {
   const { run, record } = result;
@@ -140,6 +154,8 @@ export function renderRunSummary(result: ExportRunResult): string[] {
     }
   }
   if (record.plan?.resumesRun === null || record.plan === null) lines.push(readLine(record));
+  const listLine = listCheckLine(record);
+  if (listLine !== undefined) lines.push(listLine);
   const api = record.apiCalls;
   lines.push(
     `  API: ${plural(api.total, 'request')} (${plural(api.writes, 'write')}, ${int(api.failed)} failed and retried or reported, ${int(api.throttled)} throttled)`,

@@ -159,6 +159,66 @@ export class ExportCheckpointStore {
     });
   }
 
+  /** The list's membership count when the destination's last run succeeded, if that is known. */
+  listBaseline(destination: string, listId: string): number | undefined {
+    const row = this.db
+      .prepare('SELECT membership_count FROM export_list_baselines WHERE destination = ? AND list_id = ?')
+      .get(destination, listId) as { membership_count: number } | undefined;
+    return row?.membership_count;
+  }
+
+  /** Records what the list held at the end of a run that succeeded. */
+  setListBaseline(destination: string, listId: string, membershipCount: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO export_list_baselines (destination, list_id, membership_count, observed_at)
+         VALUES (?, ?, ?, ?)
+         ON CONFLICT (destination) DO UPDATE SET list_id = excluded.list_id,
+           membership_count = excluded.membership_count, observed_at = excluded.observed_at`,
+      )
+      .run(destination, listId, membershipCount, this.now());
+  }
+
+  /** Forgets the baseline while a run works: one that does not succeed leaves none. */
+  dropListBaseline(destination: string): void {
+    this.db.prepare('DELETE FROM export_list_baselines WHERE destination = ?').run(destination);
+  }
+
+  /**
+   * Holds the snapshot against the list's members (`emailKeys`, lowercased, from a bulk export):
+   * snapshot members the list lacks leave the snapshot, so the run's diff sends them again, and the
+   * list's members exportctl did not put there are counted. One transaction, inside SQLite.
+   */
+  reconcileSnapshotWithList(
+    destination: string,
+    emailKeys: readonly string[],
+  ): { readonly missing: number; readonly notExportctls: number } {
+    return this.db.transaction(() => {
+      this.db.exec(
+        'CREATE TEMP TABLE IF NOT EXISTS list_members_seen (email_key TEXT PRIMARY KEY) WITHOUT ROWID',
+      );
+      this.db.exec('DELETE FROM temp.list_members_seen');
+      const insert = this.db.prepare('INSERT OR IGNORE INTO temp.list_members_seen (email_key) VALUES (?)');
+      for (const key of emailKeys) insert.run(key);
+      const notExportctls = (
+        this.db
+          .prepare(
+            `SELECT count(*) AS n FROM temp.list_members_seen m
+             WHERE NOT EXISTS (SELECT 1 FROM export_snapshots s WHERE s.destination = ? AND s.email_key = m.email_key)`,
+          )
+          .get(destination) as { n: number }
+      ).n;
+      const missing = this.db
+        .prepare(
+          `DELETE FROM export_snapshots WHERE destination = ?
+           AND email_key NOT IN (SELECT email_key FROM temp.list_members_seen)`,
+        )
+        .run(destination).changes;
+      this.db.exec('DELETE FROM temp.list_members_seen');
+      return { missing, notExportctls };
+    })();
+  }
+
   /** Contacts in the destination's last confirmed snapshot. */
   snapshotSize(destination: string): number {
     const row = this.db

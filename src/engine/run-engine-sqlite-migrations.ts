@@ -132,4 +132,27 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
       `);
     },
   },
+  {
+    // What each destination's list held when its last run succeeded: the next run compares the
+    // list's membership_count with it, and looks for what the list lacks when it differs (a list
+    // trimmed or emptied outside exportctl). Dropped while a run works (a run that does not finish
+    // leaves no baseline) and with the destination (its list is not the one the baseline counted).
+    id: 'run-engine-4-list-baselines',
+    up(db) {
+      db.exec(`
+        CREATE TABLE export_list_baselines (
+          destination TEXT PRIMARY KEY,
+          list_id TEXT NOT NULL,
+          membership_count INTEGER NOT NULL,
+          observed_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TRIGGER export_destination_removed_baseline AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_list_baselines WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
 ];

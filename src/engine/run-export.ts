@@ -26,6 +26,7 @@ import {
   type StateStore,
 } from '../state';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
+import { checkListMembership } from './check-list-membership';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
 import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
@@ -367,6 +368,18 @@ class RunContext {
       session.enter('preflight');
       const list = await client.getList(spec.listId);
       session.update({ listMembersAtStart: list.membership_count ?? null });
+      if (list.membership_count !== undefined) {
+        const listCheck = await checkListMembership({
+          client,
+          checkpoints: this.checkpoints,
+          destination: name,
+          listId: spec.listId,
+          found: list.membership_count,
+        });
+        session.update({ listCheck });
+      }
+      // Unknown until this run succeeds: one that does not leaves the next to look at the list.
+      this.checkpoints.dropListBaseline(name);
       await readAndPlan(this.planInput(session, false, list.membership_count));
       planned = true;
       await session.save();
@@ -437,10 +450,29 @@ class RunContext {
     }
     session.enter('finish');
     this.updateTotals(session);
+    await this.recordListBaseline(session, client, listId);
     const run = await session.finish('succeeded');
     this.checkpoints.deleteCheckpoint(session.runId);
     this.checkpoints.compact();
     return this.result(run, session, resumed, undefined);
+  }
+
+  /**
+   * What the list holds now that the run succeeded, for the next run's check: the count read at the
+   * start when nothing was sent, else one GET.
+   */
+  private async recordListBaseline(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    listId: string,
+  ): Promise<void> {
+    const { counts, listMembersAtStart } = session.record;
+    const sent = session.record.batches.importsConfirmed > 0 || counts.removed > 0;
+    const count =
+      sent || listMembersAtStart === null
+        ? (await client.getList(listId)).membership_count
+        : listMembersAtStart;
+    if (count !== undefined) this.checkpoints.setListBaseline(this.destination.name, listId, count);
   }
 
   private updateTotals(session: ExportRunSession): void {

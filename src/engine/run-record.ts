@@ -1,6 +1,7 @@
 import type { RunRecord, RunStatus, RunTrigger } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { type ApiCallCounts, noApiCalls } from './api-call-tally';
+import type { ListCheck } from './check-list-membership';
 import type { DataPlan } from './data-plan';
 
 /** The steps of a run, in order; the run record times each. */
@@ -89,6 +90,11 @@ export type ExportRunRecord = {
   readonly segmentNearMisses: readonly { readonly found: string; readonly selected: string }[];
   /** The list's `membership_count` at the start (null for a dry run, which asks nothing). */
   readonly listMembersAtStart: number | null;
+  /**
+   * The list held against what exportctl put there, before planning (a fresh real run only; absent
+   * in records written before this was checked).
+   */
+  readonly listCheck?: ListCheck | null;
   readonly plan: DataPlan | null;
   readonly batches: {
     readonly imports: number;
@@ -145,6 +151,7 @@ export function newRunRecord(
     membersPerSegment: {},
     segmentNearMisses: [],
     listMembersAtStart: null,
+    listCheck: null,
     plan: null,
     batches: { imports: 0, importsConfirmed: 0, removals: 0, removalsConfirmed: 0 },
     timingsMs: {},

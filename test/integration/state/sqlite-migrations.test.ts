@@ -43,6 +43,7 @@ describe('opening a SQLite state', () => {
       'export_import_batches',
       'export_import_payloads',
       'export_import_rows',
+      'export_list_baselines',
       'export_removal_batches',
       'export_removals',
       'export_snapshots',
@@ -58,6 +59,7 @@ describe('opening a SQLite state', () => {
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: clock.now() },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: clock.now() },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
+      { version: 5, id: 'run-engine-4-list-baselines', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -80,6 +82,7 @@ describe('opening a SQLite state', () => {
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: 1000 },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: 1000 },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
+      { version: 5, id: 'run-engine-4-list-baselines', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -110,6 +113,7 @@ describe('opening a SQLite state', () => {
       'run-engine-1-snapshots-and-checkpoints',
       'run-engine-2-removal-submissions',
       'run-engine-3-claimed-activities',
+      'run-engine-4-list-baselines',
       'test-module-1-snapshots',
     ]);
     await store.close();
