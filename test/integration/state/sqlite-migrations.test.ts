@@ -58,6 +58,7 @@ describe('opening a SQLite state', () => {
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: clock.now() },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: clock.now() },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
+      { version: 5, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -80,6 +81,7 @@ describe('opening a SQLite state', () => {
       { version: 2, id: 'run-engine-1-snapshots-and-checkpoints', appliedAt: 1000 },
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: 1000 },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
+      { version: 5, id: 'control-plane-2-state-serial', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -110,6 +112,7 @@ describe('opening a SQLite state', () => {
       'run-engine-1-snapshots-and-checkpoints',
       'run-engine-2-removal-submissions',
       'run-engine-3-claimed-activities',
+      'control-plane-2-state-serial',
       'test-module-1-snapshots',
     ]);
     await store.close();
