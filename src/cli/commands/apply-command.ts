@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type { ApplyProgress, StepResult } from '../../reconcile';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { confirmChanges } from '../confirm';
 import { ExitCode } from '../exit-codes';
 import { parseDuration } from '../parse-duration';
@@ -112,8 +113,7 @@ function describeResult(result: StepResult): string {
 
 export const registerApplyCommands: RegisterCommand = ({ program, context, action, globals }) => {
   const common = (name: 'apply' | 'destroy', description: string) =>
-    program
-      .command(name)
+    withCommonFlags(program.command(name), ['state', 'as', 'output'])
       .description(description)
       .argument('[path...]', 'manifest files or folders (default: the current folder)')
       .option('--auto-approve', 'do not ask for confirmation (required without a terminal)')

@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 
 export interface PlanFlags {
@@ -102,8 +103,7 @@ export function useColor(context: CliContext): boolean {
 }
 
 export const registerPlanCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('plan')
+  withCommonFlags(program.command('plan'), ['state', 'as', 'output', 'detailedExitcode'])
     .description(
       'desired (PATH) vs applied (state): + create, ~ update, -/+ replace, - delete; changes nothing',
     )
