@@ -56,6 +56,8 @@ export const usageErrorCodes = {
     "a common flag was given to a command that does not take it (--detailed-exitcode is plan's)",
   'confirmation-required':
     'a change was asked for without a terminal to confirm it and without --auto-approve',
+  'saved-plan-arguments':
+    'apply of a saved plan was also given a PATH, --prune or --no-refresh (the plan holds those)',
   'run-target': 'exportctl run was not told which destination to run, or was told two ways at once',
   'sandbox-host': 'the sandbox was asked to listen on an address that is not loopback',
 } as const;

@@ -1,5 +1,6 @@
 export * from './connection-handler';
 export * from './connection-runtime';
+export * from './connection-secrets';
 export * from './export-destination-handler';
 export * from './field-changes';
 export * from './plain-handlers';
