@@ -5,6 +5,7 @@ export * from './export-destination-handler';
 export * from './field-changes';
 export * from './plain-handlers';
 export * from './profile-source-handler';
+export * from './reauthorize-connection';
 export * from './remote-services';
 export * from './resource-errors';
 export * from './resource-handler';

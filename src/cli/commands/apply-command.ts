@@ -213,6 +213,19 @@ function describeResult(result: StepResult): string {
   return `${result.id}: FAILED to ${result.action} [${result.code ?? 'error'}]: ${result.message ?? ''}`;
 }
 
+/** What destroy does and does not do to Constant Contact (`destroy --help`, and the README). */
+const DESTROY_HELP = `
+Constant Contact is not changed: destroy deletes the resources from the state only (for a
+destination also its membership snapshot and an unfinished run's checkpoint), so no run updates the
+list any more. The list is not deleted, and contacts already exported stay in their lists (and in
+the account); nothing is unsubscribed.
+
+To empty a list of what exportctl exported before destroying its destination: set the destination's
+removal: remove-from-list, maxRemovalPercent: 100 and segments to a segment no profile is in, apply,
+and run it (exportctl run NAME): it removes the contacts of its last confirmed snapshot from the
+list (they stay in the account). Then destroy. Contacts added to the list in other ways are not
+exportctl's to remove: remove them in Constant Contact itself.`;
+
 export const registerApplyCommands: RegisterCommand = ({ program, context, action, globals }) => {
   const common = (name: 'apply' | 'destroy', description: string, argument: string) =>
     withCommonFlags(program.command(name), ['state', 'as', 'output'])
@@ -235,17 +248,19 @@ export const registerApplyCommands: RegisterCommand = ({ program, context, actio
     );
   common(
     'destroy',
-    'delete what PATH declares (destinations first)',
+    'delete what PATH declares from the state (destinations first); Constant Contact is not changed',
     'manifest files or folders (default: the current folder)',
-  ).action(
-    action((command) =>
-      applyCommand(
-        'destroy',
-        command.args,
-        { ...(command.opts() as ApplyFlags), refresh: false },
-        globals(command),
-        context,
+  )
+    .addHelpText('after', DESTROY_HELP)
+    .action(
+      action((command) =>
+        applyCommand(
+          'destroy',
+          command.args,
+          { ...(command.opts() as ApplyFlags), refresh: false },
+          globals(command),
+          context,
+        ),
       ),
-    ),
-  );
+    );
 };

@@ -99,7 +99,7 @@ export async function sandboxCommand(
       context.stdout,
       options.stateFile
         ? `  state:    ${options.stateFile} (tokens and data survive a restart)`
-        : '  state:    in memory; after a restart, clear the tokens exportctl stored (or use --state-file)',
+        : '  state:    in memory; after a restart, run exportctl connection reauthorize NAME for each connection (or use --state-file)',
     );
     writeLine(context.stdout, 'Stop with Ctrl+C.');
   }
