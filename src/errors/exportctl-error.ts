@@ -57,7 +57,7 @@ export const usageErrorCodes = {
   'confirmation-required':
     'a change was asked for without a terminal to confirm it and without --auto-approve',
   'saved-plan-arguments':
-    'apply of a saved plan was also given a PATH, --prune or --no-refresh (the plan holds those)',
+    'apply of a saved plan was also given a PATH, --prune or --no-refresh (the plan holds those), or destroy a plan',
   'unknown-connection': 'a command named a connection that is not applied in the state',
   'run-target': 'exportctl run was not told which destination to run, or was told two ways at once',
   'sandbox-host': 'the sandbox was asked to listen on an address that is not loopback',

@@ -127,6 +127,9 @@ describe('saved plans: plan -out FILE, then apply FILE', () => {
     const withPrune = await w.exportctl(['apply', planFile, '--prune']);
     expect(withPrune.code).toBe(1);
     expect(withPrune.stderr).toContain('apply of a saved plan takes no --prune');
+    const destroy = await w.exportctl(['destroy', planFile, '--auto-approve']);
+    expect(destroy.code).toBe(1);
+    expect(destroy.stderr).toContain('destroy takes manifests, not a saved plan');
 
     const otherState = `sqlite:${join(tempFolder(), 'state.db')}`;
     const elsewhere = await w.exportctl(['apply', planFile], { EXPORTCTL_STATE: otherState });

@@ -30,10 +30,8 @@ export async function applyCommand(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
-  if (mode === 'apply') {
-    const planFile = savedPlanArgument(paths, flags, context);
-    if (planFile !== undefined) return applySavedPlanCommand(planFile, flags, globals, context);
-  }
+  const planFile = savedPlanArgument(mode, paths, flags, context);
+  if (planFile !== undefined) return applySavedPlanCommand(planFile, flags, globals, context);
   const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const started = await startReconcile(
     {
@@ -108,9 +106,10 @@ export async function applySavedPlanCommand(
 
 /**
  * The saved plan among apply's arguments, if one is: then it must be the only argument, and PATH's
- * choices (--prune, --no-refresh) are the plan's, not flags.
+ * choices (--prune, --no-refresh) are the plan's, not flags. Destroy takes none.
  */
 function savedPlanArgument(
+  mode: 'apply' | 'destroy',
   paths: readonly string[],
   flags: ApplyFlags,
   context: CliContext,
@@ -118,6 +117,12 @@ function savedPlanArgument(
   const { isSavedPlanFile } = require('../../reconcile') as typeof import('../../reconcile');
   const planFile = paths.find((path) => isSavedPlanFile(resolve(context.cwd, path)));
   if (planFile === undefined) return undefined;
+  if (mode === 'destroy') {
+    throw new UsageError('saved-plan-arguments', `destroy takes manifests, not a saved plan: ${planFile}`, {
+      context: { planFile },
+      hint: `apply a saved plan with exportctl apply ${planFile}; destroy with exportctl destroy PATH`,
+    });
+  }
   const refuse = (what: string) =>
     new UsageError('saved-plan-arguments', `apply of a saved plan takes no ${what}: ${planFile} holds it`, {
       context: { planFile },
