@@ -11,7 +11,7 @@ export interface CliContext {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-/** The flags every command shares (DESIGN.md "Common flags"). */
+/** The common flags (DESIGN.md "Common flags") as a command sees them: see `withCommonFlags`. */
 export interface GlobalOptions {
   readonly state?: string;
   readonly as?: string;

@@ -1,6 +1,7 @@
 import {
   formatProblemText,
   hasErrors,
+  type LoadedManifest,
   loadManifests,
   type Problem,
   problemJson,
@@ -8,6 +9,7 @@ import {
 } from '../config';
 import { type ComputedPlan, computePlan } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
+import type { StateSerial } from '../state';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 import { openStateSession, type StateSession } from './state-session';
 
@@ -24,6 +26,11 @@ export interface ReconcileSession {
   readonly session: StateSession;
   readonly computed: ComputedPlan;
   readonly actor: string | undefined;
+  /** What the plan was computed from: for a saved plan (`plan -out`). */
+  readonly manifests: readonly LoadedManifest[];
+  readonly files: readonly string[];
+  /** The state's serial read just before the plan was computed. */
+  readonly serial: StateSerial;
 }
 
 /**
@@ -49,6 +56,7 @@ export async function startReconcile(
       owner: 'exportctl',
       env: context.env,
     });
+    const serial = await session.store.serial();
     const computed = await computePlan(
       {
         manifests: loaded.manifests,
@@ -70,7 +78,7 @@ export async function startReconcile(
       return undefined;
     }
     if (problems.length > 0 && globals.output === 'text') printProblems(problems, globals, context);
-    return { session, computed, actor };
+    return { session, computed, actor, manifests: loaded.manifests, files: loaded.files, serial };
   } catch (error) {
     await session.close();
     throw error;

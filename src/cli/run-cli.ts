@@ -1,9 +1,10 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ExportctlError } from '../errors';
 import { packageVersion } from '../package-root';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 import type { CommandAction } from './command-registry';
 import { commands } from './commands';
+import { addProgramCommonFlags, commonFlagsOf } from './common-flags';
 import { ExitCode } from './exit-codes';
 
 /**
@@ -12,44 +13,39 @@ import { ExitCode } from './exit-codes';
  */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   let exitCode: number = ExitCode.Success;
-  const program = new Command('exportctl')
-    .description('Export segments of unified customer profiles to Constant Contact lists, declared as code.')
-    .version(packageVersion(), '-V, --version')
-    .addOption(
-      new Option('--state <url>', 'state store URL (default sqlite:.exportctl/state.db)').env(
-        'EXPORTCTL_STATE',
-      ),
-    )
-    .addOption(
-      new Option('--as <identity>', 'acting identity for role checks (default: git user.email)').env(
-        'EXPORTCTL_ACTOR',
-      ),
-    )
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json', 'markdown'])
-        .default('text'),
-    )
-    .option('--detailed-exitcode', 'exit 2 when there are changes (0: none, 1: error)')
-    .showHelpAfterError('(run exportctl --help for usage)')
-    .configureOutput({
-      writeOut: (text) => context.stdout.write(text),
-      writeErr: (text) => context.stderr.write(text),
-    })
-    .exitOverride();
+  const program = addProgramCommonFlags(
+    new Command('exportctl')
+      .description(
+        'Export segments of unified customer profiles to Constant Contact lists, declared as code.',
+      )
+      .version(packageVersion(), '-V, --version')
+      .addHelpText(
+        'after',
+        "\nCommon flags (each command's --help lists those it takes): --state URL (env EXPORTCTL_STATE),\n" +
+          '--as IDENTITY (env EXPORTCTL_ACTOR), -o/--output text|json|markdown; plan --detailed-exitcode.',
+      )
+      .showHelpAfterError('(run exportctl --help for usage)')
+      .configureOutput({
+        writeOut: (text) => context.stdout.write(text),
+        writeErr: (text) => context.stderr.write(text),
+      })
+      .exitOverride(),
+  );
 
   const action =
     (run: CommandAction) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
+      // Refuses a common flag the command does not take before anything runs.
+      commonFlagsOf(command);
       exitCode = await run(command);
     };
-  const globals = (command: Command) => command.optsWithGlobals() as GlobalOptions;
+  const globals = (command: Command): GlobalOptions => commonFlagsOf(command);
 
   for (const register of commands) register({ program, context, action, globals });
 
   try {
-    await program.parseAsync(['node', 'exportctl', ...argv.slice(2)]);
+    await program.parseAsync(['node', 'exportctl', ...withLongOut(argv.slice(2))]);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
@@ -59,6 +55,17 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     return ExitCode.Error;
   }
   return exitCode;
+}
+
+/**
+ * Terraform's `plan -out FILE` spelling, as `--out FILE`: commander reads a single-dash word as
+ * short flags (`-o ut`, an --output format). Arguments after `--` are left alone.
+ */
+function withLongOut(args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((arg, index) =>
+    (end === -1 || index < end) && (arg === '-out' || arg.startsWith('-out=')) ? `-${arg}` : arg,
+  );
 }
 
 export function printError(error: unknown, context: CliContext): void {

@@ -278,7 +278,7 @@ export class ConnectionTokens {
   private reauthorizeHint(): string {
     const name = this.options.connectionName;
     const sandbox = isLoopbackHost(new URL(this.options.tokenUrl).hostname)
-      ? ' Against a local sandbox that was restarted: start it with --state-file so it keeps its tokens, or clear the tokens exportctl stored for this connection so the bootstrap token is used again.'
+      ? ` Against a local sandbox that was restarted: run exportctl connection reauthorize ${name} (it drops the tokens exportctl stored, so the bootstrap token is used again), and start the sandbox with --state-file so that it keeps its tokens next time.`
       : '';
     return `authorise exportctl again in Constant Contact (scopes contact_data offline_access), store the new refresh token where spec.auth.refreshToken of connection "${name}" points, and run again.${sandbox}`;
   }

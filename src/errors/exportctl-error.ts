@@ -51,8 +51,14 @@ export class PermissionError extends ExportctlError {}
 export const usageErrorCodes = {
   'invalid-duration': 'a duration flag (--lock-timeout, ...) is not like 30s, 2m or 500ms',
   'invalid-option': 'a flag has a value the command cannot use',
+  'path-not-found': 'watch was given a PATH that does not exist (it exits 1 at once)',
+  'flag-not-used':
+    "a common flag was given to a command that does not take it (--detailed-exitcode is plan's)",
   'confirmation-required':
     'a change was asked for without a terminal to confirm it and without --auto-approve',
+  'saved-plan-arguments':
+    'apply of a saved plan was also given a PATH, --prune or --no-refresh (the plan holds those), or destroy a plan',
+  'unknown-connection': 'a command named a connection that is not applied in the state',
   'run-target': 'exportctl run was not told which destination to run, or was told two ways at once',
   'sandbox-host': 'the sandbox was asked to listen on an address that is not loopback',
 } as const;

@@ -1,13 +1,8 @@
-import {
-  type Connection,
-  type ConnectionSpec,
-  isSecretReference,
-  resolveSecretReference,
-  type SecretReference,
-} from '../config';
+import type { Connection, ConnectionSpec } from '../config';
 import type { AppliedResource, ConnectionSecretName } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { connectionRuntime } from './connection-runtime';
+import { resolveConnectionSecrets } from './connection-secrets';
 import { type FieldChange, fieldChanges } from './field-changes';
 import type { ConnectionRuntime } from './remote-services';
 import {
@@ -44,7 +39,7 @@ export const connectionHandler: ResourceHandler<Connection> = {
         item.fingerprint,
       ]),
     );
-    for (const [name, value] of Object.entries(resolveSecrets(desired, context))) {
+    for (const [name, value] of Object.entries(resolveConnectionSecrets(desired, context.env))) {
       const fingerprint = await context.store.secrets.fingerprint(value);
       if (stored.get(name as ConnectionSecretName) === fingerprint) continue;
       fields.push({
@@ -59,13 +54,13 @@ export const connectionHandler: ResourceHandler<Connection> = {
   },
 
   async create(desired, context) {
-    const secrets = resolveSecrets(desired, context);
+    const secrets = resolveConnectionSecrets(desired, context.env);
     await context.constantContact.verifyAccess(runtimeFor(desired, secrets, context));
     return store(desired, secrets, context);
   },
 
   async update(_applied, desired, context) {
-    const secrets = resolveSecrets(desired, context);
+    const secrets = resolveConnectionSecrets(desired, context.env);
     // Re-verify every time: an update may change credentials, endpoints or limits, and a cached
     // token makes the check one cheap request.
     await context.constantContact.verifyAccess(runtimeFor(desired, secrets, context));
@@ -87,30 +82,6 @@ export const connectionHandler: ResourceHandler<Connection> = {
     }
   },
 };
-
-/** The values behind the connection's secret references (a literal clientId is not a secret). */
-function resolveSecrets(
-  desired: DesiredResource<Connection>,
-  context: HandlerContext,
-): Partial<Record<ConnectionSecretName, string>> {
-  const { auth } = desired.manifest.spec;
-  const id = `Connection/${desired.manifest.metadata.name}`;
-  const out: Partial<Record<ConnectionSecretName, string>> = {};
-  const references: [ConnectionSecretName, unknown][] = [
-    ['clientId', auth.clientId],
-    ['clientSecret', auth.clientSecret],
-    ['refreshToken', auth.refreshToken],
-  ];
-  for (const [name, reference] of references) {
-    if (isSecretReference(reference)) {
-      out[name] = resolveSecretReference(reference as SecretReference, desired.file, context.env, {
-        field: `${id} auth.${name}`,
-        path: `spec.auth.${name}`,
-      });
-    }
-  }
-  return out;
-}
 
 function runtimeFor(
   desired: DesiredResource<Connection>,

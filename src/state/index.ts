@@ -14,5 +14,6 @@ export * from './sqlite/sqlite-migrations';
 export * from './sqlite/sqlite-state-store';
 export * from './sqlite/state-migrations';
 export * from './state-errors';
+export * from './state-serial';
 export * from './state-store';
 export * from './state-url';

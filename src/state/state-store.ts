@@ -3,6 +3,7 @@ import type { LockStore } from './lock-store';
 import type { ResourceStore } from './resource-store';
 import type { RunHistory } from './run-history';
 import type { SecretStore } from './secret-store';
+import type { StateSerial } from './state-serial';
 
 /**
  * The control plane's state (DESIGN.md "State"): applied resources, secrets, OAuth tokens, locks and
@@ -17,6 +18,8 @@ export interface StateStore {
   readonly tokens: ConnectionTokens;
   readonly locks: LockStore;
   readonly runs: RunHistory;
+  /** The state's lineage and serial, as of the last committed change (see {@link StateSerial}). */
+  serial(): Promise<StateSerial>;
   /** Releases the locks this store holds and closes it; later calls throw `state-closed`. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { constantContactErrorCodes } from '../../src/constant-contact';
 import { runEngineErrorCodes } from '../../src/engine';
 import { usageErrorCodes } from '../../src/errors';
 import { rowIssueCodes, sourceErrorCodes } from '../../src/profiles';
+import { savedPlanErrorCodes } from '../../src/reconcile';
 import { resourceErrorCodes } from '../../src/resources';
 import { sandboxErrorCodes } from '../../src/sandbox';
 import { stateErrorCodes } from '../../src/state';
@@ -18,6 +19,7 @@ export const errorCodeRegistries: Record<string, Readonly<Record<string, string>
   rows: rowIssueCodes,
   sources: sourceErrorCodes,
   resources: resourceErrorCodes,
+  'saved plans': savedPlanErrorCodes,
   sandbox: sandboxErrorCodes,
   state: stateErrorCodes,
 };

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from '../command-registry';
 import { registerApplyCommands } from './apply-command';
+import { registerConnectionCommand } from './connection-command';
 import { registerPlanCommand } from './plan-command';
 import { registerRunCommand } from './run-command';
 import { registerRunsCommand } from './runs-command';
@@ -16,6 +17,7 @@ export const commands: readonly RegisterCommand[] = [
   registerRunCommand,
   registerRunsCommand,
   registerStatusCommand,
+  registerConnectionCommand,
   registerWatchCommand,
   registerSandboxCommand,
 ];

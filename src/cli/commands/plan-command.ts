@@ -1,17 +1,22 @@
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 
 export interface PlanFlags {
   readonly prune?: boolean;
   readonly refresh: boolean;
   readonly withDataPlan?: boolean;
+  /** Save the plan to this file (`-out FILE`, `--out FILE`) for `exportctl apply FILE`. */
+  readonly out?: string;
 }
 
 /**
  * `exportctl plan [PATH...]`: what apply would do, changing nothing. Exit 0 (no changes or not
- * asked), 1 on error, 2 with --detailed-exitcode when there are changes.
+ * asked), 1 on error, 2 with --detailed-exitcode when there are changes. With `--out FILE` the plan
+ * is also saved (see `SavedPlan`) for `exportctl apply FILE`; a plan with errors saves nothing.
  */
 export async function planCommand(
   paths: string[],
@@ -31,6 +36,7 @@ export async function planCommand(
   if (!started) return ExitCode.Error;
   try {
     const { plan } = started.computed;
+    const savedTo = flags.out === undefined ? undefined : await savePlan(started, paths, flags, context);
     const previews = flags.withDataPlan ? await dataPlans(started, context) : [];
     if (globals.output === 'json') {
       writeLine(
@@ -38,6 +44,7 @@ export async function planCommand(
         JSON.stringify(
           {
             ...planJson(plan),
+            ...(savedTo === undefined ? {} : { savedTo }),
             ...(flags.withDataPlan
               ? {
                   dataPlans: previews.map((preview) =>
@@ -66,10 +73,47 @@ export async function planCommand(
       writeLine(context.stdout, renderPlanText(plan, { color: useColor(context) }));
       for (const line of renderDataPlanPreviewsText(previews)) writeLine(context.stdout, line);
     }
+    if (savedTo !== undefined) {
+      // Beside the plan on a terminal; on stderr when stdout is JSON or a pull-request comment.
+      const stream = globals.output === 'text' ? context.stdout : context.stderr;
+      if (globals.output === 'text') writeLine(stream);
+      writeLine(
+        stream,
+        `Saved the plan to ${savedTo}. To apply exactly this plan: exportctl apply ${savedTo}`,
+      );
+    }
     return globals.detailedExitcode && planHasChanges(plan) ? ExitCode.Changes : ExitCode.Success;
   } finally {
     await started.session.close();
   }
+}
+
+/** Writes the saved plan to `flags.out` (relative to cwd); resolves the path as given. */
+async function savePlan(
+  started: import('../reconcile-session').ReconcileSession,
+  paths: readonly string[],
+  flags: PlanFlags,
+  context: CliContext,
+): Promise<string> {
+  const { createSavedPlan, writeSavedPlan } = require('../../reconcile') as typeof import('../../reconcile');
+  const { createHandlerContext } =
+    require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
+  const file = flags.out as string;
+  const saved = await createSavedPlan(
+    {
+      manifests: started.manifests,
+      files: started.files,
+      paths,
+      prune: flags.prune ?? false,
+      refresh: flags.refresh,
+      actor: started.actor,
+      computed: started.computed,
+      serial: started.serial,
+    },
+    createHandlerContext({ store: started.session.store, owner: 'exportctl', env: context.env }),
+  );
+  writeSavedPlan(resolve(context.cwd, file), saved);
+  return file;
 }
 
 /**
@@ -103,14 +147,17 @@ export function useColor(context: CliContext): boolean {
 }
 
 export const registerPlanCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('plan')
+  withCommonFlags(program.command('plan'), ['state', 'as', 'output', 'detailedExitcode'])
     .description(
       'desired (PATH) vs applied (state): + create, ~ update, -/+ replace, - delete; changes nothing',
     )
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .option('--prune', 'plan deleting resources that PATH no longer declares')
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .option(
+      '--out <file>',
+      'also save the plan to FILE (also -out FILE): exportctl apply FILE applies exactly it, or refuses if the state changed since',
+    )
     .option(
       '--with-data-plan',
       'add the data plan of each destination the change creates, updates or replaces (a dry run; sends nothing)',

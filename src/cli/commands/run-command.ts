@@ -3,6 +3,7 @@ import { UsageError } from '../../errors';
 import type { RunTrigger, StateStore } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseDuration, parseWholeNumber } from '../parse-duration';
 
@@ -158,8 +159,7 @@ async function chooseTargets(
 }
 
 export const registerRunCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('run')
+  withCommonFlags(program.command('run'), ['state', 'as', 'output'])
     .description(
       'run exports now: NAME, --all, or --due (what the schedules say is due); --dry-run prints the data plan and sends nothing',
     )

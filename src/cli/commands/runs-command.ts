@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseWholeNumber } from '../parse-duration';
 import { printTable } from './status-command';
@@ -65,8 +66,7 @@ export async function runsCommand(
 }
 
 export const registerRunsCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('runs')
+  withCommonFlags(program.command('runs'), ['state', 'output'])
     .description(
       'run history, newest first: status, trigger, changes (+new ~changed -removed =unchanged), who',
     )

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors';
 import type { SandboxFaultRates, SandboxHandle } from '../../sandbox';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseWholeNumber } from '../parse-duration';
 
@@ -98,7 +99,7 @@ export async function sandboxCommand(
       context.stdout,
       options.stateFile
         ? `  state:    ${options.stateFile} (tokens and data survive a restart)`
-        : '  state:    in memory; after a restart, clear the tokens exportctl stored (or use --state-file)',
+        : '  state:    in memory; after a restart, run exportctl connection reauthorize NAME for each connection (or use --state-file)',
     );
     writeLine(context.stdout, 'Stop with Ctrl+C.');
   }
@@ -108,8 +109,7 @@ export async function sandboxCommand(
 }
 
 export const registerSandboxCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('sandbox')
+  withCommonFlags(program.command('sandbox'), ['output'])
     .description('a local Constant Contact API simulator for rehearsals and tests')
     .option('--port <n>', 'port on 127.0.0.1 (0: a free one)', '8787')
     .option('--seed <file>', 'seed data (default: config-examples/quickstart/sandbox-seed.json)')

@@ -1,6 +1,7 @@
 import type { RunRecord } from '../../state';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 
 /** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
@@ -99,8 +100,7 @@ export function printTable(
 }
 
 export const registerStatusCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('status')
+  withCommonFlags(program.command('status'), ['state', 'output'])
     .description('each applied resource: Ready / Reconciling / Stalled, why, and the last run')
     .action(action((command) => statusCommand(globals(command), context)));
 };

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 
 /**
@@ -72,8 +73,7 @@ export async function validateCommand(
 }
 
 export const registerValidateCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('validate')
+  withCommonFlags(program.command('validate'), ['as', 'output'])
     .description('parse, schema, references and permissions; no state touched')
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .action(action((command) => validateCommand(command.args, globals(command), context)));

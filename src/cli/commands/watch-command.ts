@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { UsageError } from '../../errors';
 import { isLoopbackHost } from '../../net';
 import type { CliContext, GlobalOptions } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
+import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseDuration, parseWholeNumber } from '../parse-duration';
 
@@ -38,6 +41,22 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 /**
+ * Watch starts only on PATHs that exist: a service pointed at a wrong folder must fail (exit 1) at
+ * once, so that systemd's `Restart=on-failure` and its logs say so, instead of waiting forever for
+ * manifests that will never appear there. A PATH that exists but holds bad manifests is watched:
+ * fixing them is the change watch waits for.
+ */
+export function requireExistingPaths(paths: readonly string[], cwd: string): void {
+  for (const path of paths.length > 0 ? paths : ['.']) {
+    if (existsSync(resolve(cwd, path))) continue;
+    throw new UsageError('path-not-found', `${path} does not exist: there is nothing to watch`, {
+      context: { path: resolve(cwd, path) },
+      hint: 'pass the folder of your manifests (relative to the working directory, or absolute)',
+    });
+  }
+}
+
+/**
  * `exportctl watch [PATH...]`: reconciles on every change of the manifests, runs exports on their
  * schedules and when their source data changes, checks drift periodically; logs as JSON lines (for
  * people on a terminal); `--listen` serves /healthz, /readyz, /status and /metrics. Runs until
@@ -51,6 +70,7 @@ export async function watchCommand(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
+  requireExistingPaths(paths, context.cwd);
   const debounceMs = parseDuration(flags.debounce, '--debounce');
   const driftIntervalMs = parseDuration(flags.driftInterval, '--drift-interval');
   const dataStableMs = parseDuration(flags.dataStable, '--data-stable');
@@ -163,8 +183,7 @@ export async function watchCommand(
 }
 
 export const registerWatchCommand: RegisterCommand = ({ program, context, action, globals }) => {
-  program
-    .command('watch')
+  withCommonFlags(program.command('watch'), ['state', 'as'])
     .description(
       'reconcile on every change of the manifests, run exports on schedule and when source data changes',
     )

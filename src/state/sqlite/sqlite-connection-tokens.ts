@@ -3,6 +3,7 @@ import type { ConnectionTokens } from '../connection-tokens';
 import { type LockStore, tokenLock } from '../lock-store';
 import type { SqliteEncryption } from './sqlite-encryption';
 import type { SqliteStateContext } from './sqlite-state-context';
+import { bumpStateSerial } from './sqlite-state-serial';
 
 /** The encrypted part of a connection's tokens. */
 interface TokenSecrets {
@@ -38,10 +39,16 @@ export class SqliteConnectionTokens implements ConnectionTokens {
   }
 
   async delete(connection: string): Promise<boolean> {
-    return (
-      this.context.database().prepare('DELETE FROM oauth_tokens WHERE connection = ?').run(connection)
-        .changes > 0
-    );
+    const db = this.context.database();
+    return db
+      .transaction(() => {
+        const deleted =
+          db.prepare('DELETE FROM oauth_tokens WHERE connection = ?').run(connection).changes > 0;
+        // Which refresh token the connection uses next changed: a plan's drift check may differ.
+        if (deleted) bumpStateSerial(db);
+        return deleted;
+      })
+      .immediate();
   }
 }
 

@@ -112,8 +112,9 @@ export class SqliteEncryption {
       {
         context: { location: this.context.location, keySource: this.source.kind },
         hint:
-          'if that key is lost, its secrets and tokens cannot be recovered: delete them and run ' +
-          'exportctl apply again (and re-authorise the connection for a new refresh token)',
+          'if that key is lost, its secrets and tokens cannot be recovered (and the state keeps refusing ' +
+          'other keys): move this state aside or point --state at a new one, and apply into it with ' +
+          'fresh credentials (re-authorise the connection for a new refresh token)',
       },
     );
   }

@@ -14,6 +14,7 @@ import type {
 import { canonicalJson, type JsonObject, specHash } from '../spec-hash';
 import { OwnershipError, StateError } from '../state-errors';
 import type { SqliteStateContext } from './sqlite-state-context';
+import { bumpStateSerial } from './sqlite-state-serial';
 
 interface ResourceRow {
   kind: string;
@@ -65,6 +66,7 @@ export class SqliteResourceStore implements ResourceStore {
             `INSERT INTO resources (kind, name, owner, spec, spec_hash, generation, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
           ).run(resource.kind, resource.name, resource.owner, spec, hash, now, now);
+          bumpStateSerial(db);
           return { change: 'created', resource: this.mustGet(resource.kind, resource.name) };
         }
         this.assertOwner(existing, resource.owner, 'change');
@@ -73,6 +75,7 @@ export class SqliteResourceStore implements ResourceStore {
           `UPDATE resources SET spec = ?, spec_hash = ?, generation = generation + 1, updated_at = ?
            WHERE kind = ? AND name = ?`,
         ).run(spec, hash, now, resource.kind, resource.name);
+        bumpStateSerial(db);
         return { change: 'updated', resource: this.mustGet(resource.kind, resource.name) };
       })
       .immediate();
@@ -86,6 +89,7 @@ export class SqliteResourceStore implements ResourceStore {
         if (existing === undefined) return false;
         this.assertOwner(existing, owner, 'delete');
         db.prepare('DELETE FROM resources WHERE kind = ? AND name = ?').run(kind, name);
+        bumpStateSerial(db);
         return true;
       })
       .immediate();
@@ -106,24 +110,28 @@ export class SqliteResourceStore implements ResourceStore {
           this.context.clock.now(),
           existing.generation,
         );
-        db.prepare('UPDATE resources SET conditions = ? WHERE kind = ? AND name = ?').run(
-          canonicalJson(conditions),
-          kind,
-          name,
-        );
+        const text = canonicalJson(conditions);
+        if (text === existing.conditions) return conditions;
+        db.prepare('UPDATE resources SET conditions = ? WHERE kind = ? AND name = ?').run(text, kind, name);
+        bumpStateSerial(db);
         return conditions;
       })
       .immediate();
   }
 
   async setRemoteFacts(kind: ManifestKind, name: string, facts: JsonObject): Promise<RemoteFacts> {
+    const db = this.context.database();
     const readAt = this.context.clock.now();
-    const changes = this.context
-      .database()
-      .prepare('UPDATE resources SET remote_facts = ?, remote_facts_read_at = ? WHERE kind = ? AND name = ?')
-      .run(canonicalJson(facts), readAt, kind, name).changes;
-    if (changes === 0) notFound(kind, name);
-    return { facts: JSON.parse(canonicalJson(facts)) as JsonObject, readAt };
+    const text = canonicalJson(facts);
+    db.transaction(() => {
+      const existing = this.row(kind, name) ?? notFound(kind, name);
+      db.prepare(
+        'UPDATE resources SET remote_facts = ?, remote_facts_read_at = ? WHERE kind = ? AND name = ?',
+      ).run(text, readAt, kind, name);
+      // Reading the same facts again is no change a plan could show: the serial stays.
+      if (existing.remote_facts !== text) bumpStateSerial(db);
+    }).immediate();
+    return { facts: JSON.parse(text) as JsonObject, readAt };
   }
 
   private row(kind: string, name: string): ResourceRow | undefined {

@@ -1,6 +1,7 @@
 import type { ConnectionSecretName, PutSecretResult, SecretStore, StoredSecretInfo } from '../secret-store';
 import type { SqliteEncryption } from './sqlite-encryption';
 import type { SqliteStateContext } from './sqlite-state-context';
+import { bumpStateSerial } from './sqlite-state-serial';
 
 interface SecretRow {
   ciphertext: Uint8Array;
@@ -41,6 +42,7 @@ export class SqliteSecretStore implements SecretStore {
           fingerprint,
           this.context.clock.now(),
         );
+        bumpStateSerial(db);
         return { fingerprint, changed: true };
       })
       .immediate();
@@ -66,10 +68,16 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async delete(connection: string, name?: ConnectionSecretName): Promise<number> {
-    return this.context
-      .database()
-      .prepare('DELETE FROM connection_secrets WHERE connection = ? AND (? IS NULL OR name = ?)')
-      .run(connection, name ?? null, name ?? null).changes;
+    const db = this.context.database();
+    return db
+      .transaction(() => {
+        const { changes } = db
+          .prepare('DELETE FROM connection_secrets WHERE connection = ? AND (? IS NULL OR name = ?)')
+          .run(connection, name ?? null, name ?? null);
+        if (changes > 0) bumpStateSerial(db);
+        return changes;
+      })
+      .immediate();
   }
 }
 

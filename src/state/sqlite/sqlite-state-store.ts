@@ -1,3 +1,4 @@
+import type { StateSerial } from '../state-serial';
 import type { StateStore } from '../state-store';
 import { SqliteConnectionTokens, type TokenLockOptions } from './sqlite-connection-tokens';
 import { type SecretKeySource, SqliteEncryption } from './sqlite-encryption';
@@ -7,6 +8,7 @@ import { SqliteResourceStore } from './sqlite-resource-store';
 import { SqliteRunHistory } from './sqlite-run-history';
 import { SqliteSecretStore } from './sqlite-secret-store';
 import type { SqliteStateContext } from './sqlite-state-context';
+import { readStateSerial } from './sqlite-state-serial';
 
 export interface SqliteStateStoreParts {
   readonly context: SqliteStateContext;
@@ -50,6 +52,10 @@ export class SqliteStateStore implements StateStore {
    */
   get sqlite(): SqliteDatabase {
     return this.context.database();
+  }
+
+  async serial(): Promise<StateSerial> {
+    return readStateSerial(this.context.database());
   }
 
   async close(): Promise<void> {

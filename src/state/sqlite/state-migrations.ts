@@ -1,6 +1,7 @@
 import { runEngineMigrations } from '../../engine/run-engine-sqlite-migrations';
 import { controlPlaneMigrations } from './control-plane-migrations';
 import type { SqliteMigration } from './sqlite-migrations';
+import { stateSerialMigration } from './state-serial-migration';
 
 /**
  * Every migration of the SQLite state, in the one order they run, whichever module owns the
@@ -16,4 +17,7 @@ import type { SqliteMigration } from './sqlite-migrations';
 export const sqliteStateMigrations: readonly SqliteMigration[] = [
   ...controlPlaneMigrations,
   ...runEngineMigrations,
+  // Entries after the spreads above: a migration appended to `runEngineMigrations` from now on would
+  // land before these, so a module's later migrations are appended here, one by one, instead.
+  stateSerialMigration,
 ];

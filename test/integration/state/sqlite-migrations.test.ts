@@ -60,6 +60,7 @@ describe('opening a SQLite state', () => {
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: clock.now() },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: clock.now() },
+      { version: 6, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -83,6 +84,7 @@ describe('opening a SQLite state', () => {
       { version: 3, id: 'run-engine-2-removal-submissions', appliedAt: 1000 },
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: 1000 },
+      { version: 6, id: 'control-plane-2-state-serial', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -114,6 +116,7 @@ describe('opening a SQLite state', () => {
       'run-engine-2-removal-submissions',
       'run-engine-3-claimed-activities',
       'run-engine-4-list-baselines',
+      'control-plane-2-state-serial',
       'test-module-1-snapshots',
     ]);
     await store.close();

@@ -1,0 +1,95 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { readAppliedMigrations, sqliteStateMigrations } from '../../../src/state';
+import { openTestState } from '../../support/state-store';
+import { tempFolder } from '../../support/temp-folder';
+
+const access = (administrators: string[]) => ({
+  kind: 'Access' as const,
+  name: 'default',
+  owner: 'exportctl' as const,
+  spec: { administrators },
+});
+
+describe('the state serial (what a saved plan was made at)', () => {
+  it('starts at 0 with a lineage of its own, per state', async () => {
+    const one = await openTestState();
+    const two = await openTestState();
+    const first = await one.serial();
+    expect(first.serial).toBe(0);
+    expect(first.lineage).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await two.serial()).lineage).not.toBe(first.lineage);
+  });
+
+  it('moves with every change of applied resources, secrets or stored tokens, and only then', async () => {
+    const store = await openTestState();
+    const serial = async () => (await store.serial()).serial;
+
+    await store.resources.put(access(['a@example.com']));
+    expect(await serial()).toBe(1);
+    await store.resources.put(access(['a@example.com']));
+    expect(await serial()).toBe(1);
+    await store.resources.put(access(['b@example.com']));
+    expect(await serial()).toBe(2);
+
+    const ready = [{ type: 'Ready' as const, status: true, reason: 'Verified', message: 'ok' }];
+    await store.resources.setConditions('Access', 'default', ready);
+    expect(await serial()).toBe(3);
+    await store.resources.setConditions('Access', 'default', ready);
+    expect(await serial()).toBe(3);
+    await store.resources.setRemoteFacts('Access', 'default', { size: 1 });
+    expect(await serial()).toBe(4);
+    await store.resources.setRemoteFacts('Access', 'default', { size: 1 });
+    expect(await serial()).toBe(4);
+
+    await store.secrets.put('cc', 'clientSecret', 'value-1');
+    expect(await serial()).toBe(5);
+    await store.secrets.put('cc', 'clientSecret', 'value-1');
+    expect(await serial()).toBe(5);
+    await store.secrets.delete('cc');
+    expect(await serial()).toBe(6);
+    await store.secrets.delete('cc');
+    expect(await serial()).toBe(6);
+
+    // A rotated token is saved by runs: not a change a plan depends on. Dropping the chain is.
+    const tokens = store.tokens.forConnection('cc');
+    await tokens.save({ refreshToken: 'rt', bootstrapFingerprint: 'fp', updatedAt: 1 });
+    expect(await serial()).toBe(6);
+    expect(await store.tokens.delete('cc')).toBe(true);
+    expect(await serial()).toBe(7);
+    expect(await store.tokens.delete('cc')).toBe(false);
+    expect(await serial()).toBe(7);
+
+    expect(await store.resources.delete('Access', 'default', 'exportctl')).toBe(true);
+    expect(await serial()).toBe(8);
+    expect(await store.resources.delete('Access', 'default', 'exportctl')).toBe(false);
+    expect(await serial()).toBe(8);
+  });
+
+  it('is added to a state made before it by the migration control-plane-2-state-serial, keeping the data', async () => {
+    const folder = tempFolder();
+    const before = sqliteStateMigrations.filter(
+      (migration) => migration.id !== 'control-plane-2-state-serial',
+    );
+    expect(before.length).toBe(sqliteStateMigrations.length - 1);
+    const old = await openTestState({ folder, migrations: before });
+    await old.resources.put(access(['a@example.com']));
+    await old.close();
+    const raw = new Database(`${folder}/state.db`, { readonly: true });
+    expect(
+      raw.prepare("SELECT count(*) AS n FROM state_meta WHERE key IN ('serial', 'lineage')").get(),
+    ).toEqual({
+      n: 0,
+    });
+    raw.close();
+
+    const store = await openTestState({ folder });
+    expect(readAppliedMigrations(store.sqlite).at(-1)?.id).toBe('control-plane-2-state-serial');
+    expect(await store.serial()).toEqual({ lineage: expect.stringMatching(/^[0-9a-f-]{36}$/), serial: 0 });
+    expect((await store.resources.get('Access', 'default'))?.spec).toEqual({
+      administrators: ['a@example.com'],
+    });
+    await store.resources.put(access(['b@example.com']));
+    expect((await store.serial()).serial).toBe(1);
+  });
+});
