@@ -182,12 +182,19 @@ export function runChanges(run: RunRecord): string {
   return `+${int(c.added)} ~${int(c.updated)} -${int(c.removed)} =${int(c.unchanged)}`;
 }
 
-/** One short line for `status`'s LAST RUN column. */
+/**
+ * One short line for `status`'s LAST RUN column: status (why it paused, or the code it failed
+ * with), start time, changes. Whether it was a dry run is for the caller to say.
+ */
 export function lastRunSummary(run: RunRecord): string {
   const record = exportRunRecord(run);
   const when = new Date(run.startedAt).toISOString();
   if (!record) return `${run.status} ${when}`;
-  const kind = record.dryRun ? 'dry run ' : '';
-  const paused = run.status === 'paused' && record.pause ? ` (${pauseText(record.pause)})` : '';
-  return `${kind}${run.status}${paused} ${when} ${runChanges(run)}`.trimEnd();
+  const why =
+    run.status === 'paused' && record.pause
+      ? ` (${pauseText(record.pause)})`
+      : record.error
+        ? ` (${record.error.code})`
+        : '';
+  return `${run.status}${why} ${when} ${runChanges(run)}`.trimEnd();
 }
