@@ -73,7 +73,13 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     session.enter('plan');
     staging.sort();
     const distinct = staging.distinctEmails();
-    if (distinct > input.contactLimit) throw new ContactLimitError(destination, distinct, input.contactLimit);
+    if (distinct > input.contactLimit) {
+      // The record says what the limit counted (distinct contacts after the dedupe), as the error does.
+      session.update({
+        counts: { ...session.record.counts, contacts: distinct, duplicate: staging.size - distinct },
+      });
+      throw new ContactLimitError(destination, distinct, input.contactLimit);
+    }
 
     const checkpoints = session.checkpoints;
     const snapshotSize = checkpoints.snapshotSize(destination);
