@@ -1,5 +1,5 @@
 import type { DataPlan, DataPlanPreview, ExportRunRecord, ExportRunResult } from '../engine';
-import { exportRunRecord, pauseText } from '../engine';
+import { exportRunRecord, pauseText, runDurationMs } from '../engine';
 import type { RunRecord } from '../state';
 
 const int = (value: number) => value.toLocaleString('en-US');
@@ -118,7 +118,7 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   const destination = run.destination;
   if (record.dryRun && run.status === 'succeeded') return renderDataPlan(destination, record);
   const c = record.counts;
-  const took = formatDuration(record.timingsMs.total ?? 0);
+  const took = formatDuration(runDurationMs(run) ?? 0);
   const lines: string[] = [];
   const head = `${destination}: run ${run.id} ${run.status}${result.resumed ? ' (resumed)' : ''} in ${took}`;
   if (run.status === 'succeeded') {
@@ -165,6 +165,7 @@ export function runJson(run: RunRecord): Record<string, unknown> {
     actor: run.actor ?? null,
     startedAt: new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt === undefined ? null : new Date(run.finishedAt).toISOString(),
+    durationMs: runDurationMs(run) ?? null,
     gitCommit: run.gitCommit ?? null,
     record: run.record,
   };

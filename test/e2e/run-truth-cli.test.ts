@@ -1,7 +1,41 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { quickstartWorld } from '../support/quickstart-world';
+import { runExportctl } from '../support/exportctl-cli';
+import { quickstartCopy, quickstartWorld } from '../support/quickstart-world';
+import { testSandbox } from '../support/sandbox-client';
+import { tempFolder } from '../support/temp-folder';
+
+const day = 86_400_000;
+
+/**
+ * The quickstart applied against a sandbox whose API key may send `requestsPerDay` requests a day,
+ * and whose days pass when the test says (`nextDay`); the CLI in a temp folder with its own state.
+ */
+async function quotaWorld(requestsPerDay: number) {
+  let offset = 0;
+  const sandbox = await testSandbox({
+    now: () => Date.now() + offset,
+    clientLimits: { requestsPerSecond: 100, requestsPerDay },
+  });
+  const manifests = quickstartCopy(sandbox);
+  const home = tempFolder();
+  const env = {
+    CC_CLIENT_SECRET: 'sandbox-secret',
+    CC_REFRESH_TOKEN: 'sandbox-refresh-token',
+    EXPORTCTL_ACTOR: 'ops@example.com',
+    EXPORTCTL_STATE: `sqlite:${join(home, 'state.db')}`,
+  };
+  const exportctl = (args: readonly string[]) => runExportctl(args, { cwd: home, env });
+  expect((await exportctl(['apply', manifests, '--auto-approve'])).code).toBe(0);
+  return {
+    exportctl,
+    nextDay() {
+      offset += day;
+    },
+  };
+}
 
 // Issue #22 (7): what `run`, `runs` and `status` say about one run agrees, and a dry run hides nothing.
 describe('run, runs and status tell one story (the built CLI against the sandbox)', () => {
@@ -36,5 +70,31 @@ describe('run, runs and status tell one story (the built CLI against the sandbox
     // A destination that never ran for real says so, dry run or not.
     const winBack = json.resources.find((resource) => resource.name === 'win-back');
     expect(winBack?.lastRun).toBeNull();
+  });
+
+  it('a resumed run took as long in its summary as in runs: the time its processes worked on it', async () => {
+    const w = await quotaWorld(2);
+    w.nextDay();
+    const paused = await w.exportctl(['run', 'vip-newsletter']);
+    expect(paused.stdout).toMatch(/^vip-newsletter: run \d+ paused in /m);
+    // Time passes between the pause and the resume; it is not time the run worked.
+    await sleep(1_500);
+    let resumed = paused;
+    for (let days = 0; days < 10 && !/ succeeded /.test(resumed.stdout); days++) {
+      w.nextDay();
+      resumed = await w.exportctl(['run', 'vip-newsletter']);
+    }
+    const [, id, took] =
+      /^vip-newsletter: run (\d+) succeeded \(resumed\) in ([^:]+):/m.exec(resumed.stdout) ?? [];
+    expect(took, resumed.stdout).toBeDefined();
+    const table = (await w.exportctl(['runs', 'vip-newsletter'])).stdout.split('\n');
+    const columns = table[0]?.split(/ {2,}/) ?? [];
+    const row = table.find((line) => line.startsWith(`${id} `))?.split(/ {2,}/) ?? [];
+    expect(row[columns.indexOf('TOOK')]).toBe(took);
+    const json = JSON.parse((await w.exportctl(['runs', 'vip-newsletter', '--output', 'json'])).stdout) as {
+      runs: { id: number; durationMs: number; record: { timingsMs: { total: number } } }[];
+    };
+    const run = json.runs.find((entry) => entry.id === Number(id));
+    expect(run?.durationMs).toBe(run?.record.timingsMs.total);
   });
 });
