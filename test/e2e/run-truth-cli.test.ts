@@ -77,6 +77,8 @@ describe('run, runs and status tell one story (the built CLI against the sandbox
     w.nextDay();
     const paused = await w.exportctl(['run', 'vip-newsletter']);
     expect(paused.stdout).toMatch(/^vip-newsletter: run \d+ paused in /m);
+    // Paused is not failed: it has its own exit code.
+    expect(paused.code).toBe(3);
     // Time passes between the pause and the resume; it is not time the run worked.
     await sleep(1_500);
     let resumed = paused;
@@ -96,5 +98,15 @@ describe('run, runs and status tell one story (the built CLI against the sandbox
     };
     const run = json.runs.find((entry) => entry.id === Number(id));
     expect(run?.durationMs).toBe(run?.record.timingsMs.total);
+  });
+
+  it('run --all exits 1 when one run failed and another paused: failed comes first', async () => {
+    const w = await quotaWorld(2);
+    w.nextDay();
+    // One at a time: vip-newsletter plans and pauses on the quota, then win-back cannot start.
+    const result = await w.exportctl(['run', '--all', '--concurrency', '1']);
+    expect(result.stdout).toMatch(/^vip-newsletter: run \d+ paused in /m);
+    expect(result.stdout).toMatch(/^win-back: run \d+ failed in /m);
+    expect(result.code).toBe(1);
   });
 });
