@@ -40,7 +40,7 @@ export function renderDataPlan(destination: string, record: ExportRunRecord): st
     const guard = plan.removalGuard;
     const share = guard.percent === null ? 'all' : `${guard.percent.toFixed(1)}%`;
     lines.push(
-      `  removal guard: ${int(guard.removals)} of ${int(guard.base)} ${guard.basis === 'list' ? 'list members' : 'contacts in the last snapshot (a real run checks the list itself)'} = ${share}, limit ${guard.maxRemovalPercent}%: ${guard.allowed ? 'within' : 'EXCEEDED, the run would abort'}`,
+      `  removal guard: ${int(guard.removals)} of ${int(guard.base)} ${guard.basis === 'list' ? 'list members' : 'contacts in the last snapshot (a real run counts only the leavers on the list, of its members)'} = ${share}, limit ${guard.maxRemovalPercent}%: ${guard.allowed ? 'within' : 'EXCEEDED, the run would abort'}`,
     );
   }
   if (plan.resumesRun === null) lines.push(readLine(record));

@@ -22,6 +22,11 @@ export interface ReadAndPlanInput {
   readonly dryRun: boolean;
   /** The list's membership count (a real run asks it first); undefined for a dry run. */
   readonly listMembers: number | undefined;
+  /**
+   * Reads the list's members (lowercased email to contact ID) in bulk; a real run that would remove
+   * contacts calls it once, before the removal guard. Undefined for a dry run (it asks nothing).
+   */
+  readonly readListMembers: (() => Promise<ReadonlyMap<string, string>>) | undefined;
   readonly requestsPerSecond: number;
   readonly contactLimit: number;
   readonly importBatchLimits: ImportBatchLimits;
@@ -85,7 +90,16 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     const snapshotSize = checkpoints.snapshotSize(destination);
     const leavers = staging.leavers(destination);
     const removing = spec.removal === 'remove-from-list';
-    const removals = removing ? leavers : 0;
+    // The removals are the leavers the list still holds: a snapshot member Constant Contact never
+    // added (unsubscribed) or that left the list there is nothing to remove, and counting it would
+    // let the guard abort runs that remove little. A real run looks the list's members up now (the
+    // removal phase needs their contact IDs anyway); a dry run asks nothing, so it counts them all.
+    const listMembers = removing && leavers > 0 ? await input.readListMembers?.() : undefined;
+    const removals = !removing
+      ? 0
+      : listMembers === undefined
+        ? leavers
+        : staging.leaversOnList(destination, listMembers);
     const guard =
       removals === 0
         ? null
@@ -120,10 +134,16 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
           }),
       ...(signal ? { signal } : {}),
     });
-    if (!input.dryRun && removals > 0) checkpoints.planRemovals(runId, destination, staging.selectedTable);
+    if (!input.dryRun && leavers > 0 && removing) {
+      checkpoints.planRemovals(runId, destination, staging.selectedTable);
+      // With the members read, the removal calls are cut now (the leavers not on the list leave the
+      // snapshot at once); the removal phase then sends them without looking the list up again.
+      if (listMembers !== undefined)
+        checkpoints.planRemovalBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
+    }
 
     const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
-    const lookupCalls = removals === 0 ? 0 : estimateLookupCalls(input.listMembers ?? snapshotSize);
+    const lookupCalls = removing && leavers > 0 ? estimateLookupCalls(input.listMembers ?? snapshotSize) : 0;
     const estimatedRequests = estimateRunRequests({
       importCalls: counts.importCalls,
       removalCalls,
