@@ -34,12 +34,15 @@ export async function validateCommand(
   });
   const valid = !hasErrors(result.problems);
   const { stdout } = context;
+  const unparsed = result.unparsedFiles.length;
+  const counted = `${result.manifests.length} manifest${result.manifests.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}${unparsed > 0 ? `, ${unparsed} did not parse` : ''}`;
 
   if (options.output === 'json') {
     const body = {
       valid,
       actor: actor.identity ?? null,
       files: result.files.map((file) => relative(context.cwd, file)),
+      unparsedFiles: result.unparsedFiles.map((file) => relative(context.cwd, file)),
       manifests: result.manifests.map((item) => ({
         kind: item.kind,
         name: item.name,
@@ -54,13 +57,12 @@ export async function validateCommand(
       stdout,
       valid
         ? `### ✅ ${result.manifests.length} manifests are valid`
-        : '### ❌ The manifests do not validate',
+        : `### ❌ The manifests do not validate (${counted})`,
     );
     if (result.problems.length > 0) writeLine(stdout);
     for (const problem of result.problems) writeLine(stdout, formatProblemMarkdown(problem, context.cwd));
   } else {
     for (const problem of result.problems) writeLine(stdout, formatProblemText(problem, context.cwd));
-    const counted = `${result.manifests.length} manifest${result.manifests.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
     writeLine(
       stdout,
       valid
