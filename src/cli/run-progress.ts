@@ -1,5 +1,6 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { RunProgress } from '../engine';
+import { noun, plural } from '../text';
 import type { CliContext } from './cli-context';
 import { formatDuration } from './render-run';
 
@@ -18,14 +19,16 @@ export function describeProgress(progress: RunProgress): string {
   const { phase } = progress;
   if (phase === 'preflight') return 'checking the list';
   if (phase === 'read')
-    return `reading: ${int(progress.profileRows)} profile rows, ${int(progress.staged)} contacts`;
-  if (phase === 'plan') return `planning: ${int(progress.staged)} contacts`;
+    return `reading: ${plural(progress.profileRows, 'profile row')}, ${plural(progress.staged, 'contact')}`;
+  if (phase === 'plan') return `planning: ${plural(progress.staged, 'contact')}`;
   if (phase === 'import') {
     const { importBatches: b, importContacts: c } = progress;
-    return `importing: ${int(b.done)}/${int(b.total)} calls confirmed, ${int(c.done)}/${int(c.total)} contacts`;
+    return `importing: ${int(b.done)}/${int(b.total)} ${noun(b.total, 'call')} confirmed, ${int(c.done)}/${int(c.total)} ${noun(c.total, 'contact')}`;
   }
-  if (phase === 'remove')
-    return `removing: ${int(progress.removals.done)}/${int(progress.removals.total)} contacts`;
+  if (phase === 'remove') {
+    const { done, total } = progress.removals;
+    return `removing: ${int(done)}/${int(total)} ${noun(total, 'contact')}`;
+  }
   return 'finishing';
 }
 

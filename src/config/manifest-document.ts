@@ -1,4 +1,5 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { plural } from '../text';
 import type { Problem, SourcePosition } from './problem';
 
 /** A path into a document: object keys and array indexes. */
@@ -122,7 +123,7 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
     const index = problems.indexOf(tabs.problem);
     problems[index] = {
       ...tabs.problem,
-      message: `YAML: a tab indents this line and ${others} more line${others === 1 ? '' : 's'} of the file; YAML indents with spaces only`,
+      message: `YAML: a tab indents this line and ${plural(others, 'more line')} of the file; YAML indents with spaces only`,
     };
   }
   return { documents, problems };

@@ -5,6 +5,7 @@ import {
   maxContactIdsPerRemoval,
 } from '../constant-contact';
 import type { LockHandle } from '../state';
+import { plural } from '../text';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
 import { exportLookupThreshold } from './data-plan';
 import type { RemovalBatchCheckpoint } from './export-checkpoint-store';
@@ -96,7 +97,7 @@ export async function sendRemovals(
           if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
             throw new RunEngineError(
               'removal-not-accepted',
-              `removal batch ${batch.batch} of run ${runId} (${batch.contacts} contacts) ended ${activity.state} ${input.maxSubmissions} times`,
+              `removal batch ${batch.batch} of run ${runId} (${plural(batch.contacts, 'contact')}) ended ${activity.state} ${plural(input.maxSubmissions, 'time')}`,
               {
                 context: { run: runId, destination, batch: batch.batch },
                 hint: 'run again later: the removals already confirmed are kept',

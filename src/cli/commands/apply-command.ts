@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { ApplyProgress, StepResult } from '../../reconcile';
+import { plural } from '../../text';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { confirmChanges } from '../confirm';
@@ -89,7 +90,7 @@ export async function applyCommand(
       return ExitCode.Success;
     }
     say(
-      `${mode === 'destroy' ? 'Destroy' : 'Apply'} incomplete: ${failures.length} of ${results.length} changes did not happen (see above).`,
+      `${mode === 'destroy' ? 'Destroy' : 'Apply'} incomplete: ${failures.length} of ${plural(results.length, 'change')} did not happen (see above).`,
     );
     say('What succeeded is recorded; fix the cause and run it again to converge.');
     return ExitCode.Error;

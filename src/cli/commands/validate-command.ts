@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { plural } from '../../text';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
@@ -35,7 +36,7 @@ export async function validateCommand(
   const valid = !hasErrors(result.problems);
   const { stdout } = context;
   const unparsed = result.unparsedFiles.length;
-  const counted = `${result.manifests.length} manifest${result.manifests.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}${unparsed > 0 ? `, ${unparsed} did not parse` : ''}`;
+  const counted = `${plural(result.manifests.length, 'manifest')} in ${plural(result.files.length, 'file')}${unparsed > 0 ? `, ${unparsed} did not parse` : ''}`;
 
   if (options.output === 'json') {
     const body = {
@@ -56,7 +57,7 @@ export async function validateCommand(
     writeLine(
       stdout,
       valid
-        ? `### ✅ ${result.manifests.length} manifests are valid`
+        ? `### ✅ ${plural(result.manifests.length, 'manifest')} ${result.manifests.length === 1 ? 'is' : 'are'} valid`
         : `### ❌ The manifests do not validate (${counted})`,
     );
     if (result.problems.length > 0) writeLine(stdout);
