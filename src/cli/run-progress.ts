@@ -14,13 +14,23 @@ export interface RunProgressDisplay {
 
 const int = (value: number) => value.toLocaleString('en-US');
 
-/** What a progress event says, in words. */
+/**
+ * What a progress event says, in words: while reading, the profile rows read so far (`reading the
+ * source` before the first); once planning, the contacts staged from the rows read; then the calls.
+ */
 export function describeProgress(progress: RunProgress): string {
   const { phase } = progress;
   if (phase === 'preflight') return 'checking the list';
+  // The read starts with the segment membership, before any profile row: say so, not "0 rows".
   if (phase === 'read')
-    return `reading: ${plural(progress.profileRows, 'profile row')}, ${plural(progress.staged, 'contact')}`;
-  if (phase === 'plan') return `planning: ${plural(progress.staged, 'contact')}`;
+    return progress.profileRows === 0
+      ? 'reading the source'
+      : `reading: ${plural(progress.profileRows, 'profile row')} so far, ${plural(progress.staged, 'contact')}`;
+  // A read shorter than the log interval has no line of its own: the plan's line says what it read.
+  if (phase === 'plan')
+    return progress.profileRows === 0
+      ? `planning: ${plural(progress.staged, 'contact')}`
+      : `planning: ${plural(progress.staged, 'contact')} from ${plural(progress.profileRows, 'profile row')} read`;
   if (phase === 'import') {
     const { importBatches: b, importContacts: c } = progress;
     return `importing: ${int(b.done)}/${int(b.total)} ${noun(b.total, 'call')} confirmed, ${int(c.done)}/${int(c.total)} ${noun(c.total, 'contact')}`;
