@@ -6,10 +6,12 @@
 // over-long names.
 //
 //   node scripts/generate-profiles.mjs --count 1000 --out config-examples/quickstart/data
+//   node scripts/generate-profiles.mjs --help
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 // The sandbox's PRNG (mulberry32), from the build (`npm ci` builds dist/): one implementation, so the
 // same seed gives the same data everywhere.
@@ -149,13 +151,71 @@ export async function writeProfileFiles({ count, seed, folder }) {
   );
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const arg = (name, fallback) => {
-    const index = process.argv.indexOf(`--${name}`);
-    return index > 0 ? process.argv[index + 1] : fallback;
+const usage = `usage: node scripts/generate-profiles.mjs [--count N] [--out FOLDER] [--seed N]
+
+Writes FOLDER/profiles.csv and FOLDER/segment-membership.csv: N deterministic unified profiles (the
+same seed gives the same bytes on every machine), with the edge cases an exporter must handle.
+
+  --count N      profiles to write, 1 or more (default 1000)
+  --out FOLDER   where to write them, created if missing (default data)
+  --seed N       the PRNG seed, a whole number (default 20261122)
+  -h, --help     print this and write nothing
+`;
+
+/**
+ * The command line as options, or a reason it cannot be used (an unknown flag, a missing value,
+ * a count that is not a whole number...). Nothing is written before it is accepted.
+ */
+export function parseCommandLine(args) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        count: { type: 'string', default: '1000' },
+        out: { type: 'string', default: 'data' },
+        seed: { type: 'string', default: '20261122' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
+    const reason = {
+      ERR_PARSE_ARGS_UNKNOWN_OPTION: `unknown option '${quoted}'`,
+      ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: `unexpected argument '${quoted}'`,
+      ERR_PARSE_ARGS_INVALID_OPTION_VALUE: `${quoted.split(' ')[0]} needs a value`,
+    }[error.code];
+    if (reason === undefined) throw error;
+    return { error: reason };
+  }
+  const { values } = parsed;
+  if (values.help) return { help: true };
+  const whole = (name, minimum) => {
+    const text = values[name];
+    return /^\d+$/.test(text) && Number(text) >= minimum && Number.isSafeInteger(Number(text))
+      ? Number(text)
+      : undefined;
   };
-  const count = Number(arg('count', '1000'));
-  const folder = arg('out', 'data');
-  await writeProfileFiles({ count, seed: Number(arg('seed', '20261122')), folder });
-  process.stdout.write(`wrote ${count} profiles to ${folder}\n`);
+  const count = whole('count', 1);
+  if (count === undefined) return { error: `--count "${values.count}" is not a whole number of 1 or more` };
+  const seed = whole('seed', 0);
+  if (seed === undefined) return { error: `--seed "${values.seed}" is not a whole number` };
+  return { count, seed, folder: values.out };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const options = parseCommandLine(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(usage);
+  } else if (options.error) {
+    process.stderr.write(
+      `error: ${options.error}\n  hint: node scripts/generate-profiles.mjs --help lists the options\n`,
+    );
+    process.exitCode = 2;
+  } else {
+    await writeProfileFiles(options);
+    process.stdout.write(`wrote ${options.count} profiles to ${options.folder}\n`);
+  }
 }

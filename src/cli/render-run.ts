@@ -1,9 +1,9 @@
 import type { DataPlan, DataPlanPreview, ExportRunRecord, ExportRunResult } from '../engine';
-import { exportRunRecord, pauseText } from '../engine';
+import { exportRunRecord, pauseText, runDurationMs } from '../engine';
 import type { RunRecord } from '../state';
+import { noun, plural } from '../text';
 
 const int = (value: number) => value.toLocaleString('en-US');
-const plural = (value: number, noun: string) => `${int(value)} ${noun}${value === 1 ? '' : 's'}`;
 
 /** `1.2 s`, `3 min 5 s`, `1 h 2 min`. */
 export function formatDuration(ms: number): string {
@@ -33,14 +33,14 @@ export function renderDataPlan(destination: string, record: ExportRunRecord): st
         : `  - 0 to remove (removal: keep${plan.kept > 0 ? `; ${int(plan.kept)} no longer selected stay on the list` : ''})`,
     );
   } else {
-    lines.push(`  ${int(plan.toImport)} contacts left to import, ${int(plan.removals)} left to remove`);
+    lines.push(`  ${plural(plan.toImport, 'contact')} left to import, ${int(plan.removals)} left to remove`);
   }
   lines.push(...callLines(plan));
   if (plan.removalGuard) {
     const guard = plan.removalGuard;
     const share = guard.percent === null ? 'all' : `${guard.percent.toFixed(1)}%`;
     lines.push(
-      `  removal guard: ${int(guard.removals)} of ${int(guard.base)} ${guard.basis === 'list' ? 'list members' : 'contacts in the last snapshot (a real run checks the list itself)'} = ${share}, limit ${guard.maxRemovalPercent}%: ${guard.allowed ? 'within' : 'EXCEEDED, the run would abort'}`,
+      `  removal guard: ${int(guard.removals)} of ${int(guard.base)} ${guard.basis === 'list' ? 'list members' : 'contacts in the last snapshot (a real run counts only the leavers on the list, of its members)'} = ${share}, limit ${guard.maxRemovalPercent}%: ${guard.allowed ? 'within' : 'EXCEEDED, the run would abort'}`,
     );
   }
   if (plan.resumesRun === null) lines.push(readLine(record));
@@ -83,7 +83,7 @@ export function renderDataPlanPreviewsMarkdown(previews: readonly DataPlanPrevie
     .filter((preview) => 'record' in preview)
     .map((preview) => {
       const c = (preview as { record: ExportRunRecord }).record.counts;
-      return `\`${preview.destination}\`: ${int(c.invalid)} invalid rows, ${int(c.duplicate)} duplicate emails of ${int(c.read)} read`;
+      return `\`${preview.destination}\`: ${plural(c.invalid, 'invalid row')}, ${plural(c.duplicate, 'duplicate email')} of ${int(c.read)} read`;
     });
   return [
     '**Data plans** (the next run of each destination this change touches; nothing has been sent)',
@@ -102,14 +102,14 @@ function escapeCell(text: string): string {
 
 function callLines(plan: DataPlan): string[] {
   return [
-    `  API: ${int(plan.importCalls)} import call${plan.importCalls === 1 ? '' : 's'} (<= 40,000 contacts, < 4 MB each), ${int(plan.removalCalls)} removal call${plan.removalCalls === 1 ? '' : 's'} (<= 500 contacts each)${plan.lookupCalls > 0 ? `, about ${plan.lookupCalls} to look up contact IDs` : ''}`,
-    `  ETA: about ${int(plan.estimatedRequests)} requests at ${plan.requestsPerSecond} requests/second = ${formatDuration(plan.etaSeconds * 1000)} or more`,
+    `  API: ${plural(plan.importCalls, 'import call')} (<= 40,000 contacts, < 4 MB each), ${plural(plan.removalCalls, 'removal call')} (<= 500 contacts each)${plan.lookupCalls > 0 ? `, about ${int(plan.lookupCalls)} to look up contact IDs` : ''}`,
+    `  ETA: about ${plural(plan.estimatedRequests, 'request')} at ${plan.requestsPerSecond} requests/second = ${formatDuration(plan.etaSeconds * 1000)} or more`,
   ];
 }
 
 function readLine(record: ExportRunRecord): string {
   const c = record.counts;
-  return `  read ${int(c.read)} profile rows; ${int(c.inSegments)} in ${record.destination.segments.join(', ')}; ${int(c.invalid)} invalid, ${int(c.duplicate)} duplicate emails; ${int(c.contacts)} distinct contacts`;
+  return `  read ${plural(c.read, 'profile row')}; ${int(c.inSegments)} in ${record.destination.segments.join(', ')}; ${int(c.invalid)} invalid, ${plural(c.duplicate, 'duplicate email')}; ${plural(c.contacts, 'distinct contact')}`;
 }
 
 /**
@@ -132,13 +132,13 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   const destination = run.destination;
   if (record.dryRun && run.status === 'succeeded') return renderDataPlan(destination, record);
   const c = record.counts;
-  const took = formatDuration(record.timingsMs.total ?? 0);
+  const took = formatDuration(runDurationMs(run) ?? 0);
   const lines: string[] = [];
   const head = `${destination}: run ${run.id} ${run.status}${result.resumed ? ' (resumed)' : ''} in ${took}`;
   if (run.status === 'succeeded') {
     lines.push(
-      `${head}: ${int(c.contacts)} contacts selected; +${int(c.added)} new, ~${int(c.updated)} changed, =${int(c.unchanged)} unchanged, -${int(c.removed)} removed`,
-      `  imported ${int(c.imported)} in ${int(record.batches.importsConfirmed)} call${record.batches.importsConfirmed === 1 ? '' : 's'}; ${int(c.unsubscribed)} unsubscribed in Constant Contact (not added, never re-added)${c.rejected > 0 ? `; ${int(c.rejected)} refused by Constant Contact` : ''}`,
+      `${head}: ${plural(c.contacts, 'contact')} selected; +${int(c.added)} new, ~${int(c.updated)} changed, =${int(c.unchanged)} unchanged, -${int(c.removed)} removed`,
+      `  imported ${int(c.imported)} in ${plural(record.batches.importsConfirmed, 'call')}; ${int(c.unsubscribed)} unsubscribed in Constant Contact (not added, never re-added)${c.rejected > 0 ? `; ${int(c.rejected)} refused by Constant Contact` : ''}`,
     );
   } else {
     lines.push(`${head}`);
@@ -149,7 +149,7 @@ export function renderRunSummary(result: ExportRunResult): string[] {
     }
     if (record.batches.imports > 0 || record.batches.removals > 0) {
       lines.push(
-        `  so far: ${int(record.batches.importsConfirmed)}/${int(record.batches.imports)} import calls, ${int(record.batches.removalsConfirmed)}/${int(record.batches.removals)} removal calls confirmed`,
+        `  so far: ${int(record.batches.importsConfirmed)}/${int(record.batches.imports)} import ${noun(record.batches.imports, 'call')}, ${int(record.batches.removalsConfirmed)}/${int(record.batches.removals)} removal ${noun(record.batches.removals, 'call')} confirmed`,
       );
     }
   }
@@ -162,7 +162,7 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   );
   if (record.rowIssues.csv) {
     lines.push(
-      `  row issues: ${int(record.rowIssues.errors)} errors, ${int(record.rowIssues.warnings)} warnings in ${record.rowIssues.csv}`,
+      `  row issues: ${plural(record.rowIssues.errors, 'error')}, ${plural(record.rowIssues.warnings, 'warning')} in ${record.rowIssues.csv}`,
     );
   }
   if (result.tookOverLock) {
@@ -181,6 +181,7 @@ export function runJson(run: RunRecord): Record<string, unknown> {
     actor: run.actor ?? null,
     startedAt: new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt === undefined ? null : new Date(run.finishedAt).toISOString(),
+    durationMs: runDurationMs(run) ?? null,
     gitCommit: run.gitCommit ?? null,
     record: run.record,
   };
@@ -198,12 +199,19 @@ export function runChanges(run: RunRecord): string {
   return `+${int(c.added)} ~${int(c.updated)} -${int(c.removed)} =${int(c.unchanged)}`;
 }
 
-/** One short line for `status`'s LAST RUN column. */
+/**
+ * One short line for `status`'s LAST RUN column: status (why it paused, or the code it failed
+ * with), start time, changes. Whether it was a dry run is for the caller to say.
+ */
 export function lastRunSummary(run: RunRecord): string {
   const record = exportRunRecord(run);
   const when = new Date(run.startedAt).toISOString();
   if (!record) return `${run.status} ${when}`;
-  const kind = record.dryRun ? 'dry run ' : '';
-  const paused = run.status === 'paused' && record.pause ? ` (${pauseText(record.pause)})` : '';
-  return `${kind}${run.status}${paused} ${when} ${runChanges(run)}`.trimEnd();
+  const why =
+    run.status === 'paused' && record.pause
+      ? ` (${pauseText(record.pause)})`
+      : record.error
+        ? ` (${record.error.code})`
+        : '';
+  return `${run.status}${why} ${when} ${runChanges(run)}`.trimEnd();
 }

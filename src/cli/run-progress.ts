@@ -1,5 +1,6 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { RunProgress } from '../engine';
+import { noun, plural } from '../text';
 import type { CliContext } from './cli-context';
 import { formatDuration } from './render-run';
 
@@ -13,19 +14,31 @@ export interface RunProgressDisplay {
 
 const int = (value: number) => value.toLocaleString('en-US');
 
-/** What a progress event says, in words. */
+/**
+ * What a progress event says, in words: while reading, the profile rows read so far (`reading the
+ * source` before the first); once planning, the contacts staged from the rows read; then the calls.
+ */
 export function describeProgress(progress: RunProgress): string {
   const { phase } = progress;
   if (phase === 'preflight') return 'checking the list';
+  // The read starts with the segment membership, before any profile row: say so, not "0 rows".
   if (phase === 'read')
-    return `reading: ${int(progress.profileRows)} profile rows, ${int(progress.staged)} contacts`;
-  if (phase === 'plan') return `planning: ${int(progress.staged)} contacts`;
+    return progress.profileRows === 0
+      ? 'reading the source'
+      : `reading: ${plural(progress.profileRows, 'profile row')} so far, ${plural(progress.staged, 'contact')}`;
+  // A read shorter than the log interval has no line of its own: the plan's line says what it read.
+  if (phase === 'plan')
+    return progress.profileRows === 0
+      ? `planning: ${plural(progress.staged, 'contact')}`
+      : `planning: ${plural(progress.staged, 'contact')} from ${plural(progress.profileRows, 'profile row')} read`;
   if (phase === 'import') {
     const { importBatches: b, importContacts: c } = progress;
-    return `importing: ${int(b.done)}/${int(b.total)} calls confirmed, ${int(c.done)}/${int(c.total)} contacts`;
+    return `importing: ${int(b.done)}/${int(b.total)} ${noun(b.total, 'call')} confirmed, ${int(c.done)}/${int(c.total)} ${noun(c.total, 'contact')}`;
   }
-  if (phase === 'remove')
-    return `removing: ${int(progress.removals.done)}/${int(progress.removals.total)} contacts`;
+  if (phase === 'remove') {
+    const { done, total } = progress.removals;
+    return `removing: ${int(done)}/${int(total)} ${noun(total, 'contact')}`;
+  }
   return 'finishing';
 }
 

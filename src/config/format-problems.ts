@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { plural } from '../text';
 import type { Problem } from './problem';
 
 /** A problem's place as `file:line:col` (or just the file), relative to `cwd`. */
@@ -41,6 +42,5 @@ export function formatProblemMarkdown(problem: Problem, cwd: string): string {
 export function summarizeProblems(problems: readonly Problem[]): string {
   const errors = problems.filter((problem) => problem.severity === 'error').length;
   const warnings = problems.length - errors;
-  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
 }

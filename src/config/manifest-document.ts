@@ -1,4 +1,5 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { plural } from '../text';
 import type { Problem, SourcePosition } from './problem';
 
 /** A path into a document: object keys and array indexes. */
@@ -29,7 +30,8 @@ interface ParsedFile {
 /**
  * Parses every YAML document of one file (YAML 1.2 core schema: `yes` is a string, not a boolean;
  * duplicate keys are errors). Documents with syntax errors become `yaml-syntax` problems and are
- * left out; the file's other documents are still returned. Empty documents are skipped.
+ * left out; the file's other documents are still returned. Empty documents are skipped. Tabs that
+ * indent lines are one problem per file (at the first), however many lines they indent.
  */
 export function parseManifestFile(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
@@ -43,17 +45,39 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   const documents: ManifestDocument[] = [];
   const problems: Problem[] = [];
 
+  // yaml reports a tab on every line it indents: one problem for the file says it, with the count.
+  let tabs: { problem: Problem; lines: number } | undefined;
   all.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
         const at = error.linePos?.[0];
+        const where = at ? { line: at.line, column: at.col } : {};
+        if (error.code === 'TAB_AS_INDENT') {
+          if (tabs) {
+            tabs.lines += 1;
+            continue;
+          }
+          tabs = {
+            lines: 1,
+            problem: {
+              code: 'yaml-syntax',
+              severity: 'error',
+              message: 'YAML: a tab indents this line; YAML indents with spaces only',
+              hint: 'replace the tabs that indent lines with spaces (two per level; most editors convert them); the documents with tabs are skipped until then',
+              file,
+              ...where,
+            },
+          };
+          problems.push(tabs.problem);
+          continue;
+        }
         problems.push({
           code: 'yaml-syntax',
           severity: 'error',
           message: `YAML: ${firstLine(error.message)}`,
           hint: 'fix the YAML syntax; the document is skipped until it parses',
           file,
-          ...(at ? { line: at.line, column: at.col } : {}),
+          ...where,
         });
       }
       return;
@@ -94,6 +118,14 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
       },
     });
   });
+  if (tabs && tabs.lines > 1) {
+    const others = tabs.lines - 1;
+    const index = problems.indexOf(tabs.problem);
+    problems[index] = {
+      ...tabs.problem,
+      message: `YAML: a tab indents this line and ${plural(others, 'more line')} of the file; YAML indents with spaces only`,
+    };
+  }
   return { documents, problems };
 }
 

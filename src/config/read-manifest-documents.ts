@@ -5,6 +5,8 @@ import type { Problem } from './problem';
 
 export interface ReadDocuments {
   readonly files: string[];
+  /** Files that could not be read, or hold a document whose YAML does not parse (it was left out). */
+  readonly unparsedFiles: string[];
   readonly documents: ManifestDocument[];
   readonly problems: Problem[];
 }
@@ -16,6 +18,7 @@ export interface ReadDocuments {
 export function readManifestDocuments(paths: readonly string[], cwd: string): ReadDocuments {
   const { files, problems } = findManifestFiles(paths, cwd);
   const documents: ManifestDocument[] = [];
+  const unparsedFiles: string[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -28,11 +31,13 @@ export function readManifestDocuments(paths: readonly string[], cwd: string): Re
         hint: 'check that the file exists and that you may read it (a symlink may point nowhere)',
         file,
       });
+      unparsedFiles.push(file);
       continue;
     }
     const parsed = parseManifestFile(file, text);
     documents.push(...parsed.documents);
     problems.push(...parsed.problems);
+    if (parsed.problems.some((problem) => problem.code === 'yaml-syntax')) unparsedFiles.push(file);
   }
-  return { files, documents, problems };
+  return { files, unparsedFiles, documents, problems };
 }

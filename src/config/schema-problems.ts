@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv';
+import { plural } from '../text';
 import { type FieldPath, locationIn, type ManifestDocument } from './manifest-document';
 import type { Problem, ProblemCode } from './problem';
 import { suggestName } from './suggest-name';
@@ -188,7 +189,7 @@ function describe(
       const limit = Number((error.params as { limit: number }).limit);
       return make(
         'invalid-value',
-        `${where} must list at least ${limit} item${limit === 1 ? '' : 's'}`,
+        `${where} must list at least ${plural(limit, 'item')}`,
         at(path),
         schemaHint,
       );

@@ -25,7 +25,10 @@ export interface ValidatedManifests {
 }
 
 export interface LoadedManifests extends ValidatedManifests {
+  /** Every manifest file found, those that did not parse included. */
   readonly files: string[];
+  /** Of `files`, those that could not be read or hold YAML that does not parse. */
+  readonly unparsedFiles: string[];
 }
 
 /**
@@ -48,7 +51,12 @@ export function loadManifests(
       ...(read.files[0] ? { file: read.files[0] } : {}),
     });
   }
-  return { files: read.files, manifests: validated.manifests, problems: problems.sort(compareProblems) };
+  return {
+    files: read.files,
+    unparsedFiles: read.unparsedFiles,
+    manifests: validated.manifests,
+    problems: problems.sort(compareProblems),
+  };
 }
 
 /** Validates parsed documents (see {@link loadManifests}). */

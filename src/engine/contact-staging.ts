@@ -150,6 +150,24 @@ export class ContactStaging {
   }
 
   /**
+   * How many of the leavers of `destination` (see `leavers`) are on the list: their email is among
+   * `onList` (the list's members, by lowercased email). Snapshot members the list does not hold
+   * (unsubscribed contacts Constant Contact never added, or contacts removed there) are not.
+   */
+  leaversOnList(destination: string, onList: ReadonlyMap<string, unknown>): number {
+    const emails = this.db
+      .prepare(
+        `SELECT s.email_key FROM main.export_snapshots AS s WHERE s.destination = ?
+         AND NOT EXISTS (SELECT 1 FROM ${this.sorted} AS t WHERE t.email_key = s.email_key)`,
+      )
+      .pluck()
+      .iterate(destination) as IterableIterator<string>;
+    let count = 0;
+    for (const email of emails) if (onList.has(email)) count += 1;
+    return count;
+  }
+
+  /**
    * Walks every staged contact in (email key, key) order, `pageSize` at a time (one query per page,
    * so other statements may run between pages), each with what the snapshot holds for its email.
    */

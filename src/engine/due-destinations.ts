@@ -1,7 +1,7 @@
 import type { ExportDestinationSpec, RefreshSpec } from '../config';
 import { nextCronTime } from '../config';
 import type { RunTrigger, StateStore } from '../state';
-import { exportRunRecord } from './run-record';
+import { lastRuns } from './last-runs';
 
 /** A destination `--due` would run, and why. */
 export interface DueDestination {
@@ -71,9 +71,7 @@ export async function dueDestinations(
       continue;
     }
     const { cron, timezone, trigger } = schedule;
-    const lastRun = (await store.runs.list({ destination: name, limit: 20 })).find(
-      (run) => exportRunRecord(run)?.dryRun !== true,
-    );
+    const lastRun = (await lastRuns(store.runs, name)).run;
     const since = new Date(lastRun?.startedAt ?? applied.createdAt);
     const firedAt = nextCronTime(cron, timezone, since);
     if (firedAt !== undefined && firedAt.getTime() <= now.getTime()) {

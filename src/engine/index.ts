@@ -6,6 +6,7 @@ export * from './due-destinations';
 export * from './export-checkpoint-store';
 export * from './export-run-session';
 export * from './find-unanswered-import';
+export * from './last-runs';
 export * from './plan-imports';
 export * from './preview-data-plans';
 export * from './read-and-plan';

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
-import { readContacts } from '../profiles';
+import { assertSourceIsText, readContacts } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 import { ContactStaging } from './contact-staging';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
@@ -22,6 +22,11 @@ export interface ReadAndPlanInput {
   readonly dryRun: boolean;
   /** The list's membership count (a real run asks it first); undefined for a dry run. */
   readonly listMembers: number | undefined;
+  /**
+   * Reads the list's members (lowercased email to contact ID) in bulk; a real run that would remove
+   * contacts calls it once, before the removal guard. Undefined for a dry run (it asks nothing).
+   */
+  readonly readListMembers: (() => Promise<ReadonlyMap<string, string>>) | undefined;
   readonly requestsPerSecond: number;
   readonly contactLimit: number;
   readonly importBatchLimits: ImportBatchLimits;
@@ -40,11 +45,14 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   const staging = new ContactStaging(input.db, runId);
   try {
     session.enter('read');
+    const baseDir = dirname(
+      input.source.type === 'sqlite' ? (input.source.database ?? '.') : input.source.profiles,
+    );
+    // A gzip file or a workbook saved as profiles.csv is said to be one, not read as a bad header.
+    await assertSourceIsText(input.source, baseDir);
     const read = readContacts({
       source: input.source,
-      baseDir: dirname(
-        input.source.type === 'sqlite' ? (input.source.database ?? '.') : input.source.profiles,
-      ),
+      baseDir,
       segments: spec.segments,
       dataMatching: spec.dataMatching,
       onIssue: session.issue,
@@ -73,13 +81,28 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     session.enter('plan');
     staging.sort();
     const distinct = staging.distinctEmails();
-    if (distinct > input.contactLimit) throw new ContactLimitError(destination, distinct, input.contactLimit);
+    if (distinct > input.contactLimit) {
+      // The record says what the limit counted (distinct contacts after the dedupe), as the error does.
+      session.update({
+        counts: { ...session.record.counts, contacts: distinct, duplicate: staging.size - distinct },
+      });
+      throw new ContactLimitError(destination, distinct, input.contactLimit);
+    }
 
     const checkpoints = session.checkpoints;
     const snapshotSize = checkpoints.snapshotSize(destination);
     const leavers = staging.leavers(destination);
     const removing = spec.removal === 'remove-from-list';
-    const removals = removing ? leavers : 0;
+    // The removals are the leavers the list still holds: a snapshot member Constant Contact never
+    // added (unsubscribed) or that left the list there is nothing to remove, and counting it would
+    // let the guard abort runs that remove little. A real run looks the list's members up now (the
+    // removal phase needs their contact IDs anyway); a dry run asks nothing, so it counts them all.
+    const listMembers = removing && leavers > 0 ? await input.readListMembers?.() : undefined;
+    const removals = !removing
+      ? 0
+      : listMembers === undefined
+        ? leavers
+        : staging.leaversOnList(destination, listMembers);
     const guard =
       removals === 0
         ? null
@@ -114,10 +137,16 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
           }),
       ...(signal ? { signal } : {}),
     });
-    if (!input.dryRun && removals > 0) checkpoints.planRemovals(runId, destination, staging.selectedTable);
+    if (!input.dryRun && leavers > 0 && removing) {
+      checkpoints.planRemovals(runId, destination, staging.selectedTable);
+      // With the members read, the removal calls are cut now (the leavers not on the list leave the
+      // snapshot at once); the removal phase then sends them without looking the list up again.
+      if (listMembers !== undefined)
+        checkpoints.planRemovalBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
+    }
 
     const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
-    const lookupCalls = removals === 0 ? 0 : estimateLookupCalls(input.listMembers ?? snapshotSize);
+    const lookupCalls = removing && leavers > 0 ? estimateLookupCalls(input.listMembers ?? snapshotSize) : 0;
     const estimatedRequests = estimateRunRequests({
       importCalls: counts.importCalls,
       removalCalls,

@@ -2,7 +2,10 @@ import type { RemovalGuardBasis } from './run-engine-errors';
 
 /** What the removal guard compares. */
 export interface RemovalGuardInput {
-  /** Contacts the run would remove (snapshot members no longer selected). */
+  /**
+   * Contacts the run would remove: snapshot members no longer selected that the list still holds
+   * (a dry run, which cannot ask the list, counts every snapshot member no longer selected).
+   */
   readonly removals: number;
   /** The list's `membership_count` from Constant Contact; undefined when not asked (dry runs). */
   readonly listMembers: number | undefined;

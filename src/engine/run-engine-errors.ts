@@ -1,4 +1,5 @@
 import { ExportctlError } from '../errors';
+import { plural } from '../text';
 
 /**
  * Every code a run engine error carries. Stable: the run record, `--output json` and tests match on
@@ -60,7 +61,7 @@ export class RemovalGuardError extends RunEngineError {
     const share = base === 0 ? 'all' : `${formatPercent((removals / base) * 100)}%`;
     super(
       'removal-guard',
-      `ExportDestination/${destination} would remove ${removals.toLocaleString('en-US')} contacts, ${share} of the ${base.toLocaleString('en-US')} ${basis === 'list' ? 'members of the list' : 'contacts of the last snapshot'}, more than maxRemovalPercent ${maxRemovalPercent}%; nothing was sent`,
+      `ExportDestination/${destination} would remove ${plural(removals, 'contact')}, ${share} of the ${base.toLocaleString('en-US')} ${basis === 'list' ? 'members of the list' : 'contacts of the last snapshot'}, more than maxRemovalPercent ${maxRemovalPercent}%; nothing was sent`,
       {
         context: { destination, removals, base, basis, maxRemovalPercent },
         hint: 'check the source and the segments first; if the removals are intended, raise maxRemovalPercent and apply, then run again',

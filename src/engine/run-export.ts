@@ -27,7 +27,7 @@ import {
 } from '../state';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
 import { checkListMembership } from './check-list-membership';
-import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import { type DataPlan, estimateLookupCalls, estimateRunRequests, exportLookupThreshold } from './data-plan';
 import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
@@ -320,12 +320,16 @@ class RunContext {
     };
   }
 
-  /** What read and plan need; a dry run has no list count (it sends nothing, not even a GET). */
+  /**
+   * What read and plan need; a dry run has no list count nor client (it sends nothing, not even a
+   * GET), so its removal guard counts the last snapshot.
+   */
   private planInput(
     session: ExportRunSession,
     dryRun: boolean,
-    listMembers: number | undefined,
+    list: { readonly members: number | undefined; readonly client: ConstantContactClient } | undefined,
   ): Parameters<typeof readAndPlan>[0] {
+    const listId = this.destination.spec.listId;
     return {
       session,
       db: this.store.sqlite,
@@ -333,7 +337,15 @@ class RunContext {
       spec: this.destination.spec,
       full: this.options.full ?? false,
       dryRun,
-      listMembers,
+      listMembers: list?.members,
+      readListMembers:
+        list === undefined
+          ? undefined
+          : () =>
+              list.client.emailsToContactIds(
+                listId,
+                (list.members ?? 0) > exportLookupThreshold ? 'export' : 'paging',
+              ),
       requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
       contactLimit: this.tuning.contactLimit,
       importBatchLimits: this.tuning.importBatchLimits,
@@ -380,7 +392,7 @@ class RunContext {
       }
       // Unknown until this run succeeds: one that does not leaves the next to look at the list.
       this.checkpoints.dropListBaseline(name);
-      await readAndPlan(this.planInput(session, false, list.membership_count));
+      await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
       planned = true;
       await session.save();
       return await this.send(session, client, false);
@@ -442,7 +454,10 @@ class RunContext {
     session.enter('import');
     const imports = await sendImports({ ...pipeline, csv: this.csv as RowIssueCsv });
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
-    if (this.checkpoints.removalTotals(session.runId).planned > 0) {
+    // Removals left to send: none when every leaver was found not to be on the list (they left the
+    // snapshot when the plan looked the list up).
+    const removalTotals = this.checkpoints.removalTotals(session.runId);
+    if (removalTotals.planned > removalTotals.removed) {
       if (this.options.signal?.aborted) return this.paused(session, 'stopped', undefined, resumed);
       session.enter('remove');
       const removals = await sendRemovals(pipeline);
@@ -484,7 +499,8 @@ class RunContext {
         imported: imports.imported,
         unsubscribed: imports.unsubscribed,
         rejected: imports.rejected,
-        removed: removals.removed,
+        // Removed from the list; leavers found not to be on it only left the snapshot.
+        removed: removals.removed - removals.notOnList,
         apiErrors: session.tally.snapshot().failed,
       },
       batches: {

@@ -131,6 +131,18 @@ export type ExportRunRecord = {
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 };
 
+/**
+ * A run's duration: the time its processes worked on it (`timingsMs.total`, summed over resumes), not
+ * the time from its first start to its end, which would count the hours a run waited paused for the
+ * daily quota or for someone to run it again. The time a killed process worked after its last save is
+ * lost with it. Undefined for a run without an export record. `run`'s summary, `runs` and `--output
+ * json` (`durationMs`) all use this one definition (docs/run-engine.md).
+ */
+export function runDurationMs(run: RunRecord): number | undefined {
+  const record = exportRunRecord(run);
+  return record === undefined ? undefined : (record.timingsMs.total ?? 0);
+}
+
 /** A pause in brief: `quota until 2026-11-23T00:00:00Z`, or `stopped`. */
 export function pauseText(pause: NonNullable<ExportRunRecord['pause']>): string {
   return `${pause.reason}${pause.resumeAt ? ` until ${pause.resumeAt}` : ''}`;

@@ -5,6 +5,7 @@ import {
   maxContactIdsPerRemoval,
 } from '../constant-contact';
 import type { LockHandle } from '../state';
+import { plural } from '../text';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
 import { exportLookupThreshold } from './data-plan';
 import type { RemovalBatchCheckpoint } from './export-checkpoint-store';
@@ -27,10 +28,11 @@ export interface SendRemovalsInput {
 }
 
 /**
- * The removal phase, for the removals the run planned (snapshot members no longer selected). First,
- * once per run, maps their emails to contact IDs in bulk: an export of the list when it has more than
- * 2,500 members, else paging (never a request per contact); removals not on the list leave the
- * snapshot at once. Then removes the rest, at most 500 contact IDs per call, and takes each batch
+ * The removal phase, for the removals the run planned (snapshot members no longer selected). Their
+ * contact IDs are looked up in bulk by the plan (before the removal guard, which counts only those on
+ * the list); a run planned without that lookup does it here, once: an export of the list when it has
+ * more than 2,500 members, else paging (never a request per contact); removals not on the list leave
+ * the snapshot at once. Then removes the rest, at most 500 contact IDs per call, and takes each batch
  * out of the snapshot when its activity completed. A removal is idempotent, so a batch interrupted
  * before its activity was recorded is simply sent again.
  */
@@ -52,10 +54,12 @@ export async function sendRemovals(
   // Seeded from the checkpoint: sends before a resume count against maxSubmissions too.
   const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
   const report = () => {
+    // Leavers found not to be on the list count as neither done nor to do: nothing was removed.
     const totals = checkpoints.removalTotals(runId);
-    session.progress({ removals: { done: totals.removed, total: totals.planned } });
+    const removed = totals.removed - totals.notOnList;
+    session.progress({ removals: { done: removed, total: totals.planned - totals.notOnList } });
     session.update({
-      counts: { ...session.record.counts, removed: totals.removed },
+      counts: { ...session.record.counts, removed },
       batches: {
         ...session.record.batches,
         removals: totals.batches,
@@ -93,7 +97,7 @@ export async function sendRemovals(
           if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
             throw new RunEngineError(
               'removal-not-accepted',
-              `removal batch ${batch.batch} of run ${runId} (${batch.contacts} contacts) ended ${activity.state} ${input.maxSubmissions} times`,
+              `removal batch ${batch.batch} of run ${runId} (${plural(batch.contacts, 'contact')}) ended ${activity.state} ${plural(input.maxSubmissions, 'time')}`,
               {
                 context: { run: runId, destination, batch: batch.batch },
                 hint: 'run again later: the removals already confirmed are kept',

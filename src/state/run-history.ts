@@ -50,6 +50,8 @@ export interface RunQuery {
   readonly destination?: string;
   /** At most this many runs; 50 when omitted. */
   readonly limit?: number;
+  /** Only runs older than this one in the list's order (a cursor: pass the last run of a page). */
+  readonly before?: Pick<RunRecord, 'id' | 'startedAt'>;
 }
 
 /** The run history. Finished runs are final: updating one throws `run-already-finished`. */

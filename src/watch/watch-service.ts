@@ -10,6 +10,7 @@ import {
   type RefreshSpec,
 } from '../config';
 import { destinationSchedule } from '../engine/due-destinations';
+import { lastRuns } from '../engine/last-runs';
 import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
@@ -17,6 +18,7 @@ import {
   CONTROL_PLANE_LOCK,
   type LockHandle,
   LockTimeoutError,
+  type RunRecord,
   resourceState,
   type StateStore,
   stateReason,
@@ -173,7 +175,12 @@ export class WatchService {
   async status(): Promise<unknown> {
     const { store } = this.options;
     const resources = await store.resources.list();
-    const history = new Map((await store.runs.lastPerDestination()).map((run) => [run.destination, run]));
+    // The last real run: a dry run (`exportctl run --dry-run` beside watch) never stands in for it.
+    const history = new Map<string, RunRecord | undefined>();
+    for (const resource of resources) {
+      if (resource.kind === 'ExportDestination')
+        history.set(resource.name, (await lastRuns(store.runs, resource.name)).run);
+    }
     const next = this.scheduler.nextRuns();
     return {
       state: store.location,

@@ -63,7 +63,12 @@ describe('exportctl run, runs, status (the built CLI against the sandbox)', () =
       /row issues: 11 errors, 12 warnings in .*\/\.exportctl\/runs\/vip-newsletter\/\d+-row-errors\.csv/,
     );
     expect(result.stderr).toMatch(
-      /^vip-newsletter: run \d+: importing: 0\/1 calls confirmed, 0\/464 contacts/m,
+      /^vip-newsletter: run \d+: importing: 0\/1 call confirmed, 0\/464 contacts/m,
+    );
+    // The log says how far the read got, never "0 profile rows" for a read that read 1,000.
+    expect(result.stderr).not.toMatch(/reading: 0 profile rows/);
+    expect(result.stderr).toMatch(
+      /^vip-newsletter: run \d+: planning: [\d,]+ contacts from 1,000 profile rows read/m,
     );
 
     const runs = await cli(['runs', '--output', 'json']);

@@ -135,7 +135,8 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     expect(await waitFor(stateFile, batchIn('submitted'), () => child.exited)).toBe(true);
     child.kill('SIGTERM');
     const stopped = await child.result;
-    expect(stopped.code).toBe(1);
+    // Paused, not failed: the exit code says so (3).
+    expect(stopped.code).toBe(3);
     expect(stopped.stderr).toMatch(/SIGTERM: stopping once the batches in flight are confirmed/);
     expect(stopped.stdout).toMatch(
       /everyone: run \d+ paused in .*\n {2}paused: stopped between batches; run it again to resume run \d+/,

@@ -56,6 +56,33 @@ describe('exportctl validate (the built CLI)', () => {
     expectNoStackTrace(result);
   });
 
+  it('counts every manifest file, and says how many did not parse', async () => {
+    const folder = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
+    writeFileSync(join(folder, 'broken.yaml'), 'apiVersion: exportctl/v1\nkind: [Refresh\n');
+    writeFileSync(
+      join(folder, 'tabbed.yaml'),
+      'apiVersion: exportctl/v1\nkind: Refresh\nmetadata:\n\tname: x\n',
+    );
+    const result = await runExportctl(['validate', '.'], {
+      cwd: folder,
+      env: { EXPORTCTL_ACTOR: 'ops@example.com' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(
+      '6 manifests in 6 files, 2 did not parse: 2 errors, 0 warnings',
+    );
+    const json = JSON.parse(
+      (
+        await runExportctl(['validate', '.', '-o', 'json'], {
+          cwd: folder,
+          env: { EXPORTCTL_ACTOR: 'ops@example.com' },
+        })
+      ).stdout,
+    ) as { files: string[]; unparsedFiles: string[] };
+    expect(json.files).toHaveLength(6);
+    expect(json.unparsedFiles).toEqual(['broken.yaml', 'tabbed.yaml']);
+  });
+
   it('--output json prints every problem with a stable code and position', async () => {
     const folder = copyToTemp(join(repoRoot, 'config-examples', 'quickstart'));
     writeFileSync(

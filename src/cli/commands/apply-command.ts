@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { UsageError } from '../../errors';
 import type { ApplyProgress, ComputedPlan, StepResult } from '../../reconcile';
+import { plural } from '../../text';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
@@ -200,7 +201,7 @@ async function performPlan(
     return ExitCode.Success;
   }
   say(
-    `${mode === 'destroy' ? 'Destroy' : 'Apply'} incomplete: ${failures.length} of ${results.length} changes did not happen (see above).`,
+    `${mode === 'destroy' ? 'Destroy' : 'Apply'} incomplete: ${failures.length} of ${plural(results.length, 'change')} did not happen (see above).`,
   );
   say('What succeeded is recorded; fix the cause and run it again to converge.');
   return ExitCode.Error;

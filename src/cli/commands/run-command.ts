@@ -6,6 +6,7 @@ import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseDuration, parseWholeNumber } from '../parse-duration';
+import { type RunEnd, runExitCode } from '../run-exit-code';
 
 export interface RunFlags {
   readonly all?: boolean;
@@ -24,8 +25,9 @@ interface Target {
 /**
  * `exportctl run NAME | --all | --due [--dry-run] [--full]`: runs exports now, several destinations
  * side by side (`--concurrency`), each under its destination's lock. Exit 0 when every run
- * succeeded (a dry run: its plan is within the guards), 1 otherwise: a failed, aborted or paused run
- * (the quota; the message says when it resumes), or a destination that could not run.
+ * succeeded (a dry run: its plan is within the guards); 1 when any failed, was aborted, or could not
+ * run; else 3 when any paused (the daily quota, the message says until when; or a signal). See
+ * {@link runExitCode}.
  */
 export async function runCommand(
   name: string | undefined,
@@ -97,15 +99,15 @@ export async function runCommand(
       },
     );
     display.stop();
-    let failed = false;
+    const ends: RunEnd[] = [];
     const results: unknown[] = [];
     for (const outcome of outcomes) {
       if (!('failure' in outcome)) {
-        if (outcome.run.status !== 'succeeded') failed = true;
+        ends.push(outcome.run.status);
         if (json) results.push({ ...runJson(outcome.run), resumed: outcome.resumed });
         else for (const line of renderRunSummary(outcome)) writeLine(context.stdout, line);
       } else {
-        failed = true;
+        ends.push('not-run');
         if (json) {
           results.push({ destination: outcome.destination, error: outcome.failure.toJSON() });
         } else {
@@ -115,7 +117,7 @@ export async function runCommand(
       }
     }
     if (json) writeLine(context.stdout, JSON.stringify({ runs: results }, null, 2));
-    return failed ? ExitCode.Error : ExitCode.Success;
+    return runExitCode(ends);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -20,7 +20,8 @@ export async function runsCommand(
   const limit = parseWholeNumber(flags.limit, '--limit');
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
-  const { exportRunRecord, pauseText } = require('../../engine') as typeof import('../../engine');
+  const { exportRunRecord, pauseText, runDurationMs } =
+    require('../../engine') as typeof import('../../engine');
   const { formatDuration, runChanges, runJson } = require('../render-run') as typeof import('../render-run');
   const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
@@ -40,7 +41,9 @@ export async function runsCommand(
     }
     const rows = runs.map((run) => {
       const record = exportRunRecord(run);
-      const took = run.finishedAt === undefined ? '' : formatDuration(run.finishedAt - run.startedAt);
+      // A run still running has worked longer than its record says; one paused has worked that long.
+      const duration = run.status === 'running' ? undefined : runDurationMs(run);
+      const took = duration === undefined ? '' : formatDuration(duration);
       const note = record?.error?.code ?? (record?.pause ? pauseText(record.pause) : '');
       return [
         String(run.id),

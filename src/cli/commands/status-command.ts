@@ -4,25 +4,30 @@ import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 
-/** `exportctl status`: each applied resource's condition, owner and (destinations) last run. */
+/**
+ * `exportctl status`: each applied resource's condition, owner and (destinations) last run. The last
+ * run is the last real one; a dry run after it is shown apart (`last dry run: ...`), never instead.
+ */
 export async function statusCommand(globals: GlobalOptions, context: CliContext): Promise<number> {
   const { resolveActor } = require('../../config') as typeof import('../../config');
   const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const { lastRunSummary } = require('../render-run') as typeof import('../render-run');
+  const { lastRuns } = require('../../engine') as typeof import('../../engine');
   const { resourceState, stateReason } = require('../../state') as typeof import('../../state');
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
   try {
     const resources = await session.store.resources.list();
-    const lastRuns = new Map(
-      (await session.store.runs.lastPerDestination()).map((run) => [run.destination, run]),
-    );
-    const rows = resources.map((resource) => {
-      const run = resource.kind === 'ExportDestination' ? lastRuns.get(resource.name) : undefined;
-      return { resource, state: resourceState(resource), why: stateReason(resource), run };
-    });
+    const rows = [];
+    for (const resource of resources) {
+      const runs =
+        resource.kind === 'ExportDestination'
+          ? await lastRuns(session.store.runs, resource.name)
+          : { run: undefined, dryRun: undefined };
+      rows.push({ resource, state: resourceState(resource), why: stateReason(resource), ...runs });
+    }
     if (globals.output === 'json') {
-      const body = rows.map(({ resource, state, why, run }) => ({
+      const body = rows.map(({ resource, state, why, run, dryRun }) => ({
         kind: resource.kind,
         name: resource.name,
         owner: resource.owner,
@@ -33,6 +38,7 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
         since: why ? new Date(why.lastTransitionTime).toISOString() : null,
         remoteFacts: resource.remoteFacts?.facts ?? null,
         lastRun: run ? runSummary(run) : null,
+        lastDryRun: dryRun ? runSummary(dryRun) : null,
       }));
       writeLine(context.stdout, JSON.stringify({ state: session.store.location, resources: body }, null, 2));
       return ExitCode.Success;
@@ -44,12 +50,17 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
       );
       return ExitCode.Success;
     }
-    const table = rows.map(({ resource, state, why, run }) => [
+    const table = rows.map(({ resource, state, why, run, dryRun }) => [
       `${resource.kind}/${resource.name}`,
       state,
       resource.owner,
       why ? `${why.reason}: ${why.message}` : '',
-      run ? lastRunSummary(run) : resource.kind === 'ExportDestination' ? 'never run' : '',
+      resource.kind === 'ExportDestination'
+        ? [
+            run ? lastRunSummary(run) : 'never run',
+            ...(dryRun ? [`last dry run: ${lastRunSummary(dryRun)}`] : []),
+          ].join('; ')
+        : '',
     ]);
     printTable(['RESOURCE', 'STATE', 'OWNER', 'REASON', 'LAST RUN'], table, context);
     return rows.some((row) => row.state === 'Stalled') ? ExitCode.Error : ExitCode.Success;

@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { plural } from '../../text';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
@@ -35,12 +36,15 @@ export async function validateCommand(
   });
   const valid = !hasErrors(result.problems);
   const { stdout } = context;
+  const unparsed = result.unparsedFiles.length;
+  const counted = `${plural(result.manifests.length, 'manifest')} in ${plural(result.files.length, 'file')}${unparsed > 0 ? `, ${unparsed} did not parse` : ''}`;
 
   if (options.output === 'json') {
     const body = {
       valid,
       actor: actor.identity ?? null,
       files: result.files.map((file) => relative(context.cwd, file)),
+      unparsedFiles: result.unparsedFiles.map((file) => relative(context.cwd, file)),
       manifests: result.manifests.map((item) => ({
         kind: item.kind,
         name: item.name,
@@ -54,14 +58,13 @@ export async function validateCommand(
     writeLine(
       stdout,
       valid
-        ? `### ✅ ${result.manifests.length} manifests are valid`
-        : '### ❌ The manifests do not validate',
+        ? `### ✅ ${plural(result.manifests.length, 'manifest')} ${result.manifests.length === 1 ? 'is' : 'are'} valid`
+        : `### ❌ The manifests do not validate (${counted})`,
     );
     if (result.problems.length > 0) writeLine(stdout);
     for (const problem of result.problems) writeLine(stdout, formatProblemMarkdown(problem, context.cwd));
   } else {
     for (const problem of result.problems) writeLine(stdout, formatProblemText(problem, context.cwd));
-    const counted = `${result.manifests.length} manifest${result.manifests.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
     writeLine(
       stdout,
       valid

@@ -66,9 +66,15 @@ export class SqliteRunHistory implements RunHistory {
       .database()
       .prepare(
         `SELECT * FROM runs WHERE (@destination IS NULL OR destination = @destination)
+           AND (@beforeStart IS NULL OR (started_at, id) < (@beforeStart, @beforeId))
          ORDER BY started_at DESC, id DESC LIMIT @limit`,
       )
-      .all({ destination: query.destination ?? null, limit: query.limit ?? DEFAULT_LIMIT }) as RunRow[];
+      .all({
+        destination: query.destination ?? null,
+        limit: query.limit ?? DEFAULT_LIMIT,
+        beforeStart: query.before?.startedAt ?? null,
+        beforeId: query.before?.id ?? null,
+      }) as RunRow[];
     return rows.map(toRun);
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderRunSummary } from '../../../src/cli/render-run';
 import { exportRunRecord, maxContactsPerDestination, runExport } from '../../../src/engine';
 import { destinationLock } from '../../../src/state';
 import {
@@ -173,6 +174,10 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
     expect(w.sandbox.stats().byRoute['POST /v3/activities/contacts_json_import'] ?? 0).toBe(0);
     expect(w.members()).toEqual([]);
     expect(result.record.error?.code).toBe('contact-limit-exceeded');
+    // The record and the summary count what the limit counted: distinct contacts after the dedupe
+    // (8 valid rows, C002 and C006 one mailbox), not rows.
+    expect(result.record.counts).toMatchObject({ read: 11, invalid: 2, duplicate: 1, contacts: 7 });
+    expect(renderRunSummary(result).join('\n')).toMatch(/; 7 distinct contacts$/m);
     // Nothing is left to resume: the next run plans afresh.
     expect((await w.run('vip')).record.counts.imported).toBe(7);
   });

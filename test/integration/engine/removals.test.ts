@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectedMembers, exportWorld, generatedData } from '../../support/export-world';
+import {
+  engineFixture,
+  expectedMembers,
+  exportWorld,
+  generatedData,
+  unsubscribedEmails,
+} from '../../support/export-world';
 
 // 6,000 generated profiles: about 2,900 in Newsletter or VIP, of which about 2,300 are not in VIP.
 let data: string;
@@ -39,10 +45,13 @@ describe('removals (remove-from-list)', () => {
     expect(calls).toHaveLength(Math.ceil(removed / 500));
     expect(result.record.plan).toMatchObject({ removals: removed, removalCalls: Math.ceil(removed / 500) });
     // The list has more than 2,500 members: its contact IDs come from one export, not from paging,
-    // and never from a request per contact.
-    const remove = result.record.apiCalls.byPhase.remove ?? {};
-    expect(remove['POST /activities/contact_exports']).toBe(1);
-    expect(remove['GET /contacts'] ?? 0).toBe(0);
+    // and never from a request per contact; the plan reads them (the guard counts the leavers on the
+    // list), and the removal phase does not read them again.
+    const { plan, remove = {} } = result.record.apiCalls.byPhase;
+    expect(plan?.['POST /activities/contact_exports']).toBe(1);
+    expect(plan?.['GET /contacts'] ?? 0).toBe(0);
+    expect(remove['POST /activities/contact_exports'] ?? 0).toBe(0);
+    expect(remove['GET /contact_lists/{list_id}'] ?? 0).toBe(0);
     expect(remove['POST /activities/remove_list_memberships']).toBe(Math.ceil(removed / 500));
     // Confirmed removals left the snapshot: the next run removes nothing and writes nothing.
     const again = await w.run('vip');
@@ -74,11 +83,52 @@ describe('removals (remove-from-list)', () => {
       allowed: false,
       maxRemovalPercent: 10,
     });
-    expect(w.sandbox.stats().byRoute).toEqual({
-      ...writes,
-      'GET /v3/contact_lists/{list_id}': (writes['GET /v3/contact_lists/{list_id}'] ?? 0) + 1,
-    });
+    // Only reads: the preflight, and the list's members (one export) that tell the guard which
+    // leavers are on the list. No import, no removal.
+    const after = w.sandbox.stats().byRoute;
+    const changed = Object.keys(after).filter((route) => after[route] !== writes[route]);
+    expect(changed.sort()).toEqual([
+      'GET /v3/activities/{activity_id}',
+      'GET /v3/contact_exports/{file_export_id}',
+      'GET /v3/contact_lists/{list_id}',
+      'POST /v3/activities/contact_exports',
+    ]);
+    expect(result.record.apiCalls.writes).toBe(0);
     expect(w.members()).toEqual(before);
+  });
+
+  it('the guard counts only the leavers the list holds, not unsubscribed contacts that never got on it', async () => {
+    // mixed-rows: 7 contacts in VIP, 2 of them unsubscribed in Constant Contact (C007, C008), so the
+    // snapshot holds 7 and the list 5.
+    const w = await exportWorld(engineFixture('mixed-rows'));
+    await w.apply([{ name: 'vip', removal: 'remove-from-list', maxRemovalPercent: 25 }]);
+    expect((await w.run('vip')).run.status).toBe('succeeded');
+    expect(w.members()).toHaveLength(5);
+    // C001 (on the list) and the two unsubscribed contacts leave the selection: 1 of the list's 5
+    // members goes, 20%, within 25%. Counting the 3 snapshot members would make it 60%.
+    const membership = join(w.dataFolder, 'segment-membership.csv');
+    writeFileSync(membership, readFileSync(membership, 'utf8').replace(/^C00[178],VIP\n/gm, ''));
+
+    const result = await w.run('vip');
+
+    expect(result.error).toBeUndefined();
+    expect(result.run.status).toBe('succeeded');
+    expect(result.record.plan?.removalGuard).toEqual({
+      basis: 'list',
+      base: 5,
+      removals: 1,
+      percent: 20,
+      maxRemovalPercent: 25,
+      allowed: true,
+    });
+    // One number everywhere: the plan, the counts and the list say 1 removed.
+    expect(result.record.plan?.removals).toBe(1);
+    expect(result.record.counts.removed).toBe(1);
+    expect(w.members()).not.toContain('ada.lovelace@example.com');
+    expect(w.members()).toHaveLength(4);
+    for (const email of unsubscribedEmails) expect(w.members()).not.toContain(email);
+    // The unsubscribed leavers left the snapshot too: the next run has nothing to remove.
+    expect((await w.run('vip')).record.plan?.removals).toBe(0);
   });
 
   it('keep never removes: contacts that left stay on the list', async () => {

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../../src/profiles';
 import { exportWorld } from '../../support/export-world';
@@ -98,5 +99,23 @@ describe('the source encoding', () => {
     expect(result.record.rowIssues.byCode['invalid-utf8']).toBeUndefined();
     expect(firstNameOn(w, 'u1@example.com')).toBe('Jos\u00e9');
     expect(w.members(vipListId)).toHaveLength(3);
+  });
+
+  it('a gzip file saved as profiles.csv fails the run saying so, echoing none of its bytes', async () => {
+    const w = await exportWorld(writeData(20));
+    await w.apply([{ name: 'vip' }]);
+    const profiles = join(w.dataFolder, 'profiles.csv');
+    writeFileSync(profiles, gzipSync(readFileSync(profiles)));
+    const sent = w.sandbox.requests().length;
+    const result = await w.run('vip');
+    expect(result.run.status).toBe('failed');
+    expect(result.error).toBeInstanceOf(SourceError);
+    expect(result.error?.code).toBe('source-unreadable');
+    expect(result.error?.message).toBe(`${profiles} looks like a binary file (gzip), not csv text`);
+    expect(result.error?.hint).toMatch(/gunzip/);
+    expect(JSON.stringify(result.record.error)).not.toMatch(/\\u00|\ufffd/);
+    // Only the preflight read went out.
+    expect(w.sandbox.requests().length - sent).toBeLessThanOrEqual(2);
+    expect(w.members()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
 import { openTestState } from '../../support/state-store';
 
@@ -82,5 +83,10 @@ describe('run history', () => {
     expect(order(await store.runs.list({ destination: 'a', limit: 2 }))).toEqual(['a3', 'a2']);
     expect(order(await store.runs.list({ destination: 'zzz' }))).toEqual([]);
     expect(order(await store.runs.lastPerDestination())).toEqual(['a3', 'b2', 'c1']);
+    // Paging on from a run: the ones after it in the same order (b2 and a3 share a start time).
+    const run = async (label: string) => (await store.runs.get(ids[label] ?? -1)) as RunRecord;
+    expect(order(await store.runs.list({ before: await run('b2'), limit: 2 }))).toEqual(['a3', 'c1']);
+    expect(order(await store.runs.list({ destination: 'a', before: await run('a3') }))).toEqual(['a2', 'a1']);
+    expect(order(await store.runs.list({ before: await run('a1') }))).toEqual([]);
   });
 });

@@ -55,6 +55,16 @@ export const badManifestCases: readonly BadManifestCase[] = [
     expect: [['yaml-syntax', 'case.yaml', 4, 1]],
   },
   {
+    // Issue #22 (9): one problem per file for tabs, not one per indented line.
+    name: 'tab indentation on every line of two documents: one problem, at the first tab',
+    files: {
+      'case.yaml':
+        'apiVersion: exportctl/v1\nkind: Refresh\nmetadata:\n\tname: daily\nspec:\n\tcron: "0 * * * *"\n\ttimezone: UTC\n' +
+        '---\napiVersion: exportctl/v1\nkind: Access\nmetadata:\n\tname: default\nspec:\n\tadministrators: [ops@example.com]\n',
+    },
+    expect: [['yaml-syntax', 'case.yaml', 4, 1]],
+  },
+  {
     name: 'unclosed flow mapping',
     files: {
       'case.yaml':

@@ -1,5 +1,6 @@
 import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ProfileSourceSpec } from '../../../src/config';
 import { checkSourceReadable, type SourceProblem } from '../../../src/profiles';
@@ -91,6 +92,51 @@ describe('checkSourceReadable', () => {
       file: join(folder, 'profiles.csv'),
       hint: expect.stringContaining('EmailAdress'),
     });
+  });
+
+  it.each([
+    // gzip -c profiles.csv > profiles.csv.gz, renamed back to profiles.csv
+    { kind: 'gzip', bytes: gzipSync(Buffer.from('CustomerId,EmailAddress,FirstName,LastName\n')) },
+    // An .xlsx workbook (a zip archive) saved as profiles.csv
+    {
+      kind: 'zip',
+      bytes: Buffer.from(
+        'PK\u0003\u0004\u0014\u0000\u0006\u0000[Content_Types].xml\u0000\u00ff\u00fe',
+        'latin1',
+      ),
+    },
+    { kind: 'binary', bytes: Buffer.from('CustomerId\u0000\u0000\u0001\u0002,\u0000Email\n', 'latin1') },
+  ])('a $kind file is described as one, not echoed as bytes', async ({ kind, bytes }) => {
+    const folder = csvFolder();
+    writeFileSync(join(folder, 'profiles.csv'), bytes);
+    const problems = await checkSourceReadable(csvSpec, folder, mapped);
+    expect(brief(problems)).toEqual([{ code: 'source-unreadable', severity: 'error', part: 'profiles' }]);
+    const [problem] = problems;
+    expect(problem?.message).toBe(
+      `${join(folder, 'profiles.csv')} looks like a binary file (${kind}), not csv text`,
+    );
+    expect(problem?.hint).toMatch(kind === 'gzip' ? /gunzip/ : /export it as CSV/);
+    // Not a byte of it is echoed: no control characters (JSON writes them \u00XX), no U+FFFD.
+    expect(JSON.stringify(problem)).not.toMatch(/\\u00|\ufffd/);
+  });
+
+  it('a UTF-16 file read as UTF-8 is told to set its encoding, not called binary', async () => {
+    const folder = csvFolder();
+    writeFileSync(
+      join(folder, 'profiles.csv'),
+      Buffer.from('CustomerId,EmailAddress\nC1,a@example.com\n', 'utf16le'),
+    );
+    const [problem] = await checkSourceReadable(csvSpec, folder, mapped);
+    expect(problem).toMatchObject({ code: 'source-unreadable', hint: expect.stringContaining('utf-16le') });
+    expect(problem?.message).toContain('looks like UTF-16 text');
+    // Declared as UTF-16 (both files are), it is read as such.
+    writeFileSync(
+      join(folder, 'segment-membership.csv'),
+      Buffer.from('CustomerId,Segment\nC1,VIP\n', 'utf16le'),
+    );
+    expect(await checkSourceReadable({ ...csvSpec, encoding: 'utf-16le' }, folder, ['EmailAddress'])).toEqual(
+      [],
+    );
   });
 
   it('reads no more of a csv than its header line', async () => {

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { renderRunSummary } from '../../../src/cli/render-run';
+import { type ExportRunResult, newRunRecord, runRecordJson } from '../../../src/engine';
+import type { RunRecord } from '../../../src/state';
+
+const destination = {
+  generation: 1,
+  connection: 'cc',
+  source: 'profiles',
+  listId: '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
+  segments: ['VIP'],
+  removal: 'keep' as const,
+  maxRemovalPercent: 10,
+};
+
+/** A succeeded run of one contact: every count 1. */
+function oneOfEach(): ExportRunResult {
+  const start = newRunRecord(destination, { dryRun: false, full: false });
+  const record = {
+    ...start,
+    phase: 'finish' as const,
+    counts: {
+      ...start.counts,
+      read: 1,
+      inSegments: 1,
+      invalid: 1,
+      duplicate: 1,
+      contacts: 1,
+      added: 1,
+      imported: 1,
+      unsubscribed: 1,
+      rejected: 1,
+    },
+    batches: { imports: 1, importsConfirmed: 1, removals: 0, removalsConfirmed: 0 },
+    timingsMs: { total: 1200 },
+    apiCalls: { ...start.apiCalls, total: 1, writes: 1, failed: 1, throttled: 1 },
+    rowIssues: { errors: 1, warnings: 1, byCode: {}, csv: '/state/runs/vip/7-row-errors.csv' },
+  };
+  const run: RunRecord = {
+    id: 7,
+    destination: 'vip',
+    trigger: 'manual',
+    actor: undefined,
+    status: 'succeeded',
+    startedAt: 0,
+    finishedAt: 1200,
+    gitCommit: undefined,
+    record: runRecordJson(record),
+  };
+  return { run, record, resumed: false, error: undefined, tookOverLock: undefined };
+}
+
+describe('renderRunSummary', () => {
+  it('says 1 contact, 1 call, 1 request, 1 error, 1 warning: never "1 contacts"', () => {
+    expect(renderRunSummary(oneOfEach())).toEqual([
+      'vip: run 7 succeeded in 1.2 s: 1 contact selected; +1 new, ~0 changed, =0 unchanged, -0 removed',
+      '  imported 1 in 1 call; 1 unsubscribed in Constant Contact (not added, never re-added); 1 refused by Constant Contact',
+      '  read 1 profile row; 1 in VIP; 1 invalid, 1 duplicate email; 1 distinct contact',
+      '  API: 1 request (1 write, 1 failed and retried or reported, 1 throttled)',
+      '  row issues: 1 error, 1 warning in /state/runs/vip/7-row-errors.csv',
+    ]);
+  });
+});

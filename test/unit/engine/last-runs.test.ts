@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { lastRuns, newRunRecord, runRecordJson } from '../../../src/engine';
+import { fakeClock } from '../../support/fake-clock';
+import { openTestState } from '../../support/state-store';
+
+const destination = {
+  generation: 1,
+  connection: 'cc',
+  source: 'profiles',
+  listId: '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
+  segments: ['VIP'],
+  removal: 'keep' as const,
+  maxRemovalPercent: 10,
+};
+
+async function history() {
+  const clock = fakeClock(Date.parse('2026-11-22T10:00:00Z'));
+  const store = await openTestState({ url: 'sqlite::memory:', clock });
+  const run = async (dryRun: boolean, status: 'succeeded' | 'failed') => {
+    const started = await store.runs.start({
+      destination: 'vip',
+      trigger: 'manual',
+      record: runRecordJson(newRunRecord(destination, { dryRun, full: false })),
+    });
+    clock.advance(1_000);
+    return store.runs.finish(started.id, { status });
+  };
+  return { store, run };
+}
+
+describe('lastRuns', () => {
+  it('finds the last real run behind more dry runs than one page holds', async () => {
+    const { store, run } = await history();
+    await run(false, 'succeeded');
+    const failed = await run(false, 'failed');
+    for (let i = 0; i < 120; i++) await run(true, 'succeeded');
+    const newestDry = await run(true, 'succeeded');
+    expect(await lastRuns(store.runs, 'vip')).toEqual({ run: failed, dryRun: newestDry });
+  });
+
+  it('reports no dry run older than the last real run, and no real run when there is none', async () => {
+    const { store, run } = await history();
+    const dry = await run(true, 'succeeded');
+    expect(await lastRuns(store.runs, 'vip')).toEqual({ run: undefined, dryRun: dry });
+    const real = await run(false, 'succeeded');
+    expect(await lastRuns(store.runs, 'vip')).toEqual({ run: real, dryRun: undefined });
+    expect(await lastRuns(store.runs, 'other')).toEqual({ run: undefined, dryRun: undefined });
+  });
+});
