@@ -9,6 +9,7 @@ export * from './import-batches';
 export * from './rate-limiter';
 export * from './rate-limiter-registry';
 export * from './request-observer';
+export * from './retry-notices';
 export * from './retry-policy';
 export * from './swagger-schemas';
 export type * from './swagger-types.generated';
