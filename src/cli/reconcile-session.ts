@@ -7,7 +7,7 @@ import {
   resolveActor,
 } from '../config';
 import { type ComputedPlan, computePlan } from '../reconcile';
-import { createHandlerContext } from '../resources/live-handler-context';
+import { createHandlerContext, type RequestSettings } from '../resources/live-handler-context';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 import { openStateSession, type StateSession } from './state-session';
 
@@ -18,6 +18,8 @@ export interface ReconcileOptions {
   readonly refresh: boolean;
   /** Take the control-plane lock (apply, destroy), waiting up to this long. */
   readonly lock?: { command: string; timeoutMs: number };
+  /** How the refresh calls Constant Contact (see `requestSettings`). */
+  readonly requests: RequestSettings;
 }
 
 export interface ReconcileSession {
@@ -48,6 +50,7 @@ export async function startReconcile(
       store: session.store,
       owner: 'exportctl',
       env: context.env,
+      requests: options.requests,
     });
     const computed = await computePlan(
       {

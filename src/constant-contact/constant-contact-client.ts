@@ -6,6 +6,7 @@ import { Configuration } from 'ctct-api-client/dist/configuration';
 import type { CreateImportJSONActivityRequest } from 'ctct-api-client/dist/models';
 import { isLoopbackHost } from '../net';
 import { type ActivityReport, toActivityReport } from './activity-report';
+import { clientEnvironmentDefaults } from './client-environment';
 import { type Clock, systemClock } from './clock';
 import { type ConnectionCredentials, ConnectionTokens } from './connection-tokens';
 import {
@@ -91,12 +92,14 @@ export interface ConstantContactClientOptions {
   /** Numbers in [0, 1) for jitter; default Math.random. */
   readonly random?: () => number;
   readonly retryPolicy?: Partial<RetryPolicy>;
+  /** Default: `clientEnvironmentVariables` (the request timeout), else 30 s per call. */
   readonly timeouts?: Partial<RequestTimeouts>;
   readonly activityPolling?: Partial<ActivityPolling>;
   /** Refresh access tokens this long before they expire (capped at a tenth of their lifetime). */
   readonly tokenExpiryMarginMs?: number;
   /** Called after every attempt of every request (API and token endpoint). */
   readonly onRequest?: OnApiRequest;
+  /** Receives debug lines and retry notices; default: `clientEnvironmentVariables`, else none. */
   readonly logger?: ApiLogger;
 }
 
@@ -166,14 +169,19 @@ export class ConstantContactClient {
     this.apiPath = new URL(this.apiUrl).pathname.replace(/\/+$/, '');
     const tokenUrl = options.endpoints?.token ?? constantContactEndpoints.token;
     const clock = options.clock ?? systemClock;
-    this.timeouts = { ...defaults.timeouts, ...options.timeouts };
+    const ambient = clientEnvironmentDefaults();
+    this.timeouts = {
+      ...defaults.timeouts,
+      ...(ambient.callMs === undefined ? {} : { callMs: ambient.callMs }),
+      ...options.timeouts,
+    };
     this.environment = {
       clock,
       random: options.random ?? Math.random,
       retryPolicy: { ...defaultRetryPolicy, ...options.retryPolicy },
       callTimeoutMs: this.timeouts.callMs,
       onRequest: options.onRequest,
-      logger: options.logger,
+      logger: options.logger ?? ambient.logger,
     };
     this.polling = { ...defaults.activityPolling, ...options.activityPolling };
     // Every status resolves: the retry loop reads the answer. No redirects: a bearer token must

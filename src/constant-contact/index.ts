@@ -1,5 +1,6 @@
 export * from './activity-report';
 export * from './classify-failure';
+export * from './client-environment';
 export * from './clock';
 export * from './connection-tokens';
 export * from './constant-contact-client';

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ConstantContactClient, type ContactList, type OnApiRequest } from '../constant-contact';
+import {
+  type ApiLogger,
+  ConstantContactClient,
+  type ContactList,
+  type OnApiRequest,
+} from '../constant-contact';
 import { createSourceInspector } from '../profiles/source-inspector';
 import type { ResourceOwner, StateStore } from '../state';
 import type { ConnectionRuntime, ConstantContactAccess } from './remote-services';
@@ -11,6 +16,16 @@ export interface LiveHandlerContextOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Called for every Constant Contact request (metrics, request counts). */
   readonly onRequest?: OnApiRequest;
+  /** How Constant Contact calls are made: their request timeout, where retries are announced. */
+  readonly requests?: RequestSettings;
+}
+
+/** The settings of every Constant Contact client a handler context makes. */
+export interface RequestSettings {
+  /** One call's whole time, retries included (the client's `timeouts.callMs`). */
+  readonly timeoutMs?: number;
+  /** Gets the client's log events, retry notices among them. */
+  readonly logger?: ApiLogger;
 }
 
 /** The handlers' context with the real Constant Contact client and the real source checks. */
@@ -19,7 +34,7 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
     store: options.store,
     owner: options.owner,
     env: options.env,
-    constantContact: constantContactAccess(options.onRequest),
+    constantContact: constantContactAccess(options.onRequest, options.requests),
     sources: createSourceInspector(),
   };
 }
@@ -32,7 +47,10 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
  * destinations costs one or two requests instead of 1,000 at 4 requests/second). A list that the
  * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer.
  */
-export function constantContactAccess(onRequest?: OnApiRequest): ConstantContactAccess {
+export function constantContactAccess(
+  onRequest?: OnApiRequest,
+  requests: RequestSettings = {},
+): ConstantContactAccess {
   const clients = new Map<string, ConstantContactClient>();
   const listings = new Map<ConstantContactClient, Promise<Map<string, ContactList> | undefined>>();
   const clientFor = (connection: ConnectionRuntime) => {
@@ -62,6 +80,8 @@ export function constantContactAccess(onRequest?: OnApiRequest): ConstantContact
         endpoints: connection.endpoints,
         limits: connection.limits,
         ...(onRequest ? { onRequest } : {}),
+        ...(requests.timeoutMs === undefined ? {} : { timeouts: { callMs: requests.timeoutMs } }),
+        ...(requests.logger ? { logger: requests.logger } : {}),
       });
       clients.set(key, client);
     }

@@ -5,6 +5,7 @@ import type { RegisterCommand } from '../command-registry';
 import { confirmChanges } from '../confirm';
 import { ExitCode } from '../exit-codes';
 import { parseDuration } from '../parse-duration';
+import { defaultRequestTimeout, requestSettings, requestTimeoutOption } from '../request-timeout';
 import { useColor } from './plan-command';
 
 export interface ApplyFlags {
@@ -12,6 +13,7 @@ export interface ApplyFlags {
   readonly refresh: boolean;
   readonly autoApprove?: boolean;
   readonly lockTimeout: string;
+  readonly requestTimeout: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function applyCommand(
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
   const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const lock = { command: mode, timeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout') };
+  const requests = requestSettings(flags.requestTimeout, context);
   const started = await startReconcile(
     {
       paths,
@@ -38,6 +41,7 @@ export async function applyCommand(
       prune: mode === 'apply' && (flags.prune ?? false),
       refresh: mode === 'apply' && flags.refresh,
       lock,
+      requests,
     },
     globals,
     context,
@@ -54,6 +58,7 @@ export async function applyCommand(
       store: session.store,
       owner: 'exportctl',
       env: context.env,
+      requests,
     });
     if (computed.steps.length === 0) {
       await applyPlan([], computed.observations, handlerContext);
@@ -124,6 +129,7 @@ export const registerApplyCommands: RegisterCommand = ({ program, context, actio
   )
     .option('--prune', "delete exportctl's resources that PATH does not declare")
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .addOption(requestTimeoutOption())
     .action(
       action((command) =>
         applyCommand('apply', command.args, command.opts() as ApplyFlags, globals(command), context),
@@ -134,7 +140,8 @@ export const registerApplyCommands: RegisterCommand = ({ program, context, actio
       applyCommand(
         'destroy',
         command.args,
-        { ...(command.opts() as ApplyFlags), refresh: false },
+        // destroy only deletes from the state: it makes no Constant Contact call to time out.
+        { ...(command.opts() as ApplyFlags), refresh: false, requestTimeout: defaultRequestTimeout },
         globals(command),
         context,
       ),

@@ -2,11 +2,13 @@ import { Option } from 'commander';
 import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
+import { requestSettings, requestTimeoutOption } from '../request-timeout';
 
 export interface PlanFlags {
   readonly prune?: boolean;
   readonly refresh: boolean;
   readonly withDataPlan?: boolean;
+  readonly requestTimeout: string;
 }
 
 /**
@@ -24,7 +26,13 @@ export async function planCommand(
     require('../../reconcile') as typeof import('../../reconcile');
   const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const started = await startReconcile(
-    { paths, mode: 'apply', prune: flags.prune ?? false, refresh: flags.refresh },
+    {
+      paths,
+      mode: 'apply',
+      prune: flags.prune ?? false,
+      refresh: flags.refresh,
+      requests: requestSettings(flags.requestTimeout, context),
+    },
     globals,
     context,
   );
@@ -110,6 +118,7 @@ export const registerPlanCommand: RegisterCommand = ({ program, context, action,
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .option('--prune', 'plan deleting resources that PATH no longer declares')
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .addOption(requestTimeoutOption())
     .option(
       '--with-data-plan',
       'add the data plan of each destination the change creates, updates or replaces (a dry run; sends nothing)',

@@ -5,6 +5,7 @@ import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { ExitCode } from '../exit-codes';
 import { parseDuration, parseWholeNumber } from '../parse-duration';
+import { requestSettings, requestTimeoutOption, workerEnvironment } from '../request-timeout';
 
 export interface RunFlags {
   readonly all?: boolean;
@@ -13,6 +14,7 @@ export interface RunFlags {
   readonly full?: boolean;
   readonly lockTimeout: string;
   readonly concurrency: string;
+  readonly requestTimeout: string;
 }
 
 interface Target {
@@ -49,6 +51,7 @@ export async function runCommand(
   }
   const concurrency = parseWholeNumber(flags.concurrency, '--concurrency');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  const requests = requestSettings(flags.requestTimeout, context);
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
   const { runExportsInWorker } = require('../../engine') as typeof import('../../engine');
@@ -78,7 +81,7 @@ export async function runCommand(
       {
         state: globals.state,
         cwd: context.cwd,
-        env: context.env,
+        env: workerEnvironment(requests, context.env),
         actor,
         targets,
         dryRun: flags.dryRun ?? false,
@@ -179,6 +182,7 @@ export const registerRunCommand: RegisterCommand = ({ program, context, action, 
     .addOption(
       new Option('--concurrency <n>', 'destinations run side by side with --all / --due').default('2'),
     )
+    .addOption(requestTimeoutOption())
     .action(
       action((command) => runCommand(command.args[0], command.opts() as RunFlags, globals(command), context)),
     );
