@@ -1,6 +1,7 @@
 export * from './connection-handler';
 export * from './connection-runtime';
 export * from './export-destination-handler';
+export * from './failure-reason';
 export * from './field-changes';
 export * from './plain-handlers';
 export * from './profile-source-handler';
