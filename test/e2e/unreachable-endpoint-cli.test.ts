@@ -22,16 +22,23 @@ const retryLines = (stderr: string) =>
     .filter((line) => /^retrying (GET|POST) \/\S+ in [\d.]+ s \(attempt \d+\/\d+\): /.test(line));
 
 describe('an endpoint where nothing listens', () => {
-  it('plan says every retry on stderr and gives up on each call within --request-timeout', async () => {
+  it('plan says every retry on stderr, gives up within --request-timeout and exits 1 naming the connection', async () => {
     const w = await stoppedSandboxWorld();
     const started = performance.now();
     const plan = await w.exportctl(['plan', w.manifests, '--request-timeout', '3s']);
     const seconds = (performance.now() - started) / 1000;
+    expect(plan.code).toBe(1);
     // 3 s of retrying, plus the start of a process on a busy machine; unbounded it takes over a minute.
     expect(seconds).toBeLessThan(15);
     const lines = retryLines(plan.stderr);
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines[0]).toMatch(/^retrying GET \/v3\/contact_lists in [\d.]+ s \(attempt 2\/6\): ECONNREFUSED$/);
+    // One call gave up, for the connection; its destinations were not asked for one by one.
+    expect(plan.stderr).toMatch(
+      /^error: Connection\/marketing-cc: GET \/v3\/contact_lists failed: ECONNREFUSED/m,
+    );
+    expect(plan.stderr).toContain('its request timeout of 3 s left no time to retry');
+    expect(lines.every((line) => line.startsWith('retrying GET /v3/contact_lists in'))).toBe(true);
     for (const secret of w.secrets) expect(plan.stdout + plan.stderr).not.toContain(secret);
   });
 

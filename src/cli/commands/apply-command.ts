@@ -18,7 +18,9 @@ export interface ApplyFlags {
 
 /**
  * `exportctl apply` and `exportctl destroy`: plan under the control-plane lock, ask (or take
- * --auto-approve), apply step by step. Exit 0 when every step succeeded, 1 otherwise.
+ * --auto-approve), apply step by step. Exit 0 when every step succeeded, 1 otherwise. A plan with
+ * refresh errors applies nothing (its observations are recorded, so `status` shows them) and
+ * exits 1.
  */
 export async function applyCommand(
   mode: 'apply' | 'destroy',
@@ -27,7 +29,7 @@ export async function applyCommand(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
-  const { applyPlan, planJson, renderPlanText, summarizePlan } =
+  const { applyPlan, planJson, renderPlanText, renderRefreshErrorsText, summarizePlan } =
     require('../../reconcile') as typeof import('../../reconcile');
   const { createHandlerContext } =
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
@@ -60,6 +62,13 @@ export async function applyCommand(
       env: context.env,
       requests,
     });
+    if (computed.plan.refreshErrors.length > 0) {
+      await applyPlan([], computed.observations, handlerContext);
+      for (const line of renderRefreshErrorsText(computed.plan, 'apply')) writeLine(context.stderr, line);
+      if (json)
+        writeLine(context.stdout, JSON.stringify({ plan: planJson(computed.plan), results: [] }, null, 2));
+      return ExitCode.Error;
+    }
     if (computed.steps.length === 0) {
       await applyPlan([], computed.observations, handlerContext);
       if (json)

@@ -13,7 +13,8 @@ export interface PlanFlags {
 
 /**
  * `exportctl plan [PATH...]`: what apply would do, changing nothing. Exit 0 (no changes or not
- * asked), 1 on error, 2 with --detailed-exitcode when there are changes.
+ * asked), 1 on error — a refresh error among them (a drift finding the plan does not fix, said on
+ * stderr; it wins over 2) — and 2 with --detailed-exitcode when there are changes.
  */
 export async function planCommand(
   paths: string[],
@@ -22,7 +23,7 @@ export async function planCommand(
   context: CliContext,
 ): Promise<number> {
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
-  const { planHasChanges, planJson, renderPlanMarkdown, renderPlanText } =
+  const { planHasChanges, planJson, renderPlanMarkdown, renderPlanText, renderRefreshErrorsText } =
     require('../../reconcile') as typeof import('../../reconcile');
   const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const started = await startReconcile(
@@ -74,6 +75,9 @@ export async function planCommand(
       writeLine(context.stdout, renderPlanText(plan, { color: useColor(context) }));
       for (const line of renderDataPlanPreviewsText(previews)) writeLine(context.stdout, line);
     }
+    // As Terraform fails a plan whose refresh fails: in every output format, on stderr.
+    for (const line of renderRefreshErrorsText(plan, 'plan')) writeLine(context.stderr, line);
+    if (plan.refreshErrors.length > 0) return ExitCode.Error;
     return globals.detailedExitcode && planHasChanges(plan) ? ExitCode.Changes : ExitCode.Success;
   } finally {
     await started.session.close();
