@@ -1,3 +1,4 @@
+export * from './connection-after-run';
 export * from './connection-handler';
 export * from './connection-runtime';
 export * from './export-destination-handler';

@@ -33,6 +33,13 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       lockTimeoutMs: options.lockTimeoutMs,
       onRequest: options.onRequest,
     });
+    const { recordRunOnConnection } = require('../resources') as typeof import('../resources');
+    await recordRunOnConnection(
+      options.store,
+      destination,
+      { accepted: result.run.status === 'succeeded' && !result.record.dryRun, error: result.error },
+      { identity: options.actor ?? 'watch', command: `watch (run ${destination})` },
+    );
     const { counts } = result.record;
     const status = result.run.status;
     return {

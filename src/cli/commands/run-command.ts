@@ -99,9 +99,21 @@ export async function runCommand(
       },
     );
     display.stop();
+    const { recordRunOnConnection } = require('../../resources') as typeof import('../../resources');
     let failed = false;
     const results: unknown[] = [];
     for (const outcome of outcomes) {
+      await recordRunOnConnection(
+        session.store,
+        outcome.destination,
+        'failure' in outcome
+          ? { accepted: false, error: outcome.failure }
+          : {
+              accepted: outcome.run.status === 'succeeded' && !outcome.record.dryRun,
+              error: outcome.error,
+            },
+        { identity: actor ?? 'unknown', command: `run ${outcome.destination} (connection status)` },
+      );
       if (!('failure' in outcome)) {
         if (outcome.run.status !== 'succeeded') failed = true;
         if (json) results.push({ ...runJson(outcome.run), resumed: outcome.resumed });

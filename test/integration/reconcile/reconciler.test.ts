@@ -408,6 +408,25 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
     expect(fixing.plan.refreshErrors).toEqual([]);
   });
 
+  it("apply: a step refused for its connection's credentials marks that connection Stalled too", async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    w.cc.acceptedSecret = 'secret-2';
+    w.write({
+      'destinations.yaml': baseManifests['destinations.yaml'].replace('segments: [VIP]', 'segments: [Other]'),
+    });
+    const { results } = await w.apply();
+    expect(results.map((result) => `${result.id} ${result.outcome} ${result.code}`)).toEqual([
+      'ExportDestination/vip failed invalid-client',
+    ]);
+    const connection = await w.store.resources.get('Connection', 'cc');
+    expect(connection?.conditions.find((condition) => condition.type === 'Stalled')).toMatchObject({
+      status: true,
+      reason: 'CredentialsRejected',
+    });
+  });
+
   it('role rules: a contributor may change a destination on a shared connection, but not delete the connection', async () => {
     const w = await world();
     const access = manifest('Access', 'default', [
