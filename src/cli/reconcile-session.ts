@@ -8,7 +8,7 @@ import {
   resolveActor,
 } from '../config';
 import { type ComputedPlan, computePlan } from '../reconcile';
-import { createHandlerContext } from '../resources/live-handler-context';
+import { createHandlerContext, type RequestSettings } from '../resources/live-handler-context';
 import type { StateSerial } from '../state';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 import { openStateSession, type StateSession } from './state-session';
@@ -20,6 +20,8 @@ export interface ReconcileOptions {
   readonly refresh: boolean;
   /** Take the control-plane lock (apply, destroy), waiting up to this long. */
   readonly lock?: { command: string; timeoutMs: number };
+  /** How the refresh calls Constant Contact (see `requestSettings`). */
+  readonly requests: RequestSettings;
 }
 
 export interface ReconcileSession {
@@ -55,6 +57,7 @@ export async function startReconcile(
       store: session.store,
       owner: 'exportctl',
       env: context.env,
+      requests: options.requests,
     });
     const serial = await session.store.serial();
     const computed = await computePlan(

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { isLoopbackHost } from '../net';
 import { AuthError, ConstantContactError, type RequestDescription } from './constant-contact-errors';
 import type { SlidingWindowRateLimiter } from './rate-limiter';
+import { secondsText } from './retry-notices';
 import { type AttemptEnvironment, errorText, type FinalFailure, sendWithRetries } from './send-with-retries';
 import { refreshTokenFingerprint } from './token-fingerprint';
 import type { StoredTokens, TokenStore } from './token-store';
@@ -173,12 +174,13 @@ export class ConnectionTokens {
         // only way on (the old token then fails with invalid_grant, which asks for re-authorisation).
         idempotent: true,
         limiter: this.options.limiter,
-        send: async () => {
+        attemptTimeoutMs: timeoutMs,
+        send: async (attemptTimeoutMs) => {
           const answer = await http.request({
             method: 'POST',
             url: tokenUrl,
             data: body,
-            timeout: timeoutMs,
+            timeout: attemptTimeoutMs(),
             headers: {
               Authorization: `Basic ${basic}`,
               'Content-Type': 'application/x-www-form-urlencoded',
@@ -268,10 +270,17 @@ export class ConnectionTokens {
       failure.status === undefined
         ? `no answer (${failure.networkCode ?? failure.kind})`
         : `HTTP ${failure.status}`;
+    const outOfTime =
+      failure.outOfTimeMs === undefined
+        ? ''
+        : `; its request timeout of ${secondsText(failure.outOfTimeMs)} left no time to retry`;
     return new ConstantContactError(
       'token-request-failed',
-      `The token endpoint did not refresh connection "${name}" after ${failure.attempts} attempts: ${what}`,
-      { ...options, hint: 'the token endpoint is unreachable or failing; try again later' },
+      `The token endpoint did not refresh connection "${name}" after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}: ${what}${outOfTime}`,
+      {
+        ...options,
+        hint: `check that ${new URL(this.options.tokenUrl).origin} (spec.endpoints.token of connection "${name}") is reachable from here, then try again; a slow network may need a longer request timeout (exportctl --request-timeout)`,
+      },
     );
   }
 

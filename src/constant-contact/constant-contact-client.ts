@@ -6,6 +6,7 @@ import { Configuration } from 'ctct-api-client/dist/configuration';
 import type { CreateImportJSONActivityRequest } from 'ctct-api-client/dist/models';
 import { isLoopbackHost } from '../net';
 import { type ActivityReport, toActivityReport } from './activity-report';
+import { clientEnvironmentDefaults } from './client-environment';
 import { type Clock, systemClock } from './clock';
 import { type ConnectionCredentials, ConnectionTokens } from './connection-tokens';
 import {
@@ -20,6 +21,7 @@ import { type ImportContact, importBatchLimits, importBody, importBodyFrame } fr
 import type { QuotaStatus, RateLimits, SlidingWindowRateLimiter } from './rate-limiter';
 import { type RateLimiterRegistry, sharedRateLimiters } from './rate-limiter-registry';
 import type { ApiLogger, OnApiRequest } from './request-observer';
+import { secondsText } from './retry-notices';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 import { type AttemptEnvironment, errorText, type FinalFailure, sendWithRetries } from './send-with-retries';
 import type {
@@ -58,6 +60,12 @@ export interface ActivityPolling {
 }
 
 export interface RequestTimeouts {
+  /**
+   * The request timeout: per call, every attempt and every wait to retry included, from its first
+   * attempt on. An import's and a download's call get at least one whole attempt (`importMs`,
+   * `downloadMs`). A token refresh inside a call is a call of its own.
+   */
+  readonly callMs: number;
   /** Per attempt of an ordinary request. */
   readonly requestMs: number;
   /** Per attempt of an import: up to 4 MB go up. */
@@ -84,17 +92,19 @@ export interface ConstantContactClientOptions {
   /** Numbers in [0, 1) for jitter; default Math.random. */
   readonly random?: () => number;
   readonly retryPolicy?: Partial<RetryPolicy>;
+  /** Default: `clientEnvironmentVariables` (the request timeout), else 30 s per call. */
   readonly timeouts?: Partial<RequestTimeouts>;
   readonly activityPolling?: Partial<ActivityPolling>;
   /** Refresh access tokens this long before they expire (capped at a tenth of their lifetime). */
   readonly tokenExpiryMarginMs?: number;
   /** Called after every attempt of every request (API and token endpoint). */
   readonly onRequest?: OnApiRequest;
+  /** Receives debug lines and retry notices; default: `clientEnvironmentVariables`, else none. */
   readonly logger?: ApiLogger;
 }
 
 const defaults = {
-  timeouts: { requestMs: 30_000, importMs: 120_000, tokenMs: 30_000, downloadMs: 300_000 },
+  timeouts: { callMs: 30_000, requestMs: 30_000, importMs: 120_000, tokenMs: 30_000, downloadMs: 300_000 },
   activityPolling: { initialDelayMs: 1_000, maxDelayMs: 15_000, factor: 1.5, timeoutMs: 3_600_000 },
   tokenExpiryMarginMs: 5 * 60_000,
 } as const satisfies {
@@ -159,14 +169,20 @@ export class ConstantContactClient {
     this.apiPath = new URL(this.apiUrl).pathname.replace(/\/+$/, '');
     const tokenUrl = options.endpoints?.token ?? constantContactEndpoints.token;
     const clock = options.clock ?? systemClock;
+    const ambient = clientEnvironmentDefaults();
+    this.timeouts = {
+      ...defaults.timeouts,
+      ...(ambient.callMs === undefined ? {} : { callMs: ambient.callMs }),
+      ...options.timeouts,
+    };
     this.environment = {
       clock,
       random: options.random ?? Math.random,
       retryPolicy: { ...defaultRetryPolicy, ...options.retryPolicy },
+      callTimeoutMs: this.timeouts.callMs,
       onRequest: options.onRequest,
-      logger: options.logger,
+      logger: options.logger ?? ambient.logger,
     };
-    this.timeouts = { ...defaults.timeouts, ...options.timeouts };
     this.polling = { ...defaults.activityPolling, ...options.activityPolling };
     // Every status resolves: the retry loop reads the answer. No redirects: a bearer token must
     // not follow one to another host.
@@ -300,6 +316,7 @@ export class ConstantContactClient {
       template: '/activities/contacts_json_import',
       idempotent: false,
       timeoutMs: this.timeouts.importMs,
+      transfer: true,
     } as const;
     const response =
       typeof body === 'string'
@@ -508,6 +525,7 @@ export class ConstantContactClient {
         template: '/contact_exports/{file_export_id}',
         pathOverride: url.pathname,
         timeoutMs: this.timeouts.downloadMs,
+        transfer: true,
       },
       (config) =>
         this.http.request({
@@ -548,6 +566,8 @@ export class ConstantContactClient {
       idempotent?: boolean;
       notFound?: ConstantContactErrorCode;
       timeoutMs?: number;
+      /** An upload or download: its call gets at least one whole attempt (see RequestTimeouts). */
+      transfer?: boolean;
       pathOverride?: string;
     },
     send: (config: RawAxiosRequestConfig) => Promise<AxiosResponse>,
@@ -566,11 +586,13 @@ export class ConstantContactClient {
         request,
         idempotent: route.idempotent ?? true,
         limiter: this.limiter,
-        send: async () => {
+        attemptTimeoutMs: route.timeoutMs ?? this.timeouts.requestMs,
+        transfer: route.transfer ?? false,
+        send: async (timeoutMs) => {
           token = await this.tokens.accessToken();
           const config: RawAxiosRequestConfig = {
             ...this.directOptions,
-            timeout: route.timeoutMs ?? this.timeouts.requestMs,
+            timeout: timeoutMs(),
             headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
           };
           return send(config);
@@ -604,7 +626,14 @@ export class ConstantContactClient {
         ? `: ${failure.errorMessage}`
         : '';
     const where = `${request.method} ${request.path}`;
-    const tries = failure.attempts > 1 ? ` after ${failure.attempts} attempts` : '';
+    const tries = `${failure.attempts > 1 ? ` after ${failure.attempts} attempts` : ''}${
+      failure.outOfTimeMs === undefined
+        ? ''
+        : ` (its request timeout of ${secondsText(failure.outOfTimeMs)} left no time to retry)`
+    }`;
+    const unreachable = {
+      hint: `check that ${new URL(this.apiUrl).origin} (spec.endpoints.api of connection "${this.connectionName}") is reachable from here; a slow network may need a longer request timeout (exportctl --request-timeout)`,
+    };
     const mayHave = failure.mayHaveSucceeded
       ? ' The request may have been carried out: check GET /activities before sending it again.'
       : '';
@@ -631,14 +660,14 @@ export class ConstantContactClient {
         return new ConstantContactError(
           'request-timeout',
           `${where} got no answer in time${tries}.${mayHave}`,
-          options,
+          { ...options, ...unreachable },
         );
       case 'connect-failed':
       case 'connection-lost':
         return new ConstantContactError(
           'network-error',
           `${where} failed: ${failure.networkCode ?? 'connection error'}${tries}.${mayHave}`,
-          options,
+          { ...options, ...unreachable },
         );
       case 'server-error':
       case 'unavailable':

@@ -25,7 +25,7 @@ export const constantContactErrorCodes = {
   'activity-wait-timeout': 'an activity did not reach a final state within the wait limit',
   'contact-too-large': 'one contact alone makes an import body too large',
   'invalid-argument':
-    'a call was given what Constant Contact would refuse or drop: too many items, no list, a body of 4 MB',
+    'a call was given what Constant Contact would refuse or drop (too many items, no list, a body of 4 MB), or a client setting from the environment cannot be used',
 } as const;
 
 export type ConstantContactErrorCode = keyof typeof constantContactErrorCodes;

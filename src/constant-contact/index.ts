@@ -1,5 +1,6 @@
 export * from './activity-report';
 export * from './classify-failure';
+export * from './client-environment';
 export * from './clock';
 export * from './connection-tokens';
 export * from './constant-contact-client';
@@ -9,6 +10,7 @@ export * from './import-batches';
 export * from './rate-limiter';
 export * from './rate-limiter-registry';
 export * from './request-observer';
+export * from './retry-notices';
 export * from './retry-policy';
 export * from './swagger-schemas';
 export type * from './swagger-types.generated';

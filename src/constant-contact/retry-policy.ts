@@ -67,6 +67,32 @@ export interface RetryDecisionInput {
   readonly retryAfterMs?: number | undefined;
   /** A number in [0, 1) from the injected random source: where the jittered delay falls. */
   readonly jitter: number;
+  /**
+   * What is left of the call's time (its request timeout), if it has one: a delay that would not end
+   * before it is pointless, since no attempt could follow, so the answer is then 0.
+   */
+  readonly remainingMs?: number | undefined;
+}
+
+/**
+ * The most attempts a failure of this kind gets, the first one included: `maxThrottledAttempts` for
+ * `throttled`, `maxAttempts` for the kinds that may be retried, 1 for those that never are.
+ */
+export function attemptLimit(failure: FailureKind, policy: RetryPolicy = defaultRetryPolicy): number {
+  switch (failure) {
+    case 'quota-exceeded':
+    case 'unauthorized':
+    case 'client-error':
+      return 1;
+    case 'throttled':
+      return policy.maxThrottledAttempts;
+    case 'server-error':
+    case 'connection-lost':
+    case 'timeout':
+    case 'unavailable':
+    case 'connect-failed':
+      return policy.maxAttempts;
+  }
 }
 
 /**
@@ -77,39 +103,18 @@ export interface RetryDecisionInput {
  * requests; never `quota-exceeded`, `unauthorized` (the caller refreshes the token once instead) or
  * `client-error`. The delay is capped exponential with "equal jitter": half the step fixed, half
  * random, so concurrent callers spread out but none retries immediately. A Retry-After is honoured
- * as a lower bound, itself capped.
+ * as a lower bound, itself capped. No delay is given that would not end before `remainingMs`.
  */
 export function retryDelay(input: RetryDecisionInput, policy: RetryPolicy = defaultRetryPolicy): number {
   const { attempt, failure } = input;
-  let base: number;
-  let maxAttempts: number;
-  switch (failure) {
-    case 'quota-exceeded':
-    case 'unauthorized':
-    case 'client-error':
-      return 0;
-    case 'throttled':
-      base = policy.throttledBaseDelayMs;
-      maxAttempts = policy.maxThrottledAttempts;
-      break;
-    case 'server-error':
-    case 'connection-lost':
-    case 'timeout':
-      if (!input.idempotent) return 0;
-      base = policy.baseDelayMs;
-      maxAttempts = policy.maxAttempts;
-      break;
-    case 'unavailable':
-    case 'connect-failed':
-      base = policy.baseDelayMs;
-      maxAttempts = policy.maxAttempts;
-      break;
-  }
-  if (attempt >= maxAttempts) return 0;
+  if (!input.idempotent && ambiguousFailures.has(failure)) return 0;
+  if (attempt >= attemptLimit(failure, policy)) return 0;
+  const base = failure === 'throttled' ? policy.throttledBaseDelayMs : policy.baseDelayMs;
   const step = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
   const jitter = Math.min(Math.max(input.jitter, 0), 1);
   const delay = Math.max(1, Math.round(step / 2 + (step / 2) * jitter));
   const retryAfter =
     input.retryAfterMs === undefined ? 0 : Math.min(Math.max(input.retryAfterMs, 0), policy.maxRetryAfterMs);
-  return Math.max(delay, retryAfter);
+  const wait = Math.max(delay, retryAfter);
+  return input.remainingMs !== undefined && wait >= input.remainingMs ? 0 : wait;
 }

@@ -9,7 +9,8 @@ import {
 } from './constant-contact-errors';
 import type { SlidingWindowRateLimiter } from './rate-limiter';
 import type { ApiLogger, OnApiRequest } from './request-observer';
-import { ambiguousFailures, type RetryPolicy, retryDelay } from './retry-policy';
+import { type RetryNoticeFields, retryNotice } from './retry-notices';
+import { ambiguousFailures, attemptLimit, type RetryPolicy, retryDelay } from './retry-policy';
 
 /** What every request of one client shares: time, randomness, policy, observers. */
 export interface AttemptEnvironment {
@@ -17,6 +18,11 @@ export interface AttemptEnvironment {
   /** Returns numbers in [0, 1): the jitter source. */
   readonly random: () => number;
   readonly retryPolicy: RetryPolicy;
+  /**
+   * The request timeout: how long one call may take, every attempt and every wait between them
+   * included (from its first attempt on). Undefined: only the retry policy bounds it.
+   */
+  readonly callTimeoutMs?: number | undefined;
   readonly onRequest?: OnApiRequest | undefined;
   readonly logger?: ApiLogger | undefined;
 }
@@ -26,6 +32,11 @@ export interface FinalFailure extends ClassifiedFailure {
   readonly attempts: number;
   readonly sentAt: number;
   readonly mayHaveSucceeded: boolean;
+  /**
+   * Set when the retry policy would have tried again but the call's time was up: its time budget
+   * (the request timeout, or more for a transfer).
+   */
+  readonly outOfTimeMs?: number;
 }
 
 /** One logical call: how to send one attempt, and how to turn a final failure into an error. */
@@ -35,8 +46,19 @@ export interface CallSpec {
   /** False when running the request twice would do the work twice (see RetryDecisionInput). */
   readonly idempotent: boolean;
   readonly limiter: SlidingWindowRateLimiter;
-  /** Sends one attempt. Must resolve with the answer for every HTTP status (validateStatus: all). */
-  readonly send: () => Promise<AxiosResponse>;
+  /** How long one attempt may wait for its answer, when the call has time enough left. */
+  readonly attemptTimeoutMs: number;
+  /**
+   * An upload or download whose one attempt may rightly take longer than the request timeout (an
+   * import of up to 4 MB, an export file): its call gets at least one whole `attemptTimeoutMs`.
+   */
+  readonly transfer?: boolean;
+  /**
+   * Sends one attempt. Must resolve with the answer for every HTTP status (validateStatus: all).
+   * `timeoutMs()` is the timeout to give the HTTP exchange, asked for just before it starts (after
+   * any token refresh): `attemptTimeoutMs` cut to what is left of the call's time, at least 1 ms.
+   */
+  readonly send: (timeoutMs: () => number) => Promise<AxiosResponse>;
   /**
    * Called once on the first 401: refresh the access token. The attempt is then repeated once,
    * whatever the retry policy says; a second 401 ends the call.
@@ -49,13 +71,29 @@ export interface CallSpec {
  * Sends a call through its rate limiter with the retry policy: resolves with the 2xx answer, or
  * rejects with the error `toError` makes (QuotaExceededError on quota_exceeded, which also stops
  * every other user of the limiter until 00:00 UTC). Reports each attempt to `onRequest` and the
- * logger; neither ever sees a header, a body or a query string.
+ * logger, and warns the logger before every wait to retry (`event: 'retry'`, its message a
+ * `retryNotice` line); neither ever sees a header, a body or a query string.
+ *
+ * The whole call, attempts and waits, ends within `environment.callTimeoutMs` of its first attempt
+ * (a transfer's: within at least one `attemptTimeoutMs`): no wait is started that would end past
+ * that time, and each attempt's timeout is cut to what is left of it.
  */
 export async function sendWithRetries(
   spec: CallSpec,
   environment: AttemptEnvironment,
 ): Promise<AxiosResponse> {
   const { clock, logger } = environment;
+  const budgetMs =
+    environment.callTimeoutMs === undefined
+      ? undefined
+      : spec.transfer
+        ? Math.max(environment.callTimeoutMs, spec.attemptTimeoutMs)
+        : environment.callTimeoutMs;
+  let deadline: number | undefined;
+  const timeoutMs = () =>
+    deadline === undefined
+      ? spec.attemptTimeoutMs
+      : Math.max(1, Math.min(spec.attemptTimeoutMs, deadline - clock.now()));
   let attempt = 0;
   let policyAttempt = 0;
   let refreshed = false;
@@ -63,9 +101,11 @@ export async function sendWithRetries(
     attempt += 1;
     const release = await spec.limiter.acquire();
     const sentAt = clock.now();
+    // The budget counts from the first attempt: waiting for the rate limiter is not a failure.
+    if (deadline === undefined && budgetMs !== undefined) deadline = sentAt + budgetMs;
     let outcome: { readonly response: AxiosResponse } | { readonly failure: ClassifiedFailure };
     try {
-      outcome = { response: await spec.send() };
+      outcome = { response: await spec.send(timeoutMs) };
     } catch (error) {
       // Only transport failures are classified; anything else (an AuthError from the token refresh
       // inside `send`, a bug) propagates as it is. Axios errors are never passed on: their config
@@ -79,9 +119,9 @@ export async function sendWithRetries(
     if ('failure' in outcome) {
       const { failure } = outcome;
       report(spec, environment, attempt, sentAt, undefined, failure);
-      const delay = decide(spec, environment, ++policyAttempt, failure);
-      if (delay === 0) throw finalError(spec, failure, attempt, sentAt);
-      await clock.sleep(delay);
+      const decision = decide(spec, environment, attempt, ++policyAttempt, failure, deadline, budgetMs);
+      if (decision.delay === 0) throw finalError(spec, failure, attempt, sentAt, decision.outOfTimeMs);
+      await clock.sleep(decision.delay);
       continue;
     }
     const { response } = outcome;
@@ -121,42 +161,69 @@ export async function sendWithRetries(
         },
       );
     }
-    const delay = decide(spec, environment, ++policyAttempt, failure);
-    if (delay === 0) throw finalError(spec, failure, attempt, sentAt);
-    await clock.sleep(delay);
+    const decision = decide(spec, environment, attempt, ++policyAttempt, failure, deadline, budgetMs);
+    if (decision.delay === 0) throw finalError(spec, failure, attempt, sentAt, decision.outOfTimeMs);
+    await clock.sleep(decision.delay);
   }
 }
 
+/**
+ * The wait before the next attempt (0: give up), and whether giving up is for lack of time. Warns
+ * the logger with a retry notice when it waits.
+ */
 function decide(
   spec: CallSpec,
   environment: AttemptEnvironment,
   attempt: number,
+  policyAttempt: number,
   failure: ClassifiedFailure,
-) {
-  const delay = retryDelay(
-    {
-      attempt,
-      failure: failure.kind,
-      idempotent: spec.idempotent,
-      retryAfterMs: failure.retryAfterMs,
-      jitter: environment.random(),
-    },
-    environment.retryPolicy,
-  );
-  if (delay > 0)
-    environment.logger?.warn(
-      { ...logFields(spec), failure: failure.kind, status: failure.status, attempt, delayMs: delay },
-      'request failed; retrying',
-    );
-  return delay;
+  deadline: number | undefined,
+  budgetMs: number | undefined,
+): { delay: number; outOfTimeMs?: number } {
+  const input = {
+    attempt: policyAttempt,
+    failure: failure.kind,
+    idempotent: spec.idempotent,
+    retryAfterMs: failure.retryAfterMs,
+    jitter: environment.random(),
+  };
+  const remainingMs = deadline === undefined ? undefined : deadline - environment.clock.now();
+  const delay = retryDelay({ ...input, remainingMs }, environment.retryPolicy);
+  if (delay === 0) {
+    const outOfTime = budgetMs !== undefined && retryDelay(input, environment.retryPolicy) > 0;
+    return outOfTime ? { delay, outOfTimeMs: budgetMs } : { delay };
+  }
+  const fields: RetryNoticeFields = {
+    event: 'retry',
+    ...logFields(spec),
+    requestPath: spec.request.path,
+    failure: failure.kind,
+    status: failure.status,
+    networkCode: failure.networkCode,
+    errorKey: failure.errorKey,
+    retryAfterMs: failure.retryAfterMs,
+    attempt,
+    nextAttempt: attempt + 1,
+    maxAttempts: attempt - policyAttempt + attemptLimit(failure.kind, environment.retryPolicy),
+    delayMs: delay,
+  };
+  environment.logger?.warn({ ...fields }, retryNotice(fields));
+  return { delay };
 }
 
-function finalError(spec: CallSpec, failure: ClassifiedFailure, attempts: number, sentAt: number) {
+function finalError(
+  spec: CallSpec,
+  failure: ClassifiedFailure,
+  attempts: number,
+  sentAt: number,
+  outOfTimeMs: number | undefined,
+) {
   return spec.toError({
     ...failure,
     attempts,
     sentAt,
     mayHaveSucceeded: !spec.idempotent && ambiguousFailures.has(failure.kind),
+    ...(outOfTimeMs === undefined ? {} : { outOfTimeMs }),
   });
 }
 

@@ -1,5 +1,12 @@
 import { ExportctlError } from '../errors';
-import { type HandlerContext, recordObservation, resourceHandlers, stalledConditions } from '../resources';
+import {
+  failureReason,
+  type HandlerContext,
+  isCredentialRejection,
+  recordObservation,
+  resourceHandlers,
+  stalledConditions,
+} from '../resources';
 import type { PlanAction } from './plan';
 import { dependenciesOf, type Observation, type PlanStep } from './plan-steps';
 
@@ -21,8 +28,10 @@ export interface ApplyProgress {
 /**
  * Executes a plan's steps in order. A failing step is recorded and the apply goes on with the
  * steps that do not depend on it (a destination whose connection or source failed is skipped), so
- * what succeeded is in the state and a second apply converges. Conditions observed by the plan's
- * drift check are recorded for the resources that no step touched.
+ * what succeeded is in the state and a second apply converges. A step refused because Constant
+ * Contact rejected its connection's credentials also marks that connection Stalled
+ * (`CredentialsRejected`). Conditions observed by the plan's drift check are recorded for the
+ * resources that no step touched.
  */
 export async function applyPlan(
   steps: readonly PlanStep[],
@@ -61,14 +70,26 @@ export async function applyPlan(
       failed.add(id);
       const message = error instanceof Error ? error.message : String(error);
       const code = error instanceof ExportctlError ? error.code : 'unexpected';
+      const rejected = isCredentialRejection(error);
+      const reason = rejected ? failureReason(error) : reasonOf(code);
       if (step.applied && action !== 'delete') {
         // The resource stays as it was applied; say why it is not what the manifest declares.
         await context.store.resources
           .setConditions(kind, step.change.name, [
-            ...stalledConditions(reasonOf(code), message),
+            ...stalledConditions(reason, message),
             { type: 'Reconciling', status: false, reason: 'ApplyFailed', message },
           ])
           .catch(() => undefined);
+      }
+      const connection = dependenciesOf(kind, step.desired?.manifest.spec ?? step.applied?.spec).find(
+        (dependency) => dependency.kind === 'Connection',
+      );
+      if (rejected && connection && action !== 'delete') {
+        await recordObservation(context.store, 'Connection', connection.name, {
+          ready: false,
+          reason,
+          message: `${step.change.id} could not be applied: ${message}`,
+        });
       }
       const result: StepResult = {
         id,

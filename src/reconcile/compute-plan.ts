@@ -10,10 +10,17 @@ import {
   SecretResolutionError,
 } from '../config';
 import { ExportctlError } from '../errors';
-import { type DesiredResource, desiredFrom, type HandlerContext, resourceHandlers } from '../resources';
+import {
+  type DesiredResource,
+  desiredFrom,
+  type HandlerContext,
+  type ObservedStatus,
+  resourceHandlers,
+} from '../resources';
 import type { AppliedResource } from '../state';
 import type { DriftFinding, Plan, PlannedChange, SkippedResource } from './plan';
 import { dependenciesOf, type Observation, type PlanStep } from './plan-steps';
+import { refreshErrors } from './refresh-errors';
 
 export interface PlanRequest {
   /** The declared resources (already validated). */
@@ -115,8 +122,15 @@ export async function computePlan(request: PlanRequest, context: HandlerContext)
     ? await observeDrift(applied, context, deleted)
     : { drift: [], observations: [] };
   const steps = [...deletes, ...upserts];
+  const changes = steps.map((step) => step.change);
   return {
-    plan: { changes: steps.map((step) => step.change), drift, notDeclared, skipped },
+    plan: {
+      changes,
+      drift,
+      refreshErrors: refreshErrors(drift, changes),
+      notDeclared,
+      skipped,
+    },
     steps,
     observations,
     problems,
@@ -242,8 +256,10 @@ async function rolesProblems(
 
 /**
  * Re-reads the remote side of applied resources (drift), without writing anything: credentials,
- * lists, sources. `skip` names resources not to read (those a plan deletes). Record the result with
- * `applyPlan([], observations, context)`.
+ * lists, sources. `skip` names resources not to read (those a plan deletes). A destination whose
+ * connection failed its check is not read (every call would fail the same way, each after its own
+ * retries): it is Stalled for the connection's reason, and its finding names the connection as its
+ * `cause`. Record the result with `applyPlan([], observations, context)`.
  */
 export async function observeDrift(
   applied: readonly AppliedResource[],
@@ -253,21 +269,37 @@ export async function observeDrift(
   const deleted = skip;
   const drift: DriftFinding[] = [];
   const observations: Observation[] = [];
+  const failed = new Map<string, ObservedStatus>();
   for (const kind of manifestKinds) {
     for (const item of applied.filter((resource) => resource.kind === kind)) {
-      if (deleted.has(idOf(item.kind, item.name))) continue;
-      const status = await resourceHandlers[kind].read(item, context);
+      const id = idOf(item.kind, item.name);
+      if (deleted.has(id)) continue;
+      const cause = dependenciesOf(kind, item.spec)
+        .map((dependency) => idOf(dependency.kind, dependency.name))
+        .find((dependency) => dependency.startsWith('Connection/') && failed.has(dependency));
+      const causeStatus = cause === undefined ? undefined : failed.get(cause);
+      const status: ObservedStatus = causeStatus
+        ? {
+            ready: false,
+            reason: causeStatus.reason,
+            message: `not checked: ${cause} is Stalled (${causeStatus.reason})`,
+            ...(causeStatus.code === undefined ? {} : { code: causeStatus.code }),
+          }
+        : await resourceHandlers[kind].read(item, context);
       observations.push({ kind, name: item.name, status });
-      if (!status.ready) {
-        drift.push({
-          id: idOf(kind, item.name),
-          kind,
-          name: item.name,
-          condition: 'Stalled',
-          reason: status.reason,
-          message: status.message,
-        });
-      }
+      if (status.ready) continue;
+      failed.set(id, status);
+      drift.push({
+        id,
+        kind,
+        name: item.name,
+        condition: 'Stalled',
+        reason: status.reason,
+        message: status.message,
+        ...(status.code === undefined ? {} : { code: status.code }),
+        ...(status.hint === undefined ? {} : { hint: status.hint }),
+        ...(cause === undefined ? {} : { cause }),
+      });
     }
   }
   return { drift, observations };

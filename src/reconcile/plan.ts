@@ -22,9 +22,35 @@ export interface DriftFinding {
   readonly kind: ManifestKind;
   readonly name: string;
   readonly condition: 'Ready' | 'Stalled';
-  /** A CamelCase reason, e.g. `ListNotFound`, `TokenRevoked`. */
+  /** A CamelCase reason, e.g. `ListNotFound`, `CredentialsRejected`, `Unreachable`. */
   readonly reason: string;
   readonly message: string;
+  /** The stable code of the error behind it, when one was raised (`list-not-found`, `invalid-client`). */
+  readonly code?: string;
+  /** What to do about it. */
+  readonly hint?: string;
+  /**
+   * Set when the resource was not read because what it depends on could not be (a destination whose
+   * connection failed its check): that resource's id, whose finding this one repeats.
+   */
+  readonly cause?: string;
+}
+
+/**
+ * A drift finding the plan cannot fix: the refresh failed for this resource (its credentials were
+ * refused, its endpoint did not answer, its list is gone, its source is unreadable) and the plan does
+ * not change it. `plan` and `apply` fail (exit 1) while there is one; `--no-refresh` skips the check.
+ */
+export interface RefreshError {
+  readonly id: string;
+  readonly kind: ManifestKind;
+  readonly name: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly hint: string;
+  /** Resources not checked because of this one (a connection's destinations), by id. */
+  readonly dependents: readonly string[];
 }
 
 /** A declared resource that this plan leaves alone, and why. */
@@ -41,6 +67,8 @@ export interface SkippedResource {
 export interface Plan {
   readonly changes: readonly PlannedChange[];
   readonly drift: readonly DriftFinding[];
+  /** The drift findings the plan cannot fix (see RefreshError): a plan that has any fails. */
+  readonly refreshErrors: readonly RefreshError[];
   /** Applied resources owned by exportctl that PATH does not declare, kept because --prune is off. */
   readonly notDeclared: readonly string[];
   readonly skipped: readonly SkippedResource[];

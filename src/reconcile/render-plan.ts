@@ -16,6 +16,32 @@ export function planSummaryLine(plan: Plan): string {
   return `Plan: ${add} to add, ${change} to change, ${destroy} to destroy.`;
 }
 
+/**
+ * The refresh errors of a plan as lines for stderr (empty when it has none): per error `error: ID:
+ * message (Reason)`, its hint, the resources not checked because of it, then one closing line that
+ * says the `command` (plan or apply) failed for them and that `--no-refresh` skips the check.
+ */
+export function renderRefreshErrorsText(
+  plan: Pick<Plan, 'refreshErrors'>,
+  command: 'plan' | 'apply',
+): string[] {
+  const errors = plan.refreshErrors;
+  if (errors.length === 0) return [];
+  const lines: string[] = [];
+  for (const error of errors) {
+    lines.push(`error: ${error.id}: ${error.message} (${error.reason})`, `  hint: ${error.hint}`);
+    if (error.dependents.length > 0)
+      lines.push(`  not checked because of it: ${error.dependents.join(', ')}`);
+  }
+  const problems = errors.length === 1 ? '1 problem' : `${errors.length} problems`;
+  lines.push(
+    command === 'plan'
+      ? `error: the refresh found ${problems} this plan does not fix: fix ${errors.length === 1 ? 'it' : 'them'} and plan again, or plan with --no-refresh to skip re-reading what is applied`
+      : `error: the refresh found ${problems} this apply does not fix, so nothing was applied: fix ${errors.length === 1 ? 'it' : 'them'}, or apply with --no-refresh to skip re-reading what is applied`,
+  );
+  return lines;
+}
+
 /** Terraform-like text: one block per resource, changed fields old -> new, secrets `(sensitive)`. */
 export function renderPlanText(plan: Plan, options: RenderOptions = {}): string {
   const paint = (code: number, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -82,7 +108,7 @@ export function renderPlanMarkdown(plan: Plan): string {
                 .join(', ');
       lines.push(`| \`${SYMBOL[change.action]}\` | \`${change.id}\` | ${fields} |`);
     }
-    const details = renderPlanText({ ...plan, drift: [], notDeclared: [], skipped: [] })
+    const details = renderPlanText({ ...plan, drift: [], refreshErrors: [], notDeclared: [], skipped: [] })
       .split('\n')
       .map(toDiffLine);
     lines.push('', '<details><summary>Details</summary>', '', '```diff', ...details, '```', '', '</details>');
@@ -91,6 +117,17 @@ export function renderPlanMarkdown(plan: Plan): string {
     lines.push('', '**Drift**', '');
     for (const finding of plan.drift)
       lines.push(`- ⚠️ \`${finding.id}\` is **${finding.condition}** (${finding.reason}): ${finding.message}`);
+  }
+  if (plan.refreshErrors.length > 0) {
+    lines.push(
+      '',
+      '**The refresh failed**: this plan cannot be applied until these are fixed (or it is made with `--no-refresh`)',
+      '',
+    );
+    for (const error of plan.refreshErrors)
+      lines.push(
+        `- ❌ \`${error.id}\` (${error.reason}): ${error.message.replace(/\.?$/, '.')} What to do: ${error.hint}`,
+      );
   }
   if (plan.notDeclared.length > 0) {
     lines.push(
@@ -105,8 +142,11 @@ export function renderPlanMarkdown(plan: Plan): string {
 /**
  * The documented, stable JSON shape of a plan (`--output json`), version 1:
  * `{formatVersion, summary: {add, change, destroy}, changes: [{action, kind, name, id, declaredAt,
- * fields: [{path, before, after, sensitive, forcesReplacement}]}], drift: [...], notDeclared: [...],
- * skipped: [...]}`. Sensitive values are replaced by the string "(sensitive)".
+ * fields: [{path, before, after, sensitive, forcesReplacement}]}], drift: [{id, kind, name, condition,
+ * reason, message, code?, hint?, cause?}], refreshErrors: [{id, kind, name, reason, message, code?,
+ * hint, dependents}], notDeclared: [...], skipped: [...]}`. Fields are only ever added to version 1
+ * (`refreshErrors`, and drift's `code`, `hint`, `cause`, came later). Sensitive values are replaced by
+ * the string "(sensitive)".
  */
 export function planJson(plan: Plan): Record<string, unknown> {
   return {
@@ -127,6 +167,7 @@ export function planJson(plan: Plan): Record<string, unknown> {
       })),
     })),
     drift: plan.drift,
+    refreshErrors: plan.refreshErrors,
     notDeclared: plan.notDeclared,
     skipped: plan.skipped,
   };

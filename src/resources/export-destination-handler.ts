@@ -68,10 +68,18 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
           ready: false,
           reason: 'ListNotFound',
           message: `list ${spec.listId} does not exist in Constant Contact`,
+          code: 'list-not-found',
+          hint: `the list was deleted in Constant Contact, or Connection/${spec.connection} is another account: set spec.listId of ExportDestination/${applied.name} to a list of that account (the last part of the list page's URL) and apply, or delete the destination`,
         };
       const problems = await sourceProblems(spec, context);
       if (problems.length > 0)
-        return { ready: false, reason: 'SourceUnreadable', message: problems.join('; ') };
+        return {
+          ready: false,
+          reason: 'SourceUnreadable',
+          message: problems.join('; '),
+          code: 'source-unreadable',
+          hint: `fix ProfileSource/${spec.source}'s data, or the dataMatching of ExportDestination/${applied.name}, then apply`,
+        };
       return {
         ready: true,
         reason: 'Verified',

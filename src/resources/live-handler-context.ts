@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
-import { ConstantContactClient, type ContactList, type OnApiRequest } from '../constant-contact';
+import {
+  type ApiLogger,
+  ConstantContactClient,
+  type ContactList,
+  type OnApiRequest,
+} from '../constant-contact';
+import { ExportctlError } from '../errors';
 import { createSourceInspector } from '../profiles/source-inspector';
 import type { ResourceOwner, StateStore } from '../state';
+import { isCredentialRejection } from './failure-reason';
 import type { ConnectionRuntime, ConstantContactAccess } from './remote-services';
 import type { HandlerContext } from './resource-handler';
 
@@ -11,6 +18,16 @@ export interface LiveHandlerContextOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Called for every Constant Contact request (metrics, request counts). */
   readonly onRequest?: OnApiRequest;
+  /** How Constant Contact calls are made: their request timeout, where retries are announced. */
+  readonly requests?: RequestSettings;
+}
+
+/** The settings of every Constant Contact client a handler context makes. */
+export interface RequestSettings {
+  /** One call's whole time, retries included (the client's `timeouts.callMs`). */
+  readonly timeoutMs?: number;
+  /** Gets the client's log events, retry notices among them. */
+  readonly logger?: ApiLogger;
 }
 
 /** The handlers' context with the real Constant Contact client and the real source checks. */
@@ -19,7 +36,7 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
     store: options.store,
     owner: options.owner,
     env: options.env,
-    constantContact: constantContactAccess(options.onRequest),
+    constantContact: constantContactAccess(options.onRequest, options.requests),
     sources: createSourceInspector(),
   };
 }
@@ -27,14 +44,31 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
 /**
  * `ConstantContactAccess` over `ConstantContactClient`: one client per connection and credentials
  * (the process-wide rate limiter per API key is shared by all of them anyway). Make one per command
- * (plan, apply, a reconcile of watch mode): `getList` answers from one listing of the account's
- * lists per connection, read once (an account holds at most 1,000 lists, so planning 1,000
- * destinations costs one or two requests instead of 1,000 at 4 requests/second). A list that the
- * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer.
+ * (plan, apply, a reconcile of watch mode): `verifyAccess` and `getList` answer from one listing of
+ * the account's lists per connection, read once (an account holds at most 1,000 lists, so planning
+ * 1,000 destinations costs one or two requests instead of 1,000 at 4 requests/second). The listing
+ * is an authenticated request, so a token the state holds but Constant Contact revoked fails the
+ * check (obtaining a token alone would not: a stored one is used without asking). A list that the
+ * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer; a listing
+ * refused for the credentials or left unanswered answers for every list of the connection.
  */
-export function constantContactAccess(onRequest?: OnApiRequest): ConstantContactAccess {
+export function constantContactAccess(
+  onRequest?: OnApiRequest,
+  requests: RequestSettings = {},
+): ConstantContactAccess {
   const clients = new Map<string, ConstantContactClient>();
-  const listings = new Map<ConstantContactClient, Promise<Map<string, ContactList> | undefined>>();
+  const listings = new Map<ConstantContactClient, Promise<Listing>>();
+  const listingOf = (client: ConstantContactClient) => {
+    let listing = listings.get(client);
+    if (!listing) {
+      listing = client.listLists().then(
+        (lists): Listing => ({ lists: new Map(lists.map((list) => [list.list_id.toLowerCase(), list])) }),
+        (error: unknown): Listing => ({ error }),
+      );
+      listings.set(client, listing);
+    }
+    return listing;
+  };
   const clientFor = (connection: ConnectionRuntime) => {
     // Keyed by everything that makes a different client; hashed so no secret is kept as a map key.
     const key = createHash('sha256')
@@ -62,6 +96,8 @@ export function constantContactAccess(onRequest?: OnApiRequest): ConstantContact
         endpoints: connection.endpoints,
         limits: connection.limits,
         ...(onRequest ? { onRequest } : {}),
+        ...(requests.timeoutMs === undefined ? {} : { timeouts: { callMs: requests.timeoutMs } }),
+        ...(requests.logger ? { logger: requests.logger } : {}),
       });
       clients.set(key, client);
     }
@@ -69,20 +105,21 @@ export function constantContactAccess(onRequest?: OnApiRequest): ConstantContact
   };
   return {
     async verifyAccess(connection) {
-      await clientFor(connection).verifyCredentials();
+      const listing = await listingOf(clientFor(connection));
+      if ('error' in listing) throw listing.error;
     },
     async getList(connection, listId) {
       const client = clientFor(connection);
-      let listing = listings.get(client);
-      if (!listing) {
-        listing = client.listLists().then(
-          (lists) => new Map(lists.map((list) => [list.list_id.toLowerCase(), list])),
-          () => undefined, // a failed listing is not an answer: ask for the list itself below
-        );
-        listings.set(client, listing);
+      const listing = await listingOf(client);
+      if ('lists' in listing) {
+        const listed = listing.lists.get(listId.toLowerCase());
+        if (listed)
+          return { id: listed.list_id, name: listed.name, membershipCount: listed.membership_count };
+      } else if (failsEveryCall(listing.error)) {
+        // Asking for the list would fail the same way, after retries of its own.
+        throw listing.error;
       }
-      const listed = (await listing)?.get(listId.toLowerCase());
-      if (listed) return { id: listed.list_id, name: listed.name, membershipCount: listed.membership_count };
+      // Otherwise a failed listing is not an answer (a bad page link, say): ask for the list itself.
       try {
         const list = await client.getList(listId);
         return { id: list.list_id, name: list.name, membershipCount: list.membership_count };
@@ -92,4 +129,18 @@ export function constantContactAccess(onRequest?: OnApiRequest): ConstantContact
       }
     },
   };
+}
+
+/** One listing of a connection's lists, or why it failed. */
+type Listing = { readonly lists: ReadonlyMap<string, ContactList> } | { readonly error: unknown };
+
+/** A failure of the connection, not of one request: refused credentials, or no answer. */
+function failsEveryCall(error: unknown): boolean {
+  const code = error instanceof ExportctlError ? error.code : undefined;
+  return (
+    isCredentialRejection(error) ||
+    code === 'network-error' ||
+    code === 'request-timeout' ||
+    code === 'token-request-failed'
+  );
 }

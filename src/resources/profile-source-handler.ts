@@ -54,7 +54,13 @@ export const profileSourceHandler: ResourceHandler<ProfileSource> = {
       const spec = appliedSourceSpec(applied);
       const problems = await context.sources.problems(spec, [spec.key]);
       if (problems.length > 0)
-        return { ready: false, reason: 'SourceUnreadable', message: problems.join('; ') };
+        return {
+          ready: false,
+          reason: 'SourceUnreadable',
+          message: problems.join('; '),
+          code: 'source-unreadable',
+          hint: `restore the files or tables of ProfileSource/${applied.name}, or fix its paths in the manifest, then apply`,
+        };
       return { ready: true, reason: 'Verified', message: 'the source is readable' };
     } catch (error) {
       return observedFailure(error);

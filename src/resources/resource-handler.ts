@@ -1,6 +1,8 @@
 import type { LoadedManifest, Manifest, ManifestKind } from '../config';
+import { ExportctlError } from '../errors';
 import type { AppliedResource, ConditionUpdate, ResourceOwner, StateStore } from '../state';
 import type { JsonObject } from '../state/spec-hash';
+import { failureReason } from './failure-reason';
 import type { FieldChange } from './field-changes';
 import type { ConstantContactAccess, SourceInspector } from './remote-services';
 
@@ -38,8 +40,13 @@ export interface ResourceDiff {
 /** What reading the remote side found (drift detection). */
 export interface ObservedStatus {
   readonly ready: boolean;
+  /** CamelCase: `Verified`, `ListNotFound`, `CredentialsRejected`, `Unreachable`, ... */
   readonly reason: string;
   readonly message: string;
+  /** When not ready: the stable code of the error behind it (`list-not-found`, `invalid-client`). */
+  readonly code?: string;
+  /** When not ready: what to do about it. */
+  readonly hint?: string;
   /** Remote facts to record (a list's name and size), when read. */
   readonly facts?: JsonObject;
 }
@@ -111,15 +118,17 @@ export function toDiff(applied: AppliedResource | undefined, fields: readonly Fi
   };
 }
 
-/** A failed remote check as a status: credentials refused, or the service not reachable. */
+/** A failed remote check as a status (reason: `failureReason`), with the error's code and hint. */
 export function observedFailure(error: unknown): ObservedStatus {
-  const code =
-    typeof (error as { code?: unknown })?.code === 'string' ? String((error as { code: string }).code) : '';
   const message = error instanceof Error ? error.message : String(error);
-  if (/auth|credential|grant|unauthori[sz]ed|forbidden/i.test(code))
-    return { ready: false, reason: 'CredentialsRejected', message };
-  if (code === 'dependency-not-applied') return { ready: false, reason: 'DependencyNotApplied', message };
-  return { ready: false, reason: 'Unreachable', message };
+  if (!(error instanceof ExportctlError)) return { ready: false, reason: failureReason(error), message };
+  return {
+    ready: false,
+    reason: failureReason(error),
+    message,
+    code: error.code,
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+  };
 }
 
 /**

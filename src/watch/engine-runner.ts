@@ -1,4 +1,4 @@
-import type { OnApiRequest } from '../constant-contact';
+import type { ApiLogger, OnApiRequest } from '../constant-contact';
 import type { StateStore } from '../state';
 import type { ExportRunner, RunOutcome } from './run-coordinator';
 
@@ -11,6 +11,8 @@ export interface EngineRunnerOptions {
   readonly lockTimeoutMs: number;
   /** Every Constant Contact request of every run (metrics). */
   readonly onRequest?: OnApiRequest;
+  /** The runs' clients' log events: their retry notices above all (see `retryNotice`). */
+  readonly logger?: ApiLogger;
 }
 
 /**
@@ -32,7 +34,15 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       env: options.env,
       lockTimeoutMs: options.lockTimeoutMs,
       onRequest: options.onRequest,
+      ...(options.logger ? { tuning: { client: { logger: options.logger } } } : {}),
     });
+    const { recordRunOnConnection } = require('../resources') as typeof import('../resources');
+    await recordRunOnConnection(
+      options.store,
+      destination,
+      { accepted: result.run.status === 'succeeded' && !result.record.dryRun, error: result.error },
+      { identity: options.actor ?? 'watch', command: `watch (run ${destination})` },
+    );
     const { counts } = result.record;
     const status = result.run.status;
     return {

@@ -322,6 +322,8 @@ export class WatchService {
         owner: 'exportctl',
         env: this.options.env,
         onRequest: metrics.onApiRequest,
+        // Retry notices become warn lines of the watch log, like everything watch has to say.
+        requests: { logger },
       });
       const computed = await computePlan(
         {
@@ -392,6 +394,7 @@ export class WatchService {
       owner: 'exportctl',
       env: this.options.env,
       onRequest: metrics.onApiRequest,
+      requests: { logger },
     });
     // Conditions are written as apply writes them: under the control-plane lock, so that an apply
     // in another process is never overwritten by an observation made before it. Busy: next round.

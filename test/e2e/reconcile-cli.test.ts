@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startSandbox } from '../../src/sandbox';
 import { quickstartWorld } from '../support/quickstart-world';
 
 const WIN_BACK_DOC =
@@ -139,19 +140,97 @@ describe('plan / apply / destroy through the CLI, against the sandbox over HTTP,
     expect(plan.stdout.trim()).toBe('No changes.');
   });
 
-  it('drift: a list deleted in Constant Contact shows as Stalled in the plan and in status', async () => {
+  it('drift: a list deleted in Constant Contact fails plan and apply, naming the destination, the list and what to do', async () => {
     const w = await quickstartWorld();
     expect((await w.exportctl(['apply', w.manifests, '--auto-approve'])).code).toBe(0);
     w.sandbox.account.deleteList('04fe9a97-a579-43c5-bb1a-58ed29bf0a6a');
+    w.edit('destinations.yaml', (text) => text.replace('segments: [VIP, Newsletter]', 'segments: [VIP]'));
+    // 1 wins over 2: there are changes, but the refresh failed.
     const plan = await w.exportctl(['plan', w.manifests, '--detailed-exitcode']);
-    expect(plan.code).toBe(0);
+    expect(plan.code).toBe(1);
     expect(plan.stdout).toContain(
       '! ExportDestination/vip-newsletter: Stalled (ListNotFound): list 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a does not exist in Constant Contact',
     );
-    expect((await w.exportctl(['apply', w.manifests, '--auto-approve'])).code).toBe(0);
+    expect(plan.stderr).toContain(
+      'error: ExportDestination/vip-newsletter: list 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a does not exist in Constant Contact (ListNotFound)',
+    );
+    expect(plan.stderr).toContain('hint: the list was deleted in Constant Contact');
+    expect(plan.stderr).toContain('--no-refresh');
+
+    const json = await w.exportctl(['plan', w.manifests, '--output', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      formatVersion: 1,
+      refreshErrors: [
+        {
+          id: 'ExportDestination/vip-newsletter',
+          reason: 'ListNotFound',
+          code: 'list-not-found',
+          dependents: [],
+        },
+      ],
+      drift: [{ id: 'ExportDestination/vip-newsletter', reason: 'ListNotFound', code: 'list-not-found' }],
+    });
+
+    // The escape: no refresh, so nothing to fail on.
+    const unchecked = await w.exportctl(['plan', w.manifests, '--no-refresh', '--detailed-exitcode']);
+    expect(unchecked.code).toBe(2);
+
+    const apply = await w.exportctl(['apply', w.manifests, '--auto-approve']);
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain('so nothing was applied');
     const status = await w.exportctl(['status']);
     expect(status.code).toBe(1);
     expect(status.stdout).toMatch(/ExportDestination\/vip-newsletter\s+Stalled\s+exportctl\s+ListNotFound/);
+    // Nothing was applied: the segments change is still to do.
+    const again = await w.exportctl(['plan', w.manifests, '--no-refresh']);
+    expect(again.stdout).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
+  });
+
+  it('a revoked token: the connection is Stalled after a run, plan and apply fail naming it, not its destinations one by one', async () => {
+    const w = await quickstartWorld();
+    expect((await w.exportctl(['apply', w.manifests, '--auto-approve'])).code).toBe(0);
+    // A sandbox restarted without its state file knows none of the tokens the state holds.
+    const port = w.sandbox.port;
+    await w.sandbox.close();
+    const fresh = await startSandbox({ port });
+    try {
+      const run = await w.exportctl(['run', 'vip-newsletter']);
+      expect(run.code).toBe(1);
+      const afterRun = JSON.parse((await w.exportctl(['status', '--output', 'json'])).stdout) as {
+        resources: { kind: string; state: string; reason: string | null }[];
+      };
+      expect(afterRun.resources.find((item) => item.kind === 'Connection')).toMatchObject({
+        state: 'Stalled',
+        reason: 'CredentialsRejected',
+      });
+
+      const plan = await w.exportctl(['plan', w.manifests, '--detailed-exitcode']);
+      expect(plan.code).toBe(1);
+      const errors = plan.stderr.split('\n').filter((line) => line.startsWith('error: '));
+      expect(errors[0]).toMatch(
+        /^error: Connection\/marketing-cc: .*invalid_grant.* \(CredentialsRejected\)$/,
+      );
+      expect(errors).toHaveLength(2);
+      expect(plan.stderr).toContain(
+        'not checked because of it: ExportDestination/vip-newsletter, ExportDestination/win-back',
+      );
+      expect(plan.stderr).toContain('hint: authorise exportctl again in Constant Contact');
+
+      const apply = await w.exportctl(['apply', w.manifests, '--auto-approve']);
+      expect(apply.code).toBe(1);
+      const status = await w.exportctl(['status']);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/Connection\/marketing-cc\s+Stalled\s+exportctl\s+CredentialsRejected/);
+      expect(status.stdout).toMatch(
+        /ExportDestination\/vip-newsletter\s+Stalled\s+exportctl\s+CredentialsRejected: not checked: Connection\/marketing-cc/,
+      );
+      for (const secret of w.secrets())
+        for (const output of [run, plan, apply, status])
+          expect(output.stdout + output.stderr).not.toContain(secret);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { withCommonFlags } from '../common-flags';
 import { confirmChanges } from '../confirm';
 import { ExitCode } from '../exit-codes';
 import { parseDuration } from '../parse-duration';
+import { defaultRequestTimeout, requestSettings, requestTimeoutOption } from '../request-timeout';
 import type { StateSession } from '../state-session';
 import { useColor } from './plan-command';
 
@@ -17,12 +18,14 @@ export interface ApplyFlags {
   readonly refresh: boolean;
   readonly autoApprove?: boolean;
   readonly lockTimeout: string;
+  readonly requestTimeout: string;
 }
 
 /**
  * `exportctl apply` and `exportctl destroy`: plan under the control-plane lock, ask (or take
  * --auto-approve), apply step by step. `exportctl apply PLANFILE` applies a saved plan instead (see
- * {@link applySavedPlanCommand}). Exit 0 when every step succeeded, 1 otherwise.
+ * {@link applySavedPlanCommand}). Exit 0 when every step succeeded, 1 otherwise. A plan with refresh
+ * errors applies nothing (its observations are recorded, so `status` shows them) and exits 1.
  */
 export async function applyCommand(
   mode: 'apply' | 'destroy',
@@ -41,6 +44,7 @@ export async function applyCommand(
       prune: mode === 'apply' && (flags.prune ?? false),
       refresh: mode === 'apply' && flags.refresh,
       lock: lockOf(mode, flags),
+      requests: requestSettings(flags.requestTimeout, context),
     },
     globals,
     context,
@@ -151,7 +155,7 @@ async function performPlan(
   globals: GlobalOptions,
   context: CliContext,
 ): Promise<number> {
-  const { applyPlan, planJson, renderPlanText, summarizePlan } =
+  const { applyPlan, planJson, renderPlanText, renderRefreshErrorsText, summarizePlan } =
     require('../../reconcile') as typeof import('../../reconcile');
   const { createHandlerContext } =
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
@@ -164,7 +168,15 @@ async function performPlan(
     store: session.store,
     owner: 'exportctl',
     env: context.env,
+    requests: requestSettings(options.flags.requestTimeout, context),
   });
+  if (computed.plan.refreshErrors.length > 0) {
+    await applyPlan([], computed.observations, handlerContext);
+    for (const line of renderRefreshErrorsText(computed.plan, 'apply')) writeLine(context.stderr, line);
+    if (json)
+      writeLine(context.stdout, JSON.stringify({ plan: planJson(computed.plan), results: [] }, null, 2));
+    return ExitCode.Error;
+  }
   if (computed.steps.length === 0) {
     await applyPlan([], computed.observations, handlerContext);
     if (json)
@@ -247,6 +259,7 @@ export const registerApplyCommands: RegisterCommand = ({ program, context, actio
   )
     .option('--prune', "delete exportctl's resources that PATH does not declare")
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .addOption(requestTimeoutOption())
     .action(
       action((command) =>
         applyCommand('apply', command.args, command.opts() as ApplyFlags, globals(command), context),
@@ -263,7 +276,8 @@ export const registerApplyCommands: RegisterCommand = ({ program, context, actio
         applyCommand(
           'destroy',
           command.args,
-          { ...(command.opts() as ApplyFlags), refresh: false },
+          // destroy only deletes from the state: it makes no Constant Contact call to time out.
+          { ...(command.opts() as ApplyFlags), refresh: false, requestTimeout: defaultRequestTimeout },
           globals(command),
           context,
         ),

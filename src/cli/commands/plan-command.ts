@@ -4,6 +4,7 @@ import { type CliContext, type GlobalOptions, writeLine } from '../cli-context';
 import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
+import { requestSettings, requestTimeoutOption } from '../request-timeout';
 
 export interface PlanFlags {
   readonly prune?: boolean;
@@ -11,12 +12,15 @@ export interface PlanFlags {
   readonly withDataPlan?: boolean;
   /** Save the plan to this file (`-out FILE`, `--out FILE`) for `exportctl apply FILE`. */
   readonly out?: string;
+  readonly requestTimeout: string;
 }
 
 /**
  * `exportctl plan [PATH...]`: what apply would do, changing nothing. Exit 0 (no changes or not
- * asked), 1 on error, 2 with --detailed-exitcode when there are changes. With `--out FILE` the plan
- * is also saved (see `SavedPlan`) for `exportctl apply FILE`; a plan with errors saves nothing.
+ * asked), 1 on error — a refresh error among them (a drift finding the plan does not fix, said on
+ * stderr; it wins over 2) — and 2 with --detailed-exitcode when there are changes. With `--out FILE`
+ * the plan is also saved (see `SavedPlan`) for `exportctl apply FILE`; a plan with errors, refresh
+ * errors included, saves nothing.
  */
 export async function planCommand(
   paths: string[],
@@ -25,18 +29,27 @@ export async function planCommand(
   context: CliContext,
 ): Promise<number> {
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
-  const { planHasChanges, planJson, renderPlanMarkdown, renderPlanText } =
+  const { planHasChanges, planJson, renderPlanMarkdown, renderPlanText, renderRefreshErrorsText } =
     require('../../reconcile') as typeof import('../../reconcile');
   const { startReconcile } = require('../reconcile-session') as typeof import('../reconcile-session');
   const started = await startReconcile(
-    { paths, mode: 'apply', prune: flags.prune ?? false, refresh: flags.refresh },
+    {
+      paths,
+      mode: 'apply',
+      prune: flags.prune ?? false,
+      refresh: flags.refresh,
+      requests: requestSettings(flags.requestTimeout, context),
+    },
     globals,
     context,
   );
   if (!started) return ExitCode.Error;
   try {
     const { plan } = started.computed;
-    const savedTo = flags.out === undefined ? undefined : await savePlan(started, paths, flags, context);
+    const savedTo =
+      flags.out === undefined || plan.refreshErrors.length > 0
+        ? undefined
+        : await savePlan(started, paths, flags, context);
     const previews = flags.withDataPlan ? await dataPlans(started, context) : [];
     if (globals.output === 'json') {
       writeLine(
@@ -73,6 +86,9 @@ export async function planCommand(
       writeLine(context.stdout, renderPlanText(plan, { color: useColor(context) }));
       for (const line of renderDataPlanPreviewsText(previews)) writeLine(context.stdout, line);
     }
+    // As Terraform fails a plan whose refresh fails: in every output format, on stderr.
+    for (const line of renderRefreshErrorsText(plan, 'plan')) writeLine(context.stderr, line);
+    if (plan.refreshErrors.length > 0) return ExitCode.Error;
     if (savedTo !== undefined) {
       // Beside the plan on a terminal; on stderr when stdout is JSON or a pull-request comment.
       const stream = globals.output === 'text' ? context.stdout : context.stderr;
@@ -154,6 +170,7 @@ export const registerPlanCommand: RegisterCommand = ({ program, context, action,
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .option('--prune', 'plan deleting resources that PATH no longer declares')
     .addOption(new Option('--no-refresh', 'skip re-reading remote facts (drift)'))
+    .addOption(requestTimeoutOption())
     .option(
       '--out <file>',
       'also save the plan to FILE (also -out FILE): exportctl apply FILE applies exactly it, or refuses if the state changed since',

@@ -6,6 +6,7 @@ import type { RegisterCommand } from '../command-registry';
 import { withCommonFlags } from '../common-flags';
 import { ExitCode } from '../exit-codes';
 import { parseDuration, parseWholeNumber } from '../parse-duration';
+import { requestSettings, requestTimeoutOption, workerEnvironment } from '../request-timeout';
 import { type RunEnd, runExitCode } from '../run-exit-code';
 
 export interface RunFlags {
@@ -15,6 +16,7 @@ export interface RunFlags {
   readonly full?: boolean;
   readonly lockTimeout: string;
   readonly concurrency: string;
+  readonly requestTimeout: string;
 }
 
 interface Target {
@@ -52,6 +54,7 @@ export async function runCommand(
   }
   const concurrency = parseWholeNumber(flags.concurrency, '--concurrency');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  const requests = requestSettings(flags.requestTimeout, context);
   // Loaded here, not at the top: every command starts faster when it loads only what it uses.
   const { resolveActor } = require('../../config') as typeof import('../../config');
   const { runExportsInWorker } = require('../../engine') as typeof import('../../engine');
@@ -81,7 +84,7 @@ export async function runCommand(
       {
         state: globals.state,
         cwd: context.cwd,
-        env: context.env,
+        env: workerEnvironment(requests, context.env),
         actor,
         targets,
         dryRun: flags.dryRun ?? false,
@@ -99,9 +102,21 @@ export async function runCommand(
       },
     );
     display.stop();
+    const { recordRunOnConnection } = require('../../resources') as typeof import('../../resources');
     const ends: RunEnd[] = [];
     const results: unknown[] = [];
     for (const outcome of outcomes) {
+      await recordRunOnConnection(
+        session.store,
+        outcome.destination,
+        'failure' in outcome
+          ? { accepted: false, error: outcome.failure }
+          : {
+              accepted: outcome.run.status === 'succeeded' && !outcome.record.dryRun,
+              error: outcome.error,
+            },
+        { identity: actor ?? 'unknown', command: `run ${outcome.destination} (connection status)` },
+      );
       if (!('failure' in outcome)) {
         ends.push(outcome.run.status);
         if (json) results.push({ ...runJson(outcome.run), resumed: outcome.resumed });
@@ -181,6 +196,7 @@ export const registerRunCommand: RegisterCommand = ({ program, context, action, 
     .addOption(
       new Option('--concurrency <n>', 'destinations run side by side with --all / --due').default('2'),
     )
+    .addOption(requestTimeoutOption())
     .action(
       action((command) => runCommand(command.args[0], command.opts() as RunFlags, globals(command), context)),
     );

@@ -121,6 +121,7 @@ export async function watchCommand(
       env: context.env,
       lockTimeoutMs,
       onRequest: metrics.onApiRequest,
+      logger,
     }),
   });
 

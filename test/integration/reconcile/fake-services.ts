@@ -20,7 +20,7 @@ export class FakeConstantContact implements ConstantContactAccess {
     this.calls.push(`verify ${connection.name}`);
     if (connection.clientSecret !== this.acceptedSecret) {
       throw new ExportctlError(
-        'auth-failed',
+        'invalid-client',
         `Connection/${connection.name}: Constant Contact refused the client credentials`,
         {
           hint: 're-authorise the connection',

@@ -309,7 +309,7 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
     w.cc.lists.delete(LIST_A);
     const plan = await w.plan({ refresh: true });
     expect(plan.plan.changes).toEqual([]);
-    expect(plan.plan.drift).toEqual([
+    expect(plan.plan.drift).toMatchObject([
       {
         id: 'ExportDestination/vip',
         kind: 'ExportDestination',
@@ -333,6 +333,98 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
       'ExportDestination/vip CredentialsRejected',
       'ExportDestination/winback CredentialsRejected',
     ]);
+  });
+
+  it('refresh errors: a deleted list fails the plan, unless the plan replaces that destination', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    w.cc.lists.delete(LIST_A);
+    const plan = await w.plan({ refresh: true });
+    expect(plan.plan.refreshErrors).toEqual([
+      {
+        id: 'ExportDestination/vip',
+        kind: 'ExportDestination',
+        name: 'vip',
+        reason: 'ListNotFound',
+        code: 'list-not-found',
+        message: `list ${LIST_A} does not exist in Constant Contact`,
+        hint: expect.stringContaining('Connection/cc'),
+        dependents: [],
+      },
+    ]);
+    expect(plan.plan.refreshErrors[0]?.hint).toContain('spec.listId');
+
+    // Changing its segments does not bring the list back: the update would fail its check the same way.
+    w.write({
+      'destinations.yaml': baseManifests['destinations.yaml'].replace('segments: [VIP]', 'segments: [Other]'),
+    });
+    const segments = await w.plan({ refresh: true });
+    expect(segments.plan.changes.map((change) => `${change.action} ${change.id}`)).toEqual([
+      'update ExportDestination/vip',
+    ]);
+    expect(segments.plan.refreshErrors.map((error) => error.id)).toEqual(['ExportDestination/vip']);
+
+    // Pointing vip at a list that exists replaces it: what the refresh found is what the apply fixes.
+    w.cc.addList(LIST_C, 'Third');
+    w.write({ 'destinations.yaml': baseManifests['destinations.yaml'].replace(LIST_A, LIST_C) });
+    const fixing = await w.plan({ refresh: true });
+    expect(fixing.plan.changes.map((change) => `${change.action} ${change.id}`)).toEqual([
+      'replace ExportDestination/vip',
+    ]);
+    expect(fixing.plan.drift.map((finding) => finding.id)).toEqual(['ExportDestination/vip']);
+    expect(fixing.plan.refreshErrors).toEqual([]);
+    expect(planJson(fixing.plan)).toMatchObject({ formatVersion: 1, refreshErrors: [] });
+  });
+
+  it('refresh errors: rejected credentials are one error, on the connection, and its destinations are not read', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    w.cc.acceptedSecret = 'secret-2';
+    w.cc.calls.length = 0;
+    const plan = await w.plan({ refresh: true });
+    expect(plan.plan.refreshErrors).toMatchObject([
+      {
+        id: 'Connection/cc',
+        reason: 'CredentialsRejected',
+        code: 'invalid-client',
+        hint: 're-authorise the connection',
+        dependents: ['ExportDestination/vip', 'ExportDestination/winback'],
+      },
+    ]);
+    expect(w.cc.calls).toEqual(['verify cc']);
+    expect(plan.plan.drift.find((finding) => finding.id === 'ExportDestination/vip')).toMatchObject({
+      reason: 'CredentialsRejected',
+      message: expect.stringContaining('not checked: Connection/cc'),
+    });
+
+    // The new secret in the environment changes the connection, whose update verifies it.
+    w.env.CC_SECRET = 'secret-2';
+    const fixing = await w.plan({ refresh: true });
+    expect(fixing.plan.changes.map((change) => `${change.action} ${change.id}`)).toEqual([
+      'update Connection/cc',
+    ]);
+    expect(fixing.plan.refreshErrors).toEqual([]);
+  });
+
+  it("apply: a step refused for its connection's credentials marks that connection Stalled too", async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    w.cc.acceptedSecret = 'secret-2';
+    w.write({
+      'destinations.yaml': baseManifests['destinations.yaml'].replace('segments: [VIP]', 'segments: [Other]'),
+    });
+    const { results } = await w.apply();
+    expect(results.map((result) => `${result.id} ${result.outcome} ${result.code}`)).toEqual([
+      'ExportDestination/vip failed invalid-client',
+    ]);
+    const connection = await w.store.resources.get('Connection', 'cc');
+    expect(connection?.conditions.find((condition) => condition.type === 'Stalled')).toMatchObject({
+      status: true,
+      reason: 'CredentialsRejected',
+    });
   });
 
   it('role rules: a contributor may change a destination on a shared connection, but not delete the connection', async () => {

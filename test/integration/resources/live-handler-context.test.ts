@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConstantContactClient, MemoryTokenStore } from '../../../src/constant-contact';
+import {
+  AuthError,
+  ConstantContactClient,
+  MemoryTokenStore,
+  refreshTokenFingerprint,
+} from '../../../src/constant-contact';
 import type { ConnectionRuntime } from '../../../src/resources';
 import { constantContactAccess } from '../../../src/resources/live-handler-context';
 import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
@@ -41,6 +46,34 @@ describe('constantContactAccess over the sandbox', () => {
       'GET /v3/contact_lists',
       'GET /v3/contact_lists/00000000-0000-4000-8000-000000000000',
     ]);
+  });
+
+  it('verifyAccess asks the API itself, so a stored access token that was revoked does not pass', async () => {
+    sandbox = await startSandbox();
+    // What a state holds after the sandbox restarted without its state file: tokens it never issued.
+    const tokens = new MemoryTokenStore({
+      refreshToken: 'refresh-the-sandbox-forgot',
+      accessToken: 'access-the-sandbox-forgot',
+      accessTokenExpiresAt: Date.now() + 3_600_000,
+      bootstrapFingerprint: refreshTokenFingerprint('sandbox-refresh-token'),
+      updatedAt: Date.now(),
+    });
+    const error = await constantContactAccess()
+      .verifyAccess({ ...runtime(sandbox), tokens })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({ code: 'reauthorization-required' });
+  });
+
+  it('verifyAccess and getList share one listing of the lists', async () => {
+    sandbox = await startSandbox();
+    const access = constantContactAccess();
+    const connection = runtime(sandbox);
+    await access.verifyAccess(connection);
+    expect(await access.getList(connection, VIP)).toMatchObject({ id: VIP });
+    expect(await access.getList(connection, WIN_BACK)).toMatchObject({ id: WIN_BACK });
+    const routes = sandbox.requests().map((request) => `${request.method} ${request.path.split('?')[0]}`);
+    expect(routes.filter((route) => route.startsWith('GET /v3/'))).toEqual(['GET /v3/contact_lists']);
   });
 
   it('listLists follows the next links until every list is read', async () => {

@@ -298,4 +298,21 @@ describe('WatchService (real files, SQLite and sandbox; a recording runner)', ()
     await eventually(async () => (await stalled())?.status === true);
     expect((await stalled())?.reason).toBe('ListNotFound');
   });
+
+  it('logs a warn line for every retry of its Constant Contact calls', async () => {
+    const h = await harness({ driftIntervalMs: 150 });
+    await h.service.start();
+    sandbox?.setFaults({ unavailable: 1, paths: ['/contact_lists'] });
+    await eventually(() =>
+      h
+        .logs()
+        .some(
+          (line) =>
+            line.event === 'retry' &&
+            line.level === 40 &&
+            String(line.msg).startsWith('retrying GET /v3/contact_lists in '),
+        ),
+    );
+    sandbox?.setFaults({});
+  });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRetryPolicy, type FailureKind, retryDelay } from '../../../src/constant-contact';
+import {
+  attemptLimit,
+  defaultRetryPolicy,
+  type FailureKind,
+  retryDelay,
+} from '../../../src/constant-contact';
 
 const delays = (failure: FailureKind, idempotent: boolean, jitter: number, attempts = 12) =>
   Array.from({ length: attempts }, (_, index) =>
@@ -66,5 +71,24 @@ describe('retryDelay', () => {
     expect(
       retryDelay({ attempt: 1, failure: 'client-error', idempotent: true, jitter: 1, retryAfterMs: 5000 }),
     ).toBe(0);
+  });
+
+  it('gives up when the delay would not end before the call runs out of time', () => {
+    const input = { attempt: 3, failure: 'connect-failed', idempotent: true, jitter: 1 } as const;
+    expect(retryDelay({ ...input, remainingMs: 4001 })).toBe(4000);
+    expect(retryDelay({ ...input, remainingMs: 4000 })).toBe(0);
+    expect(retryDelay({ ...input, remainingMs: 0 })).toBe(0);
+    // A Retry-After that would outlast the call is not waited for either.
+    expect(retryDelay({ ...input, failure: 'throttled', retryAfterMs: 20_000, remainingMs: 10_000 })).toBe(0);
+  });
+});
+
+describe('attemptLimit', () => {
+  it('is how many attempts a failure of that kind gets, the first included', () => {
+    expect(attemptLimit('connect-failed')).toBe(defaultRetryPolicy.maxAttempts);
+    expect(attemptLimit('server-error')).toBe(defaultRetryPolicy.maxAttempts);
+    expect(attemptLimit('throttled')).toBe(defaultRetryPolicy.maxThrottledAttempts);
+    expect(attemptLimit('client-error')).toBe(1);
+    expect(attemptLimit('quota-exceeded')).toBe(1);
   });
 });

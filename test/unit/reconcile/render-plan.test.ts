@@ -7,6 +7,7 @@ import {
   planSummaryLine,
   renderPlanMarkdown,
   renderPlanText,
+  renderRefreshErrorsText,
 } from '../../../src/reconcile/render-plan';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures', 'plans');
@@ -87,6 +88,20 @@ const mixed: Plan = {
       condition: 'Stalled',
       reason: 'ListNotFound',
       message: 'list 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a does not exist in Constant Contact',
+      code: 'list-not-found',
+      hint: 'set spec.listId of ExportDestination/vip-newsletter to a list of that account, and apply',
+    },
+  ],
+  refreshErrors: [
+    {
+      id: 'ExportDestination/vip-newsletter',
+      kind: 'ExportDestination',
+      name: 'vip-newsletter',
+      reason: 'ListNotFound',
+      message: 'list 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a does not exist in Constant Contact',
+      code: 'list-not-found',
+      hint: 'set spec.listId of ExportDestination/vip-newsletter to a list of that account, and apply',
+      dependents: [],
     },
   ],
   notDeclared: ['ExportDestination/old-promo'],
@@ -137,8 +152,38 @@ describe('plan rendering', () => {
     });
   });
 
+  it('refresh errors: lines for stderr that say which resource, why and what to do; nothing without any', () => {
+    expect(renderRefreshErrorsText(mixed, 'plan')).toEqual([
+      'error: ExportDestination/vip-newsletter: list 04fe9a97-a579-43c5-bb1a-58ed29bf0a6a does not exist in Constant Contact (ListNotFound)',
+      '  hint: set spec.listId of ExportDestination/vip-newsletter to a list of that account, and apply',
+      'error: the refresh found 1 problem this plan does not fix: fix it and plan again, or plan with --no-refresh to skip re-reading what is applied',
+    ]);
+    const connection = {
+      ...mixed,
+      refreshErrors: [
+        {
+          id: 'Connection/marketing-cc',
+          kind: 'Connection' as const,
+          name: 'marketing-cc',
+          reason: 'CredentialsRejected',
+          message: 'Constant Contact refused the refresh token',
+          hint: 're-authorise',
+          dependents: ['ExportDestination/a', 'ExportDestination/b'],
+        },
+      ],
+    };
+    expect(renderRefreshErrorsText(connection, 'apply')).toEqual([
+      'error: Connection/marketing-cc: Constant Contact refused the refresh token (CredentialsRejected)',
+      '  hint: re-authorise',
+      '  not checked because of it: ExportDestination/a, ExportDestination/b',
+      'error: the refresh found 1 problem this apply does not fix, so nothing was applied: fix it, or apply with --no-refresh to skip re-reading what is applied',
+    ]);
+    expect(renderRefreshErrorsText({ refreshErrors: [] }, 'plan')).toEqual([]);
+    expect(planJson(mixed)).toMatchObject({ formatVersion: 1, refreshErrors: mixed.refreshErrors });
+  });
+
   it('says "No changes." when there are none, and colours only when asked', () => {
-    const empty: Plan = { changes: [], drift: [], notDeclared: [], skipped: [] };
+    const empty: Plan = { changes: [], drift: [], refreshErrors: [], notDeclared: [], skipped: [] };
     expect(planSummaryLine(empty)).toBe('No changes.');
     expect(renderPlanText(empty)).toBe('No changes.');
     expect(renderPlanText(mixed)).not.toContain('\u001b[');
