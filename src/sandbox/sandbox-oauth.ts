@@ -4,7 +4,7 @@ import type { SeedAccessToken, SeedClient } from './sandbox-seed';
 export interface OAuthClient {
   readonly clientId: string;
   readonly clientSecret: string;
-  readonly limits: { readonly requestsPerSecond: number; readonly requestsPerDay: number };
+  limits: { readonly requestsPerSecond: number; readonly requestsPerDay: number };
 }
 
 /** The token endpoint's answer: status and JSON body, as Constant Contact's (Okta) server sends them. */
@@ -61,6 +61,25 @@ export class SandboxOAuth {
 
   client(clientId: string): OAuthClient | undefined {
     return this.clients.get(clientId);
+  }
+
+  /** Every client, in seed order. */
+  allClients(): OAuthClient[] {
+    return [...this.clients.values()];
+  }
+
+  /**
+   * Changes the limits of one client, or of every client when `clientId` is undefined; what is not
+   * given stays. False when there is no such client.
+   */
+  setLimits(
+    clientId: string | undefined,
+    limits: { readonly requestsPerSecond?: number; readonly requestsPerDay?: number },
+  ): boolean {
+    const targets = clientId === undefined ? [...this.clients.values()] : [this.clients.get(clientId)];
+    if (targets.some((client) => client === undefined)) return false;
+    for (const client of targets as OAuthClient[]) client.limits = { ...client.limits, ...limits };
+    return true;
   }
 
   /**

@@ -23,6 +23,8 @@ export interface SandboxCommandOptions {
   readonly fault429?: string;
   readonly faultTokenExpiry?: string;
   readonly faultSlow?: string;
+  readonly faultTokenSlow?: string;
+  readonly faultPerRoute?: boolean;
   readonly slowMs?: string;
 }
 
@@ -61,6 +63,8 @@ export async function sandboxCommand(
       throttled: rate('fault-429', options.fault429),
       tokenExpiry: rate('fault-token-expiry', options.faultTokenExpiry),
       slow: rate('fault-slow', options.faultSlow),
+      tokenSlow: rate('fault-token-slow', options.faultTokenSlow),
+      perRoute: options.faultPerRoute,
       slowMs: integer('slow-ms', options.slowMs, 0),
     }).filter(([, value]) => value !== undefined),
   );
@@ -125,6 +129,13 @@ export const registerSandboxCommand: RegisterCommand = ({ program, context, acti
     .addOption(new Option('--fault-429 <rate>', 'rate of extra 429 throttled answers'))
     .addOption(new Option('--fault-token-expiry <rate>', 'rate of access tokens revoked early (401)'))
     .addOption(new Option('--fault-slow <rate>', 'rate of answers delayed by --slow-ms after processing'))
+    .addOption(
+      new Option(
+        '--fault-token-slow <rate>',
+        'rate of granted tokens whose answer waits --slow-ms (rotated already)',
+      ),
+    )
+    .addOption(new Option('--fault-per-route', "draw each route's faults from a PRNG of its own"))
     .addOption(new Option('--slow-ms <ms>', 'delay of slow answers (default 2000)'))
     .action(
       action((command) => {
