@@ -129,6 +129,17 @@ export class SandboxOAuth {
     };
   }
 
+  /**
+   * A new valid refresh token for a client, as a person re-authorising the application in Constant
+   * Contact gets one; undefined for an unknown client. Tokens issued before stay valid.
+   */
+  issueRefreshToken(clientId: string): string | undefined {
+    if (!this.clients.has(clientId)) return undefined;
+    const token = newToken('rt');
+    this.refreshTokens.set(token, clientId);
+    return token;
+  }
+
   /** The client an access token belongs to, or undefined if it is unknown, expired or revoked. */
   clientOf(accessToken: string, now: number): OAuthClient | undefined {
     const entry = this.accessTokens.get(accessToken);

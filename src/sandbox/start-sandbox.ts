@@ -443,6 +443,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       return answer(response, 200, faults.current());
     }
+    if (path === '/refresh-tokens' && method === 'POST') {
+      let clientId: unknown;
+      try {
+        clientId = (JSON.parse(body.toString('utf8') || '{}') as { clientId?: unknown }).clientId;
+      } catch {
+        return answer(response, 400, { error: 'the body must be JSON: {"clientId": "..."}' });
+      }
+      const refreshToken = typeof clientId === 'string' ? oauth.issueRefreshToken(clientId) : undefined;
+      if (refreshToken === undefined)
+        return answer(response, 404, { error: `no client ${String(clientId)}` });
+      save(false);
+      return answer(response, 200, { clientId, refreshToken });
+    }
     if (path === '/expire-tokens' && method === 'POST') {
       oauth.revoke();
       return answer(response, 200, { revoked: true });
@@ -458,6 +471,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         'GET|PUT /__sandbox/faults',
         'GET /__sandbox/held',
         'GET|PUT /__sandbox/limits',
+        'POST /__sandbox/refresh-tokens',
         'POST /__sandbox/expire-tokens',
       ],
     });

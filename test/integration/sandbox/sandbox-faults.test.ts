@@ -181,4 +181,24 @@ describe('sandbox fault injection', () => {
     expect(sandbox.setClientLimits(undefined, { requestsPerDay: 10 })).toBe(true);
     expect((await raw(sandbox, 'GET', `/v3/contact_lists/${vipListId}`, { token })).status).toBe(200);
   });
+
+  it('POST /__sandbox/refresh-tokens issues a fresh refresh token, as re-authorising does', async () => {
+    const sandbox = await testSandbox();
+    const issued = await raw(sandbox, 'POST', '/__sandbox/refresh-tokens', {
+      body: JSON.stringify({ clientId: 'sandbox-client' }),
+      contentType: 'application/json',
+    });
+    expect(issued.status).toBe(200);
+    const { refreshToken } = issued.data as { refreshToken: string };
+    const granted = await sandboxTokenRequest(sandbox, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
+    expect(granted.status).toBe(200);
+    const unknown = await raw(sandbox, 'POST', '/__sandbox/refresh-tokens', {
+      body: JSON.stringify({ clientId: 'nobody' }),
+      contentType: 'application/json',
+    });
+    expect(unknown.status).toBe(404);
+  });
 });
