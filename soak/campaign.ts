@@ -16,6 +16,7 @@ export interface CampaignSummary {
   readonly runs: number;
   readonly kills: number;
   readonly killsByPhase: Readonly<Record<string, number>>;
+  readonly stepsByKind: Readonly<Record<string, number>>;
   readonly faults: number;
   readonly knownGaps: number;
   readonly anomalies: readonly Anomaly[];
@@ -108,10 +109,14 @@ export async function runCampaign(options: CampaignRun): Promise<CampaignSummary
   }
   const sum = (pick: (result: ScenarioResult) => number) =>
     results.reduce((total, result) => total + pick(result), 0);
-  const killsByPhase: Record<string, number> = {};
-  for (const result of results)
-    for (const [phase, count] of Object.entries(result.counters.killsByPhase))
-      killsByPhase[phase] = (killsByPhase[phase] ?? 0) + count;
+  const tally = (pick: (result: ScenarioResult) => Readonly<Record<string, number>>) => {
+    const total: Record<string, number> = {};
+    for (const result of results)
+      for (const [name, count] of Object.entries(pick(result))) total[name] = (total[name] ?? 0) + count;
+    return total;
+  };
+  const killsByPhase = tally((result) => result.counters.killsByPhase);
+  const stepsByKind = tally((result) => result.counters.stepsByKind);
   return {
     seed: options.seed,
     profiles: options.profiles,
@@ -121,6 +126,7 @@ export async function runCampaign(options: CampaignRun): Promise<CampaignSummary
     runs: sum((result) => result.counters.runs),
     kills: sum((result) => result.counters.kills),
     killsByPhase,
+    stepsByKind,
     faults: sum((result) => result.counters.faults),
     knownGaps: sum((result) => result.counters.knownGaps),
     anomalies: results.flatMap((result) => result.anomalies),
@@ -134,10 +140,13 @@ export function summaryLine(summary: CampaignSummary): string {
   return `soak: ${summary.scenarios} scenarios${summary.skipped > 0 ? ` (${summary.skipped} not started: time bound)` : ''}, ${summary.steps} steps, ${summary.runs} runs, ${summary.kills} kills, ${summary.faults} faults, ${summary.anomalies.length} anomalies, ${summary.knownGaps} known gaps, ${summary.seconds.toFixed(1)} s (seed ${summary.seed}, ${summary.profiles} profiles)`;
 }
 
-/** Kills by phase, for a second line. */
+/** Steps by kind and kills by moment, for the lines above the summary. */
 export function killsLine(summary: CampaignSummary): string {
-  const phases = Object.entries(summary.killsByPhase)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([phase, count]) => `${phase} ${count}`);
-  return `kills by moment: ${phases.length === 0 ? 'none' : phases.join(', ')}`;
+  const list = (counts: Readonly<Record<string, number>>) => {
+    const entries = Object.entries(counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, count]) => `${name} ${count}`);
+    return entries.length === 0 ? 'none' : entries.join(', ');
+  };
+  return `steps by kind: ${list(summary.stepsByKind)}\nkills by moment: ${list(summary.killsByPhase)}`;
 }

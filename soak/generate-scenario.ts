@@ -43,11 +43,14 @@ export function generateScenario(options: GenerateOptions): Scenario {
   const destinations: DestinationSpec[] = [];
   const count = random.int(1, 3);
   for (let number = 1; number <= count; number++) {
+    // Now and then the same segments as another destination: imports of the same size, which an
+    // unanswered import's lookup (same item count) must tell apart.
+    const twin = destinations.length > 0 && random.chance(0.35) ? random.pick(destinations) : undefined;
     destinations.push({
       name: `d${number}`,
       connection: random.pick(connections).name,
       listId: listIdFrom(random),
-      segments: random.sample(segmentNames, random.int(1, 2)).sort(),
+      segments: twin ? twin.segments : random.sample(segmentNames, random.int(1, 2)).sort(),
       names: random.chance(0.75),
       removal: random.chance(0.5) ? 'remove-from-list' : 'keep',
       maxRemovalPercent: random.pick([100, 100, 50, 25]),
@@ -71,7 +74,13 @@ export function generateScenario(options: GenerateOptions): Scenario {
   };
   const [least, most] = options.steps ?? [4, 8];
   const total = random.int(least, most);
-  for (let index = 0; index < total; index++) {
+  // Most scenarios run under faults from the start (a faults step may change them later).
+  const faults = options.kinds.find((kind) => kind.name === 'faults' && !kind.off);
+  if (faults && random.chance(0.6)) {
+    const stepSeed = random.seed31();
+    draft.steps.push({ kind: faults.name, seed: stepSeed, params: faults.draw(draft, random) });
+  }
+  while (draft.steps.length < total) {
     const eligible = options.kinds.filter((kind) => kind.weight > 0 && !kind.off && kind.applies(draft));
     const kind = random.weighted(eligible.map((value) => ({ weight: value.weight, value })));
     const stepSeed = random.seed31();

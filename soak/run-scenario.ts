@@ -27,11 +27,23 @@ export interface RunScenarioOptions {
  */
 export async function runScenario(scenario: Scenario, options: RunScenarioOptions): Promise<ScenarioResult> {
   const started = performance.now();
-  const world = await SoakWorld.create({
-    root: options.root,
-    scenario,
-    processTimeoutMs: options.processTimeoutMs,
-  });
+  let world: SoakWorld;
+  try {
+    world = await SoakWorld.create({
+      root: options.root,
+      scenario,
+      processTimeoutMs: options.processTimeoutMs,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      scenario,
+      anomalies: [{ scenario: scenario.index, step: 0, stepKind: 'setup', kind: 'campaign-error', message }],
+      counters: { steps: 0, stepsByKind: {}, runs: 0, kills: 0, killsByPhase: {}, faults: 0, knownGaps: 0 },
+      seconds: (performance.now() - started) / 1000,
+      folder: undefined,
+    };
+  }
   try {
     await world.apply(scenario.concurrentFirstApply ? 2 : 1);
     if (world.anomalies.length > 0 && scenario.concurrentFirstApply) await world.apply();
@@ -44,6 +56,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       options.log?.(`  step ${index + 1}: ${kind.describe(step.params)}`);
       await kind.run(world, step.params, new SeededRandom(step.seed));
       world.counters.steps += 1;
+      world.counters.stepsByKind[step.kind] = (world.counters.stepsByKind[step.kind] ?? 0) + 1;
     }
     world.stepKind = 'end';
     await world.finalChecks();

@@ -92,6 +92,12 @@ export class SandboxInspection {
     await this.call('PUT', '/__sandbox/faults', rates);
   }
 
+  /** A fresh refresh token for a client (`POST /__sandbox/refresh-tokens`): a re-authorisation. */
+  async issueRefreshToken(clientId: string): Promise<string> {
+    return (await this.call<{ refreshToken: string }>('POST', '/__sandbox/refresh-tokens', { clientId }))
+      .refreshToken;
+  }
+
   async expireTokens(): Promise<void> {
     await this.call('POST', '/__sandbox/expire-tokens');
   }

@@ -42,6 +42,7 @@ export interface Anomaly {
 /** What a scenario did, for the summary line. */
 export interface ScenarioCounters {
   steps: number;
+  stepsByKind: Record<string, number>;
   runs: number;
   kills: number;
   killsByPhase: Record<string, number>;
@@ -81,8 +82,8 @@ export interface RunAllowance {
   readonly quota?: boolean;
   /** The removal guard `must` abort the run before sending, or `may`. */
   readonly removalGuard?: 'must' | 'may';
-  /** Failed runs of the process are judged by the caller, not here. */
-  readonly unjudged?: boolean;
+  /** Another run changed the list since this one ended (runs at once): judge its outcome, not the list. */
+  readonly listChangedSince?: boolean;
 }
 
 /** A run process that is running. */
@@ -153,6 +154,7 @@ export class SoakWorld {
   readonly anomalies: Anomaly[] = [];
   readonly counters: ScenarioCounters = {
     steps: 0,
+    stepsByKind: {},
     runs: 0,
     kills: 0,
     killsByPhase: {},
@@ -181,6 +183,8 @@ export class SoakWorld {
   private readonly ambiguousNames = new Set<string>();
   private readonly spans: ProcessSpan[] = [];
   private readonly reported = new Set<string>();
+  /** Each connection's bootstrap refresh token (a new one after a re-authorisation). */
+  private readonly refreshTokens = new Map<string, string>();
 
   private constructor(
     readonly options: SoakWorldOptions,
@@ -318,7 +322,7 @@ export class SoakWorld {
     const env: NodeJS.ProcessEnv = { EXPORTCTL_ACTOR: 'soak@example.com' };
     for (const connection of this.scenario.connections) {
       env[connection.secretEnv] = connection.clientSecret;
-      env[connection.refreshTokenEnv] = connection.refreshToken;
+      env[connection.refreshTokenEnv] = this.refreshTokens.get(connection.name) ?? connection.refreshToken;
     }
     return env;
   }
@@ -362,16 +366,42 @@ export class SoakWorld {
     const processes = Array.from({ length: copies }, () =>
       this.exportctl(['apply', '--auto-approve', '--lock-timeout', '60s', 'exportctl.yaml'], clients),
     );
+    let lost = false;
     for (const result of await Promise.all(processes.map((process) => process.result))) {
-      if (result.timedOut)
+      if (result.timedOut) {
         this.anomaly('hung', `exportctl apply did not end within ${this.options.processTimeoutMs} ms`);
-      else if (result.code !== 0) {
+      } else if (
+        result.code !== 0 &&
+        /reauthorization-required|invalid_grant/.test(result.stdout + result.stderr)
+      ) {
+        lost = true;
+      } else if (result.code !== 0) {
         this.anomaly(
           'apply-failed',
           `exportctl apply${copies > 1 ? ` (one of ${copies} at once)` : ''} exited ${result.code}: ${lastLines(result.stderr || result.stdout)}`,
         );
       }
     }
+    if (lost) {
+      this.anomaly(
+        'token-lost',
+        "exportctl apply: a connection's stored refresh token was refused (reauthorization-required)",
+      );
+      for (const connection of this.scenario.connections) await this.reauthorise(connection.name, false);
+      await this.apply();
+    }
+  }
+
+  /**
+   * Re-authorises a connection the way a person would: a fresh refresh token from the sandbox (as
+   * from Constant Contact's consent screen) as the manifest's bootstrap value, and `apply`, which
+   * replaces the stored token chain with it. Lets a scenario go on after a lost token.
+   */
+  async reauthorise(connectionName: string, apply = true): Promise<void> {
+    const connection = this.scenario.connections.find((candidate) => candidate.name === connectionName);
+    if (!connection) return;
+    this.refreshTokens.set(connectionName, await this.inspection.issueRefreshToken(connection.clientId));
+    if (apply) await this.apply();
   }
 
   // ----- runs -----
@@ -555,11 +585,20 @@ export class SoakWorld {
             `${what} succeeded although its removals exceed maxRemovalPercent ${spec.maxRemovalPercent}%`,
           );
         }
-        await this.checkCompletedRun(outcome, spec);
+        await this.checkCompletedRun(outcome, spec, allowance.listChangedSince !== true);
         continue;
       }
       this.snapshots.set(outcome.destination, undefined);
-      if (allowance.unjudged) continue;
+      if (outcome.errorCode === 'reauthorization-required') {
+        // Its refresh token is gone (e.g. a kill between its rotation and its storing): reported
+        // once per connection, which is then re-authorised so that the scenario can go on.
+        this.anomaly(
+          'token-lost',
+          `connection ${spec.connection} lost its refresh token: a run failed reauthorization-required (${outcome.message ?? ''})`,
+        );
+        await this.reauthorise(spec.connection);
+        continue;
+      }
       this.judgeFailure(what, outcome, running, result, requests, allowance);
       if (outcome.status === 'failed' || outcome.status === 'aborted') {
         if (
@@ -567,7 +606,14 @@ export class SoakWorld {
           outcome.errorCode === 'removal-guard' ||
           (outcome.errorCode === 'quota-exceeded' && outcome.status === 'failed')
         ) {
-          await this.checkNothingSent(what, outcome, running, result, requests);
+          await this.checkNothingSent(
+            what,
+            outcome,
+            running,
+            result,
+            requests,
+            allowance.listChangedSince === true,
+          );
         }
       }
     }
@@ -652,9 +698,24 @@ export class SoakWorld {
     running: RunningExport,
     result: ProcessResult,
     requests: readonly LoggedRequest[],
+    listChangedSince: boolean,
   ): Promise<void> {
     const spec = running.specs.get(outcome.destination) as DestinationSpec;
     const clients = new Set(this.clientsOf([outcome.destination]));
+    // The request log does not say which list a write was for: with another destination of the
+    // process on the same key (run --all), or another process of that key at the same time, only
+    // the list itself can tell.
+    const shared =
+      running.destinations.some(
+        (other) => other !== outcome.destination && running.specs.get(other)?.connection === spec.connection,
+      ) ||
+      this.spans.some(
+        (span) =>
+          span.startedAt !== result.startedAt &&
+          span.startedAt <= result.endedAt &&
+          span.endedAt >= result.startedAt &&
+          span.clients.some((client) => clients.has(client)),
+      );
     const writes = requests.filter(
       (request) =>
         writeRoutes.has(request.route) &&
@@ -663,11 +724,12 @@ export class SoakWorld {
         request.at >= result.startedAt &&
         request.at <= result.endedAt,
     );
-    if (writes.length > 0)
+    if (!shared && writes.length > 0)
       this.anomaly(
         'sent-before-failing',
         `${what} ended ${outcome.errorCode} but sent ${writes.length} write request(s)`,
       );
+    if (listChangedSince) return;
     const before = running.listsBefore.get(outcome.destination) ?? [];
     const after = await this.inspection.members(spec.listId);
     const shown = (members: readonly ListMember[]) =>
@@ -683,7 +745,11 @@ export class SoakWorld {
   }
 
   /** After a run that succeeded: the list against the expectation of the plan it carried out. */
-  private async checkCompletedRun(outcome: RunOutcome, spec: DestinationSpec): Promise<void> {
+  private async checkCompletedRun(
+    outcome: RunOutcome,
+    spec: DestinationSpec,
+    compare: boolean,
+  ): Promise<void> {
     const origin = outcome.runId === undefined ? undefined : this.origins.get(outcome.runId);
     if (!origin) {
       this.anomaly(
@@ -713,8 +779,10 @@ export class SoakWorld {
       knownGaps,
       checkNames: (emailKey) => origin.spec.names && !this.ambiguousNames.has(emailKey),
     };
-    const members = await this.inspection.members(spec.listId);
-    const difference = compareList(members, expectation);
+    const members = compare ? await this.inspection.members(spec.listId) : [];
+    const difference = compare
+      ? compareList(members, expectation)
+      : { missing: [], extra: [], wrongNames: [], knownGaps: [] };
     const run = `run ${origin.runId} of ${spec.name}${outcome.resumed ? ' (resumed)' : ''}${origin.full ? ' (--full)' : ''}, planned in step ${origin.step} against source ${origin.version.label}`;
     if (difference.missing.length > 0)
       this.anomaly(

@@ -53,7 +53,8 @@ export const breakFile: StepKind<BreakParams> = {
     `run ${params.destination} with a broken source file (${params.variant}), then repair it`,
   async run(world, params, random) {
     const { source } = world;
-    const good = world.version;
+    let good = world.version;
+    const spec = world.specs.get(params.destination);
     const profilesFile = join(world.dataFolder, 'profiles.csv');
     const membershipFile = join(world.dataFolder, 'segment-membership.csv');
     const resumes = world.resumableOrigin(params.destination) !== undefined;
@@ -72,15 +73,27 @@ export const breakFile: StepKind<BreakParams> = {
     } else {
       const rows = source.rows;
       const firstName = source.columns.indexOf('FirstName');
+      const keys = new Map<string, number>();
+      for (const row of rows) keys.set(row.key, (keys.get(row.key) ?? 0) + 1);
+      // A row the destination selects, with a key of its own and a plain first name and line.
+      const selected = (row: ProfileRow) =>
+        (source.segments.get(row.key) ?? []).some((segment) => spec?.segments.includes(segment));
       const candidates = rows.filter(
         (row, index) =>
           index < rows.length - 1 &&
           row.key !== '' &&
+          keys.get(row.key) === 1 &&
           /^[A-Za-z]{2,}$/.test(row.firstName) &&
           plainLine(profileFields(source, row)),
       );
-      damaged = params.variant === 'truncated-last-line' ? rows[rows.length - 1] : random.pick(candidates);
-      if (!damaged) throw new Error('no row to damage');
+      const chosen = candidates.filter(selected);
+      damaged = random.pick(chosen.length > 0 ? chosen : candidates);
+      if (params.variant === 'truncated-last-line') {
+        // The damage must be in the last line: that row goes last (a new version, the same data).
+        rows.splice(rows.indexOf(damaged), 1);
+        rows.push(damaged);
+        good = world.commitSource();
+      }
       const end = lineEnd(source);
       const lines = [source.columns.join(','), ...rows.map((row) => profileFields(source, row).join(','))];
       const index = rows.indexOf(damaged) + 1;

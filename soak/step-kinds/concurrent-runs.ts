@@ -19,8 +19,10 @@ export const concurrentRuns: StepKind<ConcurrentParams> = {
   async run(world, params) {
     const first = await world.startRun(params.destination);
     const second = await world.startRun(params.destination);
-    await Promise.all([first.process.result, second.process.result]);
-    await world.finishRun(first);
-    await world.finishRun(second, { removalGuard: 'may' });
+    const [one, two] = await Promise.all([first.process.result, second.process.result]);
+    // The run that ended first is judged by its outcome: the other one may have changed the list since.
+    const [earlier, later] = one.endedAt <= two.endedAt ? [first, second] : [second, first];
+    await world.finishRun(earlier, { removalGuard: 'may', listChangedSince: true });
+    await world.finishRun(later, { removalGuard: 'may' });
   },
 };

@@ -94,10 +94,25 @@ export const killRun: StepKind<KillParams> = {
       { weight: removing ? 1 : 0, value: 'removal-in-air' },
       { weight: 1, value: 'token-in-air' },
     ]);
-    const destination =
-      phase === 'removing' || phase === 'removal-in-air'
-        ? pickDestination(draft, random, (spec) => spec.removal === 'remove-from-list')
-        : pickDestination(draft, random);
+    const removal = phase === 'removing' || phase === 'removal-in-air';
+    const destination = removal
+      ? pickDestination(draft, random, (spec) => spec.removal === 'remove-from-list')
+      : pickDestination(draft, random);
+    if (removal) {
+      // Something to remove: the destination has run, then profiles leave the source.
+      if (!draft.ran.has(destination))
+        draft.steps.push({
+          kind: 'run',
+          seed: random.seed31(),
+          params: { target: destination, full: false },
+        });
+      const removals = Math.max(1, Math.floor(draft.scenario.profiles * 0.04));
+      draft.steps.push({
+        kind: 'edit-source',
+        seed: random.seed31(),
+        params: { adds: 0, removals, renames: 0, moves: 0 },
+      });
+    }
     draft.ran.add(destination);
     return { destination, phase, delayMs: random.int(150, 4_000), full: random.chance(0.15) };
   },

@@ -24,8 +24,8 @@ export const setFaults: StepKind<FaultParams> = {
   weight: 1.5,
   applies: () => true,
   draw(_draft, random) {
-    const chosen = new Set(random.chance(0.2) ? [] : random.sample(kinds, random.int(1, 3)));
-    const rate = (kind: (typeof kinds)[number]) => (chosen.has(kind) ? random.int(2, 12) / 100 : 0);
+    const chosen = new Set(random.chance(0.15) ? [] : random.sample(kinds, random.int(1, 4)));
+    const rate = (kind: (typeof kinds)[number]) => (chosen.has(kind) ? random.int(4, 20) / 100 : 0);
     return {
       connectionReset: rate('connectionReset'),
       serverError: rate('serverError'),

@@ -22,11 +22,13 @@ export const settle: StepKind<SettleParams> = {
     `settle ${params.destination}: runs until one planned now succeeds, a no-change run, --full if needed`,
   async run(world, params) {
     if (Object.keys(world.faults).length > 0) await world.setFaults({});
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    let settled = false;
+    for (let attempt = 1; attempt <= 4 && !settled; attempt++) {
       const report = await world.finishRun(await world.startRun(params.destination));
       const outcome = report.outcomes?.[0];
-      if (outcome?.status !== 'succeeded' || !outcome.resumed) break;
+      settled = outcome?.status === 'succeeded' && !outcome.resumed;
     }
+    if (!settled) return;
     const again = await world.finishRun(await world.startRun(params.destination));
     const outcome = again.outcomes?.[0];
     if (outcome?.status === 'succeeded' && (outcome.writes ?? 0) > 0) {
