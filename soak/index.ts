@@ -2,6 +2,7 @@ export * from './campaign';
 export * from './campaign-options';
 export * from './generate-scenario';
 export * from './oracle';
+export * from './run-judgement';
 export * from './run-scenario';
 export * from './scenario-types';
 export * from './seeded-random';

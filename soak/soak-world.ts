@@ -13,6 +13,17 @@ import {
   rateExcesses,
 } from './oracle';
 import { generateProfileSource, type ProfileSource, segmentNames } from './profile-source';
+import {
+  failedBeforeSending,
+  type GuardPrediction,
+  hasFaults,
+  judgeFailure,
+  lastAnsweredWithFault,
+  listChanges,
+  type RunAllowance,
+  requestsDuring,
+  writeRoutes,
+} from './run-judgement';
 import { parseRunOutput, type RunOutcome } from './run-outcome';
 import {
   type FaultRates,
@@ -75,18 +86,6 @@ export interface RunOrigin {
   readonly step: number;
 }
 
-/** What a run may end with besides success, as the step that started it knows. */
-export interface RunAllowance {
-  /** A broken source: `must` fail with a source error before sending, or `may`. */
-  readonly sourceFailure?: 'must' | 'may';
-  /** The daily quota may run out: paused, or failed with quota-exceeded before planning. */
-  readonly quota?: boolean;
-  /** The removal guard `must` abort the run before sending, or `may`. */
-  readonly removalGuard?: 'must' | 'may';
-  /** Another run changed the list since this one ended (runs at once): judge its outcome, not the list. */
-  readonly listChangedSince?: boolean;
-}
-
 /** A run process that is running. */
 export interface RunningExport {
   readonly process: ExportctlProcess;
@@ -96,7 +95,7 @@ export interface RunningExport {
   readonly specs: ReadonlyMap<string, DestinationSpec>;
   /** Each destination's list before the process started. */
   readonly listsBefore: ReadonlyMap<string, readonly ListMember[]>;
-  readonly guards: ReadonlyMap<string, 'must' | 'may' | 'no'>;
+  readonly guards: ReadonlyMap<string, GuardPrediction>;
 }
 
 /** A run process that ended, and what it said. */
@@ -113,29 +112,6 @@ export interface SoakWorldOptions {
   /** Most time one exportctl process may take. */
   readonly processTimeoutMs: number;
 }
-
-/** Failures that only repeated faults explain: the client gave up after its retries. */
-const gaveUpCodes = new Set([
-  'throttled',
-  'server-error',
-  'network-error',
-  'request-timeout',
-  'unauthorized',
-  'token-request-failed',
-  'import-not-accepted',
-  'removal-not-accepted',
-]);
-const sourceErrorCodes = new Set([
-  'source-file-missing',
-  'source-unreadable',
-  'source-no-header',
-  'source-duplicate-field',
-  'source-field-missing',
-]);
-const writeRoutes = new Set([
-  'POST /v3/activities/contacts_json_import',
-  'POST /v3/activities/remove_list_memberships',
-]);
 
 /**
  * One scenario's world: a temp folder with the source's files and exportctl's SQLite state, the
@@ -419,7 +395,7 @@ export class SoakWorld {
   ): Promise<RunningExport> {
     const destinations = target === '--all' ? [...this.specs.keys()] : [target];
     const listsBefore = new Map<string, ListMember[]>();
-    const guards = new Map<string, 'must' | 'may' | 'no'>();
+    const guards = new Map<string, GuardPrediction>();
     for (const destination of destinations) {
       const spec = this.specs.get(destination) as DestinationSpec;
       const members = await this.inspection.members(spec.listId);
@@ -467,7 +443,7 @@ export class SoakWorld {
   }
 
   /** Whether a fresh run of `spec` must, may or must not trip the removal guard. */
-  private predictGuard(spec: DestinationSpec, listMembers: number): 'must' | 'may' | 'no' {
+  private predictGuard(spec: DestinationSpec, listMembers: number): GuardPrediction {
     if (spec.removal !== 'remove-from-list' || spec.maxRemovalPercent >= 100) return 'no';
     const snapshot = this.snapshots.get(spec.name);
     if (snapshot === undefined) return this.snapshots.has(spec.name) ? 'may' : 'no';
@@ -601,96 +577,26 @@ export class SoakWorld {
         await this.reauthorise(spec.connection);
         continue;
       }
-      this.judgeFailure(what, outcome, running, result, requests, allowance);
-      if (outcome.status === 'failed' || outcome.status === 'aborted') {
-        if (
-          sourceErrorCodes.has(outcome.errorCode ?? '') ||
-          outcome.errorCode === 'removal-guard' ||
-          (outcome.errorCode === 'quota-exceeded' && outcome.status === 'failed')
-        ) {
-          await this.checkNothingSent(
-            what,
-            outcome,
-            running,
-            result,
-            requests,
-            allowance.listChangedSince === true,
-          );
-        }
-      }
-    }
-  }
-
-  /** Whether a run that did not succeed failed for a reason the scenario gave it, with the right code and message. */
-  private judgeFailure(
-    what: string,
-    outcome: RunOutcome,
-    running: RunningExport,
-    result: ProcessResult,
-    requests: readonly LoggedRequest[],
-    allowance: RunAllowance,
-  ): void {
-    const code = outcome.errorCode ?? '';
-    const message = outcome.message ?? '';
-    const said = `${outcome.status} (${code || 'no code'}: ${message || 'no message'})`;
-    const guard = running.guards.get(outcome.destination) ?? 'no';
-    if (outcome.status === 'paused') {
-      if (outcome.pauseReason === 'quota' && allowance.quota) return;
-      this.anomaly(
-        'unexpected-outcome',
-        `${what} paused (${outcome.pauseReason ?? '?'}) with nothing to pause it: ${message}`,
-      );
-      return;
-    }
-    if (sourceErrorCodes.has(code)) {
-      if (!allowance.sourceFailure) {
-        this.anomaly('unexpected-outcome', `${what} ended ${said}, but its source is not broken`);
-      } else if (!message.includes('profiles.csv') && !message.includes('segment-membership.csv')) {
-        this.anomaly(
-          'wrong-message',
-          `${what} failed for its source but the message names no file: ${message}`,
+      const clients = new Set(this.clientsOf(running.destinations));
+      const wrong = judgeFailure({
+        what,
+        outcome,
+        allowance,
+        guard: running.guards.get(outcome.destination) ?? 'no',
+        faultsHitLast:
+          hasFaults(this.faults) && lastAnsweredWithFault(requestsDuring(requests, clients, result)),
+      });
+      if (wrong) this.anomaly(wrong.kind, wrong.message);
+      if (failedBeforeSending(outcome))
+        await this.checkNothingSent(
+          what,
+          outcome,
+          running,
+          result,
+          requests,
+          allowance.listChangedSince === true,
         );
-      }
-      return;
     }
-    if (code === 'removal-guard') {
-      if (outcome.status !== 'aborted')
-        this.anomaly('unexpected-outcome', `${what} ended ${said}: the removal guard aborts`);
-      else if (guard === 'no' && allowance.removalGuard === undefined)
-        this.anomaly(
-          'unexpected-outcome',
-          `${what} ended ${said}, but its removals are within maxRemovalPercent`,
-        );
-      return;
-    }
-    if (code === 'quota-exceeded' && allowance.quota) return;
-    if (gaveUpCodes.has(code) && this.faultsExplain(result, running, requests)) return;
-    this.anomaly(
-      'unexpected-outcome',
-      `${what} ended ${said}${allowance.sourceFailure === 'must' ? ' (a source error was expected)' : ''}`,
-    );
-  }
-
-  /**
-   * A run may give up when faults keep hitting it: faults were set and the last request of the
-   * process (or its last token request) was answered with one.
-   */
-  private faultsExplain(
-    result: ProcessResult,
-    running: RunningExport,
-    requests: readonly LoggedRequest[],
-  ): boolean {
-    if (!hasFaults(this.faults)) return false;
-    const clients = new Set(this.clientsOf(running.destinations));
-    const own = requests.filter(
-      (request) =>
-        request.clientId !== undefined &&
-        clients.has(request.clientId) &&
-        request.at >= result.startedAt &&
-        request.at <= result.endedAt,
-    );
-    const last = own[own.length - 1];
-    return last !== undefined && (last.fault !== undefined || [0, 401, 429, 500, 503].includes(last.status));
   }
 
   /** A run that failed before sending must have left its list as it was, with no write request. */
@@ -718,13 +624,8 @@ export class SoakWorld {
           span.endedAt >= result.startedAt &&
           span.clients.some((client) => clients.has(client)),
       );
-    const writes = requests.filter(
-      (request) =>
-        writeRoutes.has(request.route) &&
-        request.clientId !== undefined &&
-        clients.has(request.clientId) &&
-        request.at >= result.startedAt &&
-        request.at <= result.endedAt,
+    const writes = requestsDuring(requests, clients, result).filter((request) =>
+      writeRoutes.has(request.route),
     );
     if (!shared && writes.length > 0)
       this.anomaly(
@@ -734,10 +635,7 @@ export class SoakWorld {
     if (listChangedSince) return;
     const before = running.listsBefore.get(outcome.destination) ?? [];
     const after = await this.inspection.members(spec.listId);
-    const shown = (members: readonly ListMember[]) =>
-      members.map((m) => `${m.email.toLowerCase()}|${m.first_name}|${m.last_name}`).sort();
-    const removed = shown(before).filter((entry) => !shown(after).includes(entry));
-    const added = shown(after).filter((entry) => !shown(before).includes(entry));
+    const { added, removed } = listChanges(before, after);
     if (removed.length > 0 || added.length > 0) {
       this.anomaly(
         'list-changed',
@@ -952,18 +850,6 @@ export class SoakWorld {
     const stats = await this.inspection.stats();
     this.counters.faults += Object.values(stats.faults).reduce((sum, count) => sum + count, 0);
   }
-}
-
-function hasFaults(rates: FaultRates): boolean {
-  return [
-    'connectionReset',
-    'serverError',
-    'unavailable',
-    'throttled',
-    'tokenExpiry',
-    'slow',
-    'tokenSlow',
-  ].some((name) => ((rates[name as keyof FaultRates] as number | undefined) ?? 0) > 0);
 }
 
 function examples(emails: readonly string[]): string {

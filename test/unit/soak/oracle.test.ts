@@ -3,7 +3,9 @@ import {
   compareList,
   type ExpectedContact,
   expectedSelection,
+  judgeFailure,
   type ListExpectation,
+  listChanges,
   rateExcesses,
   sendableEmail,
   sentName,
@@ -177,5 +179,67 @@ describe('the oracle: a list against what it must hold', () => {
       [],
     );
     expect(rateExcesses(requests, one, 5)).toEqual([]);
+  });
+});
+
+describe('the oracle: a run that did not succeed', () => {
+  const outcome = (status: string, errorCode?: string, message = 'it failed', pauseReason?: string) => ({
+    destination: 'd1',
+    runId: 3,
+    status,
+    resumed: false,
+    errorCode,
+    message,
+    pauseReason,
+    writes: 0,
+  });
+  const judge = (run: ReturnType<typeof outcome>, facts: Partial<Parameters<typeof judgeFailure>[0]> = {}) =>
+    judgeFailure({
+      what: 'exportctl run d1',
+      outcome: run,
+      allowance: {},
+      guard: 'no',
+      faultsHitLast: false,
+      ...facts,
+    });
+
+  it('accepts only the failures the scenario caused, with the matching status, code and message', () => {
+    const broken = outcome('failed', 'source-field-missing', 'data/profiles.csv has no field "CustomerId"');
+    expect(judge(broken, { allowance: { sourceFailure: 'must' } })).toBeUndefined();
+    expect(judge(broken)).toMatchObject({ kind: 'unexpected-outcome' });
+    expect(
+      judge(outcome('failed', 'source-no-header', 'a file is empty'), {
+        allowance: { sourceFailure: 'may' },
+      }),
+    ).toMatchObject({
+      kind: 'wrong-message',
+    });
+    expect(judge(outcome('aborted', 'removal-guard'), { guard: 'must' })).toBeUndefined();
+    expect(judge(outcome('aborted', 'removal-guard'))).toMatchObject({ kind: 'unexpected-outcome' });
+    expect(judge(outcome('failed', 'removal-guard'), { guard: 'must' })).toMatchObject({
+      kind: 'unexpected-outcome',
+    });
+    expect(
+      judge(outcome('paused', undefined, 'paused', 'quota'), { allowance: { quota: true } }),
+    ).toBeUndefined();
+    expect(judge(outcome('paused', undefined, 'paused', 'quota'))).toMatchObject({
+      kind: 'unexpected-outcome',
+    });
+    expect(judge(outcome('failed', 'server-error'), { faultsHitLast: true })).toBeUndefined();
+    expect(judge(outcome('failed', 'server-error'))).toMatchObject({ kind: 'unexpected-outcome' });
+    expect(judge(outcome('failed', 'unexpected-error'), { faultsHitLast: true })).toMatchObject({
+      kind: 'unexpected-outcome',
+    });
+  });
+
+  it('sees a list changed by a run that failed before sending, names included', () => {
+    expect(listChanges([member('a@x.com', 'A')], [member('A@x.com', 'A')])).toEqual({
+      added: [],
+      removed: [],
+    });
+    expect(listChanges([member('a@x.com', 'A'), member('b@x.com')], [member('a@x.com', 'Z')])).toEqual({
+      added: ['a@x.com|Z|null'],
+      removed: ['a@x.com|A|null', 'b@x.com|null|null'],
+    });
   });
 });
