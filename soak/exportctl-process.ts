@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { trackChild } from './child-processes';
 
 /** How one exportctl process ended. */
 export interface ProcessResult {
@@ -43,6 +44,7 @@ export function startExportctl(args: readonly string[], options: ExportctlOption
     env: { PATH: process.env.PATH, HOME: options.cwd, GIT_CONFIG_NOSYSTEM: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   let stdout = '';
   let stderr = '';
   let exited = false;

@@ -1,5 +1,6 @@
 export * from './campaign';
 export * from './campaign-options';
+export * from './child-processes';
 export * from './generate-scenario';
 export * from './oracle';
 export * from './run-judgement';

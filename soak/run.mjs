@@ -18,6 +18,10 @@ try {
   process.exit(2);
 }
 const log = (line) => process.stdout.write(`${line}\n`);
+// Stopped from outside: leave no sandbox or exportctl process behind.
+process.on('exit', () => soak.killTrackedChildren());
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 log(
   `exportctl soak: ${options.only === undefined ? `${options.scenarios} scenarios` : `scenario ${options.only}`}, seed ${options.seed}, ${options.profiles} profiles, at most ${options.minutes} min`,
 );

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { trackChild } from './child-processes';
 
 /** `exportctl sandbox` running as its own process for one scenario. */
 export interface SandboxProcess {
@@ -43,6 +44,7 @@ export function startSandboxProcess(options: SandboxProcessOptions): Promise<San
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  trackChild(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
