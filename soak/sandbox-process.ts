@@ -17,6 +17,8 @@ export interface SandboxProcessOptions {
   readonly cwd: string;
   readonly seedFile: string;
   readonly requestsPerSecond: number;
+  /** Seed of the sandbox's PRNG for list, activity and contact IDs (drawn from the scenario's). */
+  readonly randomSeed: number;
 }
 
 /**
@@ -37,6 +39,8 @@ export function startSandboxProcess(options: SandboxProcessOptions): Promise<San
       options.seedFile,
       '--requests-per-second',
       String(options.requestsPerSecond),
+      '--random-seed',
+      String(options.randomSeed),
     ],
     {
       cwd: options.cwd,

@@ -195,6 +195,7 @@ export class SoakWorld {
       cwd: world.folder,
       seedFile,
       requestsPerSecond: world.scenario.requestsPerSecond,
+      randomSeed: new SeededRandom(world.scenario.seed).derive('sandbox-random').seed31(),
     });
     world.inspectionClient = new SandboxInspection(world.sandboxProcess.url);
     world.outsideApi = new OutsideClient(world.sandboxProcess, outsideClient);

@@ -16,6 +16,7 @@ export interface SandboxCommandOptions {
   readonly rotateRefreshTokens: boolean;
   readonly requestsPerSecond?: string;
   readonly requestsPerDay?: string;
+  readonly randomSeed?: string;
   readonly faultSeed?: string;
   readonly faultReset?: string;
   readonly fault500?: string;
@@ -71,6 +72,7 @@ export async function sandboxCommand(
   const ttl = integer('access-token-ttl', options.accessTokenTtl, 1);
   const requestsPerSecond = integer('requests-per-second', options.requestsPerSecond, 1);
   const requestsPerDay = integer('requests-per-day', options.requestsPerDay, 1);
+  const randomSeed = integer('random-seed', options.randomSeed, 0);
   const sandbox: SandboxHandle = await startSandbox({
     port: integer('port', options.port, 0) ?? 8787,
     seed: readSandboxSeed(seedFile),
@@ -81,6 +83,7 @@ export async function sandboxCommand(
     ...(options.stateFile ? { stateFile: resolve(context.cwd, options.stateFile) } : {}),
     ...(ttl === undefined ? {} : { accessTokenTtlSeconds: ttl }),
     rotateRefreshTokens: options.rotateRefreshTokens,
+    ...(randomSeed === undefined ? {} : { randomSeed }),
     faults,
   });
   const shown = {
@@ -122,6 +125,12 @@ export const registerSandboxCommand: RegisterCommand = ({ program, context, acti
     .option('--no-rotate-refresh-tokens', 'long-lived refresh tokens instead of rotating ones')
     .option('--requests-per-second <n>', "every client's per-second limit (default: the seed's, else 4)")
     .option('--requests-per-day <n>', "every client's daily quota (default: the seed's, else 10000)")
+    .addOption(
+      new Option(
+        '--random-seed <n>',
+        'seed of the PRNG for list, activity and contact IDs (default 20261122)',
+      ),
+    )
     .addOption(new Option('--fault-seed <n>', 'seed of the fault injection PRNG (default 1)'))
     .addOption(new Option('--fault-reset <rate>', 'rate of connections reset without an answer'))
     .addOption(new Option('--fault-500 <rate>', 'rate of 500 answers'))
