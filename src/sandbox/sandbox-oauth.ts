@@ -4,7 +4,7 @@ import type { SeedAccessToken, SeedClient } from './sandbox-seed';
 export interface OAuthClient {
   readonly clientId: string;
   readonly clientSecret: string;
-  readonly limits: { readonly requestsPerSecond: number; readonly requestsPerDay: number };
+  limits: { readonly requestsPerSecond: number; readonly requestsPerDay: number };
 }
 
 /** The token endpoint's answer: status and JSON body, as Constant Contact's (Okta) server sends them. */
@@ -63,6 +63,25 @@ export class SandboxOAuth {
     return this.clients.get(clientId);
   }
 
+  /** Every client, in seed order. */
+  allClients(): OAuthClient[] {
+    return [...this.clients.values()];
+  }
+
+  /**
+   * Changes the limits of one client, or of every client when `clientId` is undefined; what is not
+   * given stays. False when there is no such client.
+   */
+  setLimits(
+    clientId: string | undefined,
+    limits: { readonly requestsPerSecond?: number; readonly requestsPerDay?: number },
+  ): boolean {
+    const targets = clientId === undefined ? [...this.clients.values()] : [this.clients.get(clientId)];
+    if (targets.some((client) => client === undefined)) return false;
+    for (const client of targets as OAuthClient[]) client.limits = { ...client.limits, ...limits };
+    return true;
+  }
+
   /**
    * Handles `POST /oauth2/default/v1/token`: `Authorization: Basic base64(id:secret)` and a form body
    * `grant_type=refresh_token&refresh_token=...`.
@@ -108,6 +127,17 @@ export class SandboxOAuth {
         refresh_token: refreshToken,
       },
     };
+  }
+
+  /**
+   * A new valid refresh token for a client, as a person re-authorising the application in Constant
+   * Contact gets one; undefined for an unknown client. Tokens issued before stay valid.
+   */
+  issueRefreshToken(clientId: string): string | undefined {
+    if (!this.clients.has(clientId)) return undefined;
+    const token = newToken('rt');
+    this.refreshTokens.set(token, clientId);
+    return token;
   }
 
   /** The client an access token belongs to, or undefined if it is unknown, expired or revoked. */

@@ -56,11 +56,32 @@ export interface SandboxHandle {
   readonly account: SandboxAccount;
   stats(): TrafficStats;
   requests(limit?: number): LoggedRequest[];
+  /** Answers being held back by the `slow` or `tokenSlow` fault right now (carried out, not yet sent). */
+  held(): HeldAnswer[];
   setFaults(rates: SandboxFaultRates): void;
+  /** Changes a client's limits (every client's without `clientId`); false if there is no such client. */
+  setClientLimits(
+    clientId: string | undefined,
+    limits: { readonly requestsPerSecond?: number; readonly requestsPerDay?: number },
+  ): boolean;
   /** Revokes every access token (clients get 401 and must refresh). */
   revokeAccessTokens(): void;
   /** Stops serving; with a state file, finishes pending activities and saves first. */
   close(): Promise<void>;
+}
+
+/** An answer the sandbox is holding back (the `slow` fault): its request was carried out already. */
+export interface HeldAnswer {
+  /** Epoch ms of the request's arrival. */
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  /** As in the request log: `POST /v3/activities/contacts_json_import`, or `token`. */
+  readonly route: string;
+  readonly status: number;
+  readonly clientId?: string;
+  /** Epoch ms at which the answer is sent. */
+  readonly until: number;
 }
 
 const apiBasePath = '/v3';
@@ -127,6 +148,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const tokenTraffic = new SandboxTraffic(0);
   const faults = new SandboxFaults(options.faults);
   const stateFile = options.stateFile;
+  const heldAnswers = new Set<HeldAnswer>();
+  /** Waits `ms` with `answer` listed as held (GET /__sandbox/held). */
+  const hold = async (answer: Omit<HeldAnswer, 'until'>, ms: number) => {
+    const entry: HeldAnswer = { ...answer, until: now() + ms };
+    heldAnswers.add(entry);
+    try {
+      await delay(ms);
+    } finally {
+      heldAnswers.delete(entry);
+    }
+  };
 
   const save = (finishActivities: boolean) => {
     if (!stateFile) return;
@@ -146,7 +178,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     response.end(text);
   };
 
-  const handleToken = (request: IncomingMessage, body: Buffer, response: ServerResponse, at: number) => {
+  const handleToken = async (
+    request: IncomingMessage,
+    body: Buffer,
+    response: ServerResponse,
+    at: number,
+  ): Promise<void> => {
     const log = (status: number, clientId?: string) =>
       traffic.answered(
         {
@@ -182,6 +219,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const result = oauth.token(request.headers.authorization, new URLSearchParams(body.toString('utf8')), at);
     // The rotated token must survive a crash before the client can hold it.
     if (result.status === 200) save(false);
+    const slowMs = result.status === 200 ? faults.decideToken() : 0;
+    if (slowMs > 0) {
+      await hold(
+        {
+          at,
+          method: 'POST',
+          path: tokenPath,
+          route: 'token',
+          status: 200,
+          ...(result.clientId ? { clientId: result.clientId } : {}),
+        },
+        slowMs,
+      );
+    }
     log(result.status, result.clientId);
     answer(response, result.status, result.body);
   };
@@ -222,7 +273,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const admitted = traffic.admit(client.clientId, at, client.limits);
     if (admitted === 'quota_exceeded') return finish(429, quotaBody);
     if (admitted === 'throttled') return finish(429, throttledBody);
-    const decision = faults.decide(path);
+    const decision = faults.decide(path, route);
     switch (decision.fault) {
       case 'connection-reset':
         traffic.answered(
@@ -264,7 +315,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       now: at,
     });
     if (result.status === 201 && result.route === `POST ${apiBasePath}/contact_lists`) save(false);
-    if (decision.slowMs > 0) await delay(decision.slowMs);
+    if (decision.slowMs > 0) {
+      await hold(
+        {
+          at,
+          method,
+          path: url.pathname,
+          route,
+          status: result.status,
+          clientId: client.clientId,
+        },
+        decision.slowMs,
+      );
+    }
     finish(result.status, result.body, {
       ...(decision.slowMs > 0 ? { fault: 'slow' } : {}),
       ...(result.contentType ? { contentType: result.contentType } : {}),
@@ -332,6 +395,45 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         })),
       });
     }
+    if (method === 'GET' && path === '/held') return answer(response, 200, { held: [...heldAnswers] });
+    if (path === '/limits' && method === 'GET') {
+      return answer(response, 200, {
+        clients: oauth.allClients().map((client) => ({
+          clientId: client.clientId,
+          ...client.limits,
+          usedToday: traffic.usedToday(client.clientId),
+        })),
+      });
+    }
+    if (path === '/limits' && (method === 'PUT' || method === 'POST')) {
+      let change: { clientId?: unknown; requestsPerSecond?: unknown; requestsPerDay?: unknown };
+      try {
+        change = JSON.parse(body.toString('utf8') || '{}') as typeof change;
+      } catch {
+        return answer(response, 400, { error: 'the body must be JSON limits' });
+      }
+      const whole = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 1;
+      if (
+        (change.clientId !== undefined && typeof change.clientId !== 'string') ||
+        (change.requestsPerSecond !== undefined && !whole(change.requestsPerSecond)) ||
+        (change.requestsPerDay !== undefined && !whole(change.requestsPerDay))
+      ) {
+        return answer(response, 400, {
+          error:
+            'limits: {clientId?: string, requestsPerSecond?: integer >= 1, requestsPerDay?: integer >= 1}',
+        });
+      }
+      const changed = oauth.setLimits(change.clientId as string | undefined, {
+        ...(change.requestsPerSecond === undefined
+          ? {}
+          : { requestsPerSecond: change.requestsPerSecond as number }),
+        ...(change.requestsPerDay === undefined ? {} : { requestsPerDay: change.requestsPerDay as number }),
+      });
+      if (!changed) return answer(response, 404, { error: `no client ${String(change.clientId)}` });
+      return answer(response, 200, {
+        clients: oauth.allClients().map((client) => ({ clientId: client.clientId, ...client.limits })),
+      });
+    }
     if (path === '/faults' && method === 'GET') return answer(response, 200, faults.current());
     if (path === '/faults' && (method === 'PUT' || method === 'POST')) {
       try {
@@ -340,6 +442,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return answer(response, 400, { error: 'the body must be JSON fault rates' });
       }
       return answer(response, 200, faults.current());
+    }
+    if (path === '/refresh-tokens' && method === 'POST') {
+      let clientId: unknown;
+      try {
+        clientId = (JSON.parse(body.toString('utf8') || '{}') as { clientId?: unknown }).clientId;
+      } catch {
+        return answer(response, 400, { error: 'the body must be JSON: {"clientId": "..."}' });
+      }
+      const refreshToken = typeof clientId === 'string' ? oauth.issueRefreshToken(clientId) : undefined;
+      if (refreshToken === undefined)
+        return answer(response, 404, { error: `no client ${String(clientId)}` });
+      save(false);
+      return answer(response, 200, { clientId, refreshToken });
     }
     if (path === '/expire-tokens' && method === 'POST') {
       oauth.revoke();
@@ -354,6 +469,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         'GET /__sandbox/lists/{list_id}/members?offset=N&limit=N',
         'GET /__sandbox/activities',
         'GET|PUT /__sandbox/faults',
+        'GET /__sandbox/held',
+        'GET|PUT /__sandbox/limits',
+        'POST /__sandbox/refresh-tokens',
         'POST /__sandbox/expire-tokens',
       ],
     });
@@ -405,7 +523,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     account,
     stats: () => traffic.stats(),
     requests: (limit) => traffic.recent(limit),
+    held: () => [...heldAnswers],
     setFaults: (rates) => faults.configure(rates),
+    setClientLimits: (clientId, limits) => oauth.setLimits(clientId, limits),
     revokeAccessTokens: () => oauth.revoke(),
     close: () => {
       closed ??= (async () => {

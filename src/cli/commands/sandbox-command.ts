@@ -17,6 +17,7 @@ export interface SandboxCommandOptions {
   readonly rotateRefreshTokens: boolean;
   readonly requestsPerSecond?: string;
   readonly requestsPerDay?: string;
+  readonly randomSeed?: string;
   readonly faultSeed?: string;
   readonly faultReset?: string;
   readonly fault500?: string;
@@ -24,6 +25,8 @@ export interface SandboxCommandOptions {
   readonly fault429?: string;
   readonly faultTokenExpiry?: string;
   readonly faultSlow?: string;
+  readonly faultTokenSlow?: string;
+  readonly faultPerRoute?: boolean;
   readonly slowMs?: string;
 }
 
@@ -62,12 +65,15 @@ export async function sandboxCommand(
       throttled: rate('fault-429', options.fault429),
       tokenExpiry: rate('fault-token-expiry', options.faultTokenExpiry),
       slow: rate('fault-slow', options.faultSlow),
+      tokenSlow: rate('fault-token-slow', options.faultTokenSlow),
+      perRoute: options.faultPerRoute,
       slowMs: integer('slow-ms', options.slowMs, 0),
     }).filter(([, value]) => value !== undefined),
   );
   const ttl = integer('access-token-ttl', options.accessTokenTtl, 1);
   const requestsPerSecond = integer('requests-per-second', options.requestsPerSecond, 1);
   const requestsPerDay = integer('requests-per-day', options.requestsPerDay, 1);
+  const randomSeed = integer('random-seed', options.randomSeed, 0);
   const sandbox: SandboxHandle = await startSandbox({
     port: integer('port', options.port, 0) ?? 8787,
     seed: readSandboxSeed(seedFile),
@@ -78,6 +84,7 @@ export async function sandboxCommand(
     ...(options.stateFile ? { stateFile: resolve(context.cwd, options.stateFile) } : {}),
     ...(ttl === undefined ? {} : { accessTokenTtlSeconds: ttl }),
     rotateRefreshTokens: options.rotateRefreshTokens,
+    ...(randomSeed === undefined ? {} : { randomSeed }),
     faults,
   });
   const shown = {
@@ -118,6 +125,12 @@ export const registerSandboxCommand: RegisterCommand = ({ program, context, acti
     .option('--no-rotate-refresh-tokens', 'long-lived refresh tokens instead of rotating ones')
     .option('--requests-per-second <n>', "every client's per-second limit (default: the seed's, else 4)")
     .option('--requests-per-day <n>', "every client's daily quota (default: the seed's, else 10000)")
+    .addOption(
+      new Option(
+        '--random-seed <n>',
+        'seed of the PRNG for list, activity and contact IDs (default 20261122)',
+      ),
+    )
     .addOption(new Option('--fault-seed <n>', 'seed of the fault injection PRNG (default 1)'))
     .addOption(new Option('--fault-reset <rate>', 'rate of connections reset without an answer'))
     .addOption(new Option('--fault-500 <rate>', 'rate of 500 answers'))
@@ -125,6 +138,13 @@ export const registerSandboxCommand: RegisterCommand = ({ program, context, acti
     .addOption(new Option('--fault-429 <rate>', 'rate of extra 429 throttled answers'))
     .addOption(new Option('--fault-token-expiry <rate>', 'rate of access tokens revoked early (401)'))
     .addOption(new Option('--fault-slow <rate>', 'rate of answers delayed by --slow-ms after processing'))
+    .addOption(
+      new Option(
+        '--fault-token-slow <rate>',
+        'rate of granted tokens whose answer waits --slow-ms (rotated already)',
+      ),
+    )
+    .addOption(new Option('--fault-per-route', "draw each route's faults from a PRNG of its own"))
     .addOption(new Option('--slow-ms <ms>', 'delay of slow answers (default 2000)'))
     .action(
       action((command) => {

@@ -45,11 +45,31 @@ describe('exportctl sandbox', () => {
     expect((await child.done).code).toBe(0);
   });
 
-  it('prints one JSON line with --output json', async () => {
-    const { child, match } = await startCli(['--port', '0', '--output', 'json'], /^(\{.*\})\n/);
+  it('prints one JSON line with --output json; takes its random seed and fault streams from flags', async () => {
+    const { child, match } = await startCli(
+      [
+        '--port',
+        '0',
+        '--output',
+        'json',
+        '--random-seed',
+        '5',
+        '--fault-seed',
+        '3',
+        '--fault-token-slow',
+        '0.5',
+        '--fault-per-route',
+      ],
+      /^(\{.*\})\n/,
+    );
     const shown = JSON.parse(match[1] as string) as { url: string; apiUrl: string; tokenUrl: string };
     expect(shown.apiUrl).toBe(`${shown.url}/v3`);
     expect(shown.tokenUrl).toBe(`${shown.url}/oauth2/default/v1/token`);
+    expect(await (await fetch(`${shown.url}/__sandbox/faults`)).json()).toEqual({
+      seed: 3,
+      tokenSlow: 0.5,
+      perRoute: true,
+    });
     child.kill('SIGINT');
     expect((await child.done).code).toBe(0);
   });

@@ -1,0 +1,3 @@
+export * from './expected-members';
+export * from './list-expectation';
+export * from './rate-check';

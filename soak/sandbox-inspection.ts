@@ -1,0 +1,201 @@
+/**
+ * The campaign's view into the sandbox: its inspection API (`/__sandbox/...`, no authentication),
+ * and the few Constant Contact calls a person "outside" makes (trimming a list). Every request is
+ * bounded in time; nothing here retries forever.
+ */
+
+export interface ListMember {
+  readonly contact_id: string;
+  readonly email: string;
+  readonly first_name: string | null;
+  readonly last_name: string | null;
+  readonly unsubscribed: boolean;
+}
+
+export interface LoggedRequest {
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly route: string;
+  readonly status: number;
+  readonly clientId?: string;
+  readonly fault?: string;
+}
+
+export interface HeldAnswer {
+  readonly route: string;
+  readonly clientId?: string;
+}
+
+export interface SandboxStats {
+  readonly total: number;
+  readonly faults: Readonly<Record<string, number>>;
+  readonly throttled: number;
+  readonly maxInAnySecondByClient: Readonly<Record<string, number>>;
+}
+
+/** Fault rates as `PUT /__sandbox/faults` takes them (docs/constant-contact-sandbox.md). */
+export interface FaultRates {
+  readonly connectionReset?: number;
+  readonly serverError?: number;
+  readonly unavailable?: number;
+  readonly throttled?: number;
+  readonly tokenExpiry?: number;
+  readonly slow?: number;
+  readonly slowMs?: number;
+  readonly tokenSlow?: number;
+  readonly paths?: readonly string[];
+  readonly perRoute?: boolean;
+  readonly seed?: number;
+}
+
+const timeoutMs = 15_000;
+
+export class SandboxInspection {
+  constructor(readonly url: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  async members(listId: string): Promise<ListMember[]> {
+    const answer = await this.call<{ members: ListMember[] }>(
+      'GET',
+      `/__sandbox/lists/${listId}/members?offset=0&limit=10000000`,
+    );
+    return answer.members;
+  }
+
+  async requests(): Promise<LoggedRequest[]> {
+    return (await this.call<{ requests: LoggedRequest[] }>('GET', '/__sandbox/requests?limit=1000000'))
+      .requests;
+  }
+
+  async held(): Promise<HeldAnswer[]> {
+    return (await this.call<{ held: HeldAnswer[] }>('GET', '/__sandbox/held')).held;
+  }
+
+  stats(): Promise<SandboxStats> {
+    return this.call('GET', '/__sandbox/stats');
+  }
+
+  async setFaults(rates: FaultRates): Promise<void> {
+    await this.call('PUT', '/__sandbox/faults', rates);
+  }
+
+  /** A fresh refresh token for a client (`POST /__sandbox/refresh-tokens`): a re-authorisation. */
+  async issueRefreshToken(clientId: string): Promise<string> {
+    return (await this.call<{ refreshToken: string }>('POST', '/__sandbox/refresh-tokens', { clientId }))
+      .refreshToken;
+  }
+
+  async expireTokens(): Promise<void> {
+    await this.call('POST', '/__sandbox/expire-tokens');
+  }
+
+  async limits(): Promise<{ clientId: string; requestsPerDay: number; usedToday: number }[]> {
+    return (
+      await this.call<{ clients: { clientId: string; requestsPerDay: number; usedToday: number }[] }>(
+        'GET',
+        '/__sandbox/limits',
+      )
+    ).clients;
+  }
+
+  async setDailyQuota(clientId: string, requestsPerDay: number): Promise<void> {
+    await this.call('PUT', '/__sandbox/limits', { clientId, requestsPerDay });
+  }
+
+  async activityState(activityId: string): Promise<string | undefined> {
+    const answer = await this.call<{ activities: { activity_id: string; state: string }[] }>(
+      'GET',
+      '/__sandbox/activities',
+    );
+    return answer.activities.find((activity) => activity.activity_id === activityId)?.state;
+  }
+}
+
+/** A client of the Constant Contact API as someone outside exportctl uses it (own API key). */
+export class OutsideClient {
+  private refreshToken: string;
+
+  constructor(
+    private readonly sandbox: { readonly apiUrl: string; readonly tokenUrl: string },
+    private readonly credentials: {
+      readonly clientId: string;
+      readonly clientSecret: string;
+      readonly refreshToken: string;
+    },
+  ) {
+    this.refreshToken = credentials.refreshToken;
+  }
+
+  private async accessToken(): Promise<string> {
+    const basic = Buffer.from(`${this.credentials.clientId}:${this.credentials.clientSecret}`).toString(
+      'base64',
+    );
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(this.sandbox.tokenUrl, {
+        method: 'POST',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: this.refreshToken,
+        }).toString(),
+      });
+      const body = (await response.json()) as { access_token?: string; refresh_token?: string };
+      if (response.ok && body.access_token && body.refresh_token) {
+        this.refreshToken = body.refresh_token;
+        return body.access_token;
+      }
+      // The token endpoint allows one request per second per client.
+      if (response.status !== 429 || attempt >= 5)
+        throw new Error(`token: ${response.status} ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+    }
+  }
+
+  /** Imports contacts into a list (`contacts_json_import`); resolves with the activity's ID. */
+  async importToList(
+    listId: string,
+    contacts: readonly { email: string; first_name?: string; last_name?: string }[],
+  ): Promise<string> {
+    return this.activity('/activities/contacts_json_import', { import_data: contacts, list_ids: [listId] });
+  }
+
+  /** Removes contacts from a list (`remove_list_memberships`); resolves with the activity's ID. */
+  async removeFromList(listId: string, contactIds: readonly string[]): Promise<string> {
+    return this.activity('/activities/remove_list_memberships', {
+      source: { contact_ids: contactIds },
+      list_ids: [listId],
+    });
+  }
+
+  /** POSTs a bulk activity; retries a 429 (this key shares nothing with exportctl's) a few times. */
+  private async activity(path: string, body: unknown): Promise<string> {
+    const token = await this.accessToken();
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${this.sandbox.apiUrl}${path}`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const answer = (await response.json()) as { activity_id?: string };
+      if (response.ok && answer.activity_id) return answer.activity_id;
+      if (response.status !== 429 || attempt >= 10)
+        throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
