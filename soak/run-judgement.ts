@@ -40,6 +40,8 @@ export const sourceErrorCodes: ReadonlySet<string> = new Set([
   'source-no-header',
   'source-duplicate-field',
   'source-field-missing',
+  'source-unterminated-quote',
+  'source-changed-while-read',
 ]);
 
 /** The routes that change a list. */

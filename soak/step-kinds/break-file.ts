@@ -8,9 +8,9 @@ import { pickDestination, type StepKind } from '../step-kind';
 /**
  * Ways a source file breaks. The first four make the source unreadable as a whole: the run must fail
  * with a source error naming the file, before sending anything, leaving the list as it was. The
- * last three damage one row: the run may fail that way too, or go on without that row (the
- * documented `malformed-row` recovery reads on from the next line) — but never lose other rows,
- * never import a damaged value, never send U+FFFD.
+ * last three damage one row: the run may fail that way too (a stray quote that opens a field is a
+ * failed read, `source-unterminated-quote`), or go on without that row, or (a truncated last line)
+ * with that row as it reads — but never lose other rows, never send U+FFFD.
  */
 export const brokenFileVariants = [
   'missing-key-column',
@@ -137,8 +137,9 @@ export const breakFile: StepKind<BreakParams> = {
       for (const [emailKey, contact] of before) {
         const other = after.get(emailKey);
         if (other?.key === contact.key) continue;
-        // A truncated row that is sent anyway must be sent with its whole values.
-        optional.set(emailKey, params.variant === 'truncated-last-line' ? contact : undefined);
+        // A damaged row that is sent anyway may carry what could be read of it: a truncated last
+        // line is exported as it reads, with a no-final-line-break warning (issue #13, point 3).
+        optional.set(emailKey, undefined);
       }
       // Without the row, a later row with its key (a duplicate-key trap) may count instead.
       for (const emailKey of after.keys()) if (!before.has(emailKey)) optional.set(emailKey, undefined);
@@ -150,8 +151,7 @@ export const breakFile: StepKind<BreakParams> = {
         sourceFailure: resumes || !wholeFile.has(params.variant) ? 'may' : 'must',
       });
       const sent = report.outcomes?.some((outcome) => outcome.status === 'succeeded') ?? false;
-      if (sent && damaged && params.variant !== 'truncated-last-line')
-        world.markNamesUnknown(optional.keys());
+      if (sent && damaged) world.markNamesUnknown(optional.keys());
     } finally {
       writeSourceFiles(source, world.dataFolder);
       world.restoreVersion(good);

@@ -139,6 +139,10 @@ export const killRun: StepKind<KillParams> = {
       killed &&= result.signal === 'SIGKILL';
       if (killed)
         world.counters.killsByPhase[params.phase] = (world.counters.killsByPhase[params.phase] ?? 0) + 1;
+      // Killed while Constant Contact's answer to a refresh was held: the token was rotated and the
+      // new one never arrived. No client can keep it (README, "Rotated refresh tokens"): the next
+      // use of the connection must fail reauthorization-required, and re-authorising is the way on.
+      if (killed && params.phase === 'token-in-air') world.expectTokenLoss(params.destination);
       await world.finishRun(running, {}, killed);
     } finally {
       if (faults) await world.inspection.setFaults(world.faults);

@@ -8,10 +8,10 @@ interface TrimParams {
 
 /**
  * Someone removes members exportctl added from the list, in Constant Contact itself (here: the
- * sandbox's API with a key of its own). exportctl does not notice a trimmed list yet (its snapshot
- * still holds those contacts, and an unchanged contact is not sent again; re-checking membership
- * counts is a separate issue), so the oracle counts the trimmed contacts that stay missing as known
- * gaps until a `--full` run planned after the trim, which must bring them back.
+ * sandbox's API with a key of its own). Each run holds the list's membership_count against the
+ * count the last successful run left and looks at the list when they differ, so a run planned after
+ * the trim must bring them back; one planned before it (a resumed run) may leave them missing, and
+ * the oracle counts those as known gaps.
  */
 export const trimList: StepKind<TrimParams> = {
   name: 'trim',

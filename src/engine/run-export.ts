@@ -482,12 +482,29 @@ class RunContext {
     listId: string,
   ): Promise<void> {
     const { counts, listMembersAtStart } = session.record;
+    // A resumed run: the list may have changed while no process worked on it. No baseline: the
+    // next run looks at the list.
+    if (session.record.resumes.length > 0) return;
     const sent = session.record.batches.importsConfirmed > 0 || counts.removed > 0;
-    const count =
-      sent || listMembersAtStart === null
-        ? (await client.getList(listId)).membership_count
-        : listMembersAtStart;
-    if (count !== undefined) this.checkpoints.setListBaseline(this.destination.name, listId, count);
+    let count: number | undefined;
+    try {
+      count =
+        sent || listMembersAtStart === null
+          ? (await client.getList(listId)).membership_count
+          : listMembersAtStart;
+    } catch {
+      // Everything was sent and confirmed: without a baseline the next run only looks at the list.
+      return;
+    }
+    if (count === undefined) return;
+    // Fewer members than the run can explain (its new contacts in, its removals out, those Constant
+    // Contact refused or kept off as unsubscribed aside): someone took members off while it worked,
+    // or between a kill and its resume. No baseline then: the next run looks at the list.
+    const explained =
+      listMembersAtStart === null
+        ? 0
+        : listMembersAtStart + counts.added - counts.removed - counts.unsubscribed - counts.rejected;
+    if (count >= explained) this.checkpoints.setListBaseline(this.destination.name, listId, count);
   }
 
   private updateTotals(session: ExportRunSession): void {
