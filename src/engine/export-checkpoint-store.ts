@@ -146,6 +146,30 @@ export class ExportCheckpointStore {
       .run(runId, destination, listId, now, now);
   }
 
+  /**
+   * A run that fails after sending: the contacts of its import batches that were sent but not
+   * confirmed may be on the list (an activity exists, its end is unknown). They enter the snapshot
+   * with an empty fingerprint, unconfirmed, so the next run sends those still selected again (the
+   * fingerprint differs) and treats those no longer selected as leavers: exportctl put them there,
+   * so a `remove-from-list` destination removes them (a leaver not on the list just leaves the
+   * snapshot). Dropping them instead left contacts exportctl added on the list, untracked, for good.
+   */
+  keepUnconfirmedSends(runId: number, destination: string): number {
+    return this.db.transaction(
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+             SELECT ?, r.email_key, '', ? FROM export_import_rows r
+             JOIN export_import_batches b ON b.run_id = r.run_id AND b.batch = r.batch
+             WHERE r.run_id = ? AND b.state <> 'confirmed' AND b.submissions > 0
+             ORDER BY r.email_key
+             ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = ''`,
+          )
+          .run(destination, runId, runId).changes,
+    )();
+  }
+
   /** Drops the run's checkpoint and everything planned under it. */
   deleteCheckpoint(runId: number): void {
     this.db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);

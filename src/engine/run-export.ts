@@ -572,6 +572,7 @@ class RunContext {
     this.updateTotals(session);
     session.update({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
     const run = await session.finish(status);
+    this.checkpoints.keepUnconfirmedSends(session.runId, this.destination.name);
     this.checkpoints.deleteCheckpoint(session.runId);
     this.checkpoints.compact();
     return this.result(run, session, resumed, error);

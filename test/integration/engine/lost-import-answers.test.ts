@@ -24,6 +24,34 @@ function failNextImport(apiUrl: string): nock.Scope {
     .reply(500, [{ error_key: 'server_error', error_message: 'Internal server error' }]);
 }
 
+describe('a run that fails after its import was sent', () => {
+  it('leaves the sent contacts to the next run: those no longer selected are removed, not left on the list untracked', async () => {
+    const w = await exportWorld(data);
+    await w.apply([{ name: 'vip', segments, removal: 'remove-from-list', maxRemovalPercent: 100 }]);
+    // The import is carried out, but every look at activities fails: the run gives up unconfirmed.
+    const api = new URL(w.sandbox.apiUrl);
+    const scope = nock(api.origin, { allowUnmocked: true })
+      .get((path) => path.startsWith(`${api.pathname}/activities`))
+      .reply(500, [{ error_key: 'server_error', error_message: 'Internal server error' }])
+      .persist();
+    const failed = await w.run('vip');
+    scope.persist(false);
+    nock.cleanAll();
+    expect(failed.run.status).toBe('failed');
+    expect(w.sandbox.account.activities().filter((activity) => activity.kind === 'import')).toHaveLength(1);
+    w.sandbox.account.finishAll();
+    expect(w.members().length).toBeGreaterThan(0);
+
+    // VIP leaves the selection: its members exportctl sent must leave the list too.
+    await w.apply([
+      { name: 'vip', segments: ['Newsletter'], removal: 'remove-from-list', maxRemovalPercent: 100 },
+    ]);
+    const next = await w.run('vip');
+    expect(next.run.status).toBe('succeeded');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['Newsletter']));
+  });
+});
+
 describe('an import whose answer was an error', () => {
   it("is sent again, not matched to a finished run's activity of the same size on another list", async () => {
     const w = await exportWorld(data);
