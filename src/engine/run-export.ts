@@ -482,9 +482,6 @@ class RunContext {
     listId: string,
   ): Promise<void> {
     const { counts, listMembersAtStart } = session.record;
-    // A resumed run: the list may have changed while no process worked on it. No baseline: the
-    // next run looks at the list.
-    if (session.record.resumes.length > 0) return;
     const sent = session.record.batches.importsConfirmed > 0 || counts.removed > 0;
     let count: number | undefined;
     try {
@@ -499,7 +496,9 @@ class RunContext {
     if (count === undefined) return;
     // Fewer members than the run can explain (its new contacts in, its removals out, those Constant
     // Contact refused or kept off as unsubscribed aside): someone took members off while it worked,
-    // or between a kill and its resume. No baseline then: the next run looks at the list.
+    // or between a kill and its resume. No baseline then: the next run looks at the list. (Within
+    // that slack a trim goes unseen until the count next differs: the price of not exporting the
+    // list after every run.)
     const explained =
       listMembersAtStart === null
         ? 0
