@@ -4,6 +4,10 @@
  * bounded in time; nothing here retries forever.
  */
 
+import type { LoggedRequest, SandboxFaultRates, TrafficStats } from '../src/sandbox';
+
+export type { LoggedRequest };
+
 export interface ListMember {
   readonly contact_id: string;
   readonly email: string;
@@ -12,42 +16,16 @@ export interface ListMember {
   readonly unsubscribed: boolean;
 }
 
-export interface LoggedRequest {
-  readonly at: number;
-  readonly method: string;
-  readonly path: string;
-  readonly route: string;
-  readonly status: number;
-  readonly clientId?: string;
-  readonly fault?: string;
-}
-
 export interface HeldAnswer {
   readonly route: string;
   readonly clientId?: string;
 }
 
-export interface SandboxStats {
-  readonly total: number;
-  readonly faults: Readonly<Record<string, number>>;
-  readonly throttled: number;
-  readonly maxInAnySecondByClient: Readonly<Record<string, number>>;
-}
+/** What the campaign reads of `GET /__sandbox/stats`. */
+export type SandboxStats = Pick<TrafficStats, 'total' | 'faults' | 'throttled' | 'maxInAnySecondByClient'>;
 
 /** Fault rates as `PUT /__sandbox/faults` takes them (docs/constant-contact-sandbox.md). */
-export interface FaultRates {
-  readonly connectionReset?: number;
-  readonly serverError?: number;
-  readonly unavailable?: number;
-  readonly throttled?: number;
-  readonly tokenExpiry?: number;
-  readonly slow?: number;
-  readonly slowMs?: number;
-  readonly tokenSlow?: number;
-  readonly paths?: readonly string[];
-  readonly perRoute?: boolean;
-  readonly seed?: number;
-}
+export type FaultRates = SandboxFaultRates;
 
 const timeoutMs = 15_000;
 
