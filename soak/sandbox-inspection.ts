@@ -4,7 +4,12 @@
  * bounded in time; nothing here retries forever.
  */
 
-import type { LoggedRequest, SandboxFaultRates, TrafficStats } from '../src/sandbox';
+import type {
+  LoggedRequest,
+  SandboxFaultRates,
+  HeldAnswer as SandboxHeldAnswer,
+  TrafficStats,
+} from '../src/sandbox';
 
 export type { LoggedRequest };
 
@@ -16,10 +21,8 @@ export interface ListMember {
   readonly unsubscribed: boolean;
 }
 
-export interface HeldAnswer {
-  readonly route: string;
-  readonly clientId?: string;
-}
+/** What the campaign reads of an answer the sandbox holds back (`GET /__sandbox/held`). */
+export type HeldAnswer = Pick<SandboxHeldAnswer, 'route' | 'clientId'>;
 
 /** What the campaign reads of `GET /__sandbox/stats`. */
 export type SandboxStats = Pick<TrafficStats, 'total' | 'faults' | 'throttled' | 'maxInAnySecondByClient'>;

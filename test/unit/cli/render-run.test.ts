@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderRunSummary } from '../../../src/cli/render-run';
 import { type ExportRunResult, newRunRecord, runRecordJson } from '../../../src/engine';
 import type { RunRecord } from '../../../src/state';
-
-const destination = {
-  generation: 1,
-  connection: 'cc',
-  source: 'profiles',
-  listId: '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
-  segments: ['VIP'],
-  removal: 'keep' as const,
-  maxRemovalPercent: 10,
-};
+import { recordedDestination as destination } from '../../support/run-records';
 
 /** A succeeded run of one contact: every count 1. */
 function oneOfEach(): ExportRunResult {

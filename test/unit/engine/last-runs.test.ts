@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { lastRuns, newRunRecord, runRecordJson } from '../../../src/engine';
 import { fakeClock } from '../../support/fake-clock';
+import { recordedDestination as destination } from '../../support/run-records';
 import { openTestState } from '../../support/state-store';
-
-const destination = {
-  generation: 1,
-  connection: 'cc',
-  source: 'profiles',
-  listId: '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a',
-  segments: ['VIP'],
-  removal: 'keep' as const,
-  maxRemovalPercent: 10,
-};
 
 async function history() {
   const clock = fakeClock(Date.parse('2026-11-22T10:00:00Z'));
