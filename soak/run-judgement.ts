@@ -78,10 +78,29 @@ export function requestsDuring(
   );
 }
 
+/** Whether a request was answered with a fault (or a status a fault gives). */
+function answeredWithFault(request: LoggedRequest): boolean {
+  return request.fault !== undefined || [0, 401, 429, 500, 503].includes(request.status);
+}
+
 /** Whether the last of these requests was answered with a fault (or a status a fault gives). */
 export function lastAnsweredWithFault(requests: readonly LoggedRequest[]): boolean {
   const last = requests[requests.length - 1];
-  return last !== undefined && (last.fault !== undefined || [0, 401, 429, 500, 503].includes(last.status));
+  return last !== undefined && answeredWithFault(last);
+}
+
+/**
+ * Whether faults explain that a destination's run gave up, from the requests of its API keys while
+ * its process lived (`requestsDuring`). Alone on its keys, the run stopped sending when it gave up,
+ * so the last of them must be a fault. With another destination of the same process on one of its
+ * keys (`run --all`), that one may go on and succeed after the failure, so a faulted answer among
+ * them is all the log can show: the log does not say which destination a request was for.
+ */
+export function faultsExplainGivingUp(
+  keyRequests: readonly LoggedRequest[],
+  sharesKeyInProcess: boolean,
+): boolean {
+  return sharesKeyInProcess ? keyRequests.some(answeredWithFault) : lastAnsweredWithFault(keyRequests);
 }
 
 export interface FailureFacts {
@@ -90,7 +109,7 @@ export interface FailureFacts {
   readonly outcome: RunOutcome;
   readonly allowance: RunAllowance;
   readonly guard: GuardPrediction;
-  /** Faults were set, and the process's last request was answered with one. */
+  /** Faults were set, and the requests of its keys show them explaining a give-up (`faultsExplainGivingUp`). */
   readonly faultsHitLast: boolean;
 }
 

@@ -15,10 +15,10 @@ import {
 import { generateProfileSource, type ProfileSource, segmentNames } from './profile-source';
 import {
   failedBeforeSending,
+  faultsExplainGivingUp,
   type GuardPrediction,
   hasFaults,
   judgeFailure,
-  lastAnsweredWithFault,
   listChanges,
   type RunAllowance,
   requestsDuring,
@@ -612,14 +612,20 @@ export class SoakWorld {
         await this.reauthorise(spec.connection);
         continue;
       }
-      const clients = new Set(this.clientsOf(running.destinations));
+      // Judged on its own keys' requests: in `run --all`, another connection's destination goes on
+      // after this one gave up, and its requests say nothing of this one's faults.
+      const clients = new Set(this.clientsOf([outcome.destination]));
+      const sharesKey = running.destinations.some(
+        (other) => other !== outcome.destination && running.specs.get(other)?.connection === spec.connection,
+      );
       const wrong = judgeFailure({
         what,
         outcome,
         allowance,
         guard: running.guards.get(outcome.destination) ?? 'no',
         faultsHitLast:
-          hasFaults(this.faults) && lastAnsweredWithFault(requestsDuring(requests, clients, result)),
+          hasFaults(this.faults) &&
+          faultsExplainGivingUp(requestsDuring(requests, clients, result), sharesKey),
       });
       if (wrong) this.anomaly(wrong.kind, wrong.message);
       if (failedBeforeSending(outcome))

@@ -3,6 +3,7 @@ import {
   compareList,
   type ExpectedContact,
   expectedSelection,
+  faultsExplainGivingUp,
   judgeFailure,
   type ListExpectation,
   listChanges,
@@ -241,5 +242,29 @@ describe('the oracle: a run that did not succeed', () => {
       added: ['a@x.com|Z|null'],
       removed: ['a@x.com|A|null', 'b@x.com|null|null'],
     });
+  });
+});
+
+describe('the oracle: which requests explain a run that gave up', () => {
+  const request = (status: number, fault?: string) => ({
+    at: 1,
+    method: 'GET',
+    path: '/v3/contact_lists/x',
+    route: 'GET /v3/contact_lists/{list_id}',
+    status,
+    clientId: 'cc-b',
+    ...(fault === undefined ? {} : { fault }),
+  });
+
+  it('alone on its key: only when its last request was faulted (it stopped sending when it gave up)', () => {
+    expect(faultsExplainGivingUp([request(200), request(401, 'token-expiry')], false)).toBe(true);
+    expect(faultsExplainGivingUp([request(401, 'token-expiry'), request(200)], false)).toBe(false);
+    expect(faultsExplainGivingUp([], false)).toBe(false);
+  });
+
+  it('sharing its key with another destination of the process: a faulted answer among them is enough', () => {
+    // run --all: the other destination on the key went on after this one gave up.
+    expect(faultsExplainGivingUp([request(401, 'token-expiry'), request(200)], true)).toBe(true);
+    expect(faultsExplainGivingUp([request(200), request(200)], true)).toBe(false);
   });
 });
