@@ -5,9 +5,9 @@ import { repoRoot } from '../../support/exportctl-cli';
 
 /**
  * STYLE.md rule 11: the choice of a profile source's code is made once, in the registry
- * (src/profiles/adapters/); nothing else compares a source's type. This reads src/ as text and
- * fails on the patterns such a comparison takes, so that a new `if (spec.type === 'sqlite')` is
- * caught in review's stead; the fix is a method on `SourceAdapter`.
+ * (src/profiles/adapters/); nothing else compares a source's type. This reads src/, provider/
+ * and soak/ as text and fails on the patterns such a comparison takes, so that a new
+ * `if (spec.type === 'sqlite')` is caught before review; the fix is a method on `SourceAdapter`.
  */
 
 const registryFolder = join('src', 'profiles', 'adapters');
@@ -75,8 +75,9 @@ describe('profile source types are dispatched on in the registry only', () => {
       expect(dispatchSites(line), line).toEqual([]);
   });
 
-  it('finds none in src/ outside src/profiles/adapters/', () => {
-    const found = sourceFiles(join(repoRoot, 'src'))
+  it('finds none in src/, provider/ or soak/ outside src/profiles/adapters/', () => {
+    const found = ['src', 'provider', 'soak']
+      .flatMap((folder) => sourceFiles(join(repoRoot, folder)))
       .filter((file) => !relative(repoRoot, file).startsWith(registryFolder + sep))
       .flatMap((file) =>
         dispatchSites(readFileSync(file, 'utf8')).map(
