@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
-import { assertSourceIsText, readContacts } from '../profiles';
+import { assertSourceIsText, readContacts, sourceOriginFile } from '../profiles';
 import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
 import { ContactStaging } from './contact-staging';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
@@ -45,9 +45,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   const staging = new ContactStaging(input.db, runId);
   try {
     session.enter('read');
-    const baseDir = dirname(
-      input.source.type === 'sqlite' ? (input.source.database ?? '.') : input.source.profiles,
-    );
+    const baseDir = dirname(sourceOriginFile(input.source) ?? '.');
     // A gzip file or a workbook saved as profiles.csv is said to be one, not read as a bad header.
     await assertSourceIsText(input.source, baseDir);
     const read = readContacts({

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { ProfileSourceSpec } from '../config';
+import { sourceOriginFile } from '../profiles';
 
 /**
  * The commit checked out in the Git working tree that holds the source's files (the folder of the
@@ -13,7 +14,7 @@ export function sourceGitCommit(
   source: ProfileSourceSpec,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
-  const file = source.type === 'sqlite' ? source.database : source.profiles;
+  const file = sourceOriginFile(source);
   if (file === undefined) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     execFile(

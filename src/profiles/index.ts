@@ -1,3 +1,4 @@
+export * from './adapters';
 export * from './check-source-readable';
 export * from './contact-dedupe';
 export * from './contact-field-limits';
@@ -14,6 +15,7 @@ export * from './read-contacts';
 export * from './row-issue';
 export * from './row-location';
 export * from './segment-selection';
+export * from './source-adapter';
 export * from './source-encoding';
 export * from './source-error';
 export * from './source-inspector';

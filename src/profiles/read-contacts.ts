@@ -1,10 +1,11 @@
 import type { DataMatching, ProfileSourceSpec } from '../config';
+import { resolveRowSources } from './adapters/source-adapters';
 import { type ExportContact, mapContact } from './map-contact';
 import { flattenBatches } from './readable-batches';
 import type { RowIssue, RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { type MembershipReadSummary, selectSegmentMembers } from './segment-selection';
-import { readSourceRowBatches, resolveRowSources } from './source-rows';
+import { readSourceRowBatches } from './source-rows';
 
 /** What one export reads: the source, where its manifest lives, and the destination's choices. */
 export interface ReadContactsOptions {

@@ -1,7 +1,8 @@
+import type { RowSource } from './adapters/source-adapters';
 import type { RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
-import { type RowSource, readSourceRowBatches } from './source-rows';
+import { readSourceRowBatches } from './source-rows';
 
 /**
  * Segments are remembered per member as bits of one number; arithmetic (not 32-bit bitwise

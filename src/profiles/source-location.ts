@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { ProfileSourceSpec } from '../config';
+import { mapSourcePaths } from './adapters/source-adapters';
 import { SourceError } from './source-error';
 
 /**
@@ -29,9 +30,7 @@ export function locatedSourceSpec(
       );
     return join(folder, path);
   };
-  if (spec.type === 'sqlite')
-    return { ...spec, ...(spec.database === undefined ? {} : { database: located(spec.database) }) };
-  return { ...spec, profiles: located(spec.profiles), segmentMembership: located(spec.segmentMembership) };
+  return mapSourcePaths(spec, located);
 }
 
 /** The key of a ProfileSource's remote facts that holds the folder its relative paths start from. */

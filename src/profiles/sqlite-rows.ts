@@ -20,6 +20,8 @@ export interface SqliteRelation {
     indexes: readonly number[];
     rowid: boolean;
   };
+  /** A statement over every column (`SELECT *`, or the query), in raw mode with exact integers. */
+  everyColumn(): Database.Statement;
   close(): void;
 }
 
@@ -79,6 +81,7 @@ function openQuery(db: Database.Database, database: string, query: string): Sqli
       const indexes = requireFields(columns, fields, origin);
       return { statement: statement.raw(true).safeIntegers(true), indexes, rowid: false };
     },
+    everyColumn: () => statement.raw(true).safeIntegers(true),
     close: () => db.close(),
   };
 }
@@ -131,6 +134,11 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
         rowid: rowidAlias !== undefined,
       };
     },
+    everyColumn: () =>
+      db
+        .prepare(`SELECT * FROM ${quoteSqliteIdentifier(found.name)}`)
+        .raw(true)
+        .safeIntegers(true),
     close: () => db.close(),
   };
 }

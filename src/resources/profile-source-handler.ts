@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ProfileSource, ProfileSourceSpec } from '../config';
-import { locatedSourceSpec, recordedSourceFolder, sourceFolderFact } from '../profiles';
+import { locatedSourceSpec, mapSourcePaths, recordedSourceFolder, sourceFolderFact } from '../profiles';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { fieldChanges } from './field-changes';
@@ -95,23 +95,11 @@ function asWritten(applied: JsonObject, desired: DesiredResource<ProfileSource>)
   const before = applied as unknown as ProfileSourceSpec;
   const folder = dirname(desired.file);
   const wanted = desired.manifest.spec;
-  const same = (old: string | undefined, now: string | undefined) =>
-    old !== undefined &&
-    now !== undefined &&
-    isAbsolute(old) &&
-    !isAbsolute(now) &&
-    old === resolve(folder, now)
+  const same = (old: string, now: unknown) =>
+    typeof now === 'string' && isAbsolute(old) && !isAbsolute(now) && old === resolve(folder, now)
       ? now
       : old;
-  if (before.type === 'sqlite') {
-    const database = same(before.database, wanted.database);
-    return { ...before, ...(database === undefined ? {} : { database }) };
-  }
-  return {
-    ...before,
-    profiles: same(before.profiles, wanted.profiles) ?? before.profiles,
-    segmentMembership: same(before.segmentMembership, wanted.segmentMembership) ?? before.segmentMembership,
-  };
+  return mapSourcePaths(before, (old, field) => same(old, wanted[field]));
 }
 
 async function store(desired: DesiredResource<ProfileSource>, context: HandlerContext) {

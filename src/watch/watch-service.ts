@@ -11,7 +11,7 @@ import {
 } from '../config';
 import { destinationSchedule } from '../engine/due-destinations';
 import { lastRuns } from '../engine/last-runs';
-import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
+import { locatedSourceSpec, recordedSourceFolder, sourceWatchPaths } from '../profiles';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
 import {
@@ -455,13 +455,7 @@ export class WatchService {
       } catch {
         continue; // no folder recorded yet: its next apply records one, and the run says so
       }
-      const paths =
-        spec.type === 'sqlite'
-          ? spec.database
-            ? // A write to a database in WAL mode lands in its -wal file first.
-              [spec.database, `${spec.database}-wal`]
-            : []
-          : [spec.profiles, spec.segmentMembership];
+      const paths = sourceWatchPaths(spec);
       for (const path of paths) files.set(path, [...(files.get(path) ?? []), source.name]);
     }
     await this.dataFiles.track(files);

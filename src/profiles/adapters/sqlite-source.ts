@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import type { SourceAdapter } from '../source-adapter';
+import { sqliteContentFingerprint } from '../sqlite-fingerprint';
+import { openSqliteRelation, readSqliteRowBatches } from '../sqlite-rows';
+
+/** A sqlite part: a table, view or query (`relation`) of a database file. */
+export interface SqlitePart {
+  readonly type: 'sqlite';
+  readonly database: string;
+  readonly relation: string;
+}
+
+/**
+ * sqlite sources: `database` is the file (relative to the manifest); `profiles` and
+ * `segmentMembership` are each a table or view name, or a read-only query (see `openSqliteRelation`).
+ */
+export const sqliteSource: SourceAdapter<SqlitePart> = {
+  type: 'sqlite',
+
+  mapPaths(spec, map) {
+    return { ...spec, ...(spec.database === undefined ? {} : { database: map(spec.database, 'database') }) };
+  },
+
+  resolve(spec, baseDir) {
+    const database = resolve(baseDir, spec.database ?? '');
+    return {
+      profiles: { type: 'sqlite', database, relation: spec.profiles },
+      segmentMembership: { type: 'sqlite', database, relation: spec.segmentMembership },
+    };
+  },
+
+  // A database is binary by nature; opening it says whether it is one (`source-unreadable`).
+  assertReadable: async () => {},
+
+  async inspectColumns(part) {
+    const relation = await openSqliteRelation(part.database, part.relation);
+    try {
+      return {
+        origin: { file: part.database, relation: part.relation },
+        names: relation.columns,
+        scope: 'every-row',
+      };
+    } finally {
+      relation.close();
+    }
+  },
+
+  readRowBatches: (part, fields) => readSqliteRowBatches(part.database, part.relation, fields),
+
+  // A write to a database in WAL mode lands in its -wal file first.
+  watchPaths: (spec) => (spec.database ? [spec.database, `${spec.database}-wal`] : []),
+
+  originFile: (spec) => spec.database,
+
+  fingerprint: (parts) => sqliteContentFingerprint([parts.profiles, parts.segmentMembership]),
+};
