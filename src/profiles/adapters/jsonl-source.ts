@@ -48,7 +48,7 @@ export const jsonlSource: SourceAdapter<JsonlPart> = {
 
   async inspectColumns(part) {
     const origin = { file: part.file };
-    const first = await readFirstJsonlObject(part.file);
+    const first = await readFirstJsonlObject(part.file, part.encoding);
     if (first === 'empty') return { origin, names: undefined, scope: 'first-row' };
     if (first === 'not-an-object')
       return {

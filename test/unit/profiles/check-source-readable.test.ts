@@ -186,6 +186,17 @@ describe('checkSourceReadable', () => {
       expect(brief(problems)).toEqual([{ code: 'source-unreadable', severity: 'warning', part: 'profiles' }]);
     });
 
+    it('reads the first object in the encoding the source names', async () => {
+      const dir = folder({});
+      const utf16 = (text: string) => Buffer.from(text, 'utf16le');
+      writeFileSync(
+        join(dir, 'profiles.jsonl'),
+        utf16('{"CustomerId":"C1","EmailAddress":"a@example.com","FirstName":"Zoë","LastName":"Ng"}\n'),
+      );
+      writeFileSync(join(dir, 'segment-membership.jsonl'), utf16('{"CustomerId":"C1","Segment":"VIP"}\n'));
+      expect(await checkSourceReadable({ ...spec, encoding: 'utf-16le' }, dir, mapped)).toEqual([]);
+    });
+
     it('an empty file is readable (no rows)', async () => {
       expect(await checkSourceReadable(spec, folder({ 'segment-membership.jsonl': '' }), mapped)).toEqual([]);
     });
