@@ -36,7 +36,8 @@ export interface DeclaredManifests {
  * named in `exportctl:actor` or EXPORTCTL_ACTOR, warnings for one inferred from git), and declares
  * one resource per document, named as the manifest; a destination's `spec.connection` and
  * `spec.source` are the `metadata.name` outputs of its connection and source, so it depends on them
- * through `spec` (replacing its connection replaces it). Throws `ManifestsInvalidError` before declaring anything if there is an error.
+ * through `spec` (replacing its connection replaces it). Throws `ManifestsInvalidError` before
+ * declaring anything if there is an error.
  */
 export function declareManifests(
   settings: StackSettings,
