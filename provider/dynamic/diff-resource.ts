@@ -1,5 +1,5 @@
 import type { DiffResult } from '@pulumi/pulumi/dynamic';
-import type { ManifestKind } from '../../src/config';
+import { isSecretReference, type ManifestKind } from '../../src/config';
 import { resourceHandlers } from '../../src/resources';
 import { canonicalJson } from '../../src/state/spec-hash';
 import { withProviderSession } from './provider-session';
@@ -89,7 +89,8 @@ export async function diffResource(
 /**
  * The diff of inputs with values not known yet, from the inputs alone. Every unknown path is a
  * change. An unknown path that reaches a field whose change forces a replacement (the kind's
- * handler's `replaceOn`; a whole unknown `spec` reaches them all) is a replacement,
+ * handler's `replaceOn`; a whole unknown `spec` reaches them all; an unknown `secretEnv` value
+ * reaches the fields whose `{env}` reference names it) is a replacement,
  * delete-before-replace, named by that path; so is a known such field that differs from the
  * applied outputs. An unknown or changed `metadata.name` is a replacement, new one first unless a
  * field forces delete-before-replace. Anything else (`spec.segments` unknown) is an update.
@@ -107,7 +108,13 @@ export function diffWithUnknowns(
   unknown: readonly string[],
 ): ManifestDiffResult {
   const replaceOn = resourceHandlers[kind].replaceOn ?? [];
-  const reaching = unknown.filter((path) => replaceOn.some((field) => unknownReaches(path, field)));
+  const references = envReferences(news.spec);
+  // An unknown `secretEnv` value is the value of each `{env}` reference that names it.
+  const fedFields = (path: string) =>
+    references.filter((reference) => unknownReaches(path, `secretEnv.${reference.env}`)).map((r) => r.path);
+  const reaching = unknown.filter((path) =>
+    [path, ...fedFields(path)].some((reached) => replaceOn.some((field) => unknownReaches(reached, field))),
+  );
   const knownChanges = replaceOn.filter(
     (field) =>
       !unknown.some((path) => unknownReaches(path, field)) &&
@@ -142,4 +149,11 @@ function valueAt(value: unknown, path: string): unknown {
         inside !== null && typeof inside === 'object' ? (inside as Record<string, unknown>)[key] : undefined,
       value,
     );
+}
+
+/** The `{env: NAME}` secret references in a spec, with their paths (`spec.auth.clientId`). */
+function envReferences(value: unknown, path = 'spec'): { path: string; env: string }[] {
+  if (isSecretReference(value)) return typeof value.env === 'string' ? [{ path, env: value.env }] : [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => envReferences(item, `${path}.${key}`));
 }

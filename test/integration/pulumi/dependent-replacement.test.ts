@@ -28,6 +28,13 @@ const otherClient = {
   refreshToken: 'sandbox-refresh-token-2',
 } as const;
 
+/** A third, for a connection whose client ID is an `{env}` reference. */
+const envClient = {
+  clientId: 'sandbox-client-3',
+  clientSecret: 'sandbox-secret-3',
+  refreshToken: 'sandbox-refresh-token-3',
+} as const;
+
 const SOURCE = 'ProfileSource/unified-profiles';
 const CONNECTION = 'Connection/marketing-cc';
 const VIP = 'ExportDestination/vip-newsletter';
@@ -82,11 +89,11 @@ beforeAll(async () => {
       ...seed,
       clients: [
         ...seed.clients,
-        {
-          clientId: otherClient.clientId,
-          clientSecret: otherClient.clientSecret,
-          refreshTokens: [otherClient.refreshToken],
-        },
+        ...[otherClient, envClient].map((client) => ({
+          clientId: client.clientId,
+          clientSecret: client.clientSecret,
+          refreshTokens: [client.refreshToken],
+        })),
       ],
     },
     activityTiming: { startDelayMs: 5, baseDurationMs: 20, perItemMs: 0 },
@@ -103,6 +110,9 @@ beforeAll(async () => {
       ...sandboxSecrets,
       CC_CLIENT_SECRET_2: otherClient.clientSecret,
       CC_REFRESH_TOKEN_2: otherClient.refreshToken,
+      CC_CLIENT_ID_3: envClient.clientId,
+      CC_CLIENT_SECRET_3: envClient.clientSecret,
+      CC_REFRESH_TOKEN_3: envClient.refreshToken,
     },
   });
   await host.configure({ 'exportctl:state': world.stateUrl, 'exportctl:actor': 'ops@example.com' });
@@ -165,6 +175,35 @@ describe('the engine’s calls when values are not known yet, and when a connect
         props.spec.displayName = UNKNOWN_VALUE;
       }),
     ).toEqual(update);
+    // A value of `secretEnv` not known yet may be the client ID that an `{env}` reference names.
+    const envConnection = (secretEnv: unknown) =>
+      news(CONNECTION, (props) => {
+        props.metadata = { name: 'env-cc' };
+        props.spec.auth = {
+          clientId: { env: 'CC_CLIENT_ID_3' },
+          clientSecret: { env: 'CC_CLIENT_SECRET_3' },
+          refreshToken: { env: 'CC_REFRESH_TOKEN_3' },
+        };
+        if (secretEnv !== undefined) props.secretEnv = secretEnv as Record<string, string>;
+      });
+    const ENV_CC = 'Connection/env-cc';
+    expect(await created(ENV_CC, await checked(ENV_CC, envConnection(undefined)))).toMatchObject({
+      status: { ready: true },
+    });
+    expect(await diff(ENV_CC, await checked(ENV_CC, envConnection(UNKNOWN_VALUE)))).toEqual({
+      changes: 'some',
+      replaces: ['secretEnv'],
+      deleteBeforeReplace: true,
+    });
+    expect(
+      await diff(ENV_CC, await checked(ENV_CC, envConnection({ CC_CLIENT_ID_3: UNKNOWN_VALUE }))),
+    ).toEqual({ changes: 'some', replaces: ['secretEnv.CC_CLIENT_ID_3'], deleteBeforeReplace: true });
+    expect(
+      await diff(ENV_CC, await checked(ENV_CC, envConnection({ CC_CLIENT_SECRET_3: UNKNOWN_VALUE }))),
+    ).toEqual(update);
+    await host.delete(ENV_CC, urnOf(ENV_CC), applied.get(ENV_CC)?.outputs ?? {});
+    applied.delete(ENV_CC);
+
     // A ProfileSource has no field that forces a replacement.
     expect(
       await unknownAt(SOURCE, (props) => {
@@ -254,6 +293,8 @@ describe('the engine’s calls when values are not known yet, and when a connect
       ...Object.values(sandboxSecrets),
       otherClient.clientSecret,
       otherClient.refreshToken,
+      envClient.clientSecret,
+      envClient.refreshToken,
     ])
       expect(everything).not.toContain(value);
   });
