@@ -33,13 +33,13 @@ export interface ManifestDiffResult extends DiffResult {
  * and always delete-before-replace: the state keys resources by kind and name, so the replacement
  * and the old resource are the same entry, and creating first would be undone by the delete. A
  * new `metadata.name` is a different entry: replaced, new one first. Reads the state, writes nothing.
+ * Throws `OwnershipError` (`owned-by-other`) when exportctl owns the resource, and
+ * `SecretResolutionError` (`secret-unresolved`) when a connection's secret reference cannot be read.
  *
  * With values not known yet (a preview whose inputs come from other resources' outputs, or the
  * engine asking whether a dependent of a replaced resource must be replaced too, its properties
- * that depend on it set unknown): see {@link diffWithUnknowns}; the state is not read.
- *
- * With known inputs, throws `OwnershipError` (`owned-by-other`) when exportctl owns the resource, and
- * `SecretResolutionError` (`secret-unresolved`) when a connection's secret reference cannot be read.
+ * that depend on it set unknown): {@link diffWithUnknowns}, from the inputs alone; the state is
+ * not read and nothing is thrown.
  */
 export async function diffResource(
   kind: ManifestKind,
