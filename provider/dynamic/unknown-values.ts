@@ -22,3 +22,11 @@ export function unknownPaths(value: unknown, prefix = ''): string[] {
 export function isPathUnder(path: string, under: string): boolean {
   return under === '' || path === under || path.startsWith(`${under}.`) || path.startsWith(`${under}[`);
 }
+
+/**
+ * Whether a value not known at `unknown` may hold a change of `field`: the unknown path covers the
+ * field (`spec` covers `spec.listId`) or lies inside it (`spec.auth.clientId.env` in `spec.auth.clientId`).
+ */
+export function unknownReaches(unknown: string, field: string): boolean {
+  return isPathUnder(field, unknown) || isPathUnder(unknown, field);
+}

@@ -34,8 +34,10 @@ export interface DeclaredManifests {
  * Loads the manifests under `settings.manifests`, validates them exactly as `exportctl validate`
  * does (schema, references, permissions for `settings.actor`: denials are errors for an identity
  * named in `exportctl:actor` or EXPORTCTL_ACTOR, warnings for one inferred from git), and declares
- * one resource per document, named as the manifest, each destination depending on its connection
- * and source. Throws `ManifestsInvalidError` before declaring anything if there is an error.
+ * one resource per document, named as the manifest; a destination's `spec.connection` and
+ * `spec.source` are the `metadata.name` outputs of its connection and source, so it depends on them
+ * through `spec` (replacing its connection replaces it). Throws `ManifestsInvalidError` before
+ * declaring anything if there is an error.
  */
 export function declareManifests(
   settings: StackSettings,
@@ -83,15 +85,24 @@ export function declareManifests(
           break;
         }
         case 'ExportDestination': {
+          // The names as outputs of the resources, not strings: the registration then has a property
+          // dependency of `spec` on each, and the engine, replacing the connection delete-before-
+          // replace, asks this destination's diff with `spec` unknown, replaces it (a change of
+          // connection forces that) and deletes it first. With `dependsOn` alone the engine would
+          // delete the connection under it, which the provider refuses (`resource-in-use`).
           const { spec } = item.manifest;
-          resource = new ExportDestination(item.name, args as ManifestResourceArgs<never>, {
-            ...opts,
-            dependsOn: [
-              ...dependencyList(opts.dependsOn),
-              byId('Connection', spec.connection),
-              byId('ProfileSource', spec.source),
-            ],
-          });
+          resource = new ExportDestination(
+            item.name,
+            {
+              ...(args as ManifestResourceArgs<never>),
+              spec: {
+                ...(args.spec as object),
+                connection: byId('Connection', spec.connection).metadata.name,
+                source: byId('ProfileSource', spec.source).metadata.name,
+              } as ManifestResourceArgs<never>['spec'],
+            },
+            opts,
+          );
           break;
         }
       }
@@ -127,11 +138,4 @@ function secretEnvFor(
       names.filter((name) => typeof all[name] === 'string').map((name) => [name, all[name]]),
     ),
   ) as pulumi.Output<Record<string, string>>;
-}
-
-function dependencyList(
-  dependsOn: pulumi.CustomResourceOptions['dependsOn'],
-): pulumi.Input<pulumi.Resource>[] {
-  if (dependsOn === undefined) return [];
-  return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }

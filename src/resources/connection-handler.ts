@@ -24,6 +24,7 @@ const REPLACE_ON = ['spec.endpoints.api', 'spec.auth.clientId'];
  */
 export const connectionHandler: ResourceHandler<Connection> = {
   kind: 'Connection',
+  replaceOn: REPLACE_ON,
 
   storedSpec(desired) {
     return desired.manifest.spec as unknown as JsonObject;
@@ -47,7 +48,7 @@ export const connectionHandler: ResourceHandler<Connection> = {
         ...(stored.has(name as ConnectionSecretName) ? { before: '(stored)' } : {}),
         after: '(new value)',
         sensitive: true,
-        forcesReplacement: applied !== undefined && name === 'clientId',
+        forcesReplacement: applied !== undefined && REPLACE_ON.includes(`spec.auth.${name}`),
       });
     }
     return toDiff(applied, fields);

@@ -25,6 +25,7 @@ const REPLACE_ON = ['spec.listId', 'spec.connection'];
  */
 export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
   kind: 'ExportDestination',
+  replaceOn: REPLACE_ON,
 
   storedSpec(desired) {
     return desired.manifest.spec as unknown as JsonObject;

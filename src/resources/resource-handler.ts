@@ -57,6 +57,12 @@ export interface ObservedStatus {
  */
 export interface ResourceHandler<M extends Manifest = Manifest> {
   readonly kind: M['kind'] & ManifestKind;
+  /**
+   * The fields (dotted paths, exact or prefixes: `spec.listId`) whose change replaces the resource
+   * instead of updating it: its `diff` marks exactly these `forcesReplacement`. Absent: none. The
+   * Pulumi provider reads it to tell which values not known yet (a preview) may force a replacement.
+   */
+  readonly replaceOn?: readonly string[];
   /** The spec as the state keeps it: secret references (never values), file paths as written. */
   storedSpec(desired: DesiredResource<M>): JsonObject;
   /**

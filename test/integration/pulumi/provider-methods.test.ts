@@ -258,11 +258,12 @@ describe('the dynamic provider, called directly (sandbox + SQLite)', () => {
       (await destination.check({} as Props, unknown)).failures.map((failure) => failure.property),
     ).toEqual(['spec.listId']);
     const configured = await providerFor(world, 'ExportDestination');
+    // The unknown connection may be another one, which forces a replacement; so does the known list.
     expect(await configured.diff('ExportDestination/win-back', valid.inputs as never, unknown)).toEqual({
       changes: true,
-      replaces: [],
-      deleteBeforeReplace: false,
-      diffs: ['spec.connection'],
+      replaces: ['spec.connection', 'spec.listId'],
+      deleteBeforeReplace: true,
+      diffs: ['spec.connection', 'spec.listId'],
     });
   });
 

@@ -43,10 +43,22 @@ describe('the program, run by Pulumi’s Node.js runtime against a test engine',
     ]);
     expect(run.registrations[0]?.type).toBe('pulumi:pulumi:Stack');
     const destination = run.registrations.find((item) => item.name === 'win-back');
-    expect(destination?.dependencies.sort()).toEqual([
-      'urn:pulumi:dev::exportctl::pulumi-nodejs:dynamic/exportctl:Connection::marketing-cc',
-      'urn:pulumi:dev::exportctl::pulumi-nodejs:dynamic/exportctl:ProfileSource::unified-profiles',
-    ]);
+    const connectionUrn =
+      'urn:pulumi:dev::exportctl::pulumi-nodejs:dynamic/exportctl:Connection::marketing-cc';
+    const sourceUrn =
+      'urn:pulumi:dev::exportctl::pulumi-nodejs:dynamic/exportctl:ProfileSource::unified-profiles';
+    expect(destination?.dependencies.sort()).toEqual([connectionUrn, sourceUrn]);
+    // Through `spec`, not only `dependsOn`: the engine replaces (deleting first) a dependent whose
+    // properties that depend on a replaced resource, set unknown, make its diff a replacement. Only
+    // `spec` depends on them: `metadata` (the name) stays known then.
+    for (const registration of run.registrations.filter((item) => item.type.endsWith(':ExportDestination'))) {
+      expect(registration.propertyDependencies.spec?.sort()).toEqual([connectionUrn, sourceUrn]);
+      expect(registration.propertyDependencies.metadata ?? []).toEqual([]);
+      expect(registration.inputs.spec).toMatchObject({
+        connection: 'marketing-cc',
+        source: 'unified-profiles',
+      });
+    }
     // The test engine answers with the inputs, which hold no status: the output is there, empty.
     expect(run.stackOutputs).toHaveProperty('resources');
   });

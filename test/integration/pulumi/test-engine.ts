@@ -19,6 +19,11 @@ export interface ProgramRegistration {
   readonly custom: boolean;
   readonly inputs: Record<string, unknown>;
   readonly dependencies: string[];
+  /**
+   * Per input property, the URNs its value came from (another resource's output): what the engine
+   * keeps as the resource's `propertyDependencies` and reads to find the dependents to replace.
+   */
+  readonly propertyDependencies: Record<string, string[]>;
   readonly additionalSecretOutputs: string[];
 }
 
@@ -90,6 +95,7 @@ export async function runPulumiProgram(options: {
       custom: request.getCustom(),
       inputs: (request.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
       dependencies: request.getDependenciesList(),
+      propertyDependencies: propertyDependenciesOf(request),
       additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
     });
     const response = new resourceProto.RegisterResourceResponse()
@@ -187,4 +193,12 @@ export async function runPulumiProgram(options: {
   } finally {
     server.forceShutdown();
   }
+}
+
+function propertyDependenciesOf(request: resourceProto.RegisterResourceRequest): Record<string, string[]> {
+  const dependencies: Record<string, string[]> = {};
+  request.getPropertydependenciesMap().forEach((urns, property) => {
+    dependencies[property] = urns.getUrnsList();
+  });
+  return dependencies;
 }

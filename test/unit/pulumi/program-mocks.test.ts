@@ -22,6 +22,8 @@ interface Registration {
   readonly urn: string;
   readonly inputs: Record<string, unknown>;
   readonly dependencies: string[];
+  /** Per input property, the URNs its value came from. */
+  readonly propertyDependencies: Record<string, string[]>;
   readonly additionalSecretOutputs: string[];
 }
 
@@ -31,6 +33,9 @@ interface RegisterResourceRequest {
   getName(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(callback: (urns: { getUrnsList(): string[] }, property: string) => void): void;
+  };
   getAdditionalsecretoutputsList(): string[];
 }
 
@@ -63,11 +68,20 @@ async function mocked(config: Record<string, string>, secretKeys: string[] = [])
       urn: urnOf(request.getType(), request.getName()),
       inputs: request.getObject()?.toJavaScript() ?? {},
       dependencies: request.getDependenciesList(),
+      propertyDependencies: propertyDependenciesOf(request),
       additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
     });
     register(request, callback);
   };
   return registrations;
+}
+
+function propertyDependenciesOf(request: RegisterResourceRequest): Record<string, string[]> {
+  const dependencies: Record<string, string[]> = {};
+  request.getPropertydependenciesMap().forEach((urns, property) => {
+    dependencies[property] = urns.getUrnsList();
+  });
+  return dependencies;
 }
 
 function resolvedValue<T>(output: pulumi.Output<T>): Promise<T> {
@@ -115,6 +129,10 @@ describe('the Pulumi program (setMocks)', () => {
     const source = urnOf(typeTokenOf('ProfileSource'), 'unified-profiles');
     for (const name of ['vip-newsletter', 'win-back']) {
       expect(byName('ExportDestination', name).dependencies.sort()).toEqual([connection, source].sort());
+      // What makes replacing the connection replace the destination (see declareManifests).
+      expect(byName('ExportDestination', name).propertyDependencies.spec?.sort()).toEqual(
+        [connection, source].sort(),
+      );
     }
     for (const [type, name] of [
       ['Access', 'default'],
