@@ -50,6 +50,10 @@ describe('two Pulumi stacks on one exportctl state', () => {
     const store = await world.openStore();
     const provider = await providerFor(world, 'Connection');
     const id = 'Connection/marketing-cc';
+    const bare = await provider.check({} as Props, propsOf(world, id, 'dev'));
+    expect(bare.failures).toEqual([
+      { property: 'stack', reason: expect.stringContaining('<organization>/<project>/<stack>') },
+    ]);
     const dev = await create(provider, propsOf(world, id, DEV));
     expect(dev.outs).toMatchObject({ owner: `pulumi:${DEV}`, stack: DEV, status: { ready: true } });
     const before = await snapshot(store, 'Connection', 'marketing-cc');
