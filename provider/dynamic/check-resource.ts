@@ -1,5 +1,6 @@
 import type { CheckFailure, CheckResult } from '@pulumi/pulumi/dynamic';
 import { checkManifest, type ManifestKind, type Problem } from '../../src/config';
+import { PULUMI_STACK_NAME } from '../../src/state/resource-owner';
 import type { ManifestProps } from './resource-props';
 import { isPathUnder, unknownPaths } from './unknown-values';
 
@@ -13,7 +14,7 @@ const SECRET_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The input properties a resource of `kind` takes (the host adds and removes `__provider`). */
 export function inputProperties(kind: ManifestKind): readonly string[] {
-  const common = ['apiVersion', 'kind', 'metadata', 'spec', 'manifestFile'];
+  const common = ['apiVersion', 'kind', 'metadata', 'spec', 'manifestFile', 'stack'];
   return kind === 'Connection' ? [...common, 'secretEnv'] : common;
 }
 
@@ -42,6 +43,12 @@ export function checkResource(kind: ManifestKind, news: Record<string, unknown>)
   }
   if (inputs.manifestFile !== undefined && typeof inputs.manifestFile !== 'string') {
     fail('manifestFile', 'manifestFile must be the path of the manifest file');
+  }
+  if (
+    inputs.stack !== undefined &&
+    !(typeof inputs.stack === 'string' && PULUMI_STACK_NAME.test(inputs.stack))
+  ) {
+    fail('stack', 'stack must be the Pulumi stack as <organization>/<project>/<stack>');
   }
   if (inputs.secretEnv !== undefined) {
     const secretEnv = inputs.secretEnv;

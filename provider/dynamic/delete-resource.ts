@@ -3,13 +3,16 @@ import { ResourceVerificationError, resourceHandlers } from '../../src/resources
 import type { AppliedResource, StateStore } from '../../src/state';
 import { withProviderSession } from './provider-session';
 import type { ProviderSettings } from './provider-settings';
-import { assertOwnedByPulumi } from './pulumi-ownership';
+import { assertOwnedByPulumi, stackOwner } from './pulumi-ownership';
 import { type ManifestOutputs, nameFromId } from './resource-props';
 
 /**
  * `delete`: the handler's delete (the resource, and a connection's secrets and tokens), holding the
- * control-plane lock. Already gone: nothing to do. Refused, with nothing deleted, when exportctl owns
- * the resource (`OwnershipError`, `owned-by-other`) or when it is a connection or source that a
+ * control-plane lock. Already gone: nothing to do. The stack that asks is the one its outputs record
+ * (`stack`; none in outputs written before stack ownership). Refused, with nothing deleted, when
+ * exportctl or another stack owns the resource (`OwnershipError`, `owned-by-other`: destroying one
+ * stack never deletes another's; outputs that record no stack may delete only a legacy `pulumi`
+ * resource, never one a stack has claimed) or when it is a connection or source that a
  * destination in the state still uses (`ResourceVerificationError`, `resource-in-use`): Pulumi
  * deletes the destinations that depend on it first, so this only stops a delete that would strand a
  * destination Pulumi does not manage.
@@ -21,12 +24,13 @@ export async function deleteResource(
   props: Partial<ManifestOutputs>,
 ): Promise<void> {
   const name = props.metadata?.name ?? nameFromId(kind, id);
+  const stack = typeof props.stack === 'string' ? props.stack : undefined;
   await withProviderSession(settings, { lock: `pulumi: delete ${id}` }, async ({ store, context }) => {
     const applied = await store.resources.get(kind, name);
     if (!applied) return;
-    assertOwnedByPulumi(applied, kind, name);
+    assertOwnedByPulumi(applied, kind, name, stack, 'delete');
     await assertNotInUse(applied, store);
-    await resourceHandlers[kind].delete(applied, context);
+    await resourceHandlers[kind].delete(applied, { ...context, owner: stackOwner(stack) });
   });
 }
 

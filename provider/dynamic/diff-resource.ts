@@ -33,7 +33,9 @@ export interface ManifestDiffResult extends DiffResult {
  * and always delete-before-replace: the state keys resources by kind and name, so the replacement
  * and the old resource are the same entry, and creating first would be undone by the delete. A
  * new `metadata.name` is a different entry: replaced, new one first. Reads the state, writes nothing.
- * Throws `OwnershipError` (`owned-by-other`) when exportctl owns the resource, and
+ * A resource this stack (input `stack`) may claim, one written before stacks were recorded, shows
+ * the change `stack`: the update claims it. Throws `OwnershipError` (`owned-by-other`) when exportctl
+ * or another stack owns the resource, and
  * `SecretResolutionError` (`secret-unresolved`) when a connection's secret reference cannot be read.
  *
  * With values not known yet (a preview whose inputs come from other resources' outputs, or the
@@ -66,13 +68,14 @@ export async function diffResource(
 
   return withProviderSession(settings, { secretEnv: news.secretEnv }, async ({ store, context }) => {
     const applied = await store.resources.get(kind, name);
-    assertOwnedByPulumi(applied, kind, name);
+    // A legacy `pulumi` resource is a one-time update (`stack`) that claims it for this stack.
+    const claim = assertOwnedByPulumi(applied, kind, name, news.stack, 'diff') === 'claim' ? ['stack'] : [];
     const diff = await resourceHandlers[kind].diff(
       applied,
       desiredFromProps(kind, news, settings.root),
       context,
     );
-    const diffs = [...new Set([...metadataChanges, ...diff.fields.map((field) => field.path)])];
+    const diffs = [...new Set([...metadataChanges, ...claim, ...diff.fields.map((field) => field.path)])];
     // Gone from the state (deleted behind Pulumi's back): the update creates it again.
     const replaces = applied
       ? [...new Set(diff.fields.filter((field) => field.forcesReplacement).map((field) => field.path))]

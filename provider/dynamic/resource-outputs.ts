@@ -3,8 +3,8 @@ import type { AppliedResource, ConnectionSecretName, StateStore } from '../../sr
 import type { ManifestOutputs, ManifestProps, ResourceStatus } from './resource-props';
 
 /**
- * The outputs of an applied resource: what the state holds, with the metadata and manifest file of
- * its inputs (the state keeps neither). `observed` (a fresh read) wins over the stored Ready
+ * The outputs of an applied resource: what the state holds, with the metadata, manifest file and
+ * stack of its inputs (the state keeps none of them as such). `observed` (a fresh read) wins over the stored Ready
  * condition. Secret values never appear: `secretEnv` is left out and a Connection's secrets show as
  * fingerprints.
  */
@@ -27,6 +27,7 @@ export async function resourceOutputs(
     spec: applied.spec,
     ...(props.manifestFile === undefined ? {} : { manifestFile: props.manifestFile }),
     owner: applied.owner,
+    ...(props.stack === undefined ? {} : { stack: props.stack }),
     generation: applied.generation,
     specHash: applied.specHash,
     status: observed ? statusOf(observed) : storedStatus(applied),

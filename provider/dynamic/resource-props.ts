@@ -24,6 +24,14 @@ export interface ManifestProps {
    * never part of the outputs.
    */
   readonly secretEnv?: Readonly<Record<string, string>>;
+  /**
+   * The Pulumi stack that declares the resource, `<organization>/<project>/<stack>`: the resource
+   * classes set it from the program (`pulumi.getOrganization()`, `getProject()`, `getStack()`).
+   * An input, not something the provider finds out: the dynamic-provider host hands a method no URN,
+   * and a URN has no organization. Written as the owner `pulumi:<stack>`; absent (a resource from
+   * before stack ownership, a direct caller), the call acts as the legacy owner `pulumi`.
+   */
+  readonly stack?: string;
 }
 
 /** The Ready condition of a resource as the state (or a fresh read) reports it. */
@@ -46,8 +54,13 @@ export interface ManifestOutputs {
   /** The spec as the state keeps it: defaults filled in, profile file paths absolute. */
   readonly spec: JsonObject;
   readonly manifestFile?: string;
-  /** Always `pulumi` for a resource this provider wrote. */
+  /** `pulumi:<stack>` for a resource this provider wrote (`pulumi` before stacks were recorded). */
   readonly owner: ResourceOwner;
+  /**
+   * The stack of the inputs that made these outputs: `delete` and `read` get only the outputs, so
+   * this is how they know which stack asks. Absent in outputs written before stack ownership.
+   */
+  readonly stack?: string;
   /** 1 when created, +1 on every change of the spec. */
   readonly generation: number;
   readonly specHash: string;

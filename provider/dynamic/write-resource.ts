@@ -6,17 +6,19 @@ import type { AppliedResource } from '../../src/state';
 import { checkResource } from './check-resource';
 import { type ProviderSession, withProviderSession } from './provider-session';
 import type { ProviderSettings } from './provider-settings';
-import { assertOwnedByPulumi } from './pulumi-ownership';
+import { assertOwnedByPulumi, stackOwner } from './pulumi-ownership';
 import { resourceOutputs } from './resource-outputs';
 import { desiredFromProps, type ManifestOutputs, type ManifestProps } from './resource-props';
 
 /**
- * `create`: the handler's create, holding the control-plane lock, with owner `pulumi`. The handler
- * verifies first (credentials work, the list exists, the source is readable) and stores nothing if
- * that fails, so a failed create leaves nothing behind, in the state or in Pulumi's. A resource of
- * that kind and name that Pulumi already owns (left by an interrupted `pulumi up`) is updated to the
- * inputs instead of refused, so a retry converges. Throws `ValidationError` (`invalid-inputs`) for
- * inputs that fail `check`, `OwnershipError` (`owned-by-other`) when exportctl owns the resource,
+ * `create`: the handler's create, holding the control-plane lock, with owner `pulumi:<stack>` (the
+ * input `stack`; `pulumi` when it names none). The handler verifies first (credentials work, the
+ * list exists, the source is readable) and stores nothing if that fails, so a failed create leaves
+ * nothing behind, in the state or in Pulumi's. A resource of that kind and name that this stack
+ * already owns (left by an interrupted `pulumi up`) is updated to the inputs instead of refused, so a
+ * retry converges; a legacy `pulumi` one is claimed for the stack the same way. Throws
+ * `ValidationError` (`invalid-inputs`) for inputs that fail `check`, `OwnershipError`
+ * (`owned-by-other`) when exportctl or another stack owns the resource (then nothing changed),
  * `LockTimeoutError`, and the handler's errors (`ResourceVerificationError`, `SecretResolutionError`,
  * the Constant Contact client's).
  */
@@ -30,7 +32,7 @@ export async function createResource(
   return withProviderSession(
     settings,
     { lock: `pulumi: create ${id}`, secretEnv: props.secretEnv },
-    async (session) => ({ id, outs: await applyProps(kind, props, settings, session) }),
+    async (session) => ({ id, outs: await applyProps(kind, props, settings, session, 'create') }),
   );
 }
 
@@ -49,7 +51,7 @@ export async function updateResource(
   return withProviderSession(
     settings,
     { lock: `pulumi: update ${id}`, secretEnv: props.secretEnv },
-    async (session) => ({ outs: await applyProps(kind, props, settings, session) }),
+    async (session) => ({ outs: await applyProps(kind, props, settings, session, 'update') }),
   );
 }
 
@@ -57,11 +59,16 @@ async function applyProps(
   kind: ManifestKind,
   props: ManifestProps,
   settings: ProviderSettings,
-  { store, context }: ProviderSession,
+  session: ProviderSession,
+  action: 'create' | 'update',
 ): Promise<ManifestOutputs> {
+  const { store } = session;
   const name = props.metadata.name;
   const existing = await store.resources.get(kind, name);
-  assertOwnedByPulumi(existing, kind, name);
+  assertOwnedByPulumi(existing, kind, name, props.stack, action);
+  // The session's handlers write as `pulumi`; this call writes as its stack, which the store lets
+  // claim a legacy `pulumi` resource (the handler's put records the new owner, spec changed or not).
+  const context = { ...session.context, owner: stackOwner(props.stack) };
   const desired = desiredFromProps(kind, props, settings.root);
   const handler = resourceHandlers[kind];
   const applied: AppliedResource = existing

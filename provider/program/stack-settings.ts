@@ -25,6 +25,25 @@ export interface StackSettings {
 }
 
 /**
+ * The stack the program runs as, `<organization>/<project>/<stack>`: every resource passes it to the
+ * provider as its input `stack`, which records the owner `pulumi:<stack>` in the exportctl state, so
+ * two stacks (or projects, or organizations) on one state never co-own a resource. An input because
+ * the provider has no other way to learn it: the dynamic-provider host passes a method neither the
+ * URN nor the stack, and a URN has no organization. Without an organization (an engine that sets
+ * none), `organization`, the name Pulumi's self-managed backends use.
+ */
+export function pulumiStackName(): string {
+  let organization: string;
+  try {
+    organization = pulumi.getOrganization();
+  } catch {
+    // getOrganization throws when the engine gave none, instead of returning a default.
+    organization = 'organization';
+  }
+  return `${organization}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
  * Reads the program's stack config. `config` and `root` are for tests; by default the stack's
  * `exportctl` config and the project folder.
  */

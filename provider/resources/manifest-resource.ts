@@ -5,6 +5,7 @@ import type { ResourceOwner } from '../../src/state';
 import type { JsonObject } from '../../src/state/spec-hash';
 import { kindProviders } from '../dynamic/kind-providers';
 import type { ResourceStatus } from '../dynamic/resource-props';
+import { pulumiStackName } from '../program/stack-settings';
 import type { InputShape } from './input-shape';
 import { projectFolder } from './project-folder';
 
@@ -43,8 +44,10 @@ export abstract class ManifestResource<Kind extends ManifestKind, Spec> extends 
   /** As the state keeps it: defaults filled in, profile file paths absolute. */
   declare readonly spec: pulumi.Output<Spec>;
   declare readonly manifestFile: pulumi.Output<string | undefined>;
-  /** Always `pulumi`: `exportctl apply` leaves this resource alone. */
+  /** `pulumi:<stack>`: `exportctl apply` and other stacks leave this resource alone. */
   declare readonly owner: pulumi.Output<ResourceOwner>;
+  /** The stack that owns it, `<organization>/<project>/<stack>` (see `pulumiStackName`). */
+  declare readonly stack: pulumi.Output<string>;
   declare readonly generation: pulumi.Output<number>;
   declare readonly specHash: pulumi.Output<string>;
   /** Ready or not, and why: from the last create, update or refresh. */
@@ -72,6 +75,7 @@ export abstract class ManifestResource<Kind extends ManifestKind, Spec> extends 
           : pulumi
               .output(args.manifestFile)
               .apply((file) => (isAbsolute(file) ? file : resolve(projectFolder(), file))),
+      stack: pulumiStackName(),
       // Outputs only: named so that the Resource makes Output properties for them.
       owner: undefined,
       generation: undefined,

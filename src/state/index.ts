@@ -4,6 +4,7 @@ export * from './lock-staleness';
 export * from './lock-store';
 export * from './open-state-store';
 export * from './resource-conditions';
+export * from './resource-owner';
 export * from './resource-store';
 export * from './run-history';
 export * from './secret-cipher';

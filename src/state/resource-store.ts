@@ -1,8 +1,6 @@
 import type { ManifestKind } from '../config';
+import type { ResourceOwner } from './resource-owner';
 import type { JsonObject } from './spec-hash';
-
-/** Who manages a resource. Each leaves the other's resources alone (DESIGN.md "State"). */
-export type ResourceOwner = 'exportctl' | 'pulumi';
 
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled';
 
@@ -51,19 +49,26 @@ export interface AppliedResource {
 export interface ResourceToPut {
   readonly kind: ManifestKind;
   readonly name: string;
-  /** The writer; it must own the resource if the resource exists. */
+  /**
+   * The writer; it must own the resource if the resource exists, or be a Pulumi stack writing a
+   * legacy `pulumi` resource, which this write then gives to the stack (see `ownerAccess`).
+   */
   readonly owner: ResourceOwner;
   readonly spec: JsonObject;
 }
 
 export interface PutResourceResult {
   readonly resource: AppliedResource;
-  /** `unchanged` when the spec hash equals the stored one: nothing was written. */
+  /**
+   * `unchanged` when the spec hash equals the stored one: neither the spec nor the generation was
+   * written (a stack claiming a legacy `pulumi` resource still records itself as the owner).
+   */
   readonly change: 'created' | 'updated' | 'unchanged';
 }
 
 export interface ResourceFilter {
   readonly kind?: ManifestKind;
+  /** Exactly this owner: `pulumi` matches only the legacy owner, not every stack. */
   readonly owner?: ResourceOwner;
 }
 
@@ -79,13 +84,14 @@ export interface ResourceStore {
   list(filter?: ResourceFilter): Promise<AppliedResource[]>;
   /**
    * Creates the resource (generation 1) or updates its spec. The generation increments only when
-   * the spec hash changes; an equal spec writes nothing. Throws `OwnershipError` if `owner` differs
-   * from the stored owner, and then nothing was written.
+   * the spec hash changes; an equal spec writes nothing but a claim. Throws `OwnershipError` if
+   * `owner` may not write the stored owner's resource (`ownerAccess`), and then nothing was written.
    */
   put(resource: ResourceToPut): Promise<PutResourceResult>;
   /**
    * Deletes the resource with its conditions and facts; resolves false if it was not there. Throws
-   * `OwnershipError` if `owner` is not the stored owner, and then nothing was deleted.
+   * `OwnershipError` if `owner` may not write the stored owner's resource, and then nothing was
+   * deleted (a stack may delete a legacy `pulumi` resource).
    */
   delete(kind: ManifestKind, name: string, owner: ResourceOwner): Promise<boolean>;
   /**

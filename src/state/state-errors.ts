@@ -11,7 +11,8 @@ export const stateErrorCodes = {
   'state-schema-too-new': 'the state was written by a newer exportctl; upgrade to use it',
   'state-schema-mismatch': 'the applied migrations differ from the ones this exportctl knows',
   'state-closed': 'the store was used after close()',
-  'owned-by-other': 'a write to a resource that the other owner (exportctl or Pulumi) manages',
+  'owned-by-other':
+    'a write to a resource that another owner manages: exportctl, Pulumi, or another Pulumi stack',
   'resource-not-found': 'a status write to a resource that is not in the state',
   'run-not-found': 'an update of a run id that does not exist',
   'run-already-finished': 'an update or finish of a run that has already finished',
@@ -29,8 +30,8 @@ export type StateErrorCode = keyof typeof stateErrorCodes;
 export class StateError extends ExportctlError<StateErrorCode> {}
 
 /**
- * A write to a resource owned by the other owner: exportctl never changes what Pulumi manages, and
- * the reverse (DESIGN.md "State"). Code `owned-by-other`.
+ * A write to a resource owned by another owner: exportctl never changes what Pulumi manages, and
+ * the reverse (DESIGN.md "State"); one Pulumi stack never touches another's. Code `owned-by-other`.
  */
 export class OwnershipError extends StateError {
   constructor(message: string, options: ExportctlErrorOptions = {}) {

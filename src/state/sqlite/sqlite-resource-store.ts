@@ -1,5 +1,12 @@
 import type { ManifestKind } from '../../config';
 import { mergeConditions } from '../resource-conditions';
+import {
+  describeOwner,
+  ownerAccess,
+  pulumiStackOwner,
+  type ResourceOwner,
+  stackOfOwner,
+} from '../resource-owner';
 import type {
   AppliedResource,
   ConditionUpdate,
@@ -7,7 +14,6 @@ import type {
   RemoteFacts,
   ResourceCondition,
   ResourceFilter,
-  ResourceOwner,
   ResourceStore,
   ResourceToPut,
 } from '../resource-store';
@@ -20,6 +26,8 @@ interface ResourceRow {
   kind: string;
   name: string;
   owner: string;
+  /** The Pulumi stack of owner `pulumi`; null for `exportctl` and the legacy `pulumi`. */
+  owner_stack: string | null;
   spec: string;
   spec_hash: string;
   generation: number;
@@ -30,7 +38,15 @@ interface ResourceRow {
   updated_at: number;
 }
 
-const OWNER_NAMES: Record<ResourceOwner, string> = { exportctl: 'exportctl', pulumi: 'Pulumi' };
+/** An owner as the two columns hold it: `pulumi:a/b/c` is owner `pulumi`, owner_stack `a/b/c`. */
+function ownerColumns(owner: ResourceOwner): { owner: string; stack: string | null } {
+  const stack = stackOfOwner(owner);
+  return stack === undefined ? { owner, stack: null } : { owner: 'pulumi', stack };
+}
+
+function ownerOf(row: ResourceRow): ResourceOwner {
+  return row.owner_stack === null ? (row.owner as ResourceOwner) : pulumiStackOwner(row.owner_stack);
+}
 
 /** {@link ResourceStore} on the `resources` table. */
 export class SqliteResourceStore implements ResourceStore {
@@ -46,10 +62,14 @@ export class SqliteResourceStore implements ResourceStore {
       .database()
       .prepare(
         `SELECT * FROM resources
-         WHERE (@kind IS NULL OR kind = @kind) AND (@owner IS NULL OR owner = @owner)
+         WHERE (@kind IS NULL OR kind = @kind)
+           AND (@owner IS NULL OR (owner = @owner AND owner_stack IS @stack))
          ORDER BY kind, name`,
       )
-      .all({ kind: filter.kind ?? null, owner: filter.owner ?? null }) as ResourceRow[];
+      .all({
+        kind: filter.kind ?? null,
+        ...(filter.owner === undefined ? { owner: null, stack: null } : ownerColumns(filter.owner)),
+      }) as ResourceRow[];
     return rows.map(toResource);
   }
 
@@ -61,16 +81,25 @@ export class SqliteResourceStore implements ResourceStore {
       .transaction((): PutResourceResult => {
         const now = this.context.clock.now();
         const existing = this.row(resource.kind, resource.name);
+        const writer = ownerColumns(resource.owner);
         if (existing === undefined) {
           db.prepare(
-            `INSERT INTO resources (kind, name, owner, spec, spec_hash, generation, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
-          ).run(resource.kind, resource.name, resource.owner, spec, hash, now, now);
+            `INSERT INTO resources (kind, name, owner, owner_stack, spec, spec_hash, generation, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+          ).run(resource.kind, resource.name, writer.owner, writer.stack, spec, hash, now, now);
           bumpStateSerial(db);
           return { change: 'created', resource: this.mustGet(resource.kind, resource.name) };
         }
-        this.assertOwner(existing, resource.owner, 'change');
-        if (existing.spec_hash === hash) return { change: 'unchanged', resource: toResource(existing) };
+        if (this.assertOwner(existing, resource.owner, 'change') === 'claim') {
+          db.prepare('UPDATE resources SET owner_stack = ? WHERE kind = ? AND name = ?').run(
+            writer.stack,
+            resource.kind,
+            resource.name,
+          );
+          bumpStateSerial(db);
+        }
+        const current = this.row(resource.kind, resource.name) ?? existing;
+        if (current.spec_hash === hash) return { change: 'unchanged', resource: toResource(current) };
         db.prepare(
           `UPDATE resources SET spec = ?, spec_hash = ?, generation = generation + 1, updated_at = ?
            WHERE kind = ? AND name = ?`,
@@ -145,18 +174,26 @@ export class SqliteResourceStore implements ResourceStore {
     return toResource(this.row(kind, name) ?? notFound(kind, name));
   }
 
-  private assertOwner(existing: ResourceRow, writer: ResourceOwner, action: 'change' | 'delete'): void {
-    const owner = existing.owner as ResourceOwner;
-    if (owner === writer) return;
+  /** Resolves `own` or `claim` (see `ownerAccess`); throws `OwnershipError` otherwise. */
+  private assertOwner(
+    existing: ResourceRow,
+    writer: ResourceOwner,
+    action: 'change' | 'delete',
+  ): 'own' | 'claim' {
+    const owner = ownerOf(existing);
+    const access = ownerAccess(owner, writer);
+    if (access !== 'refuse') return access;
     throw new OwnershipError(
-      `${existing.kind}/${existing.name} is managed by ${OWNER_NAMES[owner]}; ` +
-        `${OWNER_NAMES[writer]} does not ${action} it`,
+      `${existing.kind}/${existing.name} is managed by ${describeOwner(owner)}; ` +
+        `${describeOwner(writer)} does not ${action} it`,
       {
         context: { kind: existing.kind, name: existing.name, owner, writer },
         hint:
-          owner === 'pulumi'
-            ? 'change or remove it in the Pulumi program, or remove it from these manifests'
-            : 'change it with exportctl apply, or remove it from the Pulumi program',
+          owner === 'exportctl'
+            ? 'change it with exportctl apply, or remove it from the Pulumi program'
+            : writer === 'exportctl'
+              ? 'change or remove it in the Pulumi program, or remove it from these manifests'
+              : `change or remove it in the program of ${describeOwner(owner)}; each resource belongs to one stack`,
       },
     );
   }
@@ -166,7 +203,7 @@ function toResource(row: ResourceRow): AppliedResource {
   return {
     kind: row.kind as ManifestKind,
     name: row.name,
-    owner: row.owner as ResourceOwner,
+    owner: ownerOf(row),
     spec: JSON.parse(row.spec) as JsonObject,
     specHash: row.spec_hash,
     generation: row.generation,

@@ -1,5 +1,6 @@
 import { runEngineMigrations } from '../../engine/run-engine-sqlite-migrations';
 import { controlPlaneMigrations } from './control-plane-migrations';
+import { ownerStackMigration } from './owner-stack-migration';
 import type { SqliteMigration } from './sqlite-migrations';
 import { stateSerialMigration } from './state-serial-migration';
 
@@ -20,4 +21,5 @@ export const sqliteStateMigrations: readonly SqliteMigration[] = [
   // Entries after the spreads above: a migration appended to `runEngineMigrations` from now on would
   // land before these, so a module's later migrations are appended here, one by one, instead.
   stateSerialMigration,
+  ownerStackMigration,
 ];

@@ -82,6 +82,7 @@ describe('the program, run by Pulumi’s Node.js runtime against a test engine',
     const world = await providerWorld();
     const run = await runPulumiProgram({
       config: { 'exportctl:manifests': world.folder, 'exportctl:actor': 'ops@example.com' },
+      organization: 'acme',
     });
     expect(run.code).toBe(0);
     host = await startProviderHost({ env: { PATH: process.env.PATH, ...sandboxSecrets } });
@@ -108,6 +109,12 @@ describe('the program, run by Pulumi’s Node.js runtime against a test engine',
     expect(
       (await store.resources.list()).map((item) => `${item.kind}/${item.name} ${item.owner}`),
     ).toHaveLength(6);
-    expect((await store.resources.list()).every((item) => item.owner === 'pulumi')).toBe(true);
+    // Every resource names the stack the program ran as, and is owned by it.
+    expect(run.registrations.filter((item) => item.custom).map((item) => item.inputs.stack)).toEqual(
+      Array(6).fill('acme/exportctl/dev'),
+    );
+    expect((await store.resources.list()).map((item) => item.owner)).toEqual(
+      Array(6).fill('pulumi:acme/exportctl/dev'),
+    );
   });
 });

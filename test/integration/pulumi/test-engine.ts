@@ -65,6 +65,8 @@ export async function runPulumiProgram(options: {
   readonly config: Record<string, string>;
   readonly secretKeys?: readonly string[];
   readonly stack?: string;
+  /** `--organization`, as the CLI passes the stack's organization; none: the runtime has none. */
+  readonly organization?: string;
 }): Promise<ProgramRun> {
   const stack = options.stack ?? 'dev';
   const registrations: ProgramRegistration[] = [];
@@ -156,6 +158,7 @@ export async function runPulumiProgram(options: {
         `--engine=127.0.0.1:${port}`,
         '--project=exportctl',
         `--stack=${stack}`,
+        ...(options.organization === undefined ? [] : [`--organization=${options.organization}`]),
         `--root-directory=${repoRoot}`,
         `--pwd=${programFolder}`,
         entry,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { hasErrors, loadManifests } from '../../../src/config';
 import { applyPlan, computePlan, type PlanRequest, planJson, renderPlanText } from '../../../src/reconcile';
 import type { HandlerContext } from '../../../src/resources';
-import type { StateStore } from '../../../src/state';
+import type { ResourceOwner, StateStore } from '../../../src/state';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 import {
@@ -26,7 +26,7 @@ interface World {
   readonly cc: FakeConstantContact;
   readonly sources: FakeSources;
   readonly env: NodeJS.ProcessEnv;
-  context(owner?: 'exportctl' | 'pulumi'): HandlerContext;
+  context(owner?: ResourceOwner): HandlerContext;
   write(files: Record<string, string>): void;
   plan(options?: Partial<PlanRequest>): ReturnType<typeof computePlan>;
   apply(
@@ -42,7 +42,7 @@ async function world(): Promise<World> {
   cc.addList(LIST_B, 'Win-back');
   const sources = new FakeSources();
   const env: NodeJS.ProcessEnv = { CC_SECRET: 'secret-1', CC_REFRESH: 'refresh-1' };
-  const context = (owner: 'exportctl' | 'pulumi' = 'exportctl'): HandlerContext => ({
+  const context = (owner: ResourceOwner = 'exportctl'): HandlerContext => ({
     store,
     owner,
     env,
@@ -300,6 +300,25 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
       'ExportDestination/vip',
       'ExportDestination/winback',
     ]);
+  });
+
+  it('skips and never prunes what a Pulumi stack owns, naming the stack', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await applyPlan((await w.plan()).steps, [], w.context('pulumi:acme/exportctl/dev'));
+    w.write({
+      'destinations.yaml': baseManifests['destinations.yaml'].replace('segments: [VIP]', 'segments: [Other]'),
+    });
+    const plan = await w.plan({ prune: true });
+    expect(plan.plan.changes).toEqual([]);
+    expect(plan.plan.skipped).toContainEqual({
+      id: 'ExportDestination/vip',
+      reason: expect.stringContaining('owned by pulumi:acme/exportctl/dev'),
+    });
+    expect(plan.plan.skipped).toHaveLength(4);
+    expect((await w.store.resources.list()).map((item) => item.owner)).toEqual(
+      Array(4).fill('pulumi:acme/exportctl/dev'),
+    );
   });
 
   it('drift: a deleted list shows as Stalled in the plan and is recorded by apply', async () => {

@@ -112,6 +112,40 @@ describe('applied resources', () => {
     expect(await store.resources.delete('ExportDestination', 'vip-newsletter', 'pulumi')).toBe(false);
   });
 
+  it("keeps each Pulumi stack's resources apart, and lets a stack claim a legacy `pulumi` one", async () => {
+    const store = await openTestState();
+    const dev = 'pulumi:acme/exportctl/dev' as const;
+    const prod = 'pulumi:acme/exportctl/prod' as const;
+    expect((await store.resources.put({ ...destination, owner: dev })).resource.owner).toBe(dev);
+    for (const writer of [prod, 'pulumi', 'exportctl'] as const) {
+      await expect(
+        store.resources.put({ ...destination, owner: writer, spec: { ...destination.spec, listId: 'x' } }),
+      ).rejects.toMatchObject({ code: 'owned-by-other', context: { owner: dev, writer } });
+      await expect(
+        store.resources.delete('ExportDestination', 'vip-newsletter', writer),
+      ).rejects.toMatchObject({
+        code: 'owned-by-other',
+      });
+    }
+    expect(await store.resources.get('ExportDestination', 'vip-newsletter')).toMatchObject({
+      owner: dev,
+      generation: 1,
+      spec: { listId: 'list-1' },
+    });
+    expect((await store.resources.list({ owner: dev })).map((item) => item.name)).toEqual(['vip-newsletter']);
+    expect(await store.resources.list({ owner: 'pulumi' })).toEqual([]);
+
+    // A legacy owner: the first stack that writes it takes it, even with an unchanged spec.
+    const legacy = { ...destination, name: 'win-back', owner: 'pulumi' } as const;
+    await store.resources.put(legacy);
+    const claimed = await store.resources.put({ ...legacy, owner: prod });
+    expect(claimed).toMatchObject({ change: 'unchanged', resource: { owner: prod, generation: 1 } });
+    await expect(store.resources.put({ ...legacy, owner: dev })).rejects.toMatchObject({
+      code: 'owned-by-other',
+    });
+    expect(await store.resources.delete('ExportDestination', 'win-back', prod)).toBe(true);
+  });
+
   it('merges conditions by type, moving lastTransitionTime only on a status change', async () => {
     const clock = fakeClock();
     const store = await openTestState({ clock });

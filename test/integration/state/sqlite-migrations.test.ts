@@ -2,10 +2,12 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalJson,
   openStateStore,
   readAppliedMigrations,
   type SqliteMigration,
   StateError,
+  specHash,
   sqliteStateMigrations,
 } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
@@ -61,10 +63,62 @@ describe('opening a SQLite state', () => {
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: clock.now() },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
+      { version: 7, id: 'control-plane-3-owner-stack', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('upgrades a state made before stack owners in place: its `pulumi` rows stay, for a stack to claim', async () => {
+    const folder = tempFolder();
+    const before = sqliteStateMigrations.filter(
+      (migration) => migration.id !== 'control-plane-3-owner-stack',
+    );
+    expect(before).toHaveLength(sqliteStateMigrations.length - 1);
+    const old = await openTestState({ folder, migrations: before });
+    // Rows as the exportctl of that schema wrote them (today's store writes the new column).
+    const insert = old.sqlite.prepare(
+      `INSERT INTO resources (kind, name, owner, spec, spec_hash, generation, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 1, 0, 0)`,
+    );
+    insert.run(
+      'ProfileSource',
+      'crm',
+      'pulumi',
+      canonicalJson({ format: 'csv' }),
+      specHash({ format: 'csv' }),
+    );
+    insert.run('Access', 'default', 'exportctl', '{"administrators":[]}', specHash({ administrators: [] }));
+    // The old CHECK on owner refuses a stack owner: that is what the migration adds room for.
+    expect(() =>
+      old.sqlite
+        .prepare("UPDATE resources SET owner = 'pulumi:acme/exportctl/dev' WHERE kind = 'ProfileSource'")
+        .run(),
+    ).toThrow(/CHECK/);
+    await old.close();
+
+    const store = await openTestState({ folder });
+    expect(readAppliedMigrations(store.sqlite).at(-1)?.id).toBe('control-plane-3-owner-stack');
+    expect((await store.resources.list()).map((item) => [item.name, item.owner])).toEqual([
+      ['default', 'exportctl'],
+      ['crm', 'pulumi'],
+    ]);
+    await store.resources.put({
+      kind: 'ProfileSource',
+      name: 'crm',
+      owner: 'pulumi:acme/exportctl/dev',
+      spec: { format: 'csv' },
+    });
+    expect((await store.resources.get('ProfileSource', 'crm'))?.owner).toBe('pulumi:acme/exportctl/dev');
+    // Only Pulumi rows name a stack.
+    expect(() =>
+      store.sqlite.prepare("UPDATE resources SET owner_stack = 'acme/x/y' WHERE kind = 'Access'").run(),
+    ).toThrow(/CHECK/);
+    // Applying the step again to the upgraded database changes nothing.
+    const step = sqliteStateMigrations.at(-1);
+    expect(step?.id).toBe('control-plane-3-owner-stack');
+    expect(() => step?.up(store.sqlite)).not.toThrow();
   });
 
   it('re-opens without applying anything again', async () => {
@@ -85,6 +139,7 @@ describe('opening a SQLite state', () => {
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: 1000 },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: 1000 },
+      { version: 7, id: 'control-plane-3-owner-stack', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -117,6 +172,7 @@ describe('opening a SQLite state', () => {
       'run-engine-3-claimed-activities',
       'run-engine-4-list-baselines',
       'control-plane-2-state-serial',
+      'control-plane-3-owner-stack',
       'test-module-1-snapshots',
     ]);
     await store.close();
