@@ -158,7 +158,8 @@ describe('replacing a connection, as the engine decides it from the program’s 
         'ExportDestination/win-back',
         'ProfileSource/unified-profiles',
         'Refresh/default',
-      ].map((id) => `${id} pulumi`),
+        // Owned by the stack that made them (the test engine names no organization: the default).
+      ].map((id) => `${id} pulumi:organization/exportctl/dev`),
     );
     expect(await store.resources.get('Connection', 'marketing-cc')).toMatchObject({
       spec: { auth: { clientId: otherClient.clientId } },
