@@ -11,4 +11,5 @@ export * from './resource-outputs';
 export * from './resource-props';
 export * from './resource-provider';
 export * from './unknown-values';
+export * from './verify-before-lock';
 export * from './write-resource';

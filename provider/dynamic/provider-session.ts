@@ -16,11 +16,18 @@ export interface ProviderSessionOptions {
   readonly lock?: string;
   /** Values for `{env}` secret references that win over the process environment (stack config). */
   readonly secretEnv?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Runs first, before the lock is taken, with the same session `work` gets (so what it read from
+   * Constant Contact answers `work`'s checks too): the remote verification of a change, which may
+   * wait on the API's rate limit and so must not hold the lock. If it throws, the lock is never
+   * taken and `work` does not run.
+   */
+  readonly beforeLock?: ((session: ProviderSession) => Promise<void>) | undefined;
 }
 
 /**
- * Opens the state store, optionally takes the control-plane lock, runs `work`, then releases the
- * lock and closes the store however `work` ends. Nothing outlives the call: the provider object that
+ * Opens the state store, runs `beforeLock` if given, optionally takes the control-plane lock, runs
+ * `work`, then releases the lock and closes the store however they end. Nothing outlives the call: the provider object that
  * Pulumi serializes holds no store, client or timer. Throws what opening the store throws
  * (`StateError`) and `LockTimeoutError` (`lock-timeout`, naming the holder) when the lock stays
  * held past `settings.lockTimeoutMs`; then `work` did not run.
@@ -37,6 +44,12 @@ export async function withProviderSession<T>(
   });
   let lock: LockHandle | undefined;
   try {
+    const context = createHandlerContext({
+      store,
+      owner: 'pulumi',
+      env: { ...process.env, ...options.secretEnv },
+    });
+    await options.beforeLock?.({ store, context });
     if (options.lock) {
       lock = await store.locks.acquire(
         CONTROL_PLANE_LOCK,
@@ -44,11 +57,6 @@ export async function withProviderSession<T>(
         { timeoutMs: settings.lockTimeoutMs },
       );
     }
-    const context = createHandlerContext({
-      store,
-      owner: 'pulumi',
-      env: { ...process.env, ...options.secretEnv },
-    });
     return await work({ store, context });
   } finally {
     await lock?.release();

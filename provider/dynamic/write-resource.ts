@@ -9,6 +9,7 @@ import type { ProviderSettings } from './provider-settings';
 import { assertOwnedByPulumi, stackOwner } from './pulumi-ownership';
 import { resourceOutputs } from './resource-outputs';
 import { desiredFromProps, type ManifestOutputs, type ManifestProps } from './resource-props';
+import { verifyBeforeLock } from './verify-before-lock';
 
 /**
  * `create`: the handler's create, holding the control-plane lock, with owner `pulumi:<stack>` (the
@@ -31,7 +32,11 @@ export async function createResource(
   const id = resourceId(kind, props.metadata.name);
   return withProviderSession(
     settings,
-    { lock: `pulumi: create ${id}`, secretEnv: props.secretEnv },
+    {
+      lock: `pulumi: create ${id}`,
+      secretEnv: props.secretEnv,
+      beforeLock: (session) => verifyBeforeLock(kind, props, settings, session, 'create'),
+    },
     async (session) => ({ id, outs: await applyProps(kind, props, settings, session, 'create') }),
   );
 }
@@ -50,7 +55,11 @@ export async function updateResource(
   const props = checkedProps(kind, news);
   return withProviderSession(
     settings,
-    { lock: `pulumi: update ${id}`, secretEnv: props.secretEnv },
+    {
+      lock: `pulumi: update ${id}`,
+      secretEnv: props.secretEnv,
+      beforeLock: (session) => verifyBeforeLock(kind, props, settings, session, 'update'),
+    },
     async (session) => ({ outs: await applyProps(kind, props, settings, session, 'update') }),
   );
 }

@@ -38,6 +38,14 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
     );
   },
 
+  /**
+   * The list and source checks alone. It reads only: the connection's token may be refreshed, under
+   * its own token lock, as an export run does.
+   */
+  async verify(desired, context) {
+    await verify(desired, context);
+  },
+
   async create(desired, context) {
     return store(desired, context);
   },

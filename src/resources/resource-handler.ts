@@ -76,6 +76,15 @@ export interface ResourceHandler<M extends Manifest = Manifest> {
     desired: DesiredResource<M>,
     context: HandlerContext,
   ): Promise<ResourceDiff>;
+  /**
+   * Checks the remote side as `create` and `update` do, storing nothing, so that a caller can verify
+   * before it takes the control-plane lock and hold the lock only to store. `create`/`update`
+   * verify again (against the state as it is then); given the same context, they answer from what
+   * this call read when nothing it depends on changed, so the lock is not held across a rate-limited
+   * request. Absent for a kind whose check writes to the state (a Connection stores the tokens it
+   * obtains) or reads nothing remote. Throws as `create` does; `exportctl apply` does not use it.
+   */
+  verify?(desired: DesiredResource<M>, context: HandlerContext): Promise<void>;
   /** Verifies the remote side, then stores the resource (Ready). */
   create(desired: DesiredResource<M>, context: HandlerContext): Promise<AppliedResource>;
   /** Verifies what changed, then stores the new spec (Ready). */
