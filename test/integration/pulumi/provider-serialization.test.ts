@@ -29,7 +29,7 @@ describe('the serialized provider', () => {
       const calls = /require\(["']node:(module|path|fs)["']\)/g;
       expect(serialized.text.replace(calls, '')).not.toContain('require("');
       expect(serialized.text).toContain(`kind: "${kind}"`);
-      expect(serialized.text).toContain('`exportctl/dist/provider/dynamic/${name}`');
+      expect(serialized.text).toContain('`exportctl/dist/provider/dynamic/$' + '{name}`');
       expect(serialized.text.length).toBeLessThan(10_000);
     }
   });
