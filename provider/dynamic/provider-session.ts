@@ -1,7 +1,16 @@
 import type { HandlerContext } from '../../src/resources';
-import { createHandlerContext } from '../../src/resources/live-handler-context';
+import { createHandlerContext, sharedListings } from '../../src/resources/live-handler-context';
 import { CONTROL_PLANE_LOCK, type LockHandle, openStateStore, type StateStore } from '../../src/state';
 import type { ProviderSettings } from './provider-settings';
+
+/**
+ * The host runs the calls of one `pulumi up` in one process, many at once: calls that need a
+ * connection's listing of lists while another call is waiting for it share that answer, so 100
+ * destination creates do not make 100 requests at Constant Contact's 4 per second. Only requests in
+ * flight are shared (nothing is cached across calls), and a list missing from a listing is still
+ * asked for directly.
+ */
+const listingsInFlight = sharedListings();
 
 /** What one provider call works with; valid only inside {@link withProviderSession}. */
 export interface ProviderSession {
@@ -48,6 +57,7 @@ export async function withProviderSession<T>(
       store,
       owner: 'pulumi',
       env: { ...process.env, ...options.secretEnv },
+      sharedListings: listingsInFlight,
     });
     await options.beforeLock?.({ store, context });
     if (options.lock) {

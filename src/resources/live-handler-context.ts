@@ -20,6 +20,24 @@ export interface LiveHandlerContextOptions {
   readonly onRequest?: OnApiRequest;
   /** How Constant Contact calls are made: their request timeout, where retries are announced. */
   readonly requests?: RequestSettings;
+  /**
+   * Listings of lists in flight, shared with the other contexts given the same object (the Pulumi
+   * provider's parallel calls in one process). Absent: this context's own, as for a CLI command.
+   */
+  readonly sharedListings?: SharedListings;
+}
+
+/**
+ * The account listings that contexts sharing it have asked for and not yet been answered, by
+ * connection and credentials. A context that needs a listing another one is waiting for waits for
+ * the same answer instead of sending its own request: a request started before it asked, which is
+ * why only listings in flight are shared (a list the answer lacks is still asked for directly).
+ */
+export type SharedListings = Map<string, Promise<Listing>>;
+
+/** A new, empty {@link SharedListings}. */
+export function sharedListings(): SharedListings {
+  return new Map();
 }
 
 /** The settings of every Constant Contact client a handler context makes. */
@@ -36,7 +54,7 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
     store: options.store,
     owner: options.owner,
     env: options.env,
-    constantContact: constantContactAccess(options.onRequest, options.requests),
+    constantContact: constantContactAccess(options.onRequest, options.requests, options.sharedListings),
     sources: createSourceInspector(),
   };
 }
@@ -51,20 +69,32 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
  * check (obtaining a token alone would not: a stored one is used without asking). A list that the
  * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer; a listing
  * refused for the credentials or left unanswered answers for every list of the connection.
+ * Given `shared`, a listing another context is waiting for is waited for instead of asked again.
  */
 export function constantContactAccess(
   onRequest?: OnApiRequest,
   requests: RequestSettings = {},
+  shared?: SharedListings,
 ): ConstantContactAccess {
   const clients = new Map<string, ConstantContactClient>();
+  const keys = new Map<ConstantContactClient, string>();
   const listings = new Map<ConstantContactClient, Promise<Listing>>();
   const listingOf = (client: ConstantContactClient) => {
     let listing = listings.get(client);
     if (!listing) {
-      listing = client.listLists().then(
-        (lists): Listing => ({ lists: new Map(lists.map((list) => [list.list_id.toLowerCase(), list])) }),
-        (error: unknown): Listing => ({ error }),
-      );
+      const key = keys.get(client) ?? '';
+      listing = shared?.get(key);
+      if (!listing) {
+        const asked = client.listLists().then(
+          (lists): Listing => ({ lists: new Map(lists.map((list) => [list.list_id.toLowerCase(), list])) }),
+          (error: unknown): Listing => ({ error }),
+        );
+        shared?.set(key, asked);
+        void asked.then(() => {
+          if (shared?.get(key) === asked) shared.delete(key);
+        });
+        listing = asked;
+      }
       listings.set(client, listing);
     }
     return listing;
@@ -100,6 +130,7 @@ export function constantContactAccess(
         ...(requests.logger ? { logger: requests.logger } : {}),
       });
       clients.set(key, client);
+      keys.set(client, key);
     }
     return client;
   };
@@ -132,7 +163,7 @@ export function constantContactAccess(
 }
 
 /** One listing of a connection's lists, or why it failed. */
-type Listing = { readonly lists: ReadonlyMap<string, ContactList> } | { readonly error: unknown };
+export type Listing = { readonly lists: ReadonlyMap<string, ContactList> } | { readonly error: unknown };
 
 /** A failure of the connection, not of one request: refused credentials, or no answer. */
 function failsEveryCall(error: unknown): boolean {

@@ -264,7 +264,11 @@ describe('the package exports', () => {
       ...shimCalls,
       ...folders,
     ])) {
-      expect(() => resolve(specifier), specifier).not.toThrow();
+      // A new folder with an index needs its line in package.json "exports" (./dist/<folder>).
+      expect(
+        () => resolve(specifier),
+        `${specifier} does not resolve through package.json "exports"`,
+      ).not.toThrow();
     }
   });
 });
