@@ -6,7 +6,7 @@ import {
   refreshTokenFingerprint,
 } from '../../../src/constant-contact';
 import type { ConnectionRuntime } from '../../../src/resources';
-import { constantContactAccess } from '../../../src/resources/live-handler-context';
+import { constantContactAccess, sharedListings } from '../../../src/resources/live-handler-context';
 import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
 
 const VIP = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a';
@@ -63,6 +63,31 @@ describe('constantContactAccess over the sandbox', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AuthError);
     expect(error).toMatchObject({ code: 'reauthorization-required' });
+  });
+
+  it('accesses given shared listings wait for a listing in flight, and ask again once it is answered', async () => {
+    sandbox = await startSandbox();
+    const shared = sharedListings();
+    const connection = runtime(sandbox);
+    const listings = () =>
+      sandbox?.requests().filter((request) => request.path.split('?')[0] === '/v3/contact_lists').length;
+    // Three calls at once, each with its own access (the provider's parallel creates): one listing.
+    const lists = await Promise.all(
+      [VIP, WIN_BACK, VIP].map((listId) =>
+        constantContactAccess(undefined, {}, shared).getList(connection, listId),
+      ),
+    );
+    expect(lists.map((list) => list?.id)).toEqual([VIP, WIN_BACK, VIP]);
+    expect(listings()).toBe(1);
+    expect(shared.size).toBe(0);
+    // A call after that answer asks for itself: nothing is kept once answered.
+    expect(await constantContactAccess(undefined, {}, shared).getList(connection, VIP)).toMatchObject({
+      id: VIP,
+    });
+    expect(listings()).toBe(2);
+    // Without shared listings, each access asks for its own.
+    await Promise.all([VIP, VIP].map((listId) => constantContactAccess().getList(connection, listId)));
+    expect(listings()).toBe(4);
   });
 
   it('verifyAccess and getList share one listing of the lists', async () => {
