@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes the golden copies of the Pulumi provider's shim: for every kind, the provider object
 // serialized as Pulumi stores it in each resource's `__provider` and hands the dynamic-provider host
-// (serializeFunction(() => provider), from the build), into
+// (serializeFunction(() => provider), from the build; the repository's own program, run from the
+// source through ts-node, registers the same text, which the compatibility test checks), into
 // test/fixtures/pulumi/shims/<version in package.json>/<Kind>.js. Stacks keep running the shim they
 // were written with, so every released shim stays a fixture that the compatibility test runs
 // against the current build (provider/dynamic/shim-interface.ts).

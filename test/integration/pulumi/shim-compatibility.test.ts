@@ -2,12 +2,14 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 
 import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { type ManifestKind, manifestKinds } from '../../../src/config';
 import { type SandboxHandle, startSandbox } from '../../../src/sandbox';
 import { repoRoot } from '../../support/exportctl-cli';
 import { tempFolder } from '../../support/temp-folder';
 import { type ProviderHost, startProviderHost } from './provider-host';
 import { builtDynamic, type ProviderWorld, providerWorld, sandboxSecrets } from './provider-world';
+import { runPulumiProgram } from './test-engine';
 
 // Every stack keeps the serialized provider ("shim") it was written with in each resource's
 // `__provider`, and the host runs that text against the exportctl installed now
@@ -66,6 +68,25 @@ describe('the golden shims', () => {
         `package.json and run \`npm run build && node scripts/write-shim-fixtures.mjs\``,
     ).toBe(shimOf(newest, kind));
   });
+});
+
+describe('the shims the program registers', () => {
+  it('are the newest golden copies, as Pulumi’s Node.js runtime (ts-node, from the source) serializes them', async () => {
+    const exampleConfig = (
+      parse(
+        readFileSync(join(repoRoot, 'config-examples', 'pulumi', '.stack', 'Pulumi.dev.yaml'), 'utf8'),
+      ) as { config: Record<string, string> }
+    ).config;
+    const run = await runPulumiProgram({ config: exampleConfig });
+    expect(run.code).toBe(0);
+    const newest = versions.at(-1) ?? '';
+    const registered = run.registrations.filter((item) => item.type.startsWith('pulumi-nodejs:dynamic/'));
+    expect(registered.length).toBeGreaterThan(manifestKinds.length);
+    for (const registration of registered) {
+      const kind = registration.type.split(':').at(-1) as ManifestKind;
+      expect(registration.inputs.__provider, registration.type).toBe(shimOf(newest, kind));
+    }
+  }, 120_000);
 });
 
 describe.each(versions)('the shims of %s, run by the host against the current build', (version) => {
