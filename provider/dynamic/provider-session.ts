@@ -36,8 +36,9 @@ export interface ProviderSessionOptions {
 
 /**
  * Opens the state store, runs `beforeLock` if given, optionally takes the control-plane lock, runs
- * `work`, then releases the lock and closes the store however they end. Nothing outlives the call: the provider object that
- * Pulumi serializes holds no store, client or timer. Throws what opening the store throws
+ * `work`, then releases the lock and closes the store however they end. Nothing outlives the call
+ * (but a listing other calls are waiting for): the provider object that Pulumi serializes holds no
+ * store, client or timer. Throws what opening the store throws
  * (`StateError`) and `LockTimeoutError` (`lock-timeout`, naming the holder) when the lock stays
  * held past `settings.lockTimeoutMs`; then `work` did not run.
  */

@@ -27,7 +27,9 @@ import type * as writeResourceModule from './write-resource';
  *   call is a new version of the interface, with new modules or functions beside these;
  * - every released shim is kept as a test fixture (test/fixtures/pulumi/shims/<release>/<Kind>.js,
  *   written by scripts/write-shim-fixtures.mjs) and run through the real dynamic-provider host
- *   against the current build (test/integration/pulumi/shim-compatibility.test.ts).
+ *   against the current build (test/integration/pulumi/shim-compatibility.test.ts);
+ * - the shim serialized now must equal the newest copy byte for byte (same test), so changing what
+ *   every stack stores is a deliberate act: bump the version, then write its copies.
  *
  * `settings` is opaque to a shim: it gets it from `providerSettings` and hands it back, so its shape
  * is the installed build's own business. `kind` is one of the manifest kinds; the other arguments
