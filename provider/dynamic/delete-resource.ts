@@ -25,12 +25,13 @@ export async function deleteResource(
 ): Promise<void> {
   const name = props.metadata?.name ?? nameFromId(kind, id);
   const stack = typeof props.stack === 'string' ? props.stack : undefined;
-  await withProviderSession(settings, { lock: `pulumi: delete ${id}` }, async ({ store, context }) => {
+  const owner = stackOwner(stack);
+  await withProviderSession(settings, { lock: `pulumi: delete ${id}`, owner }, async ({ store, context }) => {
     const applied = await store.resources.get(kind, name);
     if (!applied) return;
     assertOwnedByPulumi(applied, kind, name, stack, 'delete');
     await assertNotInUse(applied, store);
-    await resourceHandlers[kind].delete(applied, { ...context, owner: stackOwner(stack) });
+    await resourceHandlers[kind].delete(applied, context);
   });
 }
 

@@ -1,6 +1,12 @@
 import type { HandlerContext } from '../../src/resources';
 import { createHandlerContext, sharedListings } from '../../src/resources/live-handler-context';
-import { CONTROL_PLANE_LOCK, type LockHandle, openStateStore, type StateStore } from '../../src/state';
+import {
+  CONTROL_PLANE_LOCK,
+  type LockHandle,
+  openStateStore,
+  type ResourceOwner,
+  type StateStore,
+} from '../../src/state';
 import type { ProviderSettings } from './provider-settings';
 
 /**
@@ -15,7 +21,7 @@ const listingsInFlight = sharedListings();
 /** What one provider call works with; valid only inside {@link withProviderSession}. */
 export interface ProviderSession {
   readonly store: StateStore;
-  /** The handlers' context: owner `pulumi`, the real Constant Contact client and source checks. */
+  /** The handlers' context: the session's owner, the real Constant Contact client and source checks. */
   readonly context: HandlerContext;
 }
 
@@ -25,6 +31,11 @@ export interface ProviderSessionOptions {
   readonly lock?: string;
   /** Values for `{env}` secret references that win over the process environment (stack config). */
   readonly secretEnv?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Who the handlers write as: the calling stack (`pulumi:<org>/<project>/<stack>`, see
+   * `stackOwner`); default the legacy owner `pulumi`, for calls that write no resource.
+   */
+  readonly owner?: ResourceOwner | undefined;
   /**
    * Runs first, before the lock is taken, with the same session `work` gets (so what it read from
    * Constant Contact answers `work`'s checks too): the remote verification of a change, which may
@@ -56,7 +67,7 @@ export async function withProviderSession<T>(
   try {
     const context = createHandlerContext({
       store,
-      owner: 'pulumi',
+      owner: options.owner ?? 'pulumi',
       env: { ...process.env, ...options.secretEnv },
       sharedListings: listingsInFlight,
     });

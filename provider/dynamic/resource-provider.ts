@@ -10,7 +10,7 @@ import type { ShimModuleName, ShimModules } from './shim-interface';
 /**
  * The dynamic provider of one exportctl kind: a thin adapter over the resource handlers that
  * `exportctl apply` uses (see check-resource, diff-resource, write-resource, delete-resource,
- * read-resource for each call's contract), writing as owner `pulumi`.
+ * read-resource for each call's contract), writing as the calling stack (`pulumi:<org>/<project>/<stack>`).
  */
 export interface ExportctlResourceProvider extends ResourceProvider<ManifestProps, ManifestOutputs> {
   readonly kind: ManifestKind;

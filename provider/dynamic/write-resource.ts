@@ -35,6 +35,7 @@ export async function createResource(
     {
       lock: `pulumi: create ${id}`,
       secretEnv: props.secretEnv,
+      owner: stackOwner(props.stack),
       beforeLock: (session) => verifyBeforeLock(kind, props, settings, session, 'create'),
     },
     async (session) => ({ id, outs: await applyProps(kind, props, settings, session, 'create') }),
@@ -58,6 +59,7 @@ export async function updateResource(
     {
       lock: `pulumi: update ${id}`,
       secretEnv: props.secretEnv,
+      owner: stackOwner(props.stack),
       beforeLock: (session) => verifyBeforeLock(kind, props, settings, session, 'update'),
     },
     async (session) => ({ outs: await applyProps(kind, props, settings, session, 'update') }),
@@ -71,13 +73,12 @@ async function applyProps(
   session: ProviderSession,
   action: 'create' | 'update',
 ): Promise<ManifestOutputs> {
-  const { store } = session;
+  const { store, context } = session;
   const name = props.metadata.name;
   const existing = await store.resources.get(kind, name);
   assertOwnedByPulumi(existing, kind, name, props.stack, action);
-  // The session's handlers write as `pulumi`; this call writes as its stack, which the store lets
-  // claim a legacy `pulumi` resource (the handler's put records the new owner, spec changed or not).
-  const context = { ...session.context, owner: stackOwner(props.stack) };
+  // The session writes as the stack, which the store lets claim a legacy `pulumi` resource (the
+  // handler's put records the new owner, spec changed or not).
   const desired = desiredFromProps(kind, props, settings.root);
   const handler = resourceHandlers[kind];
   const applied: AppliedResource = existing
