@@ -1,8 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ImportBatchCutter, type ImportBatchLimits } from '../constant-contact';
 import { duplicateEmailIssue, type RowIssue } from '../profiles';
-import type { ContactStaging } from './contact-staging';
-import type { PlannedImportBatch } from './export-checkpoint-store';
+import type { PlannedImportBatch, RunStaging } from './run-store';
 
 /** What the planning pass found. */
 export type ImportPlanCounts = {
@@ -19,8 +18,7 @@ export type ImportPlanCounts = {
 };
 
 export interface PlanImportsOptions {
-  readonly staging: ContactStaging;
-  readonly destination: string;
+  readonly staging: RunStaging;
   readonly listId: string;
   /** Send every contact, changed or not. */
   readonly full: boolean;
@@ -28,7 +26,7 @@ export interface PlanImportsOptions {
   /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
   readonly onIssue: (issue: RowIssue) => void;
   /** Stores each import batch as it is cut (a real run); a dry run leaves it out and only counts. */
-  readonly storeBatch?: (batch: number, planned: PlannedImportBatch) => void;
+  readonly storeBatch?: (batch: number, planned: PlannedImportBatch) => Promise<void>;
   /** Checked between pages: an aborted signal stops the pass with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -68,13 +66,13 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
     toImport: 0,
     importCalls: 0,
   };
-  const store = (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
+  const store = async (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
     if (batch === undefined) return;
     counts.importCalls += 1;
     const first = batch.contacts[0] as PlannedContact;
     const last = batch.contacts[batch.contacts.length - 1] as PlannedContact;
     const sparse = batch.contacts.length < sparseBatchShare * (last.row - first.row + 1);
-    options.storeBatch?.(counts.importCalls, {
+    await options.storeBatch?.(counts.importCalls, {
       contacts: batch.contacts.length,
       bodyBytes: batch.bodyBytes,
       firstEmail: first.emailKey,
@@ -84,14 +82,14 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
   };
   let rows = 0;
   let winner: { emailKey: string; key: string } | undefined;
-  for await (const page of staging.pages(options.destination)) {
+  for await (const page of staging.pages()) {
     options.signal?.throwIfAborted();
     for (const row of page) {
       rows += 1;
       const [emailKey, key, bytes, snapshot] = row;
       if (emailKey === winner?.emailKey) {
         counts.duplicates += 1;
-        const email = staging.dropLoser(row);
+        const email = await staging.dropLoser(row);
         const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
         options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
         continue;
@@ -105,10 +103,10 @@ export async function planImports(options: PlanImportsOptions): Promise<ImportPl
         if (!full) continue;
       }
       counts.toImport += 1;
-      store(cutter.add({ emailKey, key, bytes, row: rows }));
+      await store(cutter.add({ emailKey, key, bytes, row: rows }));
     }
     await nextTurn();
   }
-  store(cutter.finish());
+  await store(cutter.finish());
   return counts;
 }

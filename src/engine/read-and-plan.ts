@@ -1,20 +1,17 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
-import type { ImportBatchLimits } from '../constant-contact';
-import { assertSourceIsText, readContacts } from '../profiles';
-import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
-import { ContactStaging } from './contact-staging';
+import { type ImportBatchLimits, importEntryJson } from '../constant-contact';
+import { assertSourceIsText, contactFingerprint, type ExportContact, readContacts } from '../profiles';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
-import type { PlannedImportBatch } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
 import { planImports } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
 import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
+import type { PlannedImportBatch, StagedContact } from './run-store';
 import { maxRemovalIdsPerCall } from './send-removals';
 
 export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
-  readonly db: SqliteDatabase;
   readonly source: ProfileSourceSpec;
   readonly spec: ExportDestinationSpec;
   readonly full: boolean;
@@ -42,7 +39,8 @@ export interface ReadAndPlanInput {
 export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   const { session, spec, signal } = input;
   const { runId, destination } = session;
-  const staging = new ContactStaging(input.db, runId);
+  const runStore = session.runStore;
+  const staging = await runStore.openStaging(runId, destination);
   try {
     session.enter('read');
     const baseDir = dirname(
@@ -59,7 +57,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     });
     for await (const contacts of read.batches()) {
       signal?.throwIfAborted();
-      staging.add(contacts);
+      await staging.add(contacts.map(stagedContact), contacts[0]?.where);
       session.progress({ profileRows: read.summary.profileRows, staged: staging.size });
     }
     const summary = read.summary;
@@ -79,8 +77,8 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     session.progress({ profileRows: summary.profileRows, staged: staging.size }, true);
 
     session.enter('plan');
-    staging.sort();
-    const distinct = staging.distinctEmails();
+    await staging.seal();
+    const distinct = await staging.distinctEmails();
     if (distinct > input.contactLimit) {
       // The record says what the limit counted (distinct contacts after the dedupe), as the error does.
       session.update({
@@ -89,9 +87,8 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
       throw new ContactLimitError(destination, distinct, input.contactLimit);
     }
 
-    const checkpoints = session.checkpoints;
-    const snapshotSize = checkpoints.snapshotSize(destination);
-    const leavers = staging.leavers(destination);
+    const snapshotSize = await runStore.snapshots.size(destination);
+    const leavers = await staging.leavers();
     const removing = spec.removal === 'remove-from-list';
     // The removals are the leavers the list still holds: a snapshot member Constant Contact never
     // added (unsubscribed) or that left the list there is nothing to remove, and counting it would
@@ -102,7 +99,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
       ? 0
       : listMembers === undefined
         ? leavers
-        : staging.leaversOnList(destination, listMembers);
+        : await staging.leaversOnList(listMembers);
     const guard =
       removals === 0
         ? null
@@ -119,7 +116,6 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
 
     const counts = await planImports({
       staging,
-      destination,
       listId: spec.listId,
       full: input.full,
       batchLimits: input.importBatchLimits,
@@ -128,21 +124,16 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
         ? {}
         : {
             storeBatch: (batch: number, planned: PlannedImportBatch) =>
-              checkpoints.addImportBatch(
-                runId,
-                batch,
-                planned,
-                staging.importBatchSelection(destination, planned, input.full),
-              ),
+              staging.storeImportBatch(batch, planned, input.full),
           }),
       ...(signal ? { signal } : {}),
     });
     if (!input.dryRun && leavers > 0 && removing) {
-      checkpoints.planRemovals(runId, destination, staging.selectedTable);
+      await staging.storeRemovals();
       // With the members read, the removal calls are cut now (the leavers not on the list leave the
       // snapshot at once); the removal phase then sends them without looking the list up again.
       if (listMembers !== undefined)
-        checkpoints.planRemovalBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
+        await runStore.removals.planBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
     }
 
     const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
@@ -182,7 +173,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
       },
       batches: { ...session.record.batches, imports: counts.importCalls, removals: removalCalls },
     });
-    if (!input.dryRun) checkpoints.setPhase(runId, 'importing');
+    if (!input.dryRun) await runStore.checkpoints.setPhase(runId, 'importing');
     session.progress(
       {
         importBatches: { done: 0, total: counts.importCalls },
@@ -193,8 +184,27 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     );
     return plan;
   } finally {
-    staging.drop();
+    await staging.drop();
   }
+}
+
+/**
+ * A contact as the staging keeps it: what will be sent (its import entry) and the fingerprint of
+ * those fields, computed once as it is read.
+ */
+function stagedContact(contact: ExportContact): StagedContact {
+  const where = contact.where;
+  return {
+    emailKey: contact.emailKey,
+    key: contact.key,
+    entry: importEntryJson({
+      email: contact.email,
+      first_name: contact.firstName,
+      last_name: contact.lastName,
+    }),
+    fingerprint: contactFingerprint(contact),
+    position: where.line ?? where.rowid ?? where.row ?? 0,
+  };
 }
 
 function emptyPlan(input: ReadAndPlanInput): DataPlan {

@@ -12,28 +12,25 @@ import {
 } from '../constant-contact';
 import { ExportctlError } from '../errors';
 import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
-import { connectionRuntime } from '../resources/connection-runtime';
-import {
-  type AppliedResource,
-  destinationLock,
-  type LockHandle,
-  type LockHolderRecord,
-  LockTimeoutError,
-  type RunRecord,
-  type RunTrigger,
-  SqliteStateStore,
-  type StaleHolderTakenOver,
-  type StateStore,
-} from '../state';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
 import { checkListMembership } from './check-list-membership';
+import {
+  type AppliedResourceView,
+  destinationLockName,
+  type HeldLock,
+  type LockHolderRecord,
+  type RunEngineState,
+  type RunRecord,
+  type RunTrigger,
+  type StaleHolderTakenOver,
+} from './control-plane';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests, exportLookupThreshold } from './data-plan';
-import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
 import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
+import type { Checkpoint, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
@@ -84,8 +81,8 @@ const defaultTuning = {
 } satisfies RunEngineTuning;
 
 export interface RunExportOptions {
-  /** The state: SQLite (snapshots and checkpoints live in it). */
-  readonly store: StateStore;
+  /** The state the run works with, built by the wiring (`runEngineStateFor`). */
+  readonly store: RunEngineState;
   /** The ExportDestination's name (applied). */
   readonly destination: string;
   /** What started the run; default `manual`. */
@@ -145,20 +142,11 @@ export interface ExportRunResult {
  * Resolves with the run once it has ended (`succeeded`, `failed`, `aborted`) or paused (`paused`: the
  * daily quota, with its reset time, or the signal); a failure of the run itself is in `error` and in
  * the record, not thrown. Rejects only when no run could be recorded: the destination (or its
- * source or connection) is not applied (`destination-not-applied`), the state is not SQLite, or the
- * lock stayed held (`LockTimeoutError`, naming the holder).
+ * source or connection) is not applied (`destination-not-applied`), or the lock stayed held
+ * (`lock-timeout`, naming the holder).
  */
 export async function runExport(options: RunExportOptions): Promise<ExportRunResult> {
   const store = options.store;
-  if (!(store instanceof SqliteStateStore)) {
-    throw new RunEngineError(
-      'state-backend-unsupported',
-      `export runs need a SQLite state; ${store.location} is not one`,
-      {
-        hint: 'use --state sqlite:PATH (the default)',
-      },
-    );
-  }
   const applied = await loadDestination(store, options.destination);
   const lock = await acquireLock(store, options);
   try {
@@ -171,13 +159,13 @@ export async function runExport(options: RunExportOptions): Promise<ExportRunRes
 
 interface AppliedDestination {
   readonly name: string;
-  readonly resource: AppliedResource;
+  readonly resource: AppliedResourceView;
   readonly spec: ExportDestinationSpec;
   readonly source: ProfileSourceSpec;
   readonly connection: ConnectionSpec;
 }
 
-async function loadDestination(store: StateStore, name: string): Promise<AppliedDestination> {
+async function loadDestination(store: RunEngineState, name: string): Promise<AppliedDestination> {
   const notApplied = (what: string) =>
     new RunEngineError('destination-not-applied', `${what} is not applied in ${store.location}`, {
       context: { destination: name },
@@ -205,8 +193,8 @@ async function loadDestination(store: StateStore, name: string): Promise<Applied
   };
 }
 
-async function acquireLock(store: StateStore, options: RunExportOptions): Promise<LockHandle> {
-  const name = destinationLock(options.destination);
+async function acquireLock(store: RunEngineState, options: RunExportOptions): Promise<HeldLock> {
+  const name = destinationLockName(options.destination);
   const holder = {
     identity: options.actor ?? 'exportctl',
     command: `run ${options.destination}${options.dryRun ? ' --dry-run' : ''}`,
@@ -215,7 +203,7 @@ async function acquireLock(store: StateStore, options: RunExportOptions): Promis
     return await store.locks.acquire(name, holder, { timeoutMs: 0 });
   } catch (error) {
     const timeoutMs = options.lockTimeoutMs ?? 0;
-    if (!(error instanceof LockTimeoutError) || timeoutMs <= 0) throw error;
+    if (!(error instanceof ExportctlError && error.code === 'lock-timeout') || timeoutMs <= 0) throw error;
     const current = await store.locks.holder(name);
     if (current) options.onLockWait?.(current);
     return store.locks.acquire(name, holder, { timeoutMs });
@@ -224,7 +212,7 @@ async function acquireLock(store: StateStore, options: RunExportOptions): Promis
 
 /** One call of `runExport`, holding the destination's lock. */
 class RunContext {
-  private readonly checkpoints: ExportCheckpointStore;
+  private readonly runStore: RunStore;
   /** The row-issue CSV of the run this call works on (set with its session). */
   private csv: RowIssueCsv | undefined;
   private readonly clock: Clock;
@@ -232,13 +220,13 @@ class RunContext {
   private readonly trigger: RunTrigger;
 
   constructor(
-    private readonly store: SqliteStateStore,
+    private readonly store: RunEngineState,
     private readonly destination: AppliedDestination,
-    private readonly lock: LockHandle,
+    private readonly lock: HeldLock,
     private readonly options: RunExportOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.checkpoints = new ExportCheckpointStore(store.sqlite, () => this.clock.now());
+    this.runStore = store.runStore;
     this.tuning = { ...defaultTuning, ...options.tuning };
     this.trigger = options.trigger ?? 'manual';
   }
@@ -258,13 +246,13 @@ class RunContext {
    */
   private async resumableCheckpoint(): Promise<Checkpoint | undefined> {
     const name = this.destination.name;
-    let checkpoint = this.checkpoints.checkpointOf(name);
+    let checkpoint = await this.runStore.checkpoints.of(name);
     if (checkpoint) {
       const run = await this.store.runs.get(checkpoint.runId);
       const usable = run !== undefined && run.finishedAt === undefined && checkpoint.phase !== 'planning';
       if (!usable) {
         if (this.options.dryRun) return undefined;
-        this.checkpoints.deleteCheckpoint(checkpoint.runId);
+        await this.runStore.checkpoints.delete(checkpoint.runId);
         checkpoint = undefined;
       }
     }
@@ -298,8 +286,8 @@ class RunContext {
       : rowIssueCsvPath(this.store.location, this.destination.name, run.id);
     this.csv = new RowIssueCsv(record.rowIssues.csv ?? csvPath);
     return new ExportRunSession(run, record, {
-      store: this.store,
-      checkpoints: this.checkpoints,
+      runs: this.store.runs,
+      runStore: this.runStore,
       clock: this.clock,
       csv: this.csv,
       onProgress: this.options.onProgress,
@@ -332,7 +320,6 @@ class RunContext {
     const listId = this.destination.spec.listId;
     return {
       session,
-      db: this.store.sqlite,
       source: this.destination.source,
       spec: this.destination.spec,
       full: this.options.full ?? false,
@@ -373,7 +360,7 @@ class RunContext {
   private async fresh(): Promise<ExportRunResult> {
     const session = await this.startRun(false);
     const { name, spec } = this.destination;
-    this.checkpoints.createCheckpoint(session.runId, name, spec.listId);
+    await this.runStore.checkpoints.create(session.runId, name, spec.listId);
     let planned = false;
     try {
       const client = await this.createClient(session);
@@ -383,7 +370,7 @@ class RunContext {
       if (list.membership_count !== undefined) {
         const listCheck = await checkListMembership({
           client,
-          checkpoints: this.checkpoints,
+          runStore: this.runStore,
           destination: name,
           listId: spec.listId,
           found: list.membership_count,
@@ -391,7 +378,7 @@ class RunContext {
         session.update({ listCheck });
       }
       // Unknown until this run succeeds: one that does not leaves the next to look at the list.
-      this.checkpoints.dropListBaseline(name);
+      await this.runStore.listBaselines.drop(name);
       await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
       planned = true;
       await session.save();
@@ -439,7 +426,7 @@ class RunContext {
     resumed: boolean,
   ): Promise<ExportRunResult> {
     const listId =
-      this.checkpoints.checkpointOf(this.destination.name)?.listId ?? this.destination.spec.listId;
+      (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId;
     const pipeline = {
       session,
       client,
@@ -456,7 +443,7 @@ class RunContext {
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
-    const removalTotals = this.checkpoints.removalTotals(session.runId);
+    const removalTotals = await this.runStore.removals.totals(session.runId);
     if (removalTotals.planned > removalTotals.removed) {
       if (this.options.signal?.aborted) return this.paused(session, 'stopped', undefined, resumed);
       session.enter('remove');
@@ -464,11 +451,11 @@ class RunContext {
       if (removals.stopped) return this.paused(session, 'stopped', undefined, resumed);
     }
     session.enter('finish');
-    this.updateTotals(session);
+    await this.updateTotals(session);
     await this.recordListBaseline(session, client, listId);
     const run = await session.finish('succeeded');
-    this.checkpoints.deleteCheckpoint(session.runId);
-    this.checkpoints.compact();
+    await this.runStore.checkpoints.delete(session.runId);
+    await this.runStore.compact();
     return this.result(run, session, resumed, undefined);
   }
 
@@ -503,12 +490,12 @@ class RunContext {
       listMembersAtStart === null
         ? 0
         : listMembersAtStart + counts.added - counts.removed - counts.unsubscribed - counts.rejected;
-    if (count >= explained) this.checkpoints.setListBaseline(this.destination.name, listId, count);
+    if (count >= explained) await this.runStore.listBaselines.set(this.destination.name, listId, count);
   }
 
-  private updateTotals(session: ExportRunSession): void {
-    const imports = this.checkpoints.importTotals(session.runId);
-    const removals = this.checkpoints.removalTotals(session.runId);
+  private async updateTotals(session: ExportRunSession): Promise<void> {
+    const imports = await this.runStore.imports.totals(session.runId);
+    const removals = await this.runStore.removals.totals(session.runId);
     session.update({
       counts: {
         ...session.record.counts,
@@ -568,12 +555,12 @@ class RunContext {
     error: ExportctlError,
     resumed: boolean,
   ): Promise<ExportRunResult> {
-    this.updateTotals(session);
+    await this.updateTotals(session);
     session.update({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
     const run = await session.finish(status);
-    this.checkpoints.keepUnconfirmedSends(session.runId, this.destination.name);
-    this.checkpoints.deleteCheckpoint(session.runId);
-    this.checkpoints.compact();
+    await this.runStore.checkpoints.keepUnconfirmedSends(session.runId, this.destination.name);
+    await this.runStore.checkpoints.delete(session.runId);
+    await this.runStore.compact();
     return this.result(run, session, resumed, error);
   }
 
@@ -583,7 +570,7 @@ class RunContext {
     error: QuotaExceededError | undefined,
     resumed: boolean,
   ): Promise<ExportRunResult> {
-    this.updateTotals(session);
+    await this.updateTotals(session);
     const message =
       reason === 'quota'
         ? `paused: the API key's daily quota is used up until ${error?.resumeAt.toISOString()}; run it again then to resume run ${session.runId}`
@@ -601,7 +588,7 @@ class RunContext {
     try {
       if (checkpoint) {
         session.enter('plan');
-        session.update({ plan: this.remainingPlan(checkpoint) });
+        session.update({ plan: await this.remainingPlan(checkpoint) });
       } else {
         await readAndPlan(this.planInput(session, true, undefined));
       }
@@ -617,19 +604,20 @@ class RunContext {
   }
 
   /** What an unfinished run has left to do, as a plan (a dry run before a resume). */
-  private remainingPlan(checkpoint: Checkpoint): DataPlan {
-    const batches = this.checkpoints
-      .importBatches(checkpoint.runId)
-      .filter((batch) => batch.state !== 'confirmed');
-    const removals = this.checkpoints.removalTotals(checkpoint.runId);
+  private async remainingPlan(checkpoint: Checkpoint): Promise<DataPlan> {
+    const batches = (await this.runStore.imports.batches(checkpoint.runId)).filter(
+      (batch) => batch.state !== 'confirmed',
+    );
+    const removals = await this.runStore.removals.totals(checkpoint.runId);
     const remainingRemovals = removals.planned - removals.removed;
     const removalCalls = checkpoint.removalsLookedUp
-      ? this.checkpoints.removalBatches(checkpoint.runId).filter((batch) => batch.state !== 'confirmed')
-          .length
+      ? (await this.runStore.removals.batches(checkpoint.runId)).filter(
+          (batch) => batch.state !== 'confirmed',
+        ).length
       : Math.ceil(remainingRemovals / maxRemovalIdsPerCall);
     const lookupCalls =
       !checkpoint.removalsLookedUp && remainingRemovals > 0
-        ? estimateLookupCalls(this.checkpoints.snapshotSize(this.destination.name))
+        ? estimateLookupCalls(await this.runStore.snapshots.size(this.destination.name))
         : 0;
     const estimatedRequests = estimateRunRequests({ importCalls: batches.length, removalCalls, lookupCalls });
     const rps = this.destination.connection.limits.requestsPerSecond;
@@ -655,7 +643,7 @@ class RunContext {
   }
 
   private async createClient(session: ExportRunSession): Promise<ConstantContactClient> {
-    const runtime = await connectionRuntime(this.store, this.destination.spec.connection);
+    const runtime = await this.store.connection(this.destination.spec.connection);
     const onRequest = this.options.onRequest;
     return new ConstantContactClient({
       connectionName: runtime.name,

@@ -1,7 +1,6 @@
-import type { RunRecord, RunStatus, RunTrigger } from '../state';
-import type { JsonObject } from '../state/spec-hash';
 import { type ApiCallCounts, noApiCalls } from './api-call-tally';
 import type { ListCheck } from './check-list-membership';
+import type { JsonObject, RunRecord, RunStatus, RunTrigger } from './control-plane';
 import type { DataPlan } from './data-plan';
 
 /** The steps of a run, in order; the run record times each. */

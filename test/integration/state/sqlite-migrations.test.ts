@@ -1,13 +1,8 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  openStateStore,
-  readAppliedMigrations,
-  type SqliteMigration,
-  StateError,
-  sqliteStateMigrations,
-} from '../../../src/state';
+import { openStateStore, readAppliedMigrations, type SqliteMigration, StateError } from '../../../src/state';
+import { exportctlSqliteMigrations as sqliteStateMigrations } from '../../../src/wiring/state-migrations';
 import { fakeClock } from '../../support/fake-clock';
 import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
@@ -91,7 +86,7 @@ describe('opening a SQLite state', () => {
 
   it('creates the default .exportctl/state.db under cwd: folder 0700, file 0600', async () => {
     const cwd = tempFolder();
-    const store = await openStateStore(undefined, { cwd, env: {} });
+    const store = await openStateStore(undefined, { cwd, env: {}, migrations: sqliteStateMigrations });
     await store.close();
     expect(store.location).toBe(join(cwd, '.exportctl', 'state.db'));
     expect(statSync(join(cwd, '.exportctl')).mode & 0o777).toBe(0o700);
@@ -100,7 +95,11 @@ describe('opening a SQLite state', () => {
 
   it('takes the URL from EXPORTCTL_STATE when none is passed', async () => {
     const cwd = tempFolder();
-    const store = await openStateStore(undefined, { cwd, env: { EXPORTCTL_STATE: 'sqlite:elsewhere/x.db' } });
+    const store = await openStateStore(undefined, {
+      cwd,
+      env: { EXPORTCTL_STATE: 'sqlite:elsewhere/x.db' },
+      migrations: sqliteStateMigrations,
+    });
     await store.close();
     expect(store.location).toBe(join(cwd, 'elsewhere', 'x.db'));
   });
@@ -178,7 +177,9 @@ describe('opening a SQLite state', () => {
   });
 
   it('says postgres is not supported yet', async () => {
-    const error = await openError(openStateStore('postgres://u:p@localhost/state', { env: {} }));
+    const error = await openError(
+      openStateStore('postgres://u:p@localhost/state', { env: {}, migrations: sqliteStateMigrations }),
+    );
     expect(error.code).toBe('state-backend-unsupported');
   });
 

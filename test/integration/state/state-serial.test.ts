@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { readAppliedMigrations, sqliteStateMigrations } from '../../../src/state';
+import { readAppliedMigrations } from '../../../src/state';
+import { exportctlSqliteMigrations as sqliteStateMigrations } from '../../../src/wiring/state-migrations';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 

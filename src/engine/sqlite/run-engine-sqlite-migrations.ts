@@ -1,7 +1,18 @@
-import type { SqliteMigration } from '../state/sqlite/sqlite-migrations';
+import type { SqliteDatabase } from './sqlite-run-context';
 
 /**
- * The run engine's durable tables in the SQLite state (appended to `sqliteStateMigrations`).
+ * One forward-only step of the engine's tables, in the shape the SQLite state's migrator runs
+ * (`id`, stable forever and prefixed `run-engine-`; `up`, run inside its own transaction).
+ */
+export interface RunEngineSqliteMigration {
+  readonly id: string;
+  up(db: SqliteDatabase): void;
+}
+
+/**
+ * The run engine's durable tables in the SQLite state. The wiring hands them to the state's
+ * migrator (`exportctlSqliteMigrations`): released ones are never edited, a change is a new entry
+ * appended here.
  *
  * - `export_snapshots`: each destination's last confirmed membership, one row per contact (its
  *   lowercased email) with the fingerprint of the fields last sent. A row is written only after the
@@ -14,9 +25,9 @@ import type { SqliteMigration } from '../state/sqlite/sqlite-migrations';
  * replaced (`resources` row deleted): the snapshot describes a list the destination no longer has,
  * and the resource handlers need not know these tables exist. The staging of a run's contacts (the
  * read, deduplicated and diffed) lives in TEMP tables of the run's connection, not here: see
- * `ContactStaging`.
+ * `SqliteContactStaging`.
  */
-export const runEngineMigrations: readonly SqliteMigration[] = [
+export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   {
     id: 'run-engine-1-snapshots-and-checkpoints',
     up(db) {

@@ -1,21 +1,8 @@
-import { importEntryJson } from '../constant-contact';
-import { contactFingerprint, type ExportContact, type RowLocation } from '../profiles';
-import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
-import type { PlannedImportBatch } from './export-checkpoint-store';
-
-/**
- * One staged contact as the planning pass reads it, in (email key, key) order: `[emailKey, key,
- * entryBytes, snapshot, position]`, where `entryBytes` is the UTF-8 size of its import entry and
- * `snapshot` says what the destination's snapshot holds for its email: 0 none, 1 the same
- * fingerprint, 2 another one. Plain arrays of small values: a million pass through the pass.
- */
-export type StagedContactRow = readonly [
-  emailKey: string,
-  key: string,
-  entryBytes: number,
-  snapshot: 0 | 1 | 2,
-  position: number,
-];
+import type { RowLocation } from '../../profiles';
+import type { PlannedImportBatch, RunStaging, StagedContact, StagedContactRow } from '../run-store';
+import type { SqliteImportBatches, StagedSelection } from './sqlite-import-batches';
+import type { SqliteRemovalBatches } from './sqlite-removal-batches';
+import type { SqliteDatabase } from './sqlite-run-context';
 
 /** Which number of a RowLocation a source's rows carry. */
 type LocationNumber = 'line' | 'rowid' | 'row';
@@ -31,8 +18,7 @@ const stagingCacheKib = 32 * 1024;
 /**
  * A run's contacts while it plans, in two TEMP tables of the state's connection (private to it: no
  * other process sees them, and writing them takes no lock on the state file). Each contact is
- * staged as what will be sent: its import entry (`importEntryJson`) and its fingerprint, computed
- * once, as it is read.
+ * staged as the engine hands it over: what will be sent (its import entry) and its fingerprint.
  *
  * Contacts are appended in source order (cheap), then copied once, sorted, into a table clustered by
  * `(email_key, key)`. That order does the rest: the first row of each email is the dedupe winner
@@ -45,7 +31,7 @@ const stagingCacheKib = 32 * 1024;
  * TEMP tables vanish with the connection, so a crash before the plan is stored loses nothing that
  * was sent: there is none. Call `drop` when done.
  */
-export class ContactStaging {
+export class SqliteContactStaging implements RunStaging {
   private readonly appended: string;
   private readonly sorted: string;
   private readonly insert: { run(...values: unknown[]): unknown };
@@ -59,7 +45,9 @@ export class ContactStaging {
 
   constructor(
     private readonly db: SqliteDatabase,
-    runId: number,
+    private readonly runId: number,
+    private readonly destination: string,
+    private readonly batches: { imports: SqliteImportBatches; removals: SqliteRemovalBatches },
   ) {
     this.appended = `temp.export_staged_${runId}`;
     this.sorted = `temp.export_sorted_${runId}`;
@@ -81,33 +69,16 @@ export class ContactStaging {
     return this.staged;
   }
 
-  /** The sorted table's name, for SQL that joins it (`email_key` column). */
-  get selectedTable(): string {
-    return this.sorted;
-  }
-
   /**
    * Appends contacts (in source order), in one transaction of the TEMP database: no other process
    * waits for it, and no contact object outlives the read batch it came in.
    */
-  add(contacts: readonly ExportContact[]): void {
+  async add(contacts: readonly StagedContact[], where: RowLocation | undefined): Promise<void> {
     if (contacts.length === 0) return;
-    this.location ??= locationOf(contacts[0]?.where);
-    const number = this.location?.number ?? 'line';
+    this.location ??= locationOf(where);
     this.db.transaction(() => {
       for (const contact of contacts) {
-        const entry = importEntryJson({
-          email: contact.email,
-          first_name: contact.firstName,
-          last_name: contact.lastName,
-        });
-        this.insert.run(
-          contact.emailKey,
-          contact.key,
-          entry,
-          contactFingerprint(contact),
-          contact.where[number] ?? 0,
-        );
+        this.insert.run(contact.emailKey, contact.key, contact.entry, contact.fingerprint, contact.position);
       }
     })();
     this.staged += contacts.length;
@@ -117,7 +88,7 @@ export class ContactStaging {
    * Ends the appending: copies the contacts, sorted by email key then key, into the clustered table.
    * One statement inside SQLite (its external sort), no row crosses into JavaScript.
    */
-  sort(): void {
+  async seal(): Promise<void> {
     this.db.exec(`
       CREATE TABLE ${this.sorted} (
         email_key TEXT NOT NULL, key TEXT NOT NULL, entry TEXT NOT NULL, fingerprint TEXT NOT NULL,
@@ -131,7 +102,7 @@ export class ContactStaging {
   }
 
   /** Distinct email keys: the contacts the list should hold. */
-  distinctEmails(): number {
+  async distinctEmails(): Promise<number> {
     const row = this.db.prepare(`SELECT count(DISTINCT email_key) AS n FROM ${this.sorted}`).get() as {
       n: number;
     };
@@ -139,13 +110,13 @@ export class ContactStaging {
   }
 
   /** Snapshot members of `destination` whose email is not staged: they left the selection. */
-  leavers(destination: string): number {
+  async leavers(): Promise<number> {
     const row = this.db
       .prepare(
         `SELECT count(*) AS n FROM main.export_snapshots AS s WHERE s.destination = ?
          AND NOT EXISTS (SELECT 1 FROM ${this.sorted} AS t WHERE t.email_key = s.email_key)`,
       )
-      .get(destination) as { n: number };
+      .get(this.destination) as { n: number };
     return row.n;
   }
 
@@ -154,14 +125,14 @@ export class ContactStaging {
    * `onList` (the list's members, by lowercased email). Snapshot members the list does not hold
    * (unsubscribed contacts Constant Contact never added, or contacts removed there) are not.
    */
-  leaversOnList(destination: string, onList: ReadonlyMap<string, unknown>): number {
+  async leaversOnList(onList: ReadonlyMap<string, unknown>): Promise<number> {
     const emails = this.db
       .prepare(
         `SELECT s.email_key FROM main.export_snapshots AS s WHERE s.destination = ?
          AND NOT EXISTS (SELECT 1 FROM ${this.sorted} AS t WHERE t.email_key = s.email_key)`,
       )
       .pluck()
-      .iterate(destination) as IterableIterator<string>;
+      .iterate(this.destination) as IterableIterator<string>;
     let count = 0;
     for (const email of emails) if (onList.has(email)) count += 1;
     return count;
@@ -171,7 +142,8 @@ export class ContactStaging {
    * Walks every staged contact in (email key, key) order, `pageSize` at a time (one query per page,
    * so other statements may run between pages), each with what the snapshot holds for its email.
    */
-  async *pages(destination: string, pageSize = 10_000): AsyncGenerator<StagedContactRow[]> {
+  async *pages(pageSize = 10_000): AsyncGenerator<StagedContactRow[]> {
+    const destination = this.destination;
     const columns = `t.email_key, t.key, octet_length(t.entry),
       CASE WHEN s.fingerprint IS NULL THEN 0 WHEN s.fingerprint = t.fingerprint THEN 1 ELSE 2 END,
       t.position`;
@@ -199,11 +171,11 @@ export class ContactStaging {
    * rows of its `keys`. Call it after the planning pass has deleted the range's dedupe losers
    * (`dropLoser`): it made the same choice row by row; the caller checks the counts agree.
    */
-  importBatchSelection(
+  private importBatchSelection(
     destination: string,
     batch: Pick<PlannedImportBatch, 'firstEmail' | 'lastEmail' | 'keys'>,
     full: boolean,
-  ): { readonly sql: string; readonly parameters: readonly unknown[] } {
+  ): StagedSelection {
     if (batch.keys !== undefined) {
       return {
         sql: `FROM json_each(?) AS k
@@ -226,7 +198,20 @@ export class ContactStaging {
    * for the loser's issue. One statement per loser; what is left holds one row per email, so a
    * batch's selection needs no dedupe.
    */
-  dropLoser(row: StagedContactRow): string {
+  async storeImportBatch(batch: number, planned: PlannedImportBatch, full: boolean): Promise<void> {
+    this.batches.imports.storeFromStaging(
+      this.runId,
+      batch,
+      planned,
+      this.importBatchSelection(this.destination, planned, full),
+    );
+  }
+
+  async storeRemovals(): Promise<number> {
+    return this.batches.removals.storeLeavers(this.runId, this.destination, this.sorted);
+  }
+
+  async dropLoser(row: StagedContactRow): Promise<string> {
     this.dropLoserQuery ??= this.db.prepare(
       `DELETE FROM ${this.sorted} WHERE email_key = ? AND key = ? RETURNING entry ->> '$.email' AS email`,
     );
@@ -245,7 +230,7 @@ export class ContactStaging {
   }
 
   /** Drops the tables; safe to call twice. */
-  drop(): void {
+  async drop(): Promise<void> {
     if (this.state === 'dropped') return;
     this.state = 'dropped';
     this.dropLoserQuery = undefined;
