@@ -1,5 +1,6 @@
 export * from './activity-pipeline';
 export * from './api-call-tally';
+export * from './contact-index';
 export * from './control-plane';
 export * from './data-plan';
 export * from './due-destinations';
@@ -18,4 +19,5 @@ export * from './run-record';
 export * from './run-store';
 export * from './send-imports';
 export * from './send-removals';
+export * from './snapshot-fingerprint';
 export * from './source-git-commit';

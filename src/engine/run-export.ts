@@ -14,6 +14,7 @@ import { ExportctlError } from '../errors';
 import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
 import { checkListMembership } from './check-list-membership';
+import { type EmailHash, fnv1a32 } from './contact-index';
 import {
   type AppliedResourceView,
   destinationLockName,
@@ -68,6 +69,11 @@ export interface RunEngineTuning {
   >;
   /** Where row-issue CSVs go instead of beside the state. */
   readonly rowIssuesFolder: string | undefined;
+  /**
+   * The hash the run's contact index finds emails by (default FNV-1a, 32 bits); every match is
+   * confirmed on the email, so tests inject a weak one to make emails collide.
+   */
+  readonly emailHash: EmailHash;
 }
 
 const defaultTuning = {
@@ -78,6 +84,7 @@ const defaultTuning = {
   polling: defaultPipelinePolling,
   client: {},
   rowIssuesFolder: undefined,
+  emailHash: fnv1a32,
 } satisfies RunEngineTuning;
 
 export interface RunExportOptions {
@@ -337,6 +344,7 @@ class RunContext {
       contactLimit: this.tuning.contactLimit,
       importBatchLimits: this.tuning.importBatchLimits,
       signal: this.options.signal,
+      emailHash: this.tuning.emailHash,
     };
   }
 

@@ -1,10 +1,10 @@
 import type { ActivityCounters } from '../constant-contact';
-import type { RowLocation } from '../profiles';
 
 /**
  * The run engine's durable state, as a port the engine owns: each destination's confirmed snapshot
- * and list baseline, the checkpoint of its one unfinished run with the import and removal batches
- * it planned, the activities runs claimed, and the staging of a run's contacts while it plans.
+ * and list baseline, the checkpoint of its one unfinished run with the contacts it staged (only the
+ * new and changed ones: the engine compares as it reads), the import and removal batches it
+ * planned, and the activities runs claimed.
  * Every method is async so that a networked backend can follow; an implementation lives in a folder
  * of its own (`src/engine/sqlite/`) and is picked by the wiring (`runEngineStateFor`). The engine
  * never asks which one it has. `test/integration/engine/run-store-contract.test.ts` states the
@@ -13,7 +13,8 @@ import type { RowLocation } from '../profiles';
  * Writes that belong to a run (everything but `checkpoints.create`/`delete` and the list
  * baselines) are refused with `destination-replaced` (a RunEngineError) when the run's checkpoint
  * no longer exists (apply deleted or replaced the destination meanwhile), and then change nothing.
- * Confirming a batch and updating the snapshot happen in one transaction.
+ * A confirmed batch is part of the snapshot from the transaction that marks it: its contacts are
+ * folded into the destination's snapshot rows when the run's checkpoint is deleted.
  */
 export interface RunStore {
   readonly checkpoints: CheckpointStore;
@@ -22,11 +23,6 @@ export interface RunStore {
   readonly imports: ImportBatchStore;
   readonly removals: RemovalBatchStore;
   readonly claims: ActivityClaimStore;
-  /**
-   * A new, empty staging for run `runId` of `destination` (private to this process: nothing of it
-   * is durable, a crash before the plan is stored loses nothing that was sent). `drop` it when done.
-   */
-  openStaging(runId: number, destination: string): Promise<RunStaging>;
   /** Gives back the space a finished run used (best effort; never throws). */
   compact(): Promise<void>;
 }
@@ -55,7 +51,11 @@ export interface CheckpointStore {
   of(destination: string): Promise<Checkpoint | undefined>;
   /** Records that run `runId` of `destination` started planning (phase `planning`). */
   create(runId: number, destination: string, listId: string): Promise<void>;
-  /** Drops the run's checkpoint and everything planned under it (its batches and removals). */
+  /**
+   * Ends the run's checkpoint: the contacts of its confirmed import batches enter the destination's
+   * snapshot, then the checkpoint and everything planned under it (its staged contacts, batches and
+   * removals) are dropped, in one transaction.
+   */
   delete(runId: number): Promise<void>;
   setPhase(runId: number, phase: CheckpointPhase): Promise<void>;
   /**
@@ -76,9 +76,17 @@ export interface ListBaselineStore {
   drop(destination: string): Promise<void>;
 }
 
+/** A snapshot member: its email key and its fingerprint (`snapshotFingerprint`; 0: unconfirmed). */
+export type SnapshotMember = readonly [emailKey: string, fingerprint: bigint];
+
 export interface SnapshotStore {
-  /** Contacts in the destination's last confirmed snapshot. */
+  /** Contacts in the destination's confirmed snapshot (an unfinished run's confirmed batches included). */
   size(destination: string): Promise<number>;
+  /**
+   * Every member of the destination's snapshot as its last checkpoint left it (each email once), a
+   * page at a time: what a fresh run compares its contacts with. Other calls may run between pages.
+   */
+  members(destination: string): AsyncGenerator<readonly SnapshotMember[]>;
   /**
    * Holds the snapshot against the list's members (`emailKeys`, lowercased): snapshot members the
    * list lacks leave the snapshot (the run's diff sends them again); the list's members the snapshot
@@ -121,9 +129,22 @@ export interface ImportTotals {
 }
 
 export interface ImportBatchStore {
+  /**
+   * Stages contacts the run may send (new or changed ones, or all with `full`), each written once:
+   * the import batches are ranges of their `seq`. In one transaction.
+   */
+  stage(runId: number, contacts: readonly StagedContact[]): Promise<void>;
+  /** Drops staged contacts that lost the dedupe after they were staged. */
+  unstage(runId: number, seqs: readonly number[]): Promise<void>;
+  /**
+   * Stores import batch `batch` (state `planned`): the staged contacts from `firstSeq` to `lastSeq`.
+   * Throws when they are not `planned.contacts` (the engine and the store disagree: a bug), and
+   * then stores nothing.
+   */
+  plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void>;
   /** The run's import batches, in order. */
   batches(runId: number): Promise<ImportBatchCheckpoint[]>;
-  /** The `import_data` bytes of a batch not confirmed yet (empty once confirmed). */
+  /** The `import_data` bytes of a batch: its contacts' entries in `seq` order, joined by commas. */
   data(runId: number, batch: number): Promise<Buffer>;
   /** Before the request leaves: from now on its activity may exist. Counts a submission. */
   markSending(runId: number, batch: number, sentAt: number): Promise<void>;
@@ -135,8 +156,8 @@ export interface ImportBatchStore {
   /** Back to be sent again: its request made no activity, or the activity failed. */
   markPlanned(runId: number, batch: number): Promise<void>;
   /**
-   * The batch's activity completed: its contacts enter the destination's snapshot with the
-   * fingerprints sent and the batch is confirmed, in one transaction. Its body is not kept.
+   * The batch's activity completed: it is marked confirmed (its contacts are in the snapshot from
+   * now on, with the fingerprints sent; nothing is copied).
    */
   confirm(
     runId: number,
@@ -170,6 +191,8 @@ export interface RemovalTotals {
 }
 
 export interface RemovalBatchStore {
+  /** Records the run's removals: the snapshot members `emails` (leavers). Resolves how many. */
+  plan(runId: number, emails: Iterable<string>): Promise<number>;
   /** Emails (lowercased) of the run's removals, in order. */
   emails(runId: number): Promise<string[]>;
   /**
@@ -203,80 +226,20 @@ export interface ActivityClaimStore {
 
 /** One contact as the engine stages it: what will be sent, computed once as it is read. */
 export interface StagedContact {
+  /** Its place in the run's staging (increasing in read order); batches are ranges of it. */
+  readonly seq: number;
   /** The lowercased email: the contact's identity on the list. */
   readonly emailKey: string;
-  /** The profile's key: the smallest (by code point) of an email's profiles wins the dedupe. */
-  readonly key: string;
+  /** Fingerprint of the fields sent (`snapshotFingerprint`): what the snapshot keeps of it. */
+  readonly fingerprint: bigint;
   /** Its `import_data` entry (a JSON object). */
   readonly entry: string;
-  /** Fingerprint of the fields sent: equal to the snapshot's means unchanged. */
-  readonly fingerprint: string;
-  /** The profile's line, rowid or row number in the source (its `where`). */
-  readonly position: number;
 }
 
-/**
- * One staged contact as the planning pass reads it, in (email key, key) order: `[emailKey, key,
- * entryBytes, snapshot, position]`, where `entryBytes` is the UTF-8 size of its import entry and
- * `snapshot` says what the destination's snapshot holds for its email: 0 none, 1 the same
- * fingerprint, 2 another one. Plain arrays of small values: a million pass through the pass.
- */
-export type StagedContactRow = readonly [
-  emailKey: string,
-  key: string,
-  entryBytes: number,
-  snapshot: 0 | 1 | 2,
-  position: number,
-];
-
-/** One import call the planning pass cut: how many contacts, how big, which range of emails. */
+/** One import call the planning pass cut: its contacts are the staged ones from `firstSeq` to `lastSeq`. */
 export interface PlannedImportBatch {
   readonly contacts: number;
   readonly bodyBytes: number;
-  readonly firstEmail: string;
-  readonly lastEmail: string;
-  /**
-   * The batch's contacts as `[emailKey, key]`, when they are a small part of their range of emails
-   * (a small delta): then the store may pick them by key rather than filter the whole range.
-   */
-  readonly keys?: readonly (readonly [string, string])[];
-}
-
-/**
- * A run's contacts while it plans. Contacts are added in source order, then `seal`ed; from then on
- * the staging answers in (email key, key) order, the order every reader relies on: the first row
- * of an email is the dedupe winner (the smallest key by code point), and the planning pass drops the
- * others (`dropLoser`) before it stores the batches that cover them.
- */
-export interface RunStaging {
-  /** Contacts added so far (before dedupe). */
-  readonly size: number;
-  /** Adds contacts in source order; `where` of the first tells how to locate rows (`rowLocation`). */
-  add(contacts: readonly StagedContact[], where: RowLocation | undefined): Promise<void>;
-  /** Ends the adding: the contacts are ordered by email key, then key. */
-  seal(): Promise<void>;
-  /** Distinct email keys: the contacts the list should hold. */
-  distinctEmails(): Promise<number>;
-  /** Snapshot members of the destination whose email is not staged: they left the selection. */
-  leavers(): Promise<number>;
-  /** How many leavers are among `onList` (the list's members by lowercased email). */
-  leaversOnList(onList: ReadonlyMap<string, unknown>): Promise<number>;
-  /** Every staged contact in order, a page at a time, with what the snapshot holds for its email. */
-  pages(): AsyncGenerator<StagedContactRow[]>;
-  /** Drops a row that lost the dedupe; resolves its email as it would have been sent. */
-  dropLoser(row: StagedContactRow): Promise<string>;
-  /** Where a staged row's profile was in the source. */
-  rowLocation(row: StagedContactRow): RowLocation;
-  /**
-   * Stores import batch `batch` of the run (state `planned`) with the exact contacts it carries,
-   * from the staging: the contacts from `firstEmail` to `lastEmail` to be sent (changed against the
-   * snapshot, or all with `full`), or those of `keys`. Call it once the range's losers are dropped.
-   * Throws when they are not `planned.contacts` (the pass and the store disagree: a bug), and then
-   * stores nothing.
-   */
-  storeImportBatch(batch: number, planned: PlannedImportBatch, full: boolean): Promise<void>;
-  /** Records the run's removals: every leaver. Resolves how many. */
-  storeRemovals(): Promise<number>;
-  /** Frees the staging; safe to call twice. */
-  drop(): Promise<void>;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
 }

@@ -1,3 +1,4 @@
+import { snapshotFingerprint } from '../snapshot-fingerprint';
 import type { SqliteDatabase } from './sqlite-run-context';
 
 /**
@@ -162,6 +163,71 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
         WHEN old.kind = 'ExportDestination'
         BEGIN
           DELETE FROM export_list_baselines WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
+  {
+    // Compact snapshots, compared before staging, confirmed by marking. The snapshot's fingerprint
+    // becomes the first 64 bits of the old one as an INTEGER (the engine derives it the same way, so
+    // an upgraded state's first run finds every unchanged contact unchanged; '' — sent, never
+    // confirmed — becomes 0, which no contact has). A run stages only its new and changed contacts,
+    // once, in `export_run_contacts`; an import batch is a range of their `seq` (`first_seq`,
+    // `last_seq`) and its body is assembled from them when sent; confirming marks the batch, and
+    // its contacts are folded into the snapshot when the checkpoint is deleted. Batches planned by
+    // the previous version (first_seq NULL) keep their payload and rows until their run ends.
+    id: 'run-engine-5-compact-snapshots',
+    up(db) {
+      db.exec(`
+        DROP TRIGGER export_destination_removed;
+        ALTER TABLE export_snapshots RENAME TO export_snapshots_text;
+        CREATE TABLE export_snapshots (
+          destination TEXT NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint INTEGER NOT NULL,
+          confirmed_run INTEGER NOT NULL,
+          PRIMARY KEY (destination, email_key)
+        ) STRICT, WITHOUT ROWID;
+      `);
+      const insert = db.prepare(
+        'INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)',
+      );
+      // Page by page: better-sqlite3 runs no statement while another one iterates.
+      const page = db
+        .prepare(
+          `SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots_text
+           WHERE (destination, email_key) > (?, ?) ORDER BY destination, email_key LIMIT 10000`,
+        )
+        .raw();
+      let after: [string, string] = ['', ''];
+      for (;;) {
+        const rows = page.all(...after) as [string, string, string, number][];
+        for (const [destination, emailKey, fingerprint, run] of rows)
+          insert.run(destination, emailKey, snapshotFingerprint(fingerprint), run);
+        const last = rows.at(-1);
+        if (last === undefined) break;
+        after = [last[0], last[1]];
+      }
+      db.exec(`
+        DROP TABLE export_snapshots_text;
+
+        CREATE TABLE export_run_contacts (
+          run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint INTEGER NOT NULL,
+          entry TEXT NOT NULL,
+          PRIMARY KEY (run_id, seq)
+        ) STRICT, WITHOUT ROWID;
+
+        ALTER TABLE export_import_batches ADD COLUMN first_seq INTEGER;
+        ALTER TABLE export_import_batches ADD COLUMN last_seq INTEGER;
+
+        CREATE TRIGGER export_destination_removed AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_snapshots WHERE destination = old.name;
+          DELETE FROM export_checkpoints WHERE destination = old.name;
         END;
       `);
     },

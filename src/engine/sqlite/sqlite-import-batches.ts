@@ -5,7 +5,9 @@ import type {
   ImportBatchStore,
   ImportTotals,
   PlannedImportBatch,
+  StagedContact,
 } from '../run-store';
+import { snapshotFingerprint } from '../snapshot-fingerprint';
 import type { SqliteRunContext } from './sqlite-run-context';
 
 interface ImportBatchRow {
@@ -19,51 +21,51 @@ interface ImportBatchRow {
   adopted: number;
 }
 
-/** A FROM and WHERE clause over a table aliased `t` with `email_key`, `entry`, `fingerprint`. */
-export interface StagedSelection {
-  readonly sql: string;
-  readonly parameters: readonly unknown[];
-}
-
 /**
- * A run's import batches in `export_import_batches`, their bodies in `export_import_payloads` and
- * their contacts' snapshot rows in `export_import_rows` (written once, deleted when confirmed).
+ * A run's staged contacts in `export_run_contacts` (each written once), its import batches in
+ * `export_import_batches` (a batch is a range of the staged contacts' `seq`), confirmed by marking.
+ * Batches planned by the previous version (no `first_seq`) carry their body in
+ * `export_import_payloads` and their snapshot rows in `export_import_rows`.
  */
 export class SqliteImportBatches implements ImportBatchStore {
   constructor(private readonly context: SqliteRunContext) {}
 
-  /**
-   * Stores one planned import call with the contacts `selection` picks from the staging (this
-   * folder's `SqliteContactStaging`), inside SQLite: the body and the batch's snapshot rows. Throws
-   * when the selection does not hold `planned.contacts` contacts, and then nothing is stored.
-   */
-  storeFromStaging(
-    runId: number,
-    batch: number,
-    planned: PlannedImportBatch,
-    selection: StagedSelection,
-  ): void {
+  async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
+    if (contacts.length === 0) return;
+    const insert = this.context.db.prepare(
+      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.context.write(runId, () => {
+      for (const contact of contacts)
+        insert.run(runId, contact.seq, contact.emailKey, contact.fingerprint, contact.entry);
+    });
+  }
+
+  async unstage(runId: number, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const remove = this.context.db.prepare('DELETE FROM export_run_contacts WHERE run_id = ? AND seq = ?');
+    this.context.write(runId, () => {
+      for (const seq of seqs) remove.run(runId, seq);
+    });
+  }
+
+  async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
     const { db } = this.context;
     this.context.write(runId, () => {
-      db.prepare(
-        `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, state)
-         VALUES (?, ?, ?, ?, 'planned')`,
-      ).run(runId, batch, planned.contacts, planned.bodyBytes);
-      db.prepare(
-        `INSERT INTO export_import_payloads (run_id, batch, import_data)
-         SELECT ?, ?, CAST(group_concat(t.entry, ',' ORDER BY t.email_key) AS BLOB) ${selection.sql}`,
-      ).run(runId, batch, ...selection.parameters);
-      const rows = db
-        .prepare(
-          `INSERT INTO export_import_rows (run_id, batch, email_key, fingerprint)
-           SELECT ?, ?, t.email_key, t.fingerprint ${selection.sql} ORDER BY t.email_key`,
-        )
-        .run(runId, batch, ...selection.parameters).changes;
-      if (rows !== planned.contacts) {
+      const staged = (
+        db
+          .prepare('SELECT count(*) AS n FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
+          .get(runId, planned.firstSeq, planned.lastSeq) as { n: number }
+      ).n;
+      if (staged !== planned.contacts) {
         throw new Error(
-          `import batch ${batch} of run ${runId}: the plan counted ${planned.contacts} contacts from ${planned.firstEmail} to ${planned.lastEmail}, the staging holds ${rows}`,
+          `import batch ${batch} of run ${runId}: the plan counted ${planned.contacts} contacts from #${planned.firstSeq} to #${planned.lastSeq}, the staging holds ${staged}`,
         );
       }
+      db.prepare(
+        `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, state, first_seq, last_seq)
+         VALUES (?, ?, ?, ?, 'planned', ?, ?)`,
+      ).run(runId, batch, planned.contacts, planned.bodyBytes, planned.firstSeq, planned.lastSeq);
     });
   }
 
@@ -87,10 +89,29 @@ export class SqliteImportBatches implements ImportBatchStore {
   }
 
   async data(runId: number, batch: number): Promise<Buffer> {
+    const { db } = this.context;
+    const range = this.range(runId, batch);
+    if (range === undefined) {
+      const row = db
+        .prepare('SELECT import_data FROM export_import_payloads WHERE run_id = ? AND batch = ?')
+        .get(runId, batch) as { import_data: Buffer } | undefined;
+      return row?.import_data ?? Buffer.alloc(0);
+    }
+    const row = db
+      .prepare(
+        `SELECT CAST(group_concat(entry, ',' ORDER BY seq) AS BLOB) AS import_data FROM export_run_contacts
+         WHERE run_id = ? AND seq BETWEEN ? AND ?`,
+      )
+      .get(runId, range[0], range[1]) as { import_data: Buffer | null };
+    return row.import_data ?? Buffer.alloc(0);
+  }
+
+  /** A batch's range of staged contacts; undefined for a batch of the previous version. */
+  range(runId: number, batch: number): [number, number] | undefined {
     const row = this.context.db
-      .prepare('SELECT import_data FROM export_import_payloads WHERE run_id = ? AND batch = ?')
-      .get(runId, batch) as { import_data: Buffer } | undefined;
-    return row?.import_data ?? Buffer.alloc(0);
+      .prepare('SELECT first_seq, last_seq FROM export_import_batches WHERE run_id = ? AND batch = ?')
+      .get(runId, batch) as { first_seq: number | null; last_seq: number | null } | undefined;
+    return row?.first_seq == null || row.last_seq == null ? undefined : [row.first_seq, row.last_seq];
   }
 
   async markSending(runId: number, batch: number, sentAt: number): Promise<void> {
@@ -132,20 +153,88 @@ export class SqliteImportBatches implements ImportBatchStore {
   ): Promise<void> {
     const { db } = this.context;
     this.context.write(runId, () => {
-      db.prepare(
-        `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-         SELECT ?, email_key, fingerprint, ? FROM export_import_rows WHERE run_id = ? AND batch = ?
-         ORDER BY email_key
-         ON CONFLICT (destination, email_key) DO UPDATE
-         SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-      ).run(destination, runId, runId, batch);
-      db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
-      db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
+      if (this.range(runId, batch) === undefined) this.confirmLegacy(runId, destination, batch);
       db.prepare(
         `UPDATE export_import_batches SET state = 'confirmed', counters = ?, errors = ?
          WHERE run_id = ? AND batch = ?`,
       ).run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);
     });
+  }
+
+  /**
+   * Folds the run's confirmed batches into the destination's snapshot (inside the caller's
+   * transaction): each contact's row written once, with the fingerprint sent.
+   */
+  foldConfirmed(runId: number, destination: string): void {
+    const { db } = this.context;
+    const ranges = db
+      .prepare(
+        `SELECT first_seq, last_seq FROM export_import_batches
+         WHERE run_id = ? AND state = 'confirmed' AND first_seq IS NOT NULL ORDER BY batch`,
+      )
+      .all(runId) as { first_seq: number; last_seq: number }[];
+    const fold = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+       SELECT ?, email_key, fingerprint, run_id FROM export_run_contacts
+       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
+       ON CONFLICT (destination, email_key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+    );
+    for (const range of ranges) fold.run(destination, runId, range.first_seq, range.last_seq);
+  }
+
+  /**
+   * The contacts of the run's batches that were sent but not confirmed enter the snapshot with the
+   * unconfirmed fingerprint (0). Resolves how many.
+   */
+  keepUnconfirmed(runId: number, destination: string): number {
+    const { db } = this.context;
+    const batches = db
+      .prepare(
+        `SELECT first_seq, last_seq FROM export_import_batches
+         WHERE run_id = ? AND state <> 'confirmed' AND submissions > 0 ORDER BY batch`,
+      )
+      .all(runId) as { first_seq: number | null; last_seq: number | null }[];
+    const keep = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+       SELECT ?, email_key, 0, run_id FROM export_run_contacts
+       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
+       ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
+    );
+    let kept = 0;
+    for (const batch of batches) {
+      if (batch.first_seq === null || batch.last_seq === null) continue;
+      kept += keep.run(destination, runId, batch.first_seq, batch.last_seq).changes;
+    }
+    // Batches of the previous version.
+    kept += db
+      .prepare(
+        `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+         SELECT ?, r.email_key, 0, ? FROM export_import_rows r
+         JOIN export_import_batches b ON b.run_id = r.run_id AND b.batch = r.batch
+         WHERE r.run_id = ? AND b.state <> 'confirmed' AND b.submissions > 0
+         ORDER BY r.email_key
+         ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
+      )
+      .run(destination, runId, runId).changes;
+    return kept;
+  }
+
+  /** A batch of the previous version: its rows enter the snapshot now, and what it sent is deleted. */
+  private confirmLegacy(runId: number, destination: string, batch: number): void {
+    const { db } = this.context;
+    const rows = db
+      .prepare('SELECT email_key, fingerprint FROM export_import_rows WHERE run_id = ? AND batch = ?')
+      .all(runId, batch) as { email_key: string; fingerprint: string }[];
+    const upsert = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)
+       ON CONFLICT (destination, email_key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+    );
+    for (const row of rows)
+      upsert.run(destination, row.email_key, snapshotFingerprint(row.fingerprint), runId);
+    db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
+    db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
   }
 
   async totals(runId: number): Promise<ImportTotals> {

@@ -10,23 +10,13 @@ import type { SqliteRunContext } from './sqlite-run-context';
 export class SqliteRemovalBatches implements RemovalBatchStore {
   constructor(private readonly context: SqliteRunContext) {}
 
-  /**
-   * Records the removals: every snapshot member of `destination` not in `selectedTable` (a TEMP
-   * table of this connection with an `email_key` column: this folder's staging). Resolves how many.
-   */
-  storeLeavers(runId: number, destination: string, selectedTable: string): number {
-    return this.context.write(
-      runId,
-      () =>
-        this.context.db
-          .prepare(
-            `INSERT INTO export_removals (run_id, email_key)
-             SELECT ?, s.email_key FROM export_snapshots AS s
-             WHERE s.destination = ?
-               AND NOT EXISTS (SELECT 1 FROM ${selectedTable} AS t WHERE t.email_key = s.email_key)`,
-          )
-          .run(runId, destination).changes,
-    );
+  async plan(runId: number, emails: Iterable<string>): Promise<number> {
+    const insert = this.context.db.prepare('INSERT INTO export_removals (run_id, email_key) VALUES (?, ?)');
+    return this.context.write(runId, () => {
+      let planned = 0;
+      for (const email of emails) planned += insert.run(runId, email).changes;
+      return planned;
+    });
   }
 
   async emails(runId: number): Promise<string[]> {

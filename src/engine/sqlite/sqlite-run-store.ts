@@ -4,11 +4,10 @@ import type {
   CheckpointPhase,
   CheckpointStore,
   ListBaselineStore,
-  RunStaging,
   RunStore,
+  SnapshotMember,
   SnapshotStore,
 } from '../run-store';
-import { SqliteContactStaging } from './sqlite-contact-staging';
 import { SqliteImportBatches } from './sqlite-import-batches';
 import { SqliteRemovalBatches } from './sqlite-removal-batches';
 import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
@@ -24,7 +23,7 @@ interface CheckpointRow {
 /**
  * The run store in the SQLite state's database (the tables of `runEngineSqliteMigrations`), for
  * the wiring to build from an opened SQLite state. Every method is one short transaction; the SQL
- * stays in this folder. The staging lives in TEMP tables of the same connection.
+ * stays in this folder.
  */
 export class SqliteRunStore implements RunStore {
   readonly checkpoints: CheckpointStore;
@@ -39,10 +38,10 @@ export class SqliteRunStore implements RunStore {
   constructor(db: SqliteDatabase, now: () => number) {
     const context = new SqliteRunContext(db, now);
     this.context = context;
-    this.checkpoints = new SqliteCheckpoints(context);
+    this.imports = new SqliteImportBatches(context);
+    this.checkpoints = new SqliteCheckpoints(context, this.imports);
     this.listBaselines = new SqliteListBaselines(context);
     this.snapshots = new SqliteSnapshots(context);
-    this.imports = new SqliteImportBatches(context);
     this.removals = new SqliteRemovalBatches(context);
     this.claims = {
       async known() {
@@ -52,13 +51,6 @@ export class SqliteRunStore implements RunStore {
         return new Set(rows.map((row) => row.activity_id));
       },
     };
-  }
-
-  async openStaging(runId: number, destination: string): Promise<RunStaging> {
-    return new SqliteContactStaging(this.context.db, runId, destination, {
-      imports: this.imports,
-      removals: this.removals,
-    });
   }
 
   /**
@@ -76,7 +68,10 @@ export class SqliteRunStore implements RunStore {
 }
 
 class SqliteCheckpoints implements CheckpointStore {
-  constructor(private readonly context: SqliteRunContext) {}
+  constructor(
+    private readonly context: SqliteRunContext,
+    private readonly imports: SqliteImportBatches,
+  ) {}
 
   async of(destination: string): Promise<Checkpoint | undefined> {
     const row = this.context.db
@@ -104,7 +99,17 @@ class SqliteCheckpoints implements CheckpointStore {
   }
 
   async delete(runId: number): Promise<void> {
-    this.context.db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);
+    const { db } = this.context;
+    db.transaction(() => {
+      const row = db.prepare('SELECT destination FROM export_checkpoints WHERE run_id = ?').get(runId) as
+        | { destination: string }
+        | undefined;
+      if (row === undefined) return;
+      this.imports.foldConfirmed(runId, row.destination);
+      // Its staged contacts by their key first: cheaper than the cascade row by row.
+      db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
+      db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);
+    }).immediate();
   }
 
   async setPhase(runId: number, phase: CheckpointPhase): Promise<void> {
@@ -116,20 +121,7 @@ class SqliteCheckpoints implements CheckpointStore {
   }
 
   async keepUnconfirmedSends(runId: number, destination: string): Promise<number> {
-    const { db } = this.context;
-    return db.transaction(
-      () =>
-        db
-          .prepare(
-            `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-             SELECT ?, r.email_key, '', ? FROM export_import_rows r
-             JOIN export_import_batches b ON b.run_id = r.run_id AND b.batch = r.batch
-             WHERE r.run_id = ? AND b.state <> 'confirmed' AND b.submissions > 0
-             ORDER BY r.email_key
-             ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = ''`,
-          )
-          .run(destination, runId, runId).changes,
-    )();
+    return this.context.db.transaction(() => this.imports.keepUnconfirmed(runId, destination))();
   }
 }
 
@@ -163,10 +155,36 @@ class SqliteSnapshots implements SnapshotStore {
   constructor(private readonly context: SqliteRunContext) {}
 
   async size(destination: string): Promise<number> {
+    // The members, and the new contacts of an unfinished run's confirmed batches (not folded yet).
     const row = this.context.db
-      .prepare('SELECT count(*) AS size FROM export_snapshots WHERE destination = ?')
-      .get(destination) as { size: number };
+      .prepare(
+        `SELECT (SELECT count(*) FROM export_snapshots WHERE destination = @destination)
+              + (SELECT count(*) FROM export_checkpoints c
+                 JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
+                 JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
+                 WHERE c.destination = @destination AND NOT EXISTS
+                   (SELECT 1 FROM export_snapshots s WHERE s.destination = @destination AND s.email_key = r.email_key))
+              AS size`,
+      )
+      .get({ destination }) as { size: number };
     return row.size;
+  }
+
+  async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
+    const page = this.context.db
+      .prepare(
+        `SELECT email_key, fingerprint FROM export_snapshots
+         WHERE destination = ? AND email_key > ? ORDER BY email_key LIMIT ?`,
+      )
+      .raw()
+      .safeIntegers(true);
+    let after = '';
+    for (;;) {
+      const rows = page.all(destination, after, pageSize) as [string, bigint][];
+      if (rows.length > 0) yield rows;
+      if (rows.length < pageSize) return;
+      after = (rows[rows.length - 1] as [string, bigint])[0];
+    }
   }
 
   async reconcileWithList(

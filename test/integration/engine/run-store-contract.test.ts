@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  RunEngineError,
-  type RunStore,
-  type StagedContact,
-  type StagedContactRow,
-} from '../../../src/engine';
+import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
 import { runStoreFor } from '../../../src/wiring';
 import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
@@ -23,38 +18,36 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
     cannot_add_to_list_count: 0,
     list_count: 1,
   };
-  const contact = (emailKey: string, key: string, first = 'A', position = 1): StagedContact => ({
+  const contact = (
+    seq: number,
+    emailKey: string,
+    first = 'A',
+    fingerprint = BigInt(seq + 1),
+  ): StagedContact => ({
+    seq,
     emailKey,
-    key,
+    fingerprint,
     entry: JSON.stringify({ email: emailKey, first_name: first }),
-    fingerprint: `${emailKey}|${first}`,
-    position,
   });
-  const where = { file: 'profiles.csv', line: 2 };
-  const allRows = async (pages: AsyncGenerator<StagedContactRow[]>) => {
-    const rows: StagedContactRow[] = [];
-    for await (const page of pages) rows.push(...page);
-    return rows;
+  const members = async (store: RunStore, destination = 'vip') => {
+    const all: SnapshotMember[] = [];
+    for await (const page of store.snapshots.members(destination)) all.push(...page);
+    return all;
   };
+  const body = async (store: RunStore, runId: number, batch: number) =>
+    JSON.parse(`[${(await store.imports.data(runId, batch)).toString('utf8')}]`);
 
-  /** Plans and confirms one batch of `contacts` for run `runId`: they enter the snapshot. */
+  /** Stages, plans and confirms one batch of `contacts` for run `runId`, then ends the run. */
   const confirmRun = async (store: RunStore, runId: number, contacts: readonly StagedContact[]) => {
     await store.checkpoints.create(runId, 'vip', 'list-1');
-    const staging = await store.openStaging(runId, 'vip');
-    await staging.add(contacts, where);
-    await staging.seal();
-    const sorted = [...contacts].sort((a, b) => (a.emailKey < b.emailKey ? -1 : 1));
-    await staging.storeImportBatch(
-      1,
-      {
-        contacts: sorted.length,
-        bodyBytes: 0,
-        firstEmail: sorted[0]?.emailKey ?? '',
-        lastEmail: sorted.at(-1)?.emailKey ?? '',
-      },
-      true,
-    );
-    await staging.drop();
+    await store.imports.stage(runId, contacts);
+    const seqs = contacts.map((staged) => staged.seq);
+    await store.imports.plan(runId, 1, {
+      contacts: contacts.length,
+      bodyBytes: 0,
+      firstSeq: Math.min(...seqs),
+      lastSeq: Math.max(...seqs),
+    });
     await store.imports.confirm(runId, 'vip', 1, counters, []);
     await store.checkpoints.delete(runId);
   };
@@ -75,67 +68,66 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       expect((await store.checkpoints.of('vip'))?.phase).toBe('importing');
       await store.checkpoints.delete(1);
       expect(await store.checkpoints.of('vip')).toBeUndefined();
-      expect(await rejectionOf(store.checkpoints.setPhase(1, 'removing'), RunEngineError)).toMatchObject({
-        code: 'destination-replaced',
-      });
-      expect(await rejectionOf(store.imports.markSending(1, 1, 0), RunEngineError)).toMatchObject({
-        code: 'destination-replaced',
-      });
+      for (const write of [
+        store.checkpoints.setPhase(1, 'removing'),
+        store.imports.markSending(1, 1, 0),
+        store.imports.stage(1, [contact(0, 'a@x.io')]),
+        store.removals.plan(1, ['a@x.io']),
+      ]) {
+        expect(await rejectionOf(write, RunEngineError)).toMatchObject({ code: 'destination-replaced' });
+      }
     });
 
-    it('stages in (email, key) order, dedupes by dropping losers, and stores exact batches', async () => {
+    it('stores a batch as a range of staged contacts, and refuses one the staging disagrees with', async () => {
       const store = await open();
       await store.checkpoints.create(1, 'vip', 'list-1');
-      const staging = await store.openStaging(1, 'vip');
-      await staging.add([contact('c@x.io', 'k3'), contact('a@x.io', 'k9', 'Ann', 2)], where);
-      await staging.add([contact('a@x.io', 'k1', 'Al', 3), contact('b@x.io', 'k2', 'Bo', 4)], where);
-      expect(staging.size).toBe(4);
-      await staging.seal();
-      expect(await staging.distinctEmails()).toBe(3);
-      const rows = await allRows(staging.pages());
-      expect(rows.map((row) => [row[0], row[1], row[3]])).toEqual([
-        ['a@x.io', 'k1', 0],
-        ['a@x.io', 'k9', 0],
-        ['b@x.io', 'k2', 0],
-        ['c@x.io', 'k3', 0],
+      await store.imports.stage(1, [
+        contact(0, 'c@x.io'),
+        contact(1, 'a@x.io', 'Ann'),
+        contact(2, 'b@x.io', 'Bo'),
       ]);
-      expect(staging.rowLocation(rows[1] as StagedContactRow)).toEqual({ file: 'profiles.csv', line: 2 });
-      expect(await staging.dropLoser(rows[1] as StagedContactRow)).toBe('a@x.io');
-      // A batch that disagrees with the staging stores nothing.
-      const wrong = { contacts: 4, bodyBytes: 10, firstEmail: 'a@x.io', lastEmail: 'c@x.io' };
-      await expect(staging.storeImportBatch(1, wrong, false)).rejects.toThrow();
+      await store.imports.stage(1, [contact(3, 'd@x.io')]);
+      await store.imports.unstage(1, [1]);
+      const wrong = { contacts: 3, bodyBytes: 10, firstSeq: 0, lastSeq: 2 };
+      await expect(store.imports.plan(1, 1, wrong)).rejects.toThrow();
       expect(await store.imports.batches(1)).toEqual([]);
-      await staging.storeImportBatch(1, { ...wrong, contacts: 2, lastEmail: 'b@x.io' }, false);
-      await staging.storeImportBatch(
-        2,
-        { contacts: 1, bodyBytes: 5, firstEmail: 'c@x.io', lastEmail: 'c@x.io', keys: [['c@x.io', 'k3']] },
-        false,
-      );
-      await staging.drop();
-      await staging.drop();
-      const batches = await store.imports.batches(1);
-      expect(batches.map((batch) => [batch.batch, batch.contacts, batch.state, batch.submissions])).toEqual([
-        [1, 2, 'planned', 0],
-        [2, 1, 'planned', 0],
+      await store.imports.plan(1, 1, { ...wrong, contacts: 2 });
+      await store.imports.plan(1, 2, { contacts: 1, bodyBytes: 5, firstSeq: 3, lastSeq: 3 });
+      expect(await store.imports.batches(1)).toEqual([
+        {
+          batch: 1,
+          contacts: 2,
+          bodyBytes: 10,
+          state: 'planned',
+          submissions: 0,
+          sentAt: undefined,
+          activityId: undefined,
+          adopted: false,
+        },
+        {
+          batch: 2,
+          contacts: 1,
+          bodyBytes: 5,
+          state: 'planned',
+          submissions: 0,
+          sentAt: undefined,
+          activityId: undefined,
+          adopted: false,
+        },
       ]);
-      expect(JSON.parse(`[${(await store.imports.data(1, 1)).toString('utf8')}]`)).toEqual([
-        { email: 'a@x.io', first_name: 'Al' },
+      // In staging order, as sent, the same bytes on every call.
+      expect(await body(store, 1, 1)).toEqual([
+        { email: 'c@x.io', first_name: 'A' },
         { email: 'b@x.io', first_name: 'Bo' },
       ]);
+      expect((await store.imports.data(1, 1)).equals(await store.imports.data(1, 1))).toBe(true);
     });
 
-    it('confirms a batch into the snapshot, claims its activity, and the next run diffs against it', async () => {
+    it('confirms by marking: the contacts are in the snapshot from then on, and in its members once the run ends', async () => {
       const store = await open();
       await store.checkpoints.create(1, 'vip', 'list-1');
-      const staging = await store.openStaging(1, 'vip');
-      await staging.add([contact('a@x.io', 'k1'), contact('b@x.io', 'k2')], where);
-      await staging.seal();
-      await staging.storeImportBatch(
-        1,
-        { contacts: 2, bodyBytes: 0, firstEmail: 'a', lastEmail: 'z' },
-        false,
-      );
-      await staging.drop();
+      await store.imports.stage(1, [contact(0, 'b@x.io'), contact(1, 'a@x.io')]);
+      await store.imports.plan(1, 1, { contacts: 2, bodyBytes: 0, firstSeq: 0, lastSeq: 1 });
       await store.imports.markSending(1, 1, 1234);
       expect((await store.imports.batches(1))[0]).toMatchObject({
         state: 'sending',
@@ -160,40 +152,43 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       });
       expect(await store.snapshots.size('vip')).toBe(2);
       await store.checkpoints.delete(1);
+      expect(await store.snapshots.size('vip')).toBe(2);
+      expect(await members(store)).toEqual([
+        ['a@x.io', 2n],
+        ['b@x.io', 1n],
+      ]);
       expect(await store.claims.known()).toEqual(new Set(['act-1']));
-
+      // A later run's confirmed change replaces the fingerprint; an unconfirmed batch changes nothing.
       await store.checkpoints.create(2, 'vip', 'list-1');
-      const next = await store.openStaging(2, 'vip');
-      await next.add(
-        [contact('a@x.io', 'k1'), contact('b@x.io', 'k2', 'Changed'), contact('c@x.io', 'k3')],
-        where,
+      await store.imports.stage(2, [contact(0, 'a@x.io', 'Al', -5n), contact(1, 'z@x.io')]);
+      await store.imports.plan(2, 1, { contacts: 1, bodyBytes: 0, firstSeq: 0, lastSeq: 0 });
+      await store.imports.plan(2, 2, { contacts: 1, bodyBytes: 0, firstSeq: 1, lastSeq: 1 });
+      await store.imports.confirm(2, 'vip', 1, counters, []);
+      await store.checkpoints.delete(2);
+      expect(await members(store)).toEqual([
+        ['a@x.io', -5n],
+        ['b@x.io', 1n],
+      ]);
+    });
+
+    it('pages the snapshot’s members in email order, with 64-bit fingerprints intact', async () => {
+      const store = await open();
+      const many = Array.from({ length: 25_001 }, (_, index) =>
+        contact(index, `m${String(index).padStart(6, '0')}@x.io`, 'A', -(2n ** 63n) + BigInt(index)),
       );
-      await next.seal();
-      expect((await allRows(next.pages())).map((row) => [row[0], row[3]])).toEqual([
-        ['a@x.io', 1],
-        ['b@x.io', 2],
-        ['c@x.io', 0],
-      ]);
-      // Only the changed and new contacts of the range are stored.
-      await next.storeImportBatch(1, { contacts: 2, bodyBytes: 0, firstEmail: 'a', lastEmail: 'z' }, false);
-      expect(JSON.parse(`[${(await store.imports.data(2, 1)).toString('utf8')}]`)).toEqual([
-        { email: 'b@x.io', first_name: 'Changed' },
-        { email: 'c@x.io', first_name: 'A' },
-      ]);
-      await next.drop();
+      await confirmRun(store, 1, many);
+      const all = await members(store);
+      expect(all).toHaveLength(25_001);
+      expect(all[0]).toEqual(['m000000@x.io', -(2n ** 63n)]);
+      expect(all.at(-1)).toEqual(['m025000@x.io', -(2n ** 63n) + 25_000n]);
+      expect(await members(store, 'other')).toEqual([]);
     });
 
     it('plans removals of leavers, drops those not on the list, and confirms the rest out of the snapshot', async () => {
       const store = await open();
-      await confirmRun(store, 1, [contact('a@x.io', 'k1'), contact('b@x.io', 'k2'), contact('c@x.io', 'k3')]);
+      await confirmRun(store, 1, [contact(0, 'a@x.io'), contact(1, 'b@x.io'), contact(2, 'c@x.io')]);
       await store.checkpoints.create(2, 'vip', 'list-1');
-      const staging = await store.openStaging(2, 'vip');
-      await staging.add([contact('a@x.io', 'k1')], where);
-      await staging.seal();
-      expect(await staging.leavers()).toBe(2);
-      expect(await staging.leaversOnList(new Map([['b@x.io', 'id-b']]))).toBe(1);
-      expect(await staging.storeRemovals()).toBe(2);
-      await staging.drop();
+      expect(await store.removals.plan(2, new Set(['b@x.io', 'c@x.io']))).toBe(2);
       expect(await store.removals.emails(2)).toEqual(['b@x.io', 'c@x.io']);
       await store.removals.planBatches(2, 'vip', new Map([['b@x.io', 'id-b']]), 500);
       expect(await store.checkpoints.of('vip')).toMatchObject({ phase: 'removing', removalsLookedUp: true });
@@ -204,6 +199,7 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       await store.removals.markSubmitted(2, 1, 'rm-1');
       await store.removals.markPlanned(2, 1);
       await store.removals.markSubmitted(2, 1, 'rm-2');
+      expect((await store.removals.batches(2))[0]?.submissions).toBe(2);
       await store.removals.confirm(2, 'vip', 1);
       expect(await store.removals.totals(2)).toEqual({
         planned: 2,
@@ -216,38 +212,25 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       expect(await store.claims.known()).toEqual(new Set(['rm-1', 'rm-2']));
     });
 
-    it('keeps sent but unconfirmed contacts in the snapshot as changed', async () => {
+    it('keeps sent but unconfirmed contacts in the snapshot with the unconfirmed fingerprint', async () => {
       const store = await open();
-      await store.checkpoints.create(1, 'vip', 'list-1');
-      const staging = await store.openStaging(1, 'vip');
-      await staging.add([contact('a@x.io', 'k1'), contact('b@x.io', 'k2')], where);
-      await staging.seal();
-      await staging.storeImportBatch(
-        1,
-        { contacts: 1, bodyBytes: 0, firstEmail: 'a', lastEmail: 'a~' },
-        false,
-      );
-      await staging.storeImportBatch(
-        2,
-        { contacts: 1, bodyBytes: 0, firstEmail: 'b', lastEmail: 'b~' },
-        false,
-      );
-      await staging.drop();
-      await store.imports.markSending(1, 1, 0);
-      expect(await store.checkpoints.keepUnconfirmedSends(1, 'vip')).toBe(1);
-      await store.checkpoints.delete(1);
-      expect(await store.snapshots.size('vip')).toBe(1);
+      await confirmRun(store, 1, [contact(0, 'a@x.io')]);
       await store.checkpoints.create(2, 'vip', 'list-1');
-      const next = await store.openStaging(2, 'vip');
-      await next.add([contact('a@x.io', 'k1')], where);
-      await next.seal();
-      expect((await allRows(next.pages())).map((row) => row[3])).toEqual([2]);
-      await next.drop();
+      await store.imports.stage(2, [contact(0, 'a@x.io', 'New'), contact(1, 'b@x.io'), contact(2, 'c@x.io')]);
+      await store.imports.plan(2, 1, { contacts: 2, bodyBytes: 0, firstSeq: 0, lastSeq: 1 });
+      await store.imports.plan(2, 2, { contacts: 1, bodyBytes: 0, firstSeq: 2, lastSeq: 2 });
+      await store.imports.markSending(2, 1, 0);
+      expect(await store.checkpoints.keepUnconfirmedSends(2, 'vip')).toBe(2);
+      await store.checkpoints.delete(2);
+      expect(await members(store)).toEqual([
+        ['a@x.io', 0n],
+        ['b@x.io', 0n],
+      ]);
     });
 
     it('holds the snapshot against the list and keeps list baselines', async () => {
       const store = await open();
-      await confirmRun(store, 1, [contact('a@x.io', 'k1'), contact('b@x.io', 'k2')]);
+      await confirmRun(store, 1, [contact(0, 'a@x.io'), contact(1, 'b@x.io')]);
       expect(await store.snapshots.reconcileWithList('vip', ['a@x.io', 'hand@x.io'])).toEqual({
         missing: 1,
         notExportctls: 1,

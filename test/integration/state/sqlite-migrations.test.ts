@@ -41,6 +41,7 @@ describe('opening a SQLite state', () => {
       'export_list_baselines',
       'export_removal_batches',
       'export_removals',
+      'export_run_contacts',
       'export_snapshots',
       'locks',
       'oauth_tokens',
@@ -56,6 +57,7 @@ describe('opening a SQLite state', () => {
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: clock.now() },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: clock.now() },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
+      { version: 7, id: 'run-engine-5-compact-snapshots', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -80,6 +82,7 @@ describe('opening a SQLite state', () => {
       { version: 4, id: 'run-engine-3-claimed-activities', appliedAt: 1000 },
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: 1000 },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: 1000 },
+      { version: 7, id: 'run-engine-5-compact-snapshots', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -116,6 +119,7 @@ describe('opening a SQLite state', () => {
       'run-engine-3-claimed-activities',
       'run-engine-4-list-baselines',
       'control-plane-2-state-serial',
+      'run-engine-5-compact-snapshots',
       'test-module-1-snapshots',
     ]);
     await store.close();

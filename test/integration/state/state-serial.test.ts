@@ -69,10 +69,11 @@ describe('the state serial (what a saved plan was made at)', () => {
 
   it('is added to a state made before it by the migration control-plane-2-state-serial, keeping the data', async () => {
     const folder = tempFolder();
-    const before = sqliteStateMigrations.filter(
-      (migration) => migration.id !== 'control-plane-2-state-serial',
+    const before = sqliteStateMigrations.slice(
+      0,
+      sqliteStateMigrations.findIndex((migration) => migration.id === 'control-plane-2-state-serial'),
     );
-    expect(before.length).toBe(sqliteStateMigrations.length - 1);
+    expect(before.length).toBe(5);
     const old = await openTestState({ folder, migrations: before });
     await old.resources.put(access(['a@example.com']));
     await old.close();
@@ -85,7 +86,9 @@ describe('the state serial (what a saved plan was made at)', () => {
     raw.close();
 
     const store = await openTestState({ folder });
-    expect(readAppliedMigrations(store.sqlite).at(-1)?.id).toBe('control-plane-2-state-serial');
+    expect(readAppliedMigrations(store.sqlite).map((row) => row.id)).toContain(
+      'control-plane-2-state-serial',
+    );
     expect(await store.serial()).toEqual({ lineage: expect.stringMatching(/^[0-9a-f-]{36}$/), serial: 0 });
     expect((await store.resources.get('Access', 'default'))?.spec).toEqual({
       administrators: ['a@example.com'],
