@@ -197,24 +197,15 @@ export class ContactIndex {
 
   private findOrAdd(emailKey: string): number {
     const hash = this.hash(emailKey) >>> 0;
-    // The email's bytes go to the arena's free end: compared there, and kept if it is new.
-    const [offset, length] = this.store(emailKey);
     let slot = hash & this.mask;
     for (;;) {
       const held = this.slots[slot] as number;
       if (held === 0) break;
       const entry = held - 1;
-      const start = this.emailOffset[entry] as number;
-      if (
-        this.hashes[entry] === hash &&
-        this.emailLength[entry] === length &&
-        this.arena.compare(this.arena, offset, offset + length, start, start + length) === 0
-      ) {
-        this.used = offset;
-        return entry;
-      }
+      if (this.hashes[entry] === hash && this.holdsEmail(entry, emailKey)) return entry;
       slot = (slot + 1) & this.mask;
     }
+    const [offset, length] = this.store(emailKey);
     if (this.size >= this.hashes.length) this.grow(this.size * 2);
     const entry = this.size;
     this.size += 1;
@@ -224,6 +215,28 @@ export class ContactIndex {
     this.slots[slot] = entry + 1;
     if (this.size * 2 > this.slots.length) this.rehash();
     return entry;
+  }
+
+  /** The entry's email is `emailKey`, byte for byte (the confirmation of every hash match). */
+  private holdsEmail(entry: number, emailKey: string): boolean {
+    const start = this.emailOffset[entry] as number;
+    const length = this.emailLength[entry] as number;
+    // UTF-8 takes at least one byte per UTF-16 code unit; as many only when every one is ASCII.
+    if (length < emailKey.length) return false;
+    const arena = this.arena;
+    if (length === emailKey.length) {
+      for (let index = 0; index < length; index++) {
+        if (arena[start + index] !== emailKey.charCodeAt(index)) return false;
+      }
+      return true;
+    }
+    // Not ASCII: compare the bytes, written at the arena's free end and given back.
+    const [offset, written] = this.store(emailKey);
+    this.used = offset;
+    return (
+      written === length &&
+      this.arena.compare(this.arena, offset, offset + length, start, start + length) === 0
+    );
   }
 
   /** Writes `text` at the arena's free end; resolves its offset and byte length. */

@@ -9,7 +9,7 @@ import {
 } from '../profiles';
 import type { ContactIndex } from './contact-index';
 import type { ImportBatchStore, PlannedImportBatch, StagedContact } from './run-store';
-import { fingerprintHalves, joinFingerprint } from './snapshot-fingerprint';
+import { fingerprintHalves } from './snapshot-fingerprint';
 
 export interface ImportStagingOptions {
   /** The destination's snapshot, loaded: each contact is compared with it as it is read. */
@@ -104,7 +104,7 @@ export class ImportStaging {
       staged.push({
         seq,
         emailKey: contact.emailKey,
-        fingerprint: joinFingerprint(fingerprint[0], fingerprint[1]),
+        fingerprint,
         entry,
       });
     }

@@ -10,7 +10,6 @@ import { checkRemovalGuard } from './removal-guard';
 import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
 import type { PlannedImportBatch } from './run-store';
 import { maxRemovalIdsPerCall } from './send-removals';
-import { splitFingerprint } from './snapshot-fingerprint';
 
 export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
@@ -52,8 +51,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     expected: await runStore.snapshots.size(destination),
   });
   for await (const page of runStore.snapshots.members(destination)) {
-    for (const [emailKey, fingerprint] of page)
-      index.addSnapshotMember(emailKey, splitFingerprint(fingerprint));
+    for (const [emailKey, high, low] of page) index.addSnapshotMember(emailKey, [high, low]);
   }
   const snapshotSize = index.entries;
   const staging = new ImportStaging({

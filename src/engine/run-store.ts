@@ -76,8 +76,14 @@ export interface ListBaselineStore {
   drop(destination: string): Promise<void>;
 }
 
-/** A snapshot member: its email key and its fingerprint (`snapshotFingerprint`; 0: unconfirmed). */
-export type SnapshotMember = readonly [emailKey: string, fingerprint: bigint];
+/**
+ * A contact's 64-bit fingerprint as two unsigned 32-bit halves, high first (`fingerprintHalves`):
+ * plain numbers, so a million of them cross the port without a BigInt each. [0, 0]: unconfirmed.
+ */
+export type FingerprintHalves = readonly [high: number, low: number];
+
+/** A snapshot member: its email key and its fingerprint's halves. */
+export type SnapshotMember = readonly [emailKey: string, high: number, low: number];
 
 export interface SnapshotStore {
   /** Contacts in the destination's confirmed snapshot (an unfinished run's confirmed batches included). */
@@ -230,8 +236,8 @@ export interface StagedContact {
   readonly seq: number;
   /** The lowercased email: the contact's identity on the list. */
   readonly emailKey: string;
-  /** Fingerprint of the fields sent (`snapshotFingerprint`): what the snapshot keeps of it. */
-  readonly fingerprint: bigint;
+  /** Fingerprint of the fields sent: what the snapshot keeps of it. */
+  readonly fingerprint: FingerprintHalves;
   /** Its `import_data` entry (a JSON object). */
   readonly entry: string;
 }

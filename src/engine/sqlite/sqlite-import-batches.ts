@@ -33,11 +33,19 @@ export class SqliteImportBatches implements ImportBatchStore {
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;
     const insert = this.context.db.prepare(
-      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, ?, ?)',
+      // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
+      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, (? << 32) | ?, ?)',
     );
     this.context.write(runId, () => {
       for (const contact of contacts)
-        insert.run(runId, contact.seq, contact.emailKey, contact.fingerprint, contact.entry);
+        insert.run(
+          runId,
+          contact.seq,
+          contact.emailKey,
+          contact.fingerprint[0],
+          contact.fingerprint[1],
+          contact.entry,
+        );
     });
   }
 

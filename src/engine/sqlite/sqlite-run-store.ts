@@ -173,17 +173,16 @@ class SqliteSnapshots implements SnapshotStore {
   async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
     const page = this.context.db
       .prepare(
-        `SELECT email_key, fingerprint FROM export_snapshots
+        `SELECT email_key, (fingerprint >> 32) & 4294967295, fingerprint & 4294967295 FROM export_snapshots
          WHERE destination = ? AND email_key > ? ORDER BY email_key LIMIT ?`,
       )
-      .raw()
-      .safeIntegers(true);
+      .raw();
     let after = '';
     for (;;) {
-      const rows = page.all(destination, after, pageSize) as [string, bigint][];
+      const rows = page.all(destination, after, pageSize) as [string, number, number][];
       if (rows.length > 0) yield rows;
       if (rows.length < pageSize) return;
-      after = (rows[rows.length - 1] as [string, bigint])[0];
+      after = (rows[rows.length - 1] as [string, number, number])[0];
     }
   }
 

@@ -28,6 +28,21 @@ describe('ContactIndex', () => {
     expect(index.leavers()).toBe(1);
   });
 
+  it('confirms non-ASCII emails on their bytes too', () => {
+    const index = new ContactIndex({ hash: () => 1 });
+    index.addSnapshotMember('josé@x.io', [1, 1]);
+    for (const [key, email] of [
+      ['K1', 'jose@x.io'],
+      ['K2', 'josé@x.io'],
+      ['K3', 'jos\u{1F600}@x.io'],
+      ['K4', 'josè@x.io'],
+    ] as const) {
+      expect(index.offer(contact(key, email)).kind).toBe('winner');
+    }
+    expect(index.offer(contact('K9', 'josé@x.io'))).toEqual({ kind: 'loser', winnerKey: 'K2' });
+    expect(index.counts()).toEqual({ contacts: 4, adds: 3, updates: 0, unchanged: 1 });
+  });
+
   it('keeps per email the profile with the smallest key by code point, whatever came first', () => {
     const index = new ContactIndex({ hash: (email) => email.length });
     const first = index.offer(contact('\u{1F600}', 'e@x.io', [1, 2]));
