@@ -34,7 +34,14 @@ import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } fr
 import type { Checkpoint, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
+import { sourceContentHash } from './source-content-hash';
 import { sourceGitCommit } from './source-git-commit';
+
+/**
+ * The engine's version in a run's unchanged mark: a run of another version never skips on a mark of
+ * this one. Change it when what a run sends for the same source and specs changes.
+ */
+export const runEngineVersion = 'run-engine-compact-snapshots-1';
 
 /** The most distinct contacts one destination exports in a run. */
 export const maxContactsPerDestination = 1_000_000;
@@ -167,6 +174,8 @@ export async function runExport(options: RunExportOptions): Promise<ExportRunRes
 interface AppliedDestination {
   readonly name: string;
   readonly resource: AppliedResourceView;
+  /** The ProfileSource's generation. */
+  readonly sourceGeneration: number;
   readonly spec: ExportDestinationSpec;
   readonly source: ProfileSourceSpec;
   readonly connection: ConnectionSpec;
@@ -189,6 +198,7 @@ async function loadDestination(store: RunEngineState, name: string): Promise<App
   return {
     name,
     resource,
+    sourceGeneration: source.generation,
     spec,
     // Paths as written, made absolute against the folder the last apply found the files in.
     source: locatedSourceSpec(
@@ -385,8 +395,19 @@ class RunContext {
         });
         session.update({ listCheck });
       }
+      const mark = await this.unchangedMark();
+      if (
+        mark !== undefined &&
+        session.record.listCheck?.exported === false &&
+        session.record.listCheck.expected === session.record.listCheck.found &&
+        (await this.runStore.unchangedMarks.matches(name, mark))
+      ) {
+        return await this.unchanged(session, client);
+      }
       // Unknown until this run succeeds: one that does not leaves the next to look at the list.
       await this.runStore.listBaselines.drop(name);
+      await this.runStore.unchangedMarks.drop(name);
+      session.update({ unchangedMark: mark ?? null });
       await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
       planned = true;
       await session.save();
@@ -464,7 +485,82 @@ class RunContext {
     const run = await session.finish('succeeded');
     await this.runStore.checkpoints.delete(session.runId);
     await this.runStore.compact();
+    // After the snapshot took its contacts: the mark holds the revision they left.
+    const mark = session.record.unchangedMark;
+    if (mark) await this.runStore.unchangedMarks.set(this.destination.name, mark);
     return this.result(run, session, resumed, undefined);
+  }
+
+  /**
+   * What this run is planned from, as a mark (see `UnchangedMarkStore`): the engine's version, the
+   * destination's and the source's generations, where the source is and a hash of its content, and
+   * the contact limit. Undefined with `--full` (it sends everything whatever the mark) or when the
+   * source cannot be hashed (the read then says why).
+   */
+  private async unchangedMark(): Promise<string | undefined> {
+    if (this.options.full) return undefined;
+    const { resource, sourceGeneration, source, spec } = this.destination;
+    try {
+      return JSON.stringify([
+        runEngineVersion,
+        resource.generation,
+        sourceGeneration,
+        spec.listId,
+        this.tuning.contactLimit,
+        await sourceContentHash(source),
+      ]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A run with nothing to do: the source's content, the specs and the snapshot are as the last
+   * successful run left them, and the list's count is the one it recorded. Recorded `succeeded`,
+   * `skipped: unchanged`, with the last run's contacts, all unchanged; nothing read, nothing sent.
+   */
+  private async unchanged(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+  ): Promise<ExportRunResult> {
+    const previous = (await this.store.runs.list({ destination: this.destination.name, limit: 5 }))
+      .filter((run) => run.id !== session.runId && run.status === 'succeeded')
+      .map((run) => exportRunRecord(run))
+      .find((record) => record !== undefined && !record.dryRun);
+    const contacts = previous?.counts.contacts ?? 0;
+    session.update({
+      skipped: 'unchanged',
+      unchangedMark: previous?.unchangedMark ?? null,
+      counts: { ...session.record.counts, contacts, unchanged: contacts },
+      plan: { ...this.emptyPlan(), contacts, unchanged: contacts },
+    });
+    session.enter('finish');
+    await this.recordListBaseline(session, client, this.destination.spec.listId);
+    const run = await session.finish('succeeded');
+    await this.runStore.checkpoints.delete(session.runId);
+    return this.result(run, session, false, undefined);
+  }
+
+  private emptyPlan(): DataPlan {
+    const rps = this.destination.connection.limits.requestsPerSecond;
+    return {
+      contacts: 0,
+      adds: 0,
+      updates: 0,
+      unchanged: 0,
+      removals: 0,
+      kept: 0,
+      full: false,
+      toImport: 0,
+      importCalls: 0,
+      removalCalls: 0,
+      lookupCalls: 0,
+      estimatedRequests: 1,
+      requestsPerSecond: rps,
+      etaSeconds: Math.ceil(1 / rps),
+      removalGuard: null,
+      resumesRun: null,
+    };
   }
 
   /**

@@ -23,6 +23,7 @@ export interface RunStore {
   readonly imports: ImportBatchStore;
   readonly removals: RemovalBatchStore;
   readonly claims: ActivityClaimStore;
+  readonly unchangedMarks: UnchangedMarkStore;
   /** Gives back the space a finished run used (best effort; never throws). */
   compact(): Promise<void>;
 }
@@ -220,6 +221,21 @@ export interface RemovalBatchStore {
   /** The removal activity completed: its contacts leave the snapshot, in the same transaction. */
   confirm(runId: number, destination: string, batch: number): Promise<void>;
   totals(runId: number): Promise<RemovalTotals>;
+}
+
+/**
+ * What the destination's last successful run was planned from (its source's content, its specs,
+ * the engine's version: a `mark`), with the snapshot's revision when it was set: a run whose mark
+ * matches and whose snapshot has not changed since has nothing to send. Every change of a
+ * destination's snapshot moves its revision to one it never had.
+ */
+export interface UnchangedMarkStore {
+  /** `mark` is the destination's, and its snapshot has not changed since it was set. */
+  matches(destination: string, mark: string): Promise<boolean>;
+  /** Records `mark` with the snapshot's current revision (a run planned from it succeeded). */
+  set(destination: string, mark: string): Promise<void>;
+  /** Forgets it (a run works: one that does not succeed leaves none). */
+  drop(destination: string): Promise<void>;
 }
 
 export interface ActivityClaimStore {

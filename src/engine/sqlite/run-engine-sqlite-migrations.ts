@@ -223,11 +223,27 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
         ALTER TABLE export_import_batches ADD COLUMN first_seq INTEGER;
         ALTER TABLE export_import_batches ADD COLUMN last_seq INTEGER;
 
+        -- The snapshot's revision per destination (absent: 0), moved on every change of its rows to
+        -- one above every revision of the state (never one it had), and the mark of the last run
+        -- that succeeded with the revision it left (see UnchangedMarkStore).
+        CREATE TABLE export_snapshot_revisions (
+          destination TEXT PRIMARY KEY,
+          revision INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE export_unchanged_marks (
+          destination TEXT PRIMARY KEY,
+          mark TEXT NOT NULL,
+          revision INTEGER NOT NULL
+        ) STRICT;
+
         CREATE TRIGGER export_destination_removed AFTER DELETE ON resources
         WHEN old.kind = 'ExportDestination'
         BEGIN
           DELETE FROM export_snapshots WHERE destination = old.name;
           DELETE FROM export_checkpoints WHERE destination = old.name;
+          DELETE FROM export_unchanged_marks WHERE destination = old.name;
+          INSERT OR REPLACE INTO export_snapshot_revisions (destination, revision)
+          VALUES (old.name, (SELECT coalesce(max(revision), 0) + 1 FROM export_snapshot_revisions));
         END;
       `);
     },

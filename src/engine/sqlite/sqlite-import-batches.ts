@@ -188,7 +188,10 @@ export class SqliteImportBatches implements ImportBatchStore {
        ON CONFLICT (destination, email_key) DO UPDATE
        SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
     );
-    for (const range of ranges) fold.run(destination, runId, range.first_seq, range.last_seq);
+    let changed = 0;
+    for (const range of ranges)
+      changed += fold.run(destination, runId, range.first_seq, range.last_seq).changes;
+    if (changed > 0) this.context.bumpRevision(destination);
   }
 
   /**
@@ -225,6 +228,7 @@ export class SqliteImportBatches implements ImportBatchStore {
          ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
       )
       .run(destination, runId, runId).changes;
+    if (kept > 0) this.context.bumpRevision(destination);
     return kept;
   }
 
@@ -241,6 +245,7 @@ export class SqliteImportBatches implements ImportBatchStore {
     );
     for (const row of rows)
       upsert.run(destination, row.email_key, snapshotFingerprint(row.fingerprint), runId);
+    if (rows.length > 0) this.context.bumpRevision(destination);
     db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
     db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
   }

@@ -41,10 +41,11 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
     this.context.write(runId, () => {
       let batch = 0;
       let inBatch = 0;
+      let left = 0;
       for (const email of emails) {
         const contactId = contactIds.get(email);
         if (contactId === undefined) {
-          leave.run(destination, email);
+          left += leave.run(destination, email).changes;
           continue;
         }
         if (inBatch === 0) batch += 1;
@@ -56,6 +57,7 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
         }
       }
       if (inBatch > 0) addBatch.run(runId, batch, inBatch);
+      if (left > 0) this.context.bumpRevision(destination);
       db.prepare(
         `UPDATE export_checkpoints SET removals_looked_up = 1, phase = 'removing', updated_at = ?
          WHERE run_id = ?`,
@@ -116,10 +118,13 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
   async confirm(runId: number, destination: string, batch: number): Promise<void> {
     const { db } = this.context;
     this.context.write(runId, () => {
-      db.prepare(
-        `DELETE FROM export_snapshots WHERE destination = ? AND email_key IN
-           (SELECT email_key FROM export_removals WHERE run_id = ? AND batch = ?)`,
-      ).run(destination, runId, batch);
+      const removed = db
+        .prepare(
+          `DELETE FROM export_snapshots WHERE destination = ? AND email_key IN
+             (SELECT email_key FROM export_removals WHERE run_id = ? AND batch = ?)`,
+        )
+        .run(destination, runId, batch).changes;
+      if (removed > 0) this.context.bumpRevision(destination);
       db.prepare(`UPDATE export_removal_batches SET state = 'confirmed' WHERE run_id = ? AND batch = ?`).run(
         runId,
         batch,

@@ -35,6 +35,16 @@ export class SqliteRunContext {
       .immediate();
   }
 
+  /** Moves the destination's snapshot revision to one it never had (its rows changed). */
+  bumpRevision(destination: string): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO export_snapshot_revisions (destination, revision)
+         VALUES (?, (SELECT coalesce(max(revision), 0) + 1 FROM export_snapshot_revisions))`,
+      )
+      .run(destination);
+  }
+
   /** Records `activityId` as a run's for good, and forgets claims older than any activity kept. */
   claimActivity(activityId: string): void {
     const now = this.now();

@@ -7,6 +7,7 @@ import type {
   RunStore,
   SnapshotMember,
   SnapshotStore,
+  UnchangedMarkStore,
 } from '../run-store';
 import { SqliteImportBatches } from './sqlite-import-batches';
 import { SqliteRemovalBatches } from './sqlite-removal-batches';
@@ -32,6 +33,7 @@ export class SqliteRunStore implements RunStore {
   readonly imports: SqliteImportBatches;
   readonly removals: SqliteRemovalBatches;
   readonly claims: ActivityClaimStore;
+  readonly unchangedMarks: UnchangedMarkStore;
   private readonly context: SqliteRunContext;
 
   /** `db`: the state's connection (migrated); `now`: the clock for the rows' times. */
@@ -43,6 +45,7 @@ export class SqliteRunStore implements RunStore {
     this.listBaselines = new SqliteListBaselines(context);
     this.snapshots = new SqliteSnapshots(context);
     this.removals = new SqliteRemovalBatches(context);
+    this.unchangedMarks = new SqliteUnchangedMarks(context);
     this.claims = {
       async known() {
         const rows = context.db.prepare('SELECT activity_id FROM export_claimed_activities').all() as {
@@ -210,8 +213,38 @@ class SqliteSnapshots implements SnapshotStore {
            AND email_key NOT IN (SELECT email_key FROM temp.list_members_seen)`,
         )
         .run(destination).changes;
+      if (missing > 0) this.context.bumpRevision(destination);
       db.exec('DELETE FROM temp.list_members_seen');
       return { missing, notExportctls };
     })();
+  }
+}
+
+class SqliteUnchangedMarks implements UnchangedMarkStore {
+  constructor(private readonly context: SqliteRunContext) {}
+
+  async matches(destination: string, mark: string): Promise<boolean> {
+    const row = this.context.db
+      .prepare(
+        `SELECT m.mark = @mark AND m.revision =
+           coalesce((SELECT revision FROM export_snapshot_revisions WHERE destination = @destination), 0) AS same
+         FROM export_unchanged_marks m WHERE m.destination = @destination`,
+      )
+      .get({ destination, mark }) as { same: number } | undefined;
+    return row?.same === 1;
+  }
+
+  async set(destination: string, mark: string): Promise<void> {
+    this.context.db
+      .prepare(
+        `INSERT OR REPLACE INTO export_unchanged_marks (destination, mark, revision)
+         VALUES (@destination, @mark,
+           coalesce((SELECT revision FROM export_snapshot_revisions WHERE destination = @destination), 0))`,
+      )
+      .run({ destination, mark });
+  }
+
+  async drop(destination: string): Promise<void> {
+    this.context.db.prepare('DELETE FROM export_unchanged_marks WHERE destination = ?').run(destination);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runStoreFor } from '../../../src/wiring';
 import {
   engineFixture,
   expectedMembers,
@@ -19,7 +20,10 @@ describe('emails whose hashes collide', () => {
     expect(w.members()).toEqual(expected);
     expect(first.record.counts.duplicate).toBe(1);
     const before = importedItems(w.sandbox);
+    // Not skipped as unchanged: the rerun compares every contact again.
+    await runStoreFor(w.store).unchangedMarks.drop('vip');
     const rerun = await w.run('vip', { tuning });
+    expect(rerun.record.skipped).toBeNull();
     expect(rerun.record.counts).toMatchObject({
       added: 0,
       updated: 0,

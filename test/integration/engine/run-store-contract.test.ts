@@ -234,6 +234,30 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       ]);
     });
 
+    it('matches an unchanged mark only while the snapshot keeps the revision it was set at', async () => {
+      const store = await open();
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+      await store.unchangedMarks.set('vip', 'm1');
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(true);
+      expect(await store.unchangedMarks.matches('vip', 'm2')).toBe(false);
+      await confirmRun(store, 1, [contact(0, 'a@x.io'), contact(1, 'b@x.io')]);
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+      await store.unchangedMarks.set('vip', 'm1');
+      // A run that changes nothing leaves the revision as it was.
+      await store.checkpoints.create(2, 'vip', 'list-1');
+      await store.checkpoints.delete(2);
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(true);
+      expect(await store.snapshots.reconcileWithList('vip', ['a@x.io', 'b@x.io'])).toMatchObject({
+        missing: 0,
+      });
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(true);
+      await store.snapshots.reconcileWithList('vip', ['a@x.io']);
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+      await store.unchangedMarks.set('vip', 'm1');
+      await store.unchangedMarks.drop('vip');
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+    });
+
     it('holds the snapshot against the list and keeps list baselines', async () => {
       const store = await open();
       await confirmRun(store, 1, [contact(0, 'a@x.io'), contact(1, 'b@x.io')]);
