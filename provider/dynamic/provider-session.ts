@@ -1,12 +1,7 @@
 import type { HandlerContext } from '../../src/resources';
 import { createHandlerContext, sharedListings } from '../../src/resources/live-handler-context';
-import {
-  CONTROL_PLANE_LOCK,
-  type LockHandle,
-  openStateStore,
-  type ResourceOwner,
-  type StateStore,
-} from '../../src/state';
+import { CONTROL_PLANE_LOCK, type LockHandle, type ResourceOwner, type StateStore } from '../../src/state';
+import { openExportctlState } from '../../src/wiring/open-exportctl-state';
 import type { ProviderSettings } from './provider-settings';
 
 /**
@@ -58,7 +53,7 @@ export async function withProviderSession<T>(
   options: ProviderSessionOptions,
   work: (session: ProviderSession) => Promise<T>,
 ): Promise<T> {
-  const store = await openStateStore(settings.state, {
+  const store = await openExportctlState(settings.state, {
     cwd: settings.root,
     env: process.env,
     actor: settings.actor,

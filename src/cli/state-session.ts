@@ -1,4 +1,5 @@
-import { type LockHandle, openStateStore, type StateStore } from '../state';
+import type { LockHandle, StateStore } from '../state';
+import { openExportctlState } from '../wiring/open-exportctl-state';
 import type { CliContext, GlobalOptions } from './cli-context';
 
 export interface StateSession {
@@ -18,7 +19,7 @@ export async function openStateSession(
   actor: string | undefined,
   lock?: { command: string; timeoutMs: number },
 ): Promise<StateSession> {
-  const store = await openStateStore(options.state, {
+  const store = await openExportctlState(options.state, {
     cwd: context.cwd,
     env: context.env,
     ...(actor ? { actor } : {}),

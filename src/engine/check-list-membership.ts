@@ -1,5 +1,5 @@
 import type { ConstantContactClient } from '../constant-contact';
-import type { ExportCheckpointStore } from './export-checkpoint-store';
+import type { RunStore } from './run-store';
 
 /** What a run found when it held the list against what exportctl put there (the run record keeps it). */
 export interface ListCheck {
@@ -30,18 +30,18 @@ export interface ListCheck {
  */
 export async function checkListMembership(input: {
   readonly client: Pick<ConstantContactClient, 'exportListMembers'>;
-  readonly checkpoints: ExportCheckpointStore;
+  readonly runStore: Pick<RunStore, 'listBaselines' | 'snapshots'>;
   readonly destination: string;
   readonly listId: string;
   readonly found: number;
 }): Promise<ListCheck> {
-  const { checkpoints, destination, listId, found } = input;
-  const expected = checkpoints.listBaseline(destination, listId) ?? null;
-  const unknown = expected === null && checkpoints.snapshotSize(destination) > 0;
+  const { runStore, destination, listId, found } = input;
+  const expected = (await runStore.listBaselines.get(destination, listId)) ?? null;
+  const unknown = expected === null && (await runStore.snapshots.size(destination)) > 0;
   if (!unknown && (expected === null || expected === found))
     return { expected, found, exported: false, missing: 0, notExportctls: 0 };
   const members = await input.client.exportListMembers(listId);
-  const { missing, notExportctls } = checkpoints.reconcileSnapshotWithList(
+  const { missing, notExportctls } = await runStore.snapshots.reconcileWithList(
     destination,
     members.map((member) => member.email.toLowerCase()),
   );

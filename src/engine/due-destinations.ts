@@ -1,6 +1,6 @@
 import type { ExportDestinationSpec, RefreshSpec } from '../config';
 import { nextCronTime } from '../config';
-import type { RunTrigger, StateStore } from '../state';
+import type { AppliedResources, RunHistoryPort, RunTrigger } from './control-plane';
 import { lastRuns } from './last-runs';
 
 /** A destination `--due` would run, and why. */
@@ -56,7 +56,7 @@ export function destinationSchedule(
  * from an external scheduler (cron, CI) when watch mode does not run.
  */
 export async function dueDestinations(
-  store: StateStore,
+  store: { readonly resources: AppliedResources; readonly runs: Pick<RunHistoryPort, 'list'> },
   now: Date,
 ): Promise<{ due: DueDestination[]; notDue: NotDueDestination[] }> {
   const destinations = await store.resources.list({ kind: 'ExportDestination' });

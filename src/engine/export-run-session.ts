@@ -1,10 +1,10 @@
 import type { Clock } from '../constant-contact';
 import type { RowIssue } from '../profiles';
-import type { FinishedRunStatus, RunRecord, StateStore } from '../state';
 import { ApiCallTally } from './api-call-tally';
-import type { ExportCheckpointStore } from './export-checkpoint-store';
+import type { FinishedRunStatus, RunHistoryPort, RunRecord } from './control-plane';
 import type { RowIssueCsv } from './row-issue-csv';
 import { type ExportRunRecord, type RunPhase, runRecordJson } from './run-record';
+import type { RunStore } from './run-store';
 
 /** Where a run is, for a progress bar or log line. */
 export interface RunProgress {
@@ -58,8 +58,8 @@ export class ExportRunSession {
     readonly run: RunRecord,
     record: ExportRunRecord,
     private readonly context: {
-      readonly store: StateStore;
-      readonly checkpoints: ExportCheckpointStore;
+      readonly runs: RunHistoryPort;
+      readonly runStore: RunStore;
       readonly clock: Clock;
       readonly csv: RowIssueCsv;
       readonly onProgress: OnRunProgress | undefined;
@@ -100,8 +100,8 @@ export class ExportRunSession {
     };
   }
 
-  get checkpoints(): ExportCheckpointStore {
-    return this.context.checkpoints;
+  get runStore(): RunStore {
+    return this.context.runStore;
   }
 
   /** Changes the record (everything but the API calls and row issues, which are counted apart). */
@@ -146,14 +146,14 @@ export class ExportRunSession {
   /** Writes the record (the run stays `running` or `paused`). */
   async save(status: 'running' | 'paused' = 'running'): Promise<RunRecord> {
     this.closePhase();
-    return this.context.store.runs.update(this.runId, { status, record: runRecordJson(this.record) });
+    return this.context.runs.update(this.runId, { status, record: runRecordJson(this.record) });
   }
 
   /** Ends the run with `status`, its record complete. */
   async finish(status: FinishedRunStatus): Promise<RunRecord> {
     this.closePhase();
     this.context.csv.close();
-    return this.context.store.runs.finish(this.runId, { status, record: runRecordJson(this.record) });
+    return this.context.runs.finish(this.runId, { status, record: runRecordJson(this.record) });
   }
 
   private closePhase(): void {

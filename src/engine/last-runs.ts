@@ -1,4 +1,4 @@
-import type { RunHistory, RunRecord } from '../state';
+import type { RunHistoryPort, RunRecord } from './control-plane';
 import { exportRunRecord } from './run-record';
 
 /** A destination's last runs, real and dry apart. */
@@ -18,7 +18,10 @@ const pageSize = 50;
  * still the destination's last run (`status`, `run --due`). Pages back through the history, however
  * many dry runs came since.
  */
-export async function lastRuns(history: RunHistory, destination: string): Promise<LastRuns> {
+export async function lastRuns(
+  history: Pick<RunHistoryPort, 'list'>,
+  destination: string,
+): Promise<LastRuns> {
   let dryRun: RunRecord | undefined;
   let before: RunRecord | undefined;
   for (;;) {

@@ -1,114 +1,202 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ImportBatchCutter, type ImportBatchLimits } from '../constant-contact';
-import { duplicateEmailIssue, type RowIssue } from '../profiles';
-import type { ContactStaging } from './contact-staging';
-import type { PlannedImportBatch } from './export-checkpoint-store';
+import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
+import {
+  contactFingerprint,
+  duplicateEmailIssue,
+  type ExportContact,
+  type RowIssue,
+  type RowLocation,
+} from '../profiles';
+import type { ContactIndex } from './contact-index';
+import type { ImportBatchStore, PlannedImportBatch, StagedContact } from './run-store';
+import { fingerprintHalves } from './snapshot-fingerprint';
 
-/** What the planning pass found. */
-export type ImportPlanCounts = {
-  /** Distinct emails: the contacts the list should hold. */
-  readonly contacts: number;
-  readonly adds: number;
-  readonly updates: number;
-  readonly unchanged: number;
-  /** Profiles not exported because another selected profile has the same email. */
-  readonly duplicates: number;
-  /** Contacts to send (adds and updates, or all with `full`). */
-  readonly toImport: number;
-  readonly importCalls: number;
-};
-
-export interface PlanImportsOptions {
-  readonly staging: ContactStaging;
-  readonly destination: string;
-  readonly listId: string;
-  /** Send every contact, changed or not. */
+export interface ImportStagingOptions {
+  /** The destination's snapshot, loaded: each contact is compared with it as it is read. */
+  readonly index: ContactIndex;
+  /** Stage every winner, changed or not. */
   readonly full: boolean;
-  readonly batchLimits: ImportBatchLimits;
+  /** Where staged contacts go (a real run); a dry run leaves it out and stores nothing. */
+  readonly store: { readonly runId: number; readonly imports: ImportBatchStore } | undefined;
   /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
   readonly onIssue: (issue: RowIssue) => void;
-  /** Stores each import batch as it is cut (a real run); a dry run leaves it out and only counts. */
-  readonly storeBatch?: (batch: number, planned: PlannedImportBatch) => void;
-  /** Checked between pages: an aborted signal stops the pass with the signal's reason. */
-  readonly signal?: AbortSignal;
 }
 
-/** A contact to send, as the cutter needs it: its email (range bounds) and its entry's size. */
-type PlannedContact = {
-  readonly emailKey: string;
-  readonly key: string;
-  readonly bytes: number;
-  /** Its row's position in the pass: how many staged rows its batch's range spans. */
-  readonly row: number;
-};
+/** What the pass found. */
+export interface ImportPlanCounts {
+  readonly importCalls: number;
+  /** Contacts to send (adds and updates, or all with `full`). */
+  readonly toImport: number;
+}
 
-/** A batch whose contacts are fewer than this share of the rows of their range is picked by key. */
-const sparseBatchShare = 0.5;
+/** Which number of a RowLocation a source's rows carry. */
+type LocationNumber = 'line' | 'rowid' | 'row';
 
 /**
- * The planning pass over a run's sorted staging: dedupes (the first row of each email wins, and each
- * other row is deleted from the staging and reported), diffs each winner's fingerprint against the
- * snapshot's, and cuts the contacts to send into import batches (count and byte bounds), handing
- * each to `storeBatch`. Yields to the event loop between pages so that progress and signals are
- * served.
+ * Staged contacts written per transaction. The state commits durably (synchronous=FULL): a commit
+ * per read batch cost a sync each, seconds over a million rows where a few changed.
  */
-export async function planImports(options: PlanImportsOptions): Promise<ImportPlanCounts> {
-  const { staging, full } = options;
-  const cutter = new ImportBatchCutter<PlannedContact>(
-    [options.listId],
-    options.batchLimits,
-    (contact) => contact.bytes,
-  );
-  const counts = {
-    contacts: 0,
-    adds: 0,
-    updates: 0,
-    unchanged: 0,
-    duplicates: 0,
-    toImport: 0,
-    importCalls: 0,
-  };
-  const store = (batch: { contacts: readonly PlannedContact[]; bodyBytes: number } | undefined) => {
-    if (batch === undefined) return;
-    counts.importCalls += 1;
-    const first = batch.contacts[0] as PlannedContact;
-    const last = batch.contacts[batch.contacts.length - 1] as PlannedContact;
-    const sparse = batch.contacts.length < sparseBatchShare * (last.row - first.row + 1);
-    options.storeBatch?.(counts.importCalls, {
-      contacts: batch.contacts.length,
-      bodyBytes: batch.bodyBytes,
-      firstEmail: first.emailKey,
-      lastEmail: last.emailKey,
-      ...(sparse ? { keys: batch.contacts.map((contact) => [contact.emailKey, contact.key] as const) } : {}),
-    });
-  };
-  let rows = 0;
-  let winner: { emailKey: string; key: string } | undefined;
-  for await (const page of staging.pages(options.destination)) {
-    options.signal?.throwIfAborted();
-    for (const row of page) {
-      rows += 1;
-      const [emailKey, key, bytes, snapshot] = row;
-      if (emailKey === winner?.emailKey) {
-        counts.duplicates += 1;
-        const email = staging.dropLoser(row);
-        const dropped = { key, email, emailKey, segments: [], where: staging.rowLocation(row) };
-        options.onIssue(duplicateEmailIssue(dropped, { key: winner.key, email }));
+const stagedPerWrite = 20_000;
+
+/**
+ * A run's contacts as they are read: each is offered to the index (the dedupe: per email, the
+ * profile with the smallest key wins; every loser is reported), compared with the snapshot there,
+ * and staged only when it is to be sent (new or changed, or all with `full`), written once with its
+ * import entry. A winner displaced by a later profile with a smaller key is unstaged. Then `cut`
+ * cuts the staged contacts, in read order, into import batches (count and byte bounds).
+ */
+export class ImportStaging {
+  /** Contacts offered (before the dedupe). */
+  offered = 0;
+  /** Profiles that lost the dedupe. */
+  duplicates = 0;
+  private bytes = new Uint32Array(1024);
+  private live = new Uint8Array(1024);
+  private nextSeq = 0;
+  private pending: StagedContact[] = [];
+  private pendingDrops: number[] = [];
+  private location: { file: string; relation?: string; number: LocationNumber } | undefined;
+
+  constructor(private readonly options: ImportStagingOptions) {}
+
+  /** Offers one read batch's contacts; stages those to send (written `stagedPerWrite` at a time). */
+  async add(contacts: readonly ExportContact[]): Promise<void> {
+    const { index, full } = this.options;
+    const staged = this.pending;
+    const unstaged = this.pendingDrops;
+    for (const contact of contacts) {
+      this.offered += 1;
+      this.location ??= locationOf(contact.where);
+      const fingerprint = fingerprintHalves(contactFingerprint(contact));
+      const where = contact.where;
+      const result = index.offer({
+        key: contact.key,
+        emailKey: contact.emailKey,
+        email: contact.email,
+        position: where.line ?? where.rowid ?? where.row ?? 0,
+        fingerprint,
+      });
+      if (result.kind === 'loser') {
+        this.duplicates += 1;
+        this.options.onIssue(duplicateEmailIssue(contact, { key: result.winnerKey, email: contact.email }));
         continue;
       }
-      winner = { emailKey, key };
-      counts.contacts += 1;
-      if (snapshot === 0) counts.adds += 1;
-      else if (snapshot === 2) counts.updates += 1;
-      else {
-        counts.unchanged += 1;
-        if (!full) continue;
+      const displaced = result.displaced;
+      if (displaced !== undefined) {
+        this.duplicates += 1;
+        const dropped = {
+          key: displaced.key,
+          email: displaced.email,
+          emailKey: contact.emailKey,
+          segments: [],
+          where: this.rowLocation(displaced.position),
+        };
+        this.options.onIssue(duplicateEmailIssue(dropped, { key: contact.key, email: displaced.email }));
+        if (displaced.seq >= 0) {
+          this.live[displaced.seq] = 0;
+          unstaged.push(displaced.seq);
+        }
       }
-      counts.toImport += 1;
-      store(cutter.add({ emailKey, key, bytes, row: rows }));
+      if (!full && index.snapshotState(result.entry) === 1) continue;
+      const entry = importEntryJson({
+        email: contact.email,
+        first_name: contact.firstName,
+        last_name: contact.lastName,
+      });
+      const seq = this.nextSeq;
+      this.nextSeq += 1;
+      if (seq >= this.bytes.length) this.grow();
+      this.bytes[seq] = Buffer.byteLength(entry);
+      this.live[seq] = 1;
+      index.setStaged(result.entry, seq);
+      staged.push({
+        seq,
+        emailKey: contact.emailKey,
+        fingerprint,
+        entry,
+      });
     }
-    await nextTurn();
+    if (staged.length >= stagedPerWrite) await this.flush();
   }
-  store(cutter.finish());
-  return counts;
+
+  /** Writes what is staged so far (call it once the read is done, before `cut`). */
+  async flush(): Promise<void> {
+    const staged = this.pending;
+    const unstaged = this.pendingDrops;
+    this.pending = [];
+    this.pendingDrops = [];
+    const store = this.options.store;
+    if (store === undefined) return;
+    await store.imports.stage(store.runId, staged);
+    await store.imports.unstage(store.runId, unstaged);
+  }
+
+  /**
+   * Cuts the staged contacts into import batches, handing each to `storeBatch` (a real run stores
+   * it). Yields to the event loop now and then; an aborted signal stops it with its reason.
+   */
+  async cut(
+    listId: string,
+    limits: ImportBatchLimits,
+    storeBatch: ((batch: number, planned: PlannedImportBatch) => Promise<void>) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ImportPlanCounts> {
+    const cutter = new ImportBatchCutter<{ seq: number; bytes: number }>(
+      [listId],
+      limits,
+      (contact) => contact.bytes,
+    );
+    let importCalls = 0;
+    let toImport = 0;
+    const store = async (batch: { contacts: readonly { seq: number }[]; bodyBytes: number } | undefined) => {
+      if (batch === undefined) return;
+      importCalls += 1;
+      await storeBatch?.(importCalls, {
+        contacts: batch.contacts.length,
+        bodyBytes: batch.bodyBytes,
+        firstSeq: (batch.contacts[0] as { seq: number }).seq,
+        lastSeq: (batch.contacts[batch.contacts.length - 1] as { seq: number }).seq,
+      });
+    };
+    for (let seq = 0; seq < this.nextSeq; seq++) {
+      if (this.live[seq] !== 1) continue;
+      toImport += 1;
+      await store(cutter.add({ seq, bytes: this.bytes[seq] as number }));
+      if (toImport % 50_000 === 0) {
+        signal?.throwIfAborted();
+        await nextTurn();
+      }
+    }
+    await store(cutter.finish());
+    return { importCalls, toImport };
+  }
+
+  private rowLocation(position: number): RowLocation {
+    const location = this.location ?? { file: '', number: 'line' as const };
+    return {
+      file: location.file,
+      ...(location.relation === undefined ? {} : { relation: location.relation }),
+      [location.number]: position,
+    };
+  }
+
+  private grow(): void {
+    const bytes = new Uint32Array(this.bytes.length * 2);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+    const live = new Uint8Array(this.live.length * 2);
+    live.set(this.live);
+    this.live = live;
+  }
+}
+
+/** The part of a RowLocation every row of one source shares, and which number it carries. */
+function locationOf(where: RowLocation) {
+  const number: LocationNumber =
+    where.line !== undefined ? 'line' : where.rowid !== undefined ? 'rowid' : 'row';
+  return {
+    file: where.file,
+    ...(where.relation === undefined ? {} : { relation: where.relation }),
+    number,
+  };
 }

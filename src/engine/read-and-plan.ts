@@ -2,19 +2,17 @@ import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
 import { assertSourceIsText, readContacts, sourceOriginFile } from '../profiles';
-import type { SqliteDatabase } from '../state/sqlite/sqlite-migrations';
-import { ContactStaging } from './contact-staging';
+import { ContactIndex, type EmailHash } from './contact-index';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
-import type { PlannedImportBatch } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
-import { planImports } from './plan-imports';
+import { ImportStaging } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
 import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
+import type { PlannedImportBatch } from './run-store';
 import { maxRemovalIdsPerCall } from './send-removals';
 
 export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
-  readonly db: SqliteDatabase;
   readonly source: ProfileSourceSpec;
   readonly spec: ExportDestinationSpec;
   readonly full: boolean;
@@ -31,168 +29,177 @@ export interface ReadAndPlanInput {
   readonly contactLimit: number;
   readonly importBatchLimits: ImportBatchLimits;
   readonly signal: AbortSignal | undefined;
+  /** The index's email hash; tests inject a weak one (see `ContactIndex`). */
+  readonly emailHash?: EmailHash | undefined;
 }
 
 /**
- * The read and plan phases: streams the selected contacts into the run's staging, sorts them, fails
- * past the contact limit, counts the removals and applies the removal guard, then plans the import
- * batches (a real run stores them and its removals in its checkpoint, phase `importing`). Nothing is
- * sent. Throws ContactLimitError, RemovalGuardError, or the signal's reason when it aborts.
+ * The read and plan phases: loads the destination's snapshot into a compact index, reads the
+ * selected contacts and compares each with it as it comes (dedupe and diff), staging only those to
+ * send (a real run; a dry run stores nothing), fails past the contact limit, counts the removals
+ * and applies the removal guard, then cuts the import batches (a real run stores them and its
+ * removals in its checkpoint, phase `importing`). Nothing is sent. Throws ContactLimitError,
+ * RemovalGuardError, or the signal's reason when it aborts.
  */
 export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   const { session, spec, signal } = input;
   const { runId, destination } = session;
-  const staging = new ContactStaging(input.db, runId);
-  try {
-    session.enter('read');
-    const baseDir = dirname(sourceOriginFile(input.source) ?? '.');
-    // A gzip file or a workbook saved as profiles.csv is said to be one, not read as a bad header.
-    await assertSourceIsText(input.source, baseDir);
-    const read = readContacts({
-      source: input.source,
-      baseDir,
-      segments: spec.segments,
-      dataMatching: spec.dataMatching,
-      onIssue: session.issue,
-    });
-    for await (const contacts of read.batches()) {
-      signal?.throwIfAborted();
-      staging.add(contacts);
-      session.progress({ profileRows: read.summary.profileRows, staged: staging.size });
-    }
-    const summary = read.summary;
-    session.update({
-      counts: {
-        ...session.record.counts,
-        read: summary.profileRows,
-        membershipRows: summary.membershipRows,
-        inSegments: summary.selectedMembers,
-        withoutProfile: summary.membersWithoutProfile,
-        invalid: summary.rowErrors,
-        warnings: summary.rowWarnings,
-      },
-      membersPerSegment: summary.membersPerSegment,
-      segmentNearMisses: summary.segmentNearMisses,
-    });
-    session.progress({ profileRows: summary.profileRows, staged: staging.size }, true);
-
-    session.enter('plan');
-    staging.sort();
-    const distinct = staging.distinctEmails();
-    if (distinct > input.contactLimit) {
-      // The record says what the limit counted (distinct contacts after the dedupe), as the error does.
-      session.update({
-        counts: { ...session.record.counts, contacts: distinct, duplicate: staging.size - distinct },
-      });
-      throw new ContactLimitError(destination, distinct, input.contactLimit);
-    }
-
-    const checkpoints = session.checkpoints;
-    const snapshotSize = checkpoints.snapshotSize(destination);
-    const leavers = staging.leavers(destination);
-    const removing = spec.removal === 'remove-from-list';
-    // The removals are the leavers the list still holds: a snapshot member Constant Contact never
-    // added (unsubscribed) or that left the list there is nothing to remove, and counting it would
-    // let the guard abort runs that remove little. A real run looks the list's members up now (the
-    // removal phase needs their contact IDs anyway); a dry run asks nothing, so it counts them all.
-    const listMembers = removing && leavers > 0 ? await input.readListMembers?.() : undefined;
-    const removals = !removing
-      ? 0
-      : listMembers === undefined
-        ? leavers
-        : staging.leaversOnList(destination, listMembers);
-    const guard =
-      removals === 0
-        ? null
-        : checkRemovalGuard({
-            removals,
-            listMembers: input.listMembers,
-            snapshotSize,
-            maxRemovalPercent: spec.maxRemovalPercent,
-          });
-    if (guard && !guard.allowed) {
-      session.update({ plan: { ...emptyPlan(input), contacts: distinct, removals, removalGuard: guard } });
-      throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
-    }
-
-    const counts = await planImports({
-      staging,
-      destination,
-      listId: spec.listId,
-      full: input.full,
-      batchLimits: input.importBatchLimits,
-      onIssue: session.issue,
-      ...(input.dryRun
-        ? {}
-        : {
-            storeBatch: (batch: number, planned: PlannedImportBatch) =>
-              checkpoints.addImportBatch(
-                runId,
-                batch,
-                planned,
-                staging.importBatchSelection(destination, planned, input.full),
-              ),
-          }),
-      ...(signal ? { signal } : {}),
-    });
-    if (!input.dryRun && leavers > 0 && removing) {
-      checkpoints.planRemovals(runId, destination, staging.selectedTable);
-      // With the members read, the removal calls are cut now (the leavers not on the list leave the
-      // snapshot at once); the removal phase then sends them without looking the list up again.
-      if (listMembers !== undefined)
-        checkpoints.planRemovalBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
-    }
-
-    const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
-    const lookupCalls = removing && leavers > 0 ? estimateLookupCalls(input.listMembers ?? snapshotSize) : 0;
-    const estimatedRequests = estimateRunRequests({
-      importCalls: counts.importCalls,
-      removalCalls,
-      lookupCalls,
-    });
-    const plan: DataPlan = {
-      contacts: counts.contacts,
-      adds: counts.adds,
-      updates: counts.updates,
-      unchanged: counts.unchanged,
-      removals,
-      kept: removing ? 0 : leavers,
-      full: input.full,
-      toImport: counts.toImport,
-      importCalls: counts.importCalls,
-      removalCalls,
-      lookupCalls,
-      estimatedRequests,
-      requestsPerSecond: input.requestsPerSecond,
-      etaSeconds: Math.ceil(estimatedRequests / input.requestsPerSecond),
-      removalGuard: guard,
-      resumesRun: null,
-    };
-    session.update({
-      plan,
-      counts: {
-        ...session.record.counts,
-        duplicate: counts.duplicates,
-        contacts: counts.contacts,
-        added: counts.adds,
-        updated: counts.updates,
-        unchanged: counts.unchanged,
-      },
-      batches: { ...session.record.batches, imports: counts.importCalls, removals: removalCalls },
-    });
-    if (!input.dryRun) checkpoints.setPhase(runId, 'importing');
-    session.progress(
-      {
-        importBatches: { done: 0, total: counts.importCalls },
-        importContacts: { done: 0, total: counts.toImport },
-        removals: { done: 0, total: removals },
-      },
-      true,
-    );
-    return plan;
-  } finally {
-    staging.drop();
+  const runStore = session.runStore;
+  session.enter('read');
+  const index = new ContactIndex({
+    ...(input.emailHash ? { hash: input.emailHash } : {}),
+    expected: await runStore.snapshots.size(destination),
+  });
+  for await (const page of runStore.snapshots.members(destination)) {
+    for (const [emailKey, high, low] of page) index.addSnapshotMember(emailKey, [high, low]);
   }
+  const snapshotSize = index.entries;
+  const staging = new ImportStaging({
+    index,
+    full: input.full,
+    store: input.dryRun ? undefined : { runId, imports: runStore.imports },
+    onIssue: session.issue,
+  });
+  const baseDir = dirname(sourceOriginFile(input.source) ?? '.');
+  // A gzip file or a workbook saved as profiles.csv is said to be one, not read as a bad header.
+  await assertSourceIsText(input.source, baseDir);
+  const read = readContacts({
+    source: input.source,
+    baseDir,
+    segments: spec.segments,
+    dataMatching: spec.dataMatching,
+    onIssue: session.issue,
+  });
+  for await (const contacts of read.batches()) {
+    signal?.throwIfAborted();
+    await staging.add(contacts);
+    session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
+  }
+  await staging.flush();
+  const summary = read.summary;
+  session.update({
+    counts: {
+      ...session.record.counts,
+      read: summary.profileRows,
+      membershipRows: summary.membershipRows,
+      inSegments: summary.selectedMembers,
+      withoutProfile: summary.membersWithoutProfile,
+      invalid: summary.rowErrors,
+      warnings: summary.rowWarnings,
+    },
+    membersPerSegment: summary.membersPerSegment,
+    segmentNearMisses: summary.segmentNearMisses,
+  });
+  session.progress({ profileRows: summary.profileRows, staged: staging.offered }, true);
+
+  session.enter('plan');
+  const diff = index.counts();
+  const distinct = diff.contacts;
+  if (distinct > input.contactLimit) {
+    // The record says what the limit counted (distinct contacts after the dedupe), as the error does.
+    session.update({
+      counts: { ...session.record.counts, contacts: distinct, duplicate: staging.duplicates },
+    });
+    throw new ContactLimitError(destination, distinct, input.contactLimit);
+  }
+
+  const leavers = index.leavers();
+  const removing = spec.removal === 'remove-from-list';
+  // The removals are the leavers the list still holds: a snapshot member Constant Contact never
+  // added (unsubscribed) or that left the list there is nothing to remove, and counting it would
+  // let the guard abort runs that remove little. A real run looks the list's members up now (the
+  // removal phase needs their contact IDs anyway); a dry run asks nothing, so it counts them all.
+  const listMembers = removing && leavers > 0 ? await input.readListMembers?.() : undefined;
+  const removals = !removing
+    ? 0
+    : listMembers === undefined
+      ? leavers
+      : countLeaversOnList(index, listMembers);
+  const guard =
+    removals === 0
+      ? null
+      : checkRemovalGuard({
+          removals,
+          listMembers: input.listMembers,
+          snapshotSize,
+          maxRemovalPercent: spec.maxRemovalPercent,
+        });
+  if (guard && !guard.allowed) {
+    session.update({ plan: { ...emptyPlan(input), contacts: distinct, removals, removalGuard: guard } });
+    throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
+  }
+
+  const cut = await staging.cut(
+    spec.listId,
+    input.importBatchLimits,
+    input.dryRun
+      ? undefined
+      : (batch: number, planned: PlannedImportBatch) => runStore.imports.plan(runId, batch, planned),
+    signal,
+  );
+  const counts = { ...diff, ...cut, duplicates: staging.duplicates };
+  if (!input.dryRun && leavers > 0 && removing) {
+    await runStore.removals.plan(runId, index.leaverEmails());
+    // With the members read, the removal calls are cut now (the leavers not on the list leave the
+    // snapshot at once); the removal phase then sends them without looking the list up again.
+    if (listMembers !== undefined)
+      await runStore.removals.planBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
+  }
+
+  const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
+  const lookupCalls = removing && leavers > 0 ? estimateLookupCalls(input.listMembers ?? snapshotSize) : 0;
+  const estimatedRequests = estimateRunRequests({
+    importCalls: counts.importCalls,
+    removalCalls,
+    lookupCalls,
+  });
+  const plan: DataPlan = {
+    contacts: counts.contacts,
+    adds: counts.adds,
+    updates: counts.updates,
+    unchanged: counts.unchanged,
+    removals,
+    kept: removing ? 0 : leavers,
+    full: input.full,
+    toImport: counts.toImport,
+    importCalls: counts.importCalls,
+    removalCalls,
+    lookupCalls,
+    estimatedRequests,
+    requestsPerSecond: input.requestsPerSecond,
+    etaSeconds: Math.ceil(estimatedRequests / input.requestsPerSecond),
+    removalGuard: guard,
+    resumesRun: null,
+  };
+  session.update({
+    plan,
+    counts: {
+      ...session.record.counts,
+      duplicate: counts.duplicates,
+      contacts: counts.contacts,
+      added: counts.adds,
+      updated: counts.updates,
+      unchanged: counts.unchanged,
+    },
+    batches: { ...session.record.batches, imports: counts.importCalls, removals: removalCalls },
+  });
+  if (!input.dryRun) await runStore.checkpoints.setPhase(runId, 'importing');
+  session.progress(
+    {
+      importBatches: { done: 0, total: counts.importCalls },
+      importContacts: { done: 0, total: counts.toImport },
+      removals: { done: 0, total: removals },
+    },
+    true,
+  );
+  return plan;
+}
+
+/** How many of the index's leavers are among `onList` (the list's members by lowercased email). */
+function countLeaversOnList(index: ContactIndex, onList: ReadonlyMap<string, unknown>): number {
+  let count = 0;
+  for (const email of index.leaverEmails()) if (onList.has(email)) count += 1;
+  return count;
 }
 
 function emptyPlan(input: ReadAndPlanInput): DataPlan {

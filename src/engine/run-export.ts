@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ConnectionSpec, ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import {
   type Clock,
@@ -11,32 +11,36 @@ import {
   systemClock,
 } from '../constant-contact';
 import { ExportctlError } from '../errors';
-import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
-import { connectionRuntime } from '../resources/connection-runtime';
-import {
-  type AppliedResource,
-  destinationLock,
-  type LockHandle,
-  type LockHolderRecord,
-  LockTimeoutError,
-  type RunRecord,
-  type RunTrigger,
-  SqliteStateStore,
-  type StaleHolderTakenOver,
-  type StateStore,
-} from '../state';
+import { locatedSourceSpec, recordedSourceFolder, sourceFingerprint, sourceOriginFile } from '../profiles';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
 import { checkListMembership } from './check-list-membership';
+import { type EmailHash, fnv1a32 } from './contact-index';
+import {
+  type AppliedResourceView,
+  destinationLockName,
+  type HeldLock,
+  type LockHolderRecord,
+  type RunEngineState,
+  type RunRecord,
+  type RunTrigger,
+  type StaleHolderTakenOver,
+} from './control-plane';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests, exportLookupThreshold } from './data-plan';
-import { type Checkpoint, ExportCheckpointStore } from './export-checkpoint-store';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
 import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
+import type { Checkpoint, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
+
+/**
+ * The engine's version in a run's unchanged mark: a run of another version never skips on a mark of
+ * this one. Change it when what a run sends for the same source and specs changes.
+ */
+export const runEngineVersion = 'run-engine-compact-snapshots-1';
 
 /** The most distinct contacts one destination exports in a run. */
 export const maxContactsPerDestination = 1_000_000;
@@ -71,6 +75,11 @@ export interface RunEngineTuning {
   >;
   /** Where row-issue CSVs go instead of beside the state. */
   readonly rowIssuesFolder: string | undefined;
+  /**
+   * The hash the run's contact index finds emails by (default FNV-1a, 32 bits); every match is
+   * confirmed on the email, so tests inject a weak one to make emails collide.
+   */
+  readonly emailHash: EmailHash;
 }
 
 const defaultTuning = {
@@ -81,11 +90,12 @@ const defaultTuning = {
   polling: defaultPipelinePolling,
   client: {},
   rowIssuesFolder: undefined,
+  emailHash: fnv1a32,
 } satisfies RunEngineTuning;
 
 export interface RunExportOptions {
-  /** The state: SQLite (snapshots and checkpoints live in it). */
-  readonly store: StateStore;
+  /** The state the run works with, built by the wiring (`runEngineStateFor`). */
+  readonly store: RunEngineState;
   /** The ExportDestination's name (applied). */
   readonly destination: string;
   /** What started the run; default `manual`. */
@@ -145,20 +155,11 @@ export interface ExportRunResult {
  * Resolves with the run once it has ended (`succeeded`, `failed`, `aborted`) or paused (`paused`: the
  * daily quota, with its reset time, or the signal); a failure of the run itself is in `error` and in
  * the record, not thrown. Rejects only when no run could be recorded: the destination (or its
- * source or connection) is not applied (`destination-not-applied`), the state is not SQLite, or the
- * lock stayed held (`LockTimeoutError`, naming the holder).
+ * source or connection) is not applied (`destination-not-applied`), or the lock stayed held
+ * (`lock-timeout`, naming the holder).
  */
 export async function runExport(options: RunExportOptions): Promise<ExportRunResult> {
   const store = options.store;
-  if (!(store instanceof SqliteStateStore)) {
-    throw new RunEngineError(
-      'state-backend-unsupported',
-      `export runs need a SQLite state; ${store.location} is not one`,
-      {
-        hint: 'use --state sqlite:PATH (the default)',
-      },
-    );
-  }
   const applied = await loadDestination(store, options.destination);
   const lock = await acquireLock(store, options);
   try {
@@ -171,13 +172,15 @@ export async function runExport(options: RunExportOptions): Promise<ExportRunRes
 
 interface AppliedDestination {
   readonly name: string;
-  readonly resource: AppliedResource;
+  readonly resource: AppliedResourceView;
+  /** The ProfileSource's generation. */
+  readonly sourceGeneration: number;
   readonly spec: ExportDestinationSpec;
   readonly source: ProfileSourceSpec;
   readonly connection: ConnectionSpec;
 }
 
-async function loadDestination(store: StateStore, name: string): Promise<AppliedDestination> {
+async function loadDestination(store: RunEngineState, name: string): Promise<AppliedDestination> {
   const notApplied = (what: string) =>
     new RunEngineError('destination-not-applied', `${what} is not applied in ${store.location}`, {
       context: { destination: name },
@@ -194,6 +197,7 @@ async function loadDestination(store: StateStore, name: string): Promise<Applied
   return {
     name,
     resource,
+    sourceGeneration: source.generation,
     spec,
     // Paths as written, made absolute against the folder the last apply found the files in.
     source: locatedSourceSpec(
@@ -205,8 +209,8 @@ async function loadDestination(store: StateStore, name: string): Promise<Applied
   };
 }
 
-async function acquireLock(store: StateStore, options: RunExportOptions): Promise<LockHandle> {
-  const name = destinationLock(options.destination);
+async function acquireLock(store: RunEngineState, options: RunExportOptions): Promise<HeldLock> {
+  const name = destinationLockName(options.destination);
   const holder = {
     identity: options.actor ?? 'exportctl',
     command: `run ${options.destination}${options.dryRun ? ' --dry-run' : ''}`,
@@ -215,7 +219,7 @@ async function acquireLock(store: StateStore, options: RunExportOptions): Promis
     return await store.locks.acquire(name, holder, { timeoutMs: 0 });
   } catch (error) {
     const timeoutMs = options.lockTimeoutMs ?? 0;
-    if (!(error instanceof LockTimeoutError) || timeoutMs <= 0) throw error;
+    if (!(error instanceof ExportctlError && error.code === 'lock-timeout') || timeoutMs <= 0) throw error;
     const current = await store.locks.holder(name);
     if (current) options.onLockWait?.(current);
     return store.locks.acquire(name, holder, { timeoutMs });
@@ -224,7 +228,7 @@ async function acquireLock(store: StateStore, options: RunExportOptions): Promis
 
 /** One call of `runExport`, holding the destination's lock. */
 class RunContext {
-  private readonly checkpoints: ExportCheckpointStore;
+  private readonly runStore: RunStore;
   /** The row-issue CSV of the run this call works on (set with its session). */
   private csv: RowIssueCsv | undefined;
   private readonly clock: Clock;
@@ -232,13 +236,13 @@ class RunContext {
   private readonly trigger: RunTrigger;
 
   constructor(
-    private readonly store: SqliteStateStore,
+    private readonly store: RunEngineState,
     private readonly destination: AppliedDestination,
-    private readonly lock: LockHandle,
+    private readonly lock: HeldLock,
     private readonly options: RunExportOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.checkpoints = new ExportCheckpointStore(store.sqlite, () => this.clock.now());
+    this.runStore = store.runStore;
     this.tuning = { ...defaultTuning, ...options.tuning };
     this.trigger = options.trigger ?? 'manual';
   }
@@ -258,13 +262,13 @@ class RunContext {
    */
   private async resumableCheckpoint(): Promise<Checkpoint | undefined> {
     const name = this.destination.name;
-    let checkpoint = this.checkpoints.checkpointOf(name);
+    let checkpoint = await this.runStore.checkpoints.of(name);
     if (checkpoint) {
       const run = await this.store.runs.get(checkpoint.runId);
       const usable = run !== undefined && run.finishedAt === undefined && checkpoint.phase !== 'planning';
       if (!usable) {
         if (this.options.dryRun) return undefined;
-        this.checkpoints.deleteCheckpoint(checkpoint.runId);
+        await this.runStore.checkpoints.delete(checkpoint.runId);
         checkpoint = undefined;
       }
     }
@@ -298,8 +302,8 @@ class RunContext {
       : rowIssueCsvPath(this.store.location, this.destination.name, run.id);
     this.csv = new RowIssueCsv(record.rowIssues.csv ?? csvPath);
     return new ExportRunSession(run, record, {
-      store: this.store,
-      checkpoints: this.checkpoints,
+      runs: this.store.runs,
+      runStore: this.runStore,
       clock: this.clock,
       csv: this.csv,
       onProgress: this.options.onProgress,
@@ -332,7 +336,6 @@ class RunContext {
     const listId = this.destination.spec.listId;
     return {
       session,
-      db: this.store.sqlite,
       source: this.destination.source,
       spec: this.destination.spec,
       full: this.options.full ?? false,
@@ -350,6 +353,7 @@ class RunContext {
       contactLimit: this.tuning.contactLimit,
       importBatchLimits: this.tuning.importBatchLimits,
       signal: this.options.signal,
+      emailHash: this.tuning.emailHash,
     };
   }
 
@@ -373,7 +377,7 @@ class RunContext {
   private async fresh(): Promise<ExportRunResult> {
     const session = await this.startRun(false);
     const { name, spec } = this.destination;
-    this.checkpoints.createCheckpoint(session.runId, name, spec.listId);
+    await this.runStore.checkpoints.create(session.runId, name, spec.listId);
     let planned = false;
     try {
       const client = await this.createClient(session);
@@ -383,15 +387,26 @@ class RunContext {
       if (list.membership_count !== undefined) {
         const listCheck = await checkListMembership({
           client,
-          checkpoints: this.checkpoints,
+          runStore: this.runStore,
           destination: name,
           listId: spec.listId,
           found: list.membership_count,
         });
         session.update({ listCheck });
       }
+      const mark = await this.unchangedMark();
+      if (
+        mark !== undefined &&
+        session.record.listCheck?.exported === false &&
+        session.record.listCheck.expected === session.record.listCheck.found &&
+        (await this.runStore.unchangedMarks.matches(name, mark))
+      ) {
+        return await this.unchanged(session, client);
+      }
       // Unknown until this run succeeds: one that does not leaves the next to look at the list.
-      this.checkpoints.dropListBaseline(name);
+      await this.runStore.listBaselines.drop(name);
+      await this.runStore.unchangedMarks.drop(name);
+      session.update({ unchangedMark: mark ?? null });
       await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
       planned = true;
       await session.save();
@@ -439,7 +454,7 @@ class RunContext {
     resumed: boolean,
   ): Promise<ExportRunResult> {
     const listId =
-      this.checkpoints.checkpointOf(this.destination.name)?.listId ?? this.destination.spec.listId;
+      (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId;
     const pipeline = {
       session,
       client,
@@ -456,7 +471,7 @@ class RunContext {
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
-    const removalTotals = this.checkpoints.removalTotals(session.runId);
+    const removalTotals = await this.runStore.removals.totals(session.runId);
     if (removalTotals.planned > removalTotals.removed) {
       if (this.options.signal?.aborted) return this.paused(session, 'stopped', undefined, resumed);
       session.enter('remove');
@@ -464,12 +479,88 @@ class RunContext {
       if (removals.stopped) return this.paused(session, 'stopped', undefined, resumed);
     }
     session.enter('finish');
-    this.updateTotals(session);
+    await this.updateTotals(session);
     await this.recordListBaseline(session, client, listId);
     const run = await session.finish('succeeded');
-    this.checkpoints.deleteCheckpoint(session.runId);
-    this.checkpoints.compact();
+    await this.runStore.checkpoints.delete(session.runId);
+    await this.runStore.compact();
+    // After the snapshot took its contacts: the mark holds the revision they left.
+    const mark = session.record.unchangedMark;
+    if (mark) await this.runStore.unchangedMarks.set(this.destination.name, mark);
     return this.result(run, session, resumed, undefined);
+  }
+
+  /**
+   * What this run is planned from, as a mark (see `UnchangedMarkStore`): the engine's version, the
+   * destination's and the source's generations, where the source is and a hash of its content, and
+   * the contact limit. Undefined with `--full` (it sends everything whatever the mark) or when the
+   * source cannot be hashed (the read then says why).
+   */
+  private async unchangedMark(): Promise<string | undefined> {
+    if (this.options.full) return undefined;
+    const { resource, sourceGeneration, source, spec } = this.destination;
+    try {
+      return JSON.stringify([
+        runEngineVersion,
+        resource.generation,
+        sourceGeneration,
+        spec.listId,
+        this.tuning.contactLimit,
+        // The adapter's content fingerprint: the same data, the same mark, wherever the files are.
+        await sourceFingerprint(source, dirname(sourceOriginFile(source) ?? '.')),
+      ]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A run with nothing to do: the source's content, the specs and the snapshot are as the last
+   * successful run left them, and the list's count is the one it recorded. Recorded `succeeded`,
+   * `skipped: unchanged`, with the last run's contacts, all unchanged; nothing read, nothing sent.
+   */
+  private async unchanged(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+  ): Promise<ExportRunResult> {
+    const previous = (await this.store.runs.list({ destination: this.destination.name, limit: 5 }))
+      .filter((run) => run.id !== session.runId && run.status === 'succeeded')
+      .map((run) => exportRunRecord(run))
+      .find((record) => record !== undefined && !record.dryRun);
+    const contacts = previous?.counts.contacts ?? 0;
+    session.update({
+      skipped: 'unchanged',
+      unchangedMark: previous?.unchangedMark ?? null,
+      counts: { ...session.record.counts, contacts, unchanged: contacts },
+      plan: { ...this.emptyPlan(), contacts, unchanged: contacts },
+    });
+    session.enter('finish');
+    await this.recordListBaseline(session, client, this.destination.spec.listId);
+    const run = await session.finish('succeeded');
+    await this.runStore.checkpoints.delete(session.runId);
+    return this.result(run, session, false, undefined);
+  }
+
+  private emptyPlan(): DataPlan {
+    const rps = this.destination.connection.limits.requestsPerSecond;
+    return {
+      contacts: 0,
+      adds: 0,
+      updates: 0,
+      unchanged: 0,
+      removals: 0,
+      kept: 0,
+      full: false,
+      toImport: 0,
+      importCalls: 0,
+      removalCalls: 0,
+      lookupCalls: 0,
+      estimatedRequests: 1,
+      requestsPerSecond: rps,
+      etaSeconds: Math.ceil(1 / rps),
+      removalGuard: null,
+      resumesRun: null,
+    };
   }
 
   /**
@@ -503,12 +594,12 @@ class RunContext {
       listMembersAtStart === null
         ? 0
         : listMembersAtStart + counts.added - counts.removed - counts.unsubscribed - counts.rejected;
-    if (count >= explained) this.checkpoints.setListBaseline(this.destination.name, listId, count);
+    if (count >= explained) await this.runStore.listBaselines.set(this.destination.name, listId, count);
   }
 
-  private updateTotals(session: ExportRunSession): void {
-    const imports = this.checkpoints.importTotals(session.runId);
-    const removals = this.checkpoints.removalTotals(session.runId);
+  private async updateTotals(session: ExportRunSession): Promise<void> {
+    const imports = await this.runStore.imports.totals(session.runId);
+    const removals = await this.runStore.removals.totals(session.runId);
     session.update({
       counts: {
         ...session.record.counts,
@@ -568,12 +659,12 @@ class RunContext {
     error: ExportctlError,
     resumed: boolean,
   ): Promise<ExportRunResult> {
-    this.updateTotals(session);
+    await this.updateTotals(session);
     session.update({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
     const run = await session.finish(status);
-    this.checkpoints.keepUnconfirmedSends(session.runId, this.destination.name);
-    this.checkpoints.deleteCheckpoint(session.runId);
-    this.checkpoints.compact();
+    await this.runStore.checkpoints.keepUnconfirmedSends(session.runId, this.destination.name);
+    await this.runStore.checkpoints.delete(session.runId);
+    await this.runStore.compact();
     return this.result(run, session, resumed, error);
   }
 
@@ -583,7 +674,7 @@ class RunContext {
     error: QuotaExceededError | undefined,
     resumed: boolean,
   ): Promise<ExportRunResult> {
-    this.updateTotals(session);
+    await this.updateTotals(session);
     const message =
       reason === 'quota'
         ? `paused: the API key's daily quota is used up until ${error?.resumeAt.toISOString()}; run it again then to resume run ${session.runId}`
@@ -601,7 +692,7 @@ class RunContext {
     try {
       if (checkpoint) {
         session.enter('plan');
-        session.update({ plan: this.remainingPlan(checkpoint) });
+        session.update({ plan: await this.remainingPlan(checkpoint) });
       } else {
         await readAndPlan(this.planInput(session, true, undefined));
       }
@@ -617,19 +708,20 @@ class RunContext {
   }
 
   /** What an unfinished run has left to do, as a plan (a dry run before a resume). */
-  private remainingPlan(checkpoint: Checkpoint): DataPlan {
-    const batches = this.checkpoints
-      .importBatches(checkpoint.runId)
-      .filter((batch) => batch.state !== 'confirmed');
-    const removals = this.checkpoints.removalTotals(checkpoint.runId);
+  private async remainingPlan(checkpoint: Checkpoint): Promise<DataPlan> {
+    const batches = (await this.runStore.imports.batches(checkpoint.runId)).filter(
+      (batch) => batch.state !== 'confirmed',
+    );
+    const removals = await this.runStore.removals.totals(checkpoint.runId);
     const remainingRemovals = removals.planned - removals.removed;
     const removalCalls = checkpoint.removalsLookedUp
-      ? this.checkpoints.removalBatches(checkpoint.runId).filter((batch) => batch.state !== 'confirmed')
-          .length
+      ? (await this.runStore.removals.batches(checkpoint.runId)).filter(
+          (batch) => batch.state !== 'confirmed',
+        ).length
       : Math.ceil(remainingRemovals / maxRemovalIdsPerCall);
     const lookupCalls =
       !checkpoint.removalsLookedUp && remainingRemovals > 0
-        ? estimateLookupCalls(this.checkpoints.snapshotSize(this.destination.name))
+        ? estimateLookupCalls(await this.runStore.snapshots.size(this.destination.name))
         : 0;
     const estimatedRequests = estimateRunRequests({ importCalls: batches.length, removalCalls, lookupCalls });
     const rps = this.destination.connection.limits.requestsPerSecond;
@@ -655,7 +747,7 @@ class RunContext {
   }
 
   private async createClient(session: ExportRunSession): Promise<ConstantContactClient> {
-    const runtime = await connectionRuntime(this.store, this.destination.spec.connection);
+    const runtime = await this.store.connection(this.destination.spec.connection);
     const onRequest = this.options.onRequest;
     return new ConstantContactClient({
       connectionName: runtime.name,

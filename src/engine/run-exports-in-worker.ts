@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ErrorContext } from '../errors';
 import { ExportctlError } from '../errors';
-import type { LockHolderRecord, RunTrigger } from '../state';
+import type { LockHolderRecord, RunTrigger } from './control-plane';
 import type { RunProgress } from './export-run-session';
 import { RunEngineError } from './run-engine-errors';
 import type { ExportRunResult } from './run-export';
@@ -83,7 +83,8 @@ export function runExportsInWorker(
 ): Promise<WorkerRunOutcome[]> {
   return new Promise((resolve) => {
     const outcomes = new Map<string, WorkerRunOutcome>();
-    const worker = new Worker(join(__dirname, 'export-worker.js'), {
+    // The worker's entry is the wiring's: it opens the state and builds the engine's store from it.
+    const worker = new Worker(join(__dirname, '..', 'wiring', 'export-worker.js'), {
       workerData: { ...request, kind: exportWorkerKind },
       env: request.env,
       resourceLimits: exportWorkerHeap,

@@ -1,7 +1,6 @@
-import type { RunRecord, RunStatus, RunTrigger } from '../state';
-import type { JsonObject } from '../state/spec-hash';
 import { type ApiCallCounts, noApiCalls } from './api-call-tally';
 import type { ListCheck } from './check-list-membership';
+import type { JsonObject, RunRecord, RunStatus, RunTrigger } from './control-plane';
 import type { DataPlan } from './data-plan';
 
 /** The steps of a run, in order; the run record times each. */
@@ -129,6 +128,17 @@ export type ExportRunRecord = {
   } | null;
   /** Set when the run failed or was aborted. */
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
+  /**
+   * What the run was planned from (the source's content hash, the specs' generations, the engine's
+   * version), set when it read the source; absent in records written before it was kept.
+   */
+  readonly unchangedMark?: string | null;
+  /**
+   * `unchanged`: the run found everything as the last successful run left it (the source's
+   * content, the specs, the snapshot, the list's membership_count) and neither read nor sent
+   * anything; its counts are the last run's contacts, all unchanged.
+   */
+  readonly skipped?: 'unchanged' | null;
 };
 
 /**
@@ -172,6 +182,8 @@ export function newRunRecord(
     resumes: [],
     pause: null,
     error: null,
+    unchangedMark: null,
+    skipped: null,
   };
 }
 

@@ -5,20 +5,20 @@ import {
   ConstantContactError,
   type ImportContact,
 } from '../constant-contact';
-import type { LockHandle } from '../state';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
 import { judgeAdoptedImport } from './adopted-import-evidence';
-import type { ImportBatchCheckpoint } from './export-checkpoint-store';
+import type { HeldLock } from './control-plane';
 import type { ExportRunSession } from './export-run-session';
 import { findUnansweredImport } from './find-unanswered-import';
 import type { RowIssueCsv } from './row-issue-csv';
 import { RunEngineError } from './run-engine-errors';
+import type { ImportBatchCheckpoint } from './run-store';
 
 export interface SendImportsInput {
   readonly session: ExportRunSession;
   readonly client: ConstantContactClient;
   readonly clock: Clock;
-  readonly lock: LockHandle;
+  readonly lock: HeldLock;
   readonly csv: RowIssueCsv;
   readonly listId: string;
   readonly maxInFlight: number;
@@ -44,8 +44,9 @@ export interface SendImportsInput {
  */
 export async function sendImports(input: SendImportsInput): Promise<PipelineOutcome<ImportBatchCheckpoint>> {
   const { session, client, clock, lock, csv } = input;
-  const { runId, destination, checkpoints } = session;
-  const batches = checkpoints.importBatches(runId);
+  const { runId, destination, runStore } = session;
+  const { imports, claims } = runStore;
+  const batches = await imports.batches(runId);
   const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
   const queued: ImportBatchCheckpoint[] = [];
   const submitted = new Map<string, ImportBatchCheckpoint>();
@@ -60,8 +61,8 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     });
   report();
 
-  const requeueOrFail = (batch: ImportBatchCheckpoint, why: string): void => {
-    checkpoints.markImportPlanned(runId, batch.batch);
+  const requeueOrFail = async (batch: ImportBatchCheckpoint, why: string): Promise<void> => {
+    await imports.markPlanned(runId, batch.batch);
     if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
       throw new RunEngineError(
         'import-not-accepted',
@@ -77,7 +78,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
   /** One export of the list (a few requests, whatever its size): does it hold the adopted batch? */
   const listHoldsBatch = async (batch: ImportBatchCheckpoint, activity: ActivityReport): Promise<boolean> => {
     const contacts = JSON.parse(
-      `[${checkpoints.importData(runId, batch.batch).toString('utf8')}]`,
+      `[${(await imports.data(runId, batch.batch)).toString('utf8')}]`,
     ) as ImportContact[];
     const members = await client.exportListMembers(input.listId, {}, { names: true });
     return judgeAdoptedImport(contacts, members, activity.counters).holds;
@@ -89,15 +90,15 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
       const found = await findUnansweredImport(client, {
         contacts: batch.contacts,
         sentAt: batch.sentAt ?? 0,
-        knownActivityIds: checkpoints.knownActivityIds(),
+        knownActivityIds: await claims.known(),
         now: clock.now(),
       });
       if (found) {
-        checkpoints.markImportSubmitted(runId, batch.batch, found.activityId, { adopted: true });
+        await imports.markSubmitted(runId, batch.batch, found.activityId, { adopted: true });
         adopted.add(batch.batch);
         submitted.set(found.activityId, batch);
       } else {
-        checkpoints.markImportPlanned(runId, batch.batch);
+        await imports.markPlanned(runId, batch.batch);
         queued.push(batch);
       }
     } else if (batch.state === 'planned') queued.push(batch);
@@ -114,9 +115,9 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     steps: {
       async submit(batch) {
         await lock.assertHeld();
-        const importData = checkpoints.importData(runId, batch.batch);
+        const importData = await imports.data(runId, batch.batch);
         const sentAt = clock.now();
-        checkpoints.markImportSending(runId, batch.batch, sentAt);
+        await imports.markSending(runId, batch.batch, sentAt);
         adopted.delete(batch.batch);
         submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
         try {
@@ -125,48 +126,48 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
             contacts: batch.contacts,
             listIds: [input.listId],
           });
-          checkpoints.markImportSubmitted(runId, batch.batch, activity.activityId, { adopted: false });
+          await imports.markSubmitted(runId, batch.batch, activity.activityId, { adopted: false });
           return activity.activityId;
         } catch (error) {
           if (!(error instanceof ConstantContactError)) throw error;
           if (!error.mayHaveSucceeded) {
             // Refused before it was carried out (4xx, 429, 503, no connection): no activity exists.
-            checkpoints.markImportPlanned(runId, batch.batch);
+            await imports.markPlanned(runId, batch.batch);
             throw error;
           }
           const found = await findUnansweredImport(client, {
             contacts: batch.contacts,
             sentAt,
-            knownActivityIds: checkpoints.knownActivityIds(),
+            knownActivityIds: await claims.known(),
             now: clock.now(),
           });
           if (found) {
-            checkpoints.markImportSubmitted(runId, batch.batch, found.activityId, { adopted: true });
+            await imports.markSubmitted(runId, batch.batch, found.activityId, { adopted: true });
             adopted.add(batch.batch);
             return found.activityId;
           }
-          requeueOrFail(batch, `its request kept failing (${error.code})`);
+          await requeueOrFail(batch, `its request kept failing (${error.code})`);
           return undefined;
         }
       },
       async settle(batch, activity) {
         if (activity.needsResubmit) {
-          requeueOrFail(batch, `its activity ended ${activity.state}`);
+          await requeueOrFail(batch, `its activity ended ${activity.state}`);
           return 'resubmit';
         }
         if (adopted.has(batch.batch) && !(await listHoldsBatch(batch, activity))) {
           adopted.delete(batch.batch);
-          requeueOrFail(
+          await requeueOrFail(
             batch,
             'the activity adopted for it after a lost answer did not put its contacts on the list',
           );
           return 'resubmit';
         }
         await lock.assertHeld();
-        checkpoints.confirmImport(runId, destination, batch.batch, activity.counters, activity.errors);
+        await imports.confirm(runId, destination, batch.batch, activity.counters, activity.errors);
         for (const message of activity.errors) csv.addRejected(batch.batch, message);
         done = [...done, batch];
-        const totals = checkpoints.importTotals(runId);
+        const totals = await imports.totals(runId);
         session.update({
           counts: {
             ...session.record.counts,

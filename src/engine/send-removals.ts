@@ -4,13 +4,13 @@ import {
   type MembershipReadMethod,
   maxContactIdsPerRemoval,
 } from '../constant-contact';
-import type { LockHandle } from '../state';
 import { plural } from '../text';
 import { type PipelineOutcome, type PipelinePolling, runActivityPipeline } from './activity-pipeline';
+import type { HeldLock } from './control-plane';
 import { exportLookupThreshold } from './data-plan';
-import type { RemovalBatchCheckpoint } from './export-checkpoint-store';
 import type { ExportRunSession } from './export-run-session';
 import { RunEngineError } from './run-engine-errors';
+import type { RemovalBatchCheckpoint } from './run-store';
 
 /** Contact IDs per `remove_list_memberships` call: Constant Contact's maximum. */
 export const maxRemovalIdsPerCall = maxContactIdsPerRemoval;
@@ -19,7 +19,7 @@ export interface SendRemovalsInput {
   readonly session: ExportRunSession;
   readonly client: ConstantContactClient;
   readonly clock: Clock;
-  readonly lock: LockHandle;
+  readonly lock: HeldLock;
   readonly listId: string;
   readonly maxInFlight: number;
   readonly maxSubmissions: number;
@@ -40,22 +40,22 @@ export async function sendRemovals(
   input: SendRemovalsInput,
 ): Promise<PipelineOutcome<RemovalBatchCheckpoint>> {
   const { session, client, clock, lock } = input;
-  const { runId, destination, checkpoints } = session;
-  const checkpoint = checkpoints.checkpointOf(destination);
+  const { runId, destination, runStore } = session;
+  const checkpoint = await runStore.checkpoints.of(destination);
   if (checkpoint !== undefined && !checkpoint.removalsLookedUp) {
     const list = await client.getList(input.listId);
     const method: MembershipReadMethod =
       (list.membership_count ?? 0) > exportLookupThreshold ? 'export' : 'paging';
     const contactIds = await client.emailsToContactIds(input.listId, method);
     await lock.assertHeld();
-    checkpoints.planRemovalBatches(runId, destination, contactIds, maxRemovalIdsPerCall);
+    await runStore.removals.planBatches(runId, destination, contactIds, maxRemovalIdsPerCall);
   }
-  const batches = checkpoints.removalBatches(runId);
+  const batches = await runStore.removals.batches(runId);
   // Seeded from the checkpoint: sends before a resume count against maxSubmissions too.
   const submissions = new Map(batches.map((batch) => [batch.batch, batch.submissions]));
-  const report = () => {
+  const report = async () => {
     // Leavers found not to be on the list count as neither done nor to do: nothing was removed.
-    const totals = checkpoints.removalTotals(runId);
+    const totals = await runStore.removals.totals(runId);
     const removed = totals.removed - totals.notOnList;
     session.progress({ removals: { done: removed, total: totals.planned - totals.notOnList } });
     session.update({
@@ -67,7 +67,7 @@ export async function sendRemovals(
       },
     });
   };
-  report();
+  await report();
   return runActivityPipeline({
     client,
     clock,
@@ -85,15 +85,15 @@ export async function sendRemovals(
         await lock.assertHeld();
         submissions.set(batch.batch, (submissions.get(batch.batch) ?? 0) + 1);
         const activity = await client.removeListMemberships({
-          contactIds: checkpoints.removalContactIds(runId, batch.batch),
+          contactIds: await runStore.removals.contactIds(runId, batch.batch),
           listIds: [input.listId],
         });
-        checkpoints.markRemovalSubmitted(runId, batch.batch, activity.activityId);
+        await runStore.removals.markSubmitted(runId, batch.batch, activity.activityId);
         return activity.activityId;
       },
       async settle(batch, activity) {
         if (activity.needsResubmit) {
-          checkpoints.markRemovalPlanned(runId, batch.batch);
+          await runStore.removals.markPlanned(runId, batch.batch);
           if ((submissions.get(batch.batch) ?? 0) >= input.maxSubmissions) {
             throw new RunEngineError(
               'removal-not-accepted',
@@ -107,8 +107,8 @@ export async function sendRemovals(
           return 'resubmit';
         }
         await lock.assertHeld();
-        checkpoints.confirmRemoval(runId, destination, batch.batch);
-        report();
+        await runStore.removals.confirm(runId, destination, batch.batch);
+        await report();
         await session.save();
         return 'done';
       },

@@ -8,7 +8,6 @@ import type { SecretKeySource } from './sqlite/sqlite-encryption';
 import { migrateSqlite, type SqliteMigration } from './sqlite/sqlite-migrations';
 import { SqliteStateContext } from './sqlite/sqlite-state-context';
 import { SqliteStateStore } from './sqlite/sqlite-state-store';
-import { sqliteStateMigrations } from './sqlite/state-migrations';
 import type { StateStore } from './state-store';
 import { parseStateUrl, resolveStateUrl } from './state-url';
 
@@ -39,8 +38,11 @@ export interface OpenStateStoreOptions {
   /** Who this process acts as, recorded on the token-refresh locks it takes. Default `exportctl`. */
   readonly actor?: string;
   readonly locks?: LockTimingOptions;
-  /** The migrations to apply; default all of them. Tests and tools only. */
-  readonly migrations?: readonly SqliteMigration[];
+  /**
+   * The migrations the state must have, in order: `sqliteStateMigrations` composed with the other
+   * modules' by the wiring (`exportctlSqliteMigrations`); tests add steps after them.
+   */
+  readonly migrations: readonly SqliteMigration[];
 }
 
 const lockDefaults = {
@@ -60,7 +62,7 @@ const lockDefaults = {
  */
 export async function openStateStore(
   url: string | undefined,
-  options: OpenStateStoreOptions = {},
+  options: OpenStateStoreOptions,
 ): Promise<StateStore> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
@@ -70,7 +72,7 @@ export async function openStateStore(
 
   const db = openSqliteDatabase(location.path);
   try {
-    migrateSqlite(db, options.migrations ?? sqliteStateMigrations, location.path, () => clock.now());
+    migrateSqlite(db, options.migrations, location.path, () => clock.now());
   } catch (error) {
     db.close();
     throw error;

@@ -25,8 +25,10 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
   return async ({ destination, trigger, signal }): Promise<RunOutcome> => {
     // Loaded on first use: a watch process with nothing to run never loads the engine.
     const { pauseText, runExport } = require('../engine') as typeof import('../engine');
+    const { runEngineStateFor } =
+      require('../wiring/run-engine-state') as typeof import('../wiring/run-engine-state');
     const result = await runExport({
-      store: options.store,
+      store: runEngineStateFor(options.store, { env: options.env }),
       destination,
       trigger,
       actor: options.actor,

@@ -14,6 +14,7 @@ import { applyPlan, computePlan } from '../../src/reconcile';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
+import { runEngineStateFor } from '../../src/wiring';
 import { repoRoot } from './exportctl-cli';
 import { loadProfileGenerator } from './profile-generator';
 import { testSandbox, vipListId, winBackListId } from './sandbox-client';
@@ -130,7 +131,13 @@ export async function exportWorld(
     env,
     apply,
     run: (destination, runOptions = {}) =>
-      runExport({ store, destination, actor: 'tester@example.com', tuning, ...runOptions }),
+      runExport({
+        store: runEngineStateFor(store),
+        destination,
+        actor: 'tester@example.com',
+        tuning,
+        ...runOptions,
+      }),
     members: (listId = vipListId) => listMembers(sandbox, listId),
   };
 }

@@ -1,7 +1,7 @@
 // A separate process that uses the built state store (dist/), for tests of what must hold across
 // processes: locks, token durability, the refresh lock. Run by state-child.ts; one JSON request in
 // argv[2], one JSON event per stdout line.
-const { openStateStore } = require('../../dist/src/state/index.js');
+const { openExportctlState: openStateStore } = require('../../dist/src/wiring/index.js');
 
 const request = JSON.parse(process.argv[2]);
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { type OpenStateStoreOptions, openStateStore, SqliteStateStore } from '../../src/state';
+import { exportctlSqliteMigrations } from '../../src/wiring/state-migrations';
 import { tempFolder } from './temp-folder';
 
 const opened: SqliteStateStore[] = [];
@@ -10,12 +11,13 @@ const opened: SqliteStateStore[] = [];
  * current test. `env` defaults to empty, so the machine's EXPORTCTL_* variables never leak in.
  */
 export async function openTestState(
-  options: OpenStateStoreOptions & { url?: string; folder?: string } = {},
+  options: Partial<OpenStateStoreOptions> & { url?: string; folder?: string } = {},
 ): Promise<SqliteStateStore> {
   const folder = options.folder ?? tempFolder();
   const store = await openStateStore(options.url ?? `sqlite:${join(folder, 'state.db')}`, {
     env: {},
     cwd: folder,
+    migrations: exportctlSqliteMigrations,
     ...options,
   });
   if (!(store instanceof SqliteStateStore)) throw new Error('expected a SQLite state');

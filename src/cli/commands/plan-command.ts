@@ -152,10 +152,16 @@ async function dataPlans(
   const destinations = started.computed.steps
     .filter(({ change }) => change.kind === 'ExportDestination' && change.action !== 'delete')
     .map(({ change }) => change.name);
-  return previewDataPlans(started.session.store, changes, destinations, {
-    cwd: context.cwd,
-    env: context.env,
-  });
+  const { runEngineStateFor } =
+    require('../../wiring/run-engine-state') as typeof import('../../wiring/run-engine-state');
+  return previewDataPlans(
+    runEngineStateFor(started.session.store, { env: context.env }),
+    changes,
+    destinations,
+    {
+      env: context.env,
+    },
+  );
 }
 
 export function useColor(context: CliContext): boolean {

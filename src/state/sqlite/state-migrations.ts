@@ -1,25 +1,37 @@
-import { runEngineMigrations } from '../../engine/run-engine-sqlite-migrations';
 import { controlPlaneMigrations } from './control-plane-migrations';
 import { ownerStackMigration } from './owner-stack-migration';
 import type { SqliteMigration } from './sqlite-migrations';
 import { stateSerialMigration } from './state-serial-migration';
 
 /**
+ * The migrations of the modules that own tables in the SQLite state besides the control plane,
+ * handed over by the wiring (`src/wiring`): this module imports none of them.
+ */
+export interface SqliteStateModuleMigrations {
+  /** The run engine's (`run-engine-N-…`), in its order; new ones are appended to its list. */
+  readonly runEngine: readonly SqliteMigration[];
+}
+
+/** The run engine's migrations that come before the state serial's: they keep versions 2 to 5. */
+const runEngineMigrationsBeforeSerial = 4;
+
+/**
  * Every migration of the SQLite state, in the one order they run, whichever module owns the
  * tables. Every process that opens the state must know all of them (a state with an unknown one is
- * "too new"), so this list is the single place they are composed.
+ * "too new"), so this is the single place they are composed; the wiring passes the result to
+ * `openStateStore`.
  *
- * To add tables from another module (the run engine's membership snapshots and checkpoints):
- * 1. write `src/<module>/<module>-sqlite-migrations.ts` exporting `readonly SqliteMigration[]`,
- *    ids prefixed by the module (`run-engine-1-snapshots`), importing only types from `src/state`;
- * 2. append its entries at the END of this array (never between released ones);
- * 3. reach the database through `SqliteStateStore.sqlite` to read and write those tables.
+ * To add tables from another module: it exports `readonly SqliteMigration[]` (ids prefixed by the
+ * module), the wiring hands them over through {@link SqliteStateModuleMigrations}, and they are
+ * placed here. Released versions never move: a module's later migrations, and new control-plane
+ * ones, go at the END.
  */
-export const sqliteStateMigrations: readonly SqliteMigration[] = [
-  ...controlPlaneMigrations,
-  ...runEngineMigrations,
-  // Entries after the spreads above: a migration appended to `runEngineMigrations` from now on would
-  // land before these, so a module's later migrations are appended here, one by one, instead.
-  stateSerialMigration,
-  ownerStackMigration,
-];
+export function sqliteStateMigrations(modules: SqliteStateModuleMigrations): readonly SqliteMigration[] {
+  return [
+    ...controlPlaneMigrations,
+    ...modules.runEngine.slice(0, runEngineMigrationsBeforeSerial),
+    stateSerialMigration,
+    ownerStackMigration,
+    ...modules.runEngine.slice(runEngineMigrationsBeforeSerial),
+  ];
+}

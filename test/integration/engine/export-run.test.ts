@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { renderRunSummary } from '../../../src/cli/render-run';
 import { exportRunRecord, maxContactsPerDestination, runExport } from '../../../src/engine';
 import { destinationLock } from '../../../src/state';
+import { runEngineStateFor } from '../../../src/wiring';
 import {
   engineFixture,
   expectedMembers,
@@ -220,7 +221,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
     expect(rows()).toBe(7);
     await w.store.resources.delete('ExportDestination', 'vip', 'exportctl');
     expect(rows()).toBe(0);
-    await expect(runExport({ store: w.store, destination: 'vip' })).rejects.toMatchObject({
+    await expect(runExport({ store: runEngineStateFor(w.store), destination: 'vip' })).rejects.toMatchObject({
       code: 'destination-not-applied',
     });
   });

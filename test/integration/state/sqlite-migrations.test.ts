@@ -8,8 +8,8 @@ import {
   type SqliteMigration,
   StateError,
   specHash,
-  sqliteStateMigrations,
 } from '../../../src/state';
+import { exportctlSqliteMigrations as sqliteStateMigrations } from '../../../src/wiring/state-migrations';
 import { fakeClock } from '../../support/fake-clock';
 import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
@@ -48,7 +48,10 @@ describe('opening a SQLite state', () => {
       'export_list_baselines',
       'export_removal_batches',
       'export_removals',
+      'export_run_contacts',
+      'export_snapshot_revisions',
       'export_snapshots',
+      'export_unchanged_marks',
       'locks',
       'oauth_tokens',
       'resources',
@@ -64,6 +67,7 @@ describe('opening a SQLite state', () => {
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: clock.now() },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: clock.now() },
+      { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -72,10 +76,11 @@ describe('opening a SQLite state', () => {
 
   it('upgrades a state made before stack owners in place: its `pulumi` rows stay, for a stack to claim', async () => {
     const folder = tempFolder();
-    const before = sqliteStateMigrations.filter(
-      (migration) => migration.id !== 'control-plane-3-owner-stack',
+    // The migrations released before it (later ones cannot be in a state made before it).
+    const before = sqliteStateMigrations.slice(
+      0,
+      sqliteStateMigrations.findIndex((migration) => migration.id === 'control-plane-3-owner-stack'),
     );
-    expect(before).toHaveLength(sqliteStateMigrations.length - 1);
     const old = await openTestState({ folder, migrations: before });
     // Rows as the exportctl of that schema wrote them (today's store writes the new column).
     const insert = old.sqlite.prepare(
@@ -99,7 +104,9 @@ describe('opening a SQLite state', () => {
     await old.close();
 
     const store = await openTestState({ folder });
-    expect(readAppliedMigrations(store.sqlite).at(-1)?.id).toBe('control-plane-3-owner-stack');
+    expect(readAppliedMigrations(store.sqlite).map((migration) => migration.id)).toContain(
+      'control-plane-3-owner-stack',
+    );
     expect((await store.resources.list()).map((item) => [item.name, item.owner])).toEqual([
       ['default', 'exportctl'],
       ['crm', 'pulumi'],
@@ -116,8 +123,8 @@ describe('opening a SQLite state', () => {
       store.sqlite.prepare("UPDATE resources SET owner_stack = 'acme/x/y' WHERE kind = 'Access'").run(),
     ).toThrow(/CHECK/);
     // Applying the step again to the upgraded database changes nothing.
-    const step = sqliteStateMigrations.at(-1);
-    expect(step?.id).toBe('control-plane-3-owner-stack');
+    const step = sqliteStateMigrations.find((migration) => migration.id === 'control-plane-3-owner-stack');
+    expect(step).toBeDefined();
     expect(() => step?.up(store.sqlite)).not.toThrow();
   });
 
@@ -140,13 +147,14 @@ describe('opening a SQLite state', () => {
       { version: 5, id: 'run-engine-4-list-baselines', appliedAt: 1000 },
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: 1000 },
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: 1000 },
+      { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
 
   it('creates the default .exportctl/state.db under cwd: folder 0700, file 0600', async () => {
     const cwd = tempFolder();
-    const store = await openStateStore(undefined, { cwd, env: {} });
+    const store = await openStateStore(undefined, { cwd, env: {}, migrations: sqliteStateMigrations });
     await store.close();
     expect(store.location).toBe(join(cwd, '.exportctl', 'state.db'));
     expect(statSync(join(cwd, '.exportctl')).mode & 0o777).toBe(0o700);
@@ -155,7 +163,11 @@ describe('opening a SQLite state', () => {
 
   it('takes the URL from EXPORTCTL_STATE when none is passed', async () => {
     const cwd = tempFolder();
-    const store = await openStateStore(undefined, { cwd, env: { EXPORTCTL_STATE: 'sqlite:elsewhere/x.db' } });
+    const store = await openStateStore(undefined, {
+      cwd,
+      env: { EXPORTCTL_STATE: 'sqlite:elsewhere/x.db' },
+      migrations: sqliteStateMigrations,
+    });
     await store.close();
     expect(store.location).toBe(join(cwd, 'elsewhere', 'x.db'));
   });
@@ -173,6 +185,7 @@ describe('opening a SQLite state', () => {
       'run-engine-4-list-baselines',
       'control-plane-2-state-serial',
       'control-plane-3-owner-stack',
+      'run-engine-5-compact-snapshots',
       'test-module-1-snapshots',
     ]);
     await store.close();
@@ -234,7 +247,9 @@ describe('opening a SQLite state', () => {
   });
 
   it('says postgres is not supported yet', async () => {
-    const error = await openError(openStateStore('postgres://u:p@localhost/state', { env: {} }));
+    const error = await openError(
+      openStateStore('postgres://u:p@localhost/state', { env: {}, migrations: sqliteStateMigrations }),
+    );
     expect(error.code).toBe('state-backend-unsupported');
   });
 

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, readAppliedMigrations, specHash, sqliteStateMigrations } from '../../../src/state';
+import { canonicalJson, readAppliedMigrations, specHash } from '../../../src/state';
+import { exportctlSqliteMigrations as sqliteStateMigrations } from '../../../src/wiring/state-migrations';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 

@@ -1,14 +1,15 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pLimit from 'p-limit';
-import { ExportctlError } from '../errors';
-import { openStateStore } from '../state';
-import { type ExportRunResult, runExport } from './run-export';
+import { type ExportRunResult, runExport } from '../engine/run-export';
 import {
   type ExportWorkerMessage,
   type ExportWorkerRequest,
   exportWorkerKind,
   type SerializedError,
-} from './run-exports-in-worker';
+} from '../engine/run-exports-in-worker';
+import { ExportctlError } from '../errors';
+import { openExportctlState } from './open-exportctl-state';
+import { runEngineStateFor } from './run-engine-state';
 
 /**
  * The worker side of `runExportsInWorker`: opens the state, runs the requested destinations (at
@@ -24,19 +25,20 @@ async function serve(request: ExportWorkerRequest): Promise<void> {
     if (message.type === 'abort') controller.abort(new Error('stopped'));
   };
   port.on('message', onMessage);
-  const store = await openStateStore(request.state, {
+  const store = await openExportctlState(request.state, {
     cwd: request.cwd,
     env: request.env,
     ...(request.actor ? { actor: request.actor } : {}),
   });
   try {
+    const state = runEngineStateFor(store, { env: request.env });
     const limit = pLimit(request.concurrency);
     await Promise.all(
       request.targets.map((target) =>
         limit(async () => {
           try {
             const result = await runExport({
-              store,
+              store: state,
               destination: target.destination,
               trigger: target.trigger,
               actor: request.actor,

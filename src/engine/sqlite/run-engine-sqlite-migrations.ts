@@ -1,7 +1,19 @@
-import type { SqliteMigration } from '../state/sqlite/sqlite-migrations';
+import { snapshotFingerprint } from '../snapshot-fingerprint';
+import type { SqliteDatabase } from './sqlite-run-context';
 
 /**
- * The run engine's durable tables in the SQLite state (appended to `sqliteStateMigrations`).
+ * One forward-only step of the engine's tables, in the shape the SQLite state's migrator runs
+ * (`id`, stable forever and prefixed `run-engine-`; `up`, run inside its own transaction).
+ */
+export interface RunEngineSqliteMigration {
+  readonly id: string;
+  up(db: SqliteDatabase): void;
+}
+
+/**
+ * The run engine's durable tables in the SQLite state. The wiring hands them to the state's
+ * migrator (`exportctlSqliteMigrations`): released ones are never edited, a change is a new entry
+ * appended here.
  *
  * - `export_snapshots`: each destination's last confirmed membership, one row per contact (its
  *   lowercased email) with the fingerprint of the fields last sent. A row is written only after the
@@ -12,11 +24,11 @@ import type { SqliteMigration } from '../state/sqlite/sqlite-migrations';
  *
  * A trigger drops a destination's snapshot and checkpoint when the ExportDestination is deleted or
  * replaced (`resources` row deleted): the snapshot describes a list the destination no longer has,
- * and the resource handlers need not know these tables exist. The staging of a run's contacts (the
- * read, deduplicated and diffed) lives in TEMP tables of the run's connection, not here: see
- * `ContactStaging`.
+ * and the resource handlers need not know these tables exist. Since `run-engine-5` a run stages
+ * only the contacts it may send (`export_run_contacts`): the dedupe and the diff happen in memory,
+ * as the source is read (`ContactIndex`).
  */
-export const runEngineMigrations: readonly SqliteMigration[] = [
+export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   {
     id: 'run-engine-1-snapshots-and-checkpoints',
     up(db) {
@@ -151,6 +163,87 @@ export const runEngineMigrations: readonly SqliteMigration[] = [
         WHEN old.kind = 'ExportDestination'
         BEGIN
           DELETE FROM export_list_baselines WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
+  {
+    // Compact snapshots, compared before staging, confirmed by marking. The snapshot's fingerprint
+    // becomes the first 64 bits of the old one as an INTEGER (the engine derives it the same way, so
+    // an upgraded state's first run finds every unchanged contact unchanged; '' — sent, never
+    // confirmed — becomes 0, which no contact has). A run stages only its new and changed contacts,
+    // once, in `export_run_contacts`; an import batch is a range of their `seq` (`first_seq`,
+    // `last_seq`) and its body is assembled from them when sent; confirming marks the batch, and
+    // its contacts are folded into the snapshot when the checkpoint is deleted. Batches planned by
+    // the previous version (first_seq NULL) keep their payload and rows until their run ends.
+    id: 'run-engine-5-compact-snapshots',
+    up(db) {
+      db.exec(`
+        DROP TRIGGER export_destination_removed;
+        ALTER TABLE export_snapshots RENAME TO export_snapshots_text;
+        CREATE TABLE export_snapshots (
+          destination TEXT NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint INTEGER NOT NULL,
+          confirmed_run INTEGER NOT NULL,
+          PRIMARY KEY (destination, email_key)
+        ) STRICT, WITHOUT ROWID;
+      `);
+      const insert = db.prepare(
+        'INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)',
+      );
+      // Page by page: better-sqlite3 runs no statement while another one iterates.
+      const page = db
+        .prepare(
+          `SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots_text
+           WHERE (destination, email_key) > (?, ?) ORDER BY destination, email_key LIMIT 10000`,
+        )
+        .raw();
+      let after: [string, string] = ['', ''];
+      for (;;) {
+        const rows = page.all(...after) as [string, string, string, number][];
+        for (const [destination, emailKey, fingerprint, run] of rows)
+          insert.run(destination, emailKey, snapshotFingerprint(fingerprint), run);
+        const last = rows.at(-1);
+        if (last === undefined) break;
+        after = [last[0], last[1]];
+      }
+      db.exec(`
+        DROP TABLE export_snapshots_text;
+
+        CREATE TABLE export_run_contacts (
+          run_id INTEGER NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          email_key TEXT NOT NULL,
+          fingerprint INTEGER NOT NULL,
+          entry TEXT NOT NULL,
+          PRIMARY KEY (run_id, seq)
+        ) STRICT, WITHOUT ROWID;
+
+        ALTER TABLE export_import_batches ADD COLUMN first_seq INTEGER;
+        ALTER TABLE export_import_batches ADD COLUMN last_seq INTEGER;
+
+        -- The snapshot's revision per destination (absent: 0), moved on every change of its rows to
+        -- one above every revision of the state (never one it had), and the mark of the last run
+        -- that succeeded with the revision it left (see UnchangedMarkStore).
+        CREATE TABLE export_snapshot_revisions (
+          destination TEXT PRIMARY KEY,
+          revision INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE export_unchanged_marks (
+          destination TEXT PRIMARY KEY,
+          mark TEXT NOT NULL,
+          revision INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TRIGGER export_destination_removed AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_snapshots WHERE destination = old.name;
+          DELETE FROM export_checkpoints WHERE destination = old.name;
+          DELETE FROM export_unchanged_marks WHERE destination = old.name;
+          INSERT OR REPLACE INTO export_snapshot_revisions (destination, revision)
+          VALUES (old.name, (SELECT coalesce(max(revision), 0) + 1 FROM export_snapshot_revisions));
         END;
       `);
     },

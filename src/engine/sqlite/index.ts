@@ -1,0 +1,2 @@
+export * from './run-engine-sqlite-migrations';
+export * from './sqlite-run-store';

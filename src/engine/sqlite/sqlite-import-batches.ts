@@ -1,0 +1,289 @@
+import type { ActivityCounters } from '../../constant-contact';
+import type {
+  ImportBatchCheckpoint,
+  ImportBatchState,
+  ImportBatchStore,
+  ImportTotals,
+  PlannedImportBatch,
+  StagedContact,
+} from '../run-store';
+import { snapshotFingerprint } from '../snapshot-fingerprint';
+import type { SqliteRunContext } from './sqlite-run-context';
+
+interface ImportBatchRow {
+  batch: number;
+  contacts: number;
+  body_bytes: number;
+  state: ImportBatchState;
+  submissions: number;
+  sent_at: number | null;
+  activity_id: string | null;
+  adopted: number;
+}
+
+/**
+ * A run's staged contacts in `export_run_contacts` (each written once), its import batches in
+ * `export_import_batches` (a batch is a range of the staged contacts' `seq`), confirmed by marking.
+ * Batches planned by the previous version (no `first_seq`) carry their body in
+ * `export_import_payloads` and their snapshot rows in `export_import_rows`.
+ */
+export class SqliteImportBatches implements ImportBatchStore {
+  constructor(private readonly context: SqliteRunContext) {}
+
+  async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
+    if (contacts.length === 0) return;
+    const insert = this.context.db.prepare(
+      // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
+      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, (? << 32) | ?, ?)',
+    );
+    this.context.write(runId, () => {
+      for (const contact of contacts)
+        insert.run(
+          runId,
+          contact.seq,
+          contact.emailKey,
+          contact.fingerprint[0],
+          contact.fingerprint[1],
+          contact.entry,
+        );
+    });
+  }
+
+  async unstage(runId: number, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const remove = this.context.db.prepare('DELETE FROM export_run_contacts WHERE run_id = ? AND seq = ?');
+    this.context.write(runId, () => {
+      for (const seq of seqs) remove.run(runId, seq);
+    });
+  }
+
+  async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
+    const { db } = this.context;
+    this.context.write(runId, () => {
+      const staged = (
+        db
+          .prepare('SELECT count(*) AS n FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
+          .get(runId, planned.firstSeq, planned.lastSeq) as { n: number }
+      ).n;
+      if (staged !== planned.contacts) {
+        throw new Error(
+          `import batch ${batch} of run ${runId}: the plan counted ${planned.contacts} contacts from #${planned.firstSeq} to #${planned.lastSeq}, the staging holds ${staged}`,
+        );
+      }
+      db.prepare(
+        `INSERT INTO export_import_batches (run_id, batch, contacts, body_bytes, state, first_seq, last_seq)
+         VALUES (?, ?, ?, ?, 'planned', ?, ?)`,
+      ).run(runId, batch, planned.contacts, planned.bodyBytes, planned.firstSeq, planned.lastSeq);
+    });
+  }
+
+  async batches(runId: number): Promise<ImportBatchCheckpoint[]> {
+    const rows = this.context.db
+      .prepare(
+        `SELECT batch, contacts, body_bytes, state, submissions, sent_at, activity_id, adopted
+         FROM export_import_batches WHERE run_id = ? ORDER BY batch`,
+      )
+      .all(runId) as ImportBatchRow[];
+    return rows.map((row) => ({
+      batch: row.batch,
+      contacts: row.contacts,
+      bodyBytes: row.body_bytes,
+      state: row.state,
+      submissions: row.submissions,
+      sentAt: row.sent_at ?? undefined,
+      activityId: row.activity_id ?? undefined,
+      adopted: row.adopted === 1,
+    }));
+  }
+
+  async data(runId: number, batch: number): Promise<Buffer> {
+    const { db } = this.context;
+    const range = this.range(runId, batch);
+    if (range === undefined) {
+      const row = db
+        .prepare('SELECT import_data FROM export_import_payloads WHERE run_id = ? AND batch = ?')
+        .get(runId, batch) as { import_data: Buffer } | undefined;
+      return row?.import_data ?? Buffer.alloc(0);
+    }
+    const row = db
+      .prepare(
+        `SELECT CAST(group_concat(entry, ',' ORDER BY seq) AS BLOB) AS import_data FROM export_run_contacts
+         WHERE run_id = ? AND seq BETWEEN ? AND ?`,
+      )
+      .get(runId, range[0], range[1]) as { import_data: Buffer | null };
+    return row.import_data ?? Buffer.alloc(0);
+  }
+
+  /** A batch's range of staged contacts; undefined for a batch of the previous version. */
+  range(runId: number, batch: number): [number, number] | undefined {
+    const row = this.context.db
+      .prepare('SELECT first_seq, last_seq FROM export_import_batches WHERE run_id = ? AND batch = ?')
+      .get(runId, batch) as { first_seq: number | null; last_seq: number | null } | undefined;
+    return row?.first_seq == null || row.last_seq == null ? undefined : [row.first_seq, row.last_seq];
+  }
+
+  async markSending(runId: number, batch: number, sentAt: number): Promise<void> {
+    this.setState(
+      runId,
+      batch,
+      `state = 'sending', sent_at = ?, submissions = submissions + 1, activity_id = NULL, adopted = 0`,
+      [sentAt],
+    );
+  }
+
+  async markSubmitted(
+    runId: number,
+    batch: number,
+    activityId: string,
+    how: { adopted: boolean },
+  ): Promise<void> {
+    this.context.write(runId, () => {
+      this.context.db
+        .prepare(
+          `UPDATE export_import_batches SET state = 'submitted', activity_id = ?, adopted = ?
+           WHERE run_id = ? AND batch = ?`,
+        )
+        .run(activityId, how.adopted ? 1 : 0, runId, batch);
+      this.context.claimActivity(activityId);
+    });
+  }
+
+  async markPlanned(runId: number, batch: number): Promise<void> {
+    this.setState(runId, batch, `state = 'planned', activity_id = NULL, adopted = 0`, []);
+  }
+
+  async confirm(
+    runId: number,
+    destination: string,
+    batch: number,
+    counters: ActivityCounters,
+    errors: readonly string[],
+  ): Promise<void> {
+    const { db } = this.context;
+    this.context.write(runId, () => {
+      if (this.range(runId, batch) === undefined) this.confirmLegacy(runId, destination, batch);
+      db.prepare(
+        `UPDATE export_import_batches SET state = 'confirmed', counters = ?, errors = ?
+         WHERE run_id = ? AND batch = ?`,
+      ).run(JSON.stringify(counters), JSON.stringify(errors), runId, batch);
+    });
+  }
+
+  /**
+   * Folds the run's confirmed batches into the destination's snapshot (inside the caller's
+   * transaction): each contact's row written once, with the fingerprint sent.
+   */
+  foldConfirmed(runId: number, destination: string): void {
+    const { db } = this.context;
+    const ranges = db
+      .prepare(
+        `SELECT first_seq, last_seq FROM export_import_batches
+         WHERE run_id = ? AND state = 'confirmed' AND first_seq IS NOT NULL ORDER BY batch`,
+      )
+      .all(runId) as { first_seq: number; last_seq: number }[];
+    const fold = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+       SELECT ?, email_key, fingerprint, run_id FROM export_run_contacts
+       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
+       ON CONFLICT (destination, email_key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+    );
+    let changed = 0;
+    for (const range of ranges)
+      changed += fold.run(destination, runId, range.first_seq, range.last_seq).changes;
+    if (changed > 0) this.context.bumpRevision(destination);
+  }
+
+  /**
+   * The contacts of the run's batches that were sent but not confirmed enter the snapshot with the
+   * unconfirmed fingerprint (0). Resolves how many.
+   */
+  keepUnconfirmed(runId: number, destination: string): number {
+    const { db } = this.context;
+    const batches = db
+      .prepare(
+        `SELECT first_seq, last_seq FROM export_import_batches
+         WHERE run_id = ? AND state <> 'confirmed' AND submissions > 0 ORDER BY batch`,
+      )
+      .all(runId) as { first_seq: number | null; last_seq: number | null }[];
+    const keep = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+       SELECT ?, email_key, 0, run_id FROM export_run_contacts
+       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
+       ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
+    );
+    let kept = 0;
+    for (const batch of batches) {
+      if (batch.first_seq === null || batch.last_seq === null) continue;
+      kept += keep.run(destination, runId, batch.first_seq, batch.last_seq).changes;
+    }
+    // Batches of the previous version.
+    kept += db
+      .prepare(
+        `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+         SELECT ?, r.email_key, 0, ? FROM export_import_rows r
+         JOIN export_import_batches b ON b.run_id = r.run_id AND b.batch = r.batch
+         WHERE r.run_id = ? AND b.state <> 'confirmed' AND b.submissions > 0
+         ORDER BY r.email_key
+         ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
+      )
+      .run(destination, runId, runId).changes;
+    if (kept > 0) this.context.bumpRevision(destination);
+    return kept;
+  }
+
+  /** A batch of the previous version: its rows enter the snapshot now, and what it sent is deleted. */
+  private confirmLegacy(runId: number, destination: string, batch: number): void {
+    const { db } = this.context;
+    const rows = db
+      .prepare('SELECT email_key, fingerprint FROM export_import_rows WHERE run_id = ? AND batch = ?')
+      .all(runId, batch) as { email_key: string; fingerprint: string }[];
+    const upsert = db.prepare(
+      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)
+       ON CONFLICT (destination, email_key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
+    );
+    for (const row of rows)
+      upsert.run(destination, row.email_key, snapshotFingerprint(row.fingerprint), runId);
+    if (rows.length > 0) this.context.bumpRevision(destination);
+    db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
+    db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
+  }
+
+  async totals(runId: number): Promise<ImportTotals> {
+    const row = this.context.db
+      .prepare(
+        `SELECT count(*) AS batches,
+                count(*) FILTER (WHERE state = 'confirmed') AS confirmed_batches,
+                coalesce(sum(contacts), 0) AS planned,
+                coalesce(sum(contacts) FILTER (WHERE state = 'confirmed'), 0) AS imported,
+                coalesce(sum(counters ->> '$.cannot_add_to_list_count'), 0) AS unsubscribed,
+                coalesce(sum(counters ->> '$.error_count'), 0) AS rejected
+         FROM export_import_batches WHERE run_id = ?`,
+      )
+      .get(runId) as {
+      batches: number;
+      confirmed_batches: number;
+      planned: number;
+      imported: number;
+      unsubscribed: number;
+      rejected: number;
+    };
+    return {
+      batches: row.batches,
+      confirmedBatches: row.confirmed_batches,
+      plannedContacts: row.planned,
+      imported: row.imported,
+      unsubscribed: row.unsubscribed,
+      rejected: row.rejected,
+    };
+  }
+
+  private setState(runId: number, batch: number, assignments: string, values: unknown[]): void {
+    this.context.write(runId, () => {
+      this.context.db
+        .prepare(`UPDATE export_import_batches SET ${assignments} WHERE run_id = ? AND batch = ?`)
+        .run(...values, runId, batch);
+    });
+  }
+}

@@ -1,0 +1,250 @@
+import type {
+  ActivityClaimStore,
+  Checkpoint,
+  CheckpointPhase,
+  CheckpointStore,
+  ListBaselineStore,
+  RunStore,
+  SnapshotMember,
+  SnapshotStore,
+  UnchangedMarkStore,
+} from '../run-store';
+import { SqliteImportBatches } from './sqlite-import-batches';
+import { SqliteRemovalBatches } from './sqlite-removal-batches';
+import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
+
+interface CheckpointRow {
+  run_id: number;
+  destination: string;
+  list_id: string;
+  phase: CheckpointPhase;
+  removals_looked_up: number;
+}
+
+/**
+ * The run store in the SQLite state's database (the tables of `runEngineSqliteMigrations`), for
+ * the wiring to build from an opened SQLite state. Every method is one short transaction; the SQL
+ * stays in this folder.
+ */
+export class SqliteRunStore implements RunStore {
+  readonly checkpoints: CheckpointStore;
+  readonly listBaselines: ListBaselineStore;
+  readonly snapshots: SnapshotStore;
+  readonly imports: SqliteImportBatches;
+  readonly removals: SqliteRemovalBatches;
+  readonly claims: ActivityClaimStore;
+  readonly unchangedMarks: UnchangedMarkStore;
+  private readonly context: SqliteRunContext;
+
+  /** `db`: the state's connection (migrated); `now`: the clock for the rows' times. */
+  constructor(db: SqliteDatabase, now: () => number) {
+    const context = new SqliteRunContext(db, now);
+    this.context = context;
+    this.imports = new SqliteImportBatches(context);
+    this.checkpoints = new SqliteCheckpoints(context, this.imports);
+    this.listBaselines = new SqliteListBaselines(context);
+    this.snapshots = new SqliteSnapshots(context);
+    this.removals = new SqliteRemovalBatches(context);
+    this.unchangedMarks = new SqliteUnchangedMarks(context);
+    this.claims = {
+      async known() {
+        const rows = context.db.prepare('SELECT activity_id FROM export_claimed_activities').all() as {
+          activity_id: string;
+        }[];
+        return new Set(rows.map((row) => row.activity_id));
+      },
+    };
+  }
+
+  /**
+   * Truncates the write-ahead log once a run is over: a million-contact run writes a few hundred MB
+   * through it, and SQLite otherwise keeps the file at its largest size. Skipped while another
+   * connection reads.
+   */
+  async compact(): Promise<void> {
+    try {
+      this.context.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Busy or not in WAL mode (an in-memory state): nothing to reclaim.
+    }
+  }
+}
+
+class SqliteCheckpoints implements CheckpointStore {
+  constructor(
+    private readonly context: SqliteRunContext,
+    private readonly imports: SqliteImportBatches,
+  ) {}
+
+  async of(destination: string): Promise<Checkpoint | undefined> {
+    const row = this.context.db
+      .prepare('SELECT * FROM export_checkpoints WHERE destination = ?')
+      .get(destination) as CheckpointRow | undefined;
+    return row === undefined
+      ? undefined
+      : {
+          runId: row.run_id,
+          destination: row.destination,
+          listId: row.list_id,
+          phase: row.phase,
+          removalsLookedUp: row.removals_looked_up === 1,
+        };
+  }
+
+  async create(runId: number, destination: string, listId: string): Promise<void> {
+    const now = this.context.now();
+    this.context.db
+      .prepare(
+        `INSERT INTO export_checkpoints (run_id, destination, list_id, phase, created_at, updated_at)
+         VALUES (?, ?, ?, 'planning', ?, ?)`,
+      )
+      .run(runId, destination, listId, now, now);
+  }
+
+  async delete(runId: number): Promise<void> {
+    const { db } = this.context;
+    db.transaction(() => {
+      const row = db.prepare('SELECT destination FROM export_checkpoints WHERE run_id = ?').get(runId) as
+        | { destination: string }
+        | undefined;
+      if (row === undefined) return;
+      this.imports.foldConfirmed(runId, row.destination);
+      // Its staged contacts by their key first: cheaper than the cascade row by row.
+      db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
+      db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);
+    }).immediate();
+  }
+
+  async setPhase(runId: number, phase: CheckpointPhase): Promise<void> {
+    this.context.write(runId, () => {
+      this.context.db
+        .prepare('UPDATE export_checkpoints SET phase = ?, updated_at = ? WHERE run_id = ?')
+        .run(phase, this.context.now(), runId);
+    });
+  }
+
+  async keepUnconfirmedSends(runId: number, destination: string): Promise<number> {
+    return this.context.db.transaction(() => this.imports.keepUnconfirmed(runId, destination))();
+  }
+}
+
+class SqliteListBaselines implements ListBaselineStore {
+  constructor(private readonly context: SqliteRunContext) {}
+
+  async get(destination: string, listId: string): Promise<number | undefined> {
+    const row = this.context.db
+      .prepare('SELECT membership_count FROM export_list_baselines WHERE destination = ? AND list_id = ?')
+      .get(destination, listId) as { membership_count: number } | undefined;
+    return row?.membership_count;
+  }
+
+  async set(destination: string, listId: string, membershipCount: number): Promise<void> {
+    this.context.db
+      .prepare(
+        `INSERT INTO export_list_baselines (destination, list_id, membership_count, observed_at)
+         VALUES (?, ?, ?, ?)
+         ON CONFLICT (destination) DO UPDATE SET list_id = excluded.list_id,
+           membership_count = excluded.membership_count, observed_at = excluded.observed_at`,
+      )
+      .run(destination, listId, membershipCount, this.context.now());
+  }
+
+  async drop(destination: string): Promise<void> {
+    this.context.db.prepare('DELETE FROM export_list_baselines WHERE destination = ?').run(destination);
+  }
+}
+
+class SqliteSnapshots implements SnapshotStore {
+  constructor(private readonly context: SqliteRunContext) {}
+
+  async size(destination: string): Promise<number> {
+    // The members, and the new contacts of an unfinished run's confirmed batches (not folded yet).
+    const row = this.context.db
+      .prepare(
+        `SELECT (SELECT count(*) FROM export_snapshots WHERE destination = @destination)
+              + (SELECT count(*) FROM export_checkpoints c
+                 JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
+                 JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
+                 WHERE c.destination = @destination AND NOT EXISTS
+                   (SELECT 1 FROM export_snapshots s WHERE s.destination = @destination AND s.email_key = r.email_key))
+              AS size`,
+      )
+      .get({ destination }) as { size: number };
+    return row.size;
+  }
+
+  async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
+    const page = this.context.db
+      .prepare(
+        `SELECT email_key, (fingerprint >> 32) & 4294967295, fingerprint & 4294967295 FROM export_snapshots
+         WHERE destination = ? AND email_key > ? ORDER BY email_key LIMIT ?`,
+      )
+      .raw();
+    let after = '';
+    for (;;) {
+      const rows = page.all(destination, after, pageSize) as [string, number, number][];
+      if (rows.length > 0) yield rows;
+      if (rows.length < pageSize) return;
+      after = (rows[rows.length - 1] as [string, number, number])[0];
+    }
+  }
+
+  async reconcileWithList(
+    destination: string,
+    emailKeys: readonly string[],
+  ): Promise<{ readonly missing: number; readonly notExportctls: number }> {
+    const { db } = this.context;
+    return db.transaction(() => {
+      db.exec('CREATE TEMP TABLE IF NOT EXISTS list_members_seen (email_key TEXT PRIMARY KEY) WITHOUT ROWID');
+      db.exec('DELETE FROM temp.list_members_seen');
+      const insert = db.prepare('INSERT OR IGNORE INTO temp.list_members_seen (email_key) VALUES (?)');
+      for (const key of emailKeys) insert.run(key);
+      const notExportctls = (
+        db
+          .prepare(
+            `SELECT count(*) AS n FROM temp.list_members_seen m
+             WHERE NOT EXISTS (SELECT 1 FROM export_snapshots s WHERE s.destination = ? AND s.email_key = m.email_key)`,
+          )
+          .get(destination) as { n: number }
+      ).n;
+      const missing = db
+        .prepare(
+          `DELETE FROM export_snapshots WHERE destination = ?
+           AND email_key NOT IN (SELECT email_key FROM temp.list_members_seen)`,
+        )
+        .run(destination).changes;
+      if (missing > 0) this.context.bumpRevision(destination);
+      db.exec('DELETE FROM temp.list_members_seen');
+      return { missing, notExportctls };
+    })();
+  }
+}
+
+class SqliteUnchangedMarks implements UnchangedMarkStore {
+  constructor(private readonly context: SqliteRunContext) {}
+
+  async matches(destination: string, mark: string): Promise<boolean> {
+    const row = this.context.db
+      .prepare(
+        `SELECT m.mark = @mark AND m.revision =
+           coalesce((SELECT revision FROM export_snapshot_revisions WHERE destination = @destination), 0) AS same
+         FROM export_unchanged_marks m WHERE m.destination = @destination`,
+      )
+      .get({ destination, mark }) as { same: number } | undefined;
+    return row?.same === 1;
+  }
+
+  async set(destination: string, mark: string): Promise<void> {
+    this.context.db
+      .prepare(
+        `INSERT OR REPLACE INTO export_unchanged_marks (destination, mark, revision)
+         VALUES (@destination, @mark,
+           coalesce((SELECT revision FROM export_snapshot_revisions WHERE destination = @destination), 0))`,
+      )
+      .run({ destination, mark });
+  }
+
+  async drop(destination: string): Promise<void> {
+    this.context.db.prepare('DELETE FROM export_unchanged_marks WHERE destination = ?').run(destination);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './open-exportctl-state';
+export * from './run-engine-state';
+export * from './state-migrations';

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { ContactIndex, compareCodePoints, type IndexedContact } from '../../../src/engine';
+
+const contact = (key: string, emailKey: string, fingerprint: [number, number] = [1, 1]): IndexedContact => ({
+  key,
+  emailKey,
+  email: emailKey.toUpperCase(),
+  position: Number(key.replace(/\D/g, '') || 0),
+  fingerprint,
+});
+
+describe('ContactIndex', () => {
+  it('never takes two emails with the same hash for one contact, in the snapshot or the run', () => {
+    // Every email collides: only the confirmation on the email's bytes tells them apart.
+    const index = new ContactIndex({ hash: () => 7 });
+    index.addSnapshotMember('ada@x.io', [5, 5]);
+    index.addSnapshotMember('bob@x.io', [6, 6]);
+    // Same hash and the same fingerprint as ada's snapshot row: still a new contact, not ada unchanged.
+    const cy = index.offer(contact('C3', 'cy@x.io', [5, 5]));
+    expect(cy.kind).toBe('winner');
+    if (cy.kind === 'winner') expect(index.snapshotState(cy.entry)).toBe(0);
+    const bob = index.offer(contact('C2', 'bob@x.io', [6, 6]));
+    if (bob.kind === 'winner') expect(index.snapshotState(bob.entry)).toBe(1);
+    // A profile of another email that shares the hash is not a duplicate of cy.
+    expect(index.offer(contact('C9', 'dan@x.io')).kind).toBe('winner');
+    expect(index.counts()).toEqual({ contacts: 3, adds: 2, updates: 0, unchanged: 1 });
+    expect([...index.leaverEmails()]).toEqual(['ada@x.io']);
+    expect(index.leavers()).toBe(1);
+  });
+
+  it('confirms non-ASCII emails on their bytes too', () => {
+    const index = new ContactIndex({ hash: () => 1 });
+    index.addSnapshotMember('josé@x.io', [1, 1]);
+    for (const [key, email] of [
+      ['K1', 'jose@x.io'],
+      ['K2', 'josé@x.io'],
+      ['K3', 'jos\u{1F600}@x.io'],
+      ['K4', 'josè@x.io'],
+    ] as const) {
+      expect(index.offer(contact(key, email)).kind).toBe('winner');
+    }
+    expect(index.offer(contact('K9', 'josé@x.io'))).toEqual({ kind: 'loser', winnerKey: 'K2' });
+    expect(index.counts()).toEqual({ contacts: 4, adds: 3, updates: 0, unchanged: 1 });
+  });
+
+  it('keeps per email the profile with the smallest key by code point, whatever came first', () => {
+    const index = new ContactIndex({ hash: (email) => email.length });
+    const first = index.offer(contact('\u{1F600}', 'e@x.io', [1, 2]));
+    expect(first).toMatchObject({ kind: 'winner', displaced: undefined });
+    if (first.kind === 'winner') index.setStaged(first.entry, 4);
+    // U+E000 sorts before an astral character by code point (not by UTF-16 code unit).
+    const second = index.offer(contact('\uE000', 'e@x.io', [1, 3]));
+    expect(second).toMatchObject({
+      kind: 'winner',
+      displaced: { key: '\u{1F600}', email: 'E@X.IO', seq: 4 },
+    });
+    expect(index.offer(contact('\uF000', 'e@x.io'))).toEqual({ kind: 'loser', winnerKey: '\uE000' });
+    expect(index.counts()).toMatchObject({ contacts: 1, adds: 1 });
+    expect(compareCodePoints('\uE000', '\u{1F600}')).toBeLessThan(0);
+    expect('\uE000' < '\u{1F600}').toBe(false);
+  });
+
+  it('compares a winner’s fingerprint with the snapshot’s: unchanged, changed or new', () => {
+    const index = new ContactIndex();
+    index.addSnapshotMember('a@x.io', [1, 2]);
+    index.addSnapshotMember('b@x.io', [1, 2]);
+    index.addSnapshotMember('gone@x.io', [0, 0]);
+    // A winner's result is read before the next offer (the index reuses it).
+    const state = (offered: ReturnType<typeof index.offer>) =>
+      offered.kind === 'winner' ? index.snapshotState(offered.entry) : -1;
+    expect(state(index.offer(contact('K1', 'a@x.io', [1, 2])))).toBe(1);
+    expect(state(index.offer(contact('K2', 'b@x.io', [1, 3])))).toBe(2);
+    expect(state(index.offer(contact('K3', 'c@x.io', [1, 2])))).toBe(0);
+    expect([...index.leaverEmails()]).toEqual(['gone@x.io']);
+  });
+
+  it('grows and rehashes without losing an entry, even when most emails collide', () => {
+    const index = new ContactIndex({ hash: (email) => email.length % 5 });
+    const emails = Array.from({ length: 5000 }, (_, n) => `person.${n}@example.com`);
+    for (const email of emails.slice(0, 2500)) index.addSnapshotMember(email, [9, 9]);
+    for (const [n, email] of emails.entries()) index.offer(contact(`K${n}`, email, [9, n < 1000 ? 9 : 8]));
+    expect(index.entries).toBe(5000);
+    expect(index.counts()).toEqual({ contacts: 5000, adds: 2500, updates: 1500, unchanged: 1000 });
+    expect(index.leavers()).toBe(0);
+  });
+});
