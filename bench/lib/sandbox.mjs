@@ -1,7 +1,28 @@
 // `exportctl sandbox --port 0 --output json [args...]` as a process of its own, for the run section
 // (as scripts/sandbox-process.mjs, with extra arguments such as --seed), and its traffic counters.
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { join } from 'node:path';
+
+/**
+ * GET of a JSON answer on a connection of its own: the bench blocks in spawnSync for a whole step,
+ * longer than the sandbox keeps an idle connection open, so a pooled one could be stale.
+ */
+function getJson(url) {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        if (response.statusCode !== 200) reject(new Error(`GET ${url}: ${response.statusCode} ${body}`));
+        else resolve(JSON.parse(body));
+      });
+    }).on('error', reject);
+  });
+}
 
 /**
  * Starts the sandbox from the build in `root` with `args` added; resolves, once it printed its JSON
@@ -25,8 +46,8 @@ export function startSandbox(root, args = []) {
       const line = JSON.parse(stdout.split('\n')[0]);
       resolve({
         ...line,
-        stats: async () => (await fetch(`${line.url}/__sandbox/stats`)).json(),
-        lists: async () => (await (await fetch(`${line.url}/__sandbox/lists`)).json()).lists,
+        stats: () => getJson(`${line.url}/__sandbox/stats`),
+        lists: async () => (await getJson(`${line.url}/__sandbox/lists`)).lists,
         stop: () =>
           new Promise((done) => {
             child.removeAllListeners('exit');

@@ -11,7 +11,7 @@
 //               fresh sandbox with 21 lists, D destinations (20 unless told) on the same source, each
 //               selecting a different 1/D of the profiles (segment Snn: profile i is in S((i mod D)+1))
 //               into a list of its own: `exportctl run --all` of all of them, compared with
-//               `exportctl run` of one of them alone (its slice into the 21st list, another state)
+//               `exportctl run` of one of them alone (its slice into list D+1, with another state)
 //
 // Every step runs as a child process of its own, `node --require bench/lib/resource-report.cjs ...`
 // (exportctl's steps as a user runs them: `node bin/exportctl.js run ... --output json`): its wall
@@ -28,8 +28,17 @@
 //   RUN_BENCH_KEEP=1                          keep bench/.data/run-N-SEED/ (data, states, reports)
 //   RUN_BENCH_CPU_PROF=DIR                    V8 CPU profiles of each step (worker threads' too) in DIR
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
@@ -191,8 +200,9 @@ export default {
     const folder = join(root, 'bench', '.data', `run-${count}-${seed}`);
     const keep = process.env.RUN_BENCH_KEEP === '1';
     rmSync(folder, { recursive: true, force: true });
-    const reports = join(folder, 'reports');
-    mkdirSync(reports, { recursive: true });
+    // The resource reports and the sandbox seed are JSON: outside the repository, where the linter
+    // does not look (bench/.data/ is kept with RUN_BENCH_KEEP=1).
+    const reports = mkdtempSync(join(tmpdir(), 'exportctl-bench-run-'));
     const generator = await import(pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href);
     let started = performance.now();
     await writeData(generator, count, join(folder, 'data'), { memberships: true, slices });
@@ -381,7 +391,7 @@ export default {
 
     // D destinations on the one source, each its own slice and list.
     if (slices > 0) {
-      const seedFile = join(folder, 'slices-seed.json');
+      const seedFile = join(reports, 'slices-seed.json');
       const quickstart = JSON.parse(
         readFileSync(join(root, 'config-examples', 'quickstart', 'sandbox-seed.json'), 'utf8'),
       );
@@ -420,7 +430,7 @@ export default {
         apply(one);
         apply(all);
         log(
-          `${slices} destinations on the same source, each selecting 1/${slices} of the profiles (segment Snn) into a list of its own; one of them alone first (its slice S01 into a 21st list, another state):`,
+          `${slices} destinations on the same source, each selecting 1/${slices} of the profiles (segment Snn) into a list of its own; one of them alone first (its slice S01 into list ${slices + 1}, with another state):`,
         );
         scenarios.oneSlice = await runStep(`one destination (1/${slices})`, slicesSandbox, one, [
           'slice-alone',
@@ -468,8 +478,8 @@ export default {
       `${(wallRatio / 1.4).toFixed(2)}x the target`,
     );
     figure(
-      'bytes written by a full export',
-      MB(full.io.write_bytes),
+      'bytes written by a full export (write_bytes)',
+      `${MB(full.io.write_bytes)} (${MB(full.io.write_bytes - full.io.cancelled_write_bytes)} net of cancelled)`,
       '<= 250 MB',
       full.io.write_bytes <= 250e6,
       `+${MB(full.io.write_bytes - 250e6)}`,
@@ -503,8 +513,8 @@ export default {
       `${noChange.traffic.writes} writes`,
     );
     figure(
-      'no-change rerun bytes written',
-      MB(noChange.m.io.write_bytes),
+      'no-change rerun bytes written (write_bytes)',
+      `${MB(noChange.m.io.write_bytes)} (${MB(noChange.m.io.write_bytes - noChange.m.io.cancelled_write_bytes)} net of cancelled)`,
       '< 5 MB',
       noChange.m.io.write_bytes < 5e6,
       `+${MB(noChange.m.io.write_bytes - 5e6)}`,
@@ -535,6 +545,7 @@ export default {
     log('| --- | --- | --- | --- |');
     for (const f of summary) log(`| ${f.name} | ${f.measured} | ${f.target} | ${f.result} |`);
     log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-    if (!keep) rmSync(folder, { recursive: true, force: true });
+    if (keep) log(`kept: ${folder} (data, states) and ${reports} (resource reports)`);
+    else for (const dir of [folder, reports]) rmSync(dir, { recursive: true, force: true });
   },
 };
