@@ -1,6 +1,7 @@
 // `exportctl sandbox --port 0 --output json [args...]` as a process of its own, for the run section
 // (as scripts/sandbox-process.mjs, with extra arguments such as --seed), and its traffic counters.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 
@@ -48,6 +49,11 @@ export function startSandbox(root, args = []) {
         ...line,
         stats: () => getJson(`${line.url}/__sandbox/stats`),
         lists: async () => (await getJson(`${line.url}/__sandbox/lists`)).lists,
+        /** The sandbox process's peak RSS so far, in bytes (VmHWM). */
+        peakRss: () =>
+          Number(
+            /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? Number.NaN,
+          ) * 1024,
         stop: () =>
           new Promise((done) => {
             child.removeAllListeners('exit');

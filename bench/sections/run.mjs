@@ -383,7 +383,7 @@ export default {
       const stats = await sandbox.stats();
       const members = (await sandbox.lists()).find((list) => list.list_id === listId)?.members;
       log(
-        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond}); the list has ${members === undefined ? '?' : int(members)} members`,
+        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond}); the list has ${members === undefined ? '?' : int(members)} members; the sandbox's peak RSS ${MiB(sandbox.peakRss())}`,
       );
     } finally {
       await sandbox.stop();
@@ -438,7 +438,7 @@ export default {
         scenarios.all = await runStep(`run --all, ${slices} destinations`, slicesSandbox, all, ['--all']);
         const stats = await slicesSandbox.stats();
         log(
-          `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond})`,
+          `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond}); the sandbox's peak RSS ${MiB(slicesSandbox.peakRss())}`,
         );
       } finally {
         await slicesSandbox.stop();
