@@ -25,7 +25,7 @@
 //   npm run bench -- run                      the whole section at 1,000,000 profiles
 //   npm run bench -- run --size 100000        smaller (also RUN_BENCH_COUNT=100000)
 //   npm run bench -- run --destinations 5     D for `run --all` (also RUN_BENCH_DESTINATIONS; 0 skips it)
-//   RUN_BENCH_KEEP=1                          keep bench/.data/run-N-SEED/ (data, states, reports)
+//   RUN_BENCH_KEEP=1                          keep bench/.data/run-N-SEED/ (data, states) and the JSON resource reports (in the temp dir)
 //   RUN_BENCH_CPU_PROF=DIR                    V8 CPU profiles of each step (worker threads' too) in DIR
 //                                             (the figures then include the profiler's own cost)
 import { spawnSync } from 'node:child_process';
