@@ -1,117 +1,152 @@
-// The run engine at 1,000,000 profiles: a full export, a no-change rerun and a 1%-change rerun of
-// one destination selecting every profile, into `exportctl sandbox` running as its own process at
-// Constant Contact's default 4 requests/second; and, in the same run, a bare parse of the same csv.
-// Each measurement runs in a child process of its own, so its peak RSS is its own.
+// The run engine's figures (issue #14), all measured in one run at N generated profiles (1,000,000
+// unless told), against `exportctl sandbox` running as a process of its own at Constant Contact's
+// default 4 requests/second:
 //
-//   npm run bench run            (RUN_BENCH_COUNT=100000 for a quicker run; RUN_BENCH_CPU_PROF=DIR
-//                                 writes each step's V8 CPU profiles, worker threads' too, to DIR)
+//   baselines   node startup (`exportctl --version`); a bare parse of profiles.csv with the
+//               project's reader (countCsvRecords), and with csv-parse alone for reference; the
+//               client alone importing N generated contacts (what `bench -- import` does), into a
+//               sandbox of its own
+//   scenarios   `exportctl run` of one destination selecting every profile: full export, no-change
+//               rerun, 1%-change rerun (the first name of 1 profile in 100 changed); then, into a
+//               fresh sandbox with 21 lists, D destinations (20 unless told) on the same source, each
+//               selecting a different 1/D of the profiles (segment Snn: profile i is in S((i mod D)+1))
+//               into a list of its own: `exportctl run --all` of all of them, compared with
+//               `exportctl run` of one of them alone (its slice into list D+1, with another state)
+//
+// Every step runs as a child process of its own, `node --require bench/lib/resource-report.cjs ...`
+// (exportctl's steps as a user runs them: `node bin/exportctl.js run ... --output json`): its wall
+// time is measured by this process from spawn to exit; CPU (user + system, every thread of the
+// process: the export's worker thread included, from getrusage), peak RSS and bytes written
+// (/proc/self/io) are the child's own, read by it as it exits. No sandbox work is in them: the
+// sandbox is another process. Constant Contact requests and writes (every method but GET) are
+// counted by the sandbox, before and after each step. Nothing is asserted: the figures are printed,
+// with a summary table of the issue's targets at the end.
+//
+//   npm run bench -- run                      the whole section at 1,000,000 profiles
+//   npm run bench -- run --size 100000        smaller (also RUN_BENCH_COUNT=100000)
+//   npm run bench -- run --destinations 5     D for `run --all` (also RUN_BENCH_DESTINATIONS; 0 skips it)
+//   RUN_BENCH_KEEP=1                          keep bench/.data/run-N-SEED/ (data, states) and the JSON resource reports (in the temp dir)
+//   RUN_BENCH_CPU_PROF=DIR                    V8 CPU profiles of each step (worker threads' too) in DIR
+//                                             (the figures then include the profiler's own cost)
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startSandboxProcess } from '../../scripts/sandbox-process.mjs';
+import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
 
 const seed = 20261122;
 const listId = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a'; // the quickstart seed's "VIP and newsletter"
+const requestsPerSecond = 4;
 
-/** The child side: one measured step, printed as one JSON line. */
-async function measure(root, step, folder) {
+/** The child side: one step that is not exportctl itself; prints one JSON line. */
+async function childStep(root, step, folder, args) {
   const require = createRequire(import.meta.url);
-  const started = performance.now();
   const result = { step };
+  const csv = join(folder, 'data', 'profiles.csv');
   if (step === 'bare-parse') {
     const profiles = require(join(root, 'dist', 'src', 'profiles'));
-    result.rows = await profiles.countCsvRecords(join(folder, 'data', 'profiles.csv'));
+    result.rows = await profiles.countCsvRecords(csv);
   } else if (step === 'csv-parse') {
-    // For reference: the same file through csv-parse alone (the reader before CsvScanner).
     const { csvParseRecordBatches } = require(join(root, 'dist', 'src', 'profiles', 'csv-records.js'));
     const { createReadStream } = await import('node:fs');
     let rows = 0;
-    for await (const batch of csvParseRecordBatches(createReadStream(join(folder, 'data', 'profiles.csv')))) {
-      rows += batch.length;
-    }
+    for await (const batch of csvParseRecordBatches(createReadStream(csv))) rows += batch.length;
     result.rows = rows - 1;
-  } else {
-    // As `exportctl run` does it: in a worker thread with the bounded heap (exportWorkerHeap).
-    const { runExportsInWorker } = require(join(root, 'dist', 'src', 'engine'));
-    const [outcome] = await runExportsInWorker({
-      state: `sqlite:${join(folder, 'state', 'state.db')}`,
-      cwd: folder,
-      env: {},
-      actor: 'bench@example.com',
-      targets: [{ destination: 'everyone', trigger: 'manual' }],
-      dryRun: false,
-      full: false,
-      lockTimeoutMs: 0,
-      concurrency: 1,
+  } else if (step === 'client-import') {
+    // As bench/sections/import.mjs: the generator's profiles as contacts (trimmed emails, names cut
+    // to 50 characters), cut into batches before the clock starts; timed: the imports, the wait for
+    // their activities and a read of the list.
+    const [apiUrl, tokenUrl, count] = args;
+    const cc = require(join(root, 'dist', 'src', 'constant-contact', 'index.js'));
+    const { generateProfiles } = await import(
+      pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href
+    );
+    const contacts = [];
+    for (const { profile } of generateProfiles({ count: Number(count), seed })) {
+      contacts.push({
+        email: profile.EmailAddress.trim(),
+        first_name: profile.FirstName.slice(0, 50),
+        last_name: profile.LastName.slice(0, 50),
+      });
+    }
+    const batches = [...cc.cutImportBatches(contacts, [listId])];
+    const client = new cc.ConstantContactClient({
+      connectionName: 'bench',
+      credentials: {
+        clientId: 'sandbox-client',
+        clientSecret: 'sandbox-secret',
+        bootstrapRefreshToken: 'sandbox-refresh-token',
+      },
+      tokenStore: new cc.MemoryTokenStore(),
+      endpoints: { api: apiUrl, token: tokenUrl },
     });
-    if (outcome.failure) throw outcome.failure;
-    result.status = outcome.run.status;
-    result.error = outcome.error?.message;
-    result.record = outcome.record;
+    const started = performance.now();
+    const ids = [];
+    for (const batch of batches) {
+      ids.push((await client.importContacts({ contacts: batch.contacts, listIds: [listId] })).activityId);
+    }
+    const reports = await client.waitForActivities(ids);
+    const list = await client.getList(listId);
+    result.importSeconds = (performance.now() - started) / 1000;
+    result.contacts = contacts.length;
+    result.imports = batches.length;
+    result.completed = [...reports.values()].filter((r) => r.state === 'completed').length;
+    result.members = list.membership_count;
   }
-  result.seconds = (performance.now() - started) / 1000;
-  result.peakRss = process.resourceUsage().maxRSS * 1024;
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [root, step, folder] = process.argv.slice(2);
-  await measure(root, step, folder);
+  const [root, step, folder, ...args] = process.argv.slice(2);
+  await childStep(root, step, folder, args);
   process.exit(0);
 }
 
 /**
- * profiles.csv from the generator (as scripts/generate-profiles.mjs writes it), with the first name
- * of every `changeEvery`-th profile changed, and a membership file that puts every profile in one
- * segment "Everyone".
+ * data/profiles.csv from the generator (as scripts/generate-profiles.mjs writes it), with the first
+ * name of every `changeEvery`-th profile changed; with `memberships`, also
+ * data/segment-membership.csv (every profile in segment "Everyone") and data/slices.csv (profile i
+ * in segment S((i mod slices) + 1)).
  */
-async function writeData(generator, count, folder, changeEvery) {
+async function writeData(generator, count, folder, { changeEvery = 0, memberships = false, slices = 0 }) {
   mkdirSync(folder, { recursive: true });
-  const profiles = createWriteStream(join(folder, 'profiles.csv'));
-  const membership = createWriteStream(join(folder, 'segment-membership.csv'));
+  const open = (name) => createWriteStream(join(folder, name));
+  const profiles = open('profiles.csv');
+  const everyone = memberships ? open('segment-membership.csv') : undefined;
+  const sliced = memberships && slices > 0 ? open('slices.csv') : undefined;
   const write = (stream, text) =>
     stream.write(text) ? undefined : new Promise((resolve) => stream.once('drain', resolve));
   await write(profiles, 'CustomerId,EmailAddress,FirstName,LastName,Country,LifetimeValue\n');
-  await write(membership, 'CustomerId,Segment\n');
+  if (everyone) await write(everyone, 'CustomerId,Segment\n');
+  if (sliced) await write(sliced, 'CustomerId,Segment\n');
   let index = 0;
   for (const { profile } of generator.generateProfiles({ count, seed })) {
-    index += 1;
-    if (changeEvery && index % changeEvery === 50 % changeEvery)
+    if (changeEvery && (index + 1) % changeEvery === 50 % changeEvery)
       profile.FirstName = `${profile.FirstName}-changed`;
     await write(profiles, `${Object.values(profile).map(generator.csvField).join(',')}\n`);
-    await write(membership, `${profile.CustomerId},Everyone\n`);
+    if (everyone) await write(everyone, `${profile.CustomerId},Everyone\n`);
+    if (sliced) await write(sliced, `${profile.CustomerId},${sliceName(index % slices)}\n`);
+    index += 1;
   }
-  await Promise.all([profiles, membership].map((stream) => new Promise((resolve) => stream.end(resolve))));
+  const streams = [profiles, everyone, sliced].filter(Boolean);
+  await Promise.all(streams.map((stream) => new Promise((resolve) => stream.end(resolve))));
 }
 
-const mb = (bytes) => `${Math.round(bytes / 2 ** 20)} MiB`;
-const int = (n) => Math.round(n).toLocaleString('en-US');
+const sliceName = (i) => `S${String(i + 1).padStart(2, '0')}`;
+/** List IDs for the run --all sandbox: a UUID per index. */
+const sliceListId = (i) => `5a1ce000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
 
-/** RUN_BENCH_COUNT overrides the size (a quicker run). */
-const runCount = Number(process.env.RUN_BENCH_COUNT ?? 1_000_000);
-
-export default {
-  name: 'run',
-  description: `exportctl run at ${int(runCount)} profiles against the sandbox (4 requests/second): full, no-change, 1% change; and a bare parse`,
-  async run({ root, log }) {
-    const count = runCount;
-    const folder = join(root, 'bench', '.data', `run-${count}-${seed}`);
-    const keep = process.env.RUN_BENCH_KEEP === '1';
-    rmSync(folder, { recursive: true, force: true });
-    const generator = await import(pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href);
-    let started = performance.now();
-    await writeData(generator, count, join(folder, 'data'), 0);
-    log(
-      `data: ${int(count)} generated profiles, all in segment "Everyone", in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
-
-    const sandbox = await startSandboxProcess(root);
-    try {
-      writeFileSync(
-        join(folder, 'exportctl.yaml'),
-        `apiVersion: exportctl/v1
+const connectionYaml = (sandbox) => `apiVersion: exportctl/v1
 kind: Connection
 metadata: { name: sandbox }
 spec:
@@ -123,142 +158,395 @@ spec:
     clientSecret: { env: CC_CLIENT_SECRET }
     refreshToken: { env: CC_REFRESH_TOKEN }
   endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
----
+`;
+const sourceYaml = (membership) => `---
 apiVersion: exportctl/v1
 kind: ProfileSource
 metadata: { name: profiles }
 spec:
   type: csv
-  profiles: data/profiles.csv
+  profiles: ../data/profiles.csv
   key: CustomerId
-  segmentMembership: data/segment-membership.csv
----
+  segmentMembership: ../data/${membership}
+`;
+const destinationYaml = (name, list, segment) => `---
 apiVersion: exportctl/v1
 kind: ExportDestination
-metadata: { name: everyone }
+metadata: { name: ${name} }
 spec:
   connection: sandbox
   source: profiles
-  listId: ${listId}
+  listId: ${list}
   dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [Everyone]
+  segments: [${segment}]
   schedule: manual
-`,
+`;
+
+const MB = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 0)} MB`;
+const MiB = (bytes) => `${Math.round(bytes / 2 ** 20)} MiB`;
+const s = (seconds) => `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const x = (ratio) => `${ratio.toFixed(1)}x`;
+
+export default {
+  name: 'run',
+  description:
+    'exportctl run against the sandbox (4 requests/second): full, no-change, 1% change, run --all of D destinations; CPU, bytes written, peak RSS next to wall time, beside a bare parse and the client alone',
+  async run({ root, log, options = {} }) {
+    const count = Number(options.size ?? process.env.RUN_BENCH_COUNT ?? 1_000_000);
+    const slices = Number(options.destinations ?? process.env.RUN_BENCH_DESTINATIONS ?? 20);
+    if (!Number.isInteger(count) || count < 1) throw new Error(`--size must be a whole number, not ${count}`);
+    if (!Number.isInteger(slices) || slices < 0 || slices > 99)
+      throw new Error(`--destinations must be 0 to 99, not ${slices}`);
+    const folder = join(root, 'bench', '.data', `run-${count}-${seed}`);
+    const keep = process.env.RUN_BENCH_KEEP === '1';
+    rmSync(folder, { recursive: true, force: true });
+    // The resource reports and the sandbox seed are JSON: outside the repository, where the linter
+    // does not look (bench/.data/ is kept with RUN_BENCH_KEEP=1).
+    const reports = mkdtempSync(join(tmpdir(), 'exportctl-bench-run-'));
+    const generator = await import(pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href);
+    let started = performance.now();
+    await writeData(generator, count, join(folder, 'data'), { memberships: true, slices });
+    log(
+      `data: ${int(count)} generated profiles (seed ${seed}), in ${s((performance.now() - started) / 1000)}`,
+    );
+    log(
+      'each step below is a child process of its own; wall: spawn to exit, seen from outside; CPU: user + system of that process, all threads (+ its waited-for children, e.g. git); written (MB = 10^6 bytes): its /proc/self/io write_bytes (bytes it sent to the page cache for disk; cancelled_write_bytes: of files deleted or truncated before writeback) and wchar (every write(2), pipes and sockets included); peak RSS: its getrusage maxrss (MiB); CC: requests and writes (non-GET) the sandbox counted during the step',
+    );
+    log(
+      `load average at the start: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+    );
+
+    const preload = join(root, 'bench', 'lib', 'resource-report.cjs');
+    const self = fileURLToPath(import.meta.url);
+    const cli = join(root, 'bin', 'exportctl.js');
+    const cliEnv = {
+      CC_CLIENT_SECRET: 'sandbox-secret',
+      CC_REFRESH_TOKEN: 'sandbox-refresh-token',
+      EXPORTCTL_ACTOR: 'bench@example.com',
+    };
+    let reportCount = 0;
+    /** Runs `node --require preload ...args` and returns what it used. */
+    const measure = (name, args, { cwd = folder, env = {} } = {}) => {
+      // The data was just written (hundreds of MB): flush it, so that no step competes with the
+      // kernel writing back the generator's output.
+      spawnSync('sync');
+      const report = join(reports, `${String(++reportCount).padStart(2, '0')}-${name}.json`);
+      const profile = process.env.RUN_BENCH_CPU_PROF;
+      const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(profile, name)] : [];
+      const begin = performance.now();
+      const child = spawnSync(process.execPath, ['--require', preload, ...flags, ...args], {
+        cwd,
+        encoding: 'utf8',
+        maxBuffer: 256 * 2 ** 20,
+        env: { PATH: process.env.PATH, HOME: folder, ...cliEnv, ...env, BENCH_RESOURCE_REPORT: report },
+      });
+      const wall = (performance.now() - begin) / 1000;
+      if (!existsSync(report))
+        throw new Error(
+          `${name}: no resource report (exit ${child.status}, ${child.signal}): ${child.stderr}`,
+        );
+      const usage = JSON.parse(readFileSync(report, 'utf8'));
+      const cpu = usage.userSeconds + usage.systemSeconds + usage.childrenSeconds;
+      return { name, wall, cpu, ...usage, status: child.status, stdout: child.stdout, stderr: child.stderr };
+    };
+    const rows = [];
+    const usageLine = (m, traffic) =>
+      `wall ${s(m.wall)}; CPU ${s(m.cpu)} (user ${s(m.userSeconds)} + sys ${s(m.systemSeconds)}${m.childrenSeconds ? ` + children ${s(m.childrenSeconds)}` : ''}) = ${x(m.cpu / m.wall)} wall; written ${MB(m.io.write_bytes)} (cancelled ${MB(m.io.cancelled_write_bytes)}), wchar ${MB(m.io.wchar)}; peak RSS ${MiB(m.peakRssBytes)}` +
+      (traffic
+        ? `; CC ${traffic.requests} requests, ${traffic.writes} writes${
+            traffic.writes
+              ? ` (${Object.entries(traffic.writesByRoute)
+                  .map(([route, n]) => `${n} ${route}`)
+                  .join(', ')})`
+              : ''
+          }, ${traffic.throttled} throttled`
+        : '');
+    const row = (label, m, traffic) => rows.push({ label, m, traffic });
+
+    // Each configuration folder bootstraps its connection with a refresh token of its own (the
+    // sandbox rotates them: a token one state used is spent for another).
+    const refreshToken = (cwd) => ({
+      CC_REFRESH_TOKEN: cwd.endsWith('all') ? 'sandbox-refresh-token-2' : 'sandbox-refresh-token',
+    });
+    /** `exportctl run ...` in `cwd`, with the sandbox's count of its requests. */
+    const runStep = async (label, sandbox, cwd, target) => {
+      const before = await sandbox.stats();
+      const m = measure(
+        label.replace(/\W+/g, '-'),
+        [cli, 'run', ...target, '--state', 'sqlite:state/state.db', '--output', 'json'],
+        { cwd, env: refreshToken(cwd) },
       );
+      const traffic = trafficBetween(before, await sandbox.stats());
+      let runs = [];
+      try {
+        runs = JSON.parse(m.stdout).runs ?? [];
+      } catch {
+        throw new Error(`${label}: exit ${m.status}, no JSON: ${m.stdout}${m.stderr}`);
+      }
+      const statuses = runs.map((run) => run.status ?? run.error?.code ?? '?');
+      const records = runs.map((run) => run.record).filter(Boolean);
+      const sum = (get) => records.reduce((total, record) => total + (get(record) ?? 0), 0);
+      log(
+        `${label}: ${[...new Set(statuses)].map((st) => `${statuses.filter((v) => v === st).length} ${st}`).join(', ')} (exit ${m.status})`,
+      );
+      log(`    ${usageLine(m, traffic)}`);
+      const phases =
+        records.length === 1 && records[0].timingsMs
+          ? Object.entries(records[0].timingsMs)
+              .filter(([phase]) => phase !== 'total')
+              .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)}`)
+              .join(', ')
+          : '';
+      log(
+        `    engine's record: ${int(sum((r) => r.counts?.contacts))} contacts, ${int(sum((r) => r.counts?.imported))} imported; ${sum((r) => r.apiCalls?.total)} API calls, ${sum((r) => r.apiCalls?.writes)} writes${phases ? `; ${phases} s` : ''}`,
+      );
+      for (const run of runs)
+        if (run.error || run.record?.error)
+          log(`    ${run.destination}: ${JSON.stringify(run.error ?? run.record.error)}`);
+      row(label, m, traffic);
+      return { m, traffic, runs };
+    };
+    const apply = (cwd) => {
       const applied = spawnSync(
         process.execPath,
-        [
-          join(root, 'bin', 'exportctl.js'),
-          'apply',
-          '--auto-approve',
-          '--state',
-          'sqlite:state/state.db',
-          '.',
-        ],
+        [cli, 'apply', '--auto-approve', '--state', 'sqlite:state/state.db', '.'],
         {
-          cwd: folder,
+          cwd,
           encoding: 'utf8',
-          env: {
-            PATH: process.env.PATH,
-            HOME: folder,
-            CC_CLIENT_SECRET: 'sandbox-secret',
-            CC_REFRESH_TOKEN: 'sandbox-refresh-token',
-            EXPORTCTL_ACTOR: 'bench@example.com',
-          },
+          env: { PATH: process.env.PATH, HOME: folder, ...cliEnv, ...refreshToken(cwd) },
         },
       );
-      if (applied.status !== 0) throw new Error(`apply failed: ${applied.stdout}${applied.stderr}`);
+      if (applied.status !== 0) throw new Error(`apply in ${cwd} failed: ${applied.stdout}${applied.stderr}`);
+    };
 
-      const self = fileURLToPath(import.meta.url);
-      const step = (name) => {
-        // The data was just written (hundreds of MB): flush it first, so that a step is not measured
-        // competing with the kernel writing back the generator's output.
-        spawnSync('sync');
-        const profile = process.env.RUN_BENCH_CPU_PROF;
-        const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(profile, name)] : [];
-        const child = spawnSync(process.execPath, [...flags, self, root, name, folder], {
-          encoding: 'utf8',
-          maxBuffer: 64 * 2 ** 20,
-        });
-        if (child.status !== 0) throw new Error(`${name} failed: ${child.stderr}`);
-        return JSON.parse(child.stdout.trim().split('\n').pop());
-      };
-      const rows = [];
-      const report = (label, r) => {
-        const record = r.record;
-        const calls = record.apiCalls;
-        const imports = Object.values(calls.byPhase).reduce(
-          (sum, routes) => sum + (routes['POST /activities/contacts_json_import'] ?? 0),
-          0,
-        );
-        const phases = Object.entries(record.timingsMs)
-          .filter(([phase]) => phase !== 'total')
-          .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)}`)
-          .join(', ');
-        const perPhase = Object.entries(calls.byPhase)
-          .map(
-            ([phase, routes]) =>
-              `${phase}: ${Object.entries(routes)
-                .map(([route, n]) => `${n} ${route}`)
-                .join(', ')}`,
-          )
-          .join('; ');
-        rows.push({ label, r, imports, calls });
-        log(
-          `${label}: ${r.status} in ${r.seconds.toFixed(2)} s (${phases}); ${int(record.counts.contacts)} contacts, ${int(record.counts.imported)} imported = ${int(record.counts.contacts / r.seconds)} contacts/s; peak RSS ${mb(r.peakRss)}`,
-        );
-        log(
-          `    ${imports} import calls, ${calls.writes} write calls, ${calls.total} API requests (${calls.failed} failed, ${calls.throttled} throttled): ${perPhase}`,
-        );
-        if (r.error) log(`    error: ${r.error}`);
-      };
+    // Baselines.
+    const startup = measure('startup', [cli, '--version']);
+    log(`node startup + exportctl --version: ${usageLine(startup)}`);
+    row('node startup (exportctl --version)', startup);
+    const bareM = measure('bare-parse', [self, root, 'bare-parse', folder]);
+    const bare = { ...bareM, rows: JSON.parse(bareM.stdout).rows };
+    log(
+      `bare parse (countCsvRecords, the engine's reader) of profiles.csv, ${int(bare.rows)} rows: ${usageLine(bare)}`,
+    );
+    row('bare parse of profiles.csv', bare);
+    const reference = measure('csv-parse', [self, root, 'csv-parse', folder]);
+    log(`  for reference, csv-parse alone: ${usageLine(reference)}`);
+    row('(csv-parse alone, for reference)', reference);
 
-      const bare = step('bare-parse');
+    let importSandbox = await startSandbox(root);
+    let clientAlone;
+    try {
+      const before = await importSandbox.stats();
+      const m = measure('client-import', [
+        self,
+        root,
+        'client-import',
+        folder,
+        importSandbox.apiUrl,
+        importSandbox.tokenUrl,
+        String(count),
+      ]);
+      const traffic = trafficBetween(before, await importSandbox.stats());
+      clientAlone = { ...m, ...JSON.parse(m.stdout), traffic };
       log(
-        `bare parse (countCsvRecords) of the same profiles.csv: ${int(bare.rows)} rows in ${bare.seconds.toFixed(2)} s; peak RSS ${mb(bare.peakRss)}`,
+        `client alone (as bench -- import): ${int(clientAlone.contacts)} contacts in ${clientAlone.imports} imports (${clientAlone.completed} completed, list has ${int(clientAlone.members)}): imports + wait ${s(clientAlone.importSeconds)} (the baseline; the process, generating the contacts first: ${usageLine(m, traffic)})`,
       );
-      const reference = step('csv-parse');
-      log(
-        `  for reference, csv-parse alone (the reader before CsvScanner): ${reference.seconds.toFixed(2)} s`,
+      row(
+        `client alone (the process: generating the contacts, then the imports: ${s(clientAlone.importSeconds)})`,
+        m,
+        traffic,
       );
-      const full = step('run');
-      report('full export', full);
-      const expectedImports = Math.ceil(full.record.counts.contacts / 40_000);
-      log(
-        `    import calls expected ceil(${int(full.record.counts.contacts)} / 40,000) = ${expectedImports}; ${(full.seconds / bare.seconds).toFixed(1)}x the bare parse (${(full.seconds / reference.seconds).toFixed(1)}x csv-parse's)`,
+    } finally {
+      await importSandbox.stop();
+      importSandbox = undefined;
+    }
+
+    // One destination selecting every profile.
+    const main = join(folder, 'main');
+    mkdirSync(main, { recursive: true });
+    const sandbox = await startSandbox(root);
+    const scenarios = {};
+    try {
+      writeFileSync(
+        join(main, 'exportctl.yaml'),
+        connectionYaml(sandbox) +
+          sourceYaml('segment-membership.csv') +
+          destinationYaml('everyone', listId, 'Everyone'),
       );
-      report('no-change rerun', step('run'));
+      apply(main);
+      scenarios.full = await runStep('full export', sandbox, main, ['everyone']);
+      scenarios.noChange = await runStep('no-change rerun', sandbox, main, ['everyone']);
       started = performance.now();
-      await writeData(generator, count, join(folder, 'data'), 100);
+      await writeData(generator, count, join(folder, 'data'), { changeEvery: 100 });
+      log(`(changed the first name of 1 profile in 100 in ${s((performance.now() - started) / 1000)})`);
+      scenarios.onePercent = await runStep('1%-change rerun', sandbox, main, ['everyone']);
+      const stats = await sandbox.stats();
+      const members = (await sandbox.lists()).find((list) => list.list_id === listId)?.members;
       log(
-        `(changed the first name of 1 profile in 100 in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond}); the list has ${members === undefined ? '?' : int(members)} members; the sandbox's peak RSS ${MiB(sandbox.peakRss())}`,
       );
-      report('1%-change rerun', step('run'));
-      const stats = await (await fetch(`${sandbox.url}/__sandbox/stats`)).json();
-      const lists = await (await fetch(`${sandbox.url}/__sandbox/lists`)).json();
-      const members = (Array.isArray(lists) ? lists : (lists.lists ?? [])).find(
-        (list) => list.list_id === listId,
-      )?.members;
-      log(
-        `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit 4); the list has ${members === undefined ? '?' : int(members)} members`,
-      );
-      log('');
-      log('| step | wall time | contacts/s | peak RSS | import calls | write calls | all API calls |');
-      log('| --- | --- | --- | --- | --- | --- | --- |');
-      log(
-        `| bare parse of profiles.csv | ${bare.seconds.toFixed(1)} s | ${int(bare.rows / bare.seconds)} rows/s | ${mb(bare.peakRss)} | | | |`,
-      );
-      log(
-        `| (csv-parse alone, for reference) | ${reference.seconds.toFixed(1)} s | ${int(reference.rows / reference.seconds)} rows/s | ${mb(reference.peakRss)} | | | |`,
-      );
-      for (const { label, r, imports, calls } of rows) {
-        log(
-          `| ${label} | ${r.seconds.toFixed(1)} s | ${int(r.record.counts.contacts / r.seconds)} | ${mb(r.peakRss)} | ${imports} | ${calls.writes} | ${calls.total} |`,
-        );
-      }
     } finally {
       await sandbox.stop();
     }
-    if (!keep) rmSync(folder, { recursive: true, force: true });
+
+    // D destinations on the one source, each its own slice and list.
+    if (slices > 0) {
+      const seedFile = join(reports, 'slices-seed.json');
+      const quickstart = JSON.parse(
+        readFileSync(join(root, 'config-examples', 'quickstart', 'sandbox-seed.json'), 'utf8'),
+      );
+      writeFileSync(
+        seedFile,
+        JSON.stringify({
+          clients: quickstart.clients.map((client) => ({
+            ...client,
+            refreshTokens: [...client.refreshTokens, 'sandbox-refresh-token-2'],
+          })),
+          lists: Array.from({ length: slices + 1 }, (_, i) => ({
+            listId: sliceListId(i),
+            name: `slice ${i + 1}`,
+          })),
+        }),
+      );
+      const slicesSandbox = await startSandbox(root, ['--seed', seedFile]);
+      try {
+        const one = join(folder, 'one');
+        const all = join(folder, 'all');
+        for (const dir of [one, all]) mkdirSync(dir, { recursive: true });
+        writeFileSync(
+          join(one, 'exportctl.yaml'),
+          connectionYaml(slicesSandbox) +
+            sourceYaml('slices.csv') +
+            destinationYaml('slice-alone', sliceListId(slices), sliceName(0)),
+        );
+        writeFileSync(
+          join(all, 'exportctl.yaml'),
+          connectionYaml(slicesSandbox) +
+            sourceYaml('slices.csv') +
+            Array.from({ length: slices }, (_, i) =>
+              destinationYaml(`slice-${String(i + 1).padStart(2, '0')}`, sliceListId(i), sliceName(i)),
+            ).join(''),
+        );
+        apply(one);
+        apply(all);
+        log(
+          `${slices} destinations on the same source, each selecting 1/${slices} of the profiles (segment Snn) into a list of its own; one of them alone first (its slice S01 into list ${slices + 1}, with another state):`,
+        );
+        scenarios.oneSlice = await runStep(`one destination (1/${slices})`, slicesSandbox, one, [
+          'slice-alone',
+        ]);
+        scenarios.all = await runStep(`run --all, ${slices} destinations`, slicesSandbox, all, ['--all']);
+        const stats = await slicesSandbox.stats();
+        log(
+          `sandbox: ${stats.total} API requests, ${stats.throttled} throttled, busiest 1-second window ${stats.maxInAnySecond} (limit ${requestsPerSecond}); the sandbox's peak RSS ${MiB(slicesSandbox.peakRss())}`,
+        );
+      } finally {
+        await slicesSandbox.stop();
+      }
+    }
+
+    log('');
+    log(
+      `| step (${int(count)} profiles) | wall | CPU user+sys | CPU/wall | written (write_bytes) | wchar | peak RSS | CC requests | CC writes |`,
+    );
+    log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const { label, m, traffic } of rows) {
+      log(
+        `| ${label} | ${s(m.wall)} | ${s(m.cpu)} | ${x(m.cpu / m.wall)} | ${MB(m.io.write_bytes)} | ${MB(m.io.wchar)} | ${MiB(m.peakRssBytes)} | ${traffic?.requests ?? ''} | ${traffic?.writes ?? ''} |`,
+      );
+    }
+
+    // The issue's figures against their targets.
+    const summary = [];
+    const figure = (name, measured, target, met, by) =>
+      summary.push({ name, measured, target, result: met ? 'met' : `missed (${by})` });
+    const full = scenarios.full.m;
+    const cpuRatio = full.cpu / bare.cpu;
+    figure(
+      'full export CPU / bare parse CPU',
+      `${x(cpuRatio)} (${s(full.cpu)} / ${s(bare.cpu)})`,
+      '<= 5x',
+      cpuRatio <= 5,
+      `${x(cpuRatio / 5)} the target`,
+    );
+    const wallRatio = full.wall / clientAlone.importSeconds;
+    figure(
+      'full export wall / client-alone import wall',
+      `${wallRatio.toFixed(2)}x (${s(full.wall)} / ${s(clientAlone.importSeconds)})`,
+      '<= 1.4x',
+      wallRatio <= 1.4,
+      `${(wallRatio / 1.4).toFixed(2)}x the target`,
+    );
+    figure(
+      'bytes written by a full export (write_bytes)',
+      `${MB(full.io.write_bytes)} (${MB(full.io.write_bytes - full.io.cancelled_write_bytes)} net of cancelled)`,
+      '<= 250 MB',
+      full.io.write_bytes <= 250e6,
+      `+${MB(full.io.write_bytes - 250e6)}`,
+    );
+    const exportSteps = [
+      ['full', scenarios.full],
+      ['no-change', scenarios.noChange],
+      ['1%', scenarios.onePercent],
+    ];
+    const peak = Math.max(...exportSteps.map(([, st]) => st.m.peakRssBytes));
+    figure(
+      'peak RSS (full / no-change / 1%)',
+      exportSteps.map(([, st]) => MiB(st.m.peakRssBytes)).join(' / '),
+      '<= 250 MiB',
+      peak <= 250 * 2 ** 20,
+      `+${MiB(peak - 250 * 2 ** 20)}`,
+    );
+    const noChange = scenarios.noChange;
+    figure(
+      'no-change rerun wall',
+      s(noChange.m.wall),
+      '<= 1.5 s',
+      noChange.m.wall <= 1.5,
+      `+${s(noChange.m.wall - 1.5)}`,
+    );
+    figure(
+      'no-change rerun writes to Constant Contact',
+      String(noChange.traffic.writes),
+      '0',
+      noChange.traffic.writes === 0,
+      `${noChange.traffic.writes} writes`,
+    );
+    figure(
+      'no-change rerun bytes written (write_bytes)',
+      `${MB(noChange.m.io.write_bytes)} (${MB(noChange.m.io.write_bytes - noChange.m.io.cancelled_write_bytes)} net of cancelled)`,
+      '< 5 MB',
+      noChange.m.io.write_bytes < 5e6,
+      `+${MB(noChange.m.io.write_bytes - 5e6)}`,
+    );
+    const onePercent = scenarios.onePercent;
+    const onePercentTarget = 4 + onePercent.traffic.requests / requestsPerSecond;
+    figure(
+      '1%-change rerun wall',
+      `${s(onePercent.m.wall)} (${onePercent.traffic.requests} requests)`,
+      `<= 4 s + ${onePercent.traffic.requests} requests / ${requestsPerSecond} per s = ${s(onePercentTarget)}`,
+      onePercent.m.wall <= onePercentTarget,
+      `+${s(onePercent.m.wall - onePercentTarget)}`,
+    );
+    if (scenarios.all) {
+      const allRatio = scenarios.all.m.cpu / scenarios.oneSlice.m.cpu;
+      figure(
+        `run --all (${slices} destinations) CPU / one destination's`,
+        `${x(allRatio)} (${s(scenarios.all.m.cpu)} / ${s(scenarios.oneSlice.m.cpu)}; wall ${s(scenarios.all.m.wall)})`,
+        '<= 2.5x',
+        allRatio <= 2.5,
+        `${x(allRatio / 2.5)} the target`,
+      );
+    }
+    log('');
+    log(
+      `| figure (${int(count)} profiles${count === 1_000_000 ? '' : '; the targets are for 1,000,000'}) | measured | target | result |`,
+    );
+    log('| --- | --- | --- | --- |');
+    for (const f of summary) log(`| ${f.name} | ${f.measured} | ${f.target} | ${f.result} |`);
+    log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    if (keep) log(`kept: ${folder} (data, states) and ${reports} (resource reports)`);
+    else for (const dir of [folder, reports]) rmSync(dir, { recursive: true, force: true });
   },
 };
