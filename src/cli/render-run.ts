@@ -135,7 +135,13 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   const took = formatDuration(runDurationMs(run) ?? 0);
   const lines: string[] = [];
   const head = `${destination}: run ${run.id} ${run.status}${result.resumed ? ' (resumed)' : ''} in ${took}`;
-  if (run.status === 'succeeded') {
+  const skipped = run.status === 'succeeded' && record.skipped === 'unchanged';
+  if (skipped) {
+    lines.push(
+      `${head}: unchanged, ${plural(c.contacts, 'contact')} as the last run left them; nothing read, nothing sent`,
+      '  (the source, the specs, the snapshot and the list count are as the last run that succeeded left them; --full sends everything anyway)',
+    );
+  } else if (run.status === 'succeeded') {
     lines.push(
       `${head}: ${plural(c.contacts, 'contact')} selected; +${int(c.added)} new, ~${int(c.updated)} changed, =${int(c.unchanged)} unchanged, -${int(c.removed)} removed`,
       `  imported ${int(c.imported)} in ${plural(record.batches.importsConfirmed, 'call')}; ${int(c.unsubscribed)} unsubscribed in Constant Contact (not added, never re-added)${c.rejected > 0 ? `; ${int(c.rejected)} refused by Constant Contact` : ''}`,
@@ -153,7 +159,7 @@ export function renderRunSummary(result: ExportRunResult): string[] {
       );
     }
   }
-  if (record.plan?.resumesRun === null || record.plan === null) lines.push(readLine(record));
+  if (!skipped && (record.plan?.resumesRun === null || record.plan === null)) lines.push(readLine(record));
   const listLine = listCheckLine(record);
   if (listLine !== undefined) lines.push(listLine);
   const api = record.apiCalls;

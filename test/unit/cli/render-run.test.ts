@@ -51,4 +51,25 @@ describe('renderRunSummary', () => {
       '  row issues: 1 error, 1 warning in /state/runs/vip/7-row-errors.csv',
     ]);
   });
+
+  it('says a skipped run was unchanged and read and sent nothing', () => {
+    const base = oneOfEach();
+    const record = {
+      ...base.record,
+      skipped: 'unchanged' as const,
+      counts: {
+        ...newRunRecord(destination, { dryRun: false, full: false }).counts,
+        contacts: 3,
+        unchanged: 3,
+      },
+      batches: { imports: 0, importsConfirmed: 0, removals: 0, removalsConfirmed: 0 },
+      apiCalls: { ...base.record.apiCalls, total: 1, writes: 0, failed: 0, throttled: 0 },
+      rowIssues: { errors: 0, warnings: 0, byCode: {}, csv: null },
+    };
+    expect(renderRunSummary({ ...base, record })).toEqual([
+      'vip: run 7 succeeded in 1.2 s: unchanged, 3 contacts as the last run left them; nothing read, nothing sent',
+      '  (the source, the specs, the snapshot and the list count are as the last run that succeeded left them; --full sends everything anyway)',
+      '  API: 1 request (0 writes, 0 failed and retried or reported, 0 throttled)',
+    ]);
+  });
 });
