@@ -1,0 +1,39 @@
+import { SharedSourceRead, type SourceRowProvider } from '../profiles';
+
+/**
+ * Runs the destinations of one group (`groupExportsBySource`) side by side on one shared read of
+ * their source: `run` is called for every destination at once, with the provider its run must read
+ * through (`RunExportOptions.sourceRows`), and resolves when all have ended. A group of one reads
+ * on its own (no provider). Each destination's lock, checkpoint and sends stay its own; a
+ * destination that ends (or fails) before or while reading leaves the read, so the others neither
+ * wait for it nor stop with it. Rejects only if a `run` rejects, after all have ended.
+ *
+ * All of a group run at once because the read waits for every member to ask for each part: a
+ * member held back by a concurrency limit would hold the others back for good.
+ */
+export async function runExportGroup<T extends { readonly destination: string }, R>(
+  group: readonly T[],
+  run: (target: T, sourceRows: SourceRowProvider | undefined) => Promise<R>,
+  options: { readonly rows?: SourceRowProvider } = {},
+): Promise<R[]> {
+  const [only] = group;
+  if (group.length === 1 && only !== undefined) return [await run(only, undefined)];
+  const read = new SharedSourceRead(
+    group.map((target) => target.destination),
+    options.rows === undefined ? {} : { rows: options.rows },
+  );
+  const settled = await Promise.allSettled(
+    group.map(async (target) => {
+      const member = read.member(target.destination);
+      try {
+        return await run(target, member);
+      } finally {
+        member.leave();
+      }
+    }),
+  );
+  return settled.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  });
+}
