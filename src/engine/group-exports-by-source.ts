@@ -38,8 +38,11 @@ export async function groupExportsBySource<T extends { readonly destination: str
   return ordered;
 }
 
-/** The resolved source of `destination` as a key, or undefined when it must read alone. */
-async function sharedReadKey(store: RunEngineState, destination: string): Promise<string | undefined> {
+/**
+ * The resolved source of `destination` as a key (destinations with equal keys may share a read),
+ * or undefined when it must read alone (see `groupExportsBySource`).
+ */
+export async function sharedReadKey(store: RunEngineState, destination: string): Promise<string | undefined> {
   const resource = await store.resources.get('ExportDestination', destination);
   if (!resource) return undefined;
   const spec = resource.spec as unknown as ExportDestinationSpec;

@@ -52,9 +52,34 @@ export class SharedSourceRead {
     this.rows = options.rows ?? ownSourceRowsProvider;
   }
 
+  /** Whether a read has begun: a member added now would read on its own (see `add`). */
+  get hasStarted(): boolean {
+    for (const channel of this.channels.values()) if (channel.batches.hasStarted) return true;
+    return false;
+  }
+
+  /** Whether every member has left (the read is over, or never began). */
+  get isOver(): boolean {
+    return this.live.size === 0;
+  }
+
+  /**
+   * Adds a member after the read was created (watch mode: runs that start one after the other),
+   * and returns its provider. The others wait for it as for the first ones; once a read has
+   * begun, a new member could not see it whole, so it reads on its own (`hasStarted`).
+   */
+  add(member: string): SharedSourceRowProvider {
+    if (!this.hasStarted) this.live.add(member);
+    return this.provider(member);
+  }
+
   /** The provider of `member` (one of the members given). */
   member(member: string): SharedSourceRowProvider {
     if (!this.live.has(member)) throw new Error(`SharedSourceRead: ${member} is not a member of this read`);
+    return this.provider(member);
+  }
+
+  private provider(member: string): SharedSourceRowProvider {
     return {
       rowBatches: (source, fields, options) => this.join(member, source, fields, options),
       leave: () => this.leave(member),
@@ -88,6 +113,7 @@ export class SharedSourceRead {
 
   private leave(member: string): void {
     if (!this.live.delete(member)) return;
+    this.reads.delete(member);
     this.startReady();
   }
 

@@ -141,4 +141,31 @@ describe('destinations of one source in one run (a shared read)', () => {
     expect(w.members(thirdList)).toEqual(await expectedMembers(w.dataFolder, ['NewSignups']));
     expect(opens).toEqual({ 'segment-membership.csv': 1, 'profiles.csv': 1 });
   });
+
+  it('groups by source: a dry run, and a destination with a run to resume, read alone', async () => {
+    const { w, thirdList } = await world(await generatedData(100));
+    await w.apply([
+      { name: 'vip', segments: ['VIP'], listId: vipListId },
+      { name: 'lapsed', segments: ['LapsedCustomers'], listId: winBackListId },
+      { name: 'signups', segments: ['NewSignups'], listId: thirdList },
+    ]);
+    const state = runEngineStateFor(w.store);
+    const targets = ['vip', 'lapsed', 'signups'].map((destination) => ({ destination }));
+    expect(await groupExportsBySource(state, targets, { dryRun: false })).toEqual([targets]);
+    expect(await groupExportsBySource(state, targets, { dryRun: true })).toEqual(targets.map((t) => [t]));
+    // An unfinished run of lapsed, past planning: it resumes (reads nothing) and must not hold the
+    // others back; one still planning starts over, reading with them.
+    await state.runStore.checkpoints.create(9_001, 'lapsed', winBackListId);
+    expect(await groupExportsBySource(state, targets, { dryRun: false })).toEqual([targets]);
+    await state.runStore.checkpoints.setPhase(9_001, 'importing');
+    expect(await groupExportsBySource(state, targets, { dryRun: false })).toEqual([
+      [targets[0], targets[2]],
+      [targets[1]],
+    ]);
+    const unknown = [{ destination: 'vip' }, { destination: 'not-applied' }];
+    expect(await groupExportsBySource(state, unknown, { dryRun: false })).toEqual([
+      [unknown[0]],
+      [unknown[1]],
+    ]);
+  });
 });
