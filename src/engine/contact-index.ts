@@ -80,6 +80,13 @@ export class ContactIndex {
   private size = 0;
   private arena: Buffer;
   private used = 0;
+  /** The byte length of the last `store`. */
+  private stored = 0;
+  private readonly winner: { kind: 'winner'; entry: number; displaced: DisplacedWinner | undefined } = {
+    kind: 'winner',
+    entry: 0,
+    displaced: undefined,
+  };
   // Per entry.
   private hashes = new Uint32Array(0);
   private emailOffset = new Uint32Array(0);
@@ -103,7 +110,9 @@ export class ContactIndex {
     while (capacity < 2 * (options.expected ?? 0)) capacity *= 2;
     this.slots = new Int32Array(capacity);
     this.mask = capacity - 1;
-    this.arena = Buffer.allocUnsafe(64 * 1024);
+    // Room for the snapshot's emails and the run's keys at once: each growth is a copy, and an
+    // allocation this large makes V8 collect the whole heap.
+    this.arena = Buffer.allocUnsafe(Math.max(64 * 1024, (options.expected ?? 0) * 64));
     this.grow(Math.max(512, options.expected ?? 0));
   }
 
@@ -122,7 +131,8 @@ export class ContactIndex {
 
   /**
    * Offers a selected contact: it becomes its email's winner (the first of its email, or one with a
-   * smaller key than the winner so far, which it displaces), or it loses to the winner.
+   * smaller key than the winner so far, which it displaces), or it loses to the winner. A winner's
+   * result is one object the index reuses: read it before the next offer (a million rows pass).
    */
   offer(contact: IndexedContact): OfferResult {
     const entry = this.findOrAdd(contact.emailKey);
@@ -143,14 +153,21 @@ export class ContactIndex {
       };
     }
     this.flags[entry] = flags | selected;
-    [this.keyOffset[entry], this.keyLength[entry]] = this.store(contact.key);
+    this.keyOffset[entry] = this.store(contact.key);
+    this.keyLength[entry] = this.stored;
     if (contact.email === contact.emailKey) this.sentLength[entry] = noLength;
-    else [this.sentOffset[entry], this.sentLength[entry]] = this.store(contact.email);
+    else {
+      this.sentOffset[entry] = this.store(contact.email);
+      this.sentLength[entry] = this.stored;
+    }
     this.position[entry] = contact.position;
     this.runHi[entry] = contact.fingerprint[0];
     this.runLo[entry] = contact.fingerprint[1];
     this.seqs[entry] = -1;
-    return { kind: 'winner', entry, displaced };
+    const result = this.winner;
+    result.entry = entry;
+    result.displaced = displaced;
+    return result;
   }
 
   /** What the snapshot holds for an entry's winner: 0 nothing, 1 the same fingerprint, 2 another. */
@@ -205,7 +222,8 @@ export class ContactIndex {
       if (this.hashes[entry] === hash && this.holdsEmail(entry, emailKey)) return entry;
       slot = (slot + 1) & this.mask;
     }
-    const [offset, length] = this.store(emailKey);
+    const offset = this.store(emailKey);
+    const length = this.stored;
     if (this.size >= this.hashes.length) this.grow(this.size * 2);
     const entry = this.size;
     this.size += 1;
@@ -231,7 +249,8 @@ export class ContactIndex {
       return true;
     }
     // Not ASCII: compare the bytes, written at the arena's free end and given back.
-    const [offset, written] = this.store(emailKey);
+    const offset = this.store(emailKey);
+    const written = this.stored;
     this.used = offset;
     return (
       written === length &&
@@ -239,8 +258,8 @@ export class ContactIndex {
     );
   }
 
-  /** Writes `text` at the arena's free end; resolves its offset and byte length. */
-  private store(text: string): [number, number] {
+  /** Writes `text` at the arena's free end; resolves its offset (its byte length: `stored`). */
+  private store(text: string): number {
     const most = text.length * 3;
     if (this.used + most > this.arena.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + most));
@@ -248,9 +267,9 @@ export class ContactIndex {
       this.arena = bigger;
     }
     const offset = this.used;
-    const length = this.arena.write(text, offset, 'utf8');
-    this.used += length;
-    return [offset, length];
+    this.stored = this.arena.write(text, offset, 'utf8');
+    this.used += this.stored;
+    return offset;
   }
 
   private text(offset: number, length: number): string {

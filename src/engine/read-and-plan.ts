@@ -80,6 +80,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     await staging.add(contacts);
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }
+  await staging.flush();
   const summary = read.summary;
   session.update({
     counts: {

@@ -4,14 +4,14 @@ import type { ActivityCounters } from '../constant-contact';
  * The run engine's durable state, as a port the engine owns: each destination's confirmed snapshot
  * and list baseline, the checkpoint of its one unfinished run with the contacts it staged (only the
  * new and changed ones: the engine compares as it reads), the import and removal batches it
- * planned, and the activities runs claimed.
+ * planned, the activities runs claimed, and the mark of the last successful run.
+ *
  * Every method is async so that a networked backend can follow; an implementation lives in a folder
  * of its own (`src/engine/sqlite/`) and is picked by the wiring (`runEngineStateFor`). The engine
  * never asks which one it has. `test/integration/engine/run-store-contract.test.ts` states the
  * contract every implementation passes.
  *
- * Writes that belong to a run (everything but `checkpoints.create`/`delete` and the list
- * baselines) are refused with `destination-replaced` (a RunEngineError) when the run's checkpoint
+ * Writes that belong to a run (its phase, staged contacts, import and removal batches) are refused with `destination-replaced` (a RunEngineError) when the run's checkpoint
  * no longer exists (apply deleted or replaced the destination meanwhile), and then change nothing.
  * A confirmed batch is part of the snapshot from the transaction that marks it: its contacts are
  * folded into the destination's snapshot rows when the run's checkpoint is deleted.

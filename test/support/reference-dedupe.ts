@@ -1,9 +1,9 @@
 import type { DedupeCandidate, ExportContact, RowIssue } from '../../src/profiles';
 import { duplicateEmailIssue } from '../../src/profiles';
 
-// A reference model of the engine's dedupe, in memory, for tests: the engine dedupes in SQLite
-// (src/engine/contact-staging.ts), keeping per email the contact with the smallest key under
-// SQLite's BINARY collation. These functions state that rule in plain code, so tests can check the
+// A reference model of the engine's dedupe, in memory, for tests: the engine dedupes as it reads
+// (src/engine/contact-index.ts), keeping per email the contact with the smallest key by code point
+// (SQLite's BINARY collation). These functions state that rule in plain code, so tests can check the
 // reader's output against it and the engine against them.
 
 /**

@@ -24,9 +24,9 @@ export interface RunEngineSqliteMigration {
  *
  * A trigger drops a destination's snapshot and checkpoint when the ExportDestination is deleted or
  * replaced (`resources` row deleted): the snapshot describes a list the destination no longer has,
- * and the resource handlers need not know these tables exist. The staging of a run's contacts (the
- * read, deduplicated and diffed) lives in TEMP tables of the run's connection, not here: see
- * `SqliteContactStaging`.
+ * and the resource handlers need not know these tables exist. Since `run-engine-5` a run stages
+ * only the contacts it may send (`export_run_contacts`): the dedupe and the diff happen in memory,
+ * as the source is read (`ContactIndex`).
  */
 export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   {
