@@ -3,6 +3,16 @@ import { locatedSourceSpec, recordedSourceFolder } from '../profiles';
 import type { RunEngineState } from './control-plane';
 
 /**
+ * How many contacts the destinations of one group may hold in memory together, counted by their
+ * last snapshots: the destinations of a group run at once in one worker (`exportWorkerHeap`), each
+ * with its snapshot's index and its selection, where runs one or two at a time held one or two. A
+ * million-contact run needs well under 150 MB, so two million keeps a group within the heap that
+ * `--concurrency 2` needed; a larger set of destinations is cut into groups of that size, each with
+ * a read of its own. (A first run has no snapshot yet and counts as none.)
+ */
+export const maxContactsPerSharedRead = 2_000_000;
+
+/**
  * The targets of one `run --all` / `--due` in groups that can share a read of their source
  * (`runExportGroup`), in the order given (a group where its first target was). Destinations share a
  * group when their applied ProfileSources resolve to the same spec (same type, files or database,
@@ -14,25 +24,30 @@ import type { RunEngineState } from './control-plane';
  * an unfinished run to resume (its checkpoint past planning: it reads nothing, and would hold the
  * group back while it sends), or one whose destination, source or recorded folder cannot be found
  * (its run says why). A run that skips as unchanged is decided only after its list request; it
- * leaves the group then, before the read begins.
+ * leaves the group then, before the read begins. A group whose last snapshots hold more than
+ * `maxContactsPerSharedRead` contacts together is cut in order into groups that hold fewer (a
+ * destination larger than that alone is a group of its own).
  */
 export async function groupExportsBySource<T extends { readonly destination: string }>(
   store: RunEngineState,
   targets: readonly T[],
-  options: { readonly dryRun: boolean },
+  options: { readonly dryRun: boolean; readonly maxContacts?: number },
 ): Promise<T[][]> {
   if (options.dryRun) return targets.map((target) => [target]);
-  const groups = new Map<string, T[]>();
+  const budget = options.maxContacts ?? maxContactsPerSharedRead;
+  const groups = new Map<string, { members: T[]; contacts: number }>();
   const ordered: T[][] = [];
   for (const target of targets) {
     const key = await sharedReadKey(store, target.destination);
+    const contacts = key === undefined ? 0 : await store.runStore.snapshots.size(target.destination);
     const group = key === undefined ? undefined : groups.get(key);
-    if (group) {
-      group.push(target);
+    if (group && group.contacts + contacts <= budget) {
+      group.members.push(target);
+      group.contacts += contacts;
       continue;
     }
-    const fresh = [target];
-    ordered.push(fresh);
+    const fresh = { members: [target], contacts };
+    ordered.push(fresh.members);
     if (key !== undefined) groups.set(key, fresh);
   }
   return ordered;

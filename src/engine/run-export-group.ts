@@ -18,13 +18,14 @@ export async function runExportGroup<T extends { readonly destination: string },
 ): Promise<R[]> {
   const [only] = group;
   if (group.length === 1 && only !== undefined) return [await run(only, undefined)];
+  // Members by position: a name given twice is still two readers.
   const read = new SharedSourceRead(
-    group.map((target) => target.destination),
+    group.map((_, index) => String(index)),
     options.rows === undefined ? {} : { rows: options.rows },
   );
   const settled = await Promise.allSettled(
-    group.map(async (target) => {
-      const member = read.member(target.destination);
+    group.map(async (target, index) => {
+      const member = read.member(String(index));
       try {
         return await run(target, member);
       } finally {

@@ -162,6 +162,25 @@ describe('destinations of one source in one run (a shared read)', () => {
       [targets[0], targets[2]],
       [targets[1]],
     ]);
+    // Groups hold at most so many contacts in their snapshots together (memory: they run at once).
+    await state.runStore.checkpoints.delete(9_001);
+    const vip = await w.run('vip');
+    expect(vip.run.status).toBe('succeeded');
+    const vipContacts = await state.runStore.snapshots.size('vip');
+    expect(vipContacts).toBeGreaterThan(0);
+    expect(await groupExportsBySource(state, targets, { dryRun: false, maxContacts: vipContacts })).toEqual([
+      targets,
+    ]);
+    const vip1 = { destination: 'vip' };
+    const vip2 = { destination: 'vip' };
+    const lapsed = { destination: 'lapsed' };
+    // The second vip does not fit with the first: a group of its own, which lapsed (no snapshot) joins.
+    expect(
+      await groupExportsBySource(state, [vip1, vip2, lapsed], {
+        dryRun: false,
+        maxContacts: vipContacts + 1,
+      }),
+    ).toEqual([[vip1], [vip2, lapsed]]);
     const unknown = [{ destination: 'vip' }, { destination: 'not-applied' }];
     expect(await groupExportsBySource(state, unknown, { dryRun: false })).toEqual([
       [unknown[0]],
