@@ -9,7 +9,9 @@ import { SharedSourceRead, type SourceRowProvider } from '../profiles';
  * wait for it nor stop with it. Rejects only if a `run` rejects, after all have ended.
  *
  * All of a group run at once because the read waits for every member to ask for each part: a
- * member held back by a concurrency limit would hold the others back for good.
+ * member held back by a concurrency limit would hold the others back for good. For the same reason a
+ * member waiting for its lock (a run of it in another process, up to `lockTimeoutMs`) holds the
+ * read back as long; then it fails with `lock-timeout` and the others read.
  */
 export async function runExportGroup<T extends { readonly destination: string }, R>(
   group: readonly T[],
