@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
-import { assertSourceIsText, readContacts, sourceOriginFile } from '../profiles';
+import { assertSourceIsText, readContacts, type SourceRowProvider, sourceOriginFile } from '../profiles';
 import { ContactIndex, type EmailHash } from './contact-index';
 import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
 import type { ExportRunSession } from './export-run-session';
@@ -31,6 +31,8 @@ export interface ReadAndPlanInput {
   readonly signal: AbortSignal | undefined;
   /** The index's email hash; tests inject a weak one (see `ContactIndex`). */
   readonly emailHash?: EmailHash | undefined;
+  /** Where the source's rows come from (see `readContacts`); default a read of its own. */
+  readonly sourceRows?: SourceRowProvider | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     segments: spec.segments,
     dataMatching: spec.dataMatching,
     onIssue: session.issue,
+    rows: input.sourceRows,
   });
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();

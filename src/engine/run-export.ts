@@ -11,7 +11,13 @@ import {
   systemClock,
 } from '../constant-contact';
 import { ExportctlError } from '../errors';
-import { locatedSourceSpec, recordedSourceFolder, sourceFingerprint, sourceOriginFile } from '../profiles';
+import {
+  locatedSourceSpec,
+  recordedSourceFolder,
+  type SourceRowProvider,
+  sourceFingerprint,
+  sourceOriginFile,
+} from '../profiles';
 import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
 import { checkListMembership } from './check-list-membership';
 import { type EmailHash, fnv1a32 } from './contact-index';
@@ -124,6 +130,11 @@ export interface RunExportOptions {
   /** Read for git (the source's commit); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   readonly tuning?: Partial<RunEngineTuning>;
+  /**
+   * Where a fresh run reads its source's rows (see `readContacts`); default a read of its own. The
+   * destinations of one source in one `run --all` share a read this way (`runExportGroup`).
+   */
+  readonly sourceRows?: SourceRowProvider | undefined;
 }
 
 /** How a run ended in this process. */
@@ -354,6 +365,8 @@ class RunContext {
       importBatchLimits: this.tuning.importBatchLimits,
       signal: this.options.signal,
       emailHash: this.tuning.emailHash,
+      // A dry run reads alone: it is not grouped (and reads as a real run would, all the same).
+      sourceRows: dryRun ? undefined : this.options.sourceRows,
     };
   }
 

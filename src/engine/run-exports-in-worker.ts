@@ -30,7 +30,10 @@ export interface ExportWorkerRequest {
   readonly dryRun: boolean;
   readonly full: boolean;
   readonly lockTimeoutMs: number;
-  /** Destinations run side by side, sharing the worker's per-API-key rate limiters. */
+  /**
+   * Sources read side by side: the destinations of one source always run together, on one read of
+   * it (see `groupExportsBySource`); all share the worker's per-API-key rate limiters.
+   */
   readonly concurrency: number;
 }
 
@@ -72,8 +75,9 @@ export const exportWorkerHeap = { maxYoungGenerationSizeMb: 48, maxOldGeneration
  * Runs exports (see `runExport`) in a worker thread with a bounded heap (`exportWorkerHeap`), so
  * that the CLI keeps its peak memory predictable. (Watch mode runs exports in its own process
  * instead, so that all its runs and reconciles share one rate limiter per API key.) The worker opens the state itself (another connection to the same file, which
- * SQLite's locking makes safe) and runs the targets at most `concurrency` at a time, sharing its
- * rate limiters. Resolves with one outcome per target, in the order given; never rejects for a
+ * SQLite's locking makes safe) and runs the targets grouped by source, at most `concurrency` groups
+ * at a time, the destinations of a group together on one read of their source, sharing its rate
+ * limiters. Resolves with one outcome per target, in the order given; never rejects for a
  * failed run. A worker that dies (out of memory) fails the targets it had not finished; a run it
  * had planned is resumed by the next run, like after a crash.
  */

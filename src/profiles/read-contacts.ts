@@ -5,7 +5,7 @@ import { flattenBatches } from './readable-batches';
 import type { RowIssue, RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { type MembershipReadSummary, selectSegmentMembers } from './segment-selection';
-import { readSourceRowBatches } from './source-rows';
+import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 
 /** What one export reads: the source, where its manifest lives, and the destination's choices. */
 export interface ReadContactsOptions {
@@ -17,6 +17,11 @@ export interface ReadContactsOptions {
   readonly dataMatching: DataMatching;
   /** Receives every row issue (errors and warnings) as it is found. */
   readonly onIssue: RowIssueSink;
+  /**
+   * Where the rows come from; default a read of the source's own. A shared read of the source
+   * (`SharedSourceRead`) lets the destinations of one source read and parse it once.
+   */
+  readonly rows?: SourceRowProvider | undefined;
 }
 
 /** Counts of one read; complete once the iteration has ended. */
@@ -106,6 +111,7 @@ async function* streamContacts(
   report: RowIssueSink,
 ): AsyncGenerator<ExportContact[]> {
   const { source, dataMatching } = options;
+  const rows = options.rows ?? ownSourceRowsProvider;
   const sources = resolveRowSources(source, options.baseDir);
   const { selection, summary } = await selectSegmentMembers(
     sources.segmentMembership,
@@ -113,6 +119,7 @@ async function* streamContacts(
     source.segmentField,
     options.segments,
     report,
+    rows,
   );
   counts.membershipRows = summary.rows;
   counts.segmentNearMisses = summary.nearMisses;
@@ -123,7 +130,7 @@ async function* streamContacts(
   const firstNameAt = dataMatching.firstName === undefined ? -1 : fields.push(dataMatching.firstName) - 1;
   const lastNameAt = dataMatching.lastName === undefined ? -1 : fields.push(dataMatching.lastName) - 1;
   const names = [dataMatching.firstName, dataMatching.lastName].filter((field) => field !== undefined);
-  for await (const batch of readSourceRowBatches(sources.profiles, fields, { multiLineFields: names })) {
+  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names })) {
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;

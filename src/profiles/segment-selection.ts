@@ -2,7 +2,7 @@ import type { RowSource } from './adapters/source-adapters';
 import type { RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
-import { readSourceRowBatches } from './source-rows';
+import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 
 /**
  * Segments are remembered per member as bits of one number; arithmetic (not 32-bit bitwise
@@ -124,6 +124,7 @@ export async function selectSegmentMembers(
   segmentField: string,
   segments: readonly string[],
   onIssue: RowIssueSink,
+  provider: SourceRowProvider = ownSourceRowsProvider,
 ): Promise<{ selection: SegmentSelection; summary: MembershipReadSummary }> {
   const selection = new SegmentSelection(segments);
   const indexOf = new Map(segments.map((segment, index) => [segment, index]));
@@ -131,7 +132,7 @@ export async function selectSegmentMembers(
   const nearMisses = new Map<string, string>();
   const unselected = new Set<string>();
   let rows = 0;
-  for await (const batch of readSourceRowBatches(source, [keyField, segmentField])) {
+  for await (const batch of provider.rowBatches(source, [keyField, segmentField], {})) {
     for (const record of batch) {
       rows++;
       if (record.warning !== undefined) onIssue(record.warning);

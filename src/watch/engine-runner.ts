@@ -1,6 +1,7 @@
 import type { ApiLogger, OnApiRequest } from '../constant-contact';
 import type { StateStore } from '../state';
 import type { ExportRunner, RunOutcome } from './run-coordinator';
+import { SharedSourceReads } from './shared-source-reads';
 
 export interface EngineRunnerOptions {
   /** The watch process's open state (SQLite: snapshots and checkpoints live there). */
@@ -19,16 +20,20 @@ export interface EngineRunnerOptions {
  * Watch mode's runs: the run engine in this process, so that every run and every reconcile share
  * the process-wide rate limiter of each API key (runs of different destinations on one connection
  * never exceed its requests per second together). `signal` stops a run between batches: it pauses
- * at its checkpoint and the next run resumes it.
+ * at its checkpoint and the next run resumes it. Runs of one source that start together (a refresh
+ * of all its destinations) read it once (`SharedSourceReads`).
  */
 export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
+  const reads = new SharedSourceReads();
   return async ({ destination, trigger, signal }): Promise<RunOutcome> => {
     // Loaded on first use: a watch process with nothing to run never loads the engine.
     const { pauseText, runExport } = require('../engine') as typeof import('../engine');
     const { runEngineStateFor } =
       require('../wiring/run-engine-state') as typeof import('../wiring/run-engine-state');
+    const store = runEngineStateFor(options.store, { env: options.env });
+    const sourceRows = await reads.join(store, destination);
     const result = await runExport({
-      store: runEngineStateFor(options.store, { env: options.env }),
+      store,
       destination,
       trigger,
       actor: options.actor,
@@ -37,7 +42,8 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       lockTimeoutMs: options.lockTimeoutMs,
       onRequest: options.onRequest,
       ...(options.logger ? { tuning: { client: { logger: options.logger } } } : {}),
-    });
+      sourceRows,
+    }).finally(() => sourceRows?.leave());
     const { recordRunOnConnection } = require('../resources') as typeof import('../resources');
     await recordRunOnConnection(
       options.store,

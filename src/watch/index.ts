@@ -3,6 +3,7 @@ export * from './engine-runner';
 export * from './manifest-watcher';
 export * from './run-coordinator';
 export * from './run-scheduler';
+export * from './shared-source-reads';
 export * from './watch-clock';
 export * from './watch-logger';
 export * from './watch-metrics';

@@ -1,6 +1,8 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pLimit from 'p-limit';
+import { groupExportsBySource } from '../engine/group-exports-by-source';
 import { type ExportRunResult, runExport } from '../engine/run-export';
+import { runExportGroup } from '../engine/run-export-group';
 import {
   type ExportWorkerMessage,
   type ExportWorkerRequest,
@@ -12,9 +14,11 @@ import { openExportctlState } from './open-exportctl-state';
 import { runEngineStateFor } from './run-engine-state';
 
 /**
- * The worker side of `runExportsInWorker`: opens the state, runs the requested destinations (at
- * most `concurrency` at a time, sharing this thread's rate limiters), and reports each one's
- * progress and end to the parent. An `abort` message stops every run between batches.
+ * The worker side of `runExportsInWorker`: opens the state, groups the requested destinations by
+ * source (`groupExportsBySource`), runs at most `concurrency` groups at a time, the destinations of
+ * a group side by side on one read of their source (`runExportGroup`), all sharing this thread's
+ * rate limiters, and reports each one's progress and end to the parent. An `abort` message stops
+ * every run between batches.
  */
 async function serve(request: ExportWorkerRequest): Promise<void> {
   const port = parentPort;
@@ -33,28 +37,32 @@ async function serve(request: ExportWorkerRequest): Promise<void> {
   try {
     const state = runEngineStateFor(store, { env: request.env });
     const limit = pLimit(request.concurrency);
+    const groups = await groupExportsBySource(state, request.targets, { dryRun: request.dryRun });
     await Promise.all(
-      request.targets.map((target) =>
-        limit(async () => {
-          try {
-            const result = await runExport({
-              store: state,
-              destination: target.destination,
-              trigger: target.trigger,
-              actor: request.actor,
-              dryRun: request.dryRun,
-              full: request.full,
-              signal: controller.signal,
-              lockTimeoutMs: request.lockTimeoutMs,
-              env: request.env,
-              onProgress: (progress) => post({ type: 'progress', progress }),
-              onLockWait: (holder) => post({ type: 'lock-wait', destination: target.destination, holder }),
-            });
-            post({ type: 'result', destination: target.destination, result: serializable(result) });
-          } catch (error) {
-            post({ type: 'error', destination: target.destination, error: serializeError(error) });
-          }
-        }),
+      groups.map((group) =>
+        limit(() =>
+          runExportGroup(group, async (target, sourceRows) => {
+            try {
+              const result = await runExport({
+                store: state,
+                destination: target.destination,
+                trigger: target.trigger,
+                actor: request.actor,
+                dryRun: request.dryRun,
+                full: request.full,
+                signal: controller.signal,
+                lockTimeoutMs: request.lockTimeoutMs,
+                env: request.env,
+                onProgress: (progress) => post({ type: 'progress', progress }),
+                onLockWait: (holder) => post({ type: 'lock-wait', destination: target.destination, holder }),
+                sourceRows,
+              });
+              post({ type: 'result', destination: target.destination, result: serializable(result) });
+            } catch (error) {
+              post({ type: 'error', destination: target.destination, error: serializeError(error) });
+            }
+          }),
+        ),
       ),
     );
   } finally {

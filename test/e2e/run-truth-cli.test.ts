@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -13,13 +13,29 @@ const day = 86_400_000;
  * The quickstart applied against a sandbox whose API key may send `requestsPerDay` requests a day,
  * and whose days pass when the test says (`nextDay`); the CLI in a temp folder with its own state.
  */
-async function quotaWorld(requestsPerDay: number) {
+async function quotaWorld(requestsPerDay: number, options: { sourcesApart?: boolean } = {}) {
   let offset = 0;
   const sandbox = await testSandbox({
     now: () => Date.now() + offset,
     clientLimits: { requestsPerSecond: 100, requestsPerDay },
   });
   const manifests = quickstartCopy(sandbox);
+  if (options.sourcesApart) {
+    // win-back on a source of its own (a copy of the data): the destinations of one source run
+    // together on one read, those of two sources one source at a time with --concurrency 1.
+    cpSync(join(manifests, 'data'), join(manifests, 'data-win-back'), { recursive: true });
+    const profiles = readFileSync(join(manifests, 'profiles.yaml'), 'utf8');
+    writeFileSync(
+      join(manifests, 'profiles.yaml'),
+      `${profiles}---\n${profiles.replace('name: unified-profiles', 'name: win-back-profiles').replaceAll('data/', 'data-win-back/')}`,
+    );
+    const destinations = join(manifests, 'destinations.yaml');
+    const [vip, winBack] = readFileSync(destinations, 'utf8').split('name: win-back');
+    writeFileSync(
+      destinations,
+      `${vip}name: win-back${winBack?.replace('source: unified-profiles', 'source: win-back-profiles')}`,
+    );
+  }
   const home = tempFolder();
   const env = {
     CC_CLIENT_SECRET: 'sandbox-secret',
@@ -101,9 +117,9 @@ describe('run, runs and status tell one story (the built CLI against the sandbox
   });
 
   it('run --all exits 1 when one run failed and another paused: failed comes first', async () => {
-    const w = await quotaWorld(2);
+    const w = await quotaWorld(2, { sourcesApart: true });
     w.nextDay();
-    // One at a time: vip-newsletter plans and pauses on the quota, then win-back cannot start.
+    // One source at a time: vip-newsletter plans and pauses on the quota, then win-back cannot start.
     const result = await w.exportctl(['run', '--all', '--concurrency', '1']);
     expect(result.stdout).toMatch(/^vip-newsletter: run \d+ paused in /m);
     expect(result.stdout).toMatch(/^win-back: run \d+ failed in /m);

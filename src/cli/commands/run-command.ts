@@ -25,8 +25,9 @@ interface Target {
 }
 
 /**
- * `exportctl run NAME | --all | --due [--dry-run] [--full]`: runs exports now, several destinations
- * side by side (`--concurrency`), each under its destination's lock. Exit 0 when every run
+ * `exportctl run NAME | --all | --due [--dry-run] [--full]`: runs exports now, each under its
+ * destination's lock. The destinations of one source run side by side on one read of it;
+ * `--concurrency` bounds the sources read at a time (see `groupExportsBySource`). Exit 0 when every run
  * succeeded (a dry run: its plan is within the guards); 1 when any failed, was aborted, or could not
  * run; else 3 when any paused (the daily quota, the message says until when; or a signal). See
  * {@link runExitCode}.
@@ -194,7 +195,10 @@ export const registerRunCommand: RegisterCommand = ({ program, context, action, 
       ),
     )
     .addOption(
-      new Option('--concurrency <n>', 'destinations run side by side with --all / --due').default('2'),
+      new Option(
+        '--concurrency <n>',
+        'sources read side by side with --all / --due (the destinations of a source always run together, on one read)',
+      ).default('2'),
     )
     .addOption(requestTimeoutOption())
     .action(

@@ -1,0 +1,133 @@
+import type { RowSource } from './adapters/source-adapters';
+import { SharedBatches, type SharedBatchesOptions } from './shared-batches';
+import type { SourceRowOptions } from './source-adapter';
+import type { SourceRecord } from './source-record';
+import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
+
+/** A member's provider: its reads of the source, and `leave()` when it will read no more. */
+export interface SharedSourceRowProvider extends SourceRowProvider {
+  /**
+   * This member reads nothing more (it is done, failed, or never needed the source: a resumed
+   * run, a skipped unchanged one). Idempotent; detaches it from any read it is in.
+   */
+  leave(): void;
+}
+
+export interface SharedSourceReadOptions extends SharedBatchesOptions {
+  /** Where the one read of each request comes from; default the files themselves. */
+  readonly rows?: SourceRowProvider;
+}
+
+interface Channel {
+  /** Which of a member's reads this is: 0 for its first (membership), 1 for its second (profiles). */
+  readonly slot: number;
+  readonly batches: SharedBatches<SourceRecord>;
+}
+
+/**
+ * One read of a source for a group of members (the destinations of one source in one `run --all`):
+ * each part the members ask for with the same arguments (the same file or relation, fields and
+ * options) is read and parsed once and its batches handed to every member that asked, in order
+ * (`SharedBatches`: a bounded read-ahead, the slowest member sets the pace, a member that stops
+ * detaches). Members that ask with other arguments (another mapping of the profile fields) get a
+ * read of their own for that part, still shared with those that ask as they do: a member sees
+ * exactly the batches and failures a read of its own would give (see `SourceRowProvider`), which
+ * is what keeps each destination's result the one it gets alone.
+ *
+ * Members read their parts in the same order (`readContacts`: membership, then profiles), so the
+ * n-th read of each member is the same part: the n-th read begins once every member that has not
+ * left has asked for its n-th read (or left). A member that will not read (or no more) must
+ * `leave()`, or the others wait for it.
+ */
+export class SharedSourceRead {
+  private readonly live: Set<string>;
+  private readonly reads = new Map<string, number>();
+  private readonly channels = new Map<string, Channel>();
+  private readonly rows: SourceRowProvider;
+
+  constructor(
+    members: Iterable<string>,
+    private readonly options: SharedSourceReadOptions = {},
+  ) {
+    this.live = new Set(members);
+    this.rows = options.rows ?? ownSourceRowsProvider;
+  }
+
+  /** Whether a read has begun: a member added now would read on its own (see `add`). */
+  get hasStarted(): boolean {
+    for (const channel of this.channels.values()) if (channel.batches.hasStarted) return true;
+    return false;
+  }
+
+  /** Whether every member has left (the read is over, or never began). */
+  get isOver(): boolean {
+    return this.live.size === 0;
+  }
+
+  /**
+   * Adds a member after the read was created (watch mode: runs that start one after the other),
+   * and returns its provider. The others wait for it as for the first ones; once a read has
+   * begun, a new member could not see it whole, so it reads on its own (`hasStarted`).
+   */
+  add(member: string): SharedSourceRowProvider {
+    if (!this.hasStarted) this.live.add(member);
+    return this.provider(member);
+  }
+
+  /** The provider of `member` (one of the members given). */
+  member(member: string): SharedSourceRowProvider {
+    if (!this.live.has(member)) throw new Error(`SharedSourceRead: ${member} is not a member of this read`);
+    return this.provider(member);
+  }
+
+  private provider(member: string): SharedSourceRowProvider {
+    return {
+      rowBatches: (source, fields, options) => this.join(member, source, fields, options),
+      leave: () => this.leave(member),
+    };
+  }
+
+  private join(
+    member: string,
+    source: RowSource,
+    fields: readonly string[],
+    options: SourceRowOptions,
+  ): AsyncIterable<SourceRecord[]> {
+    // One who left reads alone (it is not waited for, and must not wait for the others).
+    if (!this.live.has(member)) return this.rows.rowBatches(source, fields, options);
+    const slot = this.reads.get(member) ?? 0;
+    this.reads.set(member, slot + 1);
+    const key = JSON.stringify([slot, source, fields, options.multiLineFields ?? []]);
+    let channel = this.channels.get(key);
+    if (channel === undefined) {
+      const batches = new SharedBatches<SourceRecord>(
+        () => this.rows.rowBatches(source, fields, options),
+        this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
+      );
+      channel = { slot, batches };
+      this.channels.set(key, channel);
+    }
+    const consumer = channel.batches.consumer();
+    this.startReady();
+    return consumer;
+  }
+
+  private leave(member: string): void {
+    if (!this.live.delete(member)) return;
+    this.reads.delete(member);
+    this.startReady();
+  }
+
+  /** Starts the reads every live member has asked for its part of (or passed). */
+  private startReady(): void {
+    for (const [key, channel] of this.channels) {
+      if (channel.batches.hasStarted) {
+        if (channel.batches.consumers === 0) this.channels.delete(key);
+        continue;
+      }
+      let ready = true;
+      for (const member of this.live) if ((this.reads.get(member) ?? 0) <= channel.slot) ready = false;
+      if (ready) channel.batches.start();
+    }
+  }
+}

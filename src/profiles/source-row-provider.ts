@@ -1,0 +1,24 @@
+import type { RowSource } from './adapters/source-adapters';
+import type { SourceRowOptions } from './source-adapter';
+import type { SourceRecord } from './source-record';
+import { readSourceRowBatches } from './source-rows';
+
+/**
+ * Where a read's rows come from. `readContacts` asks it once per part of the source (the
+ * segment membership first, then the profiles), each time for the fields and options a read of
+ * that part alone would use, and iterates the answer once; stopping early (`return`) says it wants
+ * no more. The same batches, in the same order, with the same failures as `readSourceRowBatches`
+ * gives for those arguments: that is what keeps a shared read (see `SharedSourceRead`) exact.
+ */
+export interface SourceRowProvider {
+  rowBatches(
+    source: RowSource,
+    fields: readonly string[],
+    options: SourceRowOptions,
+  ): AsyncIterable<SourceRecord[]>;
+}
+
+/** The provider of a read of its own: each call reads the file or relation (`readSourceRowBatches`). */
+export const ownSourceRowsProvider: SourceRowProvider = {
+  rowBatches: (source, fields, options) => readSourceRowBatches(source, fields, options),
+};
