@@ -1,16 +1,9 @@
-import { resolve } from 'node:path';
-import { binaryFileError } from '../binary-file-error';
 import { readCsvHeader, readCsvRowBatches } from '../csv-rows';
-import { fileContentFingerprint } from '../file-fingerprint';
 import type { SourceAdapter } from '../source-adapter';
-import type { SourceEncoding } from '../source-encoding';
+import { type FilePart, filePairSource } from './file-pair-source';
 
 /** A csv part: one file, read with its header line. */
-export interface CsvPart {
-  readonly type: 'csv';
-  readonly file: string;
-  readonly encoding?: SourceEncoding;
-}
+export type CsvPart = FilePart<'csv'>;
 
 const format = { name: 'csv', spreadsheetExport: 'CSV (UTF-8)', textExport: 'CSV' } as const;
 
@@ -19,29 +12,7 @@ const format = { name: 'csv', spreadsheetExport: 'CSV (UTF-8)', textExport: 'CSV
  * `readCsvRowBatches`), relative to the manifest, in `encoding` (UTF-8 by default).
  */
 export const csvSource: SourceAdapter<CsvPart> = {
-  type: 'csv',
-
-  mapPaths(spec, map) {
-    return {
-      ...spec,
-      profiles: map(spec.profiles, 'profiles'),
-      segmentMembership: map(spec.segmentMembership, 'segmentMembership'),
-    };
-  },
-
-  resolve(spec, baseDir) {
-    const part = (file: string): CsvPart => ({
-      type: 'csv',
-      file: resolve(baseDir, file),
-      ...(spec.encoding === undefined ? {} : { encoding: spec.encoding }),
-    });
-    return { profiles: part(spec.profiles), segmentMembership: part(spec.segmentMembership) };
-  },
-
-  async assertReadable(part) {
-    const error = await binaryFileError(part.file, part.encoding, format);
-    if (error) throw error;
-  },
+  ...filePairSource('csv', format),
 
   async inspectColumns(part) {
     const names = await readCsvHeader(
@@ -57,10 +28,4 @@ export const csvSource: SourceAdapter<CsvPart> = {
       ...options,
     });
   },
-
-  watchPaths: (spec) => [spec.profiles, spec.segmentMembership],
-
-  originFile: (spec) => spec.profiles,
-
-  fingerprint: (parts) => fileContentFingerprint([parts.profiles.file, parts.segmentMembership.file]),
 };

@@ -1,18 +1,11 @@
-import { resolve } from 'node:path';
-import { binaryFileError } from '../binary-file-error';
-import { fileContentFingerprint } from '../file-fingerprint';
 import { readFirstJsonlObject } from '../jsonl-first-object';
 import { readJsonlRowBatches } from '../jsonl-rows';
 import type { SourceAdapter } from '../source-adapter';
-import type { SourceEncoding } from '../source-encoding';
 import { SourceError } from '../source-error';
+import { type FilePart, filePairSource } from './file-pair-source';
 
 /** A jsonl part: one file of JSON objects, one per line, without a header. */
-export interface JsonlPart {
-  readonly type: 'jsonl';
-  readonly file: string;
-  readonly encoding?: SourceEncoding;
-}
+export type JsonlPart = FilePart<'jsonl'>;
 
 const format = { name: 'jsonl', spreadsheetExport: 'JSON lines', textExport: 'JSON lines' } as const;
 
@@ -22,29 +15,7 @@ const format = { name: 'jsonl', spreadsheetExport: 'JSON lines', textExport: 'JS
  * object only.
  */
 export const jsonlSource: SourceAdapter<JsonlPart> = {
-  type: 'jsonl',
-
-  mapPaths(spec, map) {
-    return {
-      ...spec,
-      profiles: map(spec.profiles, 'profiles'),
-      segmentMembership: map(spec.segmentMembership, 'segmentMembership'),
-    };
-  },
-
-  resolve(spec, baseDir) {
-    const part = (file: string): JsonlPart => ({
-      type: 'jsonl',
-      file: resolve(baseDir, file),
-      ...(spec.encoding === undefined ? {} : { encoding: spec.encoding }),
-    });
-    return { profiles: part(spec.profiles), segmentMembership: part(spec.segmentMembership) };
-  },
-
-  async assertReadable(part) {
-    const error = await binaryFileError(part.file, part.encoding, format);
-    if (error) throw error;
-  },
+  ...filePairSource('jsonl', format),
 
   async inspectColumns(part) {
     const origin = { file: part.file };
@@ -70,10 +41,4 @@ export const jsonlSource: SourceAdapter<JsonlPart> = {
       part.encoding === undefined ? {} : { encoding: part.encoding },
     );
   },
-
-  watchPaths: (spec) => [spec.profiles, spec.segmentMembership],
-
-  originFile: (spec) => spec.profiles,
-
-  fingerprint: (parts) => fileContentFingerprint([parts.profiles.file, parts.segmentMembership.file]),
 };
