@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatSourceOrigin } from './row-location';
-import { SourceError } from './source-error';
-import { openSqliteRelation } from './sqlite-rows';
+import { openSqliteRelation, relationRows } from './sqlite-rows';
 
 /** One relation of a sqlite source: a table, view or query of `database`. */
 export interface SqliteRelationRef {
@@ -23,47 +21,18 @@ export async function sqliteContentFingerprint(relations: readonly SqliteRelatio
     const opened = await openSqliteRelation(database, relation);
     try {
       hash.update(`${JSON.stringify(opened.columns)}\n`);
-      let rows: IterableIterator<unknown[]>;
-      try {
-        rows = opened.everyColumn().iterate() as IterableIterator<unknown[]>;
-      } catch (error) {
-        throw new SourceError(
-          'source-query-invalid',
-          `${formatSourceOrigin(database, relation)} cannot run: ${describe(error)}`,
-          { cause: error, context: { file: database, relation }, hint: 'the query must not take parameters' },
-        );
-      }
-      try {
-        let count = 0;
-        // One digest update per 1,000 rows: an update per value costs as much as the read itself.
-        let pending: string[] = [];
-        while (true) {
-          let next: IteratorResult<unknown[]>;
-          try {
-            next = rows.next();
-          } catch (error) {
-            throw new SourceError(
-              'source-unreadable',
-              `reading ${formatSourceOrigin(database, relation)} failed: ${describe(error)}`,
-              {
-                cause: error,
-                context: { file: database, relation },
-                hint: 'check the database and the query',
-              },
-            );
-          }
-          if (next.done) break;
-          count++;
-          pending.push(next.value.map(encodeValue).join(''));
-          if (pending.length === 1000) {
-            hash.update(`${pending.join('\n')}\n`);
-            pending = [];
-          }
+      let count = 0;
+      // One digest update per 1,000 rows: an update per value costs as much as the read itself.
+      let pending: string[] = [];
+      for (const row of relationRows(opened.everyColumn(), database, relation)) {
+        count++;
+        pending.push(row.map(encodeValue).join(''));
+        if (pending.length === 1000) {
+          hash.update(`${pending.join('\n')}\n`);
+          pending = [];
         }
-        hash.update(`${pending.join('\n')}\n${count} rows;`);
-      } finally {
-        rows.return?.();
       }
+      hash.update(`${pending.join('\n')}\n${count} rows;`);
     } finally {
       opened.close();
     }
@@ -79,8 +48,4 @@ function encodeValue(value: unknown): string {
   if (typeof value === 'string') return `s${value.length}:${value};`;
   if (Buffer.isBuffer(value)) return `b${value.length}:${value.toString('hex')};`;
   return `?${String(value)};`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

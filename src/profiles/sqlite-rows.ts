@@ -163,46 +163,60 @@ export async function* readSqliteRowBatches(
   const opened = await openSqliteRelation(database, relation);
   try {
     const { statement, indexes, rowid } = opened.select(fields);
-    let iterator: IterableIterator<unknown[]>;
-    try {
-      iterator = statement.iterate() as IterableIterator<unknown[]>;
-    } catch (error) {
-      // Compiled but cannot run: a query with parameters (?, :name) is the usual cause.
-      throw new SourceError(
-        'source-query-invalid',
-        `${formatSourceOrigin(database, relation)} cannot run: ${describe(error)}`,
-        { cause: error, context: { file: database, relation }, hint: 'the query must not take parameters' },
-      );
-    }
-    try {
-      let position = 0;
-      let batch: SourceRecord[] = [];
-      while (true) {
-        let next: IteratorResult<unknown[]>;
-        try {
-          next = iterator.next();
-        } catch (error) {
-          throw readFailed(database, relation, error);
-        }
-        if (next.done) break;
-        position++;
-        const row = next.value;
-        const values = indexes.map((index) => stringifyFieldValue(row[index]));
-        const where = rowid
-          ? { file: database, relation, rowid: Number(row[0]) }
-          : { file: database, relation, row: position };
-        batch.push({ values, where });
-        if (batch.length === batchSize) {
-          yield batch;
-          batch = [];
-        }
+    let position = 0;
+    let batch: SourceRecord[] = [];
+    for (const row of relationRows(statement, database, relation)) {
+      position++;
+      const values = indexes.map((index) => stringifyFieldValue(row[index]));
+      const where = rowid
+        ? { file: database, relation, rowid: Number(row[0]) }
+        : { file: database, relation, row: position };
+      batch.push({ values, where });
+      if (batch.length === batchSize) {
+        yield batch;
+        batch = [];
       }
-      if (batch.length > 0) yield batch;
-    } finally {
-      iterator.return?.();
     }
+    if (batch.length > 0) yield batch;
   } finally {
     opened.close();
+  }
+}
+
+/**
+ * The rows of a compiled statement over `relation` of `database`, one at a time (`.iterate()`:
+ * memory stays flat), as arrays. Throws `source-query-invalid` when the statement cannot run (a
+ * query with parameters, `?` or `:name`, is the usual cause) and `source-unreadable` when reading
+ * fails midway. Stopping early closes the statement's iterator.
+ */
+export function* relationRows(
+  statement: { iterate(): IterableIterator<unknown> },
+  database: string,
+  relation: string,
+): Generator<unknown[]> {
+  let iterator: IterableIterator<unknown[]>;
+  try {
+    iterator = statement.iterate() as IterableIterator<unknown[]>;
+  } catch (error) {
+    throw new SourceError(
+      'source-query-invalid',
+      `${formatSourceOrigin(database, relation)} cannot run: ${describe(error)}`,
+      { cause: error, context: { file: database, relation }, hint: 'the query must not take parameters' },
+    );
+  }
+  try {
+    while (true) {
+      let next: IteratorResult<unknown[]>;
+      try {
+        next = iterator.next();
+      } catch (error) {
+        throw readFailed(database, relation, error);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    iterator.return?.();
   }
 }
 
