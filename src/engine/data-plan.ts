@@ -58,3 +58,32 @@ export function estimateRunRequests(work: {
 export function estimateLookupCalls(members: number): number {
   return members > exportLookupThreshold ? 4 : Math.max(1, Math.ceil(members / 500));
 }
+
+/**
+ * A plan that sends nothing: every count 0, `requests` requests (the preflight, when it is a run's
+ * whole work) at `requestsPerSecond`. Callers spread the counts they know over it.
+ */
+export function emptyDataPlan(options: {
+  readonly full: boolean;
+  readonly requestsPerSecond: number;
+  readonly requests: number;
+}): DataPlan {
+  return {
+    contacts: 0,
+    adds: 0,
+    updates: 0,
+    unchanged: 0,
+    removals: 0,
+    kept: 0,
+    full: options.full,
+    toImport: 0,
+    importCalls: 0,
+    removalCalls: 0,
+    lookupCalls: 0,
+    estimatedRequests: options.requests,
+    requestsPerSecond: options.requestsPerSecond,
+    etaSeconds: Math.ceil(options.requests / options.requestsPerSecond),
+    removalGuard: null,
+    resumesRun: null,
+  };
+}

@@ -3,7 +3,7 @@ import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
 import { assertSourceIsText, readContacts, type SourceRowProvider, sourceOriginFile } from '../profiles';
 import { ContactIndex, type EmailHash } from './contact-index';
-import { type DataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import { type DataPlan, emptyDataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
 import type { ExportRunSession } from './export-run-session';
 import { ImportStaging } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
@@ -128,7 +128,14 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
           maxRemovalPercent: spec.maxRemovalPercent,
         });
   if (guard && !guard.allowed) {
-    session.update({ plan: { ...emptyPlan(input), contacts: distinct, removals, removalGuard: guard } });
+    session.update({
+      plan: {
+        ...emptyDataPlan({ full: input.full, requestsPerSecond: input.requestsPerSecond, requests: 0 }),
+        contacts: distinct,
+        removals,
+        removalGuard: guard,
+      },
+    });
     throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
   }
 
@@ -203,25 +210,4 @@ function countLeaversOnList(index: ContactIndex, onList: ReadonlyMap<string, unk
   let count = 0;
   for (const email of index.leaverEmails()) if (onList.has(email)) count += 1;
   return count;
-}
-
-function emptyPlan(input: ReadAndPlanInput): DataPlan {
-  return {
-    contacts: 0,
-    adds: 0,
-    updates: 0,
-    unchanged: 0,
-    removals: 0,
-    kept: 0,
-    full: input.full,
-    toImport: 0,
-    importCalls: 0,
-    removalCalls: 0,
-    lookupCalls: 0,
-    estimatedRequests: 0,
-    requestsPerSecond: input.requestsPerSecond,
-    etaSeconds: 0,
-    removalGuard: null,
-    resumesRun: null,
-  };
 }

@@ -31,7 +31,13 @@ import {
   type RunTrigger,
   type StaleHolderTakenOver,
 } from './control-plane';
-import { type DataPlan, estimateLookupCalls, estimateRunRequests, exportLookupThreshold } from './data-plan';
+import {
+  type DataPlan,
+  emptyDataPlan,
+  estimateLookupCalls,
+  estimateRunRequests,
+  exportLookupThreshold,
+} from './data-plan';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { readAndPlan } from './read-and-plan';
 import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
@@ -545,35 +551,21 @@ class RunContext {
       skipped: 'unchanged',
       unchangedMark: previous?.unchangedMark ?? null,
       counts: { ...session.record.counts, contacts, unchanged: contacts },
-      plan: { ...this.emptyPlan(), contacts, unchanged: contacts },
+      plan: {
+        ...emptyDataPlan({
+          full: false,
+          requestsPerSecond: this.destination.connection.limits.requestsPerSecond,
+          requests: 1,
+        }),
+        contacts,
+        unchanged: contacts,
+      },
     });
     session.enter('finish');
     await this.recordListBaseline(session, client, this.destination.spec.listId);
     const run = await session.finish('succeeded');
     await this.runStore.checkpoints.delete(session.runId);
     return this.result(run, session, false, undefined);
-  }
-
-  private emptyPlan(): DataPlan {
-    const rps = this.destination.connection.limits.requestsPerSecond;
-    return {
-      contacts: 0,
-      adds: 0,
-      updates: 0,
-      unchanged: 0,
-      removals: 0,
-      kept: 0,
-      full: false,
-      toImport: 0,
-      importCalls: 0,
-      removalCalls: 0,
-      lookupCalls: 0,
-      estimatedRequests: 1,
-      requestsPerSecond: rps,
-      etaSeconds: Math.ceil(1 / rps),
-      removalGuard: null,
-      resumesRun: null,
-    };
   }
 
   /**
