@@ -248,4 +248,42 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
       `);
     },
   },
+  {
+    // The row issues of each run, in the state instead of a CSV file beside it (that one machine's
+    // disk): readable wherever the state is (`exportctl runs NAME RUN --row-issues`). Kept after the
+    // run's checkpoint is dropped; dropped with the ExportDestination (deleted or replaced), as its
+    // snapshot is. `issues`: how many the run has, so an append numbers its rows and a count reads
+    // one row. Runs recorded before keep the CSV file their record names.
+    id: 'run-engine-6-row-issues',
+    up(db) {
+      db.exec(`
+        CREATE TABLE export_row_issue_runs (
+          run_id INTEGER PRIMARY KEY,
+          destination TEXT NOT NULL,
+          issues INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX export_row_issue_runs_by_destination ON export_row_issue_runs (destination);
+
+        CREATE TABLE export_row_issues (
+          run_id INTEGER NOT NULL REFERENCES export_row_issue_runs (run_id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          key TEXT NOT NULL,
+          field TEXT NOT NULL,
+          reason TEXT NOT NULL,
+          location TEXT NOT NULL,
+          severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+          code TEXT NOT NULL,
+          PRIMARY KEY (run_id, seq)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TRIGGER export_destination_removed_row_issues AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_row_issues
+          WHERE run_id IN (SELECT run_id FROM export_row_issue_runs WHERE destination = old.name);
+          DELETE FROM export_row_issue_runs WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
 ];
