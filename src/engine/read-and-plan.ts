@@ -76,6 +76,8 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
     await staging.add(contacts);
+    // The batch's row issues in one write: a million bad rows are not a million transactions.
+    await session.writeIssues();
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }
   await staging.flush();
