@@ -57,7 +57,9 @@ describe('npm run demo (scripts/demo.mjs on the quickstart, 1,000 profiles)', ()
     expect(first).toMatch(/vip-newsletter: run \d+ succeeded .*\+464 new/);
     expect(first).toMatch(/win-back: run \d+ succeeded .*\+149 new/);
     expect(first).toMatch(/2 unsubscribed in Constant Contact/);
-    expect(first).toMatch(/row issues: 11 errors, 12 warnings in .*vip-newsletter\/\d+-row-errors\.csv/);
+    expect(first).toMatch(
+      /row issues: 11 errors, 12 warnings; as CSV: exportctl runs vip-newsletter \d+ --row-issues > issues\.csv/,
+    );
     // The sandbox's lists hold the exported contacts, less the unsubscribed ones.
     const lists = output.slice(output.indexOf('\n6. '), output.indexOf('\n7. '));
     expect(lists).toMatch(/VIP and newsletter\s+462 members/);
