@@ -29,6 +29,12 @@ export type OnRunProgress = (progress: RunProgress) => void;
 const progressIntervalMs = 250;
 
 /**
+ * Row issues the read keeps before it writes them: each write is a transaction (an fsync), so a
+ * source of a million bad rows is a hundred writes, not one per read batch (a thousand) nor per row.
+ */
+const issuesPerWrite = 10_000;
+
+/**
  * What one process holds of a run while it works on it: the record being built, the phase timers,
  * the API call tally, the row issues found and not yet written, and the progress callback. Saving
  * writes the record into the run history (a run resumed by another process starts from the saved
@@ -46,7 +52,7 @@ export class ExportRunSession {
     warnings: number;
     byCode: Record<string, number>;
   };
-  /** Row issues found since the last write (`writeIssues`): one append per read batch. */
+  /** Row issues found since the last write (`writeIssues`). */
   private pendingIssues: RowIssueLine[] = [];
   private readonly live = {
     profileRows: 0,
@@ -128,11 +134,13 @@ export class ExportRunSession {
   }
 
   /**
-   * Appends the row issues found since the last call to the run's (`RunStore.rowIssues`), in one
-   * write: the read calls it once per batch of rows, and `save` and `finish` before the record.
+   * Appends the row issues found since the last write to the run's (`RunStore.rowIssues`), in one
+   * write. The read calls it after each batch of rows, and it writes once `issuesPerWrite` are
+   * waiting (a run that dies while reading starts over as a new run, so none is lost that
+   * matters); `save` and `finish` write whatever is waiting (`all`) before the record.
    */
-  async writeIssues(): Promise<void> {
-    if (this.pendingIssues.length === 0) return;
+  async writeIssues(all = false): Promise<void> {
+    if (this.pendingIssues.length === 0 || (!all && this.pendingIssues.length < issuesPerWrite)) return;
     const issues = this.pendingIssues;
     this.pendingIssues = [];
     await this.context.runStore.rowIssues.append(this.runId, this.destination, issues);
@@ -157,14 +165,14 @@ export class ExportRunSession {
   /** Writes the record (the run stays `running` or `paused`). */
   async save(status: 'running' | 'paused' = 'running'): Promise<RunRecord> {
     this.closePhase();
-    await this.writeIssues();
+    await this.writeIssues(true);
     return this.context.runs.update(this.runId, { status, record: runRecordJson(this.record) });
   }
 
   /** Ends the run with `status`, its record complete. */
   async finish(status: FinishedRunStatus): Promise<RunRecord> {
     this.closePhase();
-    await this.writeIssues();
+    await this.writeIssues(true);
     return this.context.runs.finish(this.runId, { status, record: runRecordJson(this.record) });
   }
 

@@ -76,7 +76,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
     await staging.add(contacts);
-    // The batch's row issues in one write: a million bad rows are not a million transactions.
+    // The row issues in writes of many batches' worth: a million bad rows are not a million transactions.
     await session.writeIssues();
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }

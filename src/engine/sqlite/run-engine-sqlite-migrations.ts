@@ -252,8 +252,10 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
     // The row issues of each run, in the state instead of a CSV file beside it (that one machine's
     // disk): readable wherever the state is (`exportctl runs NAME RUN --row-issues`). Kept after the
     // run's checkpoint is dropped; dropped with the ExportDestination (deleted or replaced), as its
-    // snapshot is. `issues`: how many the run has, so an append numbers its rows and a count reads
-    // one row. Runs recorded before keep the CSV file their record names.
+    // snapshot is. `issues`: how many the run has, so a count reads one row. The issues are stored
+    // as chunks of up to 5,000 (`lines`, a JSON array of [key, field, reason, where, severity,
+    // code]; `first_seq`, the place of its first issue in the run): a million bad rows are a few
+    // hundred rows written, not a million. Runs recorded before keep the CSV file their record names.
     id: 'run-engine-6-row-issues',
     up(db) {
       db.exec(`
@@ -266,15 +268,11 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
 
         CREATE TABLE export_row_issues (
           run_id INTEGER NOT NULL REFERENCES export_row_issue_runs (run_id) ON DELETE CASCADE,
-          seq INTEGER NOT NULL,
-          key TEXT NOT NULL,
-          field TEXT NOT NULL,
-          reason TEXT NOT NULL,
-          location TEXT NOT NULL,
-          severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
-          code TEXT NOT NULL,
-          PRIMARY KEY (run_id, seq)
-        ) STRICT, WITHOUT ROWID;
+          first_seq INTEGER NOT NULL,
+          issues INTEGER NOT NULL,
+          lines TEXT NOT NULL,
+          PRIMARY KEY (run_id, first_seq)
+        ) STRICT;
 
         CREATE TRIGGER export_destination_removed_row_issues AFTER DELETE ON resources
         WHEN old.kind = 'ExportDestination'

@@ -1,12 +1,17 @@
 import type { RowIssueLine, RowIssueStore } from '../run-store';
 import type { SqliteRunContext } from './sqlite-run-context';
 
-type RowIssueRow = [string, string, string, string, RowIssueLine['severity'], string];
+/** One issue as a chunk stores it. */
+type StoredLine = [key: string, field: string, reason: string, where: string, severity: string, code: string];
+
+/** The most issues one chunk row holds: an append of more writes several rows. */
+const issuesPerChunk = 5000;
 
 /**
- * The row issues of each run in the SQLite state (`export_row_issue_runs`, one row per run with how
- * many it has; `export_row_issues`, one row per issue keyed by its place in the run). An append is
- * one transaction, whatever its size.
+ * The row issues of each run in the SQLite state: `export_row_issue_runs` (one row per run, with how
+ * many it has) and `export_row_issues` (the issues in chunks of up to 5,000, as JSON, keyed by the
+ * place of their first one in the run). An append is one transaction and a few rows, whatever its
+ * size: inserting a row per issue made a million bad rows cost seconds of a run.
  */
 export class SqliteRowIssues implements RowIssueStore {
   constructor(private readonly context: SqliteRunContext) {}
@@ -18,7 +23,6 @@ export class SqliteRowIssues implements RowIssueStore {
       const row = db.prepare('SELECT issues FROM export_row_issue_runs WHERE run_id = ?').get(runId) as
         | { issues: number }
         | undefined;
-      let seq = row?.issues ?? 0;
       if (row === undefined) {
         db.prepare('INSERT INTO export_row_issue_runs (run_id, destination, issues) VALUES (?, ?, 0)').run(
           runId,
@@ -26,14 +30,25 @@ export class SqliteRowIssues implements RowIssueStore {
         );
       }
       const insert = db.prepare(
-        `INSERT INTO export_row_issues (run_id, seq, key, field, reason, location, severity, code)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        'INSERT INTO export_row_issues (run_id, first_seq, issues, lines) VALUES (?, ?, ?, ?)',
       );
-      for (const issue of issues) {
-        seq += 1;
-        insert.run(runId, seq, issue.key, issue.field, issue.reason, issue.where, issue.severity, issue.code);
+      let seq = (row?.issues ?? 0) + 1;
+      for (let start = 0; start < issues.length; start += issuesPerChunk) {
+        const chunk = issues.slice(start, start + issuesPerChunk);
+        const lines = chunk.map(
+          (issue): StoredLine => [
+            issue.key,
+            issue.field,
+            issue.reason,
+            issue.where,
+            issue.severity,
+            issue.code,
+          ],
+        );
+        insert.run(runId, seq, chunk.length, JSON.stringify(lines));
+        seq += chunk.length;
       }
-      db.prepare('UPDATE export_row_issue_runs SET issues = ? WHERE run_id = ?').run(seq, runId);
+      db.prepare('UPDATE export_row_issue_runs SET issues = ? WHERE run_id = ?').run(seq - 1, runId);
     }).immediate();
   }
 
@@ -45,34 +60,30 @@ export class SqliteRowIssues implements RowIssueStore {
   }
 
   async *read(runId: number, pageSize = 5000): AsyncGenerator<readonly RowIssueLine[]> {
-    const page = this.context.db
-      .prepare(
-        `SELECT seq, key, field, reason, location, severity, code FROM export_row_issues
-         WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-      )
-      .raw();
+    const next = this.context.db.prepare(
+      'SELECT first_seq, lines FROM export_row_issues WHERE run_id = ? AND first_seq > ? ORDER BY first_seq LIMIT 1',
+    );
+    let page: RowIssueLine[] = [];
     let after = 0;
     for (;;) {
-      const rows = page.all(runId, after, pageSize) as [number, ...RowIssueRow][];
-      if (rows.length > 0) {
-        yield rows.map(([, key, field, reason, where, severity, code]) => ({
-          key,
-          field,
-          reason,
-          where,
-          severity,
-          code,
-        }));
+      // One chunk at a time: better-sqlite3 runs no statement while another one iterates.
+      const chunk = next.get(runId, after) as { first_seq: number; lines: string } | undefined;
+      if (chunk === undefined) break;
+      after = chunk.first_seq;
+      for (const [key, field, reason, where, severity, code] of JSON.parse(chunk.lines) as StoredLine[]) {
+        page.push({ key, field, reason, where, severity: severity as RowIssueLine['severity'], code });
+        if (page.length === pageSize) {
+          yield page;
+          page = [];
+        }
       }
-      if (rows.length < pageSize) return;
-      after = (rows[rows.length - 1] as [number, ...RowIssueRow])[0];
     }
+    if (page.length > 0) yield page;
   }
 
   async forget(runId: number): Promise<void> {
     const { db } = this.context;
     db.transaction(() => {
-      // The issues by their key first: cheaper than the cascade row by row.
       db.prepare('DELETE FROM export_row_issues WHERE run_id = ?').run(runId);
       db.prepare('DELETE FROM export_row_issue_runs WHERE run_id = ?').run(runId);
     }).immediate();
