@@ -70,7 +70,14 @@ export class LockTimeoutError extends StateError {
   readonly holder: LockHolderDescription;
   readonly waitedMs: number;
 
-  constructor(lockName: string, holder: LockHolderDescription, waitedMs: number, staleAfterMs: number) {
+  /** `hint` replaces the default one, which explains heartbeat-based takeover (`staleAfterMs`). */
+  constructor(
+    lockName: string,
+    holder: LockHolderDescription,
+    waitedMs: number,
+    staleAfterMs: number,
+    hint?: string,
+  ) {
     const context: ErrorContext = {
       lock: lockName,
       holderIdentity: holder.identity,
@@ -87,8 +94,9 @@ export class LockTimeoutError extends StateError {
       {
         context,
         hint:
+          hint ??
           `wait for it to finish and retry; a holder that died is taken over automatically ` +
-          `(at once on the same host, after ${formatWait(staleAfterMs)} without a heartbeat from another host)`,
+            `(at once on the same host, after ${formatWait(staleAfterMs)} without a heartbeat from another host)`,
       },
     );
     this.lockName = lockName;

@@ -1,0 +1,66 @@
+import type pg from 'pg';
+import type { Clock } from '../clock';
+import { StateError } from '../state-errors';
+import type { PostgresLocation } from './postgres-state-url';
+
+/** What every part of one PostgreSQL state shares: the pool while open, the clock, the location. */
+export class PostgresStateContext {
+  private open = true;
+
+  constructor(
+    private readonly connections: pg.Pool,
+    readonly clock: Clock,
+    readonly settings: PostgresLocation,
+  ) {}
+
+  /** The URL without credentials, for messages. */
+  get location(): string {
+    return this.settings.location;
+  }
+
+  /** The pool (connections on the state's schema); throws `state-closed` after {@link close}. */
+  pool(): pg.Pool {
+    if (!this.open) {
+      throw new StateError('state-closed', `the state ${this.location} was used after it was closed`, {
+        context: { location: this.location },
+        hint: 'this is a bug in exportctl: open the state again, or close it later',
+      });
+    }
+    return this.connections;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.pool().query<R>(sql, params);
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection: committed when it resolves, rolled back when
+   * it throws. With `serialized`, it first locks the state's serial row, so writes of what a plan
+   * reads follow each other as SQLite's IMMEDIATE transactions do (and the serial moves with them).
+   */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, serialized = true): Promise<T> {
+    const client = await this.pool().connect();
+    try {
+      await client.query('BEGIN');
+      if (serialized) await client.query(`SELECT value FROM state_meta WHERE key = 'serial' FOR UPDATE`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await this.connections.end();
+  }
+}
