@@ -66,6 +66,8 @@ const pgLockKey = (name: string, schema: string) => advisoryKey('lock', schema, 
  */
 export class PostgresLockStore implements LockStore {
   private readonly held = new Map<string, PostgresLockHandle>();
+  /** Names this store is taking right now: the session would grant them twice (re-entrant). */
+  private readonly taking = new Set<string>();
   private session: Promise<pg.Client> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -142,19 +144,24 @@ export class PostgresLockStore implements LockStore {
     holder: LockHolder,
   ): Promise<{ acquired: true; handle: PostgresLockHandle } | { acquired: false; heldBy: LockHolderRecord }> {
     const key = pgLockKey(name, this.context.settings.schema);
-    if (!this.held.has(name)) {
-      const session = await this.lockSession();
-      const { rows } = await session.query<{ got: boolean }>(
-        'SELECT pg_try_advisory_lock($1::bigint) AS got',
-        [key],
-      );
-      if (rows[0]?.got === true) {
-        try {
-          return { acquired: true, handle: await this.record(session, name, holder) };
-        } catch (error) {
-          await session.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
-          throw error;
+    if (!this.held.has(name) && !this.taking.has(name)) {
+      this.taking.add(name);
+      try {
+        const session = await this.lockSession();
+        const { rows } = await session.query<{ got: boolean }>(
+          'SELECT pg_try_advisory_lock($1::bigint) AS got',
+          [key],
+        );
+        if (rows[0]?.got === true) {
+          try {
+            return { acquired: true, handle: await this.record(session, name, holder) };
+          } catch (error) {
+            await session.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
+            throw error;
+          }
         }
+      } finally {
+        this.taking.delete(name);
       }
     }
     const { rows } = await this.context.query<LockRow>('SELECT * FROM locks WHERE name = $1', [name]);
