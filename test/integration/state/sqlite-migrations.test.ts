@@ -251,7 +251,7 @@ describe('opening a SQLite state', () => {
     expect(error.hint).toMatch(/not a SQLite database/);
   });
 
-  it('says postgres is not supported yet', async () => {
+  it('refuses a postgres URL when opened without the PostgreSQL migrations', async () => {
     const error = await openError(
       openStateStore('postgres://u:p@localhost/state', { env: {}, migrations: sqliteStateMigrations }),
     );
