@@ -211,4 +211,39 @@ describe('a PostgreSQL state', () => {
         .trim(),
     ).toBe('0');
   });
+
+  it('holds secrets and tokens only encrypted: no table row spells them', async () => {
+    const folder = tempFolder();
+    const store = await pg.open({ folder });
+    const values = ['cs', 'rt', 'at', 'rotated'].map(
+      (label) => `${label}-${randomBytes(18).toString('base64url')}`,
+    );
+    const [clientSecret = '', refreshToken = '', accessToken = '', rotated = ''] = values;
+    await store.secrets.put('cc', 'clientSecret', clientSecret);
+    await store.secrets.put('cc', 'refreshToken', refreshToken);
+    await store.tokens.forConnection('cc').save({
+      refreshToken: rotated,
+      accessToken,
+      bootstrapFingerprint: 'fp',
+      updatedAt: 1,
+    });
+    const schema = (store as PostgresStateStore).schema;
+    const tables = pg
+      .server()
+      .psql(`SELECT tablename FROM pg_tables WHERE schemaname = '${schema}'`, pg.database())
+      .trim()
+      .split('\n');
+    expect(tables).toContain('connection_secrets');
+    const dump = tables
+      .map((table) => pg.server().psql(`SELECT t::text FROM "${schema}"."${table}" t`, pg.database()))
+      .join('\n');
+    expect(dump).toContain('cc');
+    for (const value of values) {
+      const bytes = Buffer.from(value);
+      for (const spelling of [value, bytes.toString('base64'), bytes.toString('hex')]) {
+        expect(dump).not.toContain(spelling);
+      }
+    }
+    expect(await store.secrets.get('cc', 'clientSecret')).toBe(clientSecret);
+  });
 });
