@@ -39,6 +39,12 @@ describe('a PostgreSQL state', () => {
       `postgres://exportctl@127.0.0.1:${pg.server().port}/${pg.database()}?schema=${encodeURIComponent(schema)}`,
     );
     await store.resources.put({ kind: 'Access', name: 'default', owner: 'exportctl', spec: { a: 1 } });
+    // Every connection starts on the schema, with keepalives that end a cut-off holder's session
+    // (and its locks) in about 25 s.
+    const pool = (store as PostgresStateStore).pool;
+    expect((await pool.query('SELECT current_schema() AS schema')).rows[0]).toEqual({ schema });
+    expect((await pool.query('SHOW tcp_keepalives_idle')).rows[0]).toEqual({ tcp_keepalives_idle: '10' });
+    expect((await pool.query('SHOW tcp_keepalives_count')).rows[0]).toEqual({ tcp_keepalives_count: '3' });
     await store.close();
     const quoted = `"${schema.replaceAll('"', '""')}"`;
     expect(pg.server().psql(`SELECT count(*) FROM ${quoted}.resources`, pg.database()).trim()).toBe('1');
