@@ -84,6 +84,7 @@ export async function openStateStore(
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const location = parseStateUrl(resolveStateUrl(url, env), cwd, env);
+  // The opener is picked by the location's own backend, so the location is the one it takes.
   return stateOpeners[location.backend](location as never, options, env);
 }
 
