@@ -29,7 +29,7 @@ export async function openPostgresState(
   options: OpenPostgresStateOptions,
 ): Promise<PostgresStateStore> {
   const config = postgresClientConfig(location);
-  const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
   // An idle connection the server drops (restart, network) must not crash the process: the next
   // query opens a new one.
   pool.on('error', () => {});

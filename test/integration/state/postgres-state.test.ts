@@ -115,6 +115,27 @@ describe('a PostgreSQL state', () => {
     console.log(`PostgreSQL lock taken ${waitedMs} ms after its holder was killed`);
   });
 
+  it('loses its locks when the server ends its lock session, says so, and another store takes them', async () => {
+    const folder = tempFolder();
+    const a = await pg.open({ folder });
+    const b = await pg.open({ folder });
+    const held = await a.locks.acquire('control-plane', ops);
+    await held.assertHeld();
+    // What the server does to a holder cut off from the network once its keepalives give up.
+    pg.server().psql(
+      `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      pg.database(),
+    );
+    const taken = await b.locks.acquire('control-plane', ops, { timeoutMs: 10_000 });
+    expect(taken.tookOver?.holder.pid).toBe(process.pid);
+    await expect(held.assertHeld()).rejects.toMatchObject({ code: 'lock-lost' });
+    // The old handle's release must not free the new holder's lock.
+    await held.release();
+    expect((await b.locks.holder('control-plane'))?.since).toBe(taken.holder.since);
+    await taken.release();
+  });
+
   it('never interleaves two processes that change the state under the control-plane lock', async () => {
     const folder = tempFolder();
     const request = { op: 'locked-increment', url: pg.url(folder), times: 4, holdMs: 30 };
