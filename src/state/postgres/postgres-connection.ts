@@ -115,16 +115,15 @@ export function connectionFailed(location: PostgresLocation, error: unknown): St
   );
 }
 
-/** Whether `error` is a connection-level failure (not an SQL error of a statement). */
+/**
+ * Whether `error` is a failure to reach or stay connected to the server (not an SQL error of a
+ * statement): SQLSTATE classes 08 (connection), 28 (authorization), 3D (no database), 57P0x (server
+ * shutting down), Node's socket errors, and pg's own "Connection terminated" / timeout errors.
+ */
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^(08|28|3D|57P0)/.test(code)) return true;
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true;
-  return (
-    error instanceof Error &&
-    /timeout|Connection terminated|connect/i.test(error.message) &&
-    code === undefined
-  );
+  if (typeof code === 'string') return /^(08|28|3D|57P0)/.test(code) || /^E[A-Z]+$/.test(code);
+  return error instanceof Error && /^(Connection terminated|timeout expired)/i.test(error.message);
 }
 
 function scrub(text: string, password: string | undefined): string {

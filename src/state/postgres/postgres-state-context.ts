@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Clock } from '../clock';
 import { StateError } from '../state-errors';
+import { connectionFailed, isConnectionError } from './postgres-connection';
 import type { PostgresLocation } from './postgres-state-url';
 
 /** What every part of one PostgreSQL state shares: the pool while open, the clock, the location. */
@@ -33,8 +34,21 @@ export class PostgresStateContext {
     return this.open;
   }
 
+  /** One statement on a pooled connection; losing the server is `state-open-failed` (see {@link reachable}). */
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.pool().query<R>(sql, params);
+    return this.reachable(() => this.pool().query<R>(sql, params));
+  }
+
+  /**
+   * Runs `work`, turning a lost or refused connection into a `state-open-failed` StateError that
+   * names the server (never the password) and says what to do; SQL errors pass through.
+   */
+  async reachable<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw isConnectionError(error) ? connectionFailed(this.settings, error) : error;
+    }
   }
 
   /**
@@ -43,7 +57,8 @@ export class PostgresStateContext {
    * reads follow each other as SQLite's IMMEDIATE transactions do (and the serial moves with them).
    */
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, serialized = true): Promise<T> {
-    const client = await this.pool().connect();
+    const client = await this.reachable(() => this.pool().connect());
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       if (serialized) await client.query(`SELECT value FROM state_meta WHERE key = 'serial' FOR UPDATE`);
@@ -52,9 +67,12 @@ export class PostgresStateContext {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
-      throw error;
+      if (!isConnectionError(error)) throw error;
+      broken = error as Error;
+      throw connectionFailed(this.settings, error);
     } finally {
-      client.release();
+      // A connection that broke is dropped, not handed to the next caller.
+      client.release(broken);
     }
   }
 

@@ -273,4 +273,24 @@ describe('a PostgreSQL state', () => {
     }
     expect(await store.secrets.get('cc', 'clientSecret')).toBe(clientSecret);
   });
+
+  it('says the server is gone when it stops under an open store, and works again once it is back', async () => {
+    const store = await pg.open();
+    await store.resources.put({ kind: 'Access', name: 'default', owner: 'exportctl', spec: { a: 1 } });
+    pg.server().stop('fast');
+    try {
+      const error = await rejectionOf(store.resources.list(), Error);
+      expect(error).toMatchObject({ code: 'state-open-failed' });
+      expect(error.message).toContain(`127.0.0.1:${pg.server().port}`);
+      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(pg.server().password);
+      const write = await rejectionOf(
+        store.resources.put({ kind: 'Access', name: 'other', owner: 'exportctl', spec: {} }),
+        Error,
+      );
+      expect(write).toMatchObject({ code: 'state-open-failed' });
+    } finally {
+      pg.server().start();
+    }
+    expect((await store.resources.list()).map((item) => item.name)).toEqual(['default']);
+  });
 });
