@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
 import { runStoreFor } from '../../../src/wiring';
 import { rejectionOf } from '../../support/rejection';
+import { postgresRunStores } from '../../support/postgres-run-store';
 import { openTestState } from '../../support/state-store';
 
 /**
@@ -278,3 +279,4 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
 }
 
 describeRunStoreContract('SQLite', async () => runStoreFor(await openTestState()));
+describeRunStoreContract('PostgreSQL', async () => (await postgresRunStores.open()).store);
