@@ -50,7 +50,10 @@ export class PostgresImportBatches implements ImportBatchStore {
   async unstage(runId: number, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
     await this.context.write(runId, (client) =>
-      client.query('DELETE FROM export_run_contacts WHERE run_id = $1 AND seq = ANY($2::int[])', [runId, seqs]),
+      client.query('DELETE FROM export_run_contacts WHERE run_id = $1 AND seq = ANY($2::int[])', [
+        runId,
+        seqs,
+      ]),
     );
   }
 
@@ -210,7 +213,12 @@ export class PostgresImportBatches implements ImportBatchStore {
   }
 
   /** `assignments` of the batch's row ($1 run, $2 batch, then `values`), as a write of the run. */
-  private async setState(runId: number, batch: number, assignments: string, values: unknown[]): Promise<void> {
+  private async setState(
+    runId: number,
+    batch: number,
+    assignments: string,
+    values: unknown[],
+  ): Promise<void> {
     await this.context.write(runId, (client) =>
       client.query(`UPDATE export_import_batches SET ${assignments} WHERE run_id = $1 AND batch = $2`, [
         runId,

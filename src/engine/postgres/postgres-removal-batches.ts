@@ -42,7 +42,11 @@ export class PostgresRemovalBatches implements RemovalBatchStore {
         'SELECT email_key FROM export_removals WHERE run_id = $1 ORDER BY email_key',
         [runId],
       );
-      const assigned: { emails: string[]; ids: string[]; batches: number[] } = { emails: [], ids: [], batches: [] };
+      const assigned: { emails: string[]; ids: string[]; batches: number[] } = {
+        emails: [],
+        ids: [],
+        batches: [],
+      };
       const notOnList: string[] = [];
       const batchSizes: number[] = [];
       for (const { email_key: email } of rows) {

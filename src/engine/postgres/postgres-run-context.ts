@@ -88,6 +88,8 @@ export class PostgresRunContext {
        ON CONFLICT (activity_id) DO NOTHING`,
       [activityId, now],
     );
-    await client.query('DELETE FROM export_claimed_activities WHERE claimed_at < $1', [now - claimRetentionMs]);
+    await client.query('DELETE FROM export_claimed_activities WHERE claimed_at < $1', [
+      now - claimRetentionMs,
+    ]);
   }
 }

@@ -22,7 +22,9 @@ export async function copyStagedContacts(
   contacts: readonly StagedContact[],
 ): Promise<void> {
   const stream = client.query(
-    copyFrom('COPY export_run_contacts (run_id, seq, email_key, fingerprint, entry) FROM STDIN (FORMAT binary)'),
+    copyFrom(
+      'COPY export_run_contacts (run_id, seq, email_key, fingerprint, entry) FROM STDIN (FORMAT binary)',
+    ),
   );
   await pipeline(chunks(runId, contacts), stream);
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
 import { runStoreFor } from '../../../src/wiring';
-import { rejectionOf } from '../../support/rejection';
 import { postgresRunStores } from '../../support/postgres-run-store';
+import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
 
 /**
