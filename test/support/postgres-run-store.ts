@@ -66,6 +66,8 @@ export const postgresRunStores: PostgresRunStores = {
     }
     const pool = new pg.Pool({ connectionString: server.url(), options: `-c search_path=${schema}`, max: 8 });
     pools.push(pool);
+    // An idle connection cut by a server restart: the pool drops it (the next query connects again).
+    pool.on('error', () => undefined);
     const client = await pool.connect();
     try {
       await client.query(resourcesTable);

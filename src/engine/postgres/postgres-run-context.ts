@@ -17,18 +17,38 @@ export class PostgresRunContext {
     readonly now: () => number,
   ) {}
 
-  /** One query outside any transaction. */
+  /** One query outside any transaction (retried on a connection the server had ended: see `retried`). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values: readonly unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values as unknown[]);
+    return retried(() => this.pool.query<R>(text, values as unknown[]));
   }
 
-  /** `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** As `query`, each row an array of its columns (no object per row: pages of 10,000). */
+  queryArrays<R extends unknown[]>(
+    text: string,
+    values: readonly unknown[],
+  ): Promise<pg.QueryArrayResult<R>> {
+    return retried(() => this.pool.query<R>({ text, values: values as unknown[], rowMode: 'array' }));
+  }
+
+  /**
+   * `work` in one transaction on one connection: committed when it resolves, rolled back when it
+   * throws; run again from the start on a connection the server had ended (see `retried`).
+   */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return retried(() => this.transactionOnce(work));
+  }
+
+  private async transactionOnce<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    let broken: unknown;
+    let broken: Error | undefined;
+    // A connection cut while checked out: recorded (not an uncaught error), and never reused.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -39,11 +59,12 @@ export class PostgresRunContext {
         await client.query('ROLLBACK');
       } catch (rollbackError) {
         // The connection is unusable (the server went away): the pool must not hand it out again.
-        broken = rollbackError;
+        broken ??= rollbackError as Error;
       }
       throw error;
     } finally {
-      client.release(broken instanceof Error ? broken : undefined);
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -91,5 +112,24 @@ export class PostgresRunContext {
     await client.query('DELETE FROM export_claimed_activities WHERE claimed_at < $1', [
       now - claimRetentionMs,
     ]);
+  }
+}
+
+/**
+ * SQLSTATEs with which the server ends a session without running the statement it answers (a
+ * restart's fast shutdown, or crash recovery): the transaction did not commit, so it is run again
+ * on a new connection. A connection that just drops (no SQLSTATE) may have committed: not retried.
+ */
+const endedSessionCodes: ReadonlySet<string> = new Set(['57P01', '57P02']);
+
+/** `attempt`, run again (twice at most) when the server had ended its connection. */
+async function retried<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (tries >= 3 || typeof code !== 'string' || !endedSessionCodes.has(code)) throw error;
+    }
   }
 }

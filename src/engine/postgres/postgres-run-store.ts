@@ -193,12 +193,11 @@ class PostgresSnapshots implements SnapshotStore {
   async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
     let after = '';
     for (;;) {
-      const { rows } = await this.context.pool.query<[string, number, number]>({
-        text: `SELECT email_key, ((fingerprint >> 32) & 4294967295)::float8, (fingerprint & 4294967295)::float8
-               FROM export_snapshots WHERE destination = $1 AND email_key > $2 ORDER BY email_key LIMIT $3`,
-        values: [destination, after, pageSize],
-        rowMode: 'array',
-      });
+      const { rows } = await this.context.queryArrays<[string, number, number]>(
+        `SELECT email_key, ((fingerprint >> 32) & 4294967295)::float8, (fingerprint & 4294967295)::float8
+         FROM export_snapshots WHERE destination = $1 AND email_key > $2 ORDER BY email_key LIMIT $3`,
+        [destination, after, pageSize],
+      );
       if (rows.length > 0) yield rows;
       if (rows.length < pageSize) return;
       after = (rows[rows.length - 1] as [string, number, number])[0];

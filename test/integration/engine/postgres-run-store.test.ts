@@ -141,4 +141,15 @@ describe('the PostgreSQL run store', () => {
     }
     expect((await store.claims.known()).size).toBe(4 * 4 + 4);
   });
+
+  // Last in the file: it restarts the file's server.
+  it('works on after the server restarted between two calls: a checkpoint and its staged contacts kept', async () => {
+    const { store } = await postgresRunStores.open();
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    await store.imports.stage(1, contacts(500, 'r'));
+    await (await postgresRunStores.server()).restart();
+    await store.imports.plan(1, 1, { contacts: 500, bodyBytes: 0, firstSeq: 0, lastSeq: 499 });
+    expect(await store.checkpoints.of('vip')).toMatchObject({ runId: 1, phase: 'planning' });
+    expect((await store.imports.data(1, 1)).toString('utf8').split('},{')).toHaveLength(500);
+  });
 });
