@@ -142,6 +142,27 @@ describe('the PostgreSQL run store', () => {
     expect((await store.claims.known()).size).toBe(4 * 4 + 4);
   });
 
+  it('ends a run without touching the staged contacts of another destination’s unfinished run', async () => {
+    const { store } = await postgresRunStores.open();
+    await store.checkpoints.create(1, 'paused', 'list-p');
+    await store.imports.stage(1, contacts(3, 'p'));
+    await store.imports.plan(1, 1, { contacts: 3, bodyBytes: 0, firstSeq: 0, lastSeq: 2 });
+    await confirmAll(store, 2, 'vip', contacts(2_000, 'v'));
+    await store.checkpoints.delete(2);
+    expect(await store.snapshots.size('vip')).toBe(2_000);
+    expect((await store.imports.data(1, 1)).toString('utf8')).toBe(
+      contacts(3, 'p')
+        .map((c) => c.entry)
+        .join(','),
+    );
+    // The last run's end empties the staging.
+    await store.checkpoints.delete(1);
+    expect(await store.snapshots.size('paused')).toBe(0);
+    await confirmAll(store, 3, 'vip', contacts(10, 'w'));
+    await store.checkpoints.delete(3);
+    expect(await store.snapshots.size('vip')).toBe(2_010);
+  });
+
   // Last in the file: it restarts the file's server.
   it('works on after the server restarted between two calls: a checkpoint and its staged contacts kept', async () => {
     const { store } = await postgresRunStores.open();
