@@ -55,6 +55,8 @@ export class ImportStaging {
   private nextSeq = 0;
   private pending: StagedContact[] = [];
   private pendingDrops: number[] = [];
+  /** The staging write under way (see `writeBehind`). */
+  private writing: Promise<void> | undefined;
   private location: { file: string; relation?: string; number: LocationNumber } | undefined;
 
   constructor(private readonly options: ImportStagingOptions) {}
@@ -116,19 +118,39 @@ export class ImportStaging {
         entry,
       });
     }
-    if (staged.length >= stagedPerWrite) await this.flush();
+    if (staged.length >= stagedPerWrite) await this.writeBehind();
   }
 
   /** Writes what is staged so far (call it once the read is done, before `cut`). */
   async flush(): Promise<void> {
+    await this.writeBehind();
+    await this.writing;
+    this.writing = undefined;
+  }
+
+  /**
+   * Starts writing what is staged so far once the write before it is done, and resolves without
+   * waiting for it: the next read batch is compared while a networked store commits this one (a
+   * store in the same process has written it by the time `stage` returns). Writes stay in order (a
+   * contact's unstaging after its staging); a write's failure is thrown by the next call.
+   */
+  private async writeBehind(): Promise<void> {
     const staged = this.pending;
     const unstaged = this.pendingDrops;
     this.pending = [];
     this.pendingDrops = [];
+    const previous = this.writing;
+    this.writing = undefined;
+    await previous;
     const store = this.options.store;
     if (store === undefined) return;
-    await store.imports.stage(store.runId, staged);
-    await store.imports.unstage(store.runId, unstaged);
+    const write = (async () => {
+      await store.imports.stage(store.runId, staged);
+      await store.imports.unstage(store.runId, unstaged);
+    })();
+    // Observed by the next writeBehind or flush; never an unhandled rejection if the read fails first.
+    write.catch(() => undefined);
+    this.writing = write;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PostgresRunStore, runEnginePostgresMigrations } from '../engine/postgres';
 import type { RunStore } from '../engine/run-store';
 import type { PostgresMigration } from '../state';
 
@@ -11,13 +12,10 @@ export interface PostgresRunEngine {
 }
 
 /**
- * The run engine's PostgreSQL half, or undefined while the engine has none: then a PostgreSQL state
- * holds the control plane (plan, apply, destroy, status, runs) and `run` says it cannot run there.
- * To plug it in, this one line becomes:
- *
- *     export const postgresRunEngine: PostgresRunEngine | undefined = { migrations: runEnginePostgresMigrations, runStore: (pool, now) => new PostgresRunStore({ pool, now }) };
- *
- * (importing both from '../engine/postgres'). Its migrations are then appended after the control
- * plane's in every PostgreSQL state, the first time a new exportctl opens it.
+ * The run engine's PostgreSQL half: its migrations, appended after the control plane's in every
+ * PostgreSQL state the first time a new exportctl opens it, and its run store on the state's pool.
  */
-export const postgresRunEngine: PostgresRunEngine | undefined = undefined;
+export const postgresRunEngine: PostgresRunEngine = {
+  migrations: runEnginePostgresMigrations,
+  runStore: (pool, now) => new PostgresRunStore({ pool, now }),
+};

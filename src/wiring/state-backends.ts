@@ -23,7 +23,7 @@ export interface ScratchState {
 
 /** What the wiring knows about one state backend, besides how to open it (`openStateStore`). */
 export interface StateBackend<S extends StateStore> {
-  /** The run engine's store on a state of this backend. Throws `state-backend-unsupported` if none. */
+  /** The run engine's store on a state of this backend. */
   runStore(store: S, clock: Clock): RunStore;
   /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
   scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
@@ -45,19 +45,7 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
-  runStore(store, clock) {
-    if (postgresRunEngine === undefined) {
-      throw new RunEngineError(
-        'state-backend-unsupported',
-        `export runs cannot use the PostgreSQL state ${store.location} yet: this build of exportctl has no ` +
-          'PostgreSQL store for snapshots and checkpoints',
-        {
-          hint: 'run exports with a SQLite state (--state sqlite:PATH) for now; plan, apply, destroy, status and runs work on PostgreSQL',
-        },
-      );
-    }
-    return postgresRunEngine.runStore(store.pool, () => clock.now());
-  },
+  runStore: (store, clock) => postgresRunEngine.runStore(store.pool, () => clock.now()),
   async scratchCopy(store, _folder, _env, clock) {
     const copy = await copyPostgresState(store, {
       migrations: exportctlPostgresMigrations,

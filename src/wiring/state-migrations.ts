@@ -18,5 +18,5 @@ export const exportctlSqliteMigrations: readonly SqliteMigration[] = sqliteState
 
 /** Every migration of exportctl's PostgreSQL state, as {@link exportctlSqliteMigrations} for SQLite. */
 export const exportctlPostgresMigrations: readonly PostgresMigration[] = postgresStateMigrations({
-  runEngine: postgresRunEngine?.migrations ?? [],
+  runEngine: postgresRunEngine.migrations,
 });

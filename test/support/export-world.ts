@@ -6,8 +6,10 @@ import { hasErrors, loadManifests } from '../../src/config';
 import { RateLimiterRegistry } from '../../src/constant-contact';
 import {
   type ExportRunResult,
+  type RunEngineState,
   type RunEngineTuning,
   type RunExportOptions,
+  type RunStore,
   rowIssueCsv,
   runExport,
 } from '../../src/engine';
@@ -15,9 +17,10 @@ import { applyPlan, computePlan } from '../../src/reconcile';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
-import { runEngineStateFor, runStoreFor } from '../../src/wiring';
+import { runEngineStateFor } from '../../src/wiring';
 import { repoRoot } from './exportctl-cli';
 import { loadProfileGenerator } from './profile-generator';
+import { type RunStoreBackend, sqliteRunStoreBackend } from './run-store-backends';
 import { testSandbox, vipListId, winBackListId } from './sandbox-client';
 import { openTestState } from './state-store';
 import { tempFolder } from './temp-folder';
@@ -42,8 +45,13 @@ export interface ExportWorld {
   readonly folder: string;
   readonly dataFolder: string;
   readonly sandbox: SandboxHandle;
+  /** The control plane (and, with the SQLite backend, the run store too). */
   readonly store: SqliteStateStore;
+  /** The run store the world's runs use (its backend: `exportWorld`'s `runStore` option). */
+  readonly runStore: RunStore;
   readonly env: NodeJS.ProcessEnv;
+  /** What the engine works with: the SQLite control plane's parts and the world's run store. */
+  engineState(): RunEngineState;
   /** Writes the manifests (connection to the sandbox, source, destinations, a Refresh) and applies them. */
   apply(destinations?: readonly WorldDestination[], extra?: string): Promise<void>;
   /** Runs an export through the library API with fast test tuning. */
@@ -81,7 +89,13 @@ export function fastTuning(overrides: Partial<RunEngineTuning> = {}): Partial<Ru
  */
 export async function exportWorld(
   data: string,
-  options: { sandbox?: SandboxOptions; requestsPerSecond?: number; sourceEncoding?: string } = {},
+  options: {
+    sandbox?: SandboxOptions;
+    requestsPerSecond?: number;
+    sourceEncoding?: string;
+    /** Where the engine's durable state lives; default: the SQLite state's own tables. */
+    runStore?: RunStoreBackend;
+  } = {},
 ): Promise<ExportWorld> {
   const sandbox = await testSandbox(options.sandbox);
   const folder = tempFolder();
@@ -89,6 +103,8 @@ export async function exportWorld(
   mkdirSync(dataFolder, { recursive: true });
   cpSync(data, dataFolder, { recursive: true });
   const store = await openTestState({ folder });
+  const runStore = await (options.runStore ?? sqliteRunStoreBackend).open(store);
+  const engineState = (): RunEngineState => ({ ...runEngineStateFor(store), runStore });
   const env: NodeJS.ProcessEnv = {
     CC_CLIENT_SECRET: 'sandbox-secret',
     CC_REFRESH_TOKEN: 'sandbox-refresh-token',
@@ -131,11 +147,13 @@ export async function exportWorld(
     dataFolder,
     sandbox,
     store,
+    runStore,
     env,
+    engineState,
     apply,
     run: (destination, runOptions = {}) =>
       runExport({
-        store: runEngineStateFor(store),
+        store: engineState(),
         destination,
         actor: 'tester@example.com',
         tuning,
@@ -144,7 +162,7 @@ export async function exportWorld(
     members: (listId = vipListId) => listMembers(sandbox, listId),
     rowIssueCsv: async (runId) => {
       let text = '';
-      for await (const chunk of rowIssueCsv(runStoreFor(store).rowIssues, runId)) text += chunk;
+      for await (const chunk of rowIssueCsv(runStore.rowIssues, runId)) text += chunk;
       return text;
     },
   };

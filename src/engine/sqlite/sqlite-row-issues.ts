@@ -1,12 +1,6 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { decodeRowIssueChunk, encodeRowIssueChunks } from '../row-issue-chunks';
 import type { RowIssueLine, RowIssueStore } from '../run-store';
 import type { SqliteRunContext } from './sqlite-run-context';
-
-/** One issue as a chunk stores it. */
-type StoredLine = [key: string, field: string, reason: string, where: string, severity: string, code: string];
-
-/** The most issues one chunk row holds: an append of more writes several rows. */
-const issuesPerChunk = 5000;
 
 /**
  * The row issues of each run in the SQLite state: `export_row_issue_runs` (one row per run, with how
@@ -34,23 +28,13 @@ export class SqliteRowIssues implements RowIssueStore {
       const insert = db.prepare(
         'INSERT INTO export_row_issues (run_id, first_seq, issues, lines) VALUES (?, ?, ?, ?)',
       );
-      let seq = (row?.issues ?? 0) + 1;
-      for (let start = 0; start < issues.length; start += issuesPerChunk) {
-        const chunk = issues.slice(start, start + issuesPerChunk);
-        const lines = chunk.map(
-          (issue): StoredLine => [
-            issue.key,
-            issue.field,
-            issue.reason,
-            issue.where,
-            issue.severity,
-            issue.code,
-          ],
-        );
-        insert.run(runId, seq, chunk.length, deflateRawSync(JSON.stringify(lines), { level: 1 }));
-        seq += chunk.length;
-      }
-      db.prepare('UPDATE export_row_issue_runs SET issues = ? WHERE run_id = ?').run(seq - 1, runId);
+      const issued = row?.issues ?? 0;
+      for (const chunk of encodeRowIssueChunks(issues, issued + 1))
+        insert.run(runId, chunk.firstSeq, chunk.issues, chunk.lines);
+      db.prepare('UPDATE export_row_issue_runs SET issues = ? WHERE run_id = ?').run(
+        issued + issues.length,
+        runId,
+      );
     }).immediate();
   }
 
@@ -72,9 +56,8 @@ export class SqliteRowIssues implements RowIssueStore {
       const chunk = next.get(runId, after) as { first_seq: number; lines: Buffer } | undefined;
       if (chunk === undefined) break;
       after = chunk.first_seq;
-      const lines = JSON.parse(inflateRawSync(chunk.lines).toString('utf8')) as StoredLine[];
-      for (const [key, field, reason, where, severity, code] of lines) {
-        page.push({ key, field, reason, where, severity: severity as RowIssueLine['severity'], code });
+      for (const line of decodeRowIssueChunk(chunk.lines)) {
+        page.push(line);
         if (page.length === pageSize) {
           yield page;
           page = [];

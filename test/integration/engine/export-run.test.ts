@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { renderRunSummary } from '../../../src/cli/render-run';
 import { exportRunRecord, maxContactsPerDestination, runExport } from '../../../src/engine';
 import { destinationLock } from '../../../src/state';
-import { runEngineStateFor } from '../../../src/wiring';
 import {
   engineFixture,
   expectedMembers,
@@ -13,10 +12,11 @@ import {
   importedItems,
   winBackListId,
 } from '../../support/export-world';
+import { runStoreBackends, sqliteRunStoreBackend } from '../../support/run-store-backends';
 
-describe('an export run (sandbox over HTTP, SQLite state file)', () => {
+describe.each(runStoreBackends)('an export run (sandbox over HTTP, run store $name)', (runStore) => {
   it('exports the selected contacts exactly: row errors, a duplicate, case variants, unsubscribed contacts', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     const result = await w.run('vip');
 
@@ -89,7 +89,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   });
 
   it('a rerun without changes writes nothing; a changed name is all a rerun sends; --full sends everything', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     await w.run('vip');
     const before = importedItems(w.sandbox);
@@ -123,7 +123,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   });
 
   it('--dry-run plans from the source and the snapshot, sends nothing (not even a GET), and changes no snapshot', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     await w.run('vip');
     const profiles = join(w.dataFolder, 'profiles.csv');
@@ -164,7 +164,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   });
 
   it('fails before sending anything when the selection exceeds the contact limit', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     // The limit is 1,000,000 (tested here at 6: a million contacts would take this suite too long).
     expect(maxContactsPerDestination).toBe(1_000_000);
@@ -186,7 +186,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   });
 
   it('never lets two runs of one destination overlap: the second is told who holds it', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     const held = await w.store.locks.acquire(destinationLock('vip'), {
       identity: 'ops@example.com',
@@ -202,7 +202,7 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
   });
 
   it('runs two destinations of one connection side by side, each list exact', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply([{ name: 'vip' }, { name: 'newsletter', listId: winBackListId, segments: ['Newsletter'] }]);
     const [vip, newsletter] = await Promise.all([w.run('vip'), w.run('newsletter')]);
     expect([vip.run.status, newsletter.run.status]).toEqual(['succeeded', 'succeeded']);
@@ -210,21 +210,22 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
     expect(w.members(winBackListId)).toEqual(['barbara.liskov@example.com', 'edsger.dijkstra@example.com']);
   });
 
-  it('drops the snapshot and checkpoint of a destination that is deleted (or replaced)', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
-    await w.apply();
-    await w.run('vip');
-    const rows = () =>
-      (
-        w.store.sqlite
-          .prepare("SELECT count(*) AS n FROM export_snapshots WHERE destination = 'vip'")
-          .get() as { n: number }
-      ).n;
-    expect(rows()).toBe(7);
-    await w.store.resources.delete('ExportDestination', 'vip', 'exportctl');
-    expect(rows()).toBe(0);
-    await expect(runExport({ store: runEngineStateFor(w.store), destination: 'vip' })).rejects.toMatchObject({
-      code: 'destination-not-applied',
-    });
-  });
+  // SQLite only: the run store's trigger watches the control plane's `resources` table of its own
+  // database; in the PostgreSQL world of this file the control plane is the SQLite state, so a
+  // deletion there cannot reach the PostgreSQL tables (one PostgreSQL state holds both: its trigger
+  // is tested in postgres-run-store.test.ts).
+  it.runIf(runStore === sqliteRunStoreBackend)(
+    'drops the snapshot and checkpoint of a destination that is deleted (or replaced)',
+    async () => {
+      const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
+      await w.apply();
+      await w.run('vip');
+      expect(await w.runStore.snapshots.size('vip')).toBe(7);
+      await w.store.resources.delete('ExportDestination', 'vip', 'exportctl');
+      expect(await w.runStore.snapshots.size('vip')).toBe(0);
+      await expect(runExport({ store: w.engineState(), destination: 'vip' })).rejects.toMatchObject({
+        code: 'destination-not-applied',
+      });
+    },
+  );
 });

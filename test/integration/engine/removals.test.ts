@@ -8,6 +8,7 @@ import {
   generatedData,
   unsubscribedEmails,
 } from '../../support/export-world';
+import { runStoreBackends } from '../../support/run-store-backends';
 
 // 6,000 generated profiles: about 2,900 in Newsletter or VIP, of which about 2,300 are not in VIP.
 let data: string;
@@ -19,9 +20,9 @@ function removalActivities(w: Awaited<ReturnType<typeof exportWorld>>) {
   return w.sandbox.account.activities().filter((activity) => activity.kind === 'remove');
 }
 
-describe('removals (remove-from-list)', () => {
+describe.each(runStoreBackends)('removals (remove-from-list), run store: $name', (runStore) => {
   it('removes the contacts that left the selection, in calls of at most 500 contact IDs found in bulk', async () => {
-    const w = await exportWorld(data);
+    const w = await exportWorld(data, { runStore });
     await w.apply([
       { name: 'vip', segments: ['Newsletter', 'VIP'], removal: 'remove-from-list', maxRemovalPercent: 100 },
     ]);
@@ -60,7 +61,7 @@ describe('removals (remove-from-list)', () => {
   });
 
   it('aborts before sending anything (imports included) when the removals exceed maxRemovalPercent', async () => {
-    const w = await exportWorld(data);
+    const w = await exportWorld(data, { runStore });
     await w.apply([
       { name: 'vip', segments: ['Newsletter', 'VIP'], removal: 'remove-from-list', maxRemovalPercent: 10 },
     ]);
@@ -100,7 +101,7 @@ describe('removals (remove-from-list)', () => {
   it('the guard counts only the leavers the list holds, not unsubscribed contacts that never got on it', async () => {
     // mixed-rows: 7 contacts in VIP, 2 of them unsubscribed in Constant Contact (C007, C008), so the
     // snapshot holds 7 and the list 5.
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply([{ name: 'vip', removal: 'remove-from-list', maxRemovalPercent: 25 }]);
     expect((await w.run('vip')).run.status).toBe('succeeded');
     expect(w.members()).toHaveLength(5);
@@ -132,7 +133,7 @@ describe('removals (remove-from-list)', () => {
   });
 
   it('keep never removes: contacts that left stay on the list', async () => {
-    const w = await exportWorld(data);
+    const w = await exportWorld(data, { runStore });
     await w.apply([{ name: 'vip', segments: ['Newsletter', 'VIP'] }]);
     await w.run('vip');
     const before = w.members();

@@ -6,6 +6,7 @@ import {
   generatedData,
   importedItems,
 } from '../../support/export-world';
+import { runStoreBackends } from '../../support/run-store-backends';
 
 // 3,000 generated profiles: about 1,450 distinct contacts in Newsletter or VIP, sent 150 per call.
 let data: string;
@@ -16,9 +17,9 @@ beforeAll(async () => {
 const segments = ['Newsletter', 'VIP'];
 const smallBatches = { maxContacts: 150, maxBodyBytes: 4_000_000 };
 
-describe('resuming and surviving faults', () => {
+describe.each(runStoreBackends)('resuming and surviving faults, run store: $name', (runStore) => {
   it('stops between batches on a signal, pauses, and the next run resumes it without sending a batch twice', async () => {
-    const w = await exportWorld(data);
+    const w = await exportWorld(data, { runStore });
     await w.apply([{ name: 'vip', segments }]);
     const controller = new AbortController();
     const first = await w.run('vip', {
@@ -50,6 +51,7 @@ describe('resuming and surviving faults', () => {
     let offset = 0;
     const day = 86_400_000;
     const w = await exportWorld(data, {
+      runStore,
       sandbox: {
         now: () => Date.now() + offset,
         clientLimits: { requestsPerSecond: 100, requestsPerDay: 8 },
@@ -83,7 +85,7 @@ describe('resuming and surviving faults', () => {
   });
 
   it('ends with the list exactly right through resets, 500s, 503s, 429s, slow answers and token expiry', async () => {
-    const w = await exportWorld(data);
+    const w = await exportWorld(data, { runStore });
     await w.apply([{ name: 'vip', segments }]);
     w.sandbox.setFaults({
       connectionReset: 0.1,

@@ -1,12 +1,12 @@
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStoreFor } from '../../../src/wiring';
 import { engineFixture, exportWorld, importedItems } from '../../support/export-world';
+import { runStoreBackends } from '../../support/run-store-backends';
 
-describe('a run with nothing to do', () => {
+describe.each(runStoreBackends)('a run with nothing to do, run store: $name', (runStore) => {
   it('records unchanged after the one list request, without reading; any change makes it run', async () => {
-    const w = await exportWorld(engineFixture('mixed-rows'));
+    const w = await exportWorld(engineFixture('mixed-rows'), { runStore });
     await w.apply();
     const first = await w.run('vip');
     expect(first.run.status).toBe('succeeded');
@@ -27,8 +27,7 @@ describe('a run with nothing to do', () => {
     expect(importedItems(w.sandbox)).toBe(before);
 
     // With the mark gone it compares every contact, and finds them unchanged.
-    const runStore = runStoreFor(w.store);
-    await runStore.unchangedMarks.drop('vip');
+    await w.runStore.unchangedMarks.drop('vip');
     const compared = await w.run('vip');
     expect(compared.record.skipped).toBeNull();
     expect(compared.record.counts).toMatchObject({ added: 0, updated: 0, unchanged: 7, imported: 0 });
@@ -49,7 +48,7 @@ describe('a run with nothing to do', () => {
     // The snapshot changed since (here: held against a list that lacks a member; the two
     // unsubscribed contacts, never on it, leave the snapshot too): it runs.
     const members = w.members();
-    await runStore.snapshots.reconcileWithList('vip', members.slice(1));
+    await w.runStore.snapshots.reconcileWithList('vip', members.slice(1));
     const afterSnapshotChange = await w.run('vip');
     expect(afterSnapshotChange.record.skipped).toBeNull();
     expect(afterSnapshotChange.record.counts).toMatchObject({ read: 11, added: 3, unchanged: 4 });

@@ -202,9 +202,14 @@ describe('a PostgreSQL state', () => {
     await store.close();
   });
 
-  it('has no run store until the run engine has a PostgreSQL one', async () => {
+  it('gives the run engine its PostgreSQL run store, on the state’s own tables', async () => {
     const store = await pg.open();
-    expect(() => runStoreFor(store)).toThrow(expect.objectContaining({ code: 'state-backend-unsupported' }));
+    const runStore = runStoreFor(store);
+    expect(await runStore.checkpoints.of('vip')).toBeUndefined();
+    await runStore.rowIssues.append(7, 'vip', [
+      { key: 'a@example.com', field: 'email', reason: 'bad', where: 'row 2', severity: 'error', code: 'x' },
+    ]);
+    expect(await runStore.rowIssues.count(7)).toBe(1);
   });
 
   it('copies itself into a scratch schema for previews, table by table, and drops it after', async () => {

@@ -1,0 +1,2 @@
+export * from './postgres-run-store';
+export * from './run-engine-postgres-migrations';

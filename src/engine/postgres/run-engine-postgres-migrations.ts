@@ -1,0 +1,184 @@
+import type pg from 'pg';
+
+/**
+ * One forward-only step of the engine's tables, in the shape the PostgreSQL state's migrator runs
+ * (`id`, stable forever and prefixed `run-engine-`; `up`, run inside its own transaction on a
+ * connection whose search_path is the state's schema, so names are unqualified).
+ */
+export interface RunEnginePostgresMigration {
+  readonly id: string;
+  up(client: pg.ClientBase): Promise<void>;
+}
+
+/**
+ * The run engine's durable tables in a PostgreSQL state: the tables of the SQLite state as they
+ * stand after `run-engine-5-compact-snapshots`, written at once (a PostgreSQL state has no older
+ * version to upgrade, so no legacy payload tables). The wiring hands them to the state's migrator;
+ * released ones are never edited, a change is a new entry appended here.
+ *
+ * - `export_snapshots`: each destination's confirmed membership, one row per contact (its
+ *   lowercased email) with the first 64 bits of its fingerprint as a signed `bigint` (the same value
+ *   SQLite keeps; 0: sent, never confirmed).
+ * - `export_checkpoints`: the one unfinished run of a destination, with its staged contacts
+ *   (`export_run_contacts`, each written once), its import batches (ranges of the contacts' `seq`),
+ *   its removals and removal batches; deleted with everything below it when the run ends.
+ * - `export_snapshot_revisions`, `export_unchanged_marks`, `export_list_baselines`,
+ *   `export_claimed_activities`: as in SQLite (see `UnchangedMarkStore`, `ActivityClaimStore`).
+ *
+ * A trigger on the control plane's `resources` table drops a destination's snapshot, checkpoint,
+ * baseline and mark, and moves its revision, when its ExportDestination row is deleted (deleted or
+ * replaced by apply), so the resource handlers need not know these tables exist. Revisions come
+ * from a sequence: concurrent runs of different destinations never wait on each other for one.
+ */
+export const runEnginePostgresMigrations: readonly RunEnginePostgresMigration[] = [
+  {
+    id: 'run-engine-1-postgres-tables',
+    async up(client) {
+      await client.query(`
+        CREATE TABLE export_snapshots (
+          destination text NOT NULL,
+          email_key text COLLATE "C" NOT NULL,
+          fingerprint bigint NOT NULL,
+          confirmed_run bigint NOT NULL,
+          PRIMARY KEY (destination, email_key)
+        );
+
+        CREATE TABLE export_checkpoints (
+          run_id bigint PRIMARY KEY,
+          destination text NOT NULL UNIQUE,
+          list_id text NOT NULL,
+          phase text NOT NULL CHECK (phase IN ('planning', 'importing', 'removing')),
+          removals_looked_up boolean NOT NULL DEFAULT false,
+          created_at bigint NOT NULL,
+          updated_at bigint NOT NULL
+        );
+
+        -- Staged contacts: a run's new and changed ones, each written once (by COPY).
+        CREATE TABLE export_run_contacts (
+          run_id bigint NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          seq integer NOT NULL,
+          email_key text COLLATE "C" NOT NULL,
+          fingerprint bigint NOT NULL,
+          entry text NOT NULL,
+          PRIMARY KEY (run_id, seq)
+        );
+
+        CREATE TABLE export_import_batches (
+          run_id bigint NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          batch integer NOT NULL,
+          contacts integer NOT NULL,
+          body_bytes bigint NOT NULL,
+          state text NOT NULL CHECK (state IN ('planned', 'sending', 'submitted', 'confirmed')),
+          submissions integer NOT NULL DEFAULT 0,
+          sent_at bigint,
+          activity_id text,
+          adopted boolean NOT NULL DEFAULT false,
+          counters jsonb,
+          errors jsonb,
+          first_seq integer NOT NULL,
+          last_seq integer NOT NULL,
+          PRIMARY KEY (run_id, batch)
+        );
+
+        -- contact_id: NULL until the bulk lookup; batch: the removal call that carries it.
+        CREATE TABLE export_removals (
+          run_id bigint NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          email_key text COLLATE "C" NOT NULL,
+          contact_id text,
+          batch integer,
+          PRIMARY KEY (run_id, email_key)
+        );
+
+        CREATE TABLE export_removal_batches (
+          run_id bigint NOT NULL REFERENCES export_checkpoints (run_id) ON DELETE CASCADE,
+          batch integer NOT NULL,
+          contacts integer NOT NULL,
+          state text NOT NULL CHECK (state IN ('planned', 'submitted', 'confirmed')),
+          activity_id text,
+          submissions integer NOT NULL DEFAULT 0,
+          PRIMARY KEY (run_id, batch)
+        );
+
+        CREATE TABLE export_claimed_activities (
+          activity_id text PRIMARY KEY,
+          claimed_at bigint NOT NULL
+        );
+        CREATE INDEX export_claimed_activities_by_time ON export_claimed_activities (claimed_at);
+
+        CREATE TABLE export_list_baselines (
+          destination text PRIMARY KEY,
+          list_id text NOT NULL,
+          membership_count integer NOT NULL,
+          observed_at bigint NOT NULL
+        );
+
+        CREATE SEQUENCE export_snapshot_revision;
+        CREATE TABLE export_snapshot_revisions (
+          destination text PRIMARY KEY,
+          revision bigint NOT NULL
+        );
+        CREATE TABLE export_unchanged_marks (
+          destination text PRIMARY KEY,
+          mark text NOT NULL,
+          revision bigint NOT NULL
+        );
+
+        -- The checkpoint first: a run folding its batches holds it, and the snapshot's rows are
+        -- deleted only once that fold committed (the other order deadlocks with the fold).
+        -- search_path FROM CURRENT: the state's schema, whichever connection deletes the row.
+        CREATE FUNCTION export_destination_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          IF old.kind = 'ExportDestination' THEN
+            DELETE FROM export_checkpoints WHERE destination = old.name;
+            DELETE FROM export_snapshots WHERE destination = old.name;
+            DELETE FROM export_list_baselines WHERE destination = old.name;
+            DELETE FROM export_unchanged_marks WHERE destination = old.name;
+            INSERT INTO export_snapshot_revisions (destination, revision)
+            VALUES (old.name, nextval('export_snapshot_revision'))
+            ON CONFLICT (destination) DO UPDATE SET revision = excluded.revision;
+          END IF;
+          RETURN old;
+        END;
+        $$;
+        CREATE TRIGGER export_destination_removed AFTER DELETE ON resources
+        FOR EACH ROW EXECUTE FUNCTION export_destination_removed();
+      `);
+    },
+  },
+  {
+    // As SQLite's run-engine-6: each run's row issues, kept after the run (they are its record),
+    // in chunks of deflated JSON; dropped with the destination by a trigger of their own.
+    id: 'run-engine-2-row-issues',
+    async up(client) {
+      await client.query(`
+        CREATE TABLE export_row_issue_runs (
+          run_id bigint PRIMARY KEY,
+          destination text NOT NULL,
+          issues bigint NOT NULL
+        );
+        CREATE INDEX export_row_issue_runs_by_destination ON export_row_issue_runs (destination);
+
+        CREATE TABLE export_row_issues (
+          run_id bigint NOT NULL REFERENCES export_row_issue_runs (run_id) ON DELETE CASCADE,
+          first_seq bigint NOT NULL,
+          issues integer NOT NULL,
+          lines bytea NOT NULL,
+          PRIMARY KEY (run_id, first_seq)
+        );
+
+        CREATE FUNCTION export_destination_removed_row_issues() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          IF old.kind = 'ExportDestination' THEN
+            DELETE FROM export_row_issue_runs WHERE destination = old.name;
+          END IF;
+          RETURN NULL;
+        END;
+        $$;
+        CREATE TRIGGER export_destination_removed_row_issues AFTER DELETE ON resources
+        FOR EACH ROW EXECUTE FUNCTION export_destination_removed_row_issues();
+      `);
+    },
+  },
+];
