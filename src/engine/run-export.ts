@@ -39,11 +39,12 @@ import {
   exportLookupThreshold,
 } from './data-plan';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
+import { cutImportBatches, planImportBatches } from './plan-import-batches';
 import { readAndPlan } from './read-and-plan';
 import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
-import type { Checkpoint, RunStore } from './run-store';
+import type { Checkpoint, PlannedImportBatch, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
@@ -426,10 +427,11 @@ class RunContext {
       await this.runStore.listBaselines.drop(name);
       await this.runStore.unchangedMarks.drop(name);
       session.update({ unchangedMark: mark ?? null });
-      await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
+      const { batches } = await readAndPlan(
+        this.planInput(session, false, { members: list.membership_count, client }),
+      );
       planned = true;
-      await session.save();
-      return await this.send(session, client, false);
+      return await this.send(session, client, false, batches);
     } catch (error) {
       return this.ended(session, error, planned);
     }
@@ -466,11 +468,15 @@ class RunContext {
     }
   }
 
-  /** The import and removal phases, then the end of the run. */
+  /**
+   * The import and removal phases, then the end of the run. The import batches are planned as they
+   * are sent: a fresh run's `cut`, or (a resume) the staged contacts no batch holds yet.
+   */
   private async send(
     session: ExportRunSession,
     client: ConstantContactClient,
     resumed: boolean,
+    cut?: readonly PlannedImportBatch[],
   ): Promise<ExportRunResult> {
     const listId =
       (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId;
@@ -486,7 +492,14 @@ class RunContext {
       signal: this.options.signal,
     };
     session.enter('import');
-    const imports = await sendImports({ ...pipeline, csv: this.csv as RowIssueCsv });
+    const planning = planImportBatches({
+      imports: this.runStore.imports,
+      runId: session.runId,
+      batches: cut,
+      listId,
+      limits: this.tuning.importBatchLimits,
+    });
+    const imports = await sendImports({ ...pipeline, csv: this.csv as RowIssueCsv, planning });
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
@@ -728,9 +741,22 @@ class RunContext {
       !checkpoint.removalsLookedUp && remainingRemovals > 0
         ? estimateLookupCalls(await this.runStore.snapshots.size(this.destination.name))
         : 0;
-    const estimatedRequests = estimateRunRequests({ importCalls: batches.length, removalCalls, lookupCalls });
+    // Staged contacts no batch holds yet (a run stopped while planning its batches): as it will cut them.
+    let unplannedCalls = 0;
+    let unplannedContacts = 0;
+    for await (const batch of cutImportBatches(
+      this.runStore.imports.unplanned(checkpoint.runId),
+      checkpoint.listId,
+      this.tuning.importBatchLimits,
+      undefined,
+    )) {
+      unplannedCalls += 1;
+      unplannedContacts += batch.contacts;
+    }
+    const importCalls = batches.length + unplannedCalls;
+    const estimatedRequests = estimateRunRequests({ importCalls, removalCalls, lookupCalls });
     const rps = this.destination.connection.limits.requestsPerSecond;
-    const toImport = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+    const toImport = batches.reduce((sum, batch) => sum + batch.contacts, unplannedContacts);
     return {
       contacts: toImport,
       adds: 0,
@@ -740,7 +766,7 @@ class RunContext {
       kept: 0,
       full: false,
       toImport,
-      importCalls: batches.length,
+      importCalls,
       removalCalls,
       lookupCalls,
       estimatedRequests,
