@@ -555,10 +555,7 @@ class RunContext {
     session: ExportRunSession,
     client: ConstantContactClient,
   ): Promise<ExportRunResult> {
-    const previous = (await this.store.runs.list({ destination: this.destination.name, limit: 5 }))
-      .filter((run) => run.id !== session.runId && run.status === 'succeeded')
-      .map((run) => exportRunRecord(run))
-      .find((record) => record !== undefined && !record.dryRun);
+    const previous = await this.lastSucceeded(session.runId);
     const contacts = previous?.counts.contacts ?? 0;
     session.update({
       skipped: 'unchanged',
@@ -579,6 +576,29 @@ class RunContext {
     const run = await session.finish('succeeded');
     await this.runStore.checkpoints.delete(session.runId);
     return this.result(run, session, false, undefined);
+  }
+
+  /**
+   * The record of the destination's last run that succeeded (not a dry run), however many runs
+   * failed or were killed since: their number is not bounded (a kill inside the skip path, a
+   * connection down at every scheduled refresh).
+   */
+  private async lastSucceeded(exceptRunId: number): Promise<ExportRunRecord | undefined> {
+    let before: RunRecord | undefined;
+    for (;;) {
+      const page = await this.store.runs.list({
+        destination: this.destination.name,
+        limit: 50,
+        ...(before ? { before } : {}),
+      });
+      for (const run of page) {
+        if (run.id === exceptRunId || run.status !== 'succeeded') continue;
+        const record = exportRunRecord(run);
+        if (record !== undefined && !record.dryRun) return record;
+      }
+      if (page.length < 50) return undefined;
+      before = page[page.length - 1];
+    }
   }
 
   /**
