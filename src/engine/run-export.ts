@@ -167,8 +167,9 @@ export interface ExportRunResult {
  *
  * An unfinished run of the destination (its process died, or it paused for the daily quota or a
  * signal) is resumed from its checkpoint instead of starting a new one: the batches it planned are
- * sent as planned, none confirmed is sent again, and at most the one batch whose request was in the
- * air when it stopped can be imported twice.
+ * sent as planned, those it had not planned yet (it sends the first batches while later ones are
+ * still being planned) are planned from its staged contacts, none confirmed is sent again, and at
+ * most the one batch whose request was in the air when it stopped can be imported twice.
  *
  * Resolves with the run once it has ended (`succeeded`, `failed`, `aborted`) or paused (`paused`: the
  * daily quota, with its reset time, or the signal); a failure of the run itself is in `error` and in
