@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   type ActivityReport,
   type Clock,
@@ -201,6 +202,10 @@ export async function runActivityPipeline<J>(
           await nextChange();
           continue;
         }
+        // One turn first: the request of the job just taken gets on its way before the next one is
+        // planned (planning writes to the state, synchronously for SQLite).
+        await nextTurn();
+        if (failure !== undefined || options.signal?.aborted) return;
         const next = await iterator.next();
         if (next.done) {
           arrivalsEnded = true;

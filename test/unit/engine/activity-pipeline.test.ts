@@ -317,8 +317,8 @@ describe('runActivityPipeline', () => {
       steps: {
         submit: async (job) => {
           const id = await w.steps.submit(job);
-          // The request in the air: the next job is planned meanwhile.
-          for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+          // The request in the air (waiting for I/O): the next job is planned meanwhile.
+          for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
           w.events.push(`sent ${job}`);
           return id;
         },
