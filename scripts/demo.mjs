@@ -2,8 +2,8 @@
 // `npm run demo`: the main job on the embedded defaults. Validates config-examples/quickstart,
 // starts the local Constant Contact sandbox, applies the quickstart to a SQLite state in a temp
 // folder, prints a data plan, runs both exports (twice: the second finds nothing to send), and shows
-// the run history and status. Only loopback addresses are contacted. The demo's folder (state,
-// row-error CSVs) is kept for a look afterwards: a temp folder, or EXPORTCTL_DEMO_FOLDER.
+// the run history and status. Only loopback addresses are contacted. The demo's folder (its state,
+// the runs' row issues in it) is kept for a look afterwards: a temp folder, or EXPORTCTL_DEMO_FOLDER.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,7 +77,9 @@ try {
   say('8. The run history and the status of each resource:');
   exportctl(['runs'], folder);
   exportctl(['status'], folder);
-  say(`Done. The demo's state and row-error CSVs stay in ${folder} (remove it when done).`);
+  say(
+    `Done. The demo's state stays in ${folder} (remove it when done); in that folder, \`exportctl runs vip-newsletter RUN --row-issues\` prints a run's row issues as CSV.`,
+  );
 } finally {
   await sandbox.stop();
 }

@@ -126,8 +126,16 @@ function listCheckLine(record: ExportRunRecord): string | undefined {
   return `  warning: the list had ${plural(check.found, 'member')} (${before}): ${plural(check.missing, 'contact')} exportctl had put there ${check.missing === 1 ? 'was' : 'were'} missing (sent again if still selected); ${plural(check.notExportctls, 'member')} exportctl did not add, left alone`;
 }
 
-/** A finished (or paused) run, as `exportctl run` prints it. */
-export function renderRunSummary(result: ExportRunResult): string[] {
+/**
+ * What a run's summary is made of: a run as `exportctl run` ended it, or as the history holds it
+ * (`exportctl runs NAME RUN`, its error as the record keeps it).
+ */
+export type RunSummaryInput = Pick<ExportRunResult, 'run' | 'record' | 'resumed' | 'tookOverLock'> & {
+  readonly error: { readonly message: string; readonly hint: string | null | undefined } | undefined;
+};
+
+/** A finished (or paused) run, as `exportctl run` and `exportctl runs NAME RUN` print it. */
+export function renderRunSummary(result: RunSummaryInput): string[] {
   const { run, record } = result;
   const destination = run.destination;
   if (record.dryRun && run.status === 'succeeded') return renderDataPlan(destination, record);
@@ -166,9 +174,13 @@ export function renderRunSummary(result: ExportRunResult): string[] {
   lines.push(
     `  API: ${plural(api.total, 'request')} (${plural(api.writes, 'write')}, ${int(api.failed)} failed and retried or reported, ${int(api.throttled)} throttled)`,
   );
+  const issues = `${plural(record.rowIssues.errors, 'error')}, ${plural(record.rowIssues.warnings, 'warning')}`;
   if (record.rowIssues.csv) {
+    // A run recorded before row issues were kept in the state: they are in a file beside it.
+    lines.push(`  row issues: ${issues} in ${record.rowIssues.csv}`);
+  } else if (record.rowIssues.errors + record.rowIssues.warnings + c.rejected > 0) {
     lines.push(
-      `  row issues: ${plural(record.rowIssues.errors, 'error')}, ${plural(record.rowIssues.warnings, 'warning')} in ${record.rowIssues.csv}`,
+      `  row issues: ${issues}${c.rejected > 0 ? `, ${int(c.rejected)} refused by Constant Contact` : ''}; as CSV: exportctl runs ${destination} ${run.id} --row-issues > issues.csv`,
     );
   }
   if (result.tookOverLock) {

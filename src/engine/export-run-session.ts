@@ -2,9 +2,9 @@ import type { Clock } from '../constant-contact';
 import type { RowIssue } from '../profiles';
 import { ApiCallTally } from './api-call-tally';
 import type { FinishedRunStatus, RunHistoryPort, RunRecord } from './control-plane';
-import type { RowIssueCsv } from './row-issue-csv';
+import { rejectedContactLine, rowIssueLine } from './row-issue-csv';
 import { type ExportRunRecord, type RunPhase, runRecordJson } from './run-record';
-import type { RunStore } from './run-store';
+import type { RowIssueLine, RunStore } from './run-store';
 
 /** Where a run is, for a progress bar or log line. */
 export interface RunProgress {
@@ -29,9 +29,16 @@ export type OnRunProgress = (progress: RunProgress) => void;
 const progressIntervalMs = 250;
 
 /**
+ * Row issues the read keeps before it writes them: each write is a transaction (an fsync), so a
+ * source of a million bad rows is a hundred writes, not one per read batch (a thousand) nor per row.
+ */
+const issuesPerWrite = 10_000;
+
+/**
  * What one process holds of a run while it works on it: the record being built, the phase timers,
- * the API call tally, the row-issue CSV and the progress callback. Saving writes the record into the
- * run history (a run resumed by another process starts from the saved record).
+ * the API call tally, the row issues found and not yet written, and the progress callback. Saving
+ * writes the record into the run history (a run resumed by another process starts from the saved
+ * record) and the row issues into the run store.
  */
 export class ExportRunSession {
   readonly tally: ApiCallTally;
@@ -44,8 +51,9 @@ export class ExportRunSession {
     errors: number;
     warnings: number;
     byCode: Record<string, number>;
-    seen: boolean;
   };
+  /** Row issues found since the last write (`writeIssues`). */
+  private pendingIssues: RowIssueLine[] = [];
   private readonly live = {
     profileRows: 0,
     staged: 0,
@@ -61,7 +69,6 @@ export class ExportRunSession {
       readonly runs: RunHistoryPort;
       readonly runStore: RunStore;
       readonly clock: Clock;
-      readonly csv: RowIssueCsv;
       readonly onProgress: OnRunProgress | undefined;
     },
   ) {
@@ -70,7 +77,6 @@ export class ExportRunSession {
       errors: record.rowIssues.errors,
       warnings: record.rowIssues.warnings,
       byCode: { ...record.rowIssues.byCode },
-      seen: false,
     };
     this.tally = new ApiCallTally(record.apiCalls);
     this.tally.phase = record.phase;
@@ -87,15 +93,11 @@ export class ExportRunSession {
   }
 
   get record(): ExportRunRecord {
-    const { errors, warnings, byCode, seen } = this.issues;
+    const { errors, warnings, byCode } = this.issues;
     return {
       ...this.current,
-      rowIssues: {
-        errors,
-        warnings,
-        byCode: { ...byCode },
-        csv: seen ? this.context.csv.path : this.current.rowIssues.csv,
-      },
+      // `csv`: only a run recorded before row issues moved into the state names a file.
+      rowIssues: { errors, warnings, byCode: { ...byCode }, csv: this.current.rowIssues.csv },
       apiCalls: this.tally.snapshot(),
     };
   }
@@ -117,15 +119,32 @@ export class ExportRunSession {
     this.progress({}, true);
   }
 
-  /** Counts and writes one row issue. */
+  /** Counts one row issue and keeps it for the next `writeIssues`. */
   readonly issue = (issue: RowIssue): void => {
-    this.context.csv.add(issue);
+    this.pendingIssues.push(rowIssueLine(issue));
     const issues = this.issues;
     if (issue.severity === 'error') issues.errors += 1;
     else if (issue.severity === 'warning') issues.warnings += 1;
     issues.byCode[issue.code] = (issues.byCode[issue.code] ?? 0) + 1;
-    issues.seen = true;
   };
+
+  /** Keeps a contact Constant Contact refused (import batch `batch`) for the next `writeIssues`. */
+  rejected(batch: number, message: string): void {
+    this.pendingIssues.push(rejectedContactLine(batch, message));
+  }
+
+  /**
+   * Appends the row issues found since the last write to the run's (`RunStore.rowIssues`), in one
+   * write. The read calls it after each batch of rows, and it writes once `issuesPerWrite` are
+   * waiting (a run that dies while reading starts over as a new run, so none is lost that
+   * matters); `save` and `finish` write whatever is waiting (`all`) before the record.
+   */
+  async writeIssues(all = false): Promise<void> {
+    if (this.pendingIssues.length === 0 || (!all && this.pendingIssues.length < issuesPerWrite)) return;
+    const issues = this.pendingIssues;
+    this.pendingIssues = [];
+    await this.context.runStore.rowIssues.append(this.runId, this.destination, issues);
+  }
 
   /** Reports progress (at most every 250 ms unless `force`), merging `change` into what is known. */
   progress(change: Partial<typeof this.live>, force = false): void {
@@ -146,13 +165,14 @@ export class ExportRunSession {
   /** Writes the record (the run stays `running` or `paused`). */
   async save(status: 'running' | 'paused' = 'running'): Promise<RunRecord> {
     this.closePhase();
+    await this.writeIssues(true);
     return this.context.runs.update(this.runId, { status, record: runRecordJson(this.record) });
   }
 
   /** Ends the run with `status`, its record complete. */
   async finish(status: FinishedRunStatus): Promise<RunRecord> {
     this.closePhase();
-    this.context.csv.close();
+    await this.writeIssues(true);
     return this.context.runs.finish(this.runId, { status, record: runRecordJson(this.record) });
   }
 

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { ExportctlError } from '../errors';
 import type { ResourceChange, RunEngineState } from './control-plane';
 import { runExport, toExportctlError } from './run-export';
@@ -17,7 +16,7 @@ export type DataPlanPreview =
  * each against a throwaway copy of the state with the changes applied to it (the same snapshots, a
  * replaced destination's snapshot dropped, as apply drops it). The real state is only read: no run
  * is recorded, no snapshot or checkpoint changes, and nothing is sent (a dry run sends nothing, not
- * even a GET). The copy and its row-issue CSVs are deleted before this resolves.
+ * even a GET). The copy (the row issues of its dry runs with it) is deleted before this resolves.
  */
 export async function previewDataPlans(
   store: RunEngineState,
@@ -36,7 +35,6 @@ export async function previewDataPlans(
           destination,
           dryRun: true,
           env: options.env,
-          tuning: { rowIssuesFolder: join(copy.folder, 'rows') },
         });
         previews.push(
           result.error ? { destination, error: result.error } : { destination, record: result.record },

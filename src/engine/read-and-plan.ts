@@ -89,6 +89,8 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
     await staging.add(contacts);
+    // The row issues in writes of many batches' worth: a million bad rows are not a million transactions.
+    await session.writeIssues();
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }
   await staging.flush();

@@ -1,71 +1,46 @@
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { formatRowLocation, type RowIssue } from '../profiles';
 import { csvField } from '../profiles/csv-field';
+import type { RowIssueLine, RowIssueStore } from './run-store';
 
-const header = 'key,field,reason,where,severity,code\n';
-const flushAtBytes = 64 * 1024;
+/** The first line of a run's row-issue CSV: its columns. */
+export const rowIssueCsvHeader = 'key,field,reason,where,severity,code\n';
 
-/**
- * Where a run's row issues are written: `runs/<destination>/<run id>-row-errors.csv` in the folder of
- * the SQLite state file (beside the state, as private as it), or under the OS temp folder for an
- * in-memory state.
- */
-export function rowIssueCsvPath(stateLocation: string, destination: string, runId: number): string {
-  const base = stateLocation === ':memory:' ? join(tmpdir(), 'exportctl-runs') : dirname(stateLocation);
-  return join(base, 'runs', destination, `${runId}-row-errors.csv`);
+/** A row issue the read found, as the run's row issues keep it. */
+export function rowIssueLine(issue: RowIssue): RowIssueLine {
+  return {
+    key: issue.key ?? '',
+    field: issue.field ?? '',
+    reason: issue.message,
+    where: formatRowLocation(issue.where),
+    severity: issue.severity,
+    code: issue.code,
+  };
+}
+
+/** A contact Constant Contact refused, as its activity reported it (`activity_errors`). */
+export function rejectedContactLine(batch: number, message: string): RowIssueLine {
+  return {
+    key: '',
+    field: '',
+    reason: message,
+    where: `import batch ${batch}`,
+    severity: 'error',
+    code: 'rejected-by-constant-contact',
+  };
+}
+
+/** One line of the CSV (RFC 4180), line break included. */
+export function rowIssueCsvLine(line: RowIssueLine): string {
+  return `${[line.key, line.field, line.reason, line.where, line.severity, line.code].map(csvField).join(',')}\n`;
 }
 
 /**
- * A run's per-row problems as CSV (RFC 4180, UTF-8): `key, field, reason, where, severity, code`, one
- * line per issue: rows not exported (errors), exported with a change or under another row
- * (warnings), and rows Constant Contact refused. Created on the first issue (folders 0700, file
- * 0600, as private as the state beside it), appended to when a resumed run adds more. Buffered: call
- * `close` at the end.
+ * A run's row issues as CSV (RFC 4180, UTF-8): the header `key,field,reason,where,severity,code`,
+ * then one line per issue in the order the run found them: rows not exported (errors), exported
+ * with a change or under another row (warnings), and rows Constant Contact refused. Yields the
+ * header alone for a run with none, then one chunk per page of the store.
  */
-export class RowIssueCsv {
-  private buffer = '';
-  private fd: number | undefined;
-
-  constructor(readonly path: string) {}
-
-  add(issue: RowIssue): void {
-    this.line(
-      issue.key ?? '',
-      issue.field ?? '',
-      issue.message,
-      formatRowLocation(issue.where),
-      issue.severity,
-      issue.code,
-    );
-  }
-
-  /** A contact Constant Contact refused, as its activity reported it (`activity_errors`). */
-  addRejected(batch: number, message: string): void {
-    this.line('', '', message, `import batch ${batch}`, 'error', 'rejected-by-constant-contact');
-  }
-
-  close(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-
-  private line(...cells: string[]): void {
-    this.buffer += `${cells.map(csvField).join(',')}\n`;
-    if (this.buffer.length >= flushAtBytes) this.flush();
-  }
-
-  private flush(): void {
-    if (this.buffer === '') return;
-    if (this.fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      const fresh = !existsSync(this.path);
-      this.fd = openSync(this.path, 'a', 0o600);
-      if (fresh) writeSync(this.fd, header);
-    }
-    writeSync(this.fd, this.buffer);
-    this.buffer = '';
-  }
+export async function* rowIssueCsv(store: RowIssueStore, runId: number): AsyncGenerator<string> {
+  yield rowIssueCsvHeader;
+  for await (const page of store.read(runId)) yield page.map(rowIssueCsvLine).join('');
 }

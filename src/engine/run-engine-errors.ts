@@ -18,6 +18,8 @@ export const runEngineErrorCodes = {
   'out-of-memory': 'the export worker ran out of its bounded heap',
   'worker-failed': 'the worker thread that runs exports failed or ended before its runs did',
   'unexpected-error': 'a run failed for a reason exportctl does not expect (a bug)',
+  'row-issues-elsewhere':
+    'a run recorded before row issues were kept in the state wrote them to a CSV file that is not on this machine',
 } as const;
 
 export type RunEngineErrorCode = keyof typeof runEngineErrorCodes;

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { ConnectionSpec, ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import {
   type Clock,
@@ -41,7 +41,6 @@ import {
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { cutImportBatches, planImportBatches } from './plan-import-batches';
 import { readAndPlan } from './read-and-plan';
-import { RowIssueCsv, rowIssueCsvPath } from './row-issue-csv';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
 import type { Checkpoint, PlannedImportBatch, RunStore } from './run-store';
@@ -86,8 +85,6 @@ export interface RunEngineTuning {
       | 'tokenExpiryMarginMs'
     >
   >;
-  /** Where row-issue CSVs go instead of beside the state. */
-  readonly rowIssuesFolder: string | undefined;
   /**
    * The hash the run's contact index finds emails by (default FNV-1a, 32 bits); every match is
    * confirmed on the email, so tests inject a weak one to make emails collide.
@@ -102,7 +99,6 @@ const defaultTuning = {
   maxSubmissions: 5,
   polling: defaultPipelinePolling,
   client: {},
-  rowIssuesFolder: undefined,
   emailHash: fnv1a32,
 } satisfies RunEngineTuning;
 
@@ -248,8 +244,6 @@ async function acquireLock(store: RunEngineState, options: RunExportOptions): Pr
 /** One call of `runExport`, holding the destination's lock. */
 class RunContext {
   private readonly runStore: RunStore;
-  /** The row-issue CSV of the run this call works on (set with its session). */
-  private csv: RowIssueCsv | undefined;
   private readonly clock: Clock;
   private readonly tuning: RunEngineTuning;
   private readonly trigger: RunTrigger;
@@ -316,15 +310,10 @@ class RunContext {
   }
 
   private newSession(run: RunRecord, record: ExportRunRecord): ExportRunSession {
-    const csvPath = this.tuning.rowIssuesFolder
-      ? join(this.tuning.rowIssuesFolder, this.destination.name, `${run.id}-row-errors.csv`)
-      : rowIssueCsvPath(this.store.location, this.destination.name, run.id);
-    this.csv = new RowIssueCsv(record.rowIssues.csv ?? csvPath);
     return new ExportRunSession(run, record, {
       runs: this.store.runs,
       runStore: this.runStore,
       clock: this.clock,
-      csv: this.csv,
       onProgress: this.options.onProgress,
     });
   }
@@ -500,7 +489,7 @@ class RunContext {
       listId,
       limits: this.tuning.importBatchLimits,
     });
-    const imports = await sendImports({ ...pipeline, csv: this.csv as RowIssueCsv, planning });
+    const imports = await sendImports({ ...pipeline, planning });
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
@@ -722,7 +711,6 @@ class RunContext {
       pause: { reason, resumeAt: error?.resumeAt.toISOString() ?? null, message },
     });
     const run = await session.save('paused');
-    this.csv?.close();
     return this.result(run, session, resumed, error);
   }
 

@@ -108,7 +108,11 @@ export type ExportRunRecord = {
     readonly errors: number;
     readonly warnings: number;
     readonly byCode: Readonly<Record<string, number>>;
-    /** The CSV with one line per issue; null when there was none. */
+    /**
+     * null: the issues are in the state (`RunStore.rowIssues`; `exportctl runs NAME RUN
+     * --row-issues`). A run recorded before they were kept there names the CSV file it wrote
+     * beside the state instead.
+     */
     readonly csv: string | null;
   };
   /** Each time another process took the run up again. */

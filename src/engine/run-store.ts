@@ -24,6 +24,7 @@ export interface RunStore {
   readonly removals: RemovalBatchStore;
   readonly claims: ActivityClaimStore;
   readonly unchangedMarks: UnchangedMarkStore;
+  readonly rowIssues: RowIssueStore;
   /** Gives back the space a finished run used (best effort; never throws). */
   compact(): Promise<void>;
 }
@@ -279,4 +280,52 @@ export interface PlannedImportBatch {
   readonly bodyBytes: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
+}
+
+/**
+ * One per-row problem of a run as its row-issue CSV shows it (`key,field,reason,where,severity,code`):
+ * every cell already text, `''` where the issue has none (a refused contact has no key nor field).
+ */
+export interface RowIssueLine {
+  /** The profile key, when the row got far enough to have one. */
+  readonly key: string;
+  /** The source field (column) the issue is about. */
+  readonly field: string;
+  /** What is wrong and what was done about it. */
+  readonly reason: string;
+  /** Where: `file:line` (`formatRowLocation`), or `import batch N` for a contact Constant Contact refused. */
+  readonly where: string;
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+}
+
+/**
+ * The row issues of each run, in the order the run found them: rows not exported (errors),
+ * exported with a change or under another row (warnings), contacts Constant Contact refused. Part
+ * of the state, so `exportctl runs NAME RUN --row-issues` reads them from any machine that reaches it.
+ *
+ * Unlike a run's checkpoint they outlive the run: they are kept as long as the run history keeps the
+ * run (it keeps every run) and the run's destination is applied. Deleting (or replacing) the
+ * ExportDestination drops the row issues of all its runs, as it drops its snapshot
+ * (`forgetDestination`; the SQLite state does it in the same transaction as the delete). No write
+ * is refused for a missing checkpoint: a dry run has none and records its issues all the same.
+ */
+export interface RowIssueStore {
+  /**
+   * Appends `issues` to run `runId` of `destination`, after those it already has, in one
+   * transaction (the engine calls it once per read batch, not once per row). An empty list changes
+   * nothing.
+   */
+  append(runId: number, destination: string, issues: readonly RowIssueLine[]): Promise<void>;
+  /** How many issues run `runId` has (0 for a run with none, or one the store does not know). */
+  count(runId: number): Promise<number>;
+  /**
+   * The run's issues in the order they were appended, a page at a time (at most `pageSize`, default
+   * 5,000; no empty page). Other calls, appends included, may run between pages.
+   */
+  read(runId: number, pageSize?: number): AsyncGenerator<readonly RowIssueLine[]>;
+  /** Forgets the issues of run `runId` (none: nothing happens). */
+  forget(runId: number): Promise<void>;
+  /** Forgets the issues of every run of `destination`. */
+  forgetDestination(destination: string): Promise<void>;
 }

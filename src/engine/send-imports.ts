@@ -10,7 +10,6 @@ import { judgeAdoptedImport } from './adopted-import-evidence';
 import type { HeldLock } from './control-plane';
 import type { ExportRunSession } from './export-run-session';
 import { findUnansweredImport } from './find-unanswered-import';
-import type { RowIssueCsv } from './row-issue-csv';
 import { RunEngineError } from './run-engine-errors';
 import type { ImportBatchCheckpoint } from './run-store';
 
@@ -19,7 +18,6 @@ export interface SendImportsInput {
   readonly client: ConstantContactClient;
   readonly clock: Clock;
   readonly lock: HeldLock;
-  readonly csv: RowIssueCsv;
   readonly listId: string;
   readonly maxInFlight: number;
   /** Sends of one batch (first one included) before the run fails with `import-not-accepted`. */
@@ -49,7 +47,7 @@ export interface SendImportsInput {
  * Failed activities are resent, up to `maxSubmissions` sends per batch.
  */
 export async function sendImports(input: SendImportsInput): Promise<PipelineOutcome<ImportBatchCheckpoint>> {
-  const { session, client, clock, lock, csv } = input;
+  const { session, client, clock, lock } = input;
   const { runId, destination, runStore } = session;
   const { imports, claims } = runStore;
   const batches = await imports.batches(runId);
@@ -189,7 +187,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
         }
         await lock.assertHeld();
         await imports.confirm(runId, destination, batch.batch, activity.counters, activity.errors);
-        for (const message of activity.errors) csv.addRejected(batch.batch, message);
+        for (const message of activity.errors) session.rejected(batch.batch, message);
         done = [...done, batch];
         const totals = await imports.totals(runId);
         session.update({

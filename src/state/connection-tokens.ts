@@ -11,3 +11,10 @@ export interface ConnectionTokens {
   /** Deletes the connection's stored tokens (when the connection is destroyed); false if none. */
   delete(connection: string): Promise<boolean>;
 }
+
+export interface TokenLockOptions {
+  /** The identity recorded as the refresh lock's holder. */
+  readonly identity: string;
+  /** How long a refresh waits for another one of the same connection (ms). */
+  readonly timeoutMs: number;
+}

@@ -82,8 +82,11 @@ export interface LockStore {
     options: AcquireLockOptions,
     work: (handle: LockHandle) => Promise<T>,
   ): Promise<T>;
-  /** The current holder of `name`, or undefined if free (a stale holder is still shown). */
+  /**
+   * The current holder of `name`, or undefined if free. SQLite shows a stale holder until it is
+   * taken over; PostgreSQL shows only a holder whose session still holds the lock.
+   */
   holder(name: LockName): Promise<LockHolderRecord | undefined>;
-  /** Every held lock, sorted by name, for `status`. */
+  /** Every held lock (as {@link holder} judges it), sorted by name, for `status`. */
   list(): Promise<LockHolderRecord[]>;
 }

@@ -2,14 +2,18 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Clock, realSleep, type Sleep, systemClock } from './clock';
 import { isProcessAlive } from './lock-staleness';
+import { openPostgresState } from './postgres/open-postgres-state';
+import type { PostgresMigration } from './postgres/postgres-migrations';
+import type { PostgresLocation } from './postgres/postgres-state-url';
 import { SECRET_KEY_ENV } from './secret-key';
 import { openSqliteDatabase } from './sqlite/open-sqlite-database';
 import type { SecretKeySource } from './sqlite/sqlite-encryption';
 import { migrateSqlite, type SqliteMigration } from './sqlite/sqlite-migrations';
 import { SqliteStateContext } from './sqlite/sqlite-state-context';
 import { SqliteStateStore } from './sqlite/sqlite-state-store';
+import { StateError } from './state-errors';
 import type { StateStore } from './state-store';
-import { parseStateUrl, resolveStateUrl } from './state-url';
+import { parseStateUrl, resolveStateUrl, type SqliteLocation, type StateLocation } from './state-url';
 
 /** The key file's name, in the folder of the SQLite database. */
 export const SECRET_KEY_FILE = 'secret.key';
@@ -43,6 +47,12 @@ export interface OpenStateStoreOptions {
    * modules' by the wiring (`exportctlSqliteMigrations`); tests add steps after them.
    */
   readonly migrations: readonly SqliteMigration[];
+  /**
+   * The migrations of a PostgreSQL state, in order: `postgresStateMigrations` composed with the
+   * other modules' by the wiring (`exportctlPostgresMigrations`). Without them a postgres:// URL
+   * throws `state-backend-unsupported`.
+   */
+  readonly postgresMigrations?: readonly PostgresMigration[];
 }
 
 const lockDefaults = {
@@ -54,11 +64,18 @@ const lockDefaults = {
 
 /**
  * Opens the state at `url` (`--state`; when undefined, EXPORTCTL_STATE, else
- * `sqlite:.exportctl/state.db`), creating and migrating it as needed. The secret key is read on
- * first use: EXPORTCTL_SECRET_KEY if set, else `secret.key` beside the database (created 0600 when
- * the state has no encrypted value yet), else for `sqlite::memory:` a key that lives as long as the
- * store. Throws `StateError`: `state-url-invalid`, `state-backend-unsupported` (postgres://),
- * `state-open-failed`, `state-schema-too-new`, `state-schema-mismatch`.
+ * `sqlite:.exportctl/state.db`), creating and migrating it as needed.
+ *
+ * SQLite: the secret key is read on first use: EXPORTCTL_SECRET_KEY if set, else `secret.key`
+ * beside the database (created 0600 when the state has no encrypted value yet), else for
+ * `sqlite::memory:` a key that lives as long as the store.
+ *
+ * PostgreSQL (`postgres://`, `postgresql://`; libpq's PG* variables from `env` fill the gaps): the
+ * schema (default `exportctl`) is created and migrated; the key is EXPORTCTL_SECRET_KEY only, and
+ * its absence is `secret-key-missing` at the first use of a secret, before anything is written.
+ *
+ * Throws `StateError`: `state-url-invalid`, `state-backend-unsupported`, `state-open-failed`,
+ * `state-schema-too-new`, `state-schema-mismatch`.
  */
 export async function openStateStore(
   url: string | undefined,
@@ -66,8 +83,31 @@ export async function openStateStore(
 ): Promise<StateStore> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
+  const location = parseStateUrl(resolveStateUrl(url, env), cwd, env);
+  // The opener is picked by the location's own backend, so the location is the one it takes.
+  return stateOpeners[location.backend](location as never, options, env);
+}
+
+type StateOpener<L extends StateLocation> = (
+  location: L,
+  options: OpenStateStoreOptions,
+  env: NodeJS.ProcessEnv,
+) => Promise<StateStore>;
+
+/** How each backend's location is opened: a new backend is a folder and a line here. */
+const stateOpeners: {
+  readonly [B in StateLocation['backend']]: StateOpener<Extract<StateLocation, { backend: B }>>;
+} = {
+  sqlite: openSqlite,
+  postgres: openPostgres,
+};
+
+async function openSqlite(
+  location: SqliteLocation,
+  options: OpenStateStoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StateStore> {
   const clock = options.clock ?? systemClock;
-  const location = parseStateUrl(resolveStateUrl(url, env), cwd);
   const locks = { ...lockDefaults, ...options.locks };
 
   const db = openSqliteDatabase(location.path);
@@ -99,5 +139,34 @@ export async function openStateStore(
       random: options.random ?? Math.random,
     },
     tokenLocks: { identity: options.actor ?? 'exportctl', timeoutMs: locks.tokenRefreshTimeoutMs },
+  });
+}
+
+async function openPostgres(
+  location: PostgresLocation,
+  options: OpenStateStoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StateStore> {
+  if (options.postgresMigrations === undefined) {
+    throw new StateError(
+      'state-backend-unsupported',
+      `the PostgreSQL state ${location.location} was opened without the PostgreSQL migrations`,
+      {
+        context: { url: location.location, backend: 'postgres' },
+        hint: 'this is a bug in exportctl: open the state through openExportctlState',
+      },
+    );
+  }
+  const locks = { ...lockDefaults, ...options.locks };
+  const envKey = env[SECRET_KEY_ENV];
+  return openPostgresState(location, {
+    clock: options.clock ?? systemClock,
+    sleep: options.sleep ?? realSleep,
+    random: options.random ?? Math.random,
+    hostname: locks.hostname,
+    heartbeatIntervalMs: locks.heartbeatIntervalMs,
+    tokenLocks: { identity: options.actor ?? 'exportctl', timeoutMs: locks.tokenRefreshTimeoutMs },
+    secretKey: envKey !== undefined && envKey.trim() !== '' ? envKey : undefined,
+    migrations: options.postgresMigrations,
   });
 }

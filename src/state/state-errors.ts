@@ -6,8 +6,10 @@ import { type ErrorContext, ExportctlError, type ExportctlErrorOptions } from '.
  */
 export const stateErrorCodes = {
   'state-url-invalid': 'the --state / EXPORTCTL_STATE URL is not one exportctl understands',
-  'state-backend-unsupported': 'the URL names a backend this version cannot use yet (PostgreSQL)',
-  'state-open-failed': 'the state database cannot be opened or is not a SQLite database',
+  'state-backend-unsupported':
+    "the state was opened without its backend's migrations, or lacks what the caller needs",
+  'state-open-failed':
+    'the state database cannot be opened, is not a SQLite database, or its PostgreSQL server cannot be reached or logged in to',
   'state-schema-too-new': 'the state was written by a newer exportctl; upgrade to use it',
   'state-schema-mismatch': 'the applied migrations differ from the ones this exportctl knows',
   'state-closed': 'the store was used after close()',
@@ -20,7 +22,8 @@ export const stateErrorCodes = {
   'lock-lost': 'a lock was taken over (its holder looked stale) while this process held it',
   'secret-key-invalid': 'EXPORTCTL_SECRET_KEY or the key file is not a 32-byte key in base64 or hex',
   'secret-key-mismatch': 'the state was encrypted with another key than the one given',
-  'secret-key-missing': 'the state holds encrypted values but no key is available to read them',
+  'secret-key-missing':
+    'the state holds encrypted values but no key is available to read them (or, on PostgreSQL, EXPORTCTL_SECRET_KEY is unset)',
   'secret-undecryptable': 'a stored value fails its integrity check (altered or moved between rows)',
 } as const;
 
@@ -70,7 +73,14 @@ export class LockTimeoutError extends StateError {
   readonly holder: LockHolderDescription;
   readonly waitedMs: number;
 
-  constructor(lockName: string, holder: LockHolderDescription, waitedMs: number, staleAfterMs: number) {
+  /** `hint` replaces the default one, which explains heartbeat-based takeover (`staleAfterMs`). */
+  constructor(
+    lockName: string,
+    holder: LockHolderDescription,
+    waitedMs: number,
+    staleAfterMs: number,
+    hint?: string,
+  ) {
     const context: ErrorContext = {
       lock: lockName,
       holderIdentity: holder.identity,
@@ -87,8 +97,9 @@ export class LockTimeoutError extends StateError {
       {
         context,
         hint:
+          hint ??
           `wait for it to finish and retry; a holder that died is taken over automatically ` +
-          `(at once on the same host, after ${formatWait(staleAfterMs)} without a heartbeat from another host)`,
+            `(at once on the same host, after ${formatWait(staleAfterMs)} without a heartbeat from another host)`,
       },
     );
     this.lockName = lockName;

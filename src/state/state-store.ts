@@ -11,6 +11,11 @@ import type { StateSerial } from './state-serial';
  * without changing callers; the SQLite one completes synchronously inside.
  */
 export interface StateStore {
+  /**
+   * Which backend holds it (`sqlite`, `postgres`): the key of the wiring's backend registry, which
+   * pairs each state with the run store that goes with it. Nothing else asks.
+   */
+  readonly backend: string;
   /** Where the state is, for messages: a file path, `:memory:`, or a URL without credentials. */
   readonly location: string;
   readonly resources: ResourceStore;

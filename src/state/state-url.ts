@@ -1,4 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
+import {
+  type PostgresLocation,
+  parsePostgresStateUrl,
+  redactPostgresUrl,
+} from './postgres/postgres-state-url';
 import { StateError } from './state-errors';
 
 /** Where the state is when neither --state nor EXPORTCTL_STATE says. */
@@ -6,12 +11,15 @@ export const DEFAULT_STATE_URL = 'sqlite:.exportctl/state.db';
 
 export const STATE_URL_ENV = 'EXPORTCTL_STATE';
 
-/** A parsed state URL. */
-export interface StateLocation {
+/** A parsed `sqlite:` state URL. */
+export interface SqliteLocation {
   readonly backend: 'sqlite';
   /** An absolute file path, or `:memory:`. */
   readonly path: string;
 }
+
+/** A parsed state URL: which backend, and where in it. */
+export type StateLocation = SqliteLocation | PostgresLocation;
 
 /**
  * The URL to open: `flag` (--state), else EXPORTCTL_STATE, else {@link DEFAULT_STATE_URL}. Blank
@@ -22,11 +30,12 @@ export function resolveStateUrl(flag: string | undefined, env: NodeJS.ProcessEnv
 }
 
 /**
- * Parses `sqlite:PATH` (relative to `cwd`), `sqlite:/abs/path.db`, `sqlite:///abs/path.db` and
- * `sqlite::memory:`. `postgres://` and `postgresql://` throw `state-backend-unsupported`; anything
- * else throws `state-url-invalid`. Messages never repeat a URL's user name or password.
+ * Parses `sqlite:PATH` (relative to `cwd`), `sqlite:/abs/path.db`, `sqlite:///abs/path.db`,
+ * `sqlite::memory:`, and `postgres://…` / `postgresql://…` (see `parsePostgresStateUrl`; libpq's
+ * variables are read from `env`). Anything else throws `state-url-invalid`. Messages never repeat a
+ * URL's user name or password.
  */
-export function parseStateUrl(url: string, cwd: string): StateLocation {
+export function parseStateUrl(url: string, cwd: string, env: NodeJS.ProcessEnv = {}): StateLocation {
   const trimmed = url.trim();
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === 'sqlite') {
@@ -45,28 +54,18 @@ export function parseStateUrl(url: string, cwd: string): StateLocation {
     }
     return { backend: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };
   }
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new StateError(
-      'state-backend-unsupported',
-      `PostgreSQL state (${redactUrl(trimmed)}) is not supported yet by this version of exportctl`,
-      {
-        context: { url: redactUrl(trimmed), backend: 'postgres' },
-        hint: `use a SQLite state for now: --state ${DEFAULT_STATE_URL}`,
-      },
-    );
-  }
+  if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgresStateUrl(trimmed, env);
   throw new StateError(
     'state-url-invalid',
     `the state URL ${redactUrl(trimmed)} is not one exportctl knows`,
     {
       context: { url: redactUrl(trimmed) },
-      hint: `write sqlite:PATH (default ${DEFAULT_STATE_URL}) or sqlite::memory:`,
+      hint: `write sqlite:PATH (default ${DEFAULT_STATE_URL}), sqlite::memory: or postgres://USER@HOST/DATABASE?schema=NAME`,
     },
   );
 }
 
 /** `url` with any user name and password replaced by `***`. */
 export function redactUrl(url: string): string {
-  // Greedy up to the last '@': a password with an unencoded '/' or '@' is still hidden.
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/).*@/, '$1***@');
+  return redactPostgresUrl(url);
 }

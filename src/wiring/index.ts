@@ -1,3 +1,5 @@
 export * from './open-exportctl-state';
+export * from './postgres-run-engine';
 export * from './run-engine-state';
+export * from './state-backends';
 export * from './state-migrations';

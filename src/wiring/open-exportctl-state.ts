@@ -1,9 +1,9 @@
 import { type OpenStateStoreOptions, openStateStore, type StateStore } from '../state';
-import { exportctlSqliteMigrations } from './state-migrations';
+import { exportctlPostgresMigrations, exportctlSqliteMigrations } from './state-migrations';
 
 /**
- * Opens exportctl's state at `url` (see `openStateStore`) with every module's migrations: the one
- * way the CLI, watch mode, the export worker and the Pulumi provider open it.
+ * Opens exportctl's state at `url` (see `openStateStore`) with every module's migrations, for
+ * either backend: the one way the CLI, watch mode, the export worker and the Pulumi provider open it.
  */
 export function openExportctlState(
   url: string | undefined,
@@ -11,5 +11,9 @@ export function openExportctlState(
     readonly migrations?: OpenStateStoreOptions['migrations'];
   } = {},
 ): Promise<StateStore> {
-  return openStateStore(url, { ...options, migrations: options.migrations ?? exportctlSqliteMigrations });
+  return openStateStore(url, {
+    postgresMigrations: exportctlPostgresMigrations,
+    ...options,
+    migrations: options.migrations ?? exportctlSqliteMigrations,
+  });
 }

@@ -1,26 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { ResourceChange, RunEngineState, ScratchRunEngineState } from '../engine/control-plane';
-import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
-import { SqliteRunStore } from '../engine/sqlite';
 import { connectionRuntime } from '../resources/connection-runtime';
-import { type Clock, SqliteStateStore, type StateStore, systemClock } from '../state';
-import { openExportctlState } from './open-exportctl-state';
+import { type Clock, type StateStore, systemClock } from '../state';
+import { inScratchFolder, stateBackendOf } from './state-backends';
 
 /**
- * The run engine's store for an opened state: the one place that knows which backend the state is
- * and which run store goes with it (a second backend adds a case here and a folder under
- * `src/engine`). Throws `state-backend-unsupported` for a state the engine has no store for.
+ * The run engine's store for an opened state, from the state's backend entry (`state-backends.ts`).
+ * Throws `state-backend-unsupported` for a state the engine has no store for.
  */
 export function runStoreFor(store: StateStore, clock: Clock = systemClock): RunStore {
-  if (store instanceof SqliteStateStore) return new SqliteRunStore(store.sqlite, () => clock.now());
-  throw new RunEngineError(
-    'state-backend-unsupported',
-    `export runs need a SQLite state; ${store.location} is not one`,
-    { hint: 'use --state sqlite:PATH (the default)' },
-  );
+  return stateBackendOf(store).runStore(store, clock);
 }
 
 /**
@@ -40,26 +30,27 @@ export function runEngineStateFor(
     locks: store.locks,
     runStore,
     connection: (name) => connectionRuntime(store, name),
-    scratchCopy: (changes) => scratchCopy(store, changes, options.env ?? process.env),
+    scratchCopy: (changes) =>
+      scratchCopy(store, changes, options.env ?? process.env, options.clock ?? systemClock),
   };
 }
 
-/** A copy of the SQLite state in a temp folder with `changes` applied as apply would store them. */
+/**
+ * A copy of the state (the backend's own: a SQLite file in a temp folder, a scratch schema beside a
+ * PostgreSQL one) with `changes` applied as apply would store them, and a temp folder for files.
+ */
 async function scratchCopy(
   store: StateStore,
   changes: readonly ResourceChange[],
   env: NodeJS.ProcessEnv,
+  clock: Clock,
 ): Promise<ScratchRunEngineState> {
-  if (!(store instanceof SqliteStateStore)) runStoreFor(store);
-  const sqlite = (store as SqliteStateStore).sqlite;
-  const folder = mkdtempSync(join(tmpdir(), 'exportctl-data-plan-'));
-  try {
-    await sqlite.backup(join(folder, 'state.db'));
-    // A key of its own: the copy's secrets are never read (a dry run makes no request).
-    const copy = await openExportctlState(`sqlite:${join(folder, 'state.db')}`, {
-      cwd: folder,
-      env: { ...env, EXPORTCTL_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') },
-    });
+  const backend = stateBackendOf(store);
+  // Before copying: a state the engine cannot run on has no data plan either.
+  backend.runStore(store, clock);
+  return inScratchFolder(async (folder) => {
+    const scratch = await backend.scratchCopy(store, folder, env, clock);
+    const copy = scratch.store;
     try {
       for (const change of changes) {
         const existing = await copy.resources.get(change.kind, change.name);
@@ -77,19 +68,19 @@ async function scratchCopy(
         }
       }
     } catch (error) {
-      await copy.close();
+      await scratch.dispose();
       throw error;
     }
     return {
-      ...runEngineStateFor(copy, { env }),
+      ...runEngineStateFor(copy, { env, clock }),
       folder,
       dispose: async () => {
-        await copy.close();
-        rmSync(folder, { recursive: true, force: true });
+        try {
+          await scratch.dispose();
+        } finally {
+          rmSync(folder, { recursive: true, force: true });
+        }
       },
     };
-  } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }

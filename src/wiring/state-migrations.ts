@@ -1,5 +1,11 @@
 import { runEngineSqliteMigrations } from '../engine/sqlite/run-engine-sqlite-migrations';
-import { type SqliteMigration, sqliteStateMigrations } from '../state';
+import {
+  type PostgresMigration,
+  postgresStateMigrations,
+  type SqliteMigration,
+  sqliteStateMigrations,
+} from '../state';
+import { postgresRunEngine } from './postgres-run-engine';
 
 /**
  * Every migration of exportctl's SQLite state: the control plane's and the run engine's, composed
@@ -8,4 +14,9 @@ import { type SqliteMigration, sqliteStateMigrations } from '../state';
  */
 export const exportctlSqliteMigrations: readonly SqliteMigration[] = sqliteStateMigrations({
   runEngine: runEngineSqliteMigrations,
+});
+
+/** Every migration of exportctl's PostgreSQL state, as {@link exportctlSqliteMigrations} for SQLite. */
+export const exportctlPostgresMigrations: readonly PostgresMigration[] = postgresStateMigrations({
+  runEngine: postgresRunEngine?.migrations ?? [],
 });

@@ -60,7 +60,7 @@ describe('exportctl run, runs, status (the built CLI against the sandbox)', () =
     );
     expect(result.stdout).toMatch(/^win-back: run \d+ succeeded/m);
     expect(result.stdout).toMatch(
-      /row issues: 11 errors, 12 warnings in .*\/\.exportctl\/runs\/vip-newsletter\/\d+-row-errors\.csv/,
+      /row issues: 11 errors, 12 warnings; as CSV: exportctl runs vip-newsletter \d+ --row-issues > issues\.csv/,
     );
     expect(result.stderr).toMatch(
       /^vip-newsletter: run \d+: importing: 0\/1 call confirmed, 0\/464 contacts/m,

@@ -8,13 +8,14 @@ import {
   type ExportRunResult,
   type RunEngineTuning,
   type RunExportOptions,
+  rowIssueCsv,
   runExport,
 } from '../../src/engine';
 import { applyPlan, computePlan } from '../../src/reconcile';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
-import { runEngineStateFor } from '../../src/wiring';
+import { runEngineStateFor, runStoreFor } from '../../src/wiring';
 import { repoRoot } from './exportctl-cli';
 import { loadProfileGenerator } from './profile-generator';
 import { testSandbox, vipListId, winBackListId } from './sandbox-client';
@@ -49,6 +50,8 @@ export interface ExportWorld {
   run(destination: string, options?: Partial<RunExportOptions>): Promise<ExportRunResult>;
   /** The emails (lowercased, sorted) on a sandbox list. */
   members(listId?: string): string[];
+  /** Run `runId`'s row issues as the CSV `exportctl runs NAME RUN --row-issues` prints. */
+  rowIssueCsv(runId: number): Promise<string>;
 }
 
 /** Test tuning: small polling pauses, quick retries, a limiter registry of its own. */
@@ -139,6 +142,11 @@ export async function exportWorld(
         ...runOptions,
       }),
     members: (listId = vipListId) => listMembers(sandbox, listId),
+    rowIssueCsv: async (runId) => {
+      let text = '';
+      for await (const chunk of rowIssueCsv(runStoreFor(store).rowIssues, runId)) text += chunk;
+      return text;
+    },
   };
 }
 

@@ -56,6 +56,30 @@ async function main() {
         process.exit(0);
         break;
       }
+      case 'locked-increment': {
+        // What apply does, in miniature: read the state, think, write it, under the control-plane
+        // lock. Interleaved holders would lose increments.
+        for (let i = 0; i < request.times; i++) {
+          await store.locks.withLock(
+            'control-plane',
+            { identity: request.identity ?? 'child', command: 'apply' },
+            { timeoutMs: 20_000 },
+            async () => {
+              const current = await store.resources.get('Access', 'counter');
+              const count = Number(current?.spec.count ?? 0);
+              await sleep(request.holdMs);
+              await store.resources.put({
+                kind: 'Access',
+                name: 'counter',
+                owner: 'exportctl',
+                spec: { count: count + 1 },
+              });
+            },
+          );
+        }
+        emit({ event: 'incremented' });
+        break;
+      }
       case 'save-tokens':
         await store.tokens.forConnection(request.connection).save(request.tokens);
         emit({ event: 'saved' });

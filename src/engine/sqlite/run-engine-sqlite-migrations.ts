@@ -248,4 +248,41 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
       `);
     },
   },
+  {
+    // The row issues of each run, in the state instead of a CSV file beside it (that one machine's
+    // disk): readable wherever the state is (`exportctl runs NAME RUN --row-issues`). Kept after the
+    // run's checkpoint is dropped; dropped with the ExportDestination (deleted or replaced), as its
+    // snapshot is. `issues`: how many the run has, so a count reads one row. The issues are stored
+    // in chunks of up to 5,000 (`lines`: a JSON array of [key, field, reason, where, severity,
+    // code], raw DEFLATE, level 1; `first_seq`: the place of its first issue in the run): a million
+    // bad rows are a few hundred rows and ~16 MB written (~190 MB as rows of text), not a million
+    // rows. Runs recorded before keep the CSV file their record names.
+    id: 'run-engine-6-row-issues',
+    up(db) {
+      db.exec(`
+        CREATE TABLE export_row_issue_runs (
+          run_id INTEGER PRIMARY KEY,
+          destination TEXT NOT NULL,
+          issues INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX export_row_issue_runs_by_destination ON export_row_issue_runs (destination);
+
+        CREATE TABLE export_row_issues (
+          run_id INTEGER NOT NULL REFERENCES export_row_issue_runs (run_id) ON DELETE CASCADE,
+          first_seq INTEGER NOT NULL,
+          issues INTEGER NOT NULL,
+          lines BLOB NOT NULL,
+          PRIMARY KEY (run_id, first_seq)
+        ) STRICT;
+
+        CREATE TRIGGER export_destination_removed_row_issues AFTER DELETE ON resources
+        WHEN old.kind = 'ExportDestination'
+        BEGIN
+          DELETE FROM export_row_issues
+          WHERE run_id IN (SELECT run_id FROM export_row_issue_runs WHERE destination = old.name);
+          DELETE FROM export_row_issue_runs WHERE destination = old.name;
+        END;
+      `);
+    },
+  },
 ];

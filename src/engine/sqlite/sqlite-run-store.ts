@@ -4,6 +4,7 @@ import type {
   CheckpointPhase,
   CheckpointStore,
   ListBaselineStore,
+  RowIssueStore,
   RunStore,
   SnapshotMember,
   SnapshotStore,
@@ -11,6 +12,7 @@ import type {
 } from '../run-store';
 import { SqliteImportBatches } from './sqlite-import-batches';
 import { SqliteRemovalBatches } from './sqlite-removal-batches';
+import { SqliteRowIssues } from './sqlite-row-issues';
 import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
 
 interface CheckpointRow {
@@ -34,6 +36,7 @@ export class SqliteRunStore implements RunStore {
   readonly removals: SqliteRemovalBatches;
   readonly claims: ActivityClaimStore;
   readonly unchangedMarks: UnchangedMarkStore;
+  readonly rowIssues: RowIssueStore;
   private readonly context: SqliteRunContext;
 
   /** `db`: the state's connection (migrated); `now`: the clock for the rows' times. */
@@ -46,6 +49,7 @@ export class SqliteRunStore implements RunStore {
     this.snapshots = new SqliteSnapshots(context);
     this.removals = new SqliteRemovalBatches(context);
     this.unchangedMarks = new SqliteUnchangedMarks(context);
+    this.rowIssues = new SqliteRowIssues(context);
     this.claims = {
       async known() {
         const rows = context.db.prepare('SELECT activity_id FROM export_claimed_activities').all() as {

@@ -1,5 +1,8 @@
 import type { StoredTokens, TokenStore } from '../../constant-contact/token-store';
-import type { ConnectionTokens } from '../connection-tokens';
+import type { ConnectionTokens, TokenLockOptions } from '../connection-tokens';
+
+export type { TokenLockOptions } from '../connection-tokens';
+
 import { type LockStore, tokenLock } from '../lock-store';
 import type { SqliteEncryption } from './sqlite-encryption';
 import type { SqliteStateContext } from './sqlite-state-context';
@@ -16,13 +19,6 @@ interface TokenRow {
   ciphertext: Uint8Array;
   bootstrap_fingerprint: string;
   updated_at: number;
-}
-
-export interface TokenLockOptions {
-  /** The identity recorded as the refresh lock's holder. */
-  readonly identity: string;
-  /** How long a refresh waits for another one of the same connection (ms). */
-  readonly timeoutMs: number;
 }
 
 /** {@link ConnectionTokens} on the `oauth_tokens` table and the `token:<connection>` locks. */

@@ -1,3 +1,4 @@
+import { secretAad } from '../secret-aad';
 import type { ConnectionSecretName, PutSecretResult, SecretStore, StoredSecretInfo } from '../secret-store';
 import type { SqliteEncryption } from './sqlite-encryption';
 import type { SqliteStateContext } from './sqlite-state-context';
@@ -81,7 +82,4 @@ export class SqliteSecretStore implements SecretStore {
   }
 }
 
-/** Binds a secret's ciphertext to its row: moved to another row, it no longer decrypts. */
-export function secretAad(connection: string, name: ConnectionSecretName): string {
-  return `secret:${connection}/${name}`;
-}
+export { secretAad } from '../secret-aad';

@@ -24,6 +24,7 @@ export interface SqliteStateStoreParts {
  * {@link SqliteStateStore.sqlite}.
  */
 export class SqliteStateStore implements StateStore {
+  readonly backend = 'sqlite';
   readonly location: string;
   readonly resources: SqliteResourceStore;
   readonly secrets: SqliteSecretStore;

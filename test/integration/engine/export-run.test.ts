@@ -64,8 +64,10 @@ describe('an export run (sandbox over HTTP, SQLite state file)', () => {
       'duplicate-email': 1,
       'name-truncated': 1,
     });
-    expect(rowIssues.csv).toBe(join(w.folder, 'runs', 'vip', `${result.run.id}-row-errors.csv`));
-    const csv = readFileSync(rowIssues.csv as string, 'utf8').split('\n');
+    // In the state, not in a file beside it.
+    expect(rowIssues.csv).toBeNull();
+    const csv = (await w.rowIssueCsv(result.run.id)).split('\n');
+    expect(csv).toHaveLength(1 + 4 + 1);
     expect(csv[0]).toBe('key,field,reason,where,severity,code');
     expect(csv.filter((line) => line.startsWith('C004,EmailAddress,'))[0]).toMatch(
       /profiles\.csv:5,error,invalid-email$/,

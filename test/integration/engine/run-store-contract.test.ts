@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
+import {
+  type RowIssueLine,
+  RunEngineError,
+  type RunStore,
+  type SnapshotMember,
+  type StagedContact,
+} from '../../../src/engine';
 import { runStoreFor } from '../../../src/wiring';
 import { rejectionOf } from '../../support/rejection';
 import { openTestState } from '../../support/state-store';
@@ -33,6 +39,20 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
     const all: SnapshotMember[] = [];
     for await (const page of store.snapshots.members(destination)) all.push(...page);
     return all;
+  };
+  const issue = (n: number, change: Partial<RowIssueLine> = {}): RowIssueLine => ({
+    key: `C${n}`,
+    field: 'EmailAddress',
+    reason: `profiles.csv:${n}: C${n} has an email address that is not valid`,
+    where: `profiles.csv:${n}`,
+    severity: 'error',
+    code: 'invalid-email',
+    ...change,
+  });
+  const issuePages = async (store: RunStore, runId: number, pageSize?: number) => {
+    const pages: (readonly RowIssueLine[])[] = [];
+    for await (const page of store.rowIssues.read(runId, pageSize)) pages.push(page);
+    return pages;
   };
   const body = async (store: RunStore, runId: number, batch: number) =>
     JSON.parse(`[${(await store.imports.data(runId, batch)).toString('utf8')}]`);
@@ -282,6 +302,62 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       await store.unchangedMarks.set('vip', 'm1');
       await store.unchangedMarks.drop('vip');
       expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+    });
+
+    it('appends a run’s row issues batch after batch and reads them back in order, a page at a time', async () => {
+      const store = await open();
+      expect(await store.rowIssues.count(1)).toBe(0);
+      expect(await issuePages(store, 1)).toEqual([]);
+      await store.rowIssues.append(1, 'vip', [issue(1), issue(2)]);
+      await store.rowIssues.append(1, 'vip', []);
+      // Every cell as it was given: commas, quotes, line breaks, non-ASCII, empty cells.
+      const odd = issue(3, {
+        key: '',
+        field: '',
+        reason: 'Row 12: "a, b"\nrefused — ünïcode',
+        where: 'import batch 3',
+        code: 'rejected-by-constant-contact',
+      });
+      await store.rowIssues.append(1, 'vip', [
+        odd,
+        issue(4, { severity: 'warning', code: 'name-truncated' }),
+      ]);
+      await store.rowIssues.append(2, 'vip', [issue(9)]);
+      await store.rowIssues.append(1, 'vip', [issue(5)]);
+      expect(await store.rowIssues.count(1)).toBe(5);
+      expect(await store.rowIssues.count(2)).toBe(1);
+      expect((await issuePages(store, 1, 2)).map((page) => page.length)).toEqual([2, 2, 1]);
+      expect((await issuePages(store, 1, 5)).map((page) => page.length)).toEqual([5]);
+      expect((await issuePages(store, 1)).flat()).toEqual([
+        issue(1),
+        issue(2),
+        odd,
+        issue(4, { severity: 'warning', code: 'name-truncated' }),
+        issue(5),
+      ]);
+      expect((await issuePages(store, 2)).flat()).toEqual([issue(9)]);
+    });
+
+    it('keeps row issues after the run’s checkpoint, without one, and forgets them by run or destination', async () => {
+      const store = await open();
+      await store.checkpoints.create(1, 'vip', 'list-1');
+      await store.rowIssues.append(1, 'vip', [issue(1)]);
+      await store.checkpoints.delete(1);
+      // A dry run has no checkpoint: its issues are recorded all the same.
+      await store.rowIssues.append(2, 'vip', [issue(2), issue(3)]);
+      await store.rowIssues.append(3, 'news', [issue(4)]);
+      expect(await store.rowIssues.count(1)).toBe(1);
+      await store.rowIssues.forget(2);
+      expect(await store.rowIssues.count(2)).toBe(0);
+      expect(await issuePages(store, 2)).toEqual([]);
+      await store.rowIssues.forget(2);
+      // A forgotten run that appends again starts over.
+      await store.rowIssues.append(2, 'vip', [issue(5)]);
+      expect((await issuePages(store, 2)).flat()).toEqual([issue(5)]);
+      await store.rowIssues.forgetDestination('vip');
+      expect(await store.rowIssues.count(1)).toBe(0);
+      expect(await store.rowIssues.count(2)).toBe(0);
+      expect((await issuePages(store, 3)).flat()).toEqual([issue(4)]);
     });
 
     it('holds the snapshot against the list and keeps list baselines', async () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ExportRunResult, groupExportsBySource, runExportGroup } from '../../../src/engine';
 import { ownSourceRowsProvider, type SourceRowProvider } from '../../../src/profiles';
@@ -44,9 +43,8 @@ async function world(data: string) {
 }
 
 /** What must not differ between a destination's run alone and its run in a group. */
-function outcome(w: ExportWorld, result: ExportRunResult, listId: string) {
+async function outcome(w: ExportWorld, result: ExportRunResult, listId: string) {
   const { record } = result;
-  const csv = record.rowIssues.csv;
   return {
     status: result.run.status,
     error: result.error?.code,
@@ -54,7 +52,7 @@ function outcome(w: ExportWorld, result: ExportRunResult, listId: string) {
     membersPerSegment: record.membersPerSegment,
     rowIssues: { ...record.rowIssues, csv: null },
     plan: record.plan,
-    csv: csv === null ? null : readFileSync(csv, 'utf8').split(w.folder).join('<folder>'),
+    csv: (await w.rowIssueCsv(result.run.id)).split(w.folder).join('<folder>'),
     members: w.members(listId),
   };
 }
@@ -65,9 +63,9 @@ describe('destinations of one source in one run (a shared read)', () => {
     const alone = await world(data);
     await alone.w.apply(destinations(alone.w, alone.thirdList));
     const lists = [vipListId, winBackListId, alone.thirdList];
-    const lone: ReturnType<typeof outcome>[] = [];
+    const lone: Awaited<ReturnType<typeof outcome>>[] = [];
     for (const [index, name] of ['vip', 'lapsed', 'signups'].entries())
-      lone.push(outcome(alone.w, await alone.w.run(name), lists[index] as string));
+      lone.push(await outcome(alone.w, await alone.w.run(name), lists[index] as string));
 
     const together = await world(data);
     await together.w.apply(destinations(together.w, together.thirdList));
@@ -81,8 +79,10 @@ describe('destinations of one source in one run (a shared read)', () => {
       (target, sourceRows) => together.w.run(target.destination, { sourceRows }),
       { rows },
     );
-    const grouped = results.map((result, index) =>
-      outcome(together.w, result, index === 2 ? together.thirdList : (lists[index] as string)),
+    const grouped = await Promise.all(
+      results.map((result, index) =>
+        outcome(together.w, result, index === 2 ? together.thirdList : (lists[index] as string)),
+      ),
     );
 
     expect(grouped).toEqual(lone);

@@ -85,7 +85,7 @@ describe('the source encoding', () => {
     expect(result.run.status).toBe('succeeded');
     expect(result.record.rowIssues.byCode['invalid-utf8']).toBe(1);
     expect(firstNameOn(w, 'u1@example.com')).toBe('Jos');
-    const csv = readFileSync(result.record.rowIssues.csv ?? '', 'utf8');
+    const csv = await w.rowIssueCsv(result.run.id);
     expect(csv).toContain('invalid-utf8');
     expect(csv).toContain('FirstName');
     expect(csv).not.toContain('\uFFFD');

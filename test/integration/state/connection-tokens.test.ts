@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { refreshTokenFingerprint } from '../../../src/constant-contact';
 import type { StoredTokens } from '../../../src/constant-contact/token-store';
+import { describeStateStoreContract } from '../../support/state-backends';
 import { startStateChild } from '../../support/state-child';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
@@ -18,9 +19,9 @@ const tokens: StoredTokens = {
   updatedAt: 1_700_000_000_000,
 };
 
-describe('OAuth tokens (TokenStore)', () => {
+describeStateStoreContract('OAuth tokens (TokenStore)', (backend) => {
   it('saves and loads per connection; optional fields stay absent', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const cc = store.tokens.forConnection('marketing-cc');
     expect(await cc.load()).toBeUndefined();
     await cc.save(tokens);
@@ -38,19 +39,8 @@ describe('OAuth tokens (TokenStore)', () => {
     expect(await cc.load()).toEqual(tokens);
   });
 
-  it('encrypts tokens bound to their connection', async () => {
-    const store = await openTestState();
-    await store.tokens.forConnection('a').save(tokens);
-    await store.tokens.forConnection('b').save({ ...tokens, refreshToken: 'rt-b' });
-    store.sqlite.exec(`UPDATE oauth_tokens SET ciphertext = (SELECT ciphertext FROM oauth_tokens WHERE connection = 'b')
-                       WHERE connection = 'a'`);
-    await expect(store.tokens.forConnection('a').load()).rejects.toMatchObject({
-      code: 'secret-undecryptable',
-    });
-  });
-
   it('serialises refreshes of one connection in this process, not of different ones', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const cc = store.tokens.forConnection('cc');
     const log: string[] = [];
     const refresh = (label: string) => async () => {
@@ -75,7 +65,7 @@ describe('OAuth tokens (TokenStore)', () => {
   });
 
   it('releases the refresh lock when the refresh fails', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const cc = store.tokens.forConnection('cc');
     await expect(cc.withRefreshLock(async () => Promise.reject(new Error('401')))).rejects.toThrow('401');
     expect(await store.locks.holder('token:cc')).toBeUndefined();
@@ -84,26 +74,14 @@ describe('OAuth tokens (TokenStore)', () => {
 
   it('is durable across processes: saved in one, loaded in another', async () => {
     const folder = tempFolder();
-    const url = `sqlite:${join(folder, 'state.db')}`;
+    const url = backend.url(folder);
     const env = { EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64') };
     const saver = startStateChild({ op: 'save-tokens', url, connection: 'marketing-cc', tokens }, { env });
     expect((await saver.exited).code).toBe(0);
     const loader = startStateChild({ op: 'load-tokens', url, connection: 'marketing-cc' }, { env });
     expect((await loader.next('loaded')).tokens).toEqual(tokens);
-    const store = await openTestState({ folder, env });
+    const store = await backend.open({ folder, env });
     expect(await store.tokens.forConnection('marketing-cc').load()).toEqual(tokens);
-  });
-
-  it('writes within the call of save, before its promise is awaited (what the client relies on)', async () => {
-    const folder = tempFolder();
-    const store = await openTestState({ folder });
-    const pending = store.tokens.forConnection('marketing-cc').save(tokens);
-    // Read through another connection before awaiting: the row is committed already.
-    const other = new Database(join(folder, 'state.db'), { readonly: true });
-    const row = other.prepare('SELECT COUNT(*) AS rows FROM oauth_tokens').get() as { rows: number };
-    other.close();
-    await pending;
-    expect(row.rows).toBe(1);
   });
 
   it('a process killed right after the token endpoint answered has already stored the rotated refresh token', async () => {
@@ -127,7 +105,7 @@ describe('OAuth tokens (TokenStore)', () => {
     try {
       const { port } = server.address() as AddressInfo;
       const folder = tempFolder();
-      const url = `sqlite:${join(folder, 'state.db')}`;
+      const url = backend.url(folder);
       const env = { EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64') };
       const child = startStateChild(
         {
@@ -143,7 +121,7 @@ describe('OAuth tokens (TokenStore)', () => {
       const exit = await child.exited;
       expect([exit.signal, exit.events]).toEqual(['SIGKILL', []]);
       expect(used).toEqual(['rt-bootstrap']);
-      const store = await openTestState({ folder, env });
+      const store = await backend.open({ folder, env });
       expect(await store.tokens.forConnection('marketing-cc').load()).toMatchObject({
         refreshToken: 'rt-rotated-by-cc',
         bootstrapFingerprint: refreshTokenFingerprint('rt-bootstrap'),
@@ -155,16 +133,42 @@ describe('OAuth tokens (TokenStore)', () => {
 
   it('excludes refreshes across processes: no update is lost', async () => {
     const folder = tempFolder();
-    const url = `sqlite:${join(folder, 'state.db')}`;
+    const url = backend.url(folder);
     // No EXPORTCTL_SECRET_KEY: both children race to create the key file and migrate a new state.
     const request = { op: 'refresh-increment', url, connection: 'cc', times: 3, holdMs: 40 };
-    const children = [startStateChild(request), startStateChild(request)];
+    const env = backend.childEnv(folder);
+    const children = [startStateChild(request, { env }), startStateChild(request, { env })];
     const exits = await Promise.all(children.map((child) => child.exited));
     expect(exits.map((exit) => [exit.code, exit.events.at(-1)?.event])).toEqual([
       [0, 'refreshed'],
       [0, 'refreshed'],
     ]);
-    const store = await openTestState({ folder });
+    const store = await backend.open({ folder });
     expect((await store.tokens.forConnection('cc').load())?.refreshToken).toBe('rt-6');
+  });
+});
+
+describe('OAuth tokens in SQLite', () => {
+  it('encrypts tokens bound to their connection', async () => {
+    const store = await openTestState();
+    await store.tokens.forConnection('a').save(tokens);
+    await store.tokens.forConnection('b').save({ ...tokens, refreshToken: 'rt-b' });
+    store.sqlite.exec(`UPDATE oauth_tokens SET ciphertext = (SELECT ciphertext FROM oauth_tokens WHERE connection = 'b')
+                       WHERE connection = 'a'`);
+    await expect(store.tokens.forConnection('a').load()).rejects.toMatchObject({
+      code: 'secret-undecryptable',
+    });
+  });
+
+  it('writes within the call of save, before its promise is awaited (what the client relies on)', async () => {
+    const folder = tempFolder();
+    const store = await openTestState({ folder });
+    const pending = store.tokens.forConnection('marketing-cc').save(tokens);
+    // Read through another connection before awaiting: the row is committed already.
+    const other = new Database(join(folder, 'state.db'), { readonly: true });
+    const row = other.prepare('SELECT COUNT(*) AS rows FROM oauth_tokens').get() as { rows: number };
+    other.close();
+    await pending;
+    expect(row.rows).toBe(1);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LockTimeoutError, lockRetryDelay } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
 import { rejectionOf } from '../../support/rejection';
+import { describeStateStoreContract } from '../../support/state-backends';
 import { startStateChild } from '../../support/state-child';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
@@ -13,10 +14,10 @@ const analyst = { identity: 'analyst@example.com', command: 'run vip-newsletter'
 
 const timeout = (promise: Promise<unknown>) => rejectionOf(promise, LockTimeoutError);
 
-describe('locks in one process', () => {
+describeStateStoreContract('locks in one process', (backend) => {
   it('records the holder and refuses a second taker, naming the holder exactly', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock, sleep: clock.sleep, random: () => 0.5 });
+    const store = await backend.open({ clock, sleep: clock.sleep, random: () => 0.5 });
     const handle = await store.locks.acquire('control-plane', ops);
     expect(handle.holder).toEqual({
       lock: 'control-plane',
@@ -47,7 +48,7 @@ describe('locks in one process', () => {
   });
 
   it('hands the lock to a waiter once released; other lock names are independent', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const first = await store.locks.acquire('destination:vip', analyst);
     const other = await store.locks.acquire('destination:sales', analyst);
     const waiting = store.locks.acquire('destination:vip', ops, { timeoutMs: 5000 });
@@ -68,7 +69,7 @@ describe('locks in one process', () => {
   });
 
   it('releases withLock whatever the work does', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     await expect(
       store.locks.withLock('control-plane', ops, {}, async (handle) => {
         await handle.assertHeld();
@@ -81,7 +82,7 @@ describe('locks in one process', () => {
 
   it('refreshes the heartbeat while held', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock, locks: { heartbeatIntervalMs: 10 } });
+    const store = await backend.open({ clock, locks: { heartbeatIntervalMs: 10 } });
     const handle = await store.locks.acquire('control-plane', ops);
     clock.advance(7000);
     await new Promise((resolve) => setTimeout(resolve, 80));
@@ -89,6 +90,17 @@ describe('locks in one process', () => {
     await handle.release();
   });
 
+  it('releases what it holds on close', async () => {
+    const folder = tempFolder();
+    const store = await backend.open({ folder });
+    await store.locks.acquire('control-plane', ops);
+    await store.close();
+    const other = await backend.open({ folder });
+    expect(await other.locks.holder('control-plane')).toBeUndefined();
+  });
+});
+
+describe('locks of SQLite holders on other hosts (heartbeats)', () => {
   it('takes over a holder on another host only after its heartbeat is older than the bound', async () => {
     const folder = tempFolder();
     const clockA = fakeClock();
@@ -113,20 +125,12 @@ describe('locks in one process', () => {
     await held.release();
     expect((await hostB.locks.holder('control-plane'))?.identity).toBe('analyst@example.com');
   });
-
-  it('releases what it holds on close', async () => {
-    const folder = tempFolder();
-    const store = await openTestState({ folder });
-    await store.locks.acquire('control-plane', ops);
-    await store.close();
-    const other = await openTestState({ folder });
-    expect(await other.locks.holder('control-plane')).toBeUndefined();
-  });
 });
 
-describe('locks across processes', () => {
+describeStateStoreContract('locks across processes', (backend) => {
   it('makes a second process wait for the first, then take the lock', async () => {
-    const url = `sqlite:${join(tempFolder(), 'state.db')}`;
+    const folder = tempFolder();
+    const url = backend.url(folder);
     const first = startStateChild({ op: 'hold', url, lock: 'control-plane', ...ops, holdMs: 400 });
     await first.next('acquired');
     const second = startStateChild({
@@ -147,12 +151,12 @@ describe('locks across processes', () => {
     const folder = tempFolder();
     const holder = startStateChild({
       op: 'hold',
-      url: `sqlite:${join(folder, 'state.db')}`,
+      url: backend.url(folder),
       lock: 'control-plane',
       ...ops,
     });
     await holder.next('acquired');
-    const store = await openTestState({ folder });
+    const store = await backend.open({ folder });
     const error = await timeout(store.locks.acquire('control-plane', analyst, { timeoutMs: 300 }));
     expect(error.message).toMatch(
       new RegExp(
@@ -166,6 +170,21 @@ describe('locks across processes', () => {
     expect((await holder.exited).code).toBe(0);
   });
 
+  it('releases a held lock when its process exits without releasing', async () => {
+    const folder = tempFolder();
+    const child = startStateChild({
+      op: 'hold-and-exit',
+      url: backend.url(folder),
+      lock: 'control-plane',
+      ...ops,
+    });
+    expect((await child.exited).code).toBe(0);
+    const store = await backend.open({ folder });
+    expect(await store.locks.holder('control-plane')).toBeUndefined();
+  });
+});
+
+describe('SQLite locks across processes', () => {
   it('takes over the lock of a holder killed with SIGKILL', async () => {
     const folder = tempFolder();
     const holder = startStateChild({
@@ -183,18 +202,5 @@ describe('locks across processes', () => {
     expect(handle.tookOver?.holder).toMatchObject({ pid: holder.pid, identity: 'analyst@example.com' });
     expect(handle.tookOver?.reason).toBe(`process ${holder.pid} on ${hostname()} no longer exists`);
     expect((await store.locks.holder('destination:vip'))?.pid).toBe(process.pid);
-  });
-
-  it('releases a held lock when its process exits without releasing', async () => {
-    const folder = tempFolder();
-    const child = startStateChild({
-      op: 'hold-and-exit',
-      url: `sqlite:${join(folder, 'state.db')}`,
-      lock: 'control-plane',
-      ...ops,
-    });
-    expect((await child.exited).code).toBe(0);
-    const store = await openTestState({ folder });
-    expect(await store.locks.holder('control-plane')).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { OwnershipError, type ResourceToPut, specHash } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
-import { openTestState } from '../../support/state-store';
+import { describeStateStoreContract } from '../../support/state-backends';
 
 const destination: ResourceToPut = {
   kind: 'ExportDestination',
@@ -10,10 +10,10 @@ const destination: ResourceToPut = {
   spec: { connection: 'marketing-cc', listId: 'list-1', segments: ['VIP'], dataMatching: { email: 'Email' } },
 };
 
-describe('applied resources', () => {
+describeStateStoreContract('applied resources', (backend) => {
   it('creates at generation 1 with the spec hash and times', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     const result = await store.resources.put(destination);
     expect(result.change).toBe('created');
     expect(result.resource).toEqual({
@@ -34,7 +34,7 @@ describe('applied resources', () => {
 
   it('bumps the generation only when the spec hash changes', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     await store.resources.put(destination);
     clock.advance(1000);
     const reordered = { ...destination, spec: { dataMatching: { email: 'Email' }, ...destination.spec } };
@@ -60,7 +60,7 @@ describe('applied resources', () => {
   });
 
   it('lists by kind and owner, ordered by kind then name', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     await store.resources.put({ ...destination, name: 'b-dest' });
     await store.resources.put({ ...destination, name: 'a-dest', owner: 'pulumi' });
     await store.resources.put({
@@ -85,7 +85,7 @@ describe('applied resources', () => {
   });
 
   it('refuses changes and deletes across owners, and writes nothing then', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     await store.resources.put({ ...destination, owner: 'pulumi' });
     const attempt = store.resources.put({
       ...destination,
@@ -113,7 +113,7 @@ describe('applied resources', () => {
   });
 
   it("keeps each Pulumi stack's resources apart, and lets a stack claim a legacy `pulumi` one", async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const dev = 'pulumi:acme/exportctl/dev' as const;
     const prod = 'pulumi:acme/exportctl/prod' as const;
     expect((await store.resources.put({ ...destination, owner: dev })).resource.owner).toBe(dev);
@@ -148,7 +148,7 @@ describe('applied resources', () => {
 
   it('merges conditions by type, moving lastTransitionTime only on a status change', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     await store.resources.put(destination);
     const t0 = clock.now();
     await store.resources.setConditions('ExportDestination', 'vip-newsletter', [
@@ -199,7 +199,7 @@ describe('applied resources', () => {
 
   it('records remote facts with the time they were read; status writes need the resource', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     await store.resources.put({ ...destination, owner: 'pulumi' });
     // Status is observation, not desired state: either owner's process may record it.
     const facts = await store.resources.setRemoteFacts('ExportDestination', 'vip-newsletter', {

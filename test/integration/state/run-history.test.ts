@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/state';
 import { fakeClock } from '../../support/fake-clock';
-import { openTestState } from '../../support/state-store';
+import { describeStateStoreContract } from '../../support/state-backends';
 
-describe('run history', () => {
+describeStateStoreContract('run history', (backend) => {
   it('starts, updates and finishes a run', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     const started = await store.runs.start({
       destination: 'vip-newsletter',
       trigger: 'manual',
@@ -41,7 +41,7 @@ describe('run history', () => {
   });
 
   it('keeps the record when finish gives none; finished runs are final', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const run = await store.runs.start({ destination: 'd', trigger: 'schedule', record: { planned: 5 } });
     expect(run.actor).toBeUndefined();
     expect(run.gitCommit).toBeUndefined();
@@ -60,7 +60,7 @@ describe('run history', () => {
 
   it('lists newest first, by destination, with a limit, and the last run of each destination', async () => {
     const clock = fakeClock();
-    const store = await openTestState({ clock });
+    const store = await backend.open({ clock });
     const ids: Record<string, number> = {};
     for (const [label, destination] of [
       ['a1', 'a'],

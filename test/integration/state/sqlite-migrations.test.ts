@@ -48,6 +48,8 @@ describe('opening a SQLite state', () => {
       'export_list_baselines',
       'export_removal_batches',
       'export_removals',
+      'export_row_issue_runs',
+      'export_row_issues',
       'export_run_contacts',
       'export_snapshot_revisions',
       'export_snapshots',
@@ -68,6 +70,7 @@ describe('opening a SQLite state', () => {
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: clock.now() },
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: clock.now() },
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: clock.now() },
+      { version: 9, id: 'run-engine-6-row-issues', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -148,6 +151,7 @@ describe('opening a SQLite state', () => {
       { version: 6, id: 'control-plane-2-state-serial', appliedAt: 1000 },
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: 1000 },
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: 1000 },
+      { version: 9, id: 'run-engine-6-row-issues', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -186,6 +190,7 @@ describe('opening a SQLite state', () => {
       'control-plane-2-state-serial',
       'control-plane-3-owner-stack',
       'run-engine-5-compact-snapshots',
+      'run-engine-6-row-issues',
       'test-module-1-snapshots',
     ]);
     await store.close();
@@ -246,7 +251,7 @@ describe('opening a SQLite state', () => {
     expect(error.hint).toMatch(/not a SQLite database/);
   });
 
-  it('says postgres is not supported yet', async () => {
+  it('refuses a postgres URL when opened without the PostgreSQL migrations', async () => {
     const error = await openError(
       openStateStore('postgres://u:p@localhost/state', { env: {}, migrations: sqliteStateMigrations }),
     );

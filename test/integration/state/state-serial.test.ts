@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, readAppliedMigrations, specHash } from '../../../src/state';
 import { exportctlSqliteMigrations as sqliteStateMigrations } from '../../../src/wiring/state-migrations';
+import { describeStateStoreContract } from '../../support/state-backends';
 import { openTestState } from '../../support/state-store';
 import { tempFolder } from '../../support/temp-folder';
 
@@ -12,10 +13,10 @@ const access = (administrators: string[]) => ({
   spec: { administrators },
 });
 
-describe('the state serial (what a saved plan was made at)', () => {
+describeStateStoreContract('the state serial (what a saved plan was made at)', (backend) => {
   it('starts at 0 with a lineage of its own, per state', async () => {
-    const one = await openTestState();
-    const two = await openTestState();
+    const one = await backend.open();
+    const two = await backend.open();
     const first = await one.serial();
     expect(first.serial).toBe(0);
     expect(first.lineage).toMatch(/^[0-9a-f-]{36}$/);
@@ -23,7 +24,7 @@ describe('the state serial (what a saved plan was made at)', () => {
   });
 
   it('moves with every change of applied resources, secrets or stored tokens, and only then', async () => {
-    const store = await openTestState();
+    const store = await backend.open();
     const serial = async () => (await store.serial()).serial;
 
     await store.resources.put(access(['a@example.com']));
@@ -66,7 +67,9 @@ describe('the state serial (what a saved plan was made at)', () => {
     expect(await store.resources.delete('Access', 'default', 'exportctl')).toBe(false);
     expect(await serial()).toBe(8);
   });
+});
 
+describe('the state serial in SQLite', () => {
   it('is added to a state made before it by the migration control-plane-2-state-serial, keeping the data', async () => {
     const folder = tempFolder();
     // The migrations released before it (later ones need not be there for this one to run).

@@ -52,6 +52,20 @@ describe('renderRunSummary', () => {
     ]);
   });
 
+  it('says how to get the row issues of a run that kept them in the state, not a file', () => {
+    const base = oneOfEach();
+    const record = { ...base.record, rowIssues: { ...base.record.rowIssues, csv: null } };
+    expect(renderRunSummary({ ...base, record }).at(-1)).toBe(
+      '  row issues: 1 error, 1 warning, 1 refused by Constant Contact; as CSV: exportctl runs vip 7 --row-issues > issues.csv',
+    );
+    const clean = {
+      ...record,
+      counts: { ...record.counts, rejected: 0 },
+      rowIssues: { errors: 0, warnings: 0, byCode: {}, csv: null },
+    };
+    expect(renderRunSummary({ ...base, record: clean }).join('\n')).not.toContain('row issues');
+  });
+
   it('says a skipped run was unchanged and read and sent nothing', () => {
     const base = oneOfEach();
     const record = {

@@ -1,9 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RowIssueCsv, rowIssueCsvPath } from '../../../src/engine';
+import { rejectedContactLine, rowIssueCsvHeader, rowIssueCsvLine, rowIssueLine } from '../../../src/engine';
 import type { RowIssue } from '../../../src/profiles';
-import { tempFolder } from '../../support/temp-folder';
 
 const issue: RowIssue = {
   severity: 'error',
@@ -15,24 +12,20 @@ const issue: RowIssue = {
   field: 'EmailAddress',
 };
 
-describe('RowIssueCsv', () => {
-  it('writes RFC 4180 lines under one header, and appends when a resumed run adds more', () => {
-    const path = join(tempFolder(), 'runs', 'vip', '7-row-errors.csv');
-    const first = new RowIssueCsv(path);
-    first.add(issue);
-    first.addRejected(3, 'Row 12: invalid email address');
-    first.close();
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    const resumed = new RowIssueCsv(path);
-    resumed.add({
-      ...issue,
-      severity: 'warning',
-      code: 'name-truncated',
-      message: 'cut',
-      field: 'FirstName',
-    });
-    resumed.close();
-    expect(readFileSync(path, 'utf8')).toBe(
+describe('row-issue CSV lines', () => {
+  it('writes RFC 4180 lines under the header, the columns the CSV file had', () => {
+    const lines = [
+      rowIssueLine(issue),
+      rejectedContactLine(3, 'Row 12: invalid email address'),
+      rowIssueLine({
+        ...issue,
+        severity: 'warning',
+        code: 'name-truncated',
+        message: 'cut',
+        field: 'FirstName',
+      }),
+    ];
+    expect(rowIssueCsvHeader + lines.map(rowIssueCsvLine).join('')).toBe(
       [
         'key,field,reason,where,severity,code',
         'C004,EmailAddress,"profiles.csv:4: C004 has an email address that is not valid: ""a, """"b""""""; the profile is not exported",profiles.csv:4,error,invalid-email',
@@ -43,16 +36,8 @@ describe('RowIssueCsv', () => {
     );
   });
 
-  it('creates no file when there is nothing to write', () => {
-    const path = join(tempFolder(), 'none.csv');
-    new RowIssueCsv(path).close();
-    expect(existsSync(path)).toBe(false);
-  });
-
-  it('lives beside the state, or in the temp folder for an in-memory state', () => {
-    expect(rowIssueCsvPath('/srv/exportctl/state.db', 'vip', 12)).toBe(
-      '/srv/exportctl/runs/vip/12-row-errors.csv',
-    );
-    expect(rowIssueCsvPath(':memory:', 'vip', 12)).toMatch(/exportctl-runs\/runs\/vip\/12-row-errors\.csv$/);
+  it('keeps an issue without key nor field as empty cells', () => {
+    const { key: _key, field: _field, ...bare } = issue;
+    expect(rowIssueLine(bare)).toMatchObject({ key: '', field: '', where: 'profiles.csv:4' });
   });
 });

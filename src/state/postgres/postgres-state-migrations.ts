@@ -1,0 +1,22 @@
+import { controlPlanePostgresMigrations } from './control-plane-postgres-migrations';
+import type { PostgresMigration } from './postgres-migrations';
+
+/**
+ * The migrations of the modules that own tables in the PostgreSQL state besides the control plane,
+ * handed over by the wiring (`src/wiring`): this module imports none of them.
+ */
+export interface PostgresStateModuleMigrations {
+  /** The run engine's (`run-engine-N-…`), in its order; new ones are appended to its list. */
+  readonly runEngine: readonly PostgresMigration[];
+}
+
+/**
+ * Every migration of the PostgreSQL state, in the one order they run: the control plane's, then the
+ * run engine's (whose tables refer to `resources`). As with `sqliteStateMigrations`, released
+ * versions never move: later steps of either module go at the END.
+ */
+export function postgresStateMigrations(
+  modules: PostgresStateModuleMigrations,
+): readonly PostgresMigration[] {
+  return [...controlPlanePostgresMigrations, ...modules.runEngine];
+}

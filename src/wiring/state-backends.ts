@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunEngineError } from '../engine/run-engine-errors';
+import type { RunStore } from '../engine/run-store';
+import { SqliteRunStore } from '../engine/sqlite';
+import {
+  type Clock,
+  copyPostgresState,
+  type PostgresStateStore,
+  type SqliteStateStore,
+  type StateStore,
+} from '../state';
+import { openExportctlState } from './open-exportctl-state';
+import { postgresRunEngine } from './postgres-run-engine';
+import { exportctlPostgresMigrations } from './state-migrations';
+
+/** A throwaway copy of a state, for previews: opened, and removed by `dispose`. */
+export interface ScratchState {
+  readonly store: StateStore;
+  dispose(): Promise<void>;
+}
+
+/** What the wiring knows about one state backend, besides how to open it (`openStateStore`). */
+export interface StateBackend<S extends StateStore> {
+  /** The run engine's store on a state of this backend. Throws `state-backend-unsupported` if none. */
+  runStore(store: S, clock: Clock): RunStore;
+  /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
+  scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
+}
+
+/** A key of its own for a copy: its secrets are never read (a dry run makes no request). */
+const scratchKey = Buffer.alloc(32, 7).toString('base64');
+
+const sqliteBackend: StateBackend<SqliteStateStore> = {
+  runStore: (store, clock) => new SqliteRunStore(store.sqlite, () => clock.now()),
+  async scratchCopy(store, folder, env) {
+    await store.sqlite.backup(join(folder, 'state.db'));
+    const copy = await openExportctlState(`sqlite:${join(folder, 'state.db')}`, {
+      cwd: folder,
+      env: { ...env, EXPORTCTL_SECRET_KEY: scratchKey },
+    });
+    return { store: copy, dispose: () => copy.close() };
+  },
+};
+
+const postgresBackend: StateBackend<PostgresStateStore> = {
+  runStore(store, clock) {
+    if (postgresRunEngine === undefined) {
+      throw new RunEngineError(
+        'state-backend-unsupported',
+        `export runs cannot use the PostgreSQL state ${store.location} yet: this build of exportctl has no ` +
+          'PostgreSQL store for snapshots and checkpoints',
+        {
+          hint: 'run exports with a SQLite state (--state sqlite:PATH) for now; plan, apply, destroy, status and runs work on PostgreSQL',
+        },
+      );
+    }
+    return postgresRunEngine.runStore(store.pool, () => clock.now());
+  },
+  async scratchCopy(store, _folder, _env, clock) {
+    const copy = await copyPostgresState(store, {
+      migrations: exportctlPostgresMigrations,
+      clock,
+      secretKey: scratchKey,
+    });
+    return { store: copy.store, dispose: copy.dispose };
+  },
+};
+
+/**
+ * The state backends, by `StateStore.backend`: the one place that pairs a state with its run store
+ * and knows how to copy it. A new backend is a folder under `src/state` (and `src/engine` for its
+ * run store) and a line here; nothing else asks which backend a state is.
+ */
+const stateBackends: Readonly<Record<string, StateBackend<StateStore>>> = {
+  // Each entry receives only stores whose `backend` is its key, which is what the casts say.
+  sqlite: sqliteBackend as unknown as StateBackend<StateStore>,
+  postgres: postgresBackend as unknown as StateBackend<StateStore>,
+};
+
+/** The backend entry of `store`; throws `state-backend-unsupported` for a backend the wiring lacks. */
+export function stateBackendOf(store: StateStore): StateBackend<StateStore> {
+  const backend = stateBackends[store.backend];
+  if (backend === undefined) {
+    throw new RunEngineError(
+      'state-backend-unsupported',
+      `export runs cannot use the state ${store.location}`,
+      {
+        hint: 'use --state sqlite:PATH (the default)',
+      },
+    );
+  }
+  return backend;
+}
+
+/** A temp folder for a scratch copy's files, removed if `work` fails. */
+export async function inScratchFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
+  const folder = mkdtempSync(join(tmpdir(), 'exportctl-data-plan-'));
+  try {
+    return await work(folder);
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+}
