@@ -49,6 +49,8 @@ export function startSandbox(root, args = []) {
         ...line,
         stats: () => getJson(`${line.url}/__sandbox/stats`),
         lists: async () => (await getJson(`${line.url}/__sandbox/lists`)).lists,
+        /** The sandbox's request log, oldest first (its last 10,000 requests at most). */
+        requests: async () => (await getJson(`${line.url}/__sandbox/requests?limit=10000`)).requests,
         /** The sandbox process's peak RSS so far, in bytes (VmHWM). */
         peakRss: () =>
           Number(

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   type ActivityReport,
   type Clock,
@@ -41,6 +42,12 @@ export interface ActivityPipelineOptions<J> {
   readonly clock: Clock;
   /** Jobs to send, in order. */
   readonly queued: readonly J[];
+  /**
+   * Jobs still being planned, sent after `queued`: the next one is asked for whenever no job waits
+   * to be sent, so it is planned while the request before it is in the air. The pipeline ends only
+   * once they have ended; the signal or a failure stops asking for more.
+   */
+  readonly arrivals?: AsyncIterable<J> | undefined;
   /** Jobs already sent (a resumed run), by activity ID. */
   readonly submitted: ReadonlyMap<string, J>;
   /** Most activities in flight at once. */
@@ -53,7 +60,7 @@ export interface ActivityPipelineOptions<J> {
 
 /** How a pipeline ended. */
 export interface PipelineOutcome<J> {
-  /** True when the signal stopped it with jobs still queued. */
+  /** True when the signal stopped it with jobs still queued (or still to arrive). */
   readonly stopped: boolean;
   /** Jobs never sent because of the signal, in order. */
   readonly unsent: readonly J[];
@@ -68,9 +75,11 @@ export interface PipelineOutcome<J> {
  * sends — while the rate limiter spaces its requests anyway — or whenever it has nothing to send;
  * by the poller once the sender has stopped. A failed activity's job is settled by the poller at
  * once and goes back to the front of the queue before its room is given up, so it is sent again
- * before the jobs behind it. Resolves when every job is settled, or, once the signal aborts, when
- * those in flight are. When one loop fails, the other stops taking new work and is waited for; then
- * the pipeline rejects with the first failure.
+ * before the jobs behind it. With `arrivals`, a third loop, the feeder, asks for the next job
+ * whenever the queue is empty (the jobs being planned while the first ones are sent). Resolves
+ * when every job is settled, or, once the signal aborts, when those in flight are. When one loop
+ * fails, the others stop taking new work and are waited for; then the pipeline rejects with the
+ * first failure.
  */
 export async function runActivityPipeline<J>(
   options: ActivityPipelineOptions<J>,
@@ -84,6 +93,8 @@ export async function runActivityPipeline<J>(
   let settling = 0;
   let failure: { error: unknown } | undefined;
   let sending = true;
+  let arriving = options.arrivals !== undefined;
+  let arrivalsEnded = options.arrivals === undefined;
   // Wakes the loops that wait for the other: room freed, a job completed or queued again, an end.
   let waiting: (() => void)[] = [];
   const change = () => {
@@ -113,11 +124,13 @@ export async function runActivityPipeline<J>(
       while (failure === undefined && !options.signal?.aborted) {
         if (queue.length === 0 || inFlight.size >= options.maxInFlight) {
           if (await settleOne()) continue;
-          if (queue.length === 0 && inFlight.size === 0 && settling === 0) return;
+          if (queue.length === 0 && inFlight.size === 0 && settling === 0 && !arriving) return;
           await nextChange();
           continue;
         }
         const job = queue.shift() as J;
+        // Room in the queue: the next arrival is planned while this request is in the air.
+        change();
         const activityId = await steps.submit(job);
         if (activityId === undefined) queue.push(job);
         else inFlight.set(activityId, { job, since: clock.now() });
@@ -179,14 +192,43 @@ export async function runActivityPipeline<J>(
     }
   };
 
+  const feeder = async () => {
+    const arrivals = options.arrivals;
+    if (arrivals === undefined) return;
+    const iterator = arrivals[Symbol.asyncIterator]();
+    try {
+      while (failure === undefined && !options.signal?.aborted) {
+        if (queue.length > 0) {
+          await nextChange();
+          continue;
+        }
+        // One turn first: the request of the job just taken gets on its way before the next one is
+        // planned (planning writes to the state, synchronously for SQLite).
+        await nextTurn();
+        if (failure !== undefined || options.signal?.aborted) return;
+        const next = await iterator.next();
+        if (next.done) {
+          arrivalsEnded = true;
+          return;
+        }
+        queue.push(next.value);
+        change();
+      }
+    } finally {
+      arriving = false;
+      change();
+      if (!arrivalsEnded) await iterator.return?.();
+    }
+  };
+
   const guard = (loop: () => Promise<void>) =>
     loop().catch((error: unknown) => {
       failure ??= { error };
       change();
     });
-  await Promise.all([guard(sender), guard(poller)]);
+  await Promise.all([guard(sender), guard(poller), guard(feeder)]);
   if (failure) throw failure.error;
-  return { stopped: queue.length > 0, unsent: queue };
+  return { stopped: queue.length > 0 || !arrivalsEnded, unsent: queue };
 }
 
 /**

@@ -1,5 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
+import { type ImportBatchLimits, importEntryJson } from '../constant-contact';
 import {
   contactFingerprint,
   duplicateEmailIssue,
@@ -8,7 +7,8 @@ import {
   type RowLocation,
 } from '../profiles';
 import type { ContactIndex } from './contact-index';
-import type { ImportBatchStore, PlannedImportBatch, StagedContact } from './run-store';
+import { cutImportBatches } from './plan-import-batches';
+import type { ImportBatchStore, PlannedImportBatch, StagedContact, UnplannedContact } from './run-store';
 import { fingerprintHalves } from './snapshot-fingerprint';
 
 export interface ImportStagingOptions {
@@ -154,8 +154,9 @@ export class ImportStaging {
   }
 
   /**
-   * Cuts the staged contacts into import batches, handing each to `storeBatch` (a real run stores
-   * it). Yields to the event loop now and then; an aborted signal stops it with its reason.
+   * Cuts the staged contacts into import batches (`cutImportBatches`), handing each to `storeBatch`
+   * (a real run keeps them, to plan them as it sends). Yields to the event loop now and then; an
+   * aborted signal stops it with its reason.
    */
   async cut(
     listId: string,
@@ -163,34 +164,28 @@ export class ImportStaging {
     storeBatch: ((batch: number, planned: PlannedImportBatch) => Promise<void>) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<ImportPlanCounts> {
-    const cutter = new ImportBatchCutter<{ seq: number; bytes: number }>(
-      [listId],
-      limits,
-      (contact) => contact.bytes,
-    );
     let importCalls = 0;
     let toImport = 0;
-    const store = async (batch: { contacts: readonly { seq: number }[]; bodyBytes: number } | undefined) => {
-      if (batch === undefined) return;
+    for await (const batch of cutImportBatches(this.livePages(), listId, limits, signal)) {
       importCalls += 1;
-      await storeBatch?.(importCalls, {
-        contacts: batch.contacts.length,
-        bodyBytes: batch.bodyBytes,
-        firstSeq: (batch.contacts[0] as { seq: number }).seq,
-        lastSeq: (batch.contacts[batch.contacts.length - 1] as { seq: number }).seq,
-      });
-    };
+      toImport += batch.contacts;
+      await storeBatch?.(importCalls, batch);
+    }
+    return { importCalls, toImport };
+  }
+
+  /** The staged contacts still to send, as `[seq, bytes]` pages in `seq` order. */
+  private *livePages(): Generator<UnplannedContact[]> {
+    let page: UnplannedContact[] = [];
     for (let seq = 0; seq < this.nextSeq; seq++) {
       if (this.live[seq] !== 1) continue;
-      toImport += 1;
-      await store(cutter.add({ seq, bytes: this.bytes[seq] as number }));
-      if (toImport % 50_000 === 0) {
-        signal?.throwIfAborted();
-        await nextTurn();
+      page.push([seq, this.bytes[seq] as number]);
+      if (page.length === stagedPerWrite) {
+        yield page;
+        page = [];
       }
     }
-    await store(cutter.finish());
-    return { importCalls, toImport };
+    yield page;
   }
 
   private rowLocation(position: number): RowLocation {

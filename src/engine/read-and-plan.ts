@@ -35,15 +35,28 @@ export interface ReadAndPlanInput {
   readonly sourceRows?: SourceRowProvider | undefined;
 }
 
+/** What read and plan decided. */
+export interface ReadAndPlanResult {
+  readonly plan: DataPlan;
+  /**
+   * The import batches cut, in order, not stored yet: the import phase plans each
+   * (`planImportBatches`) as it is about to send it, so the first ones leave while later ones are
+   * still being planned.
+   */
+  readonly batches: readonly PlannedImportBatch[];
+}
+
 /**
  * The read and plan phases: loads the destination's snapshot into a compact index, reads the
  * selected contacts and compares each with it as it comes (dedupe and diff), staging only those to
  * send (a real run; a dry run stores nothing), fails past the contact limit, counts the removals
- * and applies the removal guard, then cuts the import batches (a real run stores them and its
- * removals in its checkpoint, phase `importing`). Nothing is sent. Throws ContactLimitError,
- * RemovalGuardError, or the signal's reason when it aborts.
+ * and applies the removal guard, then cuts the import batches in memory. A real run then saves its
+ * record with the plan, stores its removals, and moves its checkpoint to `importing`: from then on
+ * its staging is final and the run resumable, its import batches planned as they are sent (see
+ * `CheckpointPhase`). Nothing is sent. Throws ContactLimitError, RemovalGuardError, or the signal's
+ * reason when it aborts.
  */
-export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
+export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanResult> {
   const { session, spec, signal } = input;
   const { runId, destination } = session;
   const runStore = session.runStore;
@@ -141,22 +154,18 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
   }
 
+  const batches: PlannedImportBatch[] = [];
   const cut = await staging.cut(
     spec.listId,
     input.importBatchLimits,
     input.dryRun
       ? undefined
-      : (batch: number, planned: PlannedImportBatch) => runStore.imports.plan(runId, batch, planned),
+      : async (_batch: number, planned: PlannedImportBatch) => {
+          batches.push(planned);
+        },
     signal,
   );
   const counts = { ...diff, ...cut, duplicates: staging.duplicates };
-  if (!input.dryRun && leavers > 0 && removing) {
-    await runStore.removals.plan(runId, index.leaverEmails());
-    // With the members read, the removal calls are cut now (the leavers not on the list leave the
-    // snapshot at once); the removal phase then sends them without looking the list up again.
-    if (listMembers !== undefined)
-      await runStore.removals.planBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
-  }
 
   const removalCalls = Math.ceil(removals / maxRemovalIdsPerCall);
   const lookupCalls = removing && leavers > 0 ? estimateLookupCalls(input.listMembers ?? snapshotSize) : 0;
@@ -195,7 +204,18 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     },
     batches: { ...session.record.batches, imports: counts.importCalls, removals: removalCalls },
   });
-  if (!input.dryRun) await runStore.checkpoints.setPhase(runId, 'importing');
+  if (!input.dryRun) {
+    // The record first: a run resumable from here on (planBatches already makes it so) has its plan.
+    await session.save();
+    if (leavers > 0 && removing) {
+      await runStore.removals.plan(runId, index.leaverEmails());
+      // With the members read, the removal calls are cut now (the leavers not on the list leave the
+      // snapshot at once); the removal phase then sends them without looking the list up again.
+      if (listMembers !== undefined)
+        await runStore.removals.planBatches(runId, destination, listMembers, maxRemovalIdsPerCall);
+    }
+    await runStore.checkpoints.setPhase(runId, 'importing');
+  }
   session.progress(
     {
       importBatches: { done: 0, total: counts.importCalls },
@@ -204,7 +224,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     },
     true,
   );
-  return plan;
+  return { plan, batches };
 }
 
 /** How many of the index's leavers are among `onList` (the list's members by lowercased email). */

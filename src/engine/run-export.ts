@@ -39,10 +39,11 @@ import {
   exportLookupThreshold,
 } from './data-plan';
 import { ExportRunSession, type OnRunProgress } from './export-run-session';
+import { cutImportBatches, planImportBatches } from './plan-import-batches';
 import { readAndPlan } from './read-and-plan';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
 import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
-import type { Checkpoint, RunStore } from './run-store';
+import type { Checkpoint, PlannedImportBatch, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
@@ -162,8 +163,9 @@ export interface ExportRunResult {
  *
  * An unfinished run of the destination (its process died, or it paused for the daily quota or a
  * signal) is resumed from its checkpoint instead of starting a new one: the batches it planned are
- * sent as planned, none confirmed is sent again, and at most the one batch whose request was in the
- * air when it stopped can be imported twice.
+ * sent as planned, those it had not planned yet (it sends the first batches while later ones are
+ * still being planned) are planned from its staged contacts, none confirmed is sent again, and at
+ * most the one batch whose request was in the air when it stopped can be imported twice.
  *
  * Resolves with the run once it has ended (`succeeded`, `failed`, `aborted`) or paused (`paused`: the
  * daily quota, with its reset time, or the signal); a failure of the run itself is in `error` and in
@@ -415,10 +417,11 @@ class RunContext {
       await this.runStore.listBaselines.drop(name);
       await this.runStore.unchangedMarks.drop(name);
       session.update({ unchangedMark: mark ?? null });
-      await readAndPlan(this.planInput(session, false, { members: list.membership_count, client }));
+      const { batches } = await readAndPlan(
+        this.planInput(session, false, { members: list.membership_count, client }),
+      );
       planned = true;
-      await session.save();
-      return await this.send(session, client, false);
+      return await this.send(session, client, false, batches);
     } catch (error) {
       return this.ended(session, error, planned);
     }
@@ -455,11 +458,15 @@ class RunContext {
     }
   }
 
-  /** The import and removal phases, then the end of the run. */
+  /**
+   * The import and removal phases, then the end of the run. The import batches are planned as they
+   * are sent: a fresh run's `cut`, or (a resume) the staged contacts no batch holds yet.
+   */
   private async send(
     session: ExportRunSession,
     client: ConstantContactClient,
     resumed: boolean,
+    cut?: readonly PlannedImportBatch[],
   ): Promise<ExportRunResult> {
     const listId =
       (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId;
@@ -475,7 +482,14 @@ class RunContext {
       signal: this.options.signal,
     };
     session.enter('import');
-    const imports = await sendImports(pipeline);
+    const planning = planImportBatches({
+      imports: this.runStore.imports,
+      runId: session.runId,
+      batches: cut,
+      listId,
+      limits: this.tuning.importBatchLimits,
+    });
+    const imports = await sendImports({ ...pipeline, planning });
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
@@ -531,10 +545,7 @@ class RunContext {
     session: ExportRunSession,
     client: ConstantContactClient,
   ): Promise<ExportRunResult> {
-    const previous = (await this.store.runs.list({ destination: this.destination.name, limit: 5 }))
-      .filter((run) => run.id !== session.runId && run.status === 'succeeded')
-      .map((run) => exportRunRecord(run))
-      .find((record) => record !== undefined && !record.dryRun);
+    const previous = await this.lastSucceeded(session.runId);
     const contacts = previous?.counts.contacts ?? 0;
     session.update({
       skipped: 'unchanged',
@@ -555,6 +566,29 @@ class RunContext {
     const run = await session.finish('succeeded');
     await this.runStore.checkpoints.delete(session.runId);
     return this.result(run, session, false, undefined);
+  }
+
+  /**
+   * The record of the destination's last run that succeeded (not a dry run), however many runs
+   * failed or were killed since: their number is not bounded (a kill inside the skip path, a
+   * connection down at every scheduled refresh).
+   */
+  private async lastSucceeded(exceptRunId: number): Promise<ExportRunRecord | undefined> {
+    let before: RunRecord | undefined;
+    for (;;) {
+      const page = await this.store.runs.list({
+        destination: this.destination.name,
+        limit: 50,
+        ...(before ? { before } : {}),
+      });
+      for (const run of page) {
+        if (run.id === exceptRunId || run.status !== 'succeeded') continue;
+        const record = exportRunRecord(run);
+        if (record !== undefined && !record.dryRun) return record;
+      }
+      if (page.length < 50) return undefined;
+      before = page[page.length - 1];
+    }
   }
 
   /**
@@ -716,9 +750,22 @@ class RunContext {
       !checkpoint.removalsLookedUp && remainingRemovals > 0
         ? estimateLookupCalls(await this.runStore.snapshots.size(this.destination.name))
         : 0;
-    const estimatedRequests = estimateRunRequests({ importCalls: batches.length, removalCalls, lookupCalls });
+    // Staged contacts no batch holds yet (a run stopped while planning its batches): as it will cut them.
+    let unplannedCalls = 0;
+    let unplannedContacts = 0;
+    for await (const batch of cutImportBatches(
+      this.runStore.imports.unplanned(checkpoint.runId),
+      checkpoint.listId,
+      this.tuning.importBatchLimits,
+      undefined,
+    )) {
+      unplannedCalls += 1;
+      unplannedContacts += batch.contacts;
+    }
+    const importCalls = batches.length + unplannedCalls;
+    const estimatedRequests = estimateRunRequests({ importCalls, removalCalls, lookupCalls });
     const rps = this.destination.connection.limits.requestsPerSecond;
-    const toImport = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+    const toImport = batches.reduce((sum, batch) => sum + batch.contacts, unplannedContacts);
     return {
       contacts: toImport,
       adds: 0,
@@ -728,7 +775,7 @@ class RunContext {
       kept: 0,
       full: false,
       toImport,
-      importCalls: batches.length,
+      importCalls,
       removalCalls,
       lookupCalls,
       estimatedRequests,

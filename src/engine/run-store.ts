@@ -35,7 +35,12 @@ export interface RunStore {
  */
 export const claimRetentionMs = 30 * 86_400_000;
 
-/** Where an unfinished run is: its work is planned from `importing` on, so it can be resumed. */
+/**
+ * Where an unfinished run is. From `importing` on it can be resumed: its staging is final (read,
+ * deduped, past the contact limit and the removal guard) and its removals are planned; its import
+ * batches are planned from the staged contacts in `seq` order while the first ones are sent, so a
+ * resume first plans the staged contacts no batch holds yet (`ImportBatchStore.unplanned`).
+ */
 export type CheckpointPhase = 'planning' | 'importing' | 'removing';
 
 /** The unfinished run of one destination. */
@@ -152,6 +157,13 @@ export interface ImportBatchStore {
   plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void>;
   /** The run's import batches, in order. */
   batches(runId: number): Promise<ImportBatchCheckpoint[]>;
+  /**
+   * The run's staged contacts that no import batch holds yet (those after the last batch's
+   * `lastSeq`; all of them before the first batch), in `seq` order, a page at a time, each as its
+   * `seq` and the UTF-8 bytes of its entry: what a run stopped while planning its batches still has
+   * to cut. Other calls may run between pages. Added with sending while planning.
+   */
+  unplanned(runId: number): AsyncGenerator<readonly UnplannedContact[]>;
   /** The `import_data` bytes of a batch: its contacts' entries in `seq` order, joined by commas. */
   data(runId: number, batch: number): Promise<Buffer>;
   /** Before the request leaves: from now on its activity may exist. Counts a submission. */
@@ -258,6 +270,9 @@ export interface StagedContact {
   /** Its `import_data` entry (a JSON object). */
   readonly entry: string;
 }
+
+/** A staged contact no import batch holds yet: its `seq` and the UTF-8 bytes of its entry. */
+export type UnplannedContact = readonly [seq: number, bytes: number];
 
 /** One import call the planning pass cut: its contacts are the staged ones from `firstSeq` to `lastSeq`. */
 export interface PlannedImportBatch {

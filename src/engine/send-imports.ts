@@ -24,11 +24,17 @@ export interface SendImportsInput {
   readonly maxSubmissions: number;
   readonly polling: PipelinePolling;
   readonly signal: AbortSignal | undefined;
+  /**
+   * The run's batches still being planned (`planImportBatches`): each is sent once planned, after
+   * those already stored.
+   */
+  readonly planning?: AsyncIterable<ImportBatchCheckpoint> | undefined;
 }
 
 /**
- * The import phase: sends the run's planned batches that are not confirmed yet, several activities in
- * flight, and confirms each batch (its contacts into the snapshot) once its activity completed.
+ * The import phase: sends the run's planned batches that are not confirmed yet, then those still
+ * being planned (`planning`) as each is planned, several activities in flight, and confirms each
+ * batch (its contacts into the snapshot) once its activity completed.
  *
  * Every state change is checkpointed first: `sending` (with the time) before the request leaves,
  * `submitted` (with the activity ID) when it is answered. A batch found `sending` (a crash, or an
@@ -51,13 +57,30 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
   // Batches whose activity was found rather than answered: confirmed only on the list's evidence.
   const adopted = new Set(batches.filter((batch) => batch.adopted).map((batch) => batch.batch));
   let done = batches.filter((batch) => batch.state === 'confirmed');
-  const contactsTotal = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+  let contactsTotal = batches.reduce((sum, batch) => sum + batch.contacts, 0);
+  // Batches still being planned are counted from the plan until they are all stored.
+  const plan = session.record.plan;
   const report = () =>
     session.progress({
-      importBatches: { done: done.length, total: batches.length },
-      importContacts: { done: done.reduce((sum, batch) => sum + batch.contacts, 0), total: contactsTotal },
+      importBatches: { done: done.length, total: Math.max(batches.length, plan?.importCalls ?? 0) },
+      importContacts: {
+        done: done.reduce((sum, batch) => sum + batch.contacts, 0),
+        total: Math.max(contactsTotal, plan?.toImport ?? 0),
+      },
     });
   report();
+  const planning = input.planning;
+  const arrivals =
+    planning &&
+    (async function* () {
+      for await (const batch of planning) {
+        batches.push(batch);
+        submissions.set(batch.batch, 0);
+        contactsTotal += batch.contacts;
+        report();
+        yield batch;
+      }
+    })();
 
   const requeueOrFail = async (batch: ImportBatchCheckpoint, why: string): Promise<void> => {
     await imports.markPlanned(runId, batch.batch);
@@ -106,6 +129,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     client,
     clock,
     queued,
+    arrivals,
     submitted,
     maxInFlight: input.maxInFlight,
     polling: input.polling,

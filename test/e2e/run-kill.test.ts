@@ -26,6 +26,22 @@ beforeAll(async () => {
 const writeManifests = writeEveryoneManifests;
 const waitFor = waitForState;
 
+/**
+ * Inside the send-while-planning window: some import batch is in `state` while the running run's
+ * checkpoint holds fewer batches than its plan counts (the rest are still to be planned).
+ */
+const inPlanningWindow = (state: string) => (db: Database.Database) => {
+  if (!batchIn(state)(db)) return false;
+  const row = db
+    .prepare(
+      `SELECT (SELECT count(*) FROM export_import_batches) AS stored,
+              (SELECT json_extract(record, '$.plan.importCalls') FROM runs
+               WHERE status = 'running' ORDER BY id DESC LIMIT 1) AS calls`,
+    )
+    .get() as { stored: number; calls: number | null };
+  return row.calls !== null && row.stored < row.calls;
+};
+
 describe('exportctl run killed with SIGKILL at any point', () => {
   it('resumes each time and ends with the list exactly right, no batch imported twice but the one in flight', async () => {
     const sandbox = await testSandbox({
@@ -40,11 +56,14 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     });
     expect(applied.code, applied.stderr).toBe(0);
 
-    // Kill points: early (while reading), while an import request is in the air, while activities
-    // run with some batches confirmed, and at another arbitrary moment; each run after a kill takes
-    // up what the previous one left.
+    // Kill points: early (while reading), inside the send-while-planning window (the first request
+    // in the air, then a batch answered, each with later batches not planned yet), while an import
+    // request is in the air, while activities run with some batches confirmed, and at another
+    // arbitrary moment; each run after a kill takes up what the previous one left.
+    const window = [inPlanningWindow('sending'), inPlanningWindow('submitted')];
     const killAt: ((db: Database.Database) => boolean)[] = [
       () => false, // a time-only kill: see the delays below
+      ...window,
       batchIn('sending'),
       (db) =>
         batchIn('submitted')(db) &&
@@ -55,10 +74,16 @@ describe('exportctl run killed with SIGKILL at any point', () => {
         ).n >= 1,
       () => false,
     ];
-    const delays = [1_200, 60_000, 60_000, 2_300];
-    // For the second kill, import requests are carried out but answered 3 s late: the batch sits in
-    // `sending` with its activity created, the case a resumed run must adopt rather than resend.
-    const faults = [{}, { slow: 1, slowMs: 3_000, paths: ['/activities/contacts_json_import'] }, {}, {}];
+    const delays = [1_200, 60_000, 60_000, 60_000, 60_000, 2_300];
+    // For the window's kills and the fourth, import requests are carried out but answered late: the
+    // batch sits in `sending` with its activity created, the case a resumed run must adopt rather
+    // than resend, and the next batch is planned meanwhile while the ones after it wait.
+    const slowImports = (slowMs: number) => ({
+      slow: 1,
+      slowMs,
+      paths: ['/activities/contacts_json_import'],
+    });
+    const faults = [{}, slowImports(3_000), slowImports(1_000), slowImports(3_000), {}, {}];
     const killedIn: string[] = [];
     for (const [index, trigger] of killAt.entries()) {
       sandbox.setFaults(faults[index] ?? {});
@@ -66,13 +91,13 @@ describe('exportctl run killed with SIGKILL at any point', () => {
       const timer = setTimeout(() => child.kill(), delays[index]);
       if (await waitFor(stateFile, trigger, () => child.exited)) {
         const db = new Database(stateFile, { readonly: true });
-        killedIn.push(
+        const states =
           (
             db.prepare('SELECT group_concat(state) AS states FROM export_import_batches').get() as {
               states: string | null;
             }
-          ).states ?? 'planning',
-        );
+          ).states ?? 'planning';
+        killedIn.push(window.includes(trigger) && trigger(db) ? `window: ${states}` : states);
         db.close();
         child.kill();
       }
@@ -117,7 +142,57 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     expect(twice).toBeLessThanOrEqual(killAt.length * 40_000);
     expect(killedIn.some((states) => states.includes('sending'))).toBe(true);
     expect(killedIn.some((states) => states.includes('submitted'))).toBe(true);
-  }, 150_000);
+    // Both kills inside the window happened there: a batch had left, later ones were not planned.
+    expect(killedIn.filter((states) => states.startsWith('window: '))).toEqual([
+      expect.stringContaining('sending'),
+      expect.stringContaining('submitted'),
+    ]);
+
+    // Kills inside the unchanged skip path: nothing changed, each run is killed while its one list
+    // request is in the air (answered 2 s late). More interrupted runs than the last run's record is
+    // looked for among; the next run still records unchanged, with the importer's contacts, and
+    // sends nothing.
+    const sentBefore = importedItems(sandbox);
+    sandbox.setFaults({ slow: 1, slowMs: 2_000, paths: [`/contact_lists/${vipListId}`] });
+    for (let kill = 0; kill < 5; kill++) {
+      const db = new Database(stateFile, { readonly: true });
+      const lastRun = (db.prepare('SELECT max(id) AS id FROM runs').get() as { id: number }).id;
+      db.close();
+      const child = startExportctl(['run', 'everyone', ...state], { cwd: folder, env, timeoutMs: 30_000 });
+      // This process's run has its checkpoint (phase planning): it is waiting for the list's count.
+      const inSkipPath = (db: Database.Database) =>
+        db
+          .prepare(
+            `SELECT 1 FROM export_checkpoints c JOIN runs r ON r.id = c.run_id
+             WHERE r.id > ? AND r.status = 'running' AND c.phase = 'planning'`,
+          )
+          .get(lastRun) !== undefined;
+      expect(await waitFor(stateFile, inSkipPath, () => child.exited)).toBe(true);
+      child.kill();
+      expect((await child.result).signal).toBe('SIGKILL');
+    }
+    sandbox.setFaults({});
+    const skipped = await runExportctl(['run', 'everyone', '--output', 'json', ...state], {
+      cwd: folder,
+      env,
+      timeoutMs: 30_000,
+    });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    const after = JSON.parse(
+      (await runExportctl(['runs', 'everyone', '--output', 'json', ...state], { cwd: folder, env })).stdout,
+    ) as {
+      runs: {
+        status: string;
+        record: { skipped: string | null; counts: { contacts: number; unchanged: number } };
+      }[];
+    };
+    expect(after.runs[0]?.status).toBe('succeeded');
+    expect(after.runs[0]?.record.skipped).toBe('unchanged');
+    expect(after.runs[0]?.record.counts).toMatchObject({ contacts, unchanged: contacts });
+    expect(after.runs.slice(1, 6).map((run) => run.status)).toEqual(Array(5).fill('failed'));
+    expect(importedItems(sandbox)).toBe(sentBefore);
+    expect(listMembers(sandbox, vipListId)).toEqual(expected);
+  }, 240_000);
 
   it('on SIGTERM lets the activities in flight reach their checkpoint, pauses, and the next run resumes', async () => {
     const sandbox = await testSandbox({

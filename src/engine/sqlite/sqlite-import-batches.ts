@@ -6,6 +6,7 @@ import type {
   ImportTotals,
   PlannedImportBatch,
   StagedContact,
+  UnplannedContact,
 } from '../run-store';
 import { snapshotFingerprint } from '../snapshot-fingerprint';
 import type { SqliteRunContext } from './sqlite-run-context';
@@ -20,6 +21,9 @@ interface ImportBatchRow {
   activity_id: string | null;
   adopted: number;
 }
+
+/** Staged contacts per page of `unplanned`. */
+const unplannedPage = 20_000;
 
 /**
  * A run's staged contacts in `export_run_contacts` (each written once), its import batches in
@@ -94,6 +98,30 @@ export class SqliteImportBatches implements ImportBatchStore {
       activityId: row.activity_id ?? undefined,
       adopted: row.adopted === 1,
     }));
+  }
+
+  async *unplanned(runId: number): AsyncGenerator<readonly UnplannedContact[]> {
+    const { db } = this.context;
+    const last = db
+      .prepare(
+        `SELECT max(last_seq) AS seq, count(*) FILTER (WHERE last_seq IS NULL) AS legacy
+         FROM export_import_batches WHERE run_id = ?`,
+      )
+      .get(runId) as { seq: number | null; legacy: number };
+    // A run of the previous version planned all its batches before sending, with their bodies.
+    if (last.legacy > 0) return;
+    const page = db.prepare(
+      `SELECT seq, length(CAST(entry AS BLOB)) AS bytes FROM export_run_contacts
+       WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    );
+    let after = last.seq ?? -1;
+    for (;;) {
+      const rows = page.raw().all(runId, after, unplannedPage) as [number, number][];
+      if (rows.length === 0) return;
+      after = (rows[rows.length - 1] as [number, number])[0];
+      yield rows;
+      if (rows.length < unplannedPage) return;
+    }
   }
 
   async data(runId: number, batch: number): Promise<Buffer> {

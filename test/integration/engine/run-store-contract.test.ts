@@ -146,6 +146,32 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       expect((await store.imports.data(1, 1)).equals(await store.imports.data(1, 1))).toBe(true);
     });
 
+    it('gives the staged contacts no batch holds yet, with the bytes of their entries, in staging order', async () => {
+      const store = await open();
+      const unplanned = async (runId: number) => {
+        const all: (readonly [number, number])[] = [];
+        for await (const page of store.imports.unplanned(runId)) all.push(...page);
+        return all;
+      };
+      await store.checkpoints.create(1, 'vip', 'list-1');
+      expect(await unplanned(1)).toEqual([]);
+      const staged = [contact(0, 'c@x.io'), contact(1, 'a@x.io', 'Ann'), contact(2, 'b@x.io', 'Bö')];
+      await store.imports.stage(1, staged);
+      await store.imports.stage(1, [contact(3, 'd@x.io')]);
+      await store.imports.unstage(1, [1]);
+      const bytes = (seq: number) => Buffer.byteLength((staged[seq] ?? contact(3, 'd@x.io')).entry);
+      expect(await unplanned(1)).toEqual([
+        [0, bytes(0)],
+        [2, bytes(2)],
+        [3, bytes(3)],
+      ]);
+      await store.imports.plan(1, 1, { contacts: 2, bodyBytes: 10, firstSeq: 0, lastSeq: 2 });
+      expect(await unplanned(1)).toEqual([[3, bytes(3)]]);
+      await store.imports.plan(1, 2, { contacts: 1, bodyBytes: 5, firstSeq: 3, lastSeq: 3 });
+      expect(await unplanned(1)).toEqual([]);
+      expect(await unplanned(2)).toEqual([]);
+    });
+
     it('confirms by marking: the contacts are in the snapshot from then on, and in its members once the run ends', async () => {
       const store = await open();
       await store.checkpoints.create(1, 'vip', 'list-1');

@@ -297,4 +297,81 @@ describe('runActivityPipeline', () => {
     expect(outcome).toEqual({ stopped: false, unsent: [] });
     expect(w.events).toEqual(['submit j1', 'submit j1']);
   });
+
+  it('sends jobs still arriving as each arrives, asking for the next while the request before it is out', async () => {
+    const w = world();
+    async function* arrivals() {
+      for (const job of ['j2', 'j3', 'j4']) {
+        w.events.push(`plan ${job}`);
+        yield job;
+      }
+    }
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1'],
+      arrivals: arrivals(),
+      submitted: new Map(),
+      maxInFlight: 4,
+      polling,
+      steps: {
+        submit: async (job) => {
+          const id = await w.steps.submit(job);
+          // The request in the air (waiting for I/O): the next job is planned meanwhile.
+          for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+          w.events.push(`sent ${job}`);
+          return id;
+        },
+        settle: w.steps.settle,
+      },
+    });
+    expect(outcome).toEqual({ stopped: false, unsent: [] });
+    // j2 is asked for only once j1 has left the queue, and planned while j1's request is out.
+    expect(w.events.slice(0, 4)).toEqual(['submit j1', 'plan j2', 'sent j1', 'submit j2']);
+    expect(w.events.indexOf('submit j2')).toBeLessThan(w.events.indexOf('plan j4'));
+    expect(w.events.filter((event) => event.startsWith('completed')).sort()).toEqual([
+      'completed j1',
+      'completed j2',
+      'completed j3',
+      'completed j4',
+    ]);
+  });
+
+  it('stops asking for arrivals once the signal aborts, and says it stopped with work left', async () => {
+    const w = world();
+    const controller = new AbortController();
+    let asked = 0;
+    let closed = false;
+    async function* arrivals() {
+      try {
+        for (const job of ['j1', 'j2', 'j3']) {
+          asked += 1;
+          yield job;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: [],
+      arrivals: arrivals(),
+      submitted: new Map(),
+      maxInFlight: 4,
+      polling,
+      steps: {
+        submit: async (job) => {
+          controller.abort();
+          return w.steps.submit(job);
+        },
+        settle: w.steps.settle,
+      },
+      signal: controller.signal,
+    });
+    expect(outcome.stopped).toBe(true);
+    expect(w.events).toEqual(['submit j1', 'completed j1']);
+    expect(asked).toBeLessThan(3);
+    expect(closed).toBe(true);
+  });
 });
