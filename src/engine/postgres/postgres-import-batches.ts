@@ -7,9 +7,13 @@ import type {
   ImportTotals,
   PlannedImportBatch,
   StagedContact,
+  UnplannedContact,
 } from '../run-store';
 import type { PostgresRunContext } from './postgres-run-context';
 import { copyStagedContacts } from './staged-contacts-copy';
+
+/** Staged contacts per page of `unplanned`. */
+const unplannedPage = 20_000;
 
 interface ImportBatchRow {
   batch: number;
@@ -94,6 +98,26 @@ export class PostgresImportBatches implements ImportBatchStore {
       activityId: row.activity_id ?? undefined,
       adopted: row.adopted,
     }));
+  }
+
+  async *unplanned(runId: number): AsyncGenerator<readonly UnplannedContact[]> {
+    // Every batch of a PostgreSQL state is a range of seq (it has no older version's batches).
+    const { rows } = await this.context.query<{ seq: number | null }>(
+      'SELECT max(last_seq) AS seq FROM export_import_batches WHERE run_id = $1',
+      [runId],
+    );
+    let after = rows[0]?.seq ?? -1;
+    for (;;) {
+      const page = await this.context.queryArrays<[number, number]>(
+        `SELECT seq, octet_length(entry) FROM export_run_contacts
+         WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [runId, after, unplannedPage],
+      );
+      if (page.rows.length === 0) return;
+      after = (page.rows[page.rows.length - 1] as [number, number])[0];
+      yield page.rows;
+      if (page.rows.length < unplannedPage) return;
+    }
   }
 
   async data(runId: number, batch: number): Promise<Buffer> {

@@ -73,6 +73,11 @@ describe('a state written before compact snapshots', () => {
         DELETE FROM export_checkpoints WHERE destination = old.name;
       END;
       DELETE FROM schema_migrations WHERE id = 'run-engine-5-compact-snapshots';
+      -- Nor had it the row-issue tables that came after.
+      DROP TRIGGER export_destination_removed_row_issues;
+      DROP TABLE export_row_issues;
+      DROP TABLE export_row_issue_runs;
+      DELETE FROM schema_migrations WHERE id = 'run-engine-6-row-issues';
     `);
     db.pragma('user_version = 6');
     const insert = db.prepare(
@@ -83,8 +88,9 @@ describe('a state written before compact snapshots', () => {
 
     expect(migrateSqlite(db, exportctlSqliteMigrations, 'state.db', Date.now)).toEqual([
       'run-engine-5-compact-snapshots',
+      'run-engine-6-row-issues',
     ]);
-    expect(readAppliedMigrations(db).at(-1)?.id).toBe('run-engine-5-compact-snapshots');
+    expect(readAppliedMigrations(db).at(-1)?.id).toBe('run-engine-6-row-issues');
     const before = importedItems(w.sandbox);
     const rerun = await w.run('vip');
     expect(rerun.run.status).toBe('succeeded');
