@@ -36,7 +36,7 @@ export class SqliteImportBatches implements ImportBatchStore {
       // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
       'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, (? << 32) | ?, ?)',
     );
-    this.context.write(runId, () => {
+    this.context.writeUnsynced(runId, () => {
       for (const contact of contacts)
         insert.run(
           runId,
@@ -52,14 +52,14 @@ export class SqliteImportBatches implements ImportBatchStore {
   async unstage(runId: number, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
     const remove = this.context.db.prepare('DELETE FROM export_run_contacts WHERE run_id = ? AND seq = ?');
-    this.context.write(runId, () => {
+    this.context.writeUnsynced(runId, () => {
       for (const seq of seqs) remove.run(runId, seq);
     });
   }
 
   async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
     const { db } = this.context;
-    this.context.write(runId, () => {
+    this.context.writeUnsynced(runId, () => {
       const staged = (
         db
           .prepare('SELECT count(*) AS n FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
@@ -174,23 +174,22 @@ export class SqliteImportBatches implements ImportBatchStore {
    * transaction): each contact's row written once, with the fingerprint sent.
    */
   foldConfirmed(runId: number, destination: string): void {
-    const { db } = this.context;
-    const ranges = db
+    // One statement over every confirmed batch, in email order: the snapshot's B-tree then grows
+    // at its end instead of being split batch after batch (half the CPU, a fraction of the system
+    // time at a million contacts). Within an email, the later `seq` is applied last, as batch
+    // order would.
+    const changed = this.context.db
       .prepare(
-        `SELECT first_seq, last_seq FROM export_import_batches
-         WHERE run_id = ? AND state = 'confirmed' AND first_seq IS NOT NULL ORDER BY batch`,
+        `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+         SELECT ?, r.email_key, r.fingerprint, r.run_id
+         FROM export_import_batches b
+         JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
+         WHERE b.run_id = ? AND b.state = 'confirmed' AND b.first_seq IS NOT NULL
+         ORDER BY r.email_key, r.seq
+         ON CONFLICT (destination, email_key) DO UPDATE
+         SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
       )
-      .all(runId) as { first_seq: number; last_seq: number }[];
-    const fold = db.prepare(
-      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-       SELECT ?, email_key, fingerprint, run_id FROM export_run_contacts
-       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
-       ON CONFLICT (destination, email_key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-    );
-    let changed = 0;
-    for (const range of ranges)
-      changed += fold.run(destination, runId, range.first_seq, range.last_seq).changes;
+      .run(destination, runId).changes;
     if (changed > 0) this.context.bumpRevision(destination);
   }
 
