@@ -194,6 +194,33 @@ export class SqliteImportBatches implements ImportBatchStore {
   }
 
   /**
+   * Deletes the run's staged contacts (its checkpoint is ending). When no other run has contacts
+   * staged, the table is emptied whole, which SQLite does by freeing its pages instead of
+   * rewriting each of them into the log (a million-contact run wrote its staging a second time
+   * just to delete it). SQLite only does that with foreign keys off (with them on it deletes row by
+   * row), so they are off for that one transaction: nothing refers to a staged contact, and the
+   * checkpoint they hang from is deleted after, with them on again. Inside another transaction
+   * (foreign keys cannot change there) the rows are deleted one by one.
+   */
+  dropStaged(runId: number): void {
+    const { db } = this.context;
+    const whole = !db.inTransaction;
+    const keysOff = whole && Number(db.pragma('foreign_keys', { simple: true })) === 1;
+    if (keysOff) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        const others =
+          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id < ? LIMIT 1').get(runId) ??
+          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id > ? LIMIT 1').get(runId);
+        if (others === undefined && whole) db.prepare('DELETE FROM export_run_contacts').run();
+        else db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
+      }).immediate();
+    } finally {
+      if (keysOff) db.pragma('foreign_keys = ON');
+    }
+  }
+
+  /**
    * The contacts of the run's batches that were sent but not confirmed enter the snapshot with the
    * unconfirmed fingerprint (0). Resolves how many.
    */

@@ -52,3 +52,75 @@ describe('the SQLite run store: staging commits without a sync of its own', () =
     expect(level(db)).toBe(2);
   });
 });
+
+describe('the SQLite run store: ending a checkpoint', () => {
+  const counters = {
+    items_total_count: 1,
+    items_completed_count: 1,
+    person_count: 1,
+    error_count: 0,
+    correctable_count: 0,
+    cannot_add_to_list_count: 0,
+    list_count: 1,
+  };
+  const staged = (count: number, from = 0) =>
+    Array.from({ length: count }, (_, index) => ({
+      seq: from + index,
+      emailKey: `person${from + index}@example.com`,
+      fingerprint: [1, from + index + 1] as const,
+      entry: JSON.stringify({ email: `person${from + index}@example.com`, first_name: 'A'.repeat(40) }),
+    }));
+  /** Frames in the write-ahead log since it was last emptied. */
+  const logFrames = (db: Awaited<ReturnType<typeof openTestState>>['sqlite']) =>
+    (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]?.log ?? -1;
+
+  it('drops the staging of the only staged run by freeing its pages, not rewriting them', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    await store.imports.stage(1, staged(5_000));
+    await store.imports.plan(1, 1, { contacts: 5_000, bodyBytes: 0, firstSeq: 0, lastSeq: 4_999 });
+    await store.imports.confirm(1, 'vip', 1, counters, []);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    await store.checkpoints.delete(1);
+    // The fold writes the snapshot's pages; deleting the ~100 pages of staging row by row would
+    // write each of them into the log again.
+    const snapshotPages = Number(
+      (db.prepare("SELECT count(*) AS n FROM dbstat WHERE name = 'export_snapshots'").get() as { n: number })
+        .n,
+    );
+    expect(logFrames(db)).toBeLessThan(snapshotPages + 40);
+    expect(await store.snapshots.size('vip')).toBe(5_000);
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM export_import_batches').get()).toEqual({ n: 0 });
+    expect(await store.checkpoints.of('vip')).toBeUndefined();
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('keeps the contacts another run staged, and ends a checkpoint left half-deleted', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    await store.checkpoints.create(2, 'lapsed', 'list-2');
+    await store.imports.stage(1, staged(10));
+    await store.imports.stage(2, staged(20, 100));
+    await store.imports.plan(1, 1, { contacts: 10, bodyBytes: 0, firstSeq: 0, lastSeq: 9 });
+    await store.imports.confirm(1, 'vip', 1, counters, []);
+    // A crash after the fold and the drop of the staging, before the checkpoint's own delete:
+    // deleting it again ends it.
+    db.transaction(() => store.imports.foldConfirmed(1, 'vip')).immediate();
+    store.imports.dropStaged(1);
+    expect(await store.checkpoints.of('vip')).toBeDefined();
+    await store.checkpoints.delete(1);
+    expect(await store.checkpoints.of('vip')).toBeUndefined();
+    expect(await store.snapshots.size('vip')).toBe(10);
+    expect(db.prepare('SELECT run_id, count(*) AS n FROM export_run_contacts GROUP BY run_id').all()).toEqual(
+      [{ run_id: 2, n: 20 }],
+    );
+    await store.imports.plan(2, 1, { contacts: 20, bodyBytes: 0, firstSeq: 100, lastSeq: 119 });
+    await store.imports.confirm(2, 'lapsed', 1, counters, []);
+    await store.checkpoints.delete(2);
+    expect(await store.snapshots.size('lapsed')).toBe(20);
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+  });
+});
