@@ -73,8 +73,13 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
     onIssue: session.issue,
     rows: input.sourceRows,
   });
+  let reserved = false;
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
+    // The selection is read before the first profile: at most one contact per selected member
+    // (the snapshot's members, already in, may be the same emails).
+    if (!reserved) index.reserve(read.summary.selectedMembers - index.entries);
+    reserved = true;
     await staging.add(contacts);
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }
