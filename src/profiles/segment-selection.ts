@@ -26,7 +26,13 @@ export class SegmentSelection {
   private readonly namesByMask = new Map<number, readonly string[]>();
   private readonly perSegment: number[];
   private count = 0;
-  private slots = new Int32Array(1024);
+  /**
+   * The hash table: per slot, the entry (+1; 0 for none) and its key's hash side by side, so that
+   * a lookup that finds nothing (most of them: a profile pass asks for every row) reads one cache
+   * line. With many destinations on one read (`run --all`), a lookup in each selection per row;
+   * an entry's arrays read for every probe were a cache miss each.
+   */
+  private slots = new Int32Array(2 * 1024);
   private units = new Uint16Array(16 * 1024);
   private used = 0;
   // Per entry. A claimed key keeps its mask, negated.
@@ -113,13 +119,16 @@ export class SegmentSelection {
 
   /** The entry holding `key` (confirmed unit by unit), or -1. */
   private find(key: string, hash: number): number {
-    const mask = this.slots.length - 1;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     const length = key.length;
+    const signed = hash | 0;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = this.slots[slot] as number;
+      const held = slots[2 * slot] as number;
       if (held === 0) return -1;
+      if (slots[2 * slot + 1] !== signed) continue;
       const entry = held - 1;
-      if (this.hashes[entry] !== hash || this.lengths[entry] !== length) continue;
+      if (this.lengths[entry] !== length) continue;
       const offset = this.offsets[entry] as number;
       let same = true;
       for (let index = 0; index < length; index++) {
@@ -148,16 +157,18 @@ export class SegmentSelection {
     this.masks[entry] = 0;
     this.used += key.length;
     this.count += 1;
-    if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (this.count * 4 > this.slots.length) this.rehash(this.slots.length * 2);
     else this.place(this.slots, entry);
     return entry;
   }
 
   private place(slots: Int32Array, entry: number): void {
-    const mask = slots.length - 1;
-    let slot = (this.hashes[entry] as number) & mask;
-    while (slots[slot] !== 0) slot = (slot + 1) & mask;
-    slots[slot] = entry + 1;
+    const mask = (slots.length >> 1) - 1;
+    const hash = this.hashes[entry] as number;
+    let slot = hash & mask;
+    while (slots[2 * slot] !== 0) slot = (slot + 1) & mask;
+    slots[2 * slot] = entry + 1;
+    slots[2 * slot + 1] = hash | 0;
   }
 
   private rehash(size: number): void {
