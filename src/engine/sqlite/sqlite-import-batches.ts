@@ -10,6 +10,9 @@ import type {
 import { snapshotFingerprint } from '../snapshot-fingerprint';
 import type { SqliteRunContext } from './sqlite-run-context';
 
+/** Staged contacts inserted per statement (6 values each; SQLite allows 32,766). */
+const stagedPerStatement = 100;
+
 interface ImportBatchRow {
   batch: number;
   contacts: number;
@@ -32,13 +35,31 @@ export class SqliteImportBatches implements ImportBatchStore {
 
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;
-    const insert = this.context.db.prepare(
-      // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
-      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, (? << 32) | ?, ?)',
-    );
+    const { db } = this.context;
+    // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
+    const row = '(?, ?, ?, (? << 32) | ?, ?)';
+    const insert = 'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES ';
+    const one = db.prepare(insert + row);
+    // Rows by the hundred per statement: a call per row was a quarter of the insert's CPU.
+    const many = db.prepare(insert + Array(stagedPerStatement).fill(row).join(', '));
+    const values: unknown[] = new Array(6 * stagedPerStatement);
     this.context.writeUnsynced(runId, () => {
-      for (const contact of contacts)
-        insert.run(
+      let at = 0;
+      for (; at + stagedPerStatement <= contacts.length; at += stagedPerStatement) {
+        for (let index = 0; index < stagedPerStatement; index++) {
+          const contact = contacts[at + index] as StagedContact;
+          const base = 6 * index;
+          values[base] = runId;
+          values[base + 1] = contact.seq;
+          values[base + 2] = contact.emailKey;
+          values[base + 3] = contact.fingerprint[0];
+          values[base + 4] = contact.fingerprint[1];
+          values[base + 5] = contact.entry;
+        }
+        many.run(values);
+      }
+      for (const contact of contacts.slice(at))
+        one.run(
           runId,
           contact.seq,
           contact.emailKey,

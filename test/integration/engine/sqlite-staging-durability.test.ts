@@ -97,6 +97,34 @@ describe('the SQLite run store: ending a checkpoint', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
   });
 
+  it('stages by the hundred and the rest one by one: every contact, its fingerprint and its entry', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    const contacts = staged(250).map((contact, index) => ({
+      ...contact,
+      fingerprint: [0xffffffff - index, index + 1] as const,
+    }));
+    await store.imports.stage(1, contacts);
+    await store.imports.plan(1, 1, { contacts: 250, bodyBytes: 0, firstSeq: 0, lastSeq: 249 });
+    expect((await store.imports.data(1, 1)).toString('utf8')).toBe(
+      contacts.map((contact) => contact.entry).join(','),
+    );
+    const rows = db
+      .prepare(
+        'SELECT seq, email_key, (fingerprint >> 32) & 4294967295 AS hi, fingerprint & 4294967295 AS lo FROM export_run_contacts ORDER BY seq',
+      )
+      .all();
+    expect(rows).toEqual(
+      contacts.map((contact) => ({
+        seq: contact.seq,
+        email_key: contact.emailKey,
+        hi: contact.fingerprint[0],
+        lo: contact.fingerprint[1],
+      })),
+    );
+  });
+
   it('keeps the contacts another run staged, and ends a checkpoint left half-deleted', async () => {
     const db = (await openTestState()).sqlite;
     const store = new SqliteRunStore(db, () => 0);
