@@ -76,9 +76,10 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<DataPlan> {
   let reserved = false;
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
-    // The selection is read before the first profile: at most one contact per selected member
-    // (the snapshot's members, already in, may be the same emails).
-    if (!reserved) index.reserve(read.summary.selectedMembers - index.entries);
+    // The selection is read before the first profile: at most one contact per selected member.
+    // Only for a first run: with a snapshot (sized for it) most selected are its members, and room
+    // for all of them again would copy every array for nothing.
+    if (!reserved && index.entries === 0) index.reserve(read.summary.selectedMembers);
     reserved = true;
     await staging.add(contacts);
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
