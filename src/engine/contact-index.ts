@@ -121,6 +121,23 @@ export class ContactIndex {
     return this.size;
   }
 
+  /**
+   * Makes room for `more` entries beyond those held, at once: an index that grows by doubling as
+   * entries come copies every array and its text several times, and holds the old and the new
+   * copy together at the last step (tens of MB at a million contacts). Room never used costs
+   * little: memory nobody writes to is not resident.
+   */
+  reserve(more: number): void {
+    const wanted = this.size + Math.max(0, more);
+    if (wanted > this.hashes.length) this.grow(wanted);
+    let slots = this.slots.length;
+    while (slots < 2 * wanted) slots *= 2;
+    if (slots > this.slots.length) this.rehash(slots);
+    // An email key and a profile key, about 48 bytes of UTF-8 between them.
+    const bytes = this.used + Math.max(0, more) * 48;
+    if (bytes > this.arena.length) this.resizeArena(bytes);
+  }
+
   /** Adds a snapshot member (each email once). */
   addSnapshotMember(emailKey: string, fingerprint: readonly [number, number]): void {
     const entry = this.findOrAdd(emailKey);
@@ -261,11 +278,8 @@ export class ContactIndex {
   /** Writes `text` at the arena's free end; resolves its offset (its byte length: `stored`). */
   private store(text: string): number {
     const most = text.length * 3;
-    if (this.used + most > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + most));
-      this.arena.copy(bigger, 0, 0, this.used);
-      this.arena = bigger;
-    }
+    if (this.used + most > this.arena.length)
+      this.resizeArena(Math.max(this.arena.length * 2, this.used + most));
     const offset = this.used;
     this.stored = this.arena.write(text, offset, 'utf8');
     this.used += this.stored;
@@ -276,8 +290,14 @@ export class ContactIndex {
     return this.arena.toString('utf8', offset, offset + length);
   }
 
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
+  private resizeArena(bytes: number): void {
+    const bigger = Buffer.allocUnsafe(bytes);
+    this.arena.copy(bigger, 0, 0, this.used);
+    this.arena = bigger;
+  }
+
+  private rehash(size = this.slots.length * 2): void {
+    const slots = new Int32Array(size);
     const mask = slots.length - 1;
     for (let entry = 0; entry < this.size; entry++) {
       let slot = (this.hashes[entry] as number) & mask;

@@ -86,8 +86,14 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     onIssue: session.issue,
     rows: input.sourceRows,
   });
+  let reserved = false;
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
+    // The selection is read before the first profile: at most one contact per selected member.
+    // Only for a first run: with a snapshot (sized for it) most selected are its members, and room
+    // for all of them again would copy every array for nothing.
+    if (!reserved && index.entries === 0) index.reserve(read.summary.selectedMembers);
+    reserved = true;
     await staging.add(contacts);
     // The row issues in writes of many batches' worth: a million bad rows are not a million transactions.
     await session.writeIssues();

@@ -521,6 +521,7 @@ class RunContext {
   private async unchangedMark(): Promise<string | undefined> {
     if (this.options.full) return undefined;
     const { resource, sourceGeneration, source, spec } = this.destination;
+    const baseDir = dirname(sourceOriginFile(source) ?? '.');
     try {
       return JSON.stringify([
         runEngineVersion,
@@ -529,7 +530,8 @@ class RunContext {
         spec.listId,
         this.tuning.contactLimit,
         // The adapter's content fingerprint: the same data, the same mark, wherever the files are.
-        await sourceFingerprint(source, dirname(sourceOriginFile(source) ?? '.')),
+        // A shared read hashes the source once for its destinations.
+        await (this.options.sourceRows?.fingerprint?.(source, baseDir) ?? sourceFingerprint(source, baseDir)),
       ]);
     } catch {
       return undefined;

@@ -60,8 +60,11 @@ export interface CheckpointStore {
   create(runId: number, destination: string, listId: string): Promise<void>;
   /**
    * Ends the run's checkpoint: the contacts of its confirmed import batches enter the destination's
-   * snapshot, then the checkpoint and everything planned under it (its staged contacts, batches and
-   * removals) are dropped, in one transaction.
+   * snapshot (at once: all or none), then the checkpoint and everything planned under it (its
+   * staged contacts, batches and removals) are dropped. An implementation may drop them in
+   * transactions of their own after the snapshot took the contacts: interrupted there, the
+   * checkpoint is still there, and deleting it again ends it (the contacts enter again, unchanged).
+   * The engine deletes only checkpoints of runs that ended (or never sent), so none is resumed.
    */
   delete(runId: number): Promise<void>;
   setPhase(runId: number, phase: CheckpointPhase): Promise<void>;

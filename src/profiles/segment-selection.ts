@@ -12,17 +12,34 @@ export const maxSelectedSegments = 52;
 
 /**
  * The members of a destination's selected segments: key → which of those segments the key is in.
- * Memory is one map entry (key string and a number) per distinct selected member, whatever the
- * size of the membership source. Built by `selectSegmentMembers`.
+ * Memory is one entry per distinct selected member, whatever the size of the membership source,
+ * kept outside the JavaScript heap (a million members would otherwise be a million strings and
+ * map entries that every garbage collection walks): each key's UTF-16 code units in one arena,
+ * found by a hash of them (open addressing), every hash match confirmed on the code units, so keys
+ * compare exactly as strings do. Built by `selectSegmentMembers`.
  *
  * A selection is read by one profile pass: `claim` records that a key met its profile row.
  */
 export class SegmentSelection {
   /** The selected segment names, in the destination's order; bit i of a mask stands for [i]. */
   readonly segments: readonly string[];
-  private readonly masks = new Map<string, number>();
   private readonly namesByMask = new Map<number, readonly string[]>();
   private readonly perSegment: number[];
+  private count = 0;
+  /**
+   * The hash table: per slot, the entry (+1; 0 for none) and its key's hash side by side, so that
+   * a lookup that finds nothing (most of them: a profile pass asks for every row) reads one cache
+   * line. With many destinations on one read (`run --all`), a lookup in each selection per row;
+   * an entry's arrays read for every probe were a cache miss each.
+   */
+  private slots = new Int32Array(2 * 1024);
+  private units = new Uint16Array(16 * 1024);
+  private used = 0;
+  // Per entry. A claimed key keeps its mask, negated.
+  private hashes = new Uint32Array(512);
+  private offsets = new Uint32Array(512);
+  private lengths = new Uint32Array(512);
+  private masks = new Float64Array(512);
 
   constructor(segments: readonly string[]) {
     if (segments.length > maxSelectedSegments)
@@ -37,7 +54,7 @@ export class SegmentSelection {
 
   /** Distinct keys in at least one selected segment. */
   get size(): number {
-    return this.masks.size;
+    return this.count;
   }
 
   /** How many distinct members each selected segment has, by segment name. */
@@ -48,15 +65,18 @@ export class SegmentSelection {
   /** Adds `key` to selected segment number `index` (idempotent). */
   add(key: string, index: number): void {
     const bit = 2 ** index;
-    const mask = this.masks.get(key) ?? 0;
+    const hash = hashUnits(key);
+    let entry = this.find(key, hash);
+    if (entry === -1) entry = this.insert(key, hash);
+    const mask = this.masks[entry] as number;
     if (Math.floor(mask / bit) % 2 === 1) return;
-    this.masks.set(key, mask + bit);
+    this.masks[entry] = mask + bit;
     this.perSegment[index] = (this.perSegment[index] ?? 0) + 1;
   }
 
   /** Whether `key` is a member of some selected segment. */
   has(key: string): boolean {
-    return this.masks.has(key);
+    return this.find(key, hashUnits(key)) !== -1;
   }
 
   /**
@@ -64,8 +84,8 @@ export class SegmentSelection {
    * undefined when it is in none. Still answers after `claim`.
    */
   segmentsOf(key: string): readonly string[] | undefined {
-    const mask = this.masks.get(key);
-    return mask === undefined ? undefined : this.namesOf(Math.abs(mask));
+    const entry = this.find(key, hashUnits(key));
+    return entry === -1 ? undefined : this.namesOf(Math.abs(this.masks[entry] as number));
   }
 
   /**
@@ -73,18 +93,18 @@ export class SegmentSelection {
    * later call (a second profile row with this key), undefined when the key is not selected.
    */
   claim(key: string): readonly string[] | 'claimed' | undefined {
-    const mask = this.masks.get(key);
-    if (mask === undefined) return undefined;
+    const entry = this.find(key, hashUnits(key));
+    if (entry === -1) return undefined;
+    const mask = this.masks[entry] as number;
     if (mask < 0) return 'claimed';
-    // A claimed key keeps its mask, negated: no second structure, so memory stays one map.
-    this.masks.set(key, -mask);
+    this.masks[entry] = -mask;
     return this.namesOf(mask);
   }
 
   /** Selected members whose profile row has not been claimed (after a pass: members with no profile). */
   unclaimed(): number {
     let count = 0;
-    for (const mask of this.masks.values()) if (mask > 0) count++;
+    for (let entry = 0; entry < this.count; entry++) if ((this.masks[entry] as number) > 0) count++;
     return count;
   }
 
@@ -96,6 +116,89 @@ export class SegmentSelection {
     }
     return names;
   }
+
+  /** The entry holding `key` (confirmed unit by unit), or -1. */
+  private find(key: string, hash: number): number {
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
+    const length = key.length;
+    const signed = hash | 0;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = slots[2 * slot] as number;
+      if (held === 0) return -1;
+      if (slots[2 * slot + 1] !== signed) continue;
+      const entry = held - 1;
+      if (this.lengths[entry] !== length) continue;
+      const offset = this.offsets[entry] as number;
+      let same = true;
+      for (let index = 0; index < length; index++) {
+        if (this.units[offset + index] !== key.charCodeAt(index)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return entry;
+    }
+  }
+
+  /** A new entry for `key` (not held yet), mask 0. */
+  private insert(key: string, hash: number): number {
+    const entry = this.count;
+    if (entry === this.hashes.length) this.growEntries();
+    if (this.used + key.length > this.units.length) {
+      const bigger = new Uint16Array(Math.max(this.units.length * 2, this.used + key.length));
+      bigger.set(this.units.subarray(0, this.used));
+      this.units = bigger;
+    }
+    for (let index = 0; index < key.length; index++) this.units[this.used + index] = key.charCodeAt(index);
+    this.hashes[entry] = hash;
+    this.offsets[entry] = this.used;
+    this.lengths[entry] = key.length;
+    this.masks[entry] = 0;
+    this.used += key.length;
+    this.count += 1;
+    if (this.count * 4 > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(this.slots, entry);
+    return entry;
+  }
+
+  private place(slots: Int32Array, entry: number): void {
+    const mask = (slots.length >> 1) - 1;
+    const hash = this.hashes[entry] as number;
+    let slot = hash & mask;
+    while (slots[2 * slot] !== 0) slot = (slot + 1) & mask;
+    slots[2 * slot] = entry + 1;
+    slots[2 * slot + 1] = hash | 0;
+  }
+
+  private rehash(size: number): void {
+    const slots = new Int32Array(size);
+    for (let entry = 0; entry < this.count; entry++) this.place(slots, entry);
+    this.slots = slots;
+  }
+
+  private growEntries(): void {
+    const size = this.hashes.length * 2;
+    const grow = <T extends Uint32Array | Float64Array>(array: T, make: (n: number) => T): T => {
+      const bigger = make(size);
+      bigger.set(array);
+      return bigger;
+    };
+    this.hashes = grow(this.hashes, (n) => new Uint32Array(n));
+    this.offsets = grow(this.offsets, (n) => new Uint32Array(n));
+    this.lengths = grow(this.lengths, (n) => new Uint32Array(n));
+    this.masks = grow(this.masks, (n) => new Float64Array(n));
+  }
+}
+
+/** FNV-1a over a string's UTF-16 code units, 32 bits: only a way to find candidates. */
+function hashUnits(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /** What a membership pass read, beyond the selection itself. */

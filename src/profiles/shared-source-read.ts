@@ -1,4 +1,5 @@
-import type { RowSource } from './adapters/source-adapters';
+import type { ProfileSourceSpec } from '../config';
+import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
 import { SharedBatches, type SharedBatchesOptions } from './shared-batches';
 import type { SourceRowOptions } from './source-adapter';
 import type { SourceRecord } from './source-record';
@@ -43,6 +44,7 @@ export class SharedSourceRead {
   private readonly live: Set<string>;
   private readonly reads = new Map<string, number>();
   private readonly channels = new Map<string, Channel>();
+  private readonly fingerprints = new Map<string, Promise<string>>();
   private readonly rows: SourceRowProvider;
 
   constructor(
@@ -83,6 +85,7 @@ export class SharedSourceRead {
   private provider(member: string): SharedSourceRowProvider {
     return {
       rowBatches: (source, fields, options) => this.join(member, source, fields, options),
+      fingerprint: (spec, baseDir) => this.fingerprint(member, spec, baseDir),
       leave: () => this.leave(member),
     };
   }
@@ -110,6 +113,23 @@ export class SharedSourceRead {
     const consumer = channel.batches.consumer();
     this.startReady();
     return consumer;
+  }
+
+  /**
+   * The source's fingerprint, hashed once for the members of this read (their marks then name the
+   * data the one read gives them). One who reads alone (it left, or came after the read began)
+   * hashes on its own: the files may have changed since.
+   */
+  private fingerprint(member: string, spec: ProfileSourceSpec, baseDir: string): Promise<string> {
+    const own = () => this.rows.fingerprint?.(spec, baseDir) ?? sourceFingerprint(spec, baseDir);
+    if (!this.live.has(member)) return own();
+    const key = JSON.stringify([spec, baseDir]);
+    let fingerprint = this.fingerprints.get(key);
+    if (fingerprint === undefined) {
+      fingerprint = own();
+      this.fingerprints.set(key, fingerprint);
+    }
+    return fingerprint;
   }
 
   private leave(member: string): void {

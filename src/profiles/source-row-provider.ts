@@ -1,4 +1,5 @@
-import type { RowSource } from './adapters/source-adapters';
+import type { ProfileSourceSpec } from '../config';
+import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
 import type { SourceRowOptions } from './source-adapter';
 import type { SourceRecord } from './source-record';
 import { readSourceRowBatches } from './source-rows';
@@ -16,9 +17,16 @@ export interface SourceRowProvider {
     fields: readonly string[],
     options: SourceRowOptions,
   ): AsyncIterable<SourceRecord[]>;
+  /**
+   * The content fingerprint of `spec`'s data, as `sourceFingerprint(spec, baseDir)` gives it; left
+   * out, that is what a caller uses. A shared read answers it once for all its members (hashing a
+   * source costs about as much as reading it).
+   */
+  fingerprint?(spec: ProfileSourceSpec, baseDir: string): Promise<string>;
 }
 
 /** The provider of a read of its own: each call reads the file or relation (`readSourceRowBatches`). */
 export const ownSourceRowsProvider: SourceRowProvider = {
   rowBatches: (source, fields, options) => readSourceRowBatches(source, fields, options),
+  fingerprint: (spec, baseDir) => sourceFingerprint(spec, baseDir),
 };

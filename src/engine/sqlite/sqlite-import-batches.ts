@@ -11,6 +11,9 @@ import type {
 import { snapshotFingerprint } from '../snapshot-fingerprint';
 import type { SqliteRunContext } from './sqlite-run-context';
 
+/** Staged contacts inserted per statement (6 values each; SQLite allows 32,766). */
+const stagedPerStatement = 100;
+
 interface ImportBatchRow {
   batch: number;
   contacts: number;
@@ -36,13 +39,31 @@ export class SqliteImportBatches implements ImportBatchStore {
 
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;
-    const insert = this.context.db.prepare(
-      // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
-      'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES (?, ?, ?, (? << 32) | ?, ?)',
-    );
-    this.context.write(runId, () => {
-      for (const contact of contacts)
-        insert.run(
+    const { db } = this.context;
+    // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
+    const row = '(?, ?, ?, (? << 32) | ?, ?)';
+    const insert = 'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES ';
+    const one = db.prepare(insert + row);
+    // Rows by the hundred per statement: a call per row was a quarter of the insert's CPU.
+    const many = db.prepare(insert + Array(stagedPerStatement).fill(row).join(', '));
+    const values: unknown[] = new Array(6 * stagedPerStatement);
+    this.context.writeUnsynced(runId, () => {
+      let at = 0;
+      for (; at + stagedPerStatement <= contacts.length; at += stagedPerStatement) {
+        for (let index = 0; index < stagedPerStatement; index++) {
+          const contact = contacts[at + index] as StagedContact;
+          const base = 6 * index;
+          values[base] = runId;
+          values[base + 1] = contact.seq;
+          values[base + 2] = contact.emailKey;
+          values[base + 3] = contact.fingerprint[0];
+          values[base + 4] = contact.fingerprint[1];
+          values[base + 5] = contact.entry;
+        }
+        many.run(values);
+      }
+      for (const contact of contacts.slice(at))
+        one.run(
           runId,
           contact.seq,
           contact.emailKey,
@@ -56,14 +77,14 @@ export class SqliteImportBatches implements ImportBatchStore {
   async unstage(runId: number, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
     const remove = this.context.db.prepare('DELETE FROM export_run_contacts WHERE run_id = ? AND seq = ?');
-    this.context.write(runId, () => {
+    this.context.writeUnsynced(runId, () => {
       for (const seq of seqs) remove.run(runId, seq);
     });
   }
 
   async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
     const { db } = this.context;
-    this.context.write(runId, () => {
+    this.context.writeUnsynced(runId, () => {
       const staged = (
         db
           .prepare('SELECT count(*) AS n FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
@@ -133,10 +154,13 @@ export class SqliteImportBatches implements ImportBatchStore {
         .get(runId, batch) as { import_data: Buffer } | undefined;
       return row?.import_data ?? Buffer.alloc(0);
     }
+    // The entries in `seq` order from a subquery the primary key already orders (fed to the
+    // aggregate in that order): an ORDER BY inside group_concat sorts them again, three times the
+    // CPU of the read.
     const row = db
       .prepare(
-        `SELECT CAST(group_concat(entry, ',' ORDER BY seq) AS BLOB) AS import_data FROM export_run_contacts
-         WHERE run_id = ? AND seq BETWEEN ? AND ?`,
+        `SELECT CAST(group_concat(entry, ',') AS BLOB) AS import_data FROM
+           (SELECT entry FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq)`,
       )
       .get(runId, range[0], range[1]) as { import_data: Buffer | null };
     return row.import_data ?? Buffer.alloc(0);
@@ -202,24 +226,50 @@ export class SqliteImportBatches implements ImportBatchStore {
    * transaction): each contact's row written once, with the fingerprint sent.
    */
   foldConfirmed(runId: number, destination: string): void {
-    const { db } = this.context;
-    const ranges = db
+    // One statement over every confirmed batch, in email order: the snapshot's B-tree then grows
+    // at its end instead of being split batch after batch (half the CPU, a fraction of the system
+    // time at a million contacts). Within an email, the later `seq` is applied last, as batch
+    // order would.
+    const changed = this.context.db
       .prepare(
-        `SELECT first_seq, last_seq FROM export_import_batches
-         WHERE run_id = ? AND state = 'confirmed' AND first_seq IS NOT NULL ORDER BY batch`,
+        `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
+         SELECT ?, r.email_key, r.fingerprint, r.run_id
+         FROM export_import_batches b
+         JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
+         WHERE b.run_id = ? AND b.state = 'confirmed' AND b.first_seq IS NOT NULL
+         ORDER BY r.email_key, r.seq
+         ON CONFLICT (destination, email_key) DO UPDATE
+         SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
       )
-      .all(runId) as { first_seq: number; last_seq: number }[];
-    const fold = db.prepare(
-      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-       SELECT ?, email_key, fingerprint, run_id FROM export_run_contacts
-       WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY email_key
-       ON CONFLICT (destination, email_key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-    );
-    let changed = 0;
-    for (const range of ranges)
-      changed += fold.run(destination, runId, range.first_seq, range.last_seq).changes;
+      .run(destination, runId).changes;
     if (changed > 0) this.context.bumpRevision(destination);
+  }
+
+  /**
+   * Deletes the run's staged contacts (its checkpoint is ending). When no other run has contacts
+   * staged, the table is emptied whole, which SQLite does by freeing its pages instead of
+   * rewriting each of them into the log (a million-contact run wrote its staging a second time
+   * just to delete it). SQLite only does that with foreign keys off (with them on it deletes row by
+   * row), so they are off for that one transaction: nothing refers to a staged contact, and the
+   * checkpoint they hang from is deleted after, with them on again. Inside another transaction
+   * (foreign keys cannot change there) the rows are deleted one by one.
+   */
+  dropStaged(runId: number): void {
+    const { db } = this.context;
+    const whole = !db.inTransaction;
+    const keysOff = whole && Number(db.pragma('foreign_keys', { simple: true })) === 1;
+    if (keysOff) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        const others =
+          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id < ? LIMIT 1').get(runId) ??
+          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id > ? LIMIT 1').get(runId);
+        if (others === undefined && whole) db.prepare('DELETE FROM export_run_contacts').run();
+        else db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
+      }).immediate();
+    } finally {
+      if (keysOff) db.pragma('foreign_keys = ON');
+    }
   }
 
   /**

@@ -35,6 +35,29 @@ export class SqliteRunContext {
       .immediate();
   }
 
+  /**
+   * `write`, committed without waiting for the disk (synchronous=NORMAL for this one transaction,
+   * then the connection's own level again): for the staged contacts and the batches cut from them,
+   * written by the thousand while a run plans. In WAL mode a commit at NORMAL is in the log before
+   * this returns, so a crash of the process (kill -9) loses nothing of it; only a power loss can,
+   * and then it loses a suffix of the log at most. The plan ends with the checkpoint's move to
+   * `importing`, committed at the connection's level (FULL): that sync makes every frame before it
+   * durable too, so a run that can send (and resume) has its staged contacts and batches on disk.
+   * What a power loss takes before that leaves the checkpoint in `planning`: the next run drops
+   * it and plans again. Inside another transaction (the level cannot change there)
+   * it is `write`.
+   */
+  writeUnsynced<T>(runId: number, work: () => T): T {
+    const level = this.db.inTransaction ? 1 : Number(this.db.pragma('synchronous', { simple: true }));
+    if (level <= 1) return this.write(runId, work);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.write(runId, work);
+    } finally {
+      this.db.pragma(`synchronous = ${level}`);
+    }
+  }
+
   /** Moves the destination's snapshot revision to one it never had (its rows changed). */
   bumpRevision(destination: string): void {
     this.db

@@ -107,16 +107,25 @@ class SqliteCheckpoints implements CheckpointStore {
 
   async delete(runId: number): Promise<void> {
     const { db } = this.context;
-    db.transaction(() => {
-      const row = db.prepare('SELECT destination FROM export_checkpoints WHERE run_id = ?').get(runId) as
-        | { destination: string }
-        | undefined;
-      if (row === undefined) return;
-      this.imports.foldConfirmed(runId, row.destination);
-      // Its staged contacts by their key first: cheaper than the cascade row by row.
-      db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
-      db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId);
-    }).immediate();
+    // Three steps, each its own transaction, so that the staged contacts can be dropped the cheap
+    // way (`dropStaged`, which cannot run inside another transaction). Every state in between is
+    // one the port allows: the snapshot holds the run's confirmed contacts, and a checkpoint left
+    // by a crash here belongs to a run that has ended, so the next run deletes it again (the fold
+    // writes the same rows; nothing is sent from it).
+    const destination = db
+      .transaction(() => {
+        const row = db.prepare('SELECT destination FROM export_checkpoints WHERE run_id = ?').get(runId) as
+          | { destination: string }
+          | undefined;
+        if (row !== undefined) this.imports.foldConfirmed(runId, row.destination);
+        return row?.destination;
+      })
+      .immediate();
+    if (destination === undefined) return;
+    this.imports.dropStaged(runId);
+    db.transaction(() =>
+      db.prepare('DELETE FROM export_checkpoints WHERE run_id = ?').run(runId),
+    ).immediate();
   }
 
   async setPhase(runId: number, phase: CheckpointPhase): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ExportRunResult, groupExportsBySource, runExportGroup } from '../../../src/engine';
-import { ownSourceRowsProvider, type SourceRowProvider } from '../../../src/profiles';
+import { ownSourceRowsProvider, type SourceRowProvider, sourceFingerprint } from '../../../src/profiles';
 import { runEngineStateFor } from '../../../src/wiring';
 import {
   type ExportWorld,
@@ -15,14 +15,19 @@ import {
 /** The files' own reads, each open counted by file name. */
 function countingRows() {
   const opens: Record<string, number> = {};
+  const hashed = { count: 0 };
   const rows: SourceRowProvider = {
     rowBatches: (part, fields, options) => {
       const name = part.type === 'sqlite' ? part.relation : (part.file.split('/').at(-1) ?? '');
       opens[name] = (opens[name] ?? 0) + 1;
       return ownSourceRowsProvider.rowBatches(part, fields, options);
     },
+    fingerprint: (spec, baseDir) => {
+      hashed.count += 1;
+      return sourceFingerprint(spec, baseDir);
+    },
   };
-  return { rows, opens };
+  return { rows, opens, hashed };
 }
 
 /** Three destinations on the one source: other segments, other lists, one with another mapping. */
@@ -101,7 +106,7 @@ describe('destinations of one source in one run (a shared read)', () => {
       { name: 'vip', segments: ['VIP'], listId: vipListId },
       { name: 'lapsed', segments: ['LapsedCustomers'], listId: winBackListId },
     ]);
-    const { rows, opens } = countingRows();
+    const { rows, opens, hashed } = countingRows();
     const targets = [{ destination: 'vip' }, { destination: 'lapsed' }];
     const results = await runExportGroup(
       targets,
@@ -112,6 +117,16 @@ describe('destinations of one source in one run (a shared read)', () => {
     expect(w.members(vipListId)).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
     expect(w.members(winBackListId)).toEqual(await expectedMembers(w.dataFolder, ['LapsedCustomers']));
     expect(opens).toEqual({ 'segment-membership.csv': 1, 'profiles.csv': 1 });
+    // The source hashed once for the group's unchanged marks, and each mark names that hash: the
+    // second run of the group finds both unchanged.
+    expect(hashed.count).toBe(1);
+    const again = await runExportGroup(
+      targets,
+      (target, sourceRows) => w.run(target.destination, { sourceRows }),
+      { rows },
+    );
+    expect(again.map((result) => result.record.skipped)).toEqual(['unchanged', 'unchanged']);
+    expect(hashed.count).toBe(2);
   });
 
   it('lets the others finish when one destination fails before it reads (its list is missing)', async () => {

@@ -84,3 +84,27 @@ describe('ContactIndex', () => {
     expect(index.leavers()).toBe(0);
   });
 });
+
+describe('ContactIndex.reserve', () => {
+  it('keeps every entry and answer when room is made before, between and after offers', () => {
+    const reserved = new ContactIndex();
+    const grown = new ContactIndex();
+    reserved.reserve(50_000);
+    for (const index of [reserved, grown]) {
+      index.addSnapshotMember('ada@x.io', [5, 5]);
+      for (let n = 0; n < 30_000; n++) index.offer(contact(`C${n}`, `p${n}@x.io`, [n, 1]));
+    }
+    reserved.reserve(0);
+    reserved.reserve(-5);
+    reserved.reserve(100_000);
+    for (const index of [reserved, grown]) {
+      index.offer(contact('C1', 'ada@x.io', [5, 5]));
+      index.offer(contact('A0', 'p7@x.io', [7, 1]));
+    }
+    expect(reserved.entries).toBe(grown.entries);
+    expect(reserved.counts()).toEqual(grown.counts());
+    expect(reserved.counts()).toEqual({ contacts: 30_001, adds: 30_000, updates: 0, unchanged: 1 });
+    const loser = reserved.offer(contact('Z9', 'p7@x.io'));
+    expect(loser).toEqual({ kind: 'loser', winnerKey: 'A0' });
+  });
+});

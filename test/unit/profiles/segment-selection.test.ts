@@ -76,4 +76,34 @@ describe('SegmentSelection', () => {
     expect(selection.segmentsOf('k1')).toEqual(['B']);
     expect(selection.unclaimed()).toBe(1);
   });
+
+  it('tells apart every key a map would, over growth: prefixes, case, non-ASCII, lone surrogates', () => {
+    const selection = new SegmentSelection(['A', 'B', 'C']);
+    const reference = new Map<string, Set<number>>();
+    const keys: string[] = [];
+    for (let index = 0; index < 10_000; index++) keys.push(`C${index}`, `c${index}`, `C${index}0`);
+    keys.push('é', 'e\u0301', '\ud800', '\udc00', '\ud800\udc00', '\uffff', 'ü'.repeat(300));
+    keys.forEach((key, index) => {
+      if (index % 3 === 2 && index % 7 !== 0) return;
+      const segment = index % 3;
+      selection.add(key, segment);
+      reference.set(key, (reference.get(key) ?? new Set()).add(segment));
+    });
+    expect(selection.size).toBe(reference.size);
+    const names = ['A', 'B', 'C'];
+    const expected = (key: string) => {
+      const segments = reference.get(key);
+      return segments === undefined ? undefined : names.filter((_, index) => segments.has(index));
+    };
+    const asked = [...keys, 'C', 'C400000', 'ü'.repeat(299), '\ud801'];
+    expect(asked.map((key) => selection.segmentsOf(key))).toEqual(asked.map(expected));
+    expect(asked.map((key) => selection.has(key))).toEqual(asked.map((key) => reference.has(key)));
+    const lone = ['\ud800', '\udc00'].filter((key) => reference.has(key));
+    expect(lone.length).toBe(2);
+    for (const key of lone) {
+      expect(selection.claim(key)).toEqual(expected(key));
+      expect(selection.claim(key)).toBe('claimed');
+    }
+    expect(selection.unclaimed()).toBe(reference.size - 2);
+  });
 });

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { SqliteRunStore } from '../../../src/engine/sqlite';
+import { SqliteRunContext } from '../../../src/engine/sqlite/sqlite-run-context';
+import { openTestState } from '../../support/state-store';
+
+/** Staging commits at synchronous=NORMAL (see `SqliteRunContext.writeUnsynced`), nothing else. */
+describe('the SQLite run store: staging commits without a sync of its own', () => {
+  const open = async () => {
+    const db = (await openTestState()).sqlite;
+    db.prepare(
+      `INSERT INTO export_checkpoints (run_id, destination, list_id, phase, created_at, updated_at)
+       VALUES (1, 'vip', 'list-1', 'planning', 0, 0)`,
+    ).run();
+    return db;
+  };
+  const level = (db: Awaited<ReturnType<typeof open>>) => db.pragma('synchronous', { simple: true });
+
+  it('runs the write at NORMAL, then gives the connection its own level (FULL) back', async () => {
+    const db = await open();
+    const context = new SqliteRunContext(db, () => 0);
+    expect(level(db)).toBe(2);
+    expect(context.writeUnsynced(1, () => level(db))).toBe(1);
+    expect(level(db)).toBe(2);
+    // A failed write (its checkpoint gone) gives it back too, and changes nothing.
+    expect(() => context.writeUnsynced(2, () => level(db))).toThrow(/lost its checkpoint/);
+    expect(level(db)).toBe(2);
+    // Inside another transaction the level cannot change: the write joins it at FULL.
+    expect(db.transaction(() => context.writeUnsynced(1, () => level(db)))()).toBe(2);
+    // The marks that must survive a power loss keep the connection's level.
+    expect(context.write(1, () => level(db))).toBe(2);
+  });
+
+  it('stages and plans at NORMAL through the store, and leaves the connection at FULL', async () => {
+    const db = await open();
+    // The level each write ran at, as the statements saw it.
+    db.exec(`CREATE TEMP TABLE levels (what TEXT, level INTEGER);
+             CREATE TEMP TRIGGER staged AFTER INSERT ON export_run_contacts
+             BEGIN INSERT INTO levels SELECT 'stage', synchronous FROM pragma_synchronous; END;
+             CREATE TEMP TRIGGER planned AFTER INSERT ON export_import_batches
+             BEGIN INSERT INTO levels SELECT 'plan', synchronous FROM pragma_synchronous; END;
+             CREATE TEMP TRIGGER sending AFTER UPDATE ON export_import_batches
+             BEGIN INSERT INTO levels SELECT 'sending', synchronous FROM pragma_synchronous; END;`);
+    const store = new SqliteRunStore(db, () => 0);
+    await store.imports.stage(1, [{ seq: 0, emailKey: 'a@x.io', fingerprint: [0, 1], entry: '{}' }]);
+    await store.imports.plan(1, 1, { contacts: 1, bodyBytes: 2, firstSeq: 0, lastSeq: 0 });
+    await store.imports.markSending(1, 1, 0);
+    expect(db.prepare('SELECT what, level FROM levels').raw().all()).toEqual([
+      ['stage', 1],
+      ['plan', 1],
+      ['sending', 2],
+    ]);
+    expect(level(db)).toBe(2);
+  });
+});
+
+describe('the SQLite run store: ending a checkpoint', () => {
+  const counters = {
+    items_total_count: 1,
+    items_completed_count: 1,
+    person_count: 1,
+    error_count: 0,
+    correctable_count: 0,
+    cannot_add_to_list_count: 0,
+    list_count: 1,
+  };
+  const staged = (count: number, from = 0) =>
+    Array.from({ length: count }, (_, index) => ({
+      seq: from + index,
+      emailKey: `person${from + index}@example.com`,
+      fingerprint: [1, from + index + 1] as const,
+      entry: JSON.stringify({ email: `person${from + index}@example.com`, first_name: 'A'.repeat(40) }),
+    }));
+  /** Frames in the write-ahead log since it was last emptied. */
+  const logFrames = (db: Awaited<ReturnType<typeof openTestState>>['sqlite']) =>
+    (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]?.log ?? -1;
+
+  it('drops the staging of the only staged run by freeing its pages, not rewriting them', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    await store.imports.stage(1, staged(5_000));
+    await store.imports.plan(1, 1, { contacts: 5_000, bodyBytes: 0, firstSeq: 0, lastSeq: 4_999 });
+    await store.imports.confirm(1, 'vip', 1, counters, []);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    await store.checkpoints.delete(1);
+    // The fold writes the snapshot's pages; deleting the ~100 pages of staging row by row would
+    // write each of them into the log again.
+    const snapshotPages = Number(
+      (db.prepare("SELECT count(*) AS n FROM dbstat WHERE name = 'export_snapshots'").get() as { n: number })
+        .n,
+    );
+    expect(logFrames(db)).toBeLessThan(snapshotPages + 40);
+    expect(await store.snapshots.size('vip')).toBe(5_000);
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM export_import_batches').get()).toEqual({ n: 0 });
+    expect(await store.checkpoints.of('vip')).toBeUndefined();
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('stages by the hundred and the rest one by one: every contact, its fingerprint and its entry', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    const contacts = staged(250).map((contact, index) => ({
+      ...contact,
+      fingerprint: [0xffffffff - index, index + 1] as const,
+    }));
+    await store.imports.stage(1, contacts);
+    await store.imports.plan(1, 1, { contacts: 250, bodyBytes: 0, firstSeq: 0, lastSeq: 249 });
+    expect((await store.imports.data(1, 1)).toString('utf8')).toBe(
+      contacts.map((contact) => contact.entry).join(','),
+    );
+    const rows = db
+      .prepare(
+        'SELECT seq, email_key, (fingerprint >> 32) & 4294967295 AS hi, fingerprint & 4294967295 AS lo FROM export_run_contacts ORDER BY seq',
+      )
+      .all();
+    expect(rows).toEqual(
+      contacts.map((contact) => ({
+        seq: contact.seq,
+        email_key: contact.emailKey,
+        hi: contact.fingerprint[0],
+        lo: contact.fingerprint[1],
+      })),
+    );
+  });
+
+  it('keeps the contacts another run staged, and ends a checkpoint left half-deleted', async () => {
+    const db = (await openTestState()).sqlite;
+    const store = new SqliteRunStore(db, () => 0);
+    await store.checkpoints.create(1, 'vip', 'list-1');
+    await store.checkpoints.create(2, 'lapsed', 'list-2');
+    await store.imports.stage(1, staged(10));
+    await store.imports.stage(2, staged(20, 100));
+    await store.imports.plan(1, 1, { contacts: 10, bodyBytes: 0, firstSeq: 0, lastSeq: 9 });
+    await store.imports.confirm(1, 'vip', 1, counters, []);
+    // A crash after the fold and the drop of the staging, before the checkpoint's own delete:
+    // deleting it again ends it.
+    db.transaction(() => store.imports.foldConfirmed(1, 'vip')).immediate();
+    store.imports.dropStaged(1);
+    expect(await store.checkpoints.of('vip')).toBeDefined();
+    await store.checkpoints.delete(1);
+    expect(await store.checkpoints.of('vip')).toBeUndefined();
+    expect(await store.snapshots.size('vip')).toBe(10);
+    expect(db.prepare('SELECT run_id, count(*) AS n FROM export_run_contacts GROUP BY run_id').all()).toEqual(
+      [{ run_id: 2, n: 20 }],
+    );
+    await store.imports.plan(2, 1, { contacts: 20, bodyBytes: 0, firstSeq: 100, lastSeq: 119 });
+    await store.imports.confirm(2, 'lapsed', 1, counters, []);
+    await store.checkpoints.delete(2);
+    expect(await store.snapshots.size('lapsed')).toBe(20);
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+  });
+});
