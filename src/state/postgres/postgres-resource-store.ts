@@ -1,13 +1,8 @@
 import type pg from 'pg';
 import type { ManifestKind } from '../../config';
 import { mergeConditions } from '../resource-conditions';
-import {
-  describeOwner,
-  ownerAccess,
-  pulumiStackOwner,
-  type ResourceOwner,
-  stackOfOwner,
-} from '../resource-owner';
+import type { ResourceOwner } from '../resource-owner';
+import { assertOwner, notFound, ownerColumns, type ResourceRow, toResource } from '../resource-rows';
 import type {
   AppliedResource,
   ConditionUpdate,
@@ -19,33 +14,8 @@ import type {
   ResourceToPut,
 } from '../resource-store';
 import { canonicalJson, type JsonObject, specHash } from '../spec-hash';
-import { OwnershipError, StateError } from '../state-errors';
 import type { PostgresStateContext } from './postgres-state-context';
 import { bumpStateSerial } from './postgres-state-serial';
-
-interface ResourceRow {
-  kind: string;
-  name: string;
-  owner: string;
-  owner_stack: string | null;
-  spec: string;
-  spec_hash: string;
-  generation: number;
-  conditions: string;
-  remote_facts: string | null;
-  remote_facts_read_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-function ownerColumns(owner: ResourceOwner): { owner: string; stack: string | null } {
-  const stack = stackOfOwner(owner);
-  return stack === undefined ? { owner, stack: null } : { owner: 'pulumi', stack };
-}
-
-function ownerOf(row: ResourceRow): ResourceOwner {
-  return row.owner_stack === null ? (row.owner as ResourceOwner) : pulumiStackOwner(row.owner_stack);
-}
 
 /**
  * {@link ResourceStore} on the `resources` table. Writes run in the serialized transaction (the
@@ -87,7 +57,7 @@ export class PostgresResourceStore implements ResourceStore {
         await bumpStateSerial(client);
         return { change: 'created', resource: await this.mustGet(client, resource.kind, resource.name) };
       }
-      if (this.assertOwner(existing, resource.owner, 'change') === 'claim') {
+      if (assertOwner(existing, resource.owner, 'change') === 'claim') {
         await client.query('UPDATE resources SET owner_stack = $1 WHERE kind = $2 AND name = $3', [
           writer.stack,
           resource.kind,
@@ -111,7 +81,7 @@ export class PostgresResourceStore implements ResourceStore {
     return this.context.transaction(async (client) => {
       const existing = await this.row(client, kind, name, true);
       if (existing === undefined) return false;
-      this.assertOwner(existing, owner, 'delete');
+      assertOwner(existing, owner, 'delete');
       await client.query('DELETE FROM resources WHERE kind = $1 AND name = $2', [kind, name]);
       await bumpStateSerial(client);
       return true;
@@ -174,52 +144,4 @@ export class PostgresResourceStore implements ResourceStore {
   private async mustGet(client: pg.ClientBase, kind: string, name: string): Promise<AppliedResource> {
     return toResource((await this.row(client, kind, name)) ?? notFound(kind, name));
   }
-
-  private assertOwner(
-    existing: ResourceRow,
-    writer: ResourceOwner,
-    action: 'change' | 'delete',
-  ): 'own' | 'claim' {
-    const owner = ownerOf(existing);
-    const access = ownerAccess(owner, writer);
-    if (access !== 'refuse') return access;
-    throw new OwnershipError(
-      `${existing.kind}/${existing.name} is managed by ${describeOwner(owner)}; ` +
-        `${describeOwner(writer)} does not ${action} it`,
-      {
-        context: { kind: existing.kind, name: existing.name, owner, writer },
-        hint:
-          owner === 'exportctl'
-            ? 'change it with exportctl apply, or remove it from the Pulumi program'
-            : writer === 'exportctl'
-              ? 'change or remove it in the Pulumi program, or remove it from these manifests'
-              : `change or remove it in the program of ${describeOwner(owner)}; each resource belongs to one stack`,
-      },
-    );
-  }
-}
-
-function toResource(row: ResourceRow): AppliedResource {
-  return {
-    kind: row.kind as ManifestKind,
-    name: row.name,
-    owner: ownerOf(row),
-    spec: JSON.parse(row.spec) as JsonObject,
-    specHash: row.spec_hash,
-    generation: row.generation,
-    conditions: JSON.parse(row.conditions) as ResourceCondition[],
-    remoteFacts:
-      row.remote_facts === null || row.remote_facts_read_at === null
-        ? undefined
-        : { facts: JSON.parse(row.remote_facts) as JsonObject, readAt: Number(row.remote_facts_read_at) },
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function notFound(kind: string, name: string): never {
-  throw new StateError('resource-not-found', `${kind}/${name} is not in the state`, {
-    context: { kind, name },
-    hint: 'apply it first; status is recorded only for applied resources',
-  });
 }

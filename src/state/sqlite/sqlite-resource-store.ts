@@ -1,12 +1,7 @@
 import type { ManifestKind } from '../../config';
 import { mergeConditions } from '../resource-conditions';
-import {
-  describeOwner,
-  ownerAccess,
-  pulumiStackOwner,
-  type ResourceOwner,
-  stackOfOwner,
-} from '../resource-owner';
+import type { ResourceOwner } from '../resource-owner';
+import { assertOwner, notFound, ownerColumns, type ResourceRow, toResource } from '../resource-rows';
 import type {
   AppliedResource,
   ConditionUpdate,
@@ -18,35 +13,8 @@ import type {
   ResourceToPut,
 } from '../resource-store';
 import { canonicalJson, type JsonObject, specHash } from '../spec-hash';
-import { OwnershipError, StateError } from '../state-errors';
 import type { SqliteStateContext } from './sqlite-state-context';
 import { bumpStateSerial } from './sqlite-state-serial';
-
-interface ResourceRow {
-  kind: string;
-  name: string;
-  owner: string;
-  /** The Pulumi stack of owner `pulumi`; null for `exportctl` and the legacy `pulumi`. */
-  owner_stack: string | null;
-  spec: string;
-  spec_hash: string;
-  generation: number;
-  conditions: string;
-  remote_facts: string | null;
-  remote_facts_read_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-/** An owner as the two columns hold it: `pulumi:a/b/c` is owner `pulumi`, owner_stack `a/b/c`. */
-function ownerColumns(owner: ResourceOwner): { owner: string; stack: string | null } {
-  const stack = stackOfOwner(owner);
-  return stack === undefined ? { owner, stack: null } : { owner: 'pulumi', stack };
-}
-
-function ownerOf(row: ResourceRow): ResourceOwner {
-  return row.owner_stack === null ? (row.owner as ResourceOwner) : pulumiStackOwner(row.owner_stack);
-}
 
 /** {@link ResourceStore} on the `resources` table. */
 export class SqliteResourceStore implements ResourceStore {
@@ -90,7 +58,7 @@ export class SqliteResourceStore implements ResourceStore {
           bumpStateSerial(db);
           return { change: 'created', resource: this.mustGet(resource.kind, resource.name) };
         }
-        if (this.assertOwner(existing, resource.owner, 'change') === 'claim') {
+        if (assertOwner(existing, resource.owner, 'change') === 'claim') {
           db.prepare('UPDATE resources SET owner_stack = ? WHERE kind = ? AND name = ?').run(
             writer.stack,
             resource.kind,
@@ -116,7 +84,7 @@ export class SqliteResourceStore implements ResourceStore {
       .transaction(() => {
         const existing = this.row(kind, name);
         if (existing === undefined) return false;
-        this.assertOwner(existing, owner, 'delete');
+        assertOwner(existing, owner, 'delete');
         db.prepare('DELETE FROM resources WHERE kind = ? AND name = ?').run(kind, name);
         bumpStateSerial(db);
         return true;
@@ -173,53 +141,4 @@ export class SqliteResourceStore implements ResourceStore {
   private mustGet(kind: string, name: string): AppliedResource {
     return toResource(this.row(kind, name) ?? notFound(kind, name));
   }
-
-  /** Resolves `own` or `claim` (see `ownerAccess`); throws `OwnershipError` otherwise. */
-  private assertOwner(
-    existing: ResourceRow,
-    writer: ResourceOwner,
-    action: 'change' | 'delete',
-  ): 'own' | 'claim' {
-    const owner = ownerOf(existing);
-    const access = ownerAccess(owner, writer);
-    if (access !== 'refuse') return access;
-    throw new OwnershipError(
-      `${existing.kind}/${existing.name} is managed by ${describeOwner(owner)}; ` +
-        `${describeOwner(writer)} does not ${action} it`,
-      {
-        context: { kind: existing.kind, name: existing.name, owner, writer },
-        hint:
-          owner === 'exportctl'
-            ? 'change it with exportctl apply, or remove it from the Pulumi program'
-            : writer === 'exportctl'
-              ? 'change or remove it in the Pulumi program, or remove it from these manifests'
-              : `change or remove it in the program of ${describeOwner(owner)}; each resource belongs to one stack`,
-      },
-    );
-  }
-}
-
-function toResource(row: ResourceRow): AppliedResource {
-  return {
-    kind: row.kind as ManifestKind,
-    name: row.name,
-    owner: ownerOf(row),
-    spec: JSON.parse(row.spec) as JsonObject,
-    specHash: row.spec_hash,
-    generation: row.generation,
-    conditions: JSON.parse(row.conditions) as ResourceCondition[],
-    remoteFacts:
-      row.remote_facts === null || row.remote_facts_read_at === null
-        ? undefined
-        : { facts: JSON.parse(row.remote_facts) as JsonObject, readAt: row.remote_facts_read_at },
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function notFound(kind: string, name: string): never {
-  throw new StateError('resource-not-found', `${kind}/${name} is not in the state`, {
-    context: { kind, name },
-    hint: 'apply it first; status is recorded only for applied resources',
-  });
 }
