@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Sleep } from '../clock';
+import { type LockRow, toRecord } from '../lock-rows';
 import { lockRetryDelay } from '../lock-staleness';
 import type {
   AcquireLockOptions,
@@ -14,17 +15,6 @@ import type {
 import { LockTimeoutError, StateError } from '../state-errors';
 import { advisoryKey } from './postgres-migrations';
 import type { PostgresStateContext } from './postgres-state-context';
-
-interface LockRow {
-  name: string;
-  token: string;
-  identity: string;
-  command: string;
-  pid: number;
-  hostname: string;
-  since: string;
-  heartbeat_at: string;
-}
 
 export interface PostgresLockOptions {
   readonly pid: number;
@@ -355,16 +345,4 @@ class PostgresLockHandle implements LockHandle {
       },
     );
   }
-}
-
-function toRecord(row: LockRow): LockHolderRecord {
-  return {
-    lock: row.name as LockName,
-    identity: row.identity,
-    command: row.command,
-    pid: row.pid,
-    hostname: row.hostname,
-    since: Number(row.since),
-    heartbeatAt: Number(row.heartbeat_at),
-  };
 }

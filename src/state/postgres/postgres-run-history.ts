@@ -6,24 +6,12 @@ import type {
   RunRecord,
   RunStatus,
   RunToStart,
-  RunTrigger,
   RunUpdate,
 } from '../run-history';
+import { type RunRow, toRun } from '../run-rows';
 import { canonicalJson, type JsonObject } from '../spec-hash';
 import { StateError } from '../state-errors';
 import type { PostgresStateContext } from './postgres-state-context';
-
-interface RunRow {
-  id: string;
-  destination: string;
-  trigger_kind: string;
-  actor: string | null;
-  status: string;
-  started_at: string;
-  finished_at: string | null;
-  git_commit: string | null;
-  record: string;
-}
 
 const DEFAULT_LIMIT = 50;
 
@@ -131,18 +119,4 @@ export class PostgresRunHistory implements RunHistory {
     );
     return rows[0];
   }
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: Number(row.id),
-    destination: row.destination,
-    trigger: row.trigger_kind as RunTrigger,
-    actor: row.actor ?? undefined,
-    status: row.status as RunStatus,
-    startedAt: Number(row.started_at),
-    finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
-    gitCommit: row.git_commit ?? undefined,
-    record: JSON.parse(row.record) as JsonObject,
-  };
 }

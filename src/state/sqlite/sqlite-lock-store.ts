@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sleep } from '../clock';
+import { type LockRow, toRecord } from '../lock-rows';
 import { lockRetryDelay, staleReason } from '../lock-staleness';
 import type {
   AcquireLockOptions,
@@ -12,17 +13,6 @@ import type {
 } from '../lock-store';
 import { LockTimeoutError, StateError } from '../state-errors';
 import type { SqliteStateContext } from './sqlite-state-context';
-
-interface LockRow {
-  name: string;
-  token: string;
-  identity: string;
-  command: string;
-  pid: number;
-  hostname: string;
-  since: number;
-  heartbeat_at: number;
-}
 
 /** How locks behave; every field has a default in `openStateStore`. */
 export interface SqliteLockOptions {
@@ -233,16 +223,4 @@ class SqliteLockHandle implements LockHandle {
     this.timer = undefined;
     this.store.untrack(this);
   }
-}
-
-function toRecord(row: LockRow): LockHolderRecord {
-  return {
-    lock: row.name as LockName,
-    identity: row.identity,
-    command: row.command,
-    pid: row.pid,
-    hostname: row.hostname,
-    since: row.since,
-    heartbeatAt: row.heartbeat_at,
-  };
 }

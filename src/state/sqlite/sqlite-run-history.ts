@@ -5,24 +5,12 @@ import type {
   RunRecord,
   RunStatus,
   RunToStart,
-  RunTrigger,
   RunUpdate,
 } from '../run-history';
+import { type RunRow, toRun } from '../run-rows';
 import { canonicalJson, type JsonObject } from '../spec-hash';
 import { StateError } from '../state-errors';
 import type { SqliteStateContext } from './sqlite-state-context';
-
-interface RunRow {
-  id: number;
-  destination: string;
-  trigger_kind: string;
-  actor: string | null;
-  status: string;
-  started_at: number;
-  finished_at: number | null;
-  git_commit: string | null;
-  record: string;
-}
 
 const DEFAULT_LIMIT = 50;
 
@@ -134,18 +122,4 @@ export class SqliteRunHistory implements RunHistory {
     if (row === undefined) throw new StateError('run-not-found', `run ${id} is not in the run history`);
     return toRun(row);
   }
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    destination: row.destination,
-    trigger: row.trigger_kind as RunTrigger,
-    actor: row.actor ?? undefined,
-    status: row.status as RunStatus,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at ?? undefined,
-    gitCommit: row.git_commit ?? undefined,
-    record: JSON.parse(row.record) as JsonObject,
-  };
 }
