@@ -20,11 +20,21 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  connectionYaml,
+  destinationYaml,
+  int,
+  listId,
+  MB,
+  MiB,
+  s,
+  seed,
+  sourceYaml,
+  writeData,
+} from '../lib/bench-data.mjs';
 import { startPostgres } from '../lib/postgres.mjs';
 import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
 
-const seed = 20261122;
-const listId = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a';
 const schema = 'exportctl';
 
 /** The child side: one export run of `everyone` with the named run store; prints one JSON line. */
@@ -59,56 +69,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.exit(0);
 }
 
-/** data/profiles.csv from the generator, and data/segment-membership.csv: every profile in "Everyone". */
-async function writeData(generator, count, folder) {
-  const { createWriteStream } = await import('node:fs');
-  mkdirSync(folder, { recursive: true });
-  const profiles = createWriteStream(join(folder, 'profiles.csv'));
-  const everyone = createWriteStream(join(folder, 'segment-membership.csv'));
-  const write = (stream, text) =>
-    stream.write(text) ? undefined : new Promise((resolve) => stream.once('drain', resolve));
-  await write(profiles, 'CustomerId,EmailAddress,FirstName,LastName,Country,LifetimeValue\n');
-  await write(everyone, 'CustomerId,Segment\n');
-  for (const { profile } of generator.generateProfiles({ count, seed })) {
-    await write(profiles, `${Object.values(profile).map(generator.csvField).join(',')}\n`);
-    await write(everyone, `${profile.CustomerId},Everyone\n`);
-  }
-  await Promise.all([profiles, everyone].map((stream) => new Promise((resolve) => stream.end(resolve))));
-}
-
-const manifests = (sandbox) => `apiVersion: exportctl/v1
-kind: Connection
-metadata: { name: sandbox }
-spec:
-  type: constant-contact
-  dataPrivacyConsent: true
-  exportUser: bench@example.com
-  auth:
-    clientId: sandbox-client
-    clientSecret: { env: CC_CLIENT_SECRET }
-    refreshToken: { env: CC_REFRESH_TOKEN }
-  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
----
-apiVersion: exportctl/v1
-kind: ProfileSource
-metadata: { name: profiles }
-spec:
-  type: csv
-  profiles: ../data/profiles.csv
-  key: CustomerId
-  segmentMembership: ../data/segment-membership.csv
----
-apiVersion: exportctl/v1
-kind: ExportDestination
-metadata: { name: everyone }
-spec:
-  connection: sandbox
-  source: profiles
-  listId: ${listId}
-  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [Everyone]
-  schedule: manual
-`;
+const manifests = (sandbox) =>
+  connectionYaml(sandbox) +
+  sourceYaml('segment-membership.csv') +
+  destinationYaml('everyone', listId, 'Everyone');
 
 /** The run store's tables in `schema`, with the control plane's `resources` table for their trigger. */
 async function migratePostgres(url, root) {
@@ -136,11 +100,6 @@ async function migratePostgres(url, root) {
   }
 }
 
-const MB = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 0)} MB`;
-const MiB = (bytes) => `${Math.round(bytes / 2 ** 20)} MiB`;
-const s = (seconds) => `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
-const int = (n) => Math.round(n).toLocaleString('en-US');
-
 export default {
   name: 'run-store',
   description:
@@ -153,7 +112,7 @@ export default {
     const reports = mkdtempSync(join(tmpdir(), 'exportctl-bench-run-store-'));
     const generator = await import(pathToFileURL(join(root, 'scripts', 'generate-profiles.mjs')).href);
     const started = performance.now();
-    await writeData(generator, count, join(folder, 'data'));
+    await writeData(generator, count, join(folder, 'data'), { memberships: true });
     log(
       `data: ${int(count)} generated profiles (seed ${seed}), in ${s((performance.now() - started) / 1000)}`,
     );

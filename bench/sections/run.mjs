@@ -29,23 +29,28 @@
 //   RUN_BENCH_CPU_PROF=DIR                    V8 CPU profiles of each step (worker threads' too) in DIR
 //                                             (the figures then include the profiler's own cost)
 import { spawnSync } from 'node:child_process';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  connectionYaml,
+  destinationYaml,
+  int,
+  listId,
+  MB,
+  MiB,
+  s,
+  seed,
+  sliceListId,
+  sliceName,
+  sourceYaml,
+  writeData,
+  x,
+} from '../lib/bench-data.mjs';
 import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
 
-const seed = 20261122;
-const listId = '04fe9a97-a579-43c5-bb1a-58ed29bf0a6a'; // the quickstart seed's "VIP and newsletter"
 const requestsPerSecond = 4;
 
 /** The child side: one step that is not exportctl itself; prints one JSON line. */
@@ -112,81 +117,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.exit(0);
 }
 
-/**
- * data/profiles.csv from the generator (as scripts/generate-profiles.mjs writes it), with the first
- * name of every `changeEvery`-th profile changed; with `memberships`, also
- * data/segment-membership.csv (every profile in segment "Everyone") and data/slices.csv (profile i
- * in segment S((i mod slices) + 1)).
- */
-async function writeData(generator, count, folder, { changeEvery = 0, memberships = false, slices = 0 }) {
-  mkdirSync(folder, { recursive: true });
-  const open = (name) => createWriteStream(join(folder, name));
-  const profiles = open('profiles.csv');
-  const everyone = memberships ? open('segment-membership.csv') : undefined;
-  const sliced = memberships && slices > 0 ? open('slices.csv') : undefined;
-  const write = (stream, text) =>
-    stream.write(text) ? undefined : new Promise((resolve) => stream.once('drain', resolve));
-  await write(profiles, 'CustomerId,EmailAddress,FirstName,LastName,Country,LifetimeValue\n');
-  if (everyone) await write(everyone, 'CustomerId,Segment\n');
-  if (sliced) await write(sliced, 'CustomerId,Segment\n');
-  let index = 0;
-  for (const { profile } of generator.generateProfiles({ count, seed })) {
-    if (changeEvery && (index + 1) % changeEvery === 50 % changeEvery)
-      profile.FirstName = `${profile.FirstName}-changed`;
-    await write(profiles, `${Object.values(profile).map(generator.csvField).join(',')}\n`);
-    if (everyone) await write(everyone, `${profile.CustomerId},Everyone\n`);
-    if (sliced) await write(sliced, `${profile.CustomerId},${sliceName(index % slices)}\n`);
-    index += 1;
-  }
-  const streams = [profiles, everyone, sliced].filter(Boolean);
-  await Promise.all(streams.map((stream) => new Promise((resolve) => stream.end(resolve))));
-}
-
-const sliceName = (i) => `S${String(i + 1).padStart(2, '0')}`;
-/** List IDs for the run --all sandbox: a UUID per index. */
-const sliceListId = (i) => `5a1ce000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
-
-const connectionYaml = (sandbox) => `apiVersion: exportctl/v1
-kind: Connection
-metadata: { name: sandbox }
-spec:
-  type: constant-contact
-  dataPrivacyConsent: true
-  exportUser: bench@example.com
-  auth:
-    clientId: sandbox-client
-    clientSecret: { env: CC_CLIENT_SECRET }
-    refreshToken: { env: CC_REFRESH_TOKEN }
-  endpoints: { api: ${sandbox.apiUrl}, token: ${sandbox.tokenUrl} }
-`;
-const sourceYaml = (membership) => `---
-apiVersion: exportctl/v1
-kind: ProfileSource
-metadata: { name: profiles }
-spec:
-  type: csv
-  profiles: ../data/profiles.csv
-  key: CustomerId
-  segmentMembership: ../data/${membership}
-`;
-const destinationYaml = (name, list, segment) => `---
-apiVersion: exportctl/v1
-kind: ExportDestination
-metadata: { name: ${name} }
-spec:
-  connection: sandbox
-  source: profiles
-  listId: ${list}
-  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
-  segments: [${segment}]
-  schedule: manual
-`;
-
-const MB = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 0)} MB`;
-const MiB = (bytes) => `${Math.round(bytes / 2 ** 20)} MiB`;
-const s = (seconds) => `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
-const int = (n) => Math.round(n).toLocaleString('en-US');
-const x = (ratio) => `${ratio.toFixed(1)}x`;
 
 export default {
   name: 'run',
