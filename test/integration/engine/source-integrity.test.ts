@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../../src/profiles';
 import { exportWorld } from '../../support/export-world';
+import { runStoreBackends } from '../../support/run-store-backends';
 import { vipListId } from '../../support/sandbox-client';
 import { tempFolder } from '../../support/temp-folder';
 
@@ -29,47 +30,50 @@ function firstNameOn(w: Awaited<ReturnType<typeof exportWorld>>, email: string):
   return contacts.firstName(contacts.find(email));
 }
 
-describe('a source that cannot be read whole fails the run before anything is sent', () => {
-  it('a stray quote at row 1,951 of 2,000 fails the run naming the line; nothing is removed', async () => {
-    const w = await exportWorld(writeData(2_000));
-    await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
-    const first = await w.run('vip');
-    expect(first.run.status).toBe('succeeded');
-    expect(w.members()).toHaveLength(2_000);
+describe.each(runStoreBackends)(
+  'a source that cannot be read whole fails the run before anything is sent, run store: $name',
+  (runStore) => {
+    it('a stray quote at row 1,951 of 2,000 fails the run naming the line; nothing is removed', async () => {
+      const w = await exportWorld(writeData(2_000), { runStore });
+      await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
+      const first = await w.run('vip');
+      expect(first.run.status).toBe('succeeded');
+      expect(w.members()).toHaveLength(2_000);
 
-    const rows = rowsOf(2_000);
-    rows[1_950] = `C1950,u1950@example.com,"First1950,Last1950`;
-    writeFileSync(join(w.dataFolder, 'profiles.csv'), `${header}\n${rows.join('\n')}\n`);
-    const sent = w.sandbox.requests().length;
-    const second = await w.run('vip');
-    expect(second.run.status).toBe('failed');
-    expect(second.error).toBeInstanceOf(SourceError);
-    expect(second.error).toMatchObject({ code: 'source-unterminated-quote', context: { line: 1_952 } });
-    expect(second.error?.message).toContain('profiles.csv:1952:');
-    // Not a request of any kind went out, and the list is as it was.
-    expect(
-      w.sandbox
-        .requests()
-        .slice(sent)
-        .filter((request) => request.method === 'POST'),
-    ).toEqual([]);
-    expect(w.members()).toHaveLength(2_000);
-  });
+      const rows = rowsOf(2_000);
+      rows[1_950] = `C1950,u1950@example.com,"First1950,Last1950`;
+      writeFileSync(join(w.dataFolder, 'profiles.csv'), `${header}\n${rows.join('\n')}\n`);
+      const sent = w.sandbox.requests().length;
+      const second = await w.run('vip');
+      expect(second.run.status).toBe('failed');
+      expect(second.error).toBeInstanceOf(SourceError);
+      expect(second.error).toMatchObject({ code: 'source-unterminated-quote', context: { line: 1_952 } });
+      expect(second.error?.message).toContain('profiles.csv:1952:');
+      // Not a request of any kind went out, and the list is as it was.
+      expect(
+        w.sandbox
+          .requests()
+          .slice(sent)
+          .filter((request) => request.method === 'POST'),
+      ).toEqual([]);
+      expect(w.members()).toHaveLength(2_000);
+    });
 
-  it('a file cut inside its last field is exported as it reads, with a no-final-line-break warning', async () => {
-    const emails = Array.from({ length: 2_000 }, (_, index) => `C${index},u${index}@example.com`);
-    // Cut inside the last row's email, the last field: `u1999@example.co`, no line end.
-    const cut = `CustomerId,EmailAddress\n${emails.join('\n')}`.slice(0, -1);
-    const w = await exportWorld(writeData(2_000, cut));
-    await w.apply([{ name: 'vip', names: false }]);
-    const result = await w.run('vip');
-    expect(result.run.status).toBe('succeeded');
-    expect(result.record.rowIssues.byCode['no-final-line-break']).toBe(1);
-    expect(w.members()).toContain('u1999@example.co');
-  });
-});
+    it('a file cut inside its last field is exported as it reads, with a no-final-line-break warning', async () => {
+      const emails = Array.from({ length: 2_000 }, (_, index) => `C${index},u${index}@example.com`);
+      // Cut inside the last row's email, the last field: `u1999@example.co`, no line end.
+      const cut = `CustomerId,EmailAddress\n${emails.join('\n')}`.slice(0, -1);
+      const w = await exportWorld(writeData(2_000, cut), { runStore });
+      await w.apply([{ name: 'vip', names: false }]);
+      const result = await w.run('vip');
+      expect(result.run.status).toBe('succeeded');
+      expect(result.record.rowIssues.byCode['no-final-line-break']).toBe(1);
+      expect(w.members()).toContain('u1999@example.co');
+    });
+  },
+);
 
-describe('the source encoding', () => {
+describe.each(runStoreBackends)('the source encoding, run store: $name', (runStore) => {
   const latin1 = () => {
     const data = writeData(3);
     const file = join(data, 'profiles.csv');
@@ -79,7 +83,7 @@ describe('the source encoding', () => {
   };
 
   it('bytes that are not UTF-8 in a name are a row warning naming the field, and are not sent', async () => {
-    const w = await exportWorld(latin1());
+    const w = await exportWorld(latin1(), { runStore });
     await w.apply([{ name: 'vip' }]);
     const result = await w.run('vip');
     expect(result.run.status).toBe('succeeded');
@@ -92,7 +96,7 @@ describe('the source encoding', () => {
   });
 
   it('encoding: latin1 decodes the file as the user says', async () => {
-    const w = await exportWorld(latin1(), { sourceEncoding: 'latin1' });
+    const w = await exportWorld(latin1(), { sourceEncoding: 'latin1', runStore });
     await w.apply([{ name: 'vip' }]);
     const result = await w.run('vip');
     expect(result.run.status).toBe('succeeded');
@@ -102,7 +106,7 @@ describe('the source encoding', () => {
   });
 
   it('a gzip file saved as profiles.csv fails the run saying so, echoing none of its bytes', async () => {
-    const w = await exportWorld(writeData(20));
+    const w = await exportWorld(writeData(20), { runStore });
     await w.apply([{ name: 'vip' }]);
     const profiles = join(w.dataFolder, 'profiles.csv');
     writeFileSync(profiles, gzipSync(readFileSync(profiles)));
