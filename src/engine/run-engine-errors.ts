@@ -8,7 +8,7 @@ import { plural } from '../text';
 export const runEngineErrorCodes = {
   'destination-not-applied': 'the ExportDestination (or its ProfileSource) is not in the state',
   'state-backend-unsupported':
-    'export runs need the SQLite state (their snapshots and checkpoints live there)',
+    'the state is of a backend this build has no run store for (SQLite and PostgreSQL have one)',
   'contact-limit-exceeded': 'the selection holds more distinct contacts than one destination may export',
   'removal-guard': 'the run would remove more of the list than maxRemovalPercent allows',
   'destination-replaced': 'the destination was deleted or replaced (apply) while the run was under way',

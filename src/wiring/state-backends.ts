@@ -75,7 +75,7 @@ export function stateBackendOf(store: StateStore): StateBackend<StateStore> {
       'state-backend-unsupported',
       `export runs cannot use the state ${store.location}`,
       {
-        hint: 'use --state sqlite:PATH (the default)',
+        hint: 'use --state sqlite:PATH (the default) or postgres://…',
       },
     );
   }
