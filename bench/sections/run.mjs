@@ -117,7 +117,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.exit(0);
 }
 
-
 export default {
   name: 'run',
   description:
