@@ -10,6 +10,7 @@ export type SourcePart = 'profiles' | 'segmentMembership';
 
 /** A file, or a relation (sqlite: a table or a query) of a database file: for messages and errors. */
 export interface SourceOrigin {
+  /** The file, or a database server's identity (`postgresql://host:port/database`). */
   readonly file: string;
   readonly relation?: string;
 }
@@ -111,6 +112,13 @@ export interface SourceAdapter<Part extends { readonly type: SourceType }> {
    * folder of a spec whose paths are already absolute. Reads nothing.
    */
   originFile(spec: ProfileSourceSpec): string | undefined;
+
+  /**
+   * Where the data is when it is not in a file (a database server): its identity without any
+   * credential (`postgresql://host:5432/crm#profiles`), which a run records instead of the Git
+   * commit of `originFile`. Absent for file sources. Reads nothing.
+   */
+  originIdentity?(spec: ProfileSourceSpec): string | undefined;
 
   /**
    * A fingerprint of the data the two parts hold: equal for equal data, different when a row of

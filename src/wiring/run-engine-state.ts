@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import type { ResourceChange, RunEngineState, ScratchRunEngineState } from '../engine/control-plane';
 import type { RunStore } from '../engine/run-store';
 import { connectionRuntime } from '../resources/connection-runtime';
+import { withStoredSourceSecrets } from '../resources/profile-source-secrets';
 import { type Clock, type StateStore, systemClock } from '../state';
 import { inScratchFolder, stateBackendOf } from './state-backends';
 
@@ -30,6 +31,7 @@ export function runEngineStateFor(
     locks: store.locks,
     runStore,
     connection: (name) => connectionRuntime(store, name),
+    sourceWithSecrets: (name, spec) => withStoredSourceSecrets(store.secrets, name, spec),
     scratchCopy: (changes) =>
       scratchCopy(store, changes, options.env ?? process.env, options.clock ?? systemClock),
   };

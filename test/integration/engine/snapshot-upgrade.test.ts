@@ -26,7 +26,9 @@ async function previousFingerprints(
   );
   const read = readContacts({
     source,
-    baseDir: dirname(source.type === 'sqlite' ? (source.database ?? '.') : source.profiles),
+    baseDir: dirname(
+      source.type === 'sqlite' && typeof source.database === 'string' ? source.database : source.profiles,
+    ),
     segments: destination.segments,
     dataMatching: destination.dataMatching,
     onIssue: () => {},
