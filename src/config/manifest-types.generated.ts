@@ -12,12 +12,6 @@ export type ApiVersion = 'exportctl/v1';
  */
 export type ResourceName = string;
 export type EmailAddress = string;
-/**
- * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
- */
-export type ChangeDetection = {
-  [k: string]: unknown | undefined;
-};
 
 /**
  * A connection to a Constant Contact account. Only administrators may create, change or delete one.
@@ -144,6 +138,23 @@ export interface ProfileSourceSpec {
   changeDetection?: ChangeDetection;
 }
 /**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetection {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on; a NOTIFY on it means the data changed.
+   */
+  listen?: string;
+}
+/**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
  */
 export interface ExportDestination {
@@ -248,12 +259,6 @@ export type ApiVersionInput = 'exportctl/v1';
  */
 export type ResourceNameInput = string;
 export type EmailAddressInput = string;
-/**
- * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
- */
-export type ChangeDetectionInput = {
-  [k: string]: unknown | undefined;
-};
 
 /**
  * A connection to a Constant Contact account. Only administrators may create, change or delete one.
@@ -378,6 +383,23 @@ export interface ProfileSourceSpecInput {
    */
   encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
   changeDetection?: ChangeDetectionInput;
+}
+/**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetectionInput {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every?: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on; a NOTIFY on it means the data changed.
+   */
+  listen?: string;
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
