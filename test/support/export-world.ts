@@ -95,6 +95,8 @@ export async function exportWorld(
     sourceEncoding?: string;
     /** Where the engine's durable state lives; default: the SQLite state's own tables. */
     runStore?: RunStoreBackend;
+    /** The ProfileSource manifest (named `profiles`); default: a csv source of the copied files. */
+    sourceYaml?: string;
   } = {},
 ): Promise<ExportWorld> {
   const sandbox = await testSandbox(options.sandbox);
@@ -116,7 +118,8 @@ export async function exportWorld(
       join(folder, 'exportctl.yaml'),
       [
         connectionYaml(sandbox, options.requestsPerSecond ?? 100),
-        sourceYaml + (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
+        (options.sourceYaml ?? sourceYaml) +
+          (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
         ...destinations.map(destinationYaml),
         extra,
       ]
@@ -139,7 +142,8 @@ export async function exportWorld(
     );
     expect(computed.problems).toEqual([]);
     const results = await applyPlan(computed.steps, computed.observations, context);
-    expect(results.filter((result) => result.outcome === 'failed')).toEqual([]);
+    const failed = results.filter((result) => result.outcome === 'failed');
+    expect(failed, JSON.stringify(failed)).toEqual([]);
   };
 
   return {
