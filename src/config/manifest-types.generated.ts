@@ -148,7 +148,7 @@ export interface ChangeDetection {
   /**
    * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
    */
-  every: string;
+  every?: string;
   /**
    * A PostgreSQL channel name to LISTEN on; a NOTIFY on it means the data changed.
    */

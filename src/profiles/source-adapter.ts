@@ -46,6 +46,12 @@ export interface SourceColumns {
   readonly warning?: SourceError;
 }
 
+/** A running `SourceAdapter.watchChanges`. */
+export interface SourceChangeWatch {
+  /** Stops watching; resolves once no check is in flight and its connection is closed. */
+  stop(): Promise<void>;
+}
+
 /**
  * One profile source type (csv, jsonl, sqlite): everything the rest of exportctl needs of a source,
  * so that nothing outside the registry (`sourceAdapterFor`) asks which type a source is. `Part` is the
@@ -112,6 +118,19 @@ export interface SourceAdapter<Part extends { readonly type: SourceType }> {
    * folder of a spec whose paths are already absolute. Reads nothing.
    */
   originFile(spec: ProfileSourceSpec): string | undefined;
+
+  /**
+   * Watches the data of `spec` (paths absolute) for changes without reading it whole, by the
+   * spec's own means (postgres: `changeDetection`, a cheap query run every so often or a LISTEN
+   * channel): calls `onChange` with what was noticed, `onError` when a check fails (watching goes
+   * on). Undefined when the spec asks for no such watch, or the type has none (files are watched
+   * by `watchPaths`).
+   */
+  watchChanges?(
+    spec: ProfileSourceSpec,
+    onChange: (what: string) => void,
+    onError: (error: SourceError) => void,
+  ): SourceChangeWatch | undefined;
 
   /**
    * Where the data is when it is not in a file (a database server): its identity without any

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import pg from 'pg';
 import { isSecretReference, type ProfileSourceSpec } from '../../config';
 import { suggestName } from '../../config/suggest-name';
-import type { SourceAdapter, SourceColumns } from '../source-adapter';
+import type { SourceAdapter, SourceChangeWatch, SourceColumns } from '../source-adapter';
 import { SourceError } from '../source-error';
 import { requireFields } from '../source-fields';
 import type { SourceRecord } from '../source-record';
@@ -125,8 +125,10 @@ export const postgresSource: SourceAdapter<PostgresPart> = {
 
   readRowBatches: (part, fields) => readPostgresRowBatches(part, fields),
 
-  // Watch mode learns of changes by `changeDetection`, never by files.
+  // Watch mode learns of changes by `changeDetection` (`watchChanges`), never by files.
   watchPaths: () => [],
+
+  watchChanges: (spec, onChange, onError) => watchPostgresChanges(spec, onChange, onError),
 
   // No file: the run records the database's identity instead of a Git commit.
   originFile: () => undefined,
@@ -162,6 +164,107 @@ export function postgresOriginIdentity(spec: ProfileSourceSpec): string | undefi
   const identity = postgresUrlOf(spec)?.identity;
   if (identity === undefined) return undefined;
   return `${identity}#${isSqliteQuery(spec.profiles) ? 'query' : spec.profiles}`;
+}
+
+/** `30s`, `1m`, `2h` in milliseconds (the schema's pattern); default one minute. */
+function everyMs(every: string | undefined): number {
+  const match = /^(\d+)(s|m|h)$/.exec(every ?? '1m');
+  const unit = { s: 1000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 'm') as 's' | 'm' | 'h'];
+  return Number(match?.[1] ?? 1) * unit;
+}
+
+/**
+ * `changeDetection` of a postgres spec: `query` runs every `every` in a read-only transaction (its
+ * first value, as text, is compared with the last one; the first answer is the baseline), or the
+ * connection LISTENs on `listen` and every NOTIFY is a change (reconnecting after a lost
+ * connection). The table itself is never read.
+ */
+function watchPostgresChanges(
+  spec: ProfileSourceSpec,
+  onChange: (what: string) => void,
+  onError: (error: SourceError) => void,
+): SourceChangeWatch | undefined {
+  const detection = spec.changeDetection;
+  if (detection === undefined) return undefined;
+  const part = postgresSource.resolve(spec, '/').profiles;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  const later = (work: () => Promise<void>, ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inFlight = work();
+    }, ms);
+    timer.unref?.();
+  };
+  const asSourceError = (error: unknown) =>
+    error instanceof SourceError ? error : readFailed({ ...part, relation: 'changeDetection' }, error);
+
+  if (detection.listen !== undefined) {
+    const channel = detection.listen;
+    let client: pg.Client | undefined;
+    const listen = async (): Promise<void> => {
+      try {
+        const connected = await connect({ ...part, relation: `LISTEN ${channel}` });
+        client = connected;
+        if (stopped) return;
+        connected.on('notification', (message) => {
+          if (message.channel === channel) onChange(`NOTIFY on ${channel}`);
+        });
+        connected.on('end', () => {
+          if (client !== connected || stopped) return;
+          client = undefined;
+          onError(asSourceError(new Error(`the connection listening on ${channel} was lost`)));
+          later(listen, 5_000);
+        });
+        await connected.query(`LISTEN ${quoteIdentifier(channel)}`);
+      } catch (error) {
+        onError(asSourceError(error));
+        later(listen, 5_000);
+      }
+    };
+    inFlight = listen();
+    return {
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await inFlight;
+        const open = client;
+        client = undefined;
+        await open?.end().catch(() => {});
+      },
+    };
+  }
+
+  const query = detection.query ?? '';
+  const every = everyMs(detection.every);
+  let last: string | undefined;
+  const check = async (): Promise<void> => {
+    try {
+      const value = await withReadOnly({ ...part, relation: query }, async (client) => {
+        let result: pg.QueryArrayResult<(string | null)[]>;
+        try {
+          result = await client.query({ text: query, rowMode: 'array', types: textTypes });
+        } catch (error) {
+          throw queryError({ ...part, relation: query }, error, query);
+        }
+        return JSON.stringify(result.rows[0] ?? null);
+      });
+      if (last !== undefined && value !== last) onChange(`the changeDetection query's value changed`);
+      last = value;
+    } catch (error) {
+      onError(asSourceError(error));
+    }
+    later(check, every);
+  };
+  inFlight = check();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
+  };
 }
 
 /** Rows per FETCH: few round trips, flat memory. */

@@ -1,5 +1,6 @@
 import type { ProfileSourceSpec } from '../../config';
-import type { SourceAdapter, SourcePart, SourceType } from '../source-adapter';
+import type { SourceAdapter, SourceChangeWatch, SourcePart, SourceType } from '../source-adapter';
+import type { SourceError } from '../source-error';
 import { csvSource } from './csv-source';
 import { jsonlSource } from './jsonl-source';
 import { postgresSource } from './postgres-source';
@@ -65,6 +66,15 @@ export function sourceWatchPaths(spec: ProfileSourceSpec): readonly string[] {
  */
 export function sourceOriginFile(spec: ProfileSourceSpec): string | undefined {
   return sourceAdapterFor(spec).originFile(spec);
+}
+
+/** Watches `spec`'s data by its own means, if it asks for that (see `SourceAdapter.watchChanges`). */
+export function watchSourceChanges(
+  spec: ProfileSourceSpec,
+  onChange: (what: string) => void,
+  onError: (error: SourceError) => void,
+): SourceChangeWatch | undefined {
+  return sourceAdapterFor(spec).watchChanges?.(spec, onChange, onError);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   sourceFingerprint,
   sourceOriginIdentity,
   sourceWatchPaths,
+  watchSourceChanges,
   withPostgresUrl,
 } from '../../../src/profiles';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
@@ -319,5 +320,81 @@ describe('postgres profile sources, against a real server', () => {
     }
     expect(rows).toBe(20000);
     expect(largest).toBeLessThanOrEqual(5000);
+  });
+
+  /** Does `poke` every 300 ms until `seen()` holds (the watch notices once its baseline is taken). */
+  const until = async (seen: () => boolean, poke: () => void) => {
+    for (let attempt = 0; attempt < 100 && !seen(); attempt++) {
+      poke();
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    expect(seen()).toBe(true);
+  };
+
+  it('notices a change by its changeDetection query, without reading the table', async () => {
+    server.psql(
+      'CREATE TABLE stamped (id int, updated_at timestamptz DEFAULT now()); INSERT INTO stamped VALUES (1)',
+      database,
+    );
+    const changes: string[] = [];
+    const errors: string[] = [];
+    const watch = watchSourceChanges(
+      spec({ profiles: 'stamped', changeDetection: { query: 'select max(id) from stamped', every: '1s' } }),
+      (what) => changes.push(what),
+      (error) => errors.push(error.message),
+    );
+    expect(watch).toBeDefined();
+    try {
+      let next = 1;
+      await until(
+        () => changes.length > 0,
+        () => server.psql(`INSERT INTO stamped VALUES (${++next})`, database),
+      );
+      expect(changes[0]).toMatch(/changeDetection query/);
+      expect(errors).toEqual([]);
+    } finally {
+      await watch?.stop();
+    }
+    expect(
+      watchSourceChanges(
+        spec(),
+        () => {},
+        () => {},
+      ),
+    ).toBeUndefined();
+  });
+
+  it('notices a change by a NOTIFY on its LISTEN channel, and reports a broken query', async () => {
+    const changes: string[] = [];
+    const watch = watchSourceChanges(
+      spec({ changeDetection: { listen: 'profiles_changed' } }),
+      (what) => changes.push(what),
+      () => {},
+    );
+    try {
+      await until(
+        () => changes.length > 0,
+        () => server.psql(`NOTIFY profiles_changed, 'x'`, database),
+      );
+      expect(changes[0]).toBe('NOTIFY on profiles_changed');
+    } finally {
+      await watch?.stop();
+    }
+    const errors: SourceError[] = [];
+    const broken = watchSourceChanges(
+      spec({ changeDetection: { query: 'select max(nope) from profiles', every: '1s' } }),
+      () => {},
+      (error) => errors.push(error),
+    );
+    try {
+      await until(
+        () => errors.length > 0,
+        () => {},
+      );
+      expect(errors[0]).toMatchObject({ code: 'source-query-invalid' });
+      expect(errors[0]?.message).toContain('column "nope" does not exist');
+    } finally {
+      await broken?.stop();
+    }
   });
 });
