@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import { inspect } from 'node:util';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { isSecretReference, type ProfileSourceSpec } from '../../config';
 import { suggestName } from '../../config/suggest-name';
 import type { SourceAdapter, SourceChangeWatch, SourceColumns } from '../source-adapter';
@@ -93,7 +95,7 @@ export function databaseIdentity(url: string): string {
  * postgres sources: `database` is a secret reference to the connection URL (it may hold a
  * password; the state keeps it encrypted); `profiles` and `segmentMembership` are each a table or
  * view name (as the database spells it, optionally `schema.name`), or a SELECT query. Rows are read
- * in a read-only, repeatable-read transaction through a server-side cursor, 5,000 at a time, so
+ * in a read-only, repeatable-read transaction, streamed by `COPY (SELECT ...) TO STDOUT`, so
  * memory stays flat whatever the table size. Values arrive as PostgreSQL's text output (numbers,
  * timestamps in ISO form and UTC, json as its text), booleans as `true`/`false`, NULL as absent.
  */
@@ -142,7 +144,8 @@ export const postgresSource: SourceAdapter<PostgresPart> = {
         const columns = await relation.columns(client);
         hash.update(`${JSON.stringify(columns)}\n`);
         let count = 0;
-        for await (const rows of cursorRows(client, part, `SELECT * FROM ${relation.from}`)) {
+        const booleans = (await relation.columnTypes(client)).map((column) => column.type === booleanType);
+        for await (const rows of copyRows(client, part, `SELECT * FROM ${relation.from}`, booleans)) {
           count += rows.length;
           hash.update(
             `${rows.map((row) => row.map((value) => (value === null ? 'n;' : `s${value.length}:${value};`)).join('')).join('\n')}\n`,
@@ -267,9 +270,6 @@ function watchPostgresChanges(
   };
 }
 
-/** Rows per FETCH: few round trips, flat memory. */
-const fetchSize = 5000;
-
 async function* readPostgresRowBatches(
   part: PostgresPart,
   fields: readonly string[],
@@ -279,11 +279,16 @@ async function* readPostgresRowBatches(
     await begin(client, part);
     const relation = openRelation(part);
     await relation.check(client);
-    const columns = await relation.columns(client);
-    requireFields(columns, fields, { file: part.database, relation: part.relation });
+    const columns = await relation.columnTypes(client);
+    const indexes = requireFields(
+      columns.map((column) => column.name),
+      fields,
+      { file: part.database, relation: part.relation },
+    );
     const select = `SELECT ${fields.map(quoteIdentifier).join(', ')} FROM ${relation.from}`;
+    const booleans = indexes.map((index) => columns[index]?.type === booleanType);
     let position = 0;
-    for await (const rows of cursorRows(client, part, select)) {
+    for await (const rows of copyRows(client, part, select, booleans)) {
       const batch: SourceRecord[] = [];
       for (const row of rows) {
         position++;
@@ -300,32 +305,78 @@ async function* readPostgresRowBatches(
   }
 }
 
-/** Every row of `select`, in batches of `fetchSize`, as text values (see `textTypes`). */
-async function* cursorRows(
+/** PostgreSQL's type OID of boolean. */
+const booleanType = 16;
+
+/**
+ * Every row of `select`, streamed by `COPY (select) TO STDOUT` (text format: no round trip per
+ * batch, the server sends while the rows are mapped; the socket's flow control keeps memory flat),
+ * in batches of `batchRows` rows (the last one may be smaller). Values are PostgreSQL's
+ * text output, NULL as null, booleans (`booleans[i]`) as `true`/`false`.
+ */
+async function* copyRows(
   client: pg.Client,
   part: PostgresPart,
   select: string,
+  booleans: readonly boolean[],
 ): AsyncGenerator<(string | null)[][]> {
+  const sql = `COPY (${select}) TO STDOUT`;
+  const stream = client.query(copyTo(sql));
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let batch: (string | null)[][] = [];
   try {
-    await client.query(`DECLARE exportctl_rows NO SCROLL CURSOR FOR ${select}`);
-  } catch (error) {
-    throw queryError(part, error, `DECLARE exportctl_rows NO SCROLL CURSOR FOR ${select}`);
-  }
-  while (true) {
-    let result: pg.QueryArrayResult<(string | null)[]>;
-    try {
-      result = await client.query({
-        text: `FETCH ${fetchSize} FROM exportctl_rows`,
-        rowMode: 'array',
-        types: textTypes,
-      });
-    } catch (error) {
-      throw readFailed(part, error);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lines = (rest + decoder.write(chunk)).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        batch.push(copyLine(line, booleans));
+        if (batch.length === batchRows) {
+          yield batch;
+          batch = [];
+        }
+      }
     }
-    if (result.rows.length === 0) break;
-    yield result.rows;
+  } catch (error) {
+    throw queryError(part, error, sql);
+  } finally {
+    if (!stream.destroyed) stream.destroy();
   }
-  await client.query('CLOSE exportctl_rows');
+  rest += decoder.end();
+  if (rest !== '') batch.push(copyLine(rest, booleans));
+  if (batch.length > 0) yield batch;
+}
+
+/** Rows per batch of a read. */
+const batchRows = 1000;
+
+/** One row of COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
+function copyLine(line: string, booleans: readonly boolean[]): (string | null)[] {
+  const values: (string | null)[] = line.split('\t');
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index] as string;
+    if (value === '\\N') values[index] = null;
+    else if (booleans[index]) values[index] = value === 't' ? 'true' : 'false';
+    else if (value.includes('\\')) values[index] = unescapeCopy(value);
+  }
+  return values;
+}
+
+const copyEscapes: Readonly<Record<string, string>> = {
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+function unescapeCopy(value: string): string {
+  return value.replace(/\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))/g, (_match, octal, hex, other) => {
+    if (octal !== undefined) return String.fromCharCode(Number.parseInt(octal, 8));
+    if (hex !== undefined) return String.fromCharCode(Number.parseInt(hex, 16));
+    return copyEscapes[other as string] ?? (other as string);
+  });
 }
 
 /**
@@ -344,6 +395,8 @@ interface OpenedRelation {
   check(client: pg.Client): Promise<void>;
   /** The relation's column names, in order; runs the query with LIMIT 0 (no row is read). */
   columns(client: pg.Client): Promise<string[]>;
+  /** The columns with their type OIDs, as `columns` reads them. */
+  columnTypes(client: pg.Client): Promise<{ readonly name: string; readonly type: number }[]>;
 }
 
 function openRelation(part: PostgresPart): OpenedRelation {
@@ -354,14 +407,17 @@ function openRelation(part: PostgresPart): OpenedRelation {
     return {
       from,
       check: async () => {},
-      async columns(client) {
+      async columnTypes(client) {
         const sql = `SELECT * FROM ${from} LIMIT 0`;
         try {
           const result = await client.query({ text: sql, rowMode: 'array' });
-          return result.fields.map((field) => field.name);
+          return result.fields.map((field) => ({ name: field.name, type: field.dataTypeID }));
         } catch (error) {
           throw queryError(part, error, sql);
         }
+      },
+      async columns(client) {
+        return (await this.columnTypes(client)).map((column) => column.name);
       },
     };
   }
@@ -396,10 +452,13 @@ function openRelation(part: PostgresPart): OpenedRelation {
         },
       );
     },
-    async columns(client: pg.Client) {
+    async columnTypes(client: pg.Client) {
       await table.check(client);
       const result = await client.query({ text: `SELECT * FROM ${name} LIMIT 0`, rowMode: 'array' });
-      return result.fields.map((field) => field.name);
+      return result.fields.map((field) => ({ name: field.name, type: field.dataTypeID }));
+    },
+    async columns(client: pg.Client) {
+      return (await table.columnTypes(client)).map((column) => column.name);
     },
   };
   return table;
