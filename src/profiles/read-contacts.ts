@@ -130,7 +130,14 @@ async function* streamContacts(
   const firstNameAt = dataMatching.firstName === undefined ? -1 : fields.push(dataMatching.firstName) - 1;
   const lastNameAt = dataMatching.lastName === undefined ? -1 : fields.push(dataMatching.lastName) - 1;
   const names = [dataMatching.firstName, dataMatching.lastName].filter((field) => field !== undefined);
-  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names })) {
+  const only = {
+    kind: 'members',
+    key: source.key,
+    membership: sources.segmentMembership,
+    segmentField: source.segmentField,
+    segments: options.segments,
+  } as const;
+  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names, only })) {
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;

@@ -22,7 +22,33 @@ export interface SourceRowOptions {
    * a broken quote, and the read fails (see `readCsvRowBatches`).
    */
   readonly multiLineFields?: readonly string[];
+  /**
+   * The rows the caller is going to ignore, which a source that can filter where the data is
+   * (postgres) leaves out so that they never leave it; others read every row (a filter is a hint,
+   * never a requirement: the caller selects as if every row came). A read shared by several
+   * destinations asks without one (`SharedSourceRead`).
+   */
+  readonly only?: SourceRowFilter;
 }
+
+/** See `SourceRowOptions.only`. */
+export type SourceRowFilter =
+  /**
+   * Membership rows whose `segmentField` is one of `segments` (compared trimmed and lowercased,
+   * so that near misses, "vip" for "VIP", still come and are reported).
+   */
+  | { readonly kind: 'segments'; readonly segmentField: string; readonly segments: readonly string[] }
+  /**
+   * Profile rows whose `key` is the key of a row of `membership` (the membership part of the same
+   * source) whose `segmentField` is exactly one of `segments`.
+   */
+  | {
+      readonly kind: 'members';
+      readonly key: string;
+      readonly membership: { readonly type: SourceType };
+      readonly segmentField: string;
+      readonly segments: readonly string[];
+    };
 
 /** What a source says of its columns without reading its rows (see `SourceAdapter.inspectColumns`). */
 export interface SourceColumns {

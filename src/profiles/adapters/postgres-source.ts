@@ -5,7 +5,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { isSecretReference, type ProfileSourceSpec } from '../../config';
 import { suggestName } from '../../config/suggest-name';
-import type { SourceAdapter, SourceChangeWatch, SourceColumns } from '../source-adapter';
+import type { SourceAdapter, SourceChangeWatch, SourceColumns, SourceRowFilter } from '../source-adapter';
 import { SourceError } from '../source-error';
 import { requireFields } from '../source-fields';
 import type { SourceRecord } from '../source-record';
@@ -125,7 +125,7 @@ export const postgresSource: SourceAdapter<PostgresPart> = {
     }));
   },
 
-  readRowBatches: (part, fields) => readPostgresRowBatches(part, fields),
+  readRowBatches: (part, fields, options) => readPostgresRowBatches(part, fields, options.only),
 
   // Watch mode learns of changes by `changeDetection` (`watchChanges`), never by files.
   watchPaths: () => [],
@@ -273,6 +273,7 @@ function watchPostgresChanges(
 async function* readPostgresRowBatches(
   part: PostgresPart,
   fields: readonly string[],
+  only: SourceRowFilter | undefined,
 ): AsyncGenerator<SourceRecord[]> {
   const client = await connect(part);
   try {
@@ -285,7 +286,9 @@ async function* readPostgresRowBatches(
       fields,
       { file: part.database, relation: part.relation },
     );
-    const select = `SELECT ${fields.map(quoteIdentifier).join(', ')} FROM ${relation.from}`;
+    const select =
+      `SELECT ${fields.map(quoteIdentifier).join(', ')} FROM (SELECT * FROM ${relation.from}) AS exportctl_rows` +
+      filterClause(part, only);
     const booleans = indexes.map((index) => columns[index]?.type === booleanType);
     let position = 0;
     for await (const rows of copyRows(client, part, select, booleans)) {
@@ -303,6 +306,42 @@ async function* readPostgresRowBatches(
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The WHERE clause that keeps a read's rows to those its caller selects (`SourceRowOptions.only`),
+ * so that only members of the destination's segments leave the database: membership rows of the
+ * selected segments (compared trimmed and lowercased, so near misses are still reported), profile
+ * rows whose key is such a member's (a subquery on the membership part, when it is in the same
+ * database). Empty without a filter. Segment names are inlined as literals: COPY takes no
+ * parameters.
+ */
+function filterClause(part: PostgresPart, only: SourceRowFilter | undefined): string {
+  if (only === undefined) return '';
+  if (only.kind === 'segments') {
+    const loose = only.segments.map((segment) => segment.trim().toLowerCase());
+    return ` WHERE lower(btrim(${quoteIdentifier(only.segmentField)}::text)) = ANY (${textArray(loose)})`;
+  }
+  const membership = only.membership as Partial<PostgresPart>;
+  if (
+    membership.type !== 'postgres' ||
+    membership.url === undefined ||
+    membership.relation === undefined ||
+    membership.url.reveal() !== part.url?.reveal()
+  )
+    return '';
+  const key = quoteIdentifier(only.key);
+  const from = openRelation(membership as PostgresPart).from;
+  return (
+    ` WHERE ${key}::text IN (SELECT exportctl_members.${key}::text FROM (SELECT * FROM ${from}) AS exportctl_members` +
+    ` WHERE exportctl_members.${quoteIdentifier(only.segmentField)}::text = ANY (${textArray(only.segments)}))`
+  );
+}
+
+/** `ARRAY[...]::text[]` of `values` as escaped string literals. */
+function textArray(values: readonly string[]): string {
+  const literals = values.map((value) => `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`);
+  return `ARRAY[${literals.join(', ')}]::text[]`;
 }
 
 /** PostgreSQL's type OID of boolean. */

@@ -6,7 +6,9 @@ import {
   readContacts,
   readSourceRows,
   resolveRowSources,
+  SharedSourceRead,
   SourceError,
+  type SourceRowProvider,
   sourceAdapterFor,
   sourceFingerprint,
   sourceOriginIdentity,
@@ -137,7 +139,44 @@ describe('postgres profile sources, against a real server', () => {
       { key: 'C8', emailKey: 'gus@example.com', firstName: 'Gus', segments: ['VIP'] },
     ]);
     expect(issues.sort()).toEqual(['duplicate-key', 'invalid-email', 'missing-email']);
-    expect(read.summary).toMatchObject({ profileRows: 9, membershipRows: 10, membersWithoutProfile: 1 });
+    // Only members of VIP left the database: 6 of the 10 membership rows, 6 of the 9 profiles.
+    expect(read.summary).toMatchObject({ profileRows: 6, membershipRows: 6, membersWithoutProfile: 1 });
+  });
+
+  it('selects in the database but still reports near misses; a shared read serves every segment', async () => {
+    const membership = `SELECT * FROM (VALUES ('C1', 'VIP'), ('C2', 'vip '), ('C5', 'Newsletter'), ('C6', 'Other'))
+      AS t("CustomerId", "Segment")`;
+    const source = spec({ segmentMembership: membership });
+    const readAs = (segments: string[], rows?: SourceRowProvider) => {
+      const read = readContacts({
+        source,
+        baseDir: '/',
+        segments,
+        dataMatching: { email: 'EmailAddress' },
+        onIssue: () => {},
+        ...(rows === undefined ? {} : { rows }),
+      });
+      return collect(read).then((contacts) => ({
+        keys: contacts.map((contact) => contact.key),
+        summary: read.summary,
+      }));
+    };
+    const alone = await readAs(['VIP']);
+    expect(alone.keys).toEqual(['C1']);
+    expect(alone.summary).toMatchObject({
+      membershipRows: 2,
+      profileRows: 2,
+      segmentNearMisses: [{ found: 'vip ', selected: 'VIP' }],
+    });
+    // Two destinations of other segments on one read: each gets what its own read gives.
+    const shared = new SharedSourceRead(['vip', 'news']);
+    const [vip, news] = await Promise.all([
+      readAs(['VIP'], shared.member('vip')),
+      readAs(['Newsletter'], shared.member('news')),
+    ]);
+    expect(vip.keys).toEqual(['C1']);
+    expect(news.keys).toEqual(['C5']);
+    expect(news.summary).toMatchObject({ membershipRows: 4, profileRows: 9 });
   });
 
   it('checks columns without reading rows, naming a misspelt one and its nearest match', async () => {
