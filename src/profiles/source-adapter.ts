@@ -79,7 +79,7 @@ export interface SourceChangeWatch {
 }
 
 /**
- * One profile source type (csv, jsonl, sqlite): everything the rest of exportctl needs of a source,
+ * One profile source type (csv, jsonl, sqlite, postgres): everything the rest of exportctl needs of a source,
  * so that nothing outside the registry (`sourceAdapterFor`) asks which type a source is. `Part` is the
  * type's resolved part (`RowSource`): what one of the spec's two parts, profiles and segment
  * membership, is once its paths are absolute.
