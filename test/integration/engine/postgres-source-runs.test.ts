@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasErrors, loadManifests } from '../../../src/config';
+import { computePlan, renderPlanText } from '../../../src/reconcile';
+import { createHandlerContext } from '../../../src/resources/live-handler-context';
 import {
   type ExportWorld,
   expectedMembers,
@@ -120,5 +123,39 @@ describe('exports from a postgres ProfileSource', () => {
     expect(result.error?.message).toContain('FirstName');
     expect(importedItems(w.sandbox)).toBe(before);
     expect(w.members()).toEqual([]);
+  }, 60_000);
+
+  it('plans a changed URL as a sensitive change, and no change for the same one, never showing it', async () => {
+    const { world: w, database } = await world();
+    await w.apply();
+    const plan = async () => {
+      const loaded = loadManifests([w.folder], { cwd: w.folder, skipRoleChecks: true });
+      expect(hasErrors(loaded.problems)).toBe(false);
+      const computed = await computePlan(
+        {
+          manifests: loaded.manifests,
+          mode: 'apply',
+          prune: true,
+          refresh: false,
+          actor: undefined,
+          cwd: w.folder,
+        },
+        createHandlerContext({ store: w.store, owner: 'exportctl', env: w.env }),
+      );
+      return computed.plan;
+    };
+    const same = await plan();
+    expect(same.changes.filter((change) => change.kind === 'ProfileSource')).toEqual([]);
+    w.env.PROFILES_DATABASE_URL = server.url({ database, password: 'rotated-pg-password' });
+    const rotated = await plan();
+    const source = rotated.changes.find((change) => change.kind === 'ProfileSource');
+    expect(source?.action).toBe('update');
+    expect(source?.fields).toEqual([
+      expect.objectContaining({ path: 'spec.database.url', sensitive: true, before: '(stored)' }),
+    ]);
+    const text = renderPlanText(rotated);
+    expect(text).toContain('spec.database.url');
+    expect(text).not.toContain('rotated-pg-password');
+    expect(JSON.stringify(rotated)).not.toContain('rotated-pg-password');
   }, 60_000);
 });
