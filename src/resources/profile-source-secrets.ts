@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   isSecretReference,
   type ProfileSource,
@@ -5,8 +6,8 @@ import {
   resolveSecretReference,
   type SecretReference,
 } from '../config';
-import { withPostgresUrl } from '../profiles';
-import type { ConnectionSecretName, SecretStore } from '../state';
+import { recordedSourceFolder, withPostgresUrl } from '../profiles';
+import type { ConnectionSecretName, SecretStore, StateStore } from '../state';
 import type { DesiredResource } from './resource-handler';
 
 /**
@@ -69,4 +70,34 @@ export async function withStoredSourceSecrets(
   if (!isSecretReference(spec.database)) return spec;
   const url = await secrets.get(sourceSecretOwner(name), urlSlot);
   return url === undefined ? spec : withPostgresUrl(spec, url);
+}
+
+/**
+ * For a preview (a plan's data plan, on a scratch copy of the state with the plan applied): the URL
+ * the source's reference resolves to now, from `env` or its file (relative to the folder of the
+ * manifest, which the source records), as the apply would store it; the stored one when it cannot be
+ * resolved here. A source created or given a new URL by the plan has none stored yet.
+ */
+export async function withCurrentSourceSecrets(
+  store: StateStore,
+  env: NodeJS.ProcessEnv,
+  name: string,
+  spec: ProfileSourceSpec,
+): Promise<ProfileSourceSpec> {
+  if (!isSecretReference(spec.database)) return spec;
+  const applied = await store.resources.get('ProfileSource', name);
+  const folder = recordedSourceFolder(applied?.remoteFacts?.facts);
+  try {
+    const url = resolveSecretReference(
+      spec.database as SecretReference,
+      join(folder ?? '.', 'manifest'),
+      env,
+      {
+        field: `ProfileSource/${name} database`,
+      },
+    );
+    return withPostgresUrl(spec, url);
+  } catch {
+    return withStoredSourceSecrets(store.secrets, name, spec);
+  }
 }

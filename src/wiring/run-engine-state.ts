@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { ResourceChange, RunEngineState, ScratchRunEngineState } from '../engine/control-plane';
 import type { RunStore } from '../engine/run-store';
 import { connectionRuntime } from '../resources/connection-runtime';
-import { withStoredSourceSecrets } from '../resources/profile-source-secrets';
+import { withCurrentSourceSecrets, withStoredSourceSecrets } from '../resources/profile-source-secrets';
 import { type Clock, type StateStore, systemClock } from '../state';
 import { inScratchFolder, stateBackendOf } from './state-backends';
 
@@ -75,6 +75,8 @@ async function scratchCopy(
     }
     return {
       ...runEngineStateFor(copy, { env, clock }),
+      // What the plan would store: a source it creates or re-points has no stored URL yet.
+      sourceWithSecrets: (name, spec) => withCurrentSourceSecrets(copy, env, name, spec),
       folder,
       dispose: async () => {
         try {

@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasErrors, loadManifests } from '../../../src/config';
+import { previewDataPlans } from '../../../src/engine';
 import { computePlan, renderPlanText } from '../../../src/reconcile';
 import { createHandlerContext } from '../../../src/resources/live-handler-context';
+import { runEngineStateFor } from '../../../src/wiring';
 import {
   type ExportWorld,
   expectedMembers,
@@ -157,5 +159,20 @@ describe('exports from a postgres ProfileSource', () => {
     expect(text).toContain('spec.database.url');
     expect(text).not.toContain('rotated-pg-password');
     expect(JSON.stringify(rotated)).not.toContain('rotated-pg-password');
+  }, 60_000);
+
+  it("previews a plan's data plan with the URL the plan would store, not only the stored one", async () => {
+    const { world: w } = await world();
+    await w.apply();
+    // As for a source the plan creates (or re-points): no URL stored for it yet.
+    await w.store.secrets.delete('ProfileSource/profiles');
+    // As the plan command opens it: the scratch copy resolves references in the command's env.
+    const state = { ...runEngineStateFor(w.store, { env: w.env }), runStore: w.runStore };
+    const [preview] = await previewDataPlans(state, [], ['vip'], { env: w.env });
+    expect(preview && 'error' in preview ? preview.error.message : undefined).toBeUndefined();
+    expect(preview && 'record' in preview ? preview.record.dryRun : undefined).toBe(true);
+    // A real run has only the state: it says to apply the source again.
+    const run = await w.run('vip', { dryRun: true });
+    expect(run.error?.hint).toContain('apply the ProfileSource again');
   }, 60_000);
 });
