@@ -7,20 +7,19 @@ import {
   type SecretReference,
 } from '../config';
 import { recordedSourceFolder, withPostgresUrl } from '../profiles';
-import type { ConnectionSecretName, SecretStore, StateStore } from '../state';
+import type { SecretName, SecretStore, StateStore } from '../state';
 import type { DesiredResource } from './resource-handler';
 
 /**
  * Where the state keeps a ProfileSource's database URL: in the secret store, encrypted like a
- * connection's secrets (AES-256-GCM, bound to its row), under the owner `ProfileSource/<name>`, a
- * name no Connection can have (theirs hold no `/`), in the store's `clientSecret` slot (a source
- * has one secret; the slot's name is the table's, not a meaning).
+ * connection's secrets (AES-256-GCM, bound to its row), under the owner `ProfileSource/<name>` (a
+ * name no Connection can have: theirs hold no `/`) and the name `databaseUrl`.
  */
 export function sourceSecretOwner(name: string): string {
   return `ProfileSource/${name}`;
 }
 
-const urlSlot: ConnectionSecretName = 'clientSecret';
+const urlSlot: SecretName = 'databaseUrl';
 
 /**
  * The URL behind a declared source's `database` reference (postgres), read now from `env` or the

@@ -1,5 +1,6 @@
 import { controlPlanePostgresMigrations } from './control-plane-postgres-migrations';
 import type { PostgresMigration } from './postgres-migrations';
+import { sourceSecretsPostgresMigration } from './source-secrets-postgres-migration';
 
 /**
  * The migrations of the modules that own tables in the PostgreSQL state besides the control plane,
@@ -12,11 +13,11 @@ export interface PostgresStateModuleMigrations {
 
 /**
  * Every migration of the PostgreSQL state, in the one order they run: the control plane's, then the
- * run engine's (whose tables refer to `resources`). As with `sqliteStateMigrations`, released
+ * run engine's (whose tables refer to `resources`), then later control-plane steps. As with `sqliteStateMigrations`, released
  * versions never move: later steps of either module go at the END.
  */
 export function postgresStateMigrations(
   modules: PostgresStateModuleMigrations,
 ): readonly PostgresMigration[] {
-  return [...controlPlanePostgresMigrations, ...modules.runEngine];
+  return [...controlPlanePostgresMigrations, ...modules.runEngine, sourceSecretsPostgresMigration];
 }
