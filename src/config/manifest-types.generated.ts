@@ -150,7 +150,7 @@ export interface ChangeDetection {
    */
   every?: string;
   /**
-   * A PostgreSQL channel name to LISTEN on; a NOTIFY on it means the data changed.
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
    */
   listen?: string;
 }
@@ -397,7 +397,7 @@ export interface ChangeDetectionInput {
    */
   every?: string;
   /**
-   * A PostgreSQL channel name to LISTEN on; a NOTIFY on it means the data changed.
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
    */
   listen?: string;
 }
