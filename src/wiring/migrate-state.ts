@@ -65,7 +65,8 @@ export interface MigratedState {
  * without it gets a key file beside it). The source's is {@link FROM_SECRET_KEY_ENV} if set, else
  * a SQLite source's key file if it has one, else EXPORTCTL_SECRET_KEY.
  *
- * Throws `state-migrate-refused` for one state named twice, an unfinished run in the source
+ * Throws `state-migrate-refused` for one state named twice, a source that is missing or empty, an
+ * unfinished run in the source
  * (a checkpoint or a running or paused run), or a non-empty target without `force`; and
  * `secret-key-missing` for a PostgreSQL target without EXPORTCTL_SECRET_KEY or a source whose
  * secrets have no key. Nothing is written to the target then.
@@ -94,6 +95,16 @@ export async function migrateState(options: MigrateStateOptions): Promise<Migrat
         hint: `set ${SECRET_KEY_ENV} to the key every machine will use with the new state (make one with: openssl rand -base64 32); if the source was encrypted with another key, give that one in ${FROM_SECRET_KEY_ENV}`,
       },
     );
+  }
+  if (
+    fromLocation.backend === 'sqlite' &&
+    fromLocation.path !== ':memory:' &&
+    !existsSync(fromLocation.path)
+  ) {
+    throw new StateError('state-migrate-refused', `there is no state at ${shown(fromLocation)} to copy`, {
+      context: { from: shown(fromLocation) },
+      hint: 'check --from: the SQLite state is the file --state named (default sqlite:.exportctl/state.db)',
+    });
   }
   const source = sourceKey(fromLocation, env);
 
@@ -140,6 +151,12 @@ async function copyState(
     .transfer(from)
     .read(CHUNK_ROWS, async (contents, records) => {
       refuseUnfinished(from.location, contents);
+      if (describeContents(contents).length === 0) {
+        throw new StateError('state-migrate-refused', `the state ${from.location} holds nothing to copy`, {
+          context: { from: from.location },
+          hint: 'check --from (its schema, its file): an empty state needs no migration, use the target directly',
+        });
+      }
       const { secrets, tokens } = contents.controlPlane;
       if (sourceKeyMissing !== undefined && secrets + tokens > 0) {
         throw new SecretKeyError(

@@ -333,4 +333,70 @@ describe('migrateState between SQLite and PostgreSQL', () => {
     expect(await empty.resources.list()).toEqual([]);
     await empty.close();
   }, 60_000);
+
+  it('writes nothing when the copy fails part way (one transaction), and refuses a missing or empty source', async () => {
+    const home = tempFolder();
+    const sqliteUrl = `sqlite:${join(home, 'state.db')}`;
+    const seed = (await open(sqliteUrl, {}, home)) as SqliteStateStore;
+    await fill(seed);
+    await seed.close();
+    const targetSchema = schema();
+    const target = server.url({ database, schema: targetSchema });
+    // The last kind copied fails on the target, after every other chunk was written.
+    server.psql(
+      `CREATE SCHEMA ${targetSchema};
+       CREATE FUNCTION ${targetSchema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'disk full (test)'; END; $$;`,
+      database,
+    );
+    const made = await open(target, { EXPORTCTL_SECRET_KEY: keyB }, home);
+    await (made as PostgresStateStore).pool.query(
+      `CREATE TRIGGER refuse BEFORE INSERT ON export_row_issues FOR EACH ROW EXECUTE FUNCTION ${targetSchema}.refuse()`,
+    );
+    await made.close();
+    await expect(
+      migrateState({
+        from: sqliteUrl,
+        to: target,
+        cwd: home,
+        env: { EXPORTCTL_SECRET_KEY: keyB },
+        actor: 'ops',
+      }),
+    ).rejects.toThrow('disk full (test)');
+    const after = await open(target, { EXPORTCTL_SECRET_KEY: keyB }, home);
+    try {
+      expect(await engineRows(after)).toMatchObject({ snapshots: [], issueRuns: [] });
+      expect([await after.resources.list(), await after.runs.list()]).toEqual([[], []]);
+      expect(await after.secrets.describe('marketing-cc')).toEqual([]);
+    } finally {
+      await after.close();
+    }
+
+    await expect(
+      migrateState({
+        from: `sqlite:${join(home, 'nowhere', 'state.db')}`,
+        to: target,
+        cwd: home,
+        env: { EXPORTCTL_SECRET_KEY: keyB },
+        actor: 'ops',
+      }),
+    ).rejects.toMatchObject({
+      code: 'state-migrate-refused',
+      message: expect.stringContaining('there is no state at'),
+    });
+    expect(existsSync(join(home, 'nowhere'))).toBe(false);
+    const emptyUrl = server.url({ database, schema: schema() });
+    await expect(
+      migrateState({
+        from: emptyUrl,
+        to: target,
+        cwd: home,
+        env: { EXPORTCTL_SECRET_KEY: keyB },
+        actor: 'ops',
+      }),
+    ).rejects.toMatchObject({
+      code: 'state-migrate-refused',
+      message: expect.stringContaining('holds nothing to copy'),
+    });
+  }, 60_000);
 });
