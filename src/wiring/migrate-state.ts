@@ -121,7 +121,9 @@ export async function migrateState(options: MigrateStateOptions): Promise<Migrat
       { identity: options.actor, command: 'state migrate' },
       { timeoutMs: 30_000 },
     );
-    return await copyState(from, to, options.force === true, source.missing);
+    return await copyState(from, to, options.force === true, source.missing).catch((error: unknown) => {
+      throw sourceKeyFailure(error, from.location) ?? error;
+    });
   } finally {
     for (const entry of held.reverse()) {
       await entry.lock?.release().catch(() => {});
@@ -192,6 +194,24 @@ async function copyState(
         );
     });
   return { from: from.location, to: to.location, copied, replaced };
+}
+
+/**
+ * The source's key failing (a wrong one: the key file tried instead of EXPORTCTL_SECRET_KEY, or the
+ * reverse), said in the terms of the migration: the fix is EXPORTCTL_FROM_SECRET_KEY.
+ */
+function sourceKeyFailure(error: unknown, location: string): SecretKeyError | undefined {
+  if (!(error instanceof SecretKeyError) || error.context.location !== location) return undefined;
+  if (error.code !== 'secret-key-mismatch' && error.code !== 'secret-key-invalid') return undefined;
+  return new SecretKeyError(
+    error.code,
+    `the state ${location} was encrypted with another key than the one tried (${error.context.keySource === 'key-file' ? 'its key file' : 'from the environment'}); nothing was copied`,
+    {
+      cause: error,
+      context: error.context,
+      hint: `set ${FROM_SECRET_KEY_ENV} to the key the source was encrypted with (${SECRET_KEY_ENV} is the target's)`,
+    },
+  );
 }
 
 function refuseUnfinished(location: string, contents: StateContents): void {

@@ -372,6 +372,22 @@ describe('migrateState between SQLite and PostgreSQL', () => {
       await after.close();
     }
 
+    // A wrong source key: the fix named is the source's own variable.
+    await expect(
+      migrateState({
+        from: sqliteUrl,
+        to: server.url({ database, schema: schema() }),
+        cwd: home,
+        env: { EXPORTCTL_SECRET_KEY: keyB, EXPORTCTL_FROM_SECRET_KEY: keyA },
+        actor: 'ops',
+      }),
+    ).rejects.toMatchObject({
+      code: 'secret-key-mismatch',
+      message: expect.stringContaining(
+        'was encrypted with another key than the one tried (from the environment)',
+      ),
+      hint: expect.stringContaining('set EXPORTCTL_FROM_SECRET_KEY'),
+    });
     await expect(
       migrateState({
         from: `sqlite:${join(home, 'nowhere', 'state.db')}`,
