@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
-import { SqliteRunStore } from '../engine/sqlite';
+import { SqliteRunStore, sqliteRunEngineTransfer } from '../engine/sqlite';
 import {
   type Clock,
   copyPostgresState,
@@ -14,6 +14,7 @@ import {
 import { openExportctlState } from './open-exportctl-state';
 import { postgresRunEngine } from './postgres-run-engine';
 import { exportctlPostgresMigrations } from './state-migrations';
+import { composeStateTransfer, type StateTransfer } from './state-transfer';
 
 /** A throwaway copy of a state, for previews: opened, and removed by `dispose`. */
 export interface ScratchState {
@@ -27,6 +28,8 @@ export interface StateBackend<S extends StateStore> {
   runStore(store: S, clock: Clock): RunStore;
   /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
   scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
+  /** The whole state as records, for `exportctl state migrate` to another state of any backend. */
+  transfer(store: S): StateTransfer;
 }
 
 /** A key of its own for a copy: its secrets are never read (a dry run makes no request). */
@@ -42,6 +45,7 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
     });
     return { store: copy, dispose: () => copy.close() };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, sqliteRunEngineTransfer),
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
@@ -54,6 +58,7 @@ const postgresBackend: StateBackend<PostgresStateStore> = {
     });
     return { store: copy.store, dispose: copy.dispose };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, postgresRunEngine.transfer),
 };
 
 /**

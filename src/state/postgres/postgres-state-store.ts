@@ -10,6 +10,7 @@ import { PostgresRunHistory } from './postgres-run-history';
 import { PostgresSecretStore } from './postgres-secret-store';
 import type { PostgresStateContext } from './postgres-state-context';
 import { readStateSerial } from './postgres-state-serial';
+import { PostgresStateTransfer } from './postgres-state-transfer';
 import type { PostgresLocation } from './postgres-state-url';
 
 export interface PostgresStateStoreParts {
@@ -33,6 +34,8 @@ export class PostgresStateStore implements StateStore {
   readonly tokens: PostgresConnectionTokens;
   readonly locks: PostgresLockStore;
   readonly runs: PostgresRunHistory;
+  /** The control plane's half of `exportctl state migrate` (see {@link PostgresStateTransfer}). */
+  readonly transfer: PostgresStateTransfer;
   private readonly context: PostgresStateContext;
 
   constructor(parts: PostgresStateStoreParts) {
@@ -44,6 +47,7 @@ export class PostgresStateStore implements StateStore {
     this.locks = new PostgresLockStore(parts.context, parts.locks);
     this.tokens = new PostgresConnectionTokens(parts.context, encryption, this.locks, parts.tokenLocks);
     this.runs = new PostgresRunHistory(parts.context);
+    this.transfer = new PostgresStateTransfer(parts.context, encryption);
   }
 
   /**

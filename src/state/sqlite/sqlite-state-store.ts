@@ -9,6 +9,7 @@ import { SqliteRunHistory } from './sqlite-run-history';
 import { SqliteSecretStore } from './sqlite-secret-store';
 import type { SqliteStateContext } from './sqlite-state-context';
 import { readStateSerial } from './sqlite-state-serial';
+import { SqliteStateTransfer } from './sqlite-state-transfer';
 
 export interface SqliteStateStoreParts {
   readonly context: SqliteStateContext;
@@ -31,6 +32,8 @@ export class SqliteStateStore implements StateStore {
   readonly tokens: SqliteConnectionTokens;
   readonly locks: SqliteLockStore;
   readonly runs: SqliteRunHistory;
+  /** The control plane's half of `exportctl state migrate` (see {@link SqliteStateTransfer}). */
+  readonly transfer: SqliteStateTransfer;
   private readonly context: SqliteStateContext;
 
   constructor(parts: SqliteStateStoreParts) {
@@ -42,6 +45,7 @@ export class SqliteStateStore implements StateStore {
     this.locks = new SqliteLockStore(parts.context, parts.locks);
     this.tokens = new SqliteConnectionTokens(parts.context, encryption, this.locks, parts.tokenLocks);
     this.runs = new SqliteRunHistory(parts.context);
+    this.transfer = new SqliteStateTransfer(parts.context, encryption);
   }
 
   /**
