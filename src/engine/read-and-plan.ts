@@ -1,7 +1,13 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
-import { assertSourceIsText, readContacts, type SourceRowProvider, sourceOriginFile } from '../profiles';
+import {
+  assertSourceIsText,
+  type CustomFieldType,
+  readContacts,
+  type SourceRowProvider,
+  sourceOriginFile,
+} from '../profiles';
 import { ContactIndex, type EmailHash } from './contact-index';
 import { type DataPlan, emptyDataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
 import type { ExportRunSession } from './export-run-session';
@@ -15,6 +21,8 @@ export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
   readonly source: ProfileSourceSpec;
   readonly spec: ExportDestinationSpec;
+  /** The mapped custom fields' types in the account, as apply recorded them. */
+  readonly customFieldTypes?: Readonly<Record<string, CustomFieldType>> | undefined;
   readonly full: boolean;
   /** A dry run stores nothing: no batches, no removals, no phase change. */
   readonly dryRun: boolean;
@@ -83,6 +91,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     baseDir,
     segments: spec.segments,
     dataMatching: spec.dataMatching,
+    customFieldTypes: input.customFieldTypes,
     onIssue: session.issue,
     rows: input.sourceRows,
   });

@@ -13,6 +13,7 @@ import {
 import { ExportctlError } from '../errors';
 import {
   locatedSourceSpec,
+  recordedCustomFieldTypes,
   recordedSourceFolder,
   type SourceRowProvider,
   sourceFingerprint,
@@ -346,6 +347,7 @@ class RunContext {
       session,
       source: this.destination.source,
       spec: this.destination.spec,
+      customFieldTypes: recordedCustomFieldTypes(this.destination.resource.remoteFacts?.facts),
       full: this.options.full ?? false,
       dryRun,
       listMembers: list?.members,

@@ -1,4 +1,5 @@
 import type { ExportDestination } from '../config';
+import { mappedContactFields } from '../profiles';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { connectionRuntime } from './connection-runtime';
@@ -174,8 +175,14 @@ async function sourceProblems(spec: ExportDestination['spec'], context: HandlerC
   }
   const sourceSpec = appliedSourceSpec(source);
   const { email, firstName, lastName } = spec.dataMatching;
-  const fields = [sourceSpec.key, email, ...(firstName ? [firstName] : []), ...(lastName ? [lastName] : [])];
-  return context.sources.problems(sourceSpec, fields);
+  const fields = [
+    sourceSpec.key,
+    email,
+    ...(firstName ? [firstName] : []),
+    ...(lastName ? [lastName] : []),
+    ...mappedContactFields(spec.dataMatching).map((field) => field.column),
+  ];
+  return context.sources.problems(sourceSpec, [...new Set(fields)]);
 }
 
 function listFacts(list: ListFacts): JsonObject {
