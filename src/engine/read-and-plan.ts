@@ -6,10 +6,17 @@ import {
   type CustomFieldType,
   readContacts,
   type SourceRowProvider,
+  sentFieldNames,
   sourceOriginFile,
 } from '../profiles';
 import { ContactIndex, type EmailHash } from './contact-index';
-import { type DataPlan, emptyDataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import {
+  type DataPlan,
+  emptyDataPlan,
+  estimateLookupCalls,
+  estimateRunRequests,
+  fieldChanges,
+} from './data-plan';
 import type { ExportRunSession } from './export-run-session';
 import { ImportStaging } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
@@ -21,6 +28,11 @@ export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
   readonly source: ProfileSourceSpec;
   readonly spec: ExportDestinationSpec;
+  /**
+   * The fields the last successful run sent besides email (its record's `mappedFields`), to say in
+   * the plan which fields a changed mapping adds or drops; undefined when unknown.
+   */
+  readonly previousMappedFields?: readonly string[] | undefined;
   /** The mapped custom fields' types in the account, as apply recorded them. */
   readonly customFieldTypes?: Readonly<Record<string, CustomFieldType>> | undefined;
   readonly full: boolean;
@@ -206,6 +218,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     etaSeconds: Math.ceil(estimatedRequests / input.requestsPerSecond),
     removalGuard: guard,
     resumesRun: null,
+    fieldChanges: fieldChanges(input.previousMappedFields, sentFieldNames(spec.dataMatching)),
   };
   session.update({
     plan,

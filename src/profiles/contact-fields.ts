@@ -146,3 +146,16 @@ export function recordedCustomFieldTypes(facts: unknown): Record<string, CustomF
     if (type === 'string' || type === 'date') types[name] = type;
   return types;
 }
+
+/**
+ * The JSON import fields a mapping sends besides `email`, in order: `first_name` and `last_name`
+ * when mapped, then `mappedContactFields`. Run records keep it, so a plan can say which fields a
+ * changed mapping adds or stops sending.
+ */
+export function sentFieldNames(dataMatching: DataMatching): string[] {
+  return [
+    ...(dataMatching.firstName === undefined ? [] : ['first_name']),
+    ...(dataMatching.lastName === undefined ? [] : ['last_name']),
+    ...mappedContactFields(dataMatching).map((field) => field.name),
+  ];
+}

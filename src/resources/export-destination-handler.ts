@@ -187,7 +187,7 @@ async function checkCustomFields(
     });
     throw new ResourceVerificationError(
       'custom-field-not-found',
-      `${id}: dataMatching.customFields maps ${missing.length === 1 ? 'a custom field' : 'custom fields'} that the account of Connection/${spec.connection} does not define: ${described.join(', ')}`,
+      `${id}: dataMatching.customFields maps ${missing.length === 1 ? 'a custom field' : 'custom fields'} that the account of Connection/${spec.connection} does not define: ${described.join(', ')}; a custom field must be created in Constant Contact first (an import cannot create one)`,
       {
         context: { resource: id, customFields: missing.join(', ') },
         hint: 'a custom field must be created in Constant Contact first (Contacts > Custom fields); or fix the name in dataMatching.customFields (it is the name Constant Contact shows, case included)',
