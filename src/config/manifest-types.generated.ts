@@ -177,7 +177,7 @@ export interface ExportDestinationSpec {
   maxRemovalPercent: number;
 }
 /**
- * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are.
+ * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are. SMS numbers cannot be mapped: Constant Contact requires consent evidence per contact (sms_permission_to_send and a consent date).
  */
 export interface DataMatching {
   /**
@@ -548,7 +548,7 @@ export interface ExportDestinationSpecInput {
   maxRemovalPercent?: number;
 }
 /**
- * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are.
+ * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are. SMS numbers cannot be mapped: Constant Contact requires consent evidence per contact (sms_permission_to_send and a consent date).
  */
 export interface DataMatchingInput {
   /**
