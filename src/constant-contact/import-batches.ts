@@ -3,7 +3,8 @@ import type { ContactsJsonImport } from './swagger-types.generated';
 
 /**
  * One contact to import, in Constant Contact's field names (JsonImportContact). The contract allows
- * 50 characters per name in this endpoint: the engine shortens names before they get here.
+ * 50 characters per name in this endpoint: the engine shortens names (and checks every other
+ * field against its limit) before they get here.
  */
 export interface ImportContact {
   readonly email: string;
