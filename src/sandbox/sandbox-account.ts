@@ -217,6 +217,14 @@ export class SandboxAccount {
   }
 
   /**
+   * Deletes a custom field (as someone might in the web app); later imports naming it are refused.
+   * False if there was none. For drift tests.
+   */
+  deleteCustomField(name: string): boolean {
+    return this.customFieldsByName.delete(name);
+  }
+
+  /**
    * Defines a custom field (as someone might in the Constant Contact web app); for tests. Returns
    * the existing one if the name is taken.
    */

@@ -14,6 +14,7 @@ import {
   runExport,
 } from '../../src/engine';
 import { applyPlan, computePlan } from '../../src/reconcile';
+import type { ObservedStatus } from '../../src/resources';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
@@ -56,6 +57,11 @@ export interface ExportWorld {
   engineState(): RunEngineState;
   /** Writes the manifests (connection to the sandbox, source, destinations, a Refresh) and applies them. */
   apply(destinations?: readonly WorldDestination[], extra?: string): Promise<void>;
+  /**
+   * A plan with drift refresh of the manifests `apply` last wrote (what `exportctl plan` reads), its
+   * observations recorded as apply records them; resolves with them.
+   */
+  refresh(): Promise<readonly { kind: string; name: string; status: ObservedStatus }[]>;
   /** `apply`, failures allowed: the steps that failed, with their errors. */
   tryApply(
     destinations?: readonly WorldDestination[],
@@ -117,6 +123,23 @@ export async function exportWorld(
   };
   const tuning = fastTuning();
 
+  const refresh = async () => {
+    const loaded = loadManifests([folder], { cwd: folder, skipRoleChecks: true });
+    const context = createHandlerContext({ store, owner: 'exportctl', env });
+    const computed = await computePlan(
+      {
+        manifests: loaded.manifests,
+        mode: 'apply',
+        prune: true,
+        refresh: true,
+        actor: undefined,
+        cwd: folder,
+      },
+      context,
+    );
+    await applyPlan([], computed.observations, context);
+    return computed.observations;
+  };
   const applyResults = async (destinations: readonly WorldDestination[], extra: string) => {
     writeFileSync(
       join(folder, 'exportctl.yaml'),
@@ -164,6 +187,7 @@ export async function exportWorld(
     env,
     engineState,
     apply,
+    refresh,
     tryApply,
     run: (destination, runOptions = {}) =>
       runExport({

@@ -149,4 +149,22 @@ describe('mapped contact fields, end to end through the sandbox', () => {
       customFieldTypes: { Tier: 'string', Joined: 'date' },
     });
   });
+
+  it('the refresh keeps the recorded types, and reports a mapped custom field deleted in Constant Contact', async () => {
+    const { w } = await wideWorld();
+    await w.apply(vip(['customFields: { Tier: Tier, Joined: JoinedAt }']));
+    const facts = async () => (await w.store.resources.get('ExportDestination', 'vip'))?.remoteFacts?.facts;
+    const observed = (await w.refresh()).find((item) => item.name === 'vip');
+    expect(observed?.status).toMatchObject({ ready: true });
+    expect(await facts()).toMatchObject({ customFieldTypes: { Tier: 'string', Joined: 'date' } });
+
+    expect(w.sandbox.account.deleteCustomField('Joined')).toBe(true);
+    const stalled = (await w.refresh()).find((item) => item.name === 'vip');
+    expect(stalled?.status).toMatchObject({
+      ready: false,
+      reason: 'CustomFieldNotFound',
+      code: 'custom-field-not-found',
+    });
+    expect(stalled?.status.message).toContain('Joined (nearest: Tier)');
+  });
 });
