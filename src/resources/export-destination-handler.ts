@@ -163,8 +163,8 @@ interface VerifiedDestination {
 /**
  * Each mapped custom field must exist in the account (the import would be refused otherwise):
  * throws `custom-field-not-found` naming every missing one with the nearest existing name. Returns
- * the mapped fields' types (`date`, or `string` for every other kind), which apply records with the
- * destination so that runs send dates to date fields. Lists the account's custom fields once per
+ * the mapped fields' types (`date` for Constant Contact's date types, `string` for every other),
+ * which apply records with the destination so that runs send dates to date fields. Lists the account's custom fields once per
  * connection and command, whatever the number of destinations; none when nothing is mapped.
  */
 async function checkCustomFields(
@@ -195,7 +195,7 @@ async function checkCustomFields(
     );
   }
   return Object.fromEntries(
-    mapped.map((field) => [field, byName.get(field)?.type === 'date' ? 'date' : 'string'] as const),
+    mapped.map((field) => [field, byName.get(field)?.type.startsWith('date') ? 'date' : 'string'] as const),
   );
 }
 
