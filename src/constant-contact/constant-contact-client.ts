@@ -30,6 +30,8 @@ import type {
   ContactListPutPost,
   Contacts,
   ContactsExport,
+  CustomField,
+  CustomFields,
   ListActivityRemoveContacts,
   ListInput,
 } from './swagger-types.generated';
@@ -49,6 +51,8 @@ export const maxListsPerActivity = 50;
 export const maxPageSize = 500;
 /** `GET /contact_lists` answers at most 1,000 lists per page (an account holds at most 1,000). */
 export const maxListsPerPage = 1000;
+/** `GET /contact_custom_fields` serves at most 100 per page (an account holds at most 100). */
+export const maxCustomFieldsPerPage = 100;
 
 /** How `waitForActivity` polls: delays grow by `factor` from `initialDelayMs` to `maxDelayMs`. */
 export interface ActivityPolling {
@@ -270,6 +274,29 @@ export class ConstantContactClient {
         { method: 'GET', template: '/contact_lists', pathOverride: url.pathname },
         (config) => this.http.request({ ...config, method: 'GET', url: url.toString() }),
       );
+    }
+  }
+
+  /**
+   * `GET /contact_custom_fields?limit=100`, following `_links.next.href`: every custom field of the
+   * account (at most 100 exist), with its `name` (what an import names after `cf:`) and `type`.
+   */
+  async listCustomFields(): Promise<CustomField[]> {
+    const fields: CustomField[] = [];
+    const first = this.apiLink(`${this.apiPath}/contact_custom_fields?limit=${maxCustomFieldsPerPage}`);
+    let url = first;
+    for (;;) {
+      const target = url;
+      const response = await this.call(
+        { method: 'GET', template: '/contact_custom_fields', pathOverride: target.pathname },
+        (config) => this.http.request({ ...config, method: 'GET', url: target.toString() }),
+      );
+      const page = response.data as CustomFields | undefined;
+      fields.push(...(page?.custom_fields ?? []));
+      const next = page?._links?.next?.href;
+      if (!next) return fields;
+      // The next page is a link, not an operation of the generated client: follow it as is.
+      url = this.apiLink(next);
     }
   }
 

@@ -9,7 +9,7 @@ import { ExportctlError } from '../errors';
 import { createSourceInspector } from '../profiles/source-inspector';
 import type { ResourceOwner, StateStore } from '../state';
 import { isCredentialRejection } from './failure-reason';
-import type { ConnectionRuntime, ConstantContactAccess } from './remote-services';
+import type { ConnectionRuntime, ConstantContactAccess, CustomFieldFacts } from './remote-services';
 import type { HandlerContext } from './resource-handler';
 
 export interface LiveHandlerContextOptions {
@@ -79,6 +79,7 @@ export function constantContactAccess(
   const clients = new Map<string, ConstantContactClient>();
   const keys = new Map<ConstantContactClient, string>();
   const listings = new Map<ConstantContactClient, Promise<Listing>>();
+  const customFieldListings = new Map<ConstantContactClient, Promise<CustomFieldFacts[]>>();
   const listingOf = (client: ConstantContactClient) => {
     let listing = listings.get(client);
     if (!listing) {
@@ -138,6 +139,17 @@ export function constantContactAccess(
     async verifyAccess(connection) {
       const listing = await listingOf(clientFor(connection));
       if ('error' in listing) throw listing.error;
+    },
+    async customFields(connection) {
+      const client = clientFor(connection);
+      let listing = customFieldListings.get(client);
+      if (!listing) {
+        listing = client
+          .listCustomFields()
+          .then((fields) => fields.map((field) => ({ name: field.name ?? field.label, type: field.type })));
+        customFieldListings.set(client, listing);
+      }
+      return listing;
     },
     async getList(connection, listId) {
       const client = clientFor(connection);
