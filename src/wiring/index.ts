@@ -3,3 +3,4 @@ export * from './postgres-run-engine';
 export * from './run-engine-state';
 export * from './state-backends';
 export * from './state-migrations';
+export * from './state-rate-limiters';
