@@ -36,6 +36,24 @@ export class SqliteRequestPermits implements RequestPermitStore {
   ) {}
 
   async reserve(key: string, rule: PermitRule): Promise<PermitReservation> {
+    try {
+      return this.reserveNow(key, rule);
+    } catch (error) {
+      if (error instanceof StateError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StateError(
+        'state-open-failed',
+        `the request permits at ${this.path} cannot be used: ${reason}`,
+        {
+          cause: error,
+          context: { location: this.path },
+          hint: "make the state's folder writable; the file holds only the last seconds' permits, so it may be deleted while no exportctl runs",
+        },
+      );
+    }
+  }
+
+  private reserveNow(key: string, rule: PermitRule): PermitReservation {
     const db = this.database();
     const reserve = db.transaction((): PermitReservation => {
       const now = this.now();
