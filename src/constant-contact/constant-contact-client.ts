@@ -18,8 +18,9 @@ import {
 } from './constant-contact-errors';
 import { type ListMember, parseContactExportCsv } from './contact-export-csv';
 import { type ImportContact, importBatchLimits, importBody, importBodyFrame } from './import-batches';
-import type { QuotaStatus, RateLimits, SlidingWindowRateLimiter } from './rate-limiter';
+import type { QuotaStatus, RateLimits } from './rate-limiter';
 import { type RateLimiterRegistry, sharedRateLimiters } from './rate-limiter-registry';
+import type { RequestLimiter } from './request-limiter';
 import type { ApiLogger, OnApiRequest } from './request-observer';
 import { secondsText } from './retry-notices';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
@@ -90,7 +91,10 @@ export interface ConstantContactClientOptions {
   readonly endpoints?: Partial<{ readonly api: string; readonly token: string }>;
   /** The Connection's `spec.limits`; defaults 4 requests/second, 10,000/day. */
   readonly limits?: Partial<RateLimits>;
-  /** Where the per-key limiters live; default the process-wide `sharedRateLimiters`. */
+  /**
+   * Where the per-key limiters live: the state's (`rateLimitersFor` in the wiring), shared with other
+   * processes; default the process-wide, process-only `sharedRateLimiters`.
+   */
   readonly rateLimiters?: RateLimiterRegistry;
   readonly clock?: Clock;
   /** Numbers in [0, 1) for jitter; default Math.random. */
@@ -157,7 +161,7 @@ export class ConstantContactClient {
   private readonly apiUrl: string;
   private readonly apiPath: string;
   private readonly http: AxiosInstance;
-  private readonly limiter: SlidingWindowRateLimiter;
+  private readonly limiter: RequestLimiter;
   private readonly tokens: ConnectionTokens;
   private readonly environment: AttemptEnvironment;
   private readonly timeouts: RequestTimeouts;

@@ -808,6 +808,7 @@ class RunContext {
       endpoints: runtime.endpoints,
       limits: runtime.limits,
       clock: this.clock,
+      ...(this.store.rateLimiters ? { rateLimiters: this.store.rateLimiters } : {}),
       ...this.tuning.client,
       onRequest: (event) => {
         session.tally.record(event);

@@ -5,3 +5,4 @@ export * from './run-engine-state';
 export * from './state-backends';
 export * from './state-migrations';
 export * from './state-transfer';
+export * from './state-rate-limiters';
