@@ -4,5 +4,5 @@ export * from './postgres-run-engine';
 export * from './run-engine-state';
 export * from './state-backends';
 export * from './state-migrations';
-export * from './state-transfer';
 export * from './state-rate-limiters';
+export * from './state-transfer';
