@@ -108,19 +108,19 @@ export interface ProfileSource {
 }
 export interface ProfileSourceSpec {
   /**
-   * csv and jsonl read files; sqlite reads a table or a query from a database file.
+   * csv and jsonl read files; sqlite reads a table or a query from a database file; postgres reads a table, view or query from a PostgreSQL database.
    */
-  type: 'csv' | 'jsonl' | 'sqlite';
+  type: 'csv' | 'jsonl' | 'sqlite' | 'postgres';
   /**
-   * csv/jsonl: the profiles file, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: the profiles file, relative to this manifest. sqlite/postgres: a table or view name (postgres: optionally schema-qualified, as schema.table) or a SELECT query.
    */
   profiles: string;
   /**
-   * The field that identifies a profile (the unified customer ID).
+   * The field that identifies a profile (the unified customer ID). postgres: column names exactly as the database has them (case-sensitive).
    */
   key: string;
   /**
-   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite/postgres: a table or view name or a SELECT query of (key, segment) rows.
    */
   segmentMembership: string;
   /**
@@ -128,13 +128,31 @@ export interface ProfileSourceSpec {
    */
   segmentField: string;
   /**
-   * sqlite only: the database file, relative to this manifest.
+   * sqlite: the database file, relative to this manifest. postgres: a secret reference ({env} or {file}) to the connection URL (postgres://user:password@host:port/database); the resolved URL is stored encrypted in the state and never shown.
    */
-  database?: string;
+  database?: string | SecretReference;
   /**
    * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
    */
   encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
+  changeDetection?: ChangeDetection;
+}
+/**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetection {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every?: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
+   */
+  listen?: string;
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
@@ -479,19 +497,19 @@ export interface ProfileSourceInput {
 }
 export interface ProfileSourceSpecInput {
   /**
-   * csv and jsonl read files; sqlite reads a table or a query from a database file.
+   * csv and jsonl read files; sqlite reads a table or a query from a database file; postgres reads a table, view or query from a PostgreSQL database.
    */
-  type: 'csv' | 'jsonl' | 'sqlite';
+  type: 'csv' | 'jsonl' | 'sqlite' | 'postgres';
   /**
-   * csv/jsonl: the profiles file, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: the profiles file, relative to this manifest. sqlite/postgres: a table or view name (postgres: optionally schema-qualified, as schema.table) or a SELECT query.
    */
   profiles: string;
   /**
-   * The field that identifies a profile (the unified customer ID).
+   * The field that identifies a profile (the unified customer ID). postgres: column names exactly as the database has them (case-sensitive).
    */
   key: string;
   /**
-   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite/postgres: a table or view name or a SELECT query of (key, segment) rows.
    */
   segmentMembership: string;
   /**
@@ -499,13 +517,31 @@ export interface ProfileSourceSpecInput {
    */
   segmentField?: string;
   /**
-   * sqlite only: the database file, relative to this manifest.
+   * sqlite: the database file, relative to this manifest. postgres: a secret reference ({env} or {file}) to the connection URL (postgres://user:password@host:port/database); the resolved URL is stored encrypted in the state and never shown.
    */
-  database?: string;
+  database?: string | SecretReferenceInput;
   /**
    * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
    */
   encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
+  changeDetection?: ChangeDetectionInput;
+}
+/**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetectionInput {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every?: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
+   */
+  listen?: string;
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.

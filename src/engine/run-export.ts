@@ -217,13 +217,26 @@ async function loadDestination(store: RunEngineState, name: string): Promise<App
     sourceGeneration: source.generation,
     spec,
     // Paths as written, made absolute against the folder the last apply found the files in.
-    source: locatedSourceSpec(
-      source.spec as unknown as ProfileSourceSpec,
-      recordedSourceFolder(source.remoteFacts?.facts),
+    source: await withSourceSecrets(
+      store,
       source.name,
+      locatedSourceSpec(
+        source.spec as unknown as ProfileSourceSpec,
+        recordedSourceFolder(source.remoteFacts?.facts),
+        source.name,
+      ),
     ),
     connection: connection.spec as unknown as ConnectionSpec,
   };
+}
+
+/** The source's spec with the secrets the state keeps for it (a database URL), if it keeps any. */
+function withSourceSecrets(
+  store: RunEngineState,
+  name: string,
+  spec: ProfileSourceSpec,
+): Promise<ProfileSourceSpec> {
+  return store.sourceWithSecrets?.(name, spec) ?? Promise.resolve(spec);
 }
 
 async function acquireLock(store: RunEngineState, options: RunExportOptions): Promise<HeldLock> {

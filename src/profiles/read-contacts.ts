@@ -144,7 +144,14 @@ async function* streamContacts(
     dataMatching.lastName,
     ...mapped.filter((field) => field.kind === 'text').map((field) => field.column),
   ].filter((field) => field !== undefined);
-  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names })) {
+  const only = {
+    kind: 'members',
+    key: source.key,
+    membership: sources.segmentMembership,
+    segmentField: source.segmentField,
+    segments: options.segments,
+  } as const;
+  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names, only })) {
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;

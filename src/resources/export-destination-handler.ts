@@ -5,6 +5,7 @@ import type { JsonObject } from '../state/spec-hash';
 import { connectionRuntime } from './connection-runtime';
 import { fieldChanges } from './field-changes';
 import { appliedSourceSpec } from './profile-source-handler';
+import { withStoredSourceSecrets } from './profile-source-secrets';
 import type { ConnectionRuntime, ListFacts } from './remote-services';
 import { ResourceVerificationError } from './resource-errors';
 import {
@@ -238,7 +239,11 @@ async function sourceProblems(spec: ExportDestination['spec'], context: HandlerC
       },
     );
   }
-  const sourceSpec = appliedSourceSpec(source);
+  const sourceSpec = await withStoredSourceSecrets(
+    context.store.secrets,
+    source.name,
+    appliedSourceSpec(source),
+  );
   const { email, firstName, lastName } = spec.dataMatching;
   const fields = [
     sourceSpec.key,

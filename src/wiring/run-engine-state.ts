@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import type { ResourceChange, RunEngineState, ScratchRunEngineState } from '../engine/control-plane';
 import type { RunStore } from '../engine/run-store';
 import { connectionRuntime } from '../resources/connection-runtime';
+import { withCurrentSourceSecrets, withStoredSourceSecrets } from '../resources/profile-source-secrets';
 import { type Clock, type StateStore, systemClock } from '../state';
 import { inScratchFolder, stateBackendOf } from './state-backends';
 import { rateLimitersFor } from './state-rate-limiters';
@@ -33,6 +34,7 @@ export function runEngineStateFor(
     runStore,
     rateLimiters: rateLimitersFor(store),
     connection: (name) => connectionRuntime(store, name),
+    sourceWithSecrets: (name, spec) => withStoredSourceSecrets(store.secrets, name, spec),
     scratchCopy: (changes) =>
       scratchCopy(store, changes, options.env ?? process.env, options.clock ?? systemClock),
   };
@@ -76,6 +78,8 @@ async function scratchCopy(
     }
     return {
       ...runEngineStateFor(copy, { env, clock }),
+      // What the plan would store: a source it creates or re-points has no stored URL yet.
+      sourceWithSecrets: (name, spec) => withCurrentSourceSecrets(copy, env, name, spec),
       folder,
       dispose: async () => {
         try {

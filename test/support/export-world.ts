@@ -107,6 +107,8 @@ export async function exportWorld(
     sourceEncoding?: string;
     /** Where the engine's durable state lives; default: the SQLite state's own tables. */
     runStore?: RunStoreBackend;
+    /** The ProfileSource manifest (named `profiles`); default: a csv source of the copied files. */
+    sourceYaml?: string;
   } = {},
 ): Promise<ExportWorld> {
   const sandbox = await testSandbox(options.sandbox);
@@ -145,7 +147,8 @@ export async function exportWorld(
       join(folder, 'exportctl.yaml'),
       [
         connectionYaml(sandbox, options.requestsPerSecond ?? 100),
-        sourceYaml + (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
+        (options.sourceYaml ?? sourceYaml) +
+          (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
         ...destinations.map(destinationYaml),
         extra,
       ]
@@ -171,7 +174,8 @@ export async function exportWorld(
   };
   const apply = async (destinations: readonly WorldDestination[] = [{ name: 'vip' }], extra = '') => {
     const results = await applyResults(destinations, extra);
-    expect(results.filter((result) => result.outcome === 'failed')).toEqual([]);
+    const failed = results.filter((result) => result.outcome === 'failed');
+    expect(failed, JSON.stringify(failed)).toEqual([]);
   };
   const tryApply = async (destinations: readonly WorldDestination[] = [{ name: 'vip' }]) =>
     (await applyResults(destinations, '')).flatMap((result) =>

@@ -1,6 +1,7 @@
 import { controlPlanePostgresMigrations } from './control-plane-postgres-migrations';
 import type { PostgresMigration } from './postgres-migrations';
 import { requestPermitWindowsMigration } from './postgres-request-permits';
+import { sourceSecretsPostgresMigration } from './source-secrets-postgres-migration';
 
 /**
  * The migrations of the modules that own tables in the PostgreSQL state besides the control plane,
@@ -27,5 +28,6 @@ export function postgresStateMigrations(
     ...modules.runEngine.slice(0, runEngineMigrationsBeforePermits),
     requestPermitWindowsMigration,
     ...modules.runEngine.slice(runEngineMigrationsBeforePermits),
+    sourceSecretsPostgresMigration,
   ];
 }
