@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
 import { SqliteRunStore } from '../engine/sqlite';
+import type { ClusterView, RunQueue } from '../queue/run-queue';
 import {
   type Clock,
   copyPostgresState,
@@ -27,6 +28,21 @@ export interface StateBackend<S extends StateStore> {
   runStore(store: S, clock: Clock): RunStore;
   /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
   scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
+  /**
+   * The run queue that the watch processes of this state share, joined as one worker; undefined
+   * when the backend has none (SQLite: one watch process runs everything itself).
+   */
+  openRunQueue(store: S, options: RunQueueOptions): Promise<RunQueue | undefined>;
+  /** The cluster of watch workers on this state; undefined when there is none (or never was). */
+  readCluster(store: S): Promise<ClusterView | undefined>;
+}
+
+/** How a watch process joins its state's run queue. */
+export interface RunQueueOptions {
+  readonly maxConcurrentRuns: number;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly onEvent?: (level: 'info' | 'warn', fields: Record<string, unknown>, message: string) => void;
 }
 
 /** A key of its own for a copy: its secrets are never read (a dry run makes no request). */
@@ -42,6 +58,8 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
     });
     return { store: copy, dispose: () => copy.close() };
   },
+  openRunQueue: async () => undefined,
+  readCluster: async () => undefined,
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
@@ -53,6 +71,17 @@ const postgresBackend: StateBackend<PostgresStateStore> = {
       secretKey: scratchKey,
     });
     return { store: copy.store, dispose: copy.dispose };
+  },
+  async openRunQueue(store, options) {
+    // Loaded on first use: only watch workers on a PostgreSQL state load pg-boss.
+    const { PgBossRunQueue } =
+      require('../queue/pg-boss-run-queue') as typeof import('../queue/pg-boss-run-queue');
+    return PgBossRunQueue.open({ location: store.connectionSettings, ...options });
+  },
+  async readCluster(store) {
+    const { readClusterView } =
+      require('../queue/pg-boss-run-queue') as typeof import('../queue/pg-boss-run-queue');
+    return readClusterView((sql, params) => store.pool.query(sql, params), store.schema);
   },
 };
 
