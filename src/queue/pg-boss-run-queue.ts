@@ -188,13 +188,15 @@ export class PgBossRunQueue implements RunQueue {
     boss.on('error', (error: Error) =>
       options.onEvent?.('warn', { code: (error as { code?: string }).code }, `queue: ${error.message}`),
     );
-    await boss.start();
     const queue = new PgBossRunQueue(boss, options);
     try {
-      await queue.createQueue();
-      await queue.join();
+      await queue.join(async () => {
+        await boss.start();
+        await queue.createQueue();
+      });
     } catch (error) {
       await boss.stop({ graceful: false, close: true }).catch(() => {});
+      await queue.session?.end().catch(() => {});
       throw error;
     }
     return queue;
@@ -216,8 +218,12 @@ export class PgBossRunQueue implements RunQueue {
     });
   }
 
-  /** Creates the cluster tables (once, under a lock), takes this worker's lock and writes its row. */
-  private async join(): Promise<void> {
+  /**
+   * Sets the queue up (`setup`: pg-boss's schema and the queue) and creates the cluster tables, one
+   * worker at a time: workers starting together on a new state would otherwise create the queue's
+   * partition at once and deadlock. Then takes this worker's lock and writes its row.
+   */
+  private async join(setup: () => Promise<void>): Promise<void> {
     const session = new pg.Client(postgresClientConfig(this.options.location));
     session.on('error', (error) =>
       this.options.onEvent?.(
@@ -229,11 +235,11 @@ export class PgBossRunQueue implements RunQueue {
     await session.connect();
     this.session = session;
     const q = this.q;
-    await session.query('BEGIN');
+    const setupKey = advisoryKey('queue-setup', this.options.location.schema);
+    await session.query('SELECT pg_advisory_lock($1::bigint)', [setupKey]);
     try {
-      await session.query('SELECT pg_advisory_xact_lock($1::bigint)', [
-        advisoryKey('queue-tables', this.options.location.schema),
-      ]);
+      await setup();
+      await session.query('BEGIN');
       await session.query(
         `CREATE TABLE IF NOT EXISTS ${q}.exportctl_workers (
            id TEXT PRIMARY KEY, hostname TEXT NOT NULL, pid INTEGER NOT NULL, lock_key BIGINT NOT NULL,
@@ -249,6 +255,8 @@ export class PgBossRunQueue implements RunQueue {
     } catch (error) {
       await session.query('ROLLBACK').catch(() => {});
       throw error;
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1::bigint)', [setupKey]).catch(() => {});
     }
     await session.query('SELECT pg_advisory_lock($1::bigint)', [this.lockKey]);
     await session.query(
