@@ -149,7 +149,14 @@ export class PgBossRunQueue implements RunQueue {
   private readonly schema: string;
   private readonly q: string;
   private readonly lockKey: string;
+  /** Holds this worker's lock, nothing else: its end is this worker's end, for the others. */
   private session: pg.Client | undefined;
+  /** The session broke (server restart, network): the next heartbeat opens a new one. */
+  private broken = false;
+  /** Heartbeats, claims and cluster reads: any connection does. */
+  private readonly pool: pg.Pool;
+  /** The jobs this worker runs now, to claim again after its session was renewed. */
+  private readonly running = new Map<string, { destination: string; trigger: string }>();
   private heartbeat: NodeJS.Timeout | undefined;
   private taking = false;
   private slots: Promise<void>[] = [];
@@ -164,6 +171,8 @@ export class PgBossRunQueue implements RunQueue {
     this.q = quoteIdentifier(this.schema);
     this.workerId = `${options.hostname}:${options.pid}:${randomBytes(3).toString('hex')}`;
     this.lockKey = advisoryKey('worker', options.location.schema, this.workerId);
+    this.pool = new pg.Pool({ ...postgresClientConfig(options.location, false), max: 2 });
+    this.pool.on('error', () => {}); // an idle connection that broke: the next query opens another
   }
 
   /** Starts pg-boss on the queue schema (creating or migrating it) and joins the cluster. */
@@ -197,6 +206,7 @@ export class PgBossRunQueue implements RunQueue {
     } catch (error) {
       await boss.stop({ graceful: false, close: true }).catch(() => {});
       await queue.session?.end().catch(() => {});
+      await queue.pool.end().catch(() => {});
       throw error;
     }
     return queue;
@@ -224,16 +234,7 @@ export class PgBossRunQueue implements RunQueue {
    * partition at once and deadlock. Then takes this worker's lock and writes its row.
    */
   private async join(setup: () => Promise<void>): Promise<void> {
-    const session = new pg.Client(postgresClientConfig(this.options.location));
-    session.on('error', (error) =>
-      this.options.onEvent?.(
-        'warn',
-        { workerId: this.workerId },
-        `queue: this worker's session to the database broke (${error.message}); other workers take over its runs`,
-      ),
-    );
-    await session.connect();
-    this.session = session;
+    const session = await this.connectSession();
     const q = this.q;
     const setupKey = advisoryKey('queue-setup', this.options.location.schema);
     await session.query('SELECT pg_advisory_lock($1::bigint)', [setupKey]);
@@ -258,26 +259,68 @@ export class PgBossRunQueue implements RunQueue {
     } finally {
       await session.query('SELECT pg_advisory_unlock($1::bigint)', [setupKey]).catch(() => {});
     }
-    await session.query('SELECT pg_advisory_lock($1::bigint)', [this.lockKey]);
-    await session.query(
-      `INSERT INTO ${q}.exportctl_workers (id, hostname, pid, lock_key, max_concurrent)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [this.workerId, this.options.hostname, this.options.pid, this.lockKey, this.options.maxConcurrentRuns],
-    );
+    await this.takeWorkerLock(session);
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
+  private async connectSession(): Promise<pg.Client> {
+    const session = new pg.Client(postgresClientConfig(this.options.location));
+    const broke = (why: string) => {
+      if (this.closed || this.broken || this.session !== session) return;
+      this.broken = true;
+      this.options.onEvent?.(
+        'warn',
+        { workerId: this.workerId },
+        `queue: this worker's session to the database ended (${why}); the others may take over its runs; reconnecting`,
+      );
+    };
+    session.on('error', (error) => broke(error.message));
+    session.on('end', () => broke('connection closed'));
+    await session.connect();
+    this.session = session;
+    this.broken = false;
+    return session;
+  }
+
+  /** Takes this worker's lock on `session` and (re)writes its row and its claims. */
+  private async takeWorkerLock(session: pg.Client): Promise<void> {
+    const q = this.q;
+    await session.query('SELECT pg_advisory_lock($1::bigint)', [this.lockKey]);
+    await session.query(
+      `INSERT INTO ${q}.exportctl_workers (id, hostname, pid, lock_key, max_concurrent)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
+      [this.workerId, this.options.hostname, this.options.pid, this.lockKey, this.options.maxConcurrentRuns],
+    );
+    // Jobs still ours (no one took them over meanwhile) are claimed again; others are no longer ours.
+    for (const [jobId, run] of this.running)
+      await session.query(
+        `INSERT INTO ${q}.exportctl_worker_runs (job_id, worker_id, destination, trigger)
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM ${q}.job WHERE id = $1 AND state = 'active')
+         ON CONFLICT (job_id) DO NOTHING`,
+        [jobId, this.workerId, run.destination, run.trigger],
+      );
+  }
+
+  /** A new session after the old one broke (the database restarted, the network came back). */
+  private async renewSession(): Promise<void> {
+    const old = this.session;
+    this.session = undefined;
+    await old?.end().catch(() => {});
+    const session = await this.connectSession();
+    await this.takeWorkerLock(session);
+    this.options.onEvent?.('info', { workerId: this.workerId }, 'queue: this worker is back in the cluster');
+  }
+
   /** Refreshes this worker's heartbeat and hands on the jobs of lost workers. */
   private async beat(): Promise<void> {
-    const session = this.session;
-    if (session === undefined || this.closed) return;
+    if (this.closed) return;
     const q = this.q;
+    const db = this.pool;
     try {
-      await session.query(`UPDATE ${q}.exportctl_workers SET heartbeat_at = now() WHERE id = $1`, [
-        this.workerId,
-      ]);
-      const lost = await session.query<{ id: string; destination: string | null; worker_id: string | null }>(
+      if (this.broken || this.session === undefined) await this.renewSession();
+      await db.query(`UPDATE ${q}.exportctl_workers SET heartbeat_at = now() WHERE id = $1`, [this.workerId]);
+      const lost = await db.query<{ id: string; destination: string | null; worker_id: string | null }>(
         `SELECT j.id, j.data->>'destination' AS destination, r.worker_id
            FROM ${q}.job j LEFT JOIN ${q}.exportctl_worker_runs r ON r.job_id = j.id
           WHERE j.name = $1 AND j.state = 'active'
@@ -288,10 +331,15 @@ export class PgBossRunQueue implements RunQueue {
         [RUN_QUEUE, LOST_AFTER_SECONDS],
       );
       for (const job of lost.rows) {
+        // Its claim goes first: the lost worker, should it come back, finds the job no longer its.
+        const unclaimed = await db.query(
+          `DELETE FROM ${q}.exportctl_worker_runs WHERE job_id = $1 AND worker_id IS NOT DISTINCT FROM $2::text`,
+          [job.id, job.worker_id],
+        );
+        if (job.worker_id !== null && unclaimed.rowCount === 0) continue; // it finished meanwhile
         await this.boss.fail(RUN_QUEUE, job.id, {
           message: `worker ${job.worker_id ?? '(unknown)'} was lost; another worker continues the run from its checkpoint`,
         });
-        await session.query(`DELETE FROM ${q}.exportctl_worker_runs WHERE job_id = $1`, [job.id]);
         this.options.onEvent?.(
           'warn',
           { jobId: job.id, destination: job.destination, lostWorker: job.worker_id },
@@ -299,7 +347,7 @@ export class PgBossRunQueue implements RunQueue {
         );
       }
       if (lost.rows.length > 0) this.notify();
-      await session.query(
+      await db.query(
         `DELETE FROM ${q}.exportctl_workers w
           WHERE w.heartbeat_at < now() - interval '1 day' AND NOT ${isGranted('w.lock_key')}`,
       );
@@ -359,30 +407,51 @@ export class PgBossRunQueue implements RunQueue {
   ): Promise<void> {
     const q = this.q;
     const { destination, trigger, key } = job.data;
-    await this.session
-      ?.query(
+    try {
+      await this.pool.query(
         `INSERT INTO ${q}.exportctl_worker_runs (job_id, worker_id, destination, trigger)
          VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO UPDATE SET worker_id = excluded.worker_id,
            since = now()`,
         [job.id, this.workerId, destination, trigger],
-      )
-      .catch(() => {});
-    try {
-      const result = await run({ id: job.id, destination, trigger, key, attempt: job.retryCount });
-      if (result.done) await this.boss.complete(RUN_QUEUE, job.id, { status: result.status });
-      else await this.boss.fail(RUN_QUEUE, job.id, { message: result.reason });
+      );
     } catch (error) {
-      await this.boss
-        .fail(RUN_QUEUE, job.id, { message: error instanceof Error ? error.message : String(error) })
-        .catch(() => {});
-    } finally {
-      await this.session
-        ?.query(`DELETE FROM ${q}.exportctl_worker_runs WHERE job_id = $1 AND worker_id = $2`, [
-          job.id,
-          this.workerId,
-        ])
-        .catch(() => {});
+      // Unclaimed, the job would look lost while it runs: hand it back before starting it.
+      await this.boss.fail(RUN_QUEUE, job.id, { message: 'could not claim the job' }).catch(() => {});
+      this.options.onEvent?.(
+        'warn',
+        { jobId: job.id, destination },
+        `queue: could not claim ${key} (${error instanceof Error ? error.message : String(error)}); handed back`,
+      );
+      return;
     }
+    this.running.set(job.id, { destination, trigger });
+    let result: QueuedRunResult;
+    try {
+      result = await run({ id: job.id, destination, trigger, key, attempt: job.retryCount });
+    } catch (error) {
+      result = { done: false, reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      this.running.delete(job.id);
+    }
+    // Only the worker that still holds the claim ends the job: a worker found lost meanwhile (its
+    // session broke) must not complete the attempt another worker has now.
+    const owned = await this.pool
+      .query(`DELETE FROM ${q}.exportctl_worker_runs WHERE job_id = $1 AND worker_id = $2`, [
+        job.id,
+        this.workerId,
+      ])
+      .then((answer) => (answer.rowCount ?? 0) > 0)
+      .catch(() => false);
+    if (!owned) {
+      this.options.onEvent?.(
+        'warn',
+        { jobId: job.id, destination },
+        `queue: ${key} was handed to another worker while this one ran it; its outcome is that worker's to record`,
+      );
+      return;
+    }
+    if (result.done) await this.boss.complete(RUN_QUEUE, job.id, { status: result.status }).catch(() => {});
+    else await this.boss.fail(RUN_QUEUE, job.id, { message: result.reason }).catch(() => {});
   }
 
   private idle(): Promise<void> {
@@ -406,10 +475,9 @@ export class PgBossRunQueue implements RunQueue {
   }
 
   async cluster(): Promise<ClusterView> {
-    const session = this.session;
-    if (session === undefined) throw new Error('the run queue is closed');
+    if (this.closed) throw new Error('the run queue is closed');
     const view = await readClusterView(
-      (sql, params) => session.query(sql, params) as Promise<{ rows: Record<string, unknown>[] }>,
+      (sql, params) => this.pool.query(sql, params) as Promise<{ rows: Record<string, unknown>[] }>,
       this.options.location.schema,
     );
     if (view === undefined) throw new Error('the run queue has no cluster tables');
@@ -431,7 +499,9 @@ export class PgBossRunQueue implements RunQueue {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.boss.stop({ graceful: false, close: true }).catch(() => {});
     // Ending the session drops this worker's lock: its row shows it gone at once.
-    await this.session?.end().catch(() => {});
+    const session = this.session;
     this.session = undefined;
+    await session?.end().catch(() => {});
+    await this.pool.end().catch(() => {});
   }
 }
