@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,6 +207,50 @@ describe('exportctl watch: three workers on one PostgreSQL state', () => {
     }
     for (const worker of workers) expect(logs(worker).at(-1)?.msg).toBe('stopped');
   }, 180_000);
+
+  it('a change of the source data starts one run across the workers', async () => {
+    const data = join(tempFolder(), 'data');
+    await writeEveryoneData(data, 300);
+    const sandbox = await testSandbox();
+    const { folders, env } = checkouts(sandbox, data, 'manual', 3);
+    const workers = startWorkers(folders, env, ['--data-stable', '300ms', '--debounce', '200ms']);
+    try {
+      await until(
+        'three workers watching',
+        () => workers.every((worker) => logs(worker).some((line) => line.msg === 'watching for changes')),
+        60_000,
+      );
+      // The data replaced the way exports write it: a temp file, then a rename.
+      const membership = join(data, 'segment-membership.csv');
+      const text = readFileSync(membership, 'utf8');
+      writeFileSync(`${membership}.tmp`, text.split('\n').slice(0, 201).join('\n').concat('\n'));
+      renameSync(`${membership}.tmp`, membership);
+      const asked = () =>
+        workers.flatMap((worker) =>
+          logs(worker).filter((line) => String(line.key ?? '').startsWith('data:')),
+        );
+      await until(
+        'every worker to ask for the run',
+        () =>
+          workers.every((worker) =>
+            logs(worker).some((line) => String(line.key ?? '').startsWith('data:') && line.answer),
+          ),
+        30_000,
+      );
+      await until('the run to end', () => workers.flatMap(runEnds).length > 0, 60_000);
+      // Let any second run (there must be none) show itself.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(asked().filter((line) => line.answer === 'queued')).toHaveLength(1);
+      const taken = workers.flatMap(took);
+      expect(taken).toHaveLength(1);
+      expect(String(taken[0]?.key)).toMatch(/^data:everyone@profiles:/);
+      expect(workers.flatMap(runEnds)).toMatchObject([{ status: 'succeeded', trigger: 'refresh' }]);
+      expect(listMembers(sandbox, vipListId)).toEqual(await expectedMembers(data, ['Everyone']));
+    } finally {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((worker) => worker.done));
+    }
+  }, 120_000);
 
   describe('a run in the middle', () => {
     const profiles = 200_000;
