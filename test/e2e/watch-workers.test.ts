@@ -252,6 +252,56 @@ describe('exportctl watch: three workers on one PostgreSQL state', () => {
     }
   }, 120_000);
 
+  it('the database restarted under idle workers: they rejoin the cluster and take work again', async () => {
+    const data = join(tempFolder(), 'data');
+    await writeEveryoneData(data, 200);
+    const sandbox = await testSandbox();
+    const { folders, env } = checkouts(sandbox, data, 'manual', 2);
+    const workers = startWorkers(folders, env, ['--data-stable', '300ms', '--debounce', '200ms']);
+    const url = (worker: RunningExportctl) =>
+      String(logs(worker).find((line) => typeof line.url === 'string')?.url);
+    const alive = async (worker: RunningExportctl) => {
+      const response = await fetch(`${url(worker)}/status`).catch(() => undefined);
+      if (response?.status !== 200) return 0;
+      const body = (await response.json()) as { cluster: { workers: { alive: boolean }[] } };
+      return body.cluster.workers.filter((item) => item.alive).length;
+    };
+    try {
+      await until(
+        'two workers watching',
+        () => workers.every((worker) => logs(worker).some((line) => line.msg === 'watching for changes')),
+        60_000,
+      );
+      expect(await alive(workers[0] as RunningExportctl)).toBe(2);
+      await server.restart();
+      await until(
+        'both workers to say their session ended',
+        () =>
+          workers.every((worker) =>
+            logs(worker).some((line) => line.msg.includes('session to the database ended')),
+          ),
+        30_000,
+      );
+      await until(
+        'both workers back in the cluster',
+        async () =>
+          workers.every((worker) => logs(worker).some((line) => line.msg.includes('back in the cluster'))) &&
+          (await alive(workers[1] as RunningExportctl)) === 2,
+        30_000,
+      );
+      // And they take work: a data change runs once.
+      const membership = join(data, 'segment-membership.csv');
+      writeFileSync(`${membership}.tmp`, readFileSync(membership, 'utf8'));
+      renameSync(`${membership}.tmp`, membership);
+      await until('the run to end', () => workers.flatMap(runEnds).length > 0, 60_000);
+      expect(workers.flatMap(runEnds)).toMatchObject([{ status: 'succeeded' }]);
+      expect(workers.every((worker) => !worker.exited)).toBe(true);
+    } finally {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((worker) => worker.done));
+    }
+  }, 120_000);
+
   describe('a run in the middle', () => {
     const profiles = 200_000;
     let data: string;
