@@ -1,4 +1,5 @@
 import type { ManifestKind } from '../config';
+import type { RateLimiterRegistry } from '../constant-contact/rate-limiter-registry';
 import type { ConnectionRuntime } from '../resources/remote-services';
 import type { RunStore } from './run-store';
 
@@ -149,6 +150,11 @@ export interface RunEngineState {
   readonly runs: RunHistoryPort;
   readonly locks: RunLocks;
   readonly runStore: RunStore;
+  /**
+   * The rate limiters of the API keys runs on this state use, shared with every other process that
+   * uses it (the wiring's `rateLimitersFor`). Absent: this process's only (`sharedRateLimiters`).
+   */
+  readonly rateLimiters?: RateLimiterRegistry;
   /** The runtime (credentials, endpoints, token store) of the applied connection `name`. */
   connection(name: string): Promise<ConnectionRuntime>;
   /**

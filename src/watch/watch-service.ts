@@ -25,6 +25,7 @@ import {
   type StateStore,
   stateReason,
 } from '../state';
+import { rateLimitersFor } from '../wiring/state-rate-limiters';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
@@ -389,6 +390,7 @@ export class WatchService {
         onRequest: metrics.onApiRequest,
         // Retry notices become warn lines of the watch log, like everything watch has to say.
         requests: { logger },
+        rateLimiters: rateLimitersFor(store),
       });
       const computed = await computePlan(
         {
@@ -460,6 +462,7 @@ export class WatchService {
       env: this.options.env,
       onRequest: metrics.onApiRequest,
       requests: { logger },
+      rateLimiters: rateLimitersFor(store),
     });
     // Conditions are written as apply writes them: under the control-plane lock, so that an apply
     // in another process is never overwritten by an observation made before it. Busy: next round.

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { PostgresRunStore, runEnginePostgresMigrations } from '../engine/postgres';
+import { PostgresRunStore, postgresRunEngineTransfer, runEnginePostgresMigrations } from '../engine/postgres';
+import type { RunEngineTransfer } from '../engine/run-engine-transfer';
 import type { RunStore } from '../engine/run-store';
 import type { PostgresMigration } from '../state';
 
@@ -9,6 +10,8 @@ export interface PostgresRunEngine {
   readonly migrations: readonly PostgresMigration[];
   /** The run store on `pool`, whose connections are already on the state's schema. */
   runStore(pool: pg.Pool, now: () => number): RunStore;
+  /** Its half of a state copy (`exportctl state migrate`), on a transaction of the state's. */
+  readonly transfer: RunEngineTransfer<pg.ClientBase>;
 }
 
 /**
@@ -18,4 +21,5 @@ export interface PostgresRunEngine {
 export const postgresRunEngine: PostgresRunEngine = {
   migrations: runEnginePostgresMigrations,
   runStore: (pool, now) => new PostgresRunStore({ pool, now }),
+  transfer: postgresRunEngineTransfer,
 };

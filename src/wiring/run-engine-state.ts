@@ -4,6 +4,7 @@ import type { RunStore } from '../engine/run-store';
 import { connectionRuntime } from '../resources/connection-runtime';
 import { type Clock, type StateStore, systemClock } from '../state';
 import { inScratchFolder, stateBackendOf } from './state-backends';
+import { rateLimitersFor } from './state-rate-limiters';
 
 /**
  * The run engine's store for an opened state, from the state's backend entry (`state-backends.ts`).
@@ -15,7 +16,8 @@ export function runStoreFor(store: StateStore, clock: Clock = systemClock): RunS
 
 /**
  * What the run engine works with, from an opened state: its resources, run history and locks, the
- * run store (`runStoreFor`), the runtime of applied connections, and throwaway copies for previews.
+ * run store (`runStoreFor`), the rate limiters every process using it shares (`rateLimitersFor`),
+ * the runtime of applied connections, and throwaway copies for previews.
  * `env` is read when a copy is opened (EXPORTCTL_* besides the secret key); default process.env.
  */
 export function runEngineStateFor(
@@ -29,6 +31,7 @@ export function runEngineStateFor(
     runs: store.runs,
     locks: store.locks,
     runStore,
+    rateLimiters: rateLimitersFor(store),
     connection: (name) => connectionRuntime(store, name),
     scratchCopy: (changes) =>
       scratchCopy(store, changes, options.env ?? process.env, options.clock ?? systemClock),

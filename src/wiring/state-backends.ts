@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RequestPermitStore } from '../constant-contact/request-limiter';
 import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
-import { SqliteRunStore } from '../engine/sqlite';
+import { SqliteRunStore, sqliteRunEngineTransfer } from '../engine/sqlite';
 import type { ClusterView, RunQueue } from '../queue/run-queue';
 import {
   type Clock,
@@ -15,6 +16,7 @@ import {
 import { openExportctlState } from './open-exportctl-state';
 import { postgresRunEngine } from './postgres-run-engine';
 import { exportctlPostgresMigrations } from './state-migrations';
+import { composeStateTransfer, type StateTransfer } from './state-transfer';
 
 /** A throwaway copy of a state, for previews: opened, and removed by `dispose`. */
 export interface ScratchState {
@@ -28,6 +30,13 @@ export interface StateBackend<S extends StateStore> {
   runStore(store: S, clock: Clock): RunStore;
   /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
   scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
+  /** The whole state as records, for `exportctl state migrate` to another state of any backend. */
+  transfer(store: S): StateTransfer;
+  /**
+   * Where every process using `store` reserves Constant Contact request permits (see
+   * `rateLimitersFor`); undefined when no other process can use it (an in-memory SQLite state).
+   */
+  requestPermits(store: S): RequestPermitStore | undefined;
   /**
    * The run queue that the watch processes of this state share, joined as one worker; undefined
    * when the backend has none (SQLite: one watch process runs everything itself).
@@ -50,6 +59,7 @@ const scratchKey = Buffer.alloc(32, 7).toString('base64');
 
 const sqliteBackend: StateBackend<SqliteStateStore> = {
   runStore: (store, clock) => new SqliteRunStore(store.sqlite, () => clock.now()),
+  requestPermits: (store) => store.requestPermits,
   async scratchCopy(store, folder, env) {
     await store.sqlite.backup(join(folder, 'state.db'));
     const copy = await openExportctlState(`sqlite:${join(folder, 'state.db')}`, {
@@ -58,12 +68,14 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
     });
     return { store: copy, dispose: () => copy.close() };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, sqliteRunEngineTransfer),
   openRunQueue: async () => undefined,
   readCluster: async () => undefined,
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
   runStore: (store, clock) => postgresRunEngine.runStore(store.pool, () => clock.now()),
+  requestPermits: (store) => store.requestPermits,
   async scratchCopy(store, _folder, _env, clock) {
     const copy = await copyPostgresState(store, {
       migrations: exportctlPostgresMigrations,
@@ -72,6 +84,7 @@ const postgresBackend: StateBackend<PostgresStateStore> = {
     });
     return { store: copy.store, dispose: copy.dispose };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, postgresRunEngine.transfer),
   async openRunQueue(store, options) {
     // Loaded on first use: only watch workers on a PostgreSQL state load pg-boss.
     const { PgBossRunQueue } =
@@ -95,6 +108,11 @@ const stateBackends: Readonly<Record<string, StateBackend<StateStore>>> = {
   sqlite: sqliteBackend as unknown as StateBackend<StateStore>,
   postgres: postgresBackend as unknown as StateBackend<StateStore>,
 };
+
+/** The backend entry of `store`, or undefined for a backend the wiring lacks. */
+export function findStateBackend(store: StateStore): StateBackend<StateStore> | undefined {
+  return stateBackends[store.backend];
+}
 
 /** The backend entry of `store`; throws `state-backend-unsupported` for a backend the wiring lacks. */
 export function stateBackendOf(store: StateStore): StateBackend<StateStore> {

@@ -181,9 +181,32 @@ export const badManifestCases: readonly BadManifestCase[] = [
   {
     name: 'unknown field in dataMatching',
     files: {
-      'case.yaml': dest(withLine(destinationSpec, 'email', '  email: EmailAddress\n    phone: Phone')),
+      // SMS numbers are out of scope (they need consent evidence per contact): not a mapped field.
+      'case.yaml': dest(withLine(destinationSpec, 'email', '  email: EmailAddress\n    smsNumber: Phone')),
     },
     expect: [['unknown-field', 'case.yaml', 11, 5]],
+  },
+  {
+    name: 'more than 25 custom fields',
+    files: {
+      'case.yaml': dest(
+        withLine(
+          destinationSpec,
+          'email',
+          `  email: EmailAddress\n    customFields:\n${Array.from({ length: 26 }, (_, index) => `      F${index}: c${index}`).join('\n')}`,
+        ),
+      ),
+    },
+    expect: [['invalid-value', 'case.yaml', 12, 7]],
+  },
+  {
+    name: 'a birthday month without its day',
+    files: {
+      'case.yaml': dest(
+        withLine(destinationSpec, 'email', '  email: EmailAddress\n    birthdayMonth: BMonth'),
+      ),
+    },
+    expect: [['invalid-value', 'case.yaml', 10, 5]],
   },
   {
     name: 'unknown field in auth',
