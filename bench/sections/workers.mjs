@@ -6,9 +6,10 @@
 // run of each firing.
 //
 // Timed: from the first run taken from the queue to the last run's end (the workers' log times,
-// one machine, one clock). The rate-limit floor is what the two keys cannot beat: for each key, the
-// requests the sandbox counted on it during the runs divided by its requests per second; the floor
-// is the larger of the two. The sandbox also says the most requests any key saw in one second and
+// one machine, one clock). The rate-limit floor is what the two keys cannot beat: a key allowing R
+// requests in any second sends its n requests over at least ceil(n / R) - 1 seconds (R at once,
+// then R a second later, ...), n counted by the sandbox on that key during the runs; the floor is
+// the larger of the two keys'. The sandbox also says the most requests any key saw in one second and
 // how many answers were 429 (over its rate): a cluster that exceeds the rate shows it there.
 //
 //   npm run bench -- workers                                   20 x 50,000, 2 keys at 4 requests/s
@@ -151,76 +152,83 @@ export default {
     try {
       for (const count of counts) {
         const sandbox = await startSandbox(root, ['--seed', seedFile]);
-        const schema = `bench_workers_${count}`;
-        const env = {
-          PATH: process.env.PATH,
-          HOME: folder,
-          EXPORTCTL_STATE: `${postgres.url()}?schema=${schema}`,
-          EXPORTCTL_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'),
-          EXPORTCTL_ACTOR: 'bench@example.com',
-          CC_CLIENT_SECRET: 'sandbox-secret',
-          CC_REFRESH_TOKEN_KEY_1: `${keys[0]}-refresh`,
-          CC_REFRESH_TOKEN_KEY_2: `${keys[1]}-refresh`,
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_CONFIG_NOSYSTEM: '1',
-          SLOTS: slots,
-        };
-        const checkouts = Array.from({ length: count }, (_, index) => {
-          const checkout = join(folder, `workers-${count}`, `host-${index + 1}`);
-          mkdirSync(checkout, { recursive: true });
-          writeFileSync(join(checkout, 'exportctl.yaml'), manifests(sandbox, data, destinations, rate));
-          return checkout;
-        });
-        const apply = spawnSync(
-          process.execPath,
-          [join(root, 'bin', 'exportctl.js'), 'apply', '.', '--auto-approve'],
-          { cwd: checkouts[0], env, encoding: 'utf8' },
-        );
-        if (apply.status !== 0) throw new Error(`exportctl apply failed: ${apply.stdout}${apply.stderr}`);
-        const before = await sandbox.stats();
-        const workers = checkouts.map((checkout) => startWorker(root, checkout, env));
-        const ends = () =>
-          workers.flatMap((worker) =>
-            lines(worker).filter(
-              (line) => typeof line.destination === 'string' && typeof line.status === 'string',
+        const started = [];
+        try {
+          const schema = `bench_workers_${count}`;
+          const env = {
+            PATH: process.env.PATH,
+            HOME: folder,
+            EXPORTCTL_STATE: `${postgres.url()}?schema=${schema}`,
+            EXPORTCTL_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'),
+            EXPORTCTL_ACTOR: 'bench@example.com',
+            CC_CLIENT_SECRET: 'sandbox-secret',
+            CC_REFRESH_TOKEN_KEY_1: `${keys[0]}-refresh`,
+            CC_REFRESH_TOKEN_KEY_2: `${keys[1]}-refresh`,
+            GIT_CONFIG_GLOBAL: '/dev/null',
+            GIT_CONFIG_NOSYSTEM: '1',
+            SLOTS: slots,
+          };
+          const checkouts = Array.from({ length: count }, (_, index) => {
+            const checkout = join(folder, `workers-${count}`, `host-${index + 1}`);
+            mkdirSync(checkout, { recursive: true });
+            writeFileSync(join(checkout, 'exportctl.yaml'), manifests(sandbox, data, destinations, rate));
+            return checkout;
+          });
+          const apply = spawnSync(
+            process.execPath,
+            [join(root, 'bin', 'exportctl.js'), 'apply', '.', '--auto-approve'],
+            { cwd: checkouts[0], env, encoding: 'utf8' },
+          );
+          if (apply.status !== 0) throw new Error(`exportctl apply failed: ${apply.stdout}${apply.stderr}`);
+          const before = await sandbox.stats();
+          const workers = checkouts.map((checkout) => startWorker(root, checkout, env));
+          started.push(...workers);
+          const ends = () =>
+            workers.flatMap((worker) =>
+              lines(worker).filter(
+                (line) => typeof line.destination === 'string' && typeof line.status === 'string',
+              ),
+            );
+          const deadline = Date.now() + 3_600_000;
+          while (new Set(ends().map((line) => line.destination)).size < destinations) {
+            const dead = workers.find((worker) => worker.exited);
+            if (dead) throw new Error(`a worker exited:\n${dead.output.slice(-4000)}`);
+            if (Date.now() > deadline) throw new Error('the runs did not end within an hour');
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+          const after = await sandbox.stats();
+          for (const worker of workers) worker.child.kill('SIGTERM');
+          await Promise.all(
+            workers.map((worker) =>
+              worker.exited ? undefined : new Promise((r) => worker.child.once('exit', r)),
             ),
           );
-        const deadline = Date.now() + 3_600_000;
-        while (new Set(ends().map((line) => line.destination)).size < destinations) {
-          const dead = workers.find((worker) => worker.exited);
-          if (dead) throw new Error(`a worker exited:\n${dead.output.slice(-4000)}`);
-          if (Date.now() > deadline) throw new Error('the runs did not end within an hour');
-          await new Promise((resolve) => setTimeout(resolve, 250));
+          const taken = workers.flatMap((worker) =>
+            lines(worker).filter((line) => line.msg?.startsWith('took ')),
+          );
+          const first = Math.min(...taken.map((line) => Date.parse(line.time)));
+          const last = Math.max(...ends().map((line) => Date.parse(line.time)));
+          const wall = (last - first) / 1000;
+          const traffic = trafficBetween(before, after);
+          const perKey = keys.map((key) => (after.usedToday[key] ?? 0) - (before.usedToday[key] ?? 0));
+          const floor = Math.max(...perKey.map((n) => Math.max(0, Math.ceil(n / rate) - 1)));
+          const failed = ends().filter((line) => line.status !== 'succeeded').length;
+          const perWorker = workers.map(
+            (worker) => lines(worker).filter((line) => line.msg?.startsWith('took ')).length,
+          );
+          const maxSecond = Math.max(...keys.map((key) => after.maxInAnySecondByClient[key] ?? 0));
+          log(
+            `${count} worker(s): ${destinations} runs (${failed} not succeeded; taken per worker: ${perWorker.join(', ')}) in ${s(wall)}; requests per key ${perKey.map(int).join(' / ')} => floor ${s(floor)}; ${x(wall / floor)} the floor; busiest second on a key: ${maxSecond} requests (rate ${rate}); 429 answers: ${traffic.throttled}`,
+          );
+          rows.push({ count, wall, floor, maxSecond, throttled: traffic.throttled, failed });
+          if (process.env.WORKERS_BENCH_KEEP === '1')
+            for (const [index, worker] of workers.entries())
+              writeFileSync(join(folder, `workers-${count}`, `worker-${index + 1}.log`), worker.output);
+        } finally {
+          // A failed step leaves no worker or sandbox behind.
+          for (const worker of started) if (!worker.exited) worker.child.kill('SIGKILL');
+          await sandbox.stop();
         }
-        const after = await sandbox.stats();
-        for (const worker of workers) worker.child.kill('SIGTERM');
-        await Promise.all(
-          workers.map((worker) =>
-            worker.exited ? undefined : new Promise((r) => worker.child.once('exit', r)),
-          ),
-        );
-        const taken = workers.flatMap((worker) =>
-          lines(worker).filter((line) => line.msg?.startsWith('took ')),
-        );
-        const first = Math.min(...taken.map((line) => Date.parse(line.time)));
-        const last = Math.max(...ends().map((line) => Date.parse(line.time)));
-        const wall = (last - first) / 1000;
-        const traffic = trafficBetween(before, after);
-        const perKey = keys.map((key) => (after.usedToday[key] ?? 0) - (before.usedToday[key] ?? 0));
-        const floor = Math.max(...perKey.map((n) => n / rate));
-        const failed = ends().filter((line) => line.status !== 'succeeded').length;
-        const perWorker = workers.map(
-          (worker) => lines(worker).filter((line) => line.msg?.startsWith('took ')).length,
-        );
-        const maxSecond = Math.max(...keys.map((key) => after.maxInAnySecondByClient[key] ?? 0));
-        log(
-          `${count} worker(s): ${destinations} runs (${failed} not succeeded; taken per worker: ${perWorker.join(', ')}) in ${s(wall)}; requests per key ${perKey.map(int).join(' / ')} => floor ${s(floor)}; ${x(wall / floor)} the floor; busiest second on a key: ${maxSecond} requests (rate ${rate}); 429 answers: ${traffic.throttled}`,
-        );
-        rows.push({ count, wall, floor, maxSecond, throttled: traffic.throttled, failed });
-        if (process.env.WORKERS_BENCH_KEEP === '1')
-          for (const [index, worker] of workers.entries())
-            writeFileSync(join(folder, `workers-${count}`, `worker-${index + 1}.log`), worker.output);
-        await sandbox.stop();
       }
     } finally {
       postgres.stop();
