@@ -40,6 +40,7 @@ export interface RunCoordinatorOptions {
  */
 export class RunCoordinator {
   private readonly running = new Map<string, Promise<void>>();
+  private readonly outcomes = new Map<string, Promise<RunOutcome>>();
   private readonly again = new Map<string, WatchTrigger>();
   private readonly waiting: { destination: string; trigger: WatchTrigger }[] = [];
   private readonly controller = new AbortController();
@@ -74,6 +75,29 @@ export class RunCoordinator {
     return 'started';
   }
 
+  /**
+   * Runs `destination` now and resolves how it ended: for a queue worker, whose queue already
+   * decided that it runs (one job of a destination at a time, at most `maxConcurrent` per worker).
+   * A run of it already in progress here is not started twice: the answer is that run's outcome.
+   */
+  run(destination: string, trigger: WatchTrigger): Promise<RunOutcome> {
+    if (this.stopping)
+      return Promise.resolve({
+        status: 'paused',
+        imported: 0,
+        removed: 0,
+        message: 'watch mode is stopping',
+      });
+    const running = this.outcomes.get(destination);
+    if (running) return running;
+    return this.start(destination, trigger);
+  }
+
+  /** Whether {@link stop} was called. */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
   /** Destinations with a run in progress. */
   active(): string[] {
     return [...this.running.keys()].sort();
@@ -100,10 +124,10 @@ export class RunCoordinator {
     }
   }
 
-  private start(destination: string, trigger: WatchTrigger): void {
+  private start(destination: string, trigger: WatchTrigger): Promise<RunOutcome> {
     this.options.onStart?.(destination, trigger);
     const started = performance.now();
-    const run = this.runner({ destination, trigger, signal: this.controller.signal })
+    const outcome = this.runner({ destination, trigger, signal: this.controller.signal })
       .catch(
         (error: unknown): RunOutcome => ({
           status: 'failed',
@@ -114,10 +138,17 @@ export class RunCoordinator {
       )
       .then((outcome) => {
         this.running.delete(destination);
+        this.outcomes.delete(destination);
         this.options.onFinish?.(destination, trigger, outcome, performance.now() - started);
         this.next(destination);
+        return outcome;
       });
-    this.running.set(destination, run);
+    this.running.set(
+      destination,
+      outcome.then(() => undefined),
+    );
+    this.outcomes.set(destination, outcome);
+    return outcome;
   }
 
   private next(finished: string): void {

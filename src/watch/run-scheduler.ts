@@ -50,14 +50,20 @@ export class RunScheduler {
     this.armed.clear();
   }
 
-  private arm(schedule: DestinationSchedule): void {
+  /**
+   * Arms the next firing after now, and after `firedAt` (the slot that just fired): a timer may
+   * wake a millisecond before its time, and the next slot computed from that moment would be the
+   * same slot again, fired twice.
+   */
+  private arm(schedule: DestinationSchedule, firedAt = Number.NEGATIVE_INFINITY): void {
     if (!schedule.cron) return;
-    const next = nextCronTime(schedule.cron, schedule.timezone, new Date(this.clock.now()))?.getTime();
+    const after = Math.max(this.clock.now(), firedAt);
+    const next = nextCronTime(schedule.cron, schedule.timezone, new Date(after))?.getTime();
     if (next === undefined) return;
     const cancel = this.clock.setTimer(next - this.clock.now(), () => {
       this.armed.delete(schedule.destination);
       if (this.stopped) return;
-      this.arm(schedule);
+      this.arm(schedule, next);
       this.onDue(schedule, next);
     });
     this.armed.set(schedule.destination, { key: keyOf(schedule), cancel, next });

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiRequestEvent } from '../constant-contact';
+import type { ClusterView } from '../queue/run-queue';
 
 /**
  * Watch mode's Prometheus metrics, in a registry of its own (so several services can live in one
@@ -63,8 +64,78 @@ export class WatchMetrics {
     registers: [this.registry],
   });
 
+  private readCluster: (() => Promise<ClusterView>) | undefined;
+  private clusterRead: { at: number; view: Promise<ClusterView | undefined> } | undefined;
+  /** One read of the cluster per scrape (the gauges below share it). */
+  private cluster(): Promise<ClusterView | undefined> {
+    const read = this.readCluster;
+    if (!read) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (!this.clusterRead || now - this.clusterRead.at > 500)
+      this.clusterRead = { at: now, view: read().catch(() => undefined) };
+    return this.clusterRead.view;
+  }
+  readonly clusterWorkers = new Gauge({
+    name: 'exportctl_cluster_workers',
+    help: 'Watch workers of this state by liveness (alive: its session holds its worker lock).',
+    labelNames: ['alive'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const view = await this.cluster();
+      if (!view) return;
+      const alive = view.workers.filter((worker) => worker.alive).length;
+      this.clusterWorkers.set({ alive: 'true' }, alive);
+      this.clusterWorkers.set({ alive: 'false' }, view.workers.length - alive);
+    },
+  });
+  readonly clusterHeartbeatAge = new Gauge({
+    name: 'exportctl_cluster_worker_heartbeat_age_seconds',
+    help: "Seconds since each live worker's last heartbeat, by the database's clock.",
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const view = await this.cluster();
+      if (!view) return;
+      this.clusterHeartbeatAge.reset();
+      for (const worker of view.workers.filter((item) => item.alive))
+        this.clusterHeartbeatAge.set({ worker: worker.id }, worker.heartbeatAgeSeconds);
+    },
+  });
+  readonly clusterRuns = new Gauge({
+    name: 'exportctl_cluster_runs',
+    help: 'Runs in progress in the cluster, by worker and destination (1 while it runs there).',
+    labelNames: ['worker', 'destination'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const view = await this.cluster();
+      if (!view) return;
+      this.clusterRuns.reset();
+      for (const worker of view.workers)
+        for (const run of worker.runs)
+          this.clusterRuns.set({ worker: worker.id, destination: run.destination }, 1);
+    },
+  });
+  readonly queueJobs = new Gauge({
+    name: 'exportctl_queue_jobs',
+    help: 'Jobs of the shared run queue by state: queued (waiting), retry (handed back), active (taken).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const view = await this.cluster();
+      if (!view) return;
+      this.queueJobs.set({ state: 'queued' }, view.queued);
+      this.queueJobs.set({ state: 'retry' }, view.retrying);
+      this.queueJobs.set({ state: 'active' }, view.active);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'exportctl_' });
+  }
+
+  /** Serves the cluster gauges from `read` (a watch worker on a shared queue). */
+  observeCluster(read: () => Promise<ClusterView>): void {
+    this.readCluster = read;
   }
 
   /** Counts one Constant Contact request (the client's `onRequest`). */

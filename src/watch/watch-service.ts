@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -12,6 +13,7 @@ import {
 import { destinationSchedule } from '../engine/due-destinations';
 import { lastRuns } from '../engine/last-runs';
 import { locatedSourceSpec, recordedSourceFolder, sourceWatchPaths } from '../profiles';
+import { firingKey, type QueuedRun, type QueuedRunResult, type RunQueue } from '../queue/run-queue';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
 import { withStoredSourceSecrets } from '../resources/profile-source-secrets';
@@ -56,6 +58,12 @@ export interface WatchServiceOptions {
   readonly metrics: WatchMetrics;
   /** Runs one export; given the service's store. */
   readonly runner: ExportRunner;
+  /**
+   * The run queue shared with the other watch processes of the state (PostgreSQL): firings and data
+   * changes are enqueued, and this process works the queue with `maxConcurrentRuns` slots. Without
+   * it (SQLite) this process runs everything itself.
+   */
+  readonly queue?: RunQueue;
 }
 
 export interface ReconcileReport {
@@ -142,6 +150,13 @@ export class WatchService {
       },
     });
     this.scheduler = new RunScheduler(options.clock, (schedule, firedAt) => {
+      if (options.queue) {
+        this.enqueueRun(schedule.destination, schedule.trigger, firingKey(schedule.destination, firedAt), {
+          cron: schedule.cron,
+          firedAt: new Date(firedAt).toISOString(),
+        });
+        return;
+      }
       const answer = this.coordinator.request(schedule.destination, schedule.trigger, 'schedule');
       logger.info(
         {
@@ -155,6 +170,48 @@ export class WatchService {
     });
   }
 
+  /**
+   * Puts a run in the shared queue; every worker asks for the same key, one job comes of it. The log
+   * line says whether this worker's request made the job (`queued`) or found it made (`already queued`).
+   */
+  private enqueueRun(
+    destination: string,
+    trigger: WatchTrigger,
+    key: string,
+    fields: Record<string, unknown>,
+  ): void {
+    const queue = this.options.queue;
+    if (!queue || this.stopping) return;
+    const what = key.startsWith('schedule:') ? `schedule fired for ${destination}` : `run of ${destination}`;
+    queue.enqueue({ destination, trigger, key }).then(
+      (created) =>
+        this.options.logger.info(
+          { destination, key, ...fields, answer: created ? 'queued' : 'already-queued' },
+          `${what}: ${created ? 'queued' : 'already queued'}`,
+        ),
+      (error: unknown) =>
+        this.options.logger.error(
+          { destination, key, err: error },
+          `${what}: could not be queued: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    );
+  }
+
+  /** One job of the shared queue, run here; handed back when this worker stops in its middle. */
+  private async runQueued(job: QueuedRun): Promise<QueuedRunResult> {
+    this.options.logger.info(
+      { destination: job.destination, jobId: job.id, key: job.key, attempt: job.attempt },
+      `took ${job.key} from the queue${job.attempt > 0 ? ` (attempt ${job.attempt + 1}: resuming)` : ''}`,
+    );
+    const outcome = await this.coordinator.run(job.destination, job.trigger);
+    if (outcome.status === 'paused' && this.coordinator.isStopping)
+      return {
+        done: false,
+        reason: 'the worker stopped; the run paused at its checkpoint for another worker',
+      };
+    return { done: true, status: outcome.status };
+  }
+
   /** Reconciles once, then watches. Resolves when watching. */
   start(): Promise<void> {
     this.starting ??= this.startWatching();
@@ -165,6 +222,8 @@ export class WatchService {
     await this.enqueue(() => this.reconcile('start'));
     if (this.stopping) return;
     await this.manifests.start();
+    if (this.options.queue)
+      await this.options.queue.work(this.options.maxConcurrentRuns, (job) => this.runQueued(job));
     if (this.options.driftIntervalMs > 0) {
       this.driftTimer = setInterval(
         () => void this.enqueue(() => this.checkDrift()),
@@ -194,9 +253,11 @@ export class WatchService {
         history.set(resource.name, (await lastRuns(store.runs, resource.name)).run);
     }
     const next = this.scheduler.nextRuns();
+    const queue = this.options.queue;
     return {
       state: store.location,
       ready: this.ready,
+      ...(queue ? { worker: queue.workerId, cluster: await queue.cluster() } : {}),
       lastReconcile: this.lastReport ?? null,
       runsInProgress: this.coordinator.active(),
       resources: resources.map((resource) => {
@@ -237,6 +298,7 @@ export class WatchService {
     if (this.driftTimer) clearInterval(this.driftTimer);
     for (const timer of this.sourceDebounce.values()) clearTimeout(timer);
     this.scheduler.stop();
+    await this.options.queue?.stopTaking();
     // The runs stop at their checkpoint while the reconcile in progress (if any) ends; the watchers
     // close last, so that nothing they start after this point outlives the service.
     const [runsStopped] = await Promise.all([
@@ -245,6 +307,9 @@ export class WatchService {
       this.queue,
     ]);
     if (this.driftTimer) clearInterval(this.driftTimer);
+    // Jobs whose runs paused are handed back now; one still running past the timeout is taken up by
+    // another worker once this one's session (and its worker lock) is gone.
+    await this.options.queue?.close(runsStopped ? timeoutMs : 1_000);
     await Promise.all([this.manifests.stop(), this.dataFiles.stop(), this.databases.stop()]);
     return runsStopped;
   }
@@ -490,6 +555,13 @@ export class WatchService {
         this.options.store.resources.list({ kind: 'ExportDestination' }).then(
           (destinations) => {
             for (const destination of destinations.filter((item) => item.spec.source === source)) {
+              if (this.options.queue) {
+                this.enqueueRun(destination.name, 'refresh', dataChangeKey(destination.name, source, file), {
+                  source,
+                  file,
+                });
+                continue;
+              }
               const answer = this.coordinator.request(destination.name, 'refresh', 'data-changed');
               this.options.logger.info(
                 { source, file, destination: destination.name, answer },
@@ -506,6 +578,23 @@ export class WatchService {
       }, this.options.debounceMs),
     );
   }
+}
+
+/**
+ * The key of a data change: the file's identity and version as this host sees it (size and mtime),
+ * so that workers watching the same file ask for one run; copies on other hosts with other times
+ * may ask for another, which the queue keeps to one waiting run per destination (and a run finds
+ * unchanged data unchanged).
+ */
+function dataChangeKey(destination: string, source: string, file: string): string {
+  let version = 'gone';
+  try {
+    const stat = statSync(file);
+    version = `${stat.size}:${Math.trunc(stat.mtimeMs)}`;
+  } catch {
+    // removed since: its removal is the change
+  }
+  return `data:${destination}@${source}:${file}:${version}`;
 }
 
 function logProblem(logger: Logger, problem: Problem, cwd: string): void {

@@ -5,6 +5,7 @@ import type { RequestPermitStore } from '../constant-contact/request-limiter';
 import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
 import { SqliteRunStore, sqliteRunEngineTransfer } from '../engine/sqlite';
+import type { ClusterView, RunQueue } from '../queue/run-queue';
 import {
   type Clock,
   copyPostgresState,
@@ -36,6 +37,21 @@ export interface StateBackend<S extends StateStore> {
    * `rateLimitersFor`); undefined when no other process can use it (an in-memory SQLite state).
    */
   requestPermits(store: S): RequestPermitStore | undefined;
+  /**
+   * The run queue that the watch processes of this state share, joined as one worker; undefined
+   * when the backend has none (SQLite: one watch process runs everything itself).
+   */
+  openRunQueue(store: S, options: RunQueueOptions): Promise<RunQueue | undefined>;
+  /** The cluster of watch workers on this state; undefined when there is none (or never was). */
+  readCluster(store: S): Promise<ClusterView | undefined>;
+}
+
+/** How a watch process joins its state's run queue. */
+export interface RunQueueOptions {
+  readonly maxConcurrentRuns: number;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly onEvent?: (level: 'info' | 'warn', fields: Record<string, unknown>, message: string) => void;
 }
 
 /** A key of its own for a copy: its secrets are never read (a dry run makes no request). */
@@ -53,6 +69,8 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
     return { store: copy, dispose: () => copy.close() };
   },
   transfer: (store) => composeStateTransfer(store.transfer, sqliteRunEngineTransfer),
+  openRunQueue: async () => undefined,
+  readCluster: async () => undefined,
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
@@ -67,6 +85,17 @@ const postgresBackend: StateBackend<PostgresStateStore> = {
     return { store: copy.store, dispose: copy.dispose };
   },
   transfer: (store) => composeStateTransfer(store.transfer, postgresRunEngine.transfer),
+  async openRunQueue(store, options) {
+    // Loaded on first use: only watch workers on a PostgreSQL state load pg-boss.
+    const { PgBossRunQueue } =
+      require('../queue/pg-boss-run-queue') as typeof import('../queue/pg-boss-run-queue');
+    return PgBossRunQueue.open({ location: store.connectionSettings, ...options });
+  },
+  async readCluster(store) {
+    const { readClusterView } =
+      require('../queue/pg-boss-run-queue') as typeof import('../queue/pg-boss-run-queue');
+    return readClusterView((sql, params) => store.pool.query(sql, params), store.schema);
+  },
 };
 
 /**

@@ -18,6 +18,9 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
   const session = await openStateSession(globals, context, actor);
   try {
     const resources = await session.store.resources.list();
+    const { stateBackendOf } = require('../../wiring') as typeof import('../../wiring');
+    // The watch workers sharing this state's run queue (PostgreSQL), if any ever ran.
+    const cluster = await stateBackendOf(session.store).readCluster(session.store);
     const rows = [];
     for (const resource of resources) {
       const runs =
@@ -40,7 +43,14 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
         lastRun: run ? runSummary(run) : null,
         lastDryRun: dryRun ? runSummary(dryRun) : null,
       }));
-      writeLine(context.stdout, JSON.stringify({ state: session.store.location, resources: body }, null, 2));
+      writeLine(
+        context.stdout,
+        JSON.stringify(
+          { state: session.store.location, resources: body, ...(cluster ? { cluster } : {}) },
+          null,
+          2,
+        ),
+      );
       return ExitCode.Success;
     }
     if (rows.length === 0) {
@@ -63,6 +73,7 @@ export async function statusCommand(globals: GlobalOptions, context: CliContext)
         : '',
     ]);
     printTable(['RESOURCE', 'STATE', 'OWNER', 'REASON', 'LAST RUN'], table, context);
+    if (cluster) printCluster(cluster, context);
     return rows.some((row) => row.state === 'Stalled') ? ExitCode.Error : ExitCode.Success;
   } finally {
     await session.close();
@@ -91,6 +102,27 @@ function lastRunDetails(run: RunRecord): Record<string, unknown> {
     pause: record.pause,
     error: record.error,
   };
+}
+
+function printCluster(cluster: import('../../queue').ClusterView, context: CliContext): void {
+  const alive = cluster.workers.filter((worker) => worker.alive).length;
+  writeLine(context.stdout, '');
+  writeLine(
+    context.stdout,
+    `Workers: ${alive} alive of ${cluster.workers.length}; queue ${cluster.queue}: ${cluster.queued} queued, ${cluster.retrying} handed back, ${cluster.active} running`,
+  );
+  if (cluster.workers.length === 0) return;
+  printTable(
+    ['WORKER', 'ALIVE', 'HEARTBEAT', 'SLOTS', 'RUNNING'],
+    cluster.workers.map((worker) => [
+      worker.id,
+      worker.alive ? 'yes' : 'no',
+      `${worker.heartbeatAgeSeconds}s ago`,
+      `${worker.runs.length}/${worker.maxConcurrentRuns}`,
+      worker.runs.map((run) => `${run.destination} (${run.trigger})`).join(', '),
+    ]),
+    context,
+  );
 }
 
 export function printTable(

@@ -100,6 +100,29 @@ export async function watchCommand(
   const session = await openStateSession(globals, context, actor);
   const metrics = new watch.WatchMetrics();
   const clock = watch.systemWatchClock(clockStart);
+  // A PostgreSQL state: this process is one worker of the state's shared run queue.
+  const { stateBackendOf } = require('../../wiring') as typeof import('../../wiring');
+  const { hostname } = require('node:os') as typeof import('node:os');
+  let queue: Awaited<ReturnType<ReturnType<typeof stateBackendOf>['openRunQueue']>>;
+  try {
+    queue = await stateBackendOf(session.store).openRunQueue(session.store, {
+      maxConcurrentRuns,
+      hostname: hostname(),
+      pid: process.pid,
+      onEvent: (level, fields, message) => logger[level](fields, message),
+    });
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  if (queue) {
+    const shared = queue;
+    metrics.observeCluster(() => shared.cluster());
+    logger.info(
+      { worker: queue.workerId, maxConcurrentRuns },
+      `joined the run queue of ${session.store.location} as worker ${queue.workerId}`,
+    );
+  }
   const service = new watch.WatchService({
     paths: paths.length > 0 ? paths : ['.'],
     cwd: context.cwd,
@@ -123,6 +146,7 @@ export async function watchCommand(
       onRequest: metrics.onApiRequest,
       logger,
     }),
+    ...(queue ? { queue } : {}),
   });
 
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
@@ -178,6 +202,7 @@ export async function watchCommand(
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await server?.close();
+    await queue?.close(0);
     await session.close();
     logger.flush?.();
   }

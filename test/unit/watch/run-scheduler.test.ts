@@ -1,10 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { RunScheduler } from '../../../src/watch/run-scheduler';
-import { ManualWatchClock } from '../../../src/watch/watch-clock';
+import { ManualWatchClock, type WatchClock } from '../../../src/watch/watch-clock';
+
+/** Timers that wake a millisecond early (as setTimeout may, against Date.now()), unless 1 ms or less. */
+class EarlyClock implements WatchClock {
+  private timers: { at: number; wake: () => void }[] = [];
+  constructor(private time: number) {}
+  now(): number {
+    return this.time;
+  }
+  setTimer(ms: number, wake: () => void): () => void {
+    const timer = { at: this.time + (ms > 1 ? ms - 1 : Math.max(0, ms)), wake };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((item) => item !== timer);
+    };
+  }
+  advanceTo(until: number): void {
+    for (let woken = 0; woken < 1_000; woken++) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > until) break;
+      this.timers.shift();
+      this.time = next.at;
+      next.wake();
+    }
+    this.time = until;
+  }
+}
 
 const at = (iso: string) => Date.parse(iso);
 
 describe('RunScheduler', () => {
+  it('fires each cron slot once when its timer wakes a moment early', () => {
+    const clock = new EarlyClock(at('2026-11-23T06:00:01Z'));
+    const fired: string[] = [];
+    const scheduler = new RunScheduler(clock, (_schedule, firedAt) =>
+      fired.push(new Date(firedAt).toISOString()),
+    );
+    scheduler.update([{ destination: 'd', cron: '*/8 * * * * *', timezone: 'UTC', trigger: 'schedule' }]);
+    clock.advanceTo(at('2026-11-23T06:00:30Z'));
+    expect(fired).toEqual([
+      '2026-11-23T06:00:08.000Z',
+      '2026-11-23T06:00:16.000Z',
+      '2026-11-23T06:00:24.000Z',
+    ]);
+    scheduler.stop();
+  });
+
   it('fires each destination at its cron times, in its time zone, and re-arms', () => {
     const clock = new ManualWatchClock(at('2026-11-23T07:59:00Z'));
     const fired: string[] = [];
