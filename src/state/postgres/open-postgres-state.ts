@@ -17,6 +17,11 @@ export interface OpenPostgresStateOptions {
   /** EXPORTCTL_SECRET_KEY, if set. */
   readonly secretKey: string | undefined;
   readonly migrations: readonly PostgresMigration[];
+  /**
+   * How long work whose connection broke is retried once the state is open (ms; see
+   * `retryConnectionFaults`); default 60 s, 0 never retries. Opening itself is never retried.
+   */
+  readonly connectionFaultRetryMs?: number;
 }
 
 /**
@@ -48,7 +53,11 @@ export async function openPostgresState(
     await pool.end().catch(() => {});
     throw isConnectionError(error) ? connectionFailed(location, error) : error;
   }
-  const context = new PostgresStateContext(pool, options.clock, location);
+  const context = new PostgresStateContext(pool, options.clock, location, {
+    ...(options.connectionFaultRetryMs === undefined
+      ? {}
+      : { policy: { boundMs: options.connectionFaultRetryMs } }),
+  });
   return new PostgresStateStore({
     context,
     secretKey: options.secretKey,
@@ -58,14 +67,11 @@ export async function openPostgresState(
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       sleep: options.sleep,
       random: options.random,
+      // pg's own error when it fails: the store retries a connection fault, then says where.
       connect: async () => {
         const client = new pg.Client(config);
         client.on('error', () => {});
-        try {
-          await client.connect();
-        } catch (error) {
-          throw connectionFailed(location, error);
-        }
+        await client.connect();
         return client;
       },
     },
