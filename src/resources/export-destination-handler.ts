@@ -12,6 +12,7 @@ import {
   type ObservedStatus,
   observedFailure,
   type ResourceHandler,
+  readOnce,
   storeReady,
   toDiff,
 } from './resource-handler';
@@ -69,7 +70,9 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
     const spec = applied.spec as unknown as ExportDestination['spec'];
     try {
       const list = await context.constantContact.getList(
-        await connectionRuntime(context.store, spec.connection),
+        await readOnce(context, `Connection/${spec.connection}`, () =>
+          connectionRuntime(context.store, spec.connection),
+        ),
         spec.listId,
       );
       if (!list)
@@ -161,7 +164,9 @@ async function persist(
 }
 
 async function sourceProblems(spec: ExportDestination['spec'], context: HandlerContext): Promise<string[]> {
-  const source = await context.store.resources.get('ProfileSource', spec.source);
+  const source = await readOnce(context, `ProfileSource/${spec.source}`, () =>
+    context.store.resources.get('ProfileSource', spec.source),
+  );
   if (!source) {
     throw new ResourceVerificationError(
       'dependency-not-applied',

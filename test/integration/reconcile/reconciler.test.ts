@@ -321,6 +321,34 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
     );
   });
 
+  it('drift refresh reads each connection and source from the state once, however many destinations use them', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    const reads: string[] = [];
+    const secrets = w.store.secrets;
+    const resources = w.store.resources;
+    const secretGet = secrets.get.bind(secrets);
+    const resourceGet = resources.get.bind(resources);
+    secrets.get = (name, field) => {
+      reads.push(`secret ${name}.${field}`);
+      return secretGet(name, field);
+    };
+    resources.get = (kind, name) => {
+      reads.push(`${kind}/${name}`);
+      return resourceGet(kind, name);
+    };
+    const plan = await w.plan({ refresh: true });
+    expect(plan.plan.drift).toEqual([]);
+    // The connection's own check and both destinations' share one read of it, its secrets and the source.
+    expect(reads.sort()).toEqual([
+      'Connection/cc',
+      'ProfileSource/profiles',
+      'secret cc.clientSecret',
+      'secret cc.refreshToken',
+    ]);
+  });
+
   it('drift: a deleted list shows as Stalled in the plan and is recorded by apply', async () => {
     const w = await world();
     w.write(baseManifests);
