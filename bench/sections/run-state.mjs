@@ -10,7 +10,7 @@
 //                     drift refresh and without (bench/sections/plan.mjs; target < 2 s)
 //
 // Wall: spawn to exit; CPU (user + system, every thread), bytes written and peak RSS: the child's
-// own (bench/lib/resource-report.cjs); for PostgreSQL, the server's CPU during the step beside them
+// own (bench/lib/resource-report.cjs); for PostgreSQL, the server's CPU and bytes written during the step beside them
 // (its processes, the backends included), and for the plans the server's transactions. Nothing is
 // asserted: the figures and a side-by-side table are printed.
 //
@@ -160,13 +160,14 @@ export default {
                 written: usage.io.write_bytes,
                 rss: usage.peakRssBytes,
                 serverCpu: backend === 'postgres' ? serverAfter.cpu - server.cpu : undefined,
+                serverWritten: backend === 'postgres' ? serverAfter.written - server.written : undefined,
                 traffic,
                 status: run.status ?? run.error?.code ?? `exit ${child.status}`,
                 record,
               };
               rows.push(row);
               log(
-                `${row.backend} ${step}: ${row.status}${record.skipped ? `, skipped ${record.skipped}` : ''}; ${int(record.counts?.contacts ?? 0)} contacts, ${int(record.counts?.imported ?? 0)} imported; wall ${s(wall)}, CPU ${s(row.cpu)}, written ${MB(row.written)}, peak RSS ${MiB(row.rss)}${row.serverCpu === undefined ? '' : `; server CPU ${s(row.serverCpu)}`}; CC ${traffic.requests} requests, ${traffic.writes} writes`,
+                `${row.backend} ${step}: ${row.status}${record.skipped ? `, skipped ${record.skipped}` : ''}; ${int(record.counts?.contacts ?? 0)} contacts, ${int(record.counts?.imported ?? 0)} imported; wall ${s(wall)}, CPU ${s(row.cpu)}, written ${MB(row.written)}, peak RSS ${MiB(row.rss)}${row.serverCpu === undefined ? '' : `; server CPU ${s(row.serverCpu)}, server written ${MB(row.serverWritten)}`}; CC ${traffic.requests} requests, ${traffic.writes} writes`,
               );
             }
           } finally {
@@ -196,12 +197,12 @@ export default {
     log('');
     if (rows.length > 0) {
       log(
-        `| state (${int(count)} profiles) | step | wall | CPU user+sys | written | peak RSS | server CPU | CC requests | CC writes |`,
+        `| state (${int(count)} profiles) | step | wall | CPU user+sys | written | peak RSS | server CPU | server written | CC requests | CC writes |`,
       );
-      log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const r of rows)
         log(
-          `| ${r.backend} | ${r.step} | ${s(r.wall)} | ${s(r.cpu)} | ${MB(r.written)} | ${MiB(r.rss)} | ${r.serverCpu === undefined ? '' : s(r.serverCpu)} | ${r.traffic.requests} | ${r.traffic.writes} |`,
+          `| ${r.backend} | ${r.step} | ${s(r.wall)} | ${s(r.cpu)} | ${MB(r.written)} | ${MiB(r.rss)} | ${r.serverCpu === undefined ? '' : s(r.serverCpu)} | ${r.serverWritten === undefined ? '' : MB(r.serverWritten)} | ${r.traffic.requests} | ${r.traffic.writes} |`,
         );
     }
     log('');
