@@ -4,8 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyoneEnv, writeEveryoneData, writeEveryoneManifests } from '../support/everyone-world';
 import { expectedMembers, importedItems, listMembers, vipListId } from '../support/export-world';
-import { runExportctl, startExportctl } from '../support/exportctl-cli';
+import { type RunningExportctl, runExportctl, startExportctl } from '../support/exportctl-cli';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
+import { quickstartWorld } from '../support/quickstart-world';
 import { testSandbox } from '../support/sandbox-client';
 import { tempFolder } from '../support/temp-folder';
 
@@ -212,4 +213,84 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
     expect(rerun.stdout).toContain('unchanged');
     expect(importedItems(sandbox)).toBe(before);
   }, 240_000);
+});
+
+/** Resolves with the first JSON log line of `child` that `match` accepts, once printed. */
+async function logLine(
+  child: RunningExportctl,
+  match: (line: { msg: string; [key: string]: unknown }) => boolean,
+  timeoutMs = 30_000,
+): Promise<{ msg: string; [key: string]: unknown }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = child
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string })
+      .find(match);
+    if (found) return found;
+    if (child.exited) throw new Error(`watch exited before the line was logged:\n${child.output()}`);
+    if (Date.now() > deadline) throw new Error(`no such log line in time; output:\n${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('exportctl watch on a PostgreSQL state', () => {
+  it('applies, runs on its schedule, and goes on after the server restarted under it', async () => {
+    const w = await quickstartWorld();
+    const schema = `watch_${randomBytes(4).toString('hex')}`;
+    const env = {
+      EXPORTCTL_STATE: server.url({ database, schema }),
+      EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64'),
+    };
+    // The quickstart's Refresh cron is "0 */6 * * *": a clock started 10 s before 06:00 fires it 10 s in.
+    const watch = w.startExportctl(
+      [
+        'watch',
+        w.manifests,
+        '--listen',
+        '127.0.0.1:0',
+        '--debounce',
+        '200ms',
+        '--drift-interval',
+        '0',
+        '--clock-start',
+        '2026-11-23T05:59:50Z',
+      ],
+      env,
+    );
+    try {
+      await logLine(watch, (line) => line.msg === 'watching for changes');
+      const scheduled = await logLine(
+        watch,
+        (line) => line.destination === 'vip-newsletter' && line.status !== undefined,
+        60_000,
+      );
+      expect(scheduled).toMatchObject({ status: 'succeeded', trigger: 'refresh', imported: 464 });
+
+      // Every connection of the watch is cut (its locks' session too); an edit after it still lands.
+      await server.restart();
+      w.edit('destinations.yaml', (text) =>
+        text.replace('displayName: VIP and newsletter subscribers', 'displayName: VIP after restart'),
+      );
+      await logLine(
+        watch,
+        (line) => line.msg === 'reconciled: applied' && String(line.reason).includes('destinations.yaml'),
+      );
+      const spec = server.psql(
+        `SELECT spec FROM "${schema}".resources WHERE kind = 'ExportDestination' AND name = 'vip-newsletter'`,
+        database,
+      );
+      expect(JSON.parse(spec)).toMatchObject({ displayName: 'VIP after restart' });
+      // The scheduled run is in the PostgreSQL state's history.
+      expect(server.psql(`SELECT destination || ' ' || status FROM "${schema}".runs`, database).trim()).toBe(
+        'vip-newsletter succeeded',
+      );
+    } finally {
+      watch.kill('SIGTERM');
+    }
+    const stopped = await watch.result;
+    expect(stopped.code, stopped.stderr).toBe(0);
+  }, 180_000);
 });
