@@ -1,6 +1,7 @@
+import { throttledNotices } from '../net';
 import type { LockHandle, StateStore } from '../state';
 import { openExportctlState } from '../wiring/open-exportctl-state';
-import type { CliContext, GlobalOptions } from './cli-context';
+import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 
 export interface StateSession {
   readonly store: StateStore;
@@ -23,6 +24,7 @@ export async function openStateSession(
     cwd: context.cwd,
     env: context.env,
     ...(actor ? { actor } : {}),
+    onConnectionFault: throttledNotices((line) => writeLine(context.stderr, `warning: ${line}`)),
   });
   let handle: LockHandle | undefined;
   try {

@@ -150,3 +150,20 @@ export async function retryConnectionFaults<T>(
     }
   }
 }
+
+/**
+ * `notify`, at most once every `everyMs` (default 10 s): one line per outage on a terminal, not one
+ * per unit of work that retries it.
+ */
+export function throttledNotices(
+  notify: (line: string) => void,
+  everyMs = 10_000,
+  now: () => number = Date.now,
+): (line: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (line) => {
+    if (now() - last < everyMs) return;
+    last = now();
+    notify(line);
+  };
+}

@@ -58,6 +58,11 @@ export interface OpenStateStoreOptions {
    * failover) before it gives up with `state-connection-lost` (ms); default 60 s, 0 never retries.
    */
   readonly connectionFaultRetryMs?: number;
+  /**
+   * PostgreSQL: told when a broken connection is being retried, with a line to show (it names the
+   * state, never the password); the CLI prints it on stderr.
+   */
+  readonly onConnectionFault?: (notice: string) => void;
 }
 
 const lockDefaults = {
@@ -176,5 +181,6 @@ async function openPostgres(
     ...(options.connectionFaultRetryMs === undefined
       ? {}
       : { connectionFaultRetryMs: options.connectionFaultRetryMs }),
+    ...(options.onConnectionFault === undefined ? {} : { onConnectionFault: options.onConnectionFault }),
   });
 }

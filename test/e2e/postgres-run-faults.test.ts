@@ -197,6 +197,14 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
     const result = await child.result;
     expect(result.code, result.stderr).toBe(0);
     expect(restarts).toEqual(['staging', 'sending']);
+    // The wait was said on stderr, naming the state, never its password.
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `warning: the connection to the state postgres://exportctl@127\\.0\\.0\\.1:${server.port}/run_faults\\?schema=${schema} broke \\(`,
+      ),
+    );
+    expect(result.stderr).toContain('for up to 60 s in all');
+    expect(`${result.stdout}${result.stderr}`).not.toContain(server.password);
     const history = JSON.parse(
       (await runExportctl(['runs', 'everyone', '--output', 'json'], { cwd: folder, env })).stdout,
     ) as RunsJson;

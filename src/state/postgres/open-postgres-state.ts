@@ -1,7 +1,13 @@
 import pg from 'pg';
+import { connectionFaultRetryDefaults } from '../../net';
 import type { Clock, Sleep } from '../clock';
 import type { TokenLockOptions } from '../connection-tokens';
-import { connectionFailed, isConnectionError, postgresClientConfig } from './postgres-connection';
+import {
+  connectionFailed,
+  connectionRetryNotice,
+  isConnectionError,
+  postgresClientConfig,
+} from './postgres-connection';
 import { migratePostgres, type PostgresMigration } from './postgres-migrations';
 import { PostgresStateContext } from './postgres-state-context';
 import { PostgresStateStore } from './postgres-state-store';
@@ -22,6 +28,8 @@ export interface OpenPostgresStateOptions {
    * `retryConnectionFaults`); default 60 s, 0 never retries. Opening itself is never retried.
    */
   readonly connectionFaultRetryMs?: number;
+  /** Told, with a line to show (no password), when a broken connection is being retried. */
+  readonly onConnectionFault?: (notice: string) => void;
 }
 
 /**
@@ -53,10 +61,13 @@ export async function openPostgresState(
     await pool.end().catch(() => {});
     throw isConnectionError(error) ? connectionFailed(location, error) : error;
   }
+  const boundMs = options.connectionFaultRetryMs ?? connectionFaultRetryDefaults.boundMs;
+  const notify = options.onConnectionFault;
   const context = new PostgresStateContext(pool, options.clock, location, {
-    ...(options.connectionFaultRetryMs === undefined
+    policy: { boundMs },
+    ...(notify === undefined
       ? {}
-      : { policy: { boundMs: options.connectionFaultRetryMs } }),
+      : { onRetry: (fault) => notify(connectionRetryNotice(location, fault, boundMs)) }),
   });
   return new PostgresStateStore({
     context,

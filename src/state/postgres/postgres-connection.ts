@@ -166,6 +166,21 @@ export function connectionLost(
   );
 }
 
+/**
+ * The line to show while a broken connection is retried (see `retryConnectionFaults`): where, why,
+ * and how long it waits; never the password.
+ */
+export function connectionRetryNotice(
+  location: { readonly location: string; readonly password?: string | undefined },
+  fault: { readonly attempt: number; readonly error: unknown; readonly delayMs: number },
+  boundMs: number,
+): string {
+  const code = (fault.error as { code?: unknown } | null)?.code;
+  const raw = fault.error instanceof Error ? fault.error.message : String(fault.error);
+  const why = scrub(typeof code === 'string' ? `${code}: ${raw}` : raw, location.password);
+  return `the connection to the state ${location.location} broke (${why}); retrying in ${(fault.delayMs / 1000).toFixed(1)} s, for up to ${Math.round(boundMs / 1000)} s in all`;
+}
+
 function scrub(text: string, password: string | undefined): string {
   if (password === undefined || password === '') return text;
   let out = text;

@@ -3,6 +3,7 @@ import {
   connectionFaultDelay,
   connectionFaultKind,
   retryConnectionFaults,
+  throttledNotices,
 } from '../../../src/net/connection-fault-retry';
 
 const fault = (code: string) => Object.assign(new Error(`fault ${code}`), { code });
@@ -102,5 +103,23 @@ describe('retryConnectionFaults', () => {
         retryUnknown ? [2, 'again'] : [1, 0],
       );
     }
+  });
+});
+
+describe('throttledNotices', () => {
+  it('passes one line per interval: one per outage, not one per unit of work retrying it', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const notify = throttledNotices(
+      (line) => lines.push(line),
+      10_000,
+      () => now,
+    );
+    notify('a');
+    now = 5_000;
+    notify('b');
+    now = 10_000;
+    notify('c');
+    expect(lines).toEqual(['a', 'c']);
   });
 });
