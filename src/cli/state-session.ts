@@ -1,10 +1,15 @@
 import { throttledNotices } from '../net';
-import type { LockHandle, StateStore } from '../state';
+import { type LockHandle, lockCheck, type StateStore } from '../state';
 import { openExportctlState } from '../wiring/open-exportctl-state';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 
 export interface StateSession {
   readonly store: StateStore;
+  /**
+   * Throws `lock-lost` when the session's lock (if taken) is no longer held by this process; checked
+   * at most once a second (see `lockCheck`).
+   */
+  assertLockHeld(): Promise<void>;
   /** Releases the lock (if taken) and closes the store; safe to call twice. */
   close(): Promise<void>;
 }
@@ -40,8 +45,10 @@ export async function openStateSession(
     throw error;
   }
   let closed = false;
+  const check = handle === undefined ? async () => {} : lockCheck(handle);
   return {
     store,
+    assertLockHeld: check,
     async close() {
       if (closed) return;
       closed = true;

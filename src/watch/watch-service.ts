@@ -18,6 +18,7 @@ import {
   CONTROL_PLANE_LOCK,
   type LockHandle,
   LockTimeoutError,
+  lockCheck,
   type RunRecord,
   resourceState,
   type StateStore,
@@ -354,6 +355,7 @@ export class WatchService {
         this.ready = true;
       } else {
         const results = await applyPlan(computed.steps, computed.observations, context, {
+          beforeStep: lockCheck(lock),
           onStep: (result) => {
             if (result.outcome === 'done')
               logger.info(

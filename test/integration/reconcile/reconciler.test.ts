@@ -321,6 +321,31 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
     );
   });
 
+  it('stops before the next step when the caller lost its lock: what was applied stays, nothing after it', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    const computed = await w.plan();
+    let checks = 0;
+    const lost = new Error('the control-plane lock was lost (test)');
+    const done: string[] = [];
+    await expect(
+      applyPlan(computed.steps, computed.observations, w.context(), {
+        beforeStep: async () => {
+          checks += 1;
+          if (checks === 3) throw lost;
+        },
+        onStep: (result) => {
+          if (result.outcome === 'done') done.push(result.id);
+        },
+      }),
+    ).rejects.toBe(lost);
+    expect(done).toEqual(['ProfileSource/profiles', 'Connection/cc']);
+    expect((await w.store.resources.list()).map((item) => `${item.kind}/${item.name}`).sort()).toEqual([
+      'Connection/cc',
+      'ProfileSource/profiles',
+    ]);
+  });
+
   it('drift refresh reads each connection and source from the state once, however many destinations use them', async () => {
     const w = await world();
     w.write(baseManifests);
