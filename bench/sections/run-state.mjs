@@ -16,7 +16,7 @@
 //
 //   npm run bench -- run-state                 at 1,000,000 profiles
 //   npm run bench -- run-state --size 100000   smaller (also RUN_STATE_BENCH_COUNT)
-//   npm run bench -- run-state --plan-only     only the 1,000-destination plans
+//   npm run bench -- run-state --plan-only=1   only the 1,000-destination plans
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
