@@ -167,11 +167,12 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
   it('killed with SIGKILL at seeded random moments, resumes each time and ends with the list exact', async () => {
     const seed = 20261202;
     const random = seeded(seed);
-    // Four kills at random moments in the first 8 s of each run (reading, staging, planning or
-    // sending, wherever they land); imports answered 2 s late, so that a run lasts past them.
+    // Four kills at random moments in the first 4.5 s of each run (reading, staging, planning or
+    // sending, wherever they land); each import answered 2.5 s late, so that a run with more than
+    // one batch to send lasts past them (one left with less may end first: then it is `done`).
     const kills = Array.from({ length: 4 }, () => ({
-      delayMs: 500 + Math.floor(random() * 7_500),
-      slowMs: 2_000,
+      delayMs: 500 + Math.floor(random() * 4_000),
+      slowMs: 2_500,
     }));
     const killed = await killThenFinish(kills, `seed ${seed}`);
     // The first run cannot have ended that soon: its kill landed.
