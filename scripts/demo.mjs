@@ -4,8 +4,11 @@
 // folder, prints a data plan, runs both exports (twice: the second finds nothing to send), and shows
 // the run history and status. Only loopback addresses are contacted. The demo's folder (its state,
 // the runs' row issues in it) is kept for a look afterwards: a temp folder, or EXPORTCTL_DEMO_FOLDER.
+// `npm run demo -- --state URL` runs it on another state, e.g. an empty PostgreSQL schema
+// (postgres://…?schema=demo, with EXPORTCTL_SECRET_KEY set).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +17,30 @@ import { startSandboxProcess } from './sandbox-process.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'exportctl.js');
 const say = (line = '') => process.stdout.write(`${line}\n`);
+
+/** `--state URL` or `--state=URL` from the demo's arguments, if given. */
+function stateArgument(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--state') return argv[i + 1];
+    if (argv[i].startsWith('--state=')) return argv[i].slice('--state='.length);
+  }
+  return undefined;
+}
+
+const stateUrl = stateArgument(process.argv.slice(2));
+// The URL goes to exportctl in EXPORTCTL_STATE, never on a printed command line: it may hold a password.
+const { redactUrl } = createRequire(import.meta.url)(join(root, 'dist', 'src', 'state', 'state-url.js'));
+if (
+  stateUrl !== undefined &&
+  /^postgres(ql)?:/i.test(stateUrl) &&
+  !process.env.EXPORTCTL_SECRET_KEY?.trim()
+) {
+  process.stderr.write(
+    'A PostgreSQL state needs EXPORTCTL_SECRET_KEY (its secrets are encrypted with it): e.g.\n' +
+      `  EXPORTCTL_SECRET_KEY=$(openssl rand -base64 32) npm run demo -- --state '${redactUrl(stateUrl)}'\n`,
+  );
+  process.exit(1);
+}
 
 /** Runs `exportctl ...args` in `cwd` with the quickstart's secrets; stops the demo if it fails. */
 function exportctl(args, cwd, allowedExit = [0]) {
@@ -26,7 +53,7 @@ function exportctl(args, cwd, allowedExit = [0]) {
       EXPORTCTL_ACTOR: 'ops@example.com',
       CC_CLIENT_SECRET: 'sandbox-secret',
       CC_REFRESH_TOKEN: 'sandbox-refresh-token',
-      EXPORTCTL_STATE: `sqlite:${join(cwd, '.exportctl', 'state.db')}`,
+      EXPORTCTL_STATE: stateUrl ?? `sqlite:${join(cwd, '.exportctl', 'state.db')}`,
     },
   });
   if (!allowedExit.includes(result.status ?? 1))
@@ -62,7 +89,8 @@ try {
     connection,
     readFileSync(connection, 'utf8').replaceAll('http://127.0.0.1:8787', sandbox.url),
   );
-  say(`3. Apply a copy of the quickstart (in ${folder}, pointed at that sandbox):`);
+  const shownState = stateUrl === undefined ? 'a SQLite state in it' : `the state ${redactUrl(stateUrl)}`;
+  say(`3. Apply a copy of the quickstart (in ${folder}, pointed at that sandbox) to ${shownState}:`);
   exportctl(['apply', '--auto-approve', '.'], folder);
   say('4. The data plan of vip-newsletter; a dry run sends nothing:');
   exportctl(['run', 'vip-newsletter', '--dry-run'], folder);
@@ -78,7 +106,9 @@ try {
   exportctl(['runs'], folder);
   exportctl(['status'], folder);
   say(
-    `Done. The demo's state stays in ${folder} (remove it when done); in that folder, \`exportctl runs vip-newsletter RUN --row-issues\` prints a run's row issues as CSV.`,
+    stateUrl === undefined
+      ? `Done. The demo's state stays in ${folder} (remove it when done); in that folder, \`exportctl runs vip-newsletter RUN --row-issues\` prints a run's row issues as CSV.`
+      : `Done. The demo's state stays in ${redactUrl(stateUrl)} (drop its schema when done); \`exportctl runs vip-newsletter RUN --row-issues --state URL\` prints a run's row issues as CSV.`,
   );
 } finally {
   await sandbox.stop();

@@ -35,6 +35,7 @@ const operations = [
   'GET /contact_lists',
   'POST /contact_lists',
   'GET /contacts',
+  'GET /contact_custom_fields',
 ];
 /** Definitions no operation references but the client and sandbox use: CC's error bodies. */
 const extraDefinitions = ['APIErrorSchema', 'AuthorizationErrorSchema'];

@@ -2,6 +2,7 @@ import type { HandlerContext } from '../../src/resources';
 import { createHandlerContext, sharedListings } from '../../src/resources/live-handler-context';
 import { CONTROL_PLANE_LOCK, type LockHandle, type ResourceOwner, type StateStore } from '../../src/state';
 import { openExportctlState } from '../../src/wiring/open-exportctl-state';
+import { rateLimitersFor } from '../../src/wiring/state-rate-limiters';
 import type { ProviderSettings } from './provider-settings';
 
 /**
@@ -65,6 +66,9 @@ export async function withProviderSession<T>(
       owner: options.owner ?? 'pulumi',
       env: { ...process.env, ...options.secretEnv },
       sharedListings: listingsInFlight,
+      // The state's permit store: the calls of this process, and every other process on the
+      // state (a run, watch), count together against each API key's requests per second.
+      rateLimiters: rateLimitersFor(store),
     });
     await options.beforeLock?.({ store, context });
     if (options.lock) {

@@ -1,5 +1,5 @@
 import type { ObservedStatus } from '../../src/resources';
-import type { AppliedResource, ConnectionSecretName, StateStore } from '../../src/state';
+import type { AppliedResource, SecretName, StateStore } from '../../src/state';
 import type { ManifestOutputs, ManifestProps, ResourceStatus } from './resource-props';
 
 /**
@@ -14,7 +14,7 @@ export async function resourceOutputs(
   store: StateStore,
   observed?: ObservedStatus,
 ): Promise<ManifestOutputs> {
-  const fingerprints: Partial<Record<ConnectionSecretName, string>> = {};
+  const fingerprints: Partial<Record<SecretName, string>> = {};
   if (applied.kind === 'Connection') {
     for (const secret of await store.secrets.describe(applied.name))
       fingerprints[secret.name] = secret.fingerprint;

@@ -10,6 +10,7 @@ import {
 import { type ComputedPlan, computePlan } from '../reconcile';
 import { createHandlerContext, type RequestSettings } from '../resources/live-handler-context';
 import type { StateSerial } from '../state';
+import { rateLimitersFor } from '../wiring/state-rate-limiters';
 import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 import { openStateSession, type StateSession } from './state-session';
 
@@ -58,6 +59,7 @@ export async function startReconcile(
       owner: 'exportctl',
       env: context.env,
       requests: options.requests,
+      rateLimiters: rateLimitersFor(session.store),
     });
     const serial = await session.store.serial();
     const computed = await computePlan(

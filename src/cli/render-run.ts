@@ -14,6 +14,21 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+/**
+ * Why every contact is an update when the mapping changed: `: new mapped field company_name`, and
+ * the fields no longer sent (their values stay in Constant Contact).
+ */
+function fieldChangeText(plan: DataPlan): string {
+  const changes = plan.fieldChanges;
+  if (!changes) return '';
+  const parts: string[] = [];
+  if (changes.added.length > 0)
+    parts.push(`new mapped field${changes.added.length === 1 ? '' : 's'} ${changes.added.join(', ')}`);
+  if (changes.removed.length > 0)
+    parts.push(`no longer sent: ${changes.removed.join(', ')} (the values already in Constant Contact stay)`);
+  return `: ${parts.join('; ')}`;
+}
+
 /** The data plan as `--dry-run` prints it. */
 export function renderDataPlan(destination: string, record: ExportRunRecord): string[] {
   const plan = record.plan;
@@ -26,7 +41,7 @@ export function renderDataPlan(destination: string, record: ExportRunRecord): st
   if (plan.resumesRun === null) {
     lines.push(
       `  + ${int(plan.adds)} to add`,
-      `  ~ ${int(plan.updates)} to update`,
+      `  ~ ${int(plan.updates)} to update${fieldChangeText(plan)}`,
       `  = ${int(plan.unchanged)} unchanged${plan.full && plan.unchanged > 0 ? ' (sent anyway: --full)' : ''}`,
       record.destination.removal === 'remove-from-list'
         ? `  - ${int(plan.removals)} to remove`

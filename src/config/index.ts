@@ -10,4 +10,5 @@ export * from './manifest-types.generated';
 export * from './problem';
 export * from './secret-reference';
 export * from './single-manifest-rules';
+export * from './suggest-name';
 export * from './validate-manifests';

@@ -108,19 +108,19 @@ export interface ProfileSource {
 }
 export interface ProfileSourceSpec {
   /**
-   * csv and jsonl read files; sqlite reads a table or a query from a database file.
+   * csv and jsonl read files; sqlite reads a table or a query from a database file; postgres reads a table, view or query from a PostgreSQL database.
    */
-  type: 'csv' | 'jsonl' | 'sqlite';
+  type: 'csv' | 'jsonl' | 'sqlite' | 'postgres';
   /**
-   * csv/jsonl: the profiles file, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: the profiles file, relative to this manifest. sqlite/postgres: a table or view name (postgres: optionally schema-qualified, as schema.table) or a SELECT query.
    */
   profiles: string;
   /**
-   * The field that identifies a profile (the unified customer ID).
+   * The field that identifies a profile (the unified customer ID). postgres: column names exactly as the database has them (case-sensitive).
    */
   key: string;
   /**
-   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite/postgres: a table or view name or a SELECT query of (key, segment) rows.
    */
   segmentMembership: string;
   /**
@@ -128,13 +128,31 @@ export interface ProfileSourceSpec {
    */
   segmentField: string;
   /**
-   * sqlite only: the database file, relative to this manifest.
+   * sqlite: the database file, relative to this manifest. postgres: a secret reference ({env} or {file}) to the connection URL (postgres://user:password@host:port/database); the resolved URL is stored encrypted in the state and never shown.
    */
-  database?: string;
+  database?: string | SecretReference;
   /**
    * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
    */
   encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
+  changeDetection?: ChangeDetection;
+}
+/**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetection {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every?: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
+   */
+  listen?: string;
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
@@ -177,7 +195,7 @@ export interface ExportDestinationSpec {
   maxRemovalPercent: number;
 }
 /**
- * Which profile field fills which Constant Contact contact field.
+ * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are. SMS numbers cannot be mapped: Constant Contact requires consent evidence per contact (sms_permission_to_send and a consent date).
  */
 export interface DataMatching {
   /**
@@ -192,6 +210,148 @@ export interface DataMatching {
    * The profile field holding the last name.
    */
   lastName?: string;
+  /**
+   * The profile field sent as Constant Contact's job_title: at most 50 characters; a longer value is truncated with a warning.
+   */
+  jobTitle?: string;
+  /**
+   * The profile field sent as Constant Contact's company_name: at most 50 characters; a longer value is truncated with a warning.
+   */
+  companyName?: string;
+  /**
+   * The profile field sent as Constant Contact's birthday_month: an integer 1-12 (Constant Contact needs birthdayDay with it); anything else is left out with a warning.
+   */
+  birthdayMonth?: string;
+  /**
+   * The profile field sent as Constant Contact's birthday_day: an integer 1-31 (Constant Contact needs birthdayMonth with it); anything else is left out with a warning.
+   */
+  birthdayDay?: string;
+  /**
+   * The profile field sent as Constant Contact's anniversary: a date as MM/DD/YYYY, M/D/YYYY, YYYY/MM/DD or YYYY-MM-DD (ISO dates and date-times are converted to YYYY-MM-DD); anything else is left out with a warning.
+   */
+  anniversary?: string;
+  /**
+   * The profile field sent as Constant Contact's phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  phone?: string;
+  /**
+   * The profile field sent as Constant Contact's home_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  homePhone?: string;
+  /**
+   * The profile field sent as Constant Contact's work_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  workPhone?: string;
+  /**
+   * The profile field sent as Constant Contact's mobile_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  mobilePhone?: string;
+  /**
+   * The profile field sent as Constant Contact's other_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  otherPhone?: string;
+  /**
+   * The profile field sent as Constant Contact's street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  street?: string;
+  /**
+   * The profile field sent as Constant Contact's street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  street2?: string;
+  /**
+   * The profile field sent as Constant Contact's city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  city?: string;
+  /**
+   * The profile field sent as Constant Contact's state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  state?: string;
+  /**
+   * The profile field sent as Constant Contact's zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  zip?: string;
+  /**
+   * The profile field sent as Constant Contact's country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  country?: string;
+  /**
+   * The profile field sent as Constant Contact's home_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  homeStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's home_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  homeStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's home_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeCity?: string;
+  /**
+   * The profile field sent as Constant Contact's home_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeState?: string;
+  /**
+   * The profile field sent as Constant Contact's home_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeZip?: string;
+  /**
+   * The profile field sent as Constant Contact's home_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeCountry?: string;
+  /**
+   * The profile field sent as Constant Contact's work_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  workStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's work_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  workStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's work_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workCity?: string;
+  /**
+   * The profile field sent as Constant Contact's work_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workState?: string;
+  /**
+   * The profile field sent as Constant Contact's work_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workZip?: string;
+  /**
+   * The profile field sent as Constant Contact's work_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workCountry?: string;
+  /**
+   * The profile field sent as Constant Contact's other_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  otherStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's other_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  otherStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's other_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherCity?: string;
+  /**
+   * The profile field sent as Constant Contact's other_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherState?: string;
+  /**
+   * The profile field sent as Constant Contact's other_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherZip?: string;
+  /**
+   * The profile field sent as Constant Contact's other_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherCountry?: string;
+  /**
+   * Constant Contact custom fields to fill: the custom field's name in Constant Contact (e.g. Favorite_Color) -> the profile field. Each must already exist in the account (apply checks it); at most 25. Values: at most 255 characters (truncated with a warning); a date custom field takes dates as anniversary does.
+   */
+  customFields?: {
+    [k: string]: string | undefined;
+  };
 }
 /**
  * The system's scheduled refresh: every destination with schedule 'refresh' runs on it. At most one.
@@ -337,19 +497,19 @@ export interface ProfileSourceInput {
 }
 export interface ProfileSourceSpecInput {
   /**
-   * csv and jsonl read files; sqlite reads a table or a query from a database file.
+   * csv and jsonl read files; sqlite reads a table or a query from a database file; postgres reads a table, view or query from a PostgreSQL database.
    */
-  type: 'csv' | 'jsonl' | 'sqlite';
+  type: 'csv' | 'jsonl' | 'sqlite' | 'postgres';
   /**
-   * csv/jsonl: the profiles file, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: the profiles file, relative to this manifest. sqlite/postgres: a table or view name (postgres: optionally schema-qualified, as schema.table) or a SELECT query.
    */
   profiles: string;
   /**
-   * The field that identifies a profile (the unified customer ID).
+   * The field that identifies a profile (the unified customer ID). postgres: column names exactly as the database has them (case-sensitive).
    */
   key: string;
   /**
-   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite: a table name or a SELECT query.
+   * csv/jsonl: a file of (key, segment) rows, relative to this manifest. sqlite/postgres: a table or view name or a SELECT query of (key, segment) rows.
    */
   segmentMembership: string;
   /**
@@ -357,13 +517,31 @@ export interface ProfileSourceSpecInput {
    */
   segmentField?: string;
   /**
-   * sqlite only: the database file, relative to this manifest.
+   * sqlite: the database file, relative to this manifest. postgres: a secret reference ({env} or {file}) to the connection URL (postgres://user:password@host:port/database); the resolved URL is stored encrypted in the state and never shown.
    */
-  database?: string;
+  database?: string | SecretReferenceInput;
   /**
    * csv/jsonl only: the files' character encoding. utf-8 (the default) or one of these; latin1 is read as windows-1252, as browsers and the WHATWG Encoding standard do (they differ only in bytes 0x80-0x9F, control characters in ISO-8859-1). In utf-8 files, bytes that are not UTF-8 in a mapped name are left out, with an invalid-utf8 row warning.
    */
   encoding?: 'utf-8' | 'latin1' | 'windows-1252' | 'iso-8859-15' | 'utf-16le';
+  changeDetection?: ChangeDetectionInput;
+}
+/**
+ * postgres only: how watch mode learns that the data changed without reading the table: a cheap query run every `every` (the destinations run when its value changes), or a LISTEN channel (the destinations run on a NOTIFY).
+ */
+export interface ChangeDetectionInput {
+  /**
+   * A SELECT returning one value that changes with the data, e.g. select max(updated_at) from profiles.
+   */
+  query?: string;
+  /**
+   * How often the query runs: a number and a unit (s, m, h), e.g. 1m. Default 1m.
+   */
+  every?: string;
+  /**
+   * A PostgreSQL channel name to LISTEN on, exactly as NOTIFY names it (quoted, so case-sensitive: NOTIFY lowercases an unquoted name); a NOTIFY on it means the data changed.
+   */
+  listen?: string;
 }
 /**
  * Which segments of a profile source go to which Constant Contact list, with which field mapping.
@@ -406,7 +584,7 @@ export interface ExportDestinationSpecInput {
   maxRemovalPercent?: number;
 }
 /**
- * Which profile field fills which Constant Contact contact field.
+ * Which profile field fills which Constant Contact contact field. A field left unmapped is not sent: its values in Constant Contact stay as they are. SMS numbers cannot be mapped: Constant Contact requires consent evidence per contact (sms_permission_to_send and a consent date).
  */
 export interface DataMatchingInput {
   /**
@@ -421,6 +599,148 @@ export interface DataMatchingInput {
    * The profile field holding the last name.
    */
   lastName?: string;
+  /**
+   * The profile field sent as Constant Contact's job_title: at most 50 characters; a longer value is truncated with a warning.
+   */
+  jobTitle?: string;
+  /**
+   * The profile field sent as Constant Contact's company_name: at most 50 characters; a longer value is truncated with a warning.
+   */
+  companyName?: string;
+  /**
+   * The profile field sent as Constant Contact's birthday_month: an integer 1-12 (Constant Contact needs birthdayDay with it); anything else is left out with a warning.
+   */
+  birthdayMonth?: string;
+  /**
+   * The profile field sent as Constant Contact's birthday_day: an integer 1-31 (Constant Contact needs birthdayMonth with it); anything else is left out with a warning.
+   */
+  birthdayDay?: string;
+  /**
+   * The profile field sent as Constant Contact's anniversary: a date as MM/DD/YYYY, M/D/YYYY, YYYY/MM/DD or YYYY-MM-DD (ISO dates and date-times are converted to YYYY-MM-DD); anything else is left out with a warning.
+   */
+  anniversary?: string;
+  /**
+   * The profile field sent as Constant Contact's phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  phone?: string;
+  /**
+   * The profile field sent as Constant Contact's home_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  homePhone?: string;
+  /**
+   * The profile field sent as Constant Contact's work_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  workPhone?: string;
+  /**
+   * The profile field sent as Constant Contact's mobile_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  mobilePhone?: string;
+  /**
+   * The profile field sent as Constant Contact's other_phone: at most 50 characters, with a digit; anything else is left out with a warning (never cut).
+   */
+  otherPhone?: string;
+  /**
+   * The profile field sent as Constant Contact's street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  street?: string;
+  /**
+   * The profile field sent as Constant Contact's street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  street2?: string;
+  /**
+   * The profile field sent as Constant Contact's city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  city?: string;
+  /**
+   * The profile field sent as Constant Contact's state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  state?: string;
+  /**
+   * The profile field sent as Constant Contact's zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  zip?: string;
+  /**
+   * The profile field sent as Constant Contact's country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  country?: string;
+  /**
+   * The profile field sent as Constant Contact's home_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  homeStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's home_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  homeStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's home_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeCity?: string;
+  /**
+   * The profile field sent as Constant Contact's home_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeState?: string;
+  /**
+   * The profile field sent as Constant Contact's home_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeZip?: string;
+  /**
+   * The profile field sent as Constant Contact's home_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  homeCountry?: string;
+  /**
+   * The profile field sent as Constant Contact's work_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  workStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's work_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  workStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's work_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workCity?: string;
+  /**
+   * The profile field sent as Constant Contact's work_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workState?: string;
+  /**
+   * The profile field sent as Constant Contact's work_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workZip?: string;
+  /**
+   * The profile field sent as Constant Contact's work_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  workCountry?: string;
+  /**
+   * The profile field sent as Constant Contact's other_street: at most 255 characters; a longer value is truncated with a warning.
+   */
+  otherStreet?: string;
+  /**
+   * The profile field sent as Constant Contact's other_street2: at most 255 characters; a longer value is truncated with a warning.
+   */
+  otherStreet2?: string;
+  /**
+   * The profile field sent as Constant Contact's other_city: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherCity?: string;
+  /**
+   * The profile field sent as Constant Contact's other_state: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherState?: string;
+  /**
+   * The profile field sent as Constant Contact's other_zip: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherZip?: string;
+  /**
+   * The profile field sent as Constant Contact's other_country: at most 50 characters; a longer value is truncated with a warning.
+   */
+  otherCountry?: string;
+  /**
+   * Constant Contact custom fields to fill: the custom field's name in Constant Contact (e.g. Favorite_Color) -> the profile field. Each must already exist in the account (apply checks it); at most 25. Values: at most 255 characters (truncated with a warning); a date custom field takes dates as anniversary does.
+   */
+  customFields?: {
+    [k: string]: string | undefined;
+  };
 }
 /**
  * The system's scheduled refresh: every destination with schedule 'refresh' runs on it. At most one.

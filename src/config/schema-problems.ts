@@ -206,6 +206,11 @@ function describe(
     }
     case 'minProperties':
     case 'maxProperties': {
+      // A mapping of free names (customFields) is bounded in size, not a choice among properties.
+      if (error.keyword === 'maxProperties' && parent.properties === undefined) {
+        const limit = (error.params as { limit?: number }).limit;
+        return make('invalid-value', `${where} has more than ${limit} entries`, at(path), schemaHint);
+      }
       const allowed = Object.keys((parent.properties as Record<string, unknown> | undefined) ?? {});
       return make(
         'invalid-value',

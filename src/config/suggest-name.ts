@@ -13,6 +13,20 @@ export function suggestName(input: string, candidates: Iterable<string>): string
   return best?.name;
 }
 
+/**
+ * The candidate nearest to `input` by case-insensitive edit distance, however far (ties: the first
+ * candidate); undefined only when there are none.
+ */
+export function nearestName(input: string, candidates: Iterable<string>): string | undefined {
+  const wanted = input.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(wanted, name.toLowerCase());
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best?.name;
+}
+
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {

@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { isLoopbackHost } from '../net';
 import { AuthError, ConstantContactError, type RequestDescription } from './constant-contact-errors';
-import type { SlidingWindowRateLimiter } from './rate-limiter';
+import type { RequestLimiter } from './request-limiter';
 import { secondsText } from './retry-notices';
 import { type AttemptEnvironment, errorText, type FinalFailure, sendWithRetries } from './send-with-retries';
 import { refreshTokenFingerprint } from './token-fingerprint';
@@ -24,7 +24,7 @@ export interface ConnectionTokensOptions {
   readonly store: TokenStore;
   readonly http: AxiosInstance;
   /** The token endpoint's limiter (1 request/second per client). */
-  readonly limiter: SlidingWindowRateLimiter;
+  readonly limiter: RequestLimiter;
   readonly environment: AttemptEnvironment;
   /** Refresh this long before the access token expires (capped at a tenth of its lifetime). */
   readonly expiryMarginMs: number;

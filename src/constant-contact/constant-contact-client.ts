@@ -18,8 +18,9 @@ import {
 } from './constant-contact-errors';
 import { type ListMember, parseContactExportCsv } from './contact-export-csv';
 import { type ImportContact, importBatchLimits, importBody, importBodyFrame } from './import-batches';
-import type { QuotaStatus, RateLimits, SlidingWindowRateLimiter } from './rate-limiter';
+import type { QuotaStatus, RateLimits } from './rate-limiter';
 import { type RateLimiterRegistry, sharedRateLimiters } from './rate-limiter-registry';
+import type { RequestLimiter } from './request-limiter';
 import type { ApiLogger, OnApiRequest } from './request-observer';
 import { secondsText } from './retry-notices';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy';
@@ -30,6 +31,8 @@ import type {
   ContactListPutPost,
   Contacts,
   ContactsExport,
+  CustomField,
+  CustomFields,
   ListActivityRemoveContacts,
   ListInput,
 } from './swagger-types.generated';
@@ -49,6 +52,8 @@ export const maxListsPerActivity = 50;
 export const maxPageSize = 500;
 /** `GET /contact_lists` answers at most 1,000 lists per page (an account holds at most 1,000). */
 export const maxListsPerPage = 1000;
+/** `GET /contact_custom_fields` serves at most 100 per page (an account holds at most 100). */
+export const maxCustomFieldsPerPage = 100;
 
 /** How `waitForActivity` polls: delays grow by `factor` from `initialDelayMs` to `maxDelayMs`. */
 export interface ActivityPolling {
@@ -86,7 +91,10 @@ export interface ConstantContactClientOptions {
   readonly endpoints?: Partial<{ readonly api: string; readonly token: string }>;
   /** The Connection's `spec.limits`; defaults 4 requests/second, 10,000/day. */
   readonly limits?: Partial<RateLimits>;
-  /** Where the per-key limiters live; default the process-wide `sharedRateLimiters`. */
+  /**
+   * Where the per-key limiters live: the state's (`rateLimitersFor` in the wiring), shared with other
+   * processes; default the process-wide, process-only `sharedRateLimiters`.
+   */
   readonly rateLimiters?: RateLimiterRegistry;
   readonly clock?: Clock;
   /** Numbers in [0, 1) for jitter; default Math.random. */
@@ -153,7 +161,7 @@ export class ConstantContactClient {
   private readonly apiUrl: string;
   private readonly apiPath: string;
   private readonly http: AxiosInstance;
-  private readonly limiter: SlidingWindowRateLimiter;
+  private readonly limiter: RequestLimiter;
   private readonly tokens: ConnectionTokens;
   private readonly environment: AttemptEnvironment;
   private readonly timeouts: RequestTimeouts;
@@ -270,6 +278,29 @@ export class ConstantContactClient {
         { method: 'GET', template: '/contact_lists', pathOverride: url.pathname },
         (config) => this.http.request({ ...config, method: 'GET', url: url.toString() }),
       );
+    }
+  }
+
+  /**
+   * `GET /contact_custom_fields?limit=100`, following `_links.next.href`: every custom field of the
+   * account (at most 100 exist), with its `name` (what an import names after `cf:`) and `type`.
+   */
+  async listCustomFields(): Promise<CustomField[]> {
+    const fields: CustomField[] = [];
+    const first = this.apiLink(`${this.apiPath}/contact_custom_fields?limit=${maxCustomFieldsPerPage}`);
+    let url = first;
+    for (;;) {
+      const target = url;
+      const response = await this.call(
+        { method: 'GET', template: '/contact_custom_fields', pathOverride: target.pathname },
+        (config) => this.http.request({ ...config, method: 'GET', url: target.toString() }),
+      );
+      const page = response.data as CustomFields | undefined;
+      fields.push(...(page?.custom_fields ?? []));
+      const next = page?._links?.next?.href;
+      if (!next) return fields;
+      // The next page is a link, not an operation of the generated client: follow it as is.
+      url = this.apiLink(next);
     }
   }
 

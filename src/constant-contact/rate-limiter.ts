@@ -1,5 +1,7 @@
 import { type Clock, systemClock } from './clock';
 import { nextUtcMidnight, QuotaExceededError } from './constant-contact-errors';
+import { nextPermitTime, type PermitTimes, permitExpired } from './permit-window';
+import type { RequestLimiter } from './request-limiter';
 
 /** An API key's limits (the connection's `spec.limits`). */
 export interface RateLimits {
@@ -36,28 +38,24 @@ export interface QuotaStatus {
 /** Call when the request is over (answered or failed); calling again does nothing. */
 export type ReleasePermit = () => void;
 
-interface Permit {
-  readonly grantedAt: number;
+interface Permit extends PermitTimes {
   /** When the request was over; undefined while it is in flight. */
   endedAt: number | undefined;
 }
 
 /**
  * A rate limiter that keeps every window of `windowMs`, as the server sees it, to at most
- * `requestsPerSecond` requests, for every caller that shares the instance (see RateLimiterRegistry:
- * one per API key). First come, first served.
+ * `requestsPerSecond` requests, for every caller in this process that shares the instance (see
+ * RateLimiterRegistry: one per API key). First come, first served.
  *
- * Why requests hold their permit until they are over: the server counts a request when it arrives,
- * which is some time after we send it (event loops, garbage collection, a 4 MB upload, the network)
- * and before its answer comes back. So a request may start only `windowMs` after the *end* of every
- * request `requestsPerSecond` or more places before it. Then its arrival is at least `windowMs` after
- * theirs whatever the delays, and no server window can hold more than the limit. Counting from send
- * times instead lets jitter put limit + 1 requests into one server second.
+ * Requests hold their permit until they are over (`nextPermitTime` says why): counting from send
+ * times instead lets jitter put limit + 1 requests into one server second. Other processes are not
+ * seen: `SharedRateLimiter` puts a shared permit store behind this one.
  *
  * It also counts the day's grants against `requestsPerDay` and, once Constant Contact has said the
  * quota is exceeded, refuses at once until 00:00 UTC.
  */
-export class SlidingWindowRateLimiter {
+export class SlidingWindowRateLimiter implements RequestLimiter {
   private limits: RateLimits;
   private readonly windowMs: number;
   private readonly clock: Clock;
@@ -105,6 +103,11 @@ export class SlidingWindowRateLimiter {
     this.exhaustedUntil = resumeAt.getTime();
   }
 
+  /** The limits grants follow now. */
+  currentLimits(): RateLimits {
+    return this.limits;
+  }
+
   quota(): QuotaStatus {
     const now = this.clock.now();
     this.rollDay(now);
@@ -146,24 +149,18 @@ export class SlidingWindowRateLimiter {
 
   /**
    * Milliseconds until the next grant may happen; undefined while a request that holds it back is
-   * still in flight. Every permit except the newest `limit - 1` holds the next grant back until
-   * `windowMs` after it ended.
+   * still in flight (its release pumps again).
    */
   private waitBeforeGrant(now: number): number | undefined {
+    const rule = {
+      requestsPerSecond: this.limits.requestsPerSecond,
+      windowMs: this.windowMs,
+      leaseMs: Infinity,
+    };
     const permits = this.permits;
-    while (permits.length > 0) {
-      const first = permits[0] as Permit;
-      if (first.endedAt === undefined || first.endedAt + this.windowMs > now) break;
-      permits.shift();
-    }
-    const binding = permits.length - (this.limits.requestsPerSecond - 1);
-    let until = now;
-    for (let index = 0; index < binding; index++) {
-      const endedAt = (permits[index] as Permit).endedAt;
-      if (endedAt === undefined) return undefined;
-      until = Math.max(until, endedAt + this.windowMs);
-    }
-    return until - now;
+    while (permits.length > 0 && permitExpired(permits[0] as Permit, now, rule)) permits.shift();
+    const next = nextPermitTime(permits, now, rule);
+    return next.heldByInFlight ? undefined : next.at - now;
   }
 
   private grant(now: number): ReleasePermit {

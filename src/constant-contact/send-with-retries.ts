@@ -7,7 +7,7 @@ import {
   QuotaExceededError,
   type RequestDescription,
 } from './constant-contact-errors';
-import type { SlidingWindowRateLimiter } from './rate-limiter';
+import type { RequestLimiter } from './request-limiter';
 import type { ApiLogger, OnApiRequest } from './request-observer';
 import { type RetryNoticeFields, retryNotice } from './retry-notices';
 import { ambiguousFailures, attemptLimit, type RetryPolicy, retryDelay } from './retry-policy';
@@ -45,7 +45,7 @@ export interface CallSpec {
   readonly request: RequestDescription;
   /** False when running the request twice would do the work twice (see RetryDecisionInput). */
   readonly idempotent: boolean;
-  readonly limiter: SlidingWindowRateLimiter;
+  readonly limiter: RequestLimiter;
   /** How long one attempt may wait for its answer, when the call has time enough left. */
   readonly attemptTimeoutMs: number;
   /**

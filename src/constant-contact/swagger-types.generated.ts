@@ -27,6 +27,10 @@ export interface SwaggerSubsetDefinitions {
   Contacts?: Contacts;
   ContactsExport?: ContactsExport;
   ContactsJsonImport?: ContactsJsonImport;
+  CustomField?: CustomField;
+  CustomFieldChoice?: CustomFieldChoice;
+  CustomFieldMetadata?: CustomFieldMetadata;
+  CustomFields?: CustomFields;
   EmailAddress?: EmailAddress;
   JsonImportContact?: JsonImportContact;
   Link?: Link;
@@ -351,6 +355,44 @@ export interface JsonImportContact {
   'cf:custom_field_name'?: string;
   sms_number?: string;
   sms_consent_date?: string;
+}
+export interface CustomField {
+  custom_field_id?: string;
+  label: string;
+  name?: string;
+  type: string;
+  metadata?: CustomFieldMetadata;
+  version?: number;
+  /**
+   * @maxItems 100
+   */
+  choices?: CustomFieldChoice[];
+  updated_at?: string;
+  created_at?: string;
+}
+export interface CustomFieldMetadata {
+  display_type?: string;
+  allow_negative?: boolean;
+  decimal_places?: number;
+  currency_code?: string;
+  integer?: boolean;
+  display_format?: string;
+}
+export interface CustomFieldChoice {
+  custom_field_id?: string;
+  choice_id?: number;
+  choice_label?: string;
+  display_order?: number;
+  created_at?: string;
+  updated_at?: string;
+  deleted_at?: string;
+}
+export interface CustomFields {
+  /**
+   * @maxItems 100
+   */
+  custom_fields?: CustomField[];
+  _links?: PagingLinks;
 }
 export interface ListActivityRemoveContacts {
   source: {

@@ -1,4 +1,5 @@
-import type { ManifestKind } from '../config';
+import type { ManifestKind, ProfileSourceSpec } from '../config';
+import type { RateLimiterRegistry } from '../constant-contact/rate-limiter-registry';
 import type { ConnectionRuntime } from '../resources/remote-services';
 import type { RunStore } from './run-store';
 
@@ -149,8 +150,19 @@ export interface RunEngineState {
   readonly runs: RunHistoryPort;
   readonly locks: RunLocks;
   readonly runStore: RunStore;
+  /**
+   * The rate limiters of the API keys runs on this state use, shared with every other process that
+   * uses it (the wiring's `rateLimitersFor`). Absent: this process's only (`sharedRateLimiters`).
+   */
+  readonly rateLimiters?: RateLimiterRegistry;
   /** The runtime (credentials, endpoints, token store) of the applied connection `name`. */
   connection(name: string): Promise<ConnectionRuntime>;
+  /**
+   * The applied source `name`'s spec holding the secrets the state keeps for it (a postgres
+   * source's database URL, decrypted) for the read to connect with; the spec as it is when it has
+   * none. Left out (a state without secrets), the spec is read as it is.
+   */
+  sourceWithSecrets?(name: string, spec: ProfileSourceSpec): Promise<ProfileSourceSpec>;
   /**
    * A throwaway copy of this state with `changes` applied to its resources as apply would store
    * them (a replaced or deleted destination's snapshot and checkpoint dropped with it), for a plan's

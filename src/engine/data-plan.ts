@@ -36,7 +36,34 @@ export type DataPlan = {
   readonly removalGuard: RemovalGuardCheck | null;
   /** Set when the plan is what is left of an unfinished run (a dry run before a resume). */
   readonly resumesRun: number | null;
+  /**
+   * The mapped fields that changed since the last successful run: `added` ones make every contact
+   * an update once (the fingerprint covers the mapping), `removed` ones stop being sent (their
+   * values stay in Constant Contact). Absent or null when the mapping did not change, or there is no
+   * earlier run to compare with.
+   */
+  readonly fieldChanges?: FieldChanges | null;
 };
+
+/** Mapped fields (JSON import names) added to and removed from a destination's mapping. */
+export interface FieldChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+}
+
+/**
+ * The change from the fields the last successful run sent to those sent now, or null when there is
+ * none, or no earlier record says what it sent.
+ */
+export function fieldChanges(
+  before: readonly string[] | undefined,
+  now: readonly string[],
+): FieldChanges | null {
+  if (before === undefined) return null;
+  const added = now.filter((field) => !before.includes(field));
+  const removed = before.filter((field) => !now.includes(field));
+  return added.length === 0 && removed.length === 0 ? null : { added, removed };
+}
 
 /** A list this large is read with one export activity rather than 500 members per request. */
 export const exportLookupThreshold = 2_500;

@@ -14,6 +14,7 @@ export * from './read-and-plan';
 export * from './removal-guard';
 export * from './row-issue-csv';
 export * from './run-engine-errors';
+export * from './run-engine-transfer';
 export * from './run-export';
 export * from './run-export-group';
 export * from './run-exports-in-worker';

@@ -104,6 +104,7 @@ export class ImportStaging {
         email: contact.email,
         first_name: contact.firstName,
         last_name: contact.lastName,
+        fields: contact.fields,
       });
       const seq = this.nextSeq;
       this.nextSeq += 1;

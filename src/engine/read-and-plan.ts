@@ -1,9 +1,22 @@
 import { dirname } from 'node:path';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../config';
 import type { ImportBatchLimits } from '../constant-contact';
-import { assertSourceIsText, readContacts, type SourceRowProvider, sourceOriginFile } from '../profiles';
+import {
+  assertSourceIsText,
+  type CustomFieldType,
+  readContacts,
+  type SourceRowProvider,
+  sentFieldNames,
+  sourceOriginFile,
+} from '../profiles';
 import { ContactIndex, type EmailHash } from './contact-index';
-import { type DataPlan, emptyDataPlan, estimateLookupCalls, estimateRunRequests } from './data-plan';
+import {
+  type DataPlan,
+  emptyDataPlan,
+  estimateLookupCalls,
+  estimateRunRequests,
+  fieldChanges,
+} from './data-plan';
 import type { ExportRunSession } from './export-run-session';
 import { ImportStaging } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
@@ -15,6 +28,13 @@ export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
   readonly source: ProfileSourceSpec;
   readonly spec: ExportDestinationSpec;
+  /**
+   * The fields the last successful run sent besides email (its record's `mappedFields`), to say in
+   * the plan which fields a changed mapping adds or drops; undefined when unknown.
+   */
+  readonly previousMappedFields?: readonly string[] | undefined;
+  /** The mapped custom fields' types in the account, as apply recorded them. */
+  readonly customFieldTypes?: Readonly<Record<string, CustomFieldType>> | undefined;
   readonly full: boolean;
   /** A dry run stores nothing: no batches, no removals, no phase change. */
   readonly dryRun: boolean;
@@ -83,6 +103,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     baseDir,
     segments: spec.segments,
     dataMatching: spec.dataMatching,
+    customFieldTypes: input.customFieldTypes,
     onIssue: session.issue,
     rows: input.sourceRows,
   });
@@ -197,6 +218,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     etaSeconds: Math.ceil(estimatedRequests / input.requestsPerSecond),
     removalGuard: guard,
     resumesRun: null,
+    fieldChanges: fieldChanges(input.previousMappedFields, sentFieldNames(spec.dataMatching)),
   };
   session.update({
     plan,

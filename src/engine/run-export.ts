@@ -13,8 +13,10 @@ import {
 import { ExportctlError } from '../errors';
 import {
   locatedSourceSpec,
+  recordedCustomFieldTypes,
   recordedSourceFolder,
   type SourceRowProvider,
+  sentFieldNames,
   sourceFingerprint,
   sourceOriginFile,
 } from '../profiles';
@@ -215,13 +217,26 @@ async function loadDestination(store: RunEngineState, name: string): Promise<App
     sourceGeneration: source.generation,
     spec,
     // Paths as written, made absolute against the folder the last apply found the files in.
-    source: locatedSourceSpec(
-      source.spec as unknown as ProfileSourceSpec,
-      recordedSourceFolder(source.remoteFacts?.facts),
+    source: await withSourceSecrets(
+      store,
       source.name,
+      locatedSourceSpec(
+        source.spec as unknown as ProfileSourceSpec,
+        recordedSourceFolder(source.remoteFacts?.facts),
+        source.name,
+      ),
     ),
     connection: connection.spec as unknown as ConnectionSpec,
   };
+}
+
+/** The source's spec with the secrets the state keeps for it (a database URL), if it keeps any. */
+function withSourceSecrets(
+  store: RunEngineState,
+  name: string,
+  spec: ProfileSourceSpec,
+): Promise<ProfileSourceSpec> {
+  return store.sourceWithSecrets?.(name, spec) ?? Promise.resolve(spec);
 }
 
 async function acquireLock(store: RunEngineState, options: RunExportOptions): Promise<HeldLock> {
@@ -329,6 +344,7 @@ class RunContext {
       segments: spec.segments,
       removal: spec.removal,
       maxRemovalPercent: spec.maxRemovalPercent,
+      mappedFields: sentFieldNames(spec.dataMatching),
     };
   }
 
@@ -336,16 +352,19 @@ class RunContext {
    * What read and plan need; a dry run has no list count nor client (it sends nothing, not even a
    * GET), so its removal guard counts the last snapshot.
    */
-  private planInput(
+  private async planInput(
     session: ExportRunSession,
     dryRun: boolean,
     list: { readonly members: number | undefined; readonly client: ConstantContactClient } | undefined,
-  ): Parameters<typeof readAndPlan>[0] {
+  ): Promise<Parameters<typeof readAndPlan>[0]> {
     const listId = this.destination.spec.listId;
+    const previous = await this.lastSucceeded(session.runId);
     return {
+      previousMappedFields: previous?.destination.mappedFields,
       session,
       source: this.destination.source,
       spec: this.destination.spec,
+      customFieldTypes: recordedCustomFieldTypes(this.destination.resource.remoteFacts?.facts),
       full: this.options.full ?? false,
       dryRun,
       listMembers: list?.members,
@@ -418,7 +437,7 @@ class RunContext {
       await this.runStore.unchangedMarks.drop(name);
       session.update({ unchangedMark: mark ?? null });
       const { batches } = await readAndPlan(
-        this.planInput(session, false, { members: list.membership_count, client }),
+        await this.planInput(session, false, { members: list.membership_count, client }),
       );
       planned = true;
       return await this.send(session, client, false, batches);
@@ -729,7 +748,7 @@ class RunContext {
         session.enter('plan');
         session.update({ plan: await this.remainingPlan(checkpoint) });
       } else {
-        await readAndPlan(this.planInput(session, true, undefined));
+        await readAndPlan(await this.planInput(session, true, undefined));
       }
       session.enter('finish');
       const run = await session.finish('succeeded');
@@ -808,6 +827,7 @@ class RunContext {
       endpoints: runtime.endpoints,
       limits: runtime.limits,
       clock: this.clock,
+      ...(this.store.rateLimiters ? { rateLimiters: this.store.rateLimiters } : {}),
       ...this.tuning.client,
       onRequest: (event) => {
         session.tally.record(event);

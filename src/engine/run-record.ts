@@ -77,6 +77,11 @@ export type ExportRunRecord = {
     readonly segments: readonly string[];
     readonly removal: 'keep' | 'remove-from-list';
     readonly maxRemovalPercent: number;
+    /**
+     * The contact fields the mapping sends besides email (`sentFieldNames`); absent in records
+     * written before other fields could be mapped.
+     */
+    readonly mappedFields?: readonly string[];
   };
   readonly dryRun: boolean;
   /** `--full`: every contact sent, changed or not. */

@@ -1,6 +1,7 @@
 /**
  * A contact's fingerprint as the snapshot keeps it: the first 64 bits of `contactFingerprint` (a
- * SHA-256 of the email key and the names sent), as a signed 64-bit integer (SQLite's INTEGER).
+ * SHA-256 of the email key, the names and every other mapped field sent), as a signed 64-bit
+ * integer (SQLite's INTEGER).
  * Never 0: 0 is the fingerprint of a contact sent but never confirmed (see
  * `keepUnconfirmedSends`), which no contact has. Frozen: the snapshots' migration uses it too.
  */

@@ -1,5 +1,7 @@
 import type { DataMatching } from '../config';
+import { type CheckedFieldValue, checkFieldValue, type FieldValueNote } from './check-field-value';
 import { contactFieldLimits } from './contact-field-limits';
+import type { MappedContactField } from './contact-fields';
 import { normaliseName } from './contact-name';
 import { type EmailProblem, normaliseEmail } from './email-address';
 import type { RowIssue } from './row-issue';
@@ -17,10 +19,20 @@ export interface ExportContact {
   readonly firstName?: string;
   /** Sent as `last_name` when present. */
   readonly lastName?: string;
+  /**
+   * Every other mapped field (`mappedContactFields`), in the mapping's order, as sent: a value, or
+   * undefined when the profile has none (or a value Constant Contact would not take). Absent when
+   * the destination maps no field beyond email and names. Part of the fingerprint, names included:
+   * mapping another field changes every contact's.
+   */
+  readonly fields?: readonly ContactFieldValue[];
   /** The destination's selected segments this profile is in. */
   readonly segments: readonly string[];
   readonly where: RowLocation;
 }
+
+/** One mapped field of a contact: the JSON import property, and the value sent (undefined: none). */
+export type ContactFieldValue = readonly [name: string, value: string | number | undefined];
 
 /** A selected profile's raw values for the mapped fields, before normalisation. */
 export interface ProfileValues {
@@ -30,6 +42,8 @@ export interface ProfileValues {
   readonly email: string | undefined;
   readonly firstName: string | undefined;
   readonly lastName: string | undefined;
+  /** The raw values of `fields`, in their order (empty or absent when none are mapped). */
+  readonly fieldValues?: readonly (string | undefined)[];
 }
 
 /**
@@ -38,11 +52,15 @@ export interface ProfileValues {
  * one `error` issue. Names are normalised by `normaliseName` (over-long names are truncated, with a
  * `name-truncated` warning; control characters replaced, with a `name-control-characters` warning;
  * bytes that were not UTF-8 (U+FFFD after decoding) left out, with an `invalid-utf8` warning);
- * warnings come with the contact.
+ * warnings come with the contact. Each other mapped field (`fields`, with `profile.fieldValues`)
+ * is checked by `checkFieldValue`: text is truncated (`field-truncated`), a value Constant Contact
+ * would refuse is left out (`field-invalid`); the contact is exported either way. A birthday is sent
+ * whole or not at all: Constant Contact needs the month and the day together.
  */
 export function mapContact(
   profile: ProfileValues,
   dataMatching: DataMatching,
+  fields: readonly MappedContactField[] = [],
 ): { readonly contact?: ExportContact; readonly issues: readonly RowIssue[] } {
   const { key, where } = profile;
   const normalised = normaliseEmail(profile.email);
@@ -90,12 +108,14 @@ export function mapContact(
     'first name',
   );
   const lastName = name(profile.lastName, dataMatching.lastName, contactFieldLimits.last_name, 'last name');
+  const values = fields.length === 0 ? undefined : fieldValues(profile, fields, issues);
   const contact: ExportContact = {
     key,
     email: normalised.email,
     emailKey: normalised.emailKey,
     ...(firstName === undefined ? {} : { firstName }),
     ...(lastName === undefined ? {} : { lastName }),
+    ...(values === undefined ? {} : { fields: values }),
     segments: profile.segments,
     where,
   };
@@ -119,4 +139,82 @@ function emailIssue(problem: EmailProblem, profile: ProfileValues, field: string
     field,
     ...(problem === 'missing-email' ? {} : { value }),
   };
+}
+
+const fieldNoteText: Record<FieldValueNote, string> = {
+  truncated: 'is longer than Constant Contact accepts',
+  'control-characters': 'has line breaks or control characters; each run became one space',
+  'invalid-bytes': 'has bytes that are not UTF-8; they were left out (set the ProfileSource encoding)',
+  'too-long':
+    'is longer than Constant Contact accepts for a phone number; it is not sent (a cut number reaches someone else)',
+  'no-digit': 'has no digit, which a phone number needs; it is not sent',
+  'not-a-month': 'is not a month (1 to 12); it is not sent',
+  'not-a-day': 'is not a day of the month (1 to 31); it is not sent',
+  'not-a-date':
+    'is not a date Constant Contact accepts (YYYY-MM-DD, MM/DD/YYYY, an ISO date-time…); it is not sent',
+};
+
+const fieldNoteCode = {
+  truncated: 'field-truncated',
+  'control-characters': 'field-control-characters',
+  'invalid-bytes': 'invalid-utf8',
+  'too-long': 'field-invalid',
+  'no-digit': 'field-invalid',
+  'not-a-month': 'field-invalid',
+  'not-a-day': 'field-invalid',
+  'not-a-date': 'field-invalid',
+} as const satisfies Record<FieldValueNote, RowIssue['code']>;
+
+/** The checked values of the mapped fields, each issue reported (`issues` gets them). */
+function fieldValues(
+  profile: ProfileValues,
+  fields: readonly MappedContactField[],
+  issues: RowIssue[],
+): ContactFieldValue[] {
+  const { key, where } = profile;
+  const checked: CheckedFieldValue[] = fields.map((field, index) =>
+    checkFieldValue(profile.fieldValues?.[index], field.kind, field.maxLength),
+  );
+  const values: ContactFieldValue[] = fields.map((field, index) => [
+    field.name,
+    (checked[index] as CheckedFieldValue).value,
+  ]);
+  fields.forEach((field, index) => {
+    const result = checked[index] as CheckedFieldValue;
+    const raw = profile.fieldValues?.[index]?.trim() ?? '';
+    for (const note of result.notes) {
+      const sent = note === 'truncated' ? `; sent as "${String(result.value)}"` : '';
+      issues.push({
+        severity: 'warning',
+        code: fieldNoteCode[note],
+        message: `${formatRowLocation(where)}: ${key}: the ${field.name} (${field.column}) "${raw}" ${fieldNoteText[note]}${sent}`,
+        where,
+        key,
+        field: field.column,
+        value: raw,
+      });
+    }
+  });
+  // Constant Contact takes a birthday only whole: one half alone is not sent.
+  const month = values.findIndex(([name]) => name === 'birthday_month');
+  const day = values.findIndex(([name]) => name === 'birthday_day');
+  if (month >= 0 && day >= 0) {
+    const monthValue = (values[month] as ContactFieldValue)[1];
+    const dayValue = (values[day] as ContactFieldValue)[1];
+    if ((monthValue === undefined) !== (dayValue === undefined)) {
+      const kept = monthValue === undefined ? day : month;
+      const missing = fields[monthValue === undefined ? month : day] as MappedContactField;
+      const present = fields[kept] as MappedContactField;
+      issues.push({
+        severity: 'warning',
+        code: 'field-invalid',
+        message: `${formatRowLocation(where)}: ${key}: the birthday has a ${present.name} (${present.column}) but no usable ${missing.name} (${missing.column}); Constant Contact needs both, so neither is sent`,
+        where,
+        key,
+        field: present.column,
+      });
+      values[kept] = [present.name, undefined];
+    }
+  }
+  return values;
 }

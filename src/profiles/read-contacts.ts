@@ -1,5 +1,6 @@
 import type { DataMatching, ProfileSourceSpec } from '../config';
 import { resolveRowSources } from './adapters/source-adapters';
+import { type CustomFieldType, mappedContactFields } from './contact-fields';
 import { type ExportContact, mapContact } from './map-contact';
 import { flattenBatches } from './readable-batches';
 import type { RowIssue, RowIssueSink } from './row-issue';
@@ -15,6 +16,11 @@ export interface ReadContactsOptions {
   /** The destination's selected segments (exact names). */
   readonly segments: readonly string[];
   readonly dataMatching: DataMatching;
+  /**
+   * The type of each mapped custom field in the account, as apply recorded it: a `date` one takes
+   * dates as `anniversary` does; others (and unknown ones) are strings.
+   */
+  readonly customFieldTypes?: Readonly<Record<string, CustomFieldType>> | undefined;
   /** Receives every row issue (errors and warnings) as it is found. */
   readonly onIssue: RowIssueSink;
   /**
@@ -129,8 +135,23 @@ async function* streamContacts(
   const fields = [source.key, dataMatching.email];
   const firstNameAt = dataMatching.firstName === undefined ? -1 : fields.push(dataMatching.firstName) - 1;
   const lastNameAt = dataMatching.lastName === undefined ? -1 : fields.push(dataMatching.lastName) - 1;
-  const names = [dataMatching.firstName, dataMatching.lastName].filter((field) => field !== undefined);
-  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names })) {
+  const mapped = mappedContactFields(dataMatching, options.customFieldTypes);
+  const fieldsAt = fields.length;
+  for (const field of mapped) fields.push(field.column);
+  // Free text may span lines in a csv cell; numbers, dates and phones never do.
+  const names = [
+    dataMatching.firstName,
+    dataMatching.lastName,
+    ...mapped.filter((field) => field.kind === 'text').map((field) => field.column),
+  ].filter((field) => field !== undefined);
+  const only = {
+    kind: 'members',
+    key: source.key,
+    membership: sources.segmentMembership,
+    segmentField: source.segmentField,
+    segments: options.segments,
+  } as const;
+  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names, only })) {
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;
@@ -164,8 +185,10 @@ async function* streamContacts(
           email: values[1],
           firstName: firstNameAt === -1 ? undefined : values[firstNameAt],
           lastName: lastNameAt === -1 ? undefined : values[lastNameAt],
+          ...(mapped.length === 0 ? {} : { fieldValues: values.slice(fieldsAt, fieldsAt + mapped.length) }),
         },
         dataMatching,
+        mapped,
       );
       for (const issue of issues) report(issue);
       if (contact !== undefined) {

@@ -19,7 +19,12 @@ export const rowIssueCodes = {
   'name-truncated': 'warning: a name longer than Constant Contact accepts was shortened',
   'name-control-characters': 'warning: line breaks or control characters in a name were replaced by a space',
   'invalid-utf8':
-    'warning: bytes that are not UTF-8 in a mapped name were left out (set the source encoding)',
+    'warning: bytes that are not UTF-8 in a mapped name or field were left out (set the source encoding)',
+  'field-truncated': 'warning: a mapped field longer than Constant Contact accepts was shortened',
+  'field-control-characters':
+    'warning: line breaks or control characters in a mapped field were replaced by a space',
+  'field-invalid':
+    'warning: a mapped field has a value Constant Contact does not accept (a month, day, date or phone); it is not sent, the contact is',
   'no-final-line-break':
     "warning: the file's last line has no line break: the file may have been cut short (check that row)",
   'duplicate-email': 'warning: another selected profile has the same email; that one is exported',

@@ -235,7 +235,8 @@ export async function selectSegmentMembers(
   const nearMisses = new Map<string, string>();
   const unselected = new Set<string>();
   let rows = 0;
-  for await (const batch of provider.rowBatches(source, [keyField, segmentField], {})) {
+  const only = { kind: 'segments', segmentField, segments } as const;
+  for await (const batch of provider.rowBatches(source, [keyField, segmentField], { only })) {
     for (const record of batch) {
       rows++;
       if (record.warning !== undefined) onIssue(record.warning);

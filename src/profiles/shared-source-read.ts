@@ -104,7 +104,8 @@ export class SharedSourceRead {
     let channel = this.channels.get(key);
     if (channel === undefined) {
       const batches = new SharedBatches<SourceRecord>(
-        () => this.rows.rowBatches(source, fields, options),
+        // One read serves members of different segments: every row, no member's filter.
+        () => this.rows.rowBatches(source, fields, withoutFilter(options)),
         this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
       );
       channel = { slot, batches };
@@ -150,4 +151,9 @@ export class SharedSourceRead {
       if (ready) channel.batches.start();
     }
   }
+}
+
+function withoutFilter(options: SourceRowOptions): SourceRowOptions {
+  const { only: _only, ...rest } = options;
+  return rest;
 }

@@ -10,6 +10,7 @@ export type SourcePart = 'profiles' | 'segmentMembership';
 
 /** A file, or a relation (sqlite: a table or a query) of a database file: for messages and errors. */
 export interface SourceOrigin {
+  /** The file, or a database server's identity (`postgresql://host:port/database`). */
   readonly file: string;
   readonly relation?: string;
 }
@@ -21,7 +22,33 @@ export interface SourceRowOptions {
    * a broken quote, and the read fails (see `readCsvRowBatches`).
    */
   readonly multiLineFields?: readonly string[];
+  /**
+   * The rows the caller is going to ignore, which a source that can filter where the data is
+   * (postgres) leaves out so that they never leave it; others read every row (a filter is a hint,
+   * never a requirement: the caller selects as if every row came). A read shared by several
+   * destinations asks without one (`SharedSourceRead`).
+   */
+  readonly only?: SourceRowFilter;
 }
+
+/** See `SourceRowOptions.only`. */
+export type SourceRowFilter =
+  /**
+   * Membership rows whose `segmentField` is one of `segments` (compared trimmed and lowercased,
+   * so that near misses, "vip" for "VIP", still come and are reported).
+   */
+  | { readonly kind: 'segments'; readonly segmentField: string; readonly segments: readonly string[] }
+  /**
+   * Profile rows whose `key` is the key of a row of `membership` (the membership part of the same
+   * source) whose `segmentField` is exactly one of `segments`.
+   */
+  | {
+      readonly kind: 'members';
+      readonly key: string;
+      readonly membership: { readonly type: SourceType };
+      readonly segmentField: string;
+      readonly segments: readonly string[];
+    };
 
 /** What a source says of its columns without reading its rows (see `SourceAdapter.inspectColumns`). */
 export interface SourceColumns {
@@ -45,8 +72,14 @@ export interface SourceColumns {
   readonly warning?: SourceError;
 }
 
+/** A running `SourceAdapter.watchChanges`. */
+export interface SourceChangeWatch {
+  /** Stops watching; resolves once no check is in flight and its connection is closed. */
+  stop(): Promise<void>;
+}
+
 /**
- * One profile source type (csv, jsonl, sqlite): everything the rest of exportctl needs of a source,
+ * One profile source type (csv, jsonl, sqlite, postgres): everything the rest of exportctl needs of a source,
  * so that nothing outside the registry (`sourceAdapterFor`) asks which type a source is. `Part` is the
  * type's resolved part (`RowSource`): what one of the spec's two parts, profiles and segment
  * membership, is once its paths are absolute.
@@ -111,6 +144,26 @@ export interface SourceAdapter<Part extends { readonly type: SourceType }> {
    * folder of a spec whose paths are already absolute. Reads nothing.
    */
   originFile(spec: ProfileSourceSpec): string | undefined;
+
+  /**
+   * Watches the data of `spec` (paths absolute) for changes without reading it whole, by the
+   * spec's own means (postgres: `changeDetection`, a cheap query run every so often or a LISTEN
+   * channel): calls `onChange` with what was noticed, `onError` when a check fails (watching goes
+   * on). Undefined when the spec asks for no such watch, or the type has none (files are watched
+   * by `watchPaths`).
+   */
+  watchChanges?(
+    spec: ProfileSourceSpec,
+    onChange: (what: string) => void,
+    onError: (error: SourceError) => void,
+  ): SourceChangeWatch | undefined;
+
+  /**
+   * Where the data is when it is not in a file (a database server): its identity without any
+   * credential (`postgresql://host:5432/crm#profiles`), which a run records instead of the Git
+   * commit of `originFile`. Absent for file sources. Reads nothing.
+   */
+  originIdentity?(spec: ProfileSourceSpec): string | undefined;
 
   /**
    * A fingerprint of the data the two parts hold: equal for equal data, different when a row of

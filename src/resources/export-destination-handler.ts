@@ -1,10 +1,12 @@
-import type { ExportDestination } from '../config';
+import { type ExportDestination, nearestName } from '../config';
+import { type CustomFieldType, mappedContactFields } from '../profiles';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { connectionRuntime } from './connection-runtime';
 import { fieldChanges } from './field-changes';
 import { appliedSourceSpec } from './profile-source-handler';
-import type { ListFacts } from './remote-services';
+import { withStoredSourceSecrets } from './profile-source-secrets';
+import type { ConnectionRuntime, ListFacts } from './remote-services';
 import { ResourceVerificationError } from './resource-errors';
 import {
   type DesiredResource,
@@ -57,9 +59,9 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
 
   /** Verify the new list and source first: if that fails, the old destination stays applied. */
   async replace(applied, desired, context) {
-    const list = await verify(desired, context);
+    const verified = await verify(desired, context);
     await context.store.resources.delete('ExportDestination', applied.name, context.owner);
-    return persist(desired, list, context);
+    return persist(desired, verified, context);
   },
 
   async delete(applied, context) {
@@ -69,12 +71,10 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
   async read(applied, context): Promise<ObservedStatus> {
     const spec = applied.spec as unknown as ExportDestination['spec'];
     try {
-      const list = await context.constantContact.getList(
-        await readOnce(context, `Connection/${spec.connection}`, () =>
-          connectionRuntime(context.store, spec.connection),
-        ),
-        spec.listId,
+      const connection = await readOnce(context, `Connection/${spec.connection}`, () =>
+        connectionRuntime(context.store, spec.connection),
       );
+      const list = await context.constantContact.getList(connection, spec.listId);
       if (!list)
         return {
           ready: false,
@@ -83,6 +83,19 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
           code: 'list-not-found',
           hint: `the list was deleted in Constant Contact, or Connection/${spec.connection} is another account: set spec.listId of ExportDestination/${applied.name} to a list of that account (the last part of the list page's URL) and apply, or delete the destination`,
         };
+      let customFieldTypes: Record<string, CustomFieldType>;
+      try {
+        customFieldTypes = await checkCustomFields(applied.name, spec, connection, context);
+      } catch (error) {
+        if (!(error instanceof ResourceVerificationError)) throw error;
+        return {
+          ready: false,
+          reason: 'CustomFieldNotFound',
+          message: error.message,
+          code: 'custom-field-not-found',
+          hint: `a custom field was deleted or renamed in Constant Contact: create it again there, or change dataMatching.customFields of ExportDestination/${applied.name} and apply`,
+        };
+      }
       const problems = await sourceProblems(spec, context);
       if (problems.length > 0)
         return {
@@ -96,7 +109,7 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
         ready: true,
         reason: 'Verified',
         message: `list "${list.name}" exists`,
-        facts: listFacts(list),
+        facts: destinationFacts({ list, customFieldTypes }),
       };
     } catch (error) {
       return observedFailure(error);
@@ -115,13 +128,11 @@ async function store(
 async function verify(
   desired: DesiredResource<ExportDestination>,
   context: HandlerContext,
-): Promise<ListFacts> {
+): Promise<VerifiedDestination> {
   const { spec } = desired.manifest;
   const id = `ExportDestination/${desired.manifest.metadata.name}`;
-  const list = await context.constantContact.getList(
-    await connectionRuntime(context.store, spec.connection),
-    spec.listId,
-  );
+  const connection = await connectionRuntime(context.store, spec.connection);
+  const list = await context.constantContact.getList(connection, spec.listId);
   if (!list) {
     throw new ResourceVerificationError(
       'list-not-found',
@@ -132,6 +143,7 @@ async function verify(
       },
     );
   }
+  const customFieldTypes = await checkCustomFields(desired.manifest.metadata.name, spec, connection, context);
   const problems = await sourceProblems(spec, context);
   if (problems.length > 0) {
     throw new ResourceVerificationError(
@@ -143,12 +155,57 @@ async function verify(
       },
     );
   }
-  return list;
+  return { list, customFieldTypes };
+}
+
+/** What verification found: the list, and the types of the mapped custom fields. */
+interface VerifiedDestination {
+  readonly list: ListFacts;
+  readonly customFieldTypes: Readonly<Record<string, CustomFieldType>>;
+}
+
+/**
+ * Each mapped custom field must exist in the account (the import would be refused otherwise):
+ * throws `custom-field-not-found` naming every missing one with the nearest existing name. Returns
+ * the mapped fields' types (`date` for Constant Contact's date types, `string` for every other),
+ * which apply records with the destination so that runs send dates to date fields. Lists the account's custom fields once per
+ * connection and command, whatever the number of destinations; none when nothing is mapped.
+ */
+async function checkCustomFields(
+  name: string,
+  spec: ExportDestination['spec'],
+  connection: ConnectionRuntime,
+  context: HandlerContext,
+): Promise<Record<string, CustomFieldType>> {
+  const mapped = Object.keys(spec.dataMatching.customFields ?? {});
+  if (mapped.length === 0) return {};
+  const defined = await context.constantContact.customFields(connection);
+  const byName = new Map(defined.map((field) => [field.name, field]));
+  const id = `ExportDestination/${name}`;
+  const missing = mapped.filter((field) => !byName.has(field));
+  if (missing.length > 0) {
+    const names = defined.map((field) => field.name);
+    const described = missing.map((field) => {
+      const nearest = nearestName(field, names);
+      return `${field} (${nearest === undefined ? 'the account has no custom fields' : `nearest: ${nearest}`})`;
+    });
+    throw new ResourceVerificationError(
+      'custom-field-not-found',
+      `${id}: dataMatching.customFields maps ${missing.length === 1 ? 'a custom field' : 'custom fields'} that the account of Connection/${spec.connection} does not define: ${described.join(', ')}; a custom field must be created in Constant Contact first (an import cannot create one)`,
+      {
+        context: { resource: id, customFields: missing.join(', ') },
+        hint: 'a custom field must be created in Constant Contact first (Contacts > Custom fields); or fix the name in dataMatching.customFields (it is the name Constant Contact shows, case included)',
+      },
+    );
+  }
+  return Object.fromEntries(
+    mapped.map((field) => [field, byName.get(field)?.type.startsWith('date') ? 'date' : 'string'] as const),
+  );
 }
 
 async function persist(
   desired: DesiredResource<ExportDestination>,
-  list: ListFacts,
+  verified: VerifiedDestination,
   context: HandlerContext,
 ): Promise<AppliedResource> {
   return storeReady(
@@ -158,9 +215,19 @@ async function persist(
       name: desired.manifest.metadata.name,
       spec: exportDestinationHandler.storedSpec(desired),
     },
-    `list "${list.name}" exists`,
-    listFacts(list),
+    `list "${verified.list.name}" exists`,
+    destinationFacts(verified),
   );
+}
+
+/** The facts recorded with a destination: its list's, and the mapped custom fields' types. */
+function destinationFacts(verified: VerifiedDestination): JsonObject {
+  return {
+    ...listFacts(verified.list),
+    ...(Object.keys(verified.customFieldTypes).length === 0
+      ? {}
+      : { customFieldTypes: { ...verified.customFieldTypes } }),
+  };
 }
 
 async function sourceProblems(spec: ExportDestination['spec'], context: HandlerContext): Promise<string[]> {
@@ -177,10 +244,20 @@ async function sourceProblems(spec: ExportDestination['spec'], context: HandlerC
       },
     );
   }
-  const sourceSpec = appliedSourceSpec(source);
+  const sourceSpec = await withStoredSourceSecrets(
+    context.store.secrets,
+    source.name,
+    appliedSourceSpec(source),
+  );
   const { email, firstName, lastName } = spec.dataMatching;
-  const fields = [sourceSpec.key, email, ...(firstName ? [firstName] : []), ...(lastName ? [lastName] : [])];
-  return context.sources.problems(sourceSpec, fields);
+  const fields = [
+    sourceSpec.key,
+    email,
+    ...(firstName ? [firstName] : []),
+    ...(lastName ? [lastName] : []),
+    ...mappedContactFields(spec.dataMatching).map((field) => field.column),
+  ];
+  return context.sources.problems(sourceSpec, [...new Set(fields)]);
 }
 
 function listFacts(list: ListFacts): JsonObject {

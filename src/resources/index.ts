@@ -7,6 +7,7 @@ export * from './failure-reason';
 export * from './field-changes';
 export * from './plain-handlers';
 export * from './profile-source-handler';
+export * from './profile-source-secrets';
 export * from './reauthorize-connection';
 export * from './remote-services';
 export * from './resource-errors';

@@ -4,12 +4,13 @@ import {
   ConstantContactClient,
   type ContactList,
   type OnApiRequest,
+  type RateLimiterRegistry,
 } from '../constant-contact';
 import { ExportctlError } from '../errors';
 import { createSourceInspector } from '../profiles/source-inspector';
 import type { ResourceOwner, StateStore } from '../state';
 import { isCredentialRejection } from './failure-reason';
-import type { ConnectionRuntime, ConstantContactAccess } from './remote-services';
+import type { ConnectionRuntime, ConstantContactAccess, CustomFieldFacts } from './remote-services';
 import type { HandlerContext } from './resource-handler';
 
 export interface LiveHandlerContextOptions {
@@ -25,6 +26,11 @@ export interface LiveHandlerContextOptions {
    * provider's parallel calls in one process). Absent: this context's own, as for a CLI command.
    */
   readonly sharedListings?: SharedListings;
+  /**
+   * The rate limiters of the API keys: the state's (the wiring's `rateLimitersFor`), so reconcile
+   * requests count with those of every other process using the state. Absent: this process's only.
+   */
+  readonly rateLimiters?: RateLimiterRegistry;
 }
 
 /**
@@ -54,7 +60,12 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
     store: options.store,
     owner: options.owner,
     env: options.env,
-    constantContact: constantContactAccess(options.onRequest, options.requests, options.sharedListings),
+    constantContact: constantContactAccess(
+      options.onRequest,
+      options.requests,
+      options.sharedListings,
+      options.rateLimiters,
+    ),
     sources: createSourceInspector(),
   };
 }
@@ -70,15 +81,18 @@ export function createHandlerContext(options: LiveHandlerContextOptions): Handle
  * listing lacks is asked for directly, so a 404 is still Constant Contact's own answer; a listing
  * refused for the credentials or left unanswered answers for every list of the connection.
  * Given `shared`, a listing another context is waiting for is waited for instead of asked again.
+ * Given `rateLimiters` (the state's), its clients' requests count with other processes' on the key.
  */
 export function constantContactAccess(
   onRequest?: OnApiRequest,
   requests: RequestSettings = {},
   shared?: SharedListings,
+  rateLimiters?: RateLimiterRegistry,
 ): ConstantContactAccess {
   const clients = new Map<string, ConstantContactClient>();
   const keys = new Map<ConstantContactClient, string>();
   const listings = new Map<ConstantContactClient, Promise<Listing>>();
+  const customFieldListings = new Map<ConstantContactClient, Promise<CustomFieldFacts[]>>();
   const listingOf = (client: ConstantContactClient) => {
     let listing = listings.get(client);
     if (!listing) {
@@ -128,6 +142,7 @@ export function constantContactAccess(
         ...(onRequest ? { onRequest } : {}),
         ...(requests.timeoutMs === undefined ? {} : { timeouts: { callMs: requests.timeoutMs } }),
         ...(requests.logger ? { logger: requests.logger } : {}),
+        ...(rateLimiters ? { rateLimiters } : {}),
       });
       clients.set(key, client);
       keys.set(client, key);
@@ -138,6 +153,17 @@ export function constantContactAccess(
     async verifyAccess(connection) {
       const listing = await listingOf(clientFor(connection));
       if ('error' in listing) throw listing.error;
+    },
+    async customFields(connection) {
+      const client = clientFor(connection);
+      let listing = customFieldListings.get(client);
+      if (!listing) {
+        listing = client
+          .listCustomFields()
+          .then((fields) => fields.map((field) => ({ name: field.name ?? field.label, type: field.type })));
+        customFieldListings.set(client, listing);
+      }
+      return listing;
     },
     async getList(connection, listId) {
       const client = clientFor(connection);

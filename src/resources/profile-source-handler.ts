@@ -1,9 +1,21 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ProfileSource, ProfileSourceSpec } from '../config';
-import { locatedSourceSpec, mapSourcePaths, recordedSourceFolder, sourceFolderFact } from '../profiles';
+import {
+  locatedSourceSpec,
+  mapSourcePaths,
+  recordedSourceFolder,
+  sourceFolderFact,
+  withPostgresUrl,
+} from '../profiles';
 import type { AppliedResource } from '../state';
 import type { JsonObject } from '../state/spec-hash';
 import { fieldChanges } from './field-changes';
+import {
+  resolveSourceDatabaseUrl,
+  storedSourceUrlFingerprint,
+  storeSourceDatabaseUrl,
+  withStoredSourceSecrets,
+} from './profile-source-secrets';
 import { ResourceVerificationError } from './resource-errors';
 import {
   type DesiredResource,
@@ -31,10 +43,26 @@ export const profileSourceHandler: ResourceHandler<ProfileSource> = {
     return { [sourceFolderFact]: dirname(desired.file) };
   },
 
-  async diff(applied, desired) {
+  async diff(applied, desired, context) {
     const before =
       applied === undefined ? undefined : (asWritten(applied.spec, desired) as unknown as JsonObject);
-    return toDiff(applied, fieldChanges(before, this.storedSpec(desired), {}, 'spec'));
+    const fields = fieldChanges(before, this.storedSpec(desired), {}, 'spec');
+    // The URL behind a database reference: compared by fingerprint, shown as a sensitive change.
+    const url = resolveSourceDatabaseUrl(desired, context.env);
+    if (url !== undefined) {
+      const stored = applied
+        ? await storedSourceUrlFingerprint(context.store.secrets, applied.name)
+        : undefined;
+      if (stored !== (await context.store.secrets.fingerprint(url)))
+        fields.push({
+          path: 'spec.database.url',
+          ...(stored === undefined ? {} : { before: '(stored)' }),
+          after: '(new value)',
+          sensitive: true,
+          forcesReplacement: false,
+        });
+    }
+    return toDiff(applied, fields);
   },
 
   async create(desired, context) {
@@ -47,11 +75,16 @@ export const profileSourceHandler: ResourceHandler<ProfileSource> = {
 
   async delete(applied, context) {
     await context.store.resources.delete('ProfileSource', applied.name, context.owner);
+    await storeSourceDatabaseUrl(context.store.secrets, applied.name, undefined);
   },
 
   async read(applied, context) {
     try {
-      const spec = appliedSourceSpec(applied);
+      const spec = await withStoredSourceSecrets(
+        context.store.secrets,
+        applied.name,
+        appliedSourceSpec(applied),
+      );
       const problems = await context.sources.problems(spec, [spec.key]);
       if (problems.length > 0)
         return {
@@ -103,7 +136,10 @@ function asWritten(applied: JsonObject, desired: DesiredResource<ProfileSource>)
 }
 
 async function store(desired: DesiredResource<ProfileSource>, context: HandlerContext) {
-  const spec = absoluteSpec(desired);
+  // A database URL is resolved now (from the environment or its file), checked, then kept encrypted.
+  const url = resolveSourceDatabaseUrl(desired, context.env);
+  const located = absoluteSpec(desired);
+  const spec = url === undefined ? located : withPostgresUrl(located, url);
   const name = desired.manifest.metadata.name;
   const problems = await context.sources.problems(spec, [spec.key]);
   if (problems.length > 0) {
@@ -116,6 +152,7 @@ async function store(desired: DesiredResource<ProfileSource>, context: HandlerCo
       },
     );
   }
+  await storeSourceDatabaseUrl(context.store.secrets, name, url);
   return storeReady(
     context,
     { kind: 'ProfileSource', name, spec: desired.manifest.spec as unknown as JsonObject },

@@ -21,6 +21,13 @@ export interface ListFacts {
   readonly membershipCount: number | undefined;
 }
 
+/** What Constant Contact says about a custom field: its name (after `cf:` in an import) and type. */
+export interface CustomFieldFacts {
+  readonly name: string;
+  /** As Constant Contact gives it: `string`, `date`, … */
+  readonly type: string;
+}
+
 /**
  * The Constant Contact calls the resource handlers make. The Constant Contact client implements
  * it; tests may pass a fake. Errors are the client's (`AuthError`, `ConstantContactError`, ...).
@@ -33,6 +40,11 @@ export interface ConstantContactAccess {
   verifyAccess(connection: ConnectionRuntime): Promise<void>;
   /** The list, or undefined when Constant Contact answers 404. */
   getList(connection: ConnectionRuntime, listId: string): Promise<ListFacts | undefined>;
+  /**
+   * Every custom field of the connection's account (`GET /contact_custom_fields`, paged), listed
+   * once per connection for all the destinations that map custom fields.
+   */
+  customFields(connection: ConnectionRuntime): Promise<readonly CustomFieldFacts[]>;
 }
 
 /** Checks a profile source without reading its data: files, tables, columns. */

@@ -9,6 +9,8 @@ export class ContactTable {
   private readonly lastNames: (string | undefined)[] = [];
   private statuses = new Uint8Array(1024);
   private readonly byEmail = new Map<string, number>();
+  /** Every other field an import set (company_name, birthday_month, cf:<name>…), by row; sparse. */
+  private readonly others = new Map<number, Record<string, string | number>>();
   /** When each contact was created and last updated, in epoch seconds. */
   private created = new Uint32Array(1024);
   private updated = new Uint32Array(1024);
@@ -26,14 +28,15 @@ export class ContactTable {
   }
 
   /**
-   * Creates or updates a contact by email; only the names given are changed (an import updates only
-   * the fields it sends). Returns the row.
+   * Creates or updates a contact by email; only the names and fields given are changed (an import
+   * updates only the fields it sends). Returns the row.
    */
   upsert(
     email: string,
     firstName: string | undefined,
     lastName: string | undefined,
     nowSeconds: number,
+    fields?: Readonly<Record<string, string | number>>,
   ): number {
     const key = email.toLowerCase();
     let row = this.byEmail.get(key);
@@ -49,6 +52,8 @@ export class ContactTable {
       if (firstName !== undefined) this.firstNames[row] = firstName;
       if (lastName !== undefined) this.lastNames[row] = lastName;
     }
+    if (fields !== undefined && Object.keys(fields).length > 0)
+      this.others.set(row, { ...this.others.get(row), ...fields });
     this.updated[row] = nowSeconds;
     return row;
   }
@@ -63,6 +68,11 @@ export class ContactTable {
 
   lastName(row: number): string | undefined {
     return this.lastNames[row];
+  }
+
+  /** The contact's other fields as imported (JSON import names), or an empty object. */
+  fields(row: number): Readonly<Record<string, string | number>> {
+    return this.others.get(row) ?? {};
   }
 
   createdAt(row: number): number {

@@ -1,5 +1,5 @@
 import { ContactTable, ListMembership } from './contact-table';
-import type { SandboxSeed, SeedContact, SeedList } from './sandbox-seed';
+import type { SandboxSeed, SeedContact, SeedCustomField, SeedList } from './sandbox-seed';
 import { randomHex, randomUuid } from './seeded-random';
 
 /**
@@ -26,6 +26,29 @@ export interface ImportEntry {
   readonly email?: unknown;
   readonly first_name?: unknown;
   readonly last_name?: unknown;
+  /** Every other field: company_name, birthday_month, home_city, cf:<custom field name>… */
+  readonly [field: string]: unknown;
+}
+
+/** A custom field of the account. */
+export interface SandboxCustomField {
+  readonly customFieldId: string;
+  readonly name: string;
+  readonly label: string;
+  readonly type: 'string' | 'date';
+  readonly createdAt: number;
+}
+
+/** The fields of an import entry besides email and names, as stored (strings and numbers). */
+function otherFields(entry: ImportEntry): Record<string, string | number> | undefined {
+  let fields: Record<string, string | number> | undefined;
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'email' || name === 'first_name' || name === 'last_name') continue;
+    if (typeof value !== 'string' && typeof value !== 'number') continue;
+    fields ??= {};
+    fields[name] = value;
+  }
+  return fields;
 }
 
 type ActivityWork =
@@ -104,6 +127,7 @@ const applySlice = 2_000;
 export class SandboxAccount {
   readonly contacts: ContactTable;
   private readonly lists = new Map<string, SandboxList>();
+  private readonly customFieldsByName = new Map<string, SandboxCustomField>();
   private readonly activityById = new Map<string, SandboxActivity>();
   private readonly activityOrder: SandboxActivity[] = [];
   /** Activities not yet due, in creation order. */
@@ -121,9 +145,16 @@ export class SandboxAccount {
     const start = now();
     this.contacts = new ContactTable(seed.accountPrefix ?? randomHex(random, 14));
     for (const list of seed.lists ?? []) this.addList(list, start);
+    for (const field of seed.customFields ?? []) this.addCustomField(field, start);
     const seconds = Math.floor(start / 1000);
     for (const contact of seed.contacts ?? []) {
-      const row = this.contacts.upsert(contact.email, contact.firstName, contact.lastName, seconds);
+      const row = this.contacts.upsert(
+        contact.email,
+        contact.firstName,
+        contact.lastName,
+        seconds,
+        contact.fields,
+      );
       this.contacts.setUnsubscribed(row, contact.unsubscribed === true);
       for (const listId of contact.listIds ?? []) this.lists.get(listId)?.members.add(row);
     }
@@ -173,6 +204,32 @@ export class SandboxAccount {
 
   allLists(): SandboxList[] {
     return [...this.lists.values()];
+  }
+
+  /** The account's custom fields, in the order they were created. */
+  customFields(): SandboxCustomField[] {
+    return [...this.customFieldsByName.values()];
+  }
+
+  /** A custom field by its name (as imports name it after `cf:`), or undefined. */
+  customField(name: string): SandboxCustomField | undefined {
+    return this.customFieldsByName.get(name);
+  }
+
+  /**
+   * Deletes a custom field (as someone might in the web app); later imports naming it are refused.
+   * False if there was none. For drift tests.
+   */
+  deleteCustomField(name: string): boolean {
+    return this.customFieldsByName.delete(name);
+  }
+
+  /**
+   * Defines a custom field (as someone might in the Constant Contact web app); for tests. Returns
+   * the existing one if the name is taken.
+   */
+  defineCustomField(field: SeedCustomField): SandboxCustomField {
+    return this.customFieldsByName.get(field.name) ?? this.addCustomField(field, this.now());
   }
 
   /** Creates a list; undefined if one of that name exists (Constant Contact answers 409). */
@@ -270,7 +327,7 @@ export class SandboxAccount {
   }
 
   /** The state as a seed (lists, contacts with their lists), for a state file. */
-  snapshot(): Pick<SandboxSeed, 'accountPrefix' | 'lists' | 'contacts'> {
+  snapshot(): Pick<SandboxSeed, 'accountPrefix' | 'lists' | 'contacts' | 'customFields'> {
     const lists: SeedList[] = [...this.lists.values()].map((list) => ({
       listId: list.listId,
       name: list.name,
@@ -289,16 +346,41 @@ export class SandboxAccount {
     for (let row = 0; row < table.size; row++) {
       const firstName = table.firstName(row);
       const lastName = table.lastName(row);
+      const fields = table.fields(row);
       const listIds = memberships.get(row);
       contacts.push({
         email: table.email(row),
         ...(firstName === undefined ? {} : { firstName }),
         ...(lastName === undefined ? {} : { lastName }),
+        ...(Object.keys(fields).length === 0 ? {} : { fields: { ...fields } }),
         ...(table.isUnsubscribed(row) ? { unsubscribed: true } : {}),
         ...(listIds ? { listIds } : {}),
       });
     }
-    return { accountPrefix: table.prefix, lists, contacts };
+    const customFields = this.customFields().map((field) => ({
+      name: field.name,
+      type: field.type,
+      label: field.label,
+      customFieldId: field.customFieldId,
+    }));
+    return {
+      accountPrefix: table.prefix,
+      lists,
+      contacts,
+      ...(customFields.length === 0 ? {} : { customFields }),
+    };
+  }
+
+  private addCustomField(field: SeedCustomField, now: number): SandboxCustomField {
+    const created: SandboxCustomField = {
+      customFieldId: (field.customFieldId ?? randomUuid(this.random)).toLowerCase(),
+      name: field.name,
+      label: field.label ?? field.name.replaceAll('_', ' '),
+      type: field.type ?? 'string',
+      createdAt: now,
+    };
+    this.customFieldsByName.set(created.name, created);
+    return created;
   }
 
   private addList(list: SeedList, now: number): SandboxList {
@@ -376,6 +458,7 @@ export class SandboxAccount {
         typeof entry.first_name === 'string' ? entry.first_name : undefined,
         typeof entry.last_name === 'string' ? entry.last_name : undefined,
         seconds,
+        otherFields(entry),
       );
       progress.persons.add(row);
       // An unsubscribed contact's fields are updated, but it is never put back on a list.

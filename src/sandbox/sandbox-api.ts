@@ -79,6 +79,7 @@ export class SandboxApi {
       route('POST', '/contact_lists', (request, _params, body) => this.createList(request, body)),
       route('GET', '/contact_lists/{list_id}', (request, [listId]) => this.getList(request, listId ?? '')),
       route('GET', '/contacts', (request) => this.getContacts(request)),
+      route('GET', '/contact_custom_fields', (request) => this.getCustomFields(request)),
       route('POST', '/activities/contacts_json_import', (request, _params, body) =>
         this.importContacts(request, body),
       ),
@@ -222,7 +223,7 @@ export class SandboxApi {
     return {
       status: 200,
       body: {
-        contacts: rows.map((row) => this.contactJson(row, include.includes('list_memberships'))),
+        contacts: rows.map((row) => this.contactJson(row, include)),
         ...(count === undefined ? {} : { contacts_count: count }),
         ...(next === undefined
           ? {}
@@ -244,6 +245,20 @@ export class SandboxApi {
     }
     const missing = this.missingLists(input.list_ids);
     if (missing) return missing;
+    const unknown = this.unknownCustomFields(input.import_data);
+    if (unknown.length > 0) {
+      // Constant Contact imports only into custom fields the account defines: refused whole.
+      return {
+        status: 400,
+        body: errorBody(
+          validationKey,
+          ...unknown.map(
+            (name) =>
+              `Custom field cf:${name} does not exist in the account: create it in Constant Contact first`,
+          ),
+        ),
+      };
+    }
     let entries = input.import_data;
     if (request.body.length > this.limits.importByteLimit) {
       // Like Constant Contact: what lies past the 4 MB mark is dropped without a word. A contact is
@@ -255,6 +270,40 @@ export class SandboxApi {
     const activity = this.account.startImport(entries, input.list_ids, request.now);
     activity.dropped = input.import_data.length - entries.length;
     return { status: 201, body: this.activityJson(activity, request.now) };
+  }
+
+  /** The `cf:` names of import entries that are not custom fields of the account, each once. */
+  private unknownCustomFields(entries: readonly ImportEntry[]): string[] {
+    const unknown = new Set<string>();
+    for (const entry of entries)
+      for (const name of Object.keys(entry))
+        if (name.startsWith('cf:') && !this.account.customField(name.slice(3))) unknown.add(name.slice(3));
+    return [...unknown];
+  }
+
+  private getCustomFields(request: ApiRequest): Omit<ApiAnswer, 'route'> {
+    const cursor = decodeCursor(request.query.get('cursor'));
+    const query = cursor ? new URLSearchParams(cursor.query) : request.query;
+    const limit = Number(query.get('limit') ?? 50);
+    const start = cursor?.next ?? 0;
+    const all = this.account.customFields();
+    const next = start + limit < all.length ? start + limit : undefined;
+    return {
+      status: 200,
+      body: {
+        custom_fields: all.slice(start, start + limit).map((field) => ({
+          custom_field_id: field.customFieldId,
+          label: field.label,
+          name: field.name,
+          type: field.type,
+          created_at: new Date(field.createdAt).toISOString(),
+          updated_at: new Date(field.createdAt).toISOString(),
+        })),
+        ...(next === undefined
+          ? {}
+          : { _links: { next: { href: this.nextHref('/contact_custom_fields', query, next) } } }),
+      },
+    };
   }
 
   private removeMemberships(request: ApiRequest, body: unknown): Omit<ApiAnswer, 'route'> {
@@ -356,7 +405,7 @@ export class SandboxApi {
       if (field === 'email_address') return contacts.email(row);
       if (field === 'first_name') return contacts.firstName(row) ?? '';
       if (field === 'last_name') return contacts.lastName(row) ?? '';
-      return '';
+      return String(contacts.fields(row)[field] ?? '');
     };
     // The contact's ID leads every row: the bulk email -> contact ID mapping depends on it.
     const lines = [['contact_id', ...fields].join(',')];
@@ -385,7 +434,8 @@ export class SandboxApi {
     };
   }
 
-  private contactJson(row: number, withLists: boolean) {
+  private contactJson(row: number, include: readonly string[]) {
+    const withLists = include.includes('list_memberships');
     const contacts = this.account.contacts;
     const created = new Date(contacts.createdAt(row) * 1000).toISOString();
     const updated = new Date(contacts.updatedAt(row) * 1000).toISOString();
@@ -404,6 +454,7 @@ export class SandboxApi {
       },
       ...(firstName === undefined ? {} : { first_name: firstName }),
       ...(lastName === undefined ? {} : { last_name: lastName }),
+      ...contactFieldsJson(this.account, this.account.contacts.fields(row), include),
       create_source: 'Account',
       created_at: created,
       updated_at: updated,
@@ -462,4 +513,74 @@ function decodeCursor(value: string | null): { query: string; next: number } | u
     // Not base64 JSON: not a cursor this sandbox made.
   }
   return undefined;
+}
+
+const profileFields = ['job_title', 'company_name', 'birthday_month', 'birthday_day', 'anniversary'];
+const phoneKinds: Record<string, string> = {
+  phone: 'other',
+  home_phone: 'home',
+  work_phone: 'work',
+  mobile_phone: 'mobile',
+  other_phone: 'other',
+};
+const addressParts = ['street', 'street2', 'city', 'state', 'zip', 'country'];
+
+/**
+ * A contact's imported fields as `GET /contacts` shows them (the Contact definition): job title,
+ * company, birthday and anniversary at the top; phone numbers, street addresses and custom fields
+ * only when `include` asks for them, as Constant Contact does. Street line two is appended to line
+ * one, and the primary address is a `home` one, as the import's documentation says.
+ */
+function contactFieldsJson(
+  account: SandboxAccount,
+  fields: Readonly<Record<string, string | number>>,
+  include: readonly string[],
+): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  for (const name of profileFields) if (fields[name] !== undefined) json[name] = fields[name];
+  if (include.includes('phone_numbers')) {
+    const phones = Object.entries(phoneKinds)
+      .filter(([name]) => fields[name] !== undefined)
+      .map(([name, kind]) => ({ phone_number: String(fields[name]), kind }));
+    if (phones.length > 0) json.phone_numbers = phones;
+  }
+  if (include.includes('street_addresses')) {
+    const addresses: Record<string, string>[] = [];
+    for (const [prefix, kind] of [
+      ['', 'home'],
+      ['home_', 'home'],
+      ['work_', 'work'],
+      ['other_', 'other'],
+    ] as const) {
+      const part = (name: string) => {
+        const value = fields[`${prefix}${name}`];
+        return value === undefined ? undefined : String(value);
+      };
+      if (addressParts.every((name) => part(name) === undefined)) continue;
+      const street = [part('street'), part('street2')].filter((value) => value !== undefined).join(' ');
+      const address: Record<string, string> = { kind };
+      if (street !== '') address.street = street;
+      for (const [name, as] of [
+        ['city', 'city'],
+        ['state', 'state'],
+        ['zip', 'postal_code'],
+        ['country', 'country'],
+      ] as const) {
+        const value = part(name);
+        if (value !== undefined) address[as] = value;
+      }
+      addresses.push(address);
+    }
+    if (addresses.length > 0) json.street_addresses = addresses;
+  }
+  if (include.includes('custom_fields')) {
+    const custom = Object.entries(fields)
+      .filter(([name]) => name.startsWith('cf:'))
+      .map(([name, value]) => ({
+        custom_field_id: account.customField(name.slice(3))?.customFieldId ?? '',
+        value: String(value),
+      }));
+    if (custom.length > 0) json.custom_fields = custom;
+  }
+  return json;
 }

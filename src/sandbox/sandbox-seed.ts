@@ -24,9 +24,23 @@ export interface SeedContact {
   readonly email: string;
   readonly firstName?: string;
   readonly lastName?: string;
+  /** Other fields, by JSON import name (`company_name`, `birthday_month`, `cf:Tier`). */
+  readonly fields?: Readonly<Record<string, string | number>>;
   /** An unsubscribed contact: imports never add it to a list (cannot_add_to_list_count). */
   readonly unsubscribed?: boolean;
   readonly listIds?: readonly string[];
+}
+
+/** A custom field defined in the account (`GET /contact_custom_fields`); imports refuse others. */
+export interface SeedCustomField {
+  /** The name imports use after `cf:` (letters, digits, _). */
+  readonly name: string;
+  /** Default `string`. */
+  readonly type?: 'string' | 'date';
+  /** Default: the name with _ as spaces. */
+  readonly label?: string;
+  /** Stable ID; random if absent. */
+  readonly customFieldId?: string;
 }
 
 /** Access tokens, persisted in a state file so a restart does not log clients out. */
@@ -47,6 +61,7 @@ export interface SandboxSeed {
   readonly clients: readonly SeedClient[];
   readonly lists?: readonly SeedList[];
   readonly contacts?: readonly SeedContact[];
+  readonly customFields?: readonly SeedCustomField[];
   readonly accessTokens?: readonly SeedAccessToken[];
 }
 
@@ -102,8 +117,23 @@ const seedSchema = {
           email: { type: 'string', minLength: 3 },
           firstName: { type: 'string' },
           lastName: { type: 'string' },
+          fields: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
           unsubscribed: { type: 'boolean' },
           listIds: { type: 'array', items: { type: 'string', pattern: uuid } },
+        },
+      },
+    },
+    customFields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_]{1,50}$' },
+          type: { enum: ['string', 'date'] },
+          label: { type: 'string', minLength: 1, maxLength: 50 },
+          customFieldId: { type: 'string', pattern: uuid },
         },
       },
     },

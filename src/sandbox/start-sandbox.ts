@@ -379,6 +379,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           email: contacts.email(row),
           first_name: contacts.firstName(row) ?? null,
           last_name: contacts.lastName(row) ?? null,
+          fields: contacts.fields(row),
           unsubscribed: contacts.isUnsubscribed(row),
         })),
       });

@@ -24,4 +24,5 @@ export * from './sqlite/state-migrations';
 export * from './state-errors';
 export * from './state-serial';
 export * from './state-store';
+export * from './state-transfer';
 export * from './state-url';

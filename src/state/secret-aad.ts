@@ -1,7 +1,7 @@
-import type { ConnectionSecretName } from './secret-store';
+import type { SecretName } from './secret-store';
 
 /** Binds a secret's ciphertext to its row: moved to another row, it no longer decrypts. */
-export function secretAad(connection: string, name: ConnectionSecretName): string {
+export function secretAad(connection: string, name: SecretName): string {
   return `secret:${connection}/${name}`;
 }
 

@@ -1,10 +1,16 @@
 /** The secret references of a Connection's `spec.auth` whose resolved values the state keeps. */
 export type ConnectionSecretName = 'clientId' | 'clientSecret' | 'refreshToken';
 
+/**
+ * Every name a stored secret may have: a connection's, and a ProfileSource's database URL
+ * (`databaseUrl`, stored under the owner `ProfileSource/<name>`).
+ */
+export type SecretName = ConnectionSecretName | 'databaseUrl';
+
 /** What may be shown about a stored secret: never its value. */
 export interface StoredSecretInfo {
   readonly connection: string;
-  readonly name: ConnectionSecretName;
+  readonly name: SecretName;
   /** See {@link SecretStore.fingerprint}. */
   readonly fingerprint: string;
   readonly updatedAt: number;
@@ -30,11 +36,11 @@ export interface SecretStore {
    */
   fingerprint(value: string): Promise<string>;
   /** Stores `value` encrypted, with its fingerprint; durable when it resolves. */
-  put(connection: string, name: ConnectionSecretName, value: string): Promise<PutSecretResult>;
+  put(connection: string, name: SecretName, value: string): Promise<PutSecretResult>;
   /** The decrypted value, or undefined if none is stored. */
-  get(connection: string, name: ConnectionSecretName): Promise<string | undefined>;
+  get(connection: string, name: SecretName): Promise<string | undefined>;
   /** Fingerprints and times of the connection's stored secrets, sorted by name; needs no key. */
   describe(connection: string): Promise<StoredSecretInfo[]>;
   /** Deletes one secret, or all of the connection's when `name` is omitted; resolves the count. */
-  delete(connection: string, name?: ConnectionSecretName): Promise<number>;
+  delete(connection: string, name?: SecretName): Promise<number>;
 }

@@ -27,6 +27,8 @@ export const stateErrorCodes = {
   'secret-key-missing':
     'the state holds encrypted values but no key is available to read them (or, on PostgreSQL, EXPORTCTL_SECRET_KEY is unset)',
   'secret-undecryptable': 'a stored value fails its integrity check (altered or moved between rows)',
+  'state-migrate-refused':
+    '`exportctl state migrate` refused: an unfinished run in the source, a missing or empty source, a target that is not empty, or one state named twice',
 } as const;
 
 export type StateErrorCode = keyof typeof stateErrorCodes;

@@ -18,8 +18,8 @@ export interface EngineRunnerOptions {
 
 /**
  * Watch mode's runs: the run engine in this process, so that every run and every reconcile share
- * the process-wide rate limiter of each API key (runs of different destinations on one connection
- * never exceed its requests per second together). `signal` stops a run between batches: it pauses
+ * the state's rate limiter of each API key (runs of different destinations on one connection, here
+ * or in another process on the state, never exceed its requests per second together). `signal` stops a run between batches: it pauses
  * at its checkpoint and the next run resumes it. Runs of one source that start together (a refresh
  * of all its destinations) read it once (`SharedSourceReads`).
  */

@@ -14,6 +14,7 @@ import { lastRuns } from '../engine/last-runs';
 import { locatedSourceSpec, recordedSourceFolder, sourceWatchPaths } from '../profiles';
 import { applyPlan, computePlan, observeDrift } from '../reconcile';
 import { createHandlerContext } from '../resources/live-handler-context';
+import { withStoredSourceSecrets } from '../resources/profile-source-secrets';
 import {
   CONTROL_PLANE_LOCK,
   type LockHandle,
@@ -24,10 +25,12 @@ import {
   type StateStore,
   stateReason,
 } from '../state';
+import { rateLimitersFor } from '../wiring/state-rate-limiters';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
 import { type DestinationSchedule, RunScheduler } from './run-scheduler';
+import { SourceChangeWatchers } from './source-change-watchers';
 import type { WatchClock } from './watch-clock';
 import type { WatchMetrics } from './watch-metrics';
 
@@ -74,6 +77,7 @@ export interface ReconcileReport {
 export class WatchService {
   private readonly manifests: ManifestWatcher;
   private readonly dataFiles: DataFileWatcher;
+  private readonly databases: SourceChangeWatchers;
   private readonly scheduler: RunScheduler;
   private readonly coordinator: RunCoordinator;
   private queue: Promise<void> = Promise.resolve();
@@ -97,6 +101,14 @@ export class WatchService {
     );
     this.dataFiles = new DataFileWatcher(options.dataStableMs, (source, file) =>
       this.sourceChanged(source, file),
+    );
+    this.databases = new SourceChangeWatchers(
+      (source, what) => this.sourceChanged(source, what),
+      (source, error) =>
+        logger.warn(
+          { source, code: error.code, hint: error.hint },
+          `checking ${source} for changes failed: ${error.message}`,
+        ),
     );
     this.coordinator = new RunCoordinator(options.runner, {
       maxConcurrent: options.maxConcurrentRuns,
@@ -234,7 +246,7 @@ export class WatchService {
       this.queue,
     ]);
     if (this.driftTimer) clearInterval(this.driftTimer);
-    await Promise.all([this.manifests.stop(), this.dataFiles.stop()]);
+    await Promise.all([this.manifests.stop(), this.dataFiles.stop(), this.databases.stop()]);
     return runsStopped;
   }
 
@@ -325,6 +337,7 @@ export class WatchService {
         onRequest: metrics.onApiRequest,
         // Retry notices become warn lines of the watch log, like everything watch has to say.
         requests: { logger },
+        rateLimiters: rateLimitersFor(store),
       });
       const computed = await computePlan(
         {
@@ -397,6 +410,7 @@ export class WatchService {
       env: this.options.env,
       onRequest: metrics.onApiRequest,
       requests: { logger },
+      rateLimiters: rateLimitersFor(store),
     });
     // Conditions are written as apply writes them: under the control-plane lock, so that an apply
     // in another process is never overwritten by an observation made before it. Busy: next round.
@@ -446,6 +460,7 @@ export class WatchService {
     });
     this.scheduler.update(schedules);
     const files = new Map<string, string[]>();
+    const databases = new Map<string, ProfileSourceSpec>();
     for (const source of await store.resources.list({ kind: 'ProfileSource' })) {
       let spec: ProfileSourceSpec;
       try {
@@ -459,8 +474,10 @@ export class WatchService {
       }
       const paths = sourceWatchPaths(spec);
       for (const path of paths) files.set(path, [...(files.get(path) ?? []), source.name]);
+      databases.set(source.name, await withStoredSourceSecrets(store.secrets, source.name, spec));
     }
     await this.dataFiles.track(files);
+    if (!this.stopping) await this.databases.track(databases);
   }
 
   /** A source's data changed (and settled): its destinations run, as a refresh. */

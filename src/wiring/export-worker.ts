@@ -17,8 +17,8 @@ import { runEngineStateFor } from './run-engine-state';
 /**
  * The worker side of `runExportsInWorker`: opens the state, groups the requested destinations by
  * source (`groupExportsBySource`), runs at most `concurrency` groups at a time, the destinations of
- * a group side by side on one read of their source (`runExportGroup`), all sharing this thread's
- * rate limiters, and reports each one's progress and end to the parent. An `abort` message stops
+ * a group side by side on one read of their source (`runExportGroup`), all sharing the state's
+ * rate limiters (with every other process on it), and reports each one's progress and end to the parent. An `abort` message stops
  * every run between batches.
  */
 async function serve(request: ExportWorkerRequest): Promise<void> {

@@ -1,4 +1,6 @@
-import { PostgresRunStore, runEnginePostgresMigrations } from '../engine/postgres';
+import type pg from 'pg';
+import { PostgresRunStore, postgresRunEngineTransfer, runEnginePostgresMigrations } from '../engine/postgres';
+import type { RunEngineTransfer } from '../engine/run-engine-transfer';
 import type { RunStore } from '../engine/run-store';
 import type { PostgresMigration, PostgresStateStore } from '../state';
 
@@ -11,6 +13,8 @@ export interface PostgresRunEngine {
    * work whose connection broke as the state does.
    */
   runStore(state: PostgresStateStore, now: () => number): RunStore;
+  /** Its half of a state copy (`exportctl state migrate`), on a transaction of the state's. */
+  readonly transfer: RunEngineTransfer<pg.ClientBase>;
 }
 
 /**
@@ -26,4 +30,5 @@ export const postgresRunEngine: PostgresRunEngine = {
       faultRetry: state.faultRetry,
       location: state.connectionSettings,
     }),
+  transfer: postgresRunEngineTransfer,
 };

@@ -2,8 +2,10 @@ import { rmSync } from 'node:fs';
 import type { ResourceChange, RunEngineState, ScratchRunEngineState } from '../engine/control-plane';
 import type { RunStore } from '../engine/run-store';
 import { connectionRuntime } from '../resources/connection-runtime';
+import { withCurrentSourceSecrets, withStoredSourceSecrets } from '../resources/profile-source-secrets';
 import { type Clock, type StateStore, systemClock } from '../state';
 import { inScratchFolder, stateBackendOf } from './state-backends';
+import { rateLimitersFor } from './state-rate-limiters';
 
 /**
  * The run engine's store for an opened state, from the state's backend entry (`state-backends.ts`).
@@ -15,7 +17,8 @@ export function runStoreFor(store: StateStore, clock: Clock = systemClock): RunS
 
 /**
  * What the run engine works with, from an opened state: its resources, run history and locks, the
- * run store (`runStoreFor`), the runtime of applied connections, and throwaway copies for previews.
+ * run store (`runStoreFor`), the rate limiters every process using it shares (`rateLimitersFor`),
+ * the runtime of applied connections, and throwaway copies for previews.
  * `env` is read when a copy is opened (EXPORTCTL_* besides the secret key); default process.env.
  */
 export function runEngineStateFor(
@@ -29,7 +32,9 @@ export function runEngineStateFor(
     runs: store.runs,
     locks: store.locks,
     runStore,
+    rateLimiters: rateLimitersFor(store),
     connection: (name) => connectionRuntime(store, name),
+    sourceWithSecrets: (name, spec) => withStoredSourceSecrets(store.secrets, name, spec),
     scratchCopy: (changes) =>
       scratchCopy(store, changes, options.env ?? process.env, options.clock ?? systemClock),
   };
@@ -73,6 +78,8 @@ async function scratchCopy(
     }
     return {
       ...runEngineStateFor(copy, { env, clock }),
+      // What the plan would store: a source it creates or re-points has no stored URL yet.
+      sourceWithSecrets: (name, spec) => withCurrentSourceSecrets(copy, env, name, spec),
       folder,
       dispose: async () => {
         try {

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RequestPermitStore } from '../constant-contact/request-limiter';
 import { RunEngineError } from '../engine/run-engine-errors';
 import type { RunStore } from '../engine/run-store';
-import { SqliteRunStore } from '../engine/sqlite';
+import { SqliteRunStore, sqliteRunEngineTransfer } from '../engine/sqlite';
 import {
   type Clock,
   copyPostgresState,
@@ -14,6 +15,7 @@ import {
 import { openExportctlState } from './open-exportctl-state';
 import { postgresRunEngine } from './postgres-run-engine';
 import { exportctlPostgresMigrations } from './state-migrations';
+import { composeStateTransfer, type StateTransfer } from './state-transfer';
 
 /** A throwaway copy of a state, for previews: opened, and removed by `dispose`. */
 export interface ScratchState {
@@ -27,6 +29,13 @@ export interface StateBackend<S extends StateStore> {
   runStore(store: S, clock: Clock): RunStore;
   /** A copy of `store` that previews may change; `folder` is a temp folder it may use for files. */
   scratchCopy(store: S, folder: string, env: NodeJS.ProcessEnv, clock: Clock): Promise<ScratchState>;
+  /** The whole state as records, for `exportctl state migrate` to another state of any backend. */
+  transfer(store: S): StateTransfer;
+  /**
+   * Where every process using `store` reserves Constant Contact request permits (see
+   * `rateLimitersFor`); undefined when no other process can use it (an in-memory SQLite state).
+   */
+  requestPermits(store: S): RequestPermitStore | undefined;
 }
 
 /** A key of its own for a copy: its secrets are never read (a dry run makes no request). */
@@ -34,6 +43,7 @@ const scratchKey = Buffer.alloc(32, 7).toString('base64');
 
 const sqliteBackend: StateBackend<SqliteStateStore> = {
   runStore: (store, clock) => new SqliteRunStore(store.sqlite, () => clock.now()),
+  requestPermits: (store) => store.requestPermits,
   async scratchCopy(store, folder, env) {
     await store.sqlite.backup(join(folder, 'state.db'));
     const copy = await openExportctlState(`sqlite:${join(folder, 'state.db')}`, {
@@ -42,10 +52,12 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
     });
     return { store: copy, dispose: () => copy.close() };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, sqliteRunEngineTransfer),
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
   runStore: (store, clock) => postgresRunEngine.runStore(store, () => clock.now()),
+  requestPermits: (store) => store.requestPermits,
   async scratchCopy(store, _folder, _env, clock) {
     const copy = await copyPostgresState(store, {
       migrations: exportctlPostgresMigrations,
@@ -54,6 +66,7 @@ const postgresBackend: StateBackend<PostgresStateStore> = {
     });
     return { store: copy.store, dispose: copy.dispose };
   },
+  transfer: (store) => composeStateTransfer(store.transfer, postgresRunEngine.transfer),
 };
 
 /**
@@ -66,6 +79,11 @@ const stateBackends: Readonly<Record<string, StateBackend<StateStore>>> = {
   sqlite: sqliteBackend as unknown as StateBackend<StateStore>,
   postgres: postgresBackend as unknown as StateBackend<StateStore>,
 };
+
+/** The backend entry of `store`, or undefined for a backend the wiring lacks. */
+export function findStateBackend(store: StateStore): StateBackend<StateStore> | undefined {
+  return stateBackends[store.backend];
+}
 
 /** The backend entry of `store`; throws `state-backend-unsupported` for a backend the wiring lacks. */
 export function stateBackendOf(store: StateStore): StateBackend<StateStore> {

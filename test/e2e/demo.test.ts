@@ -1,15 +1,22 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/exportctl-cli';
+import { startPostgresServer } from '../support/postgres-server';
 import { tempFolder } from '../support/temp-folder';
 
 /** Runs `npm run demo`'s script the way npm does (node scripts/demo.mjs), without a TTY. */
-function runDemo(folder: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'demo.mjs')], {
+function runDemo(
+  folder: string,
+  args: readonly string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'demo.mjs'), ...args], {
     cwd: repoRoot,
     env: {
+      ...extraEnv,
       PATH: process.env.PATH,
       HOME: folder,
       GIT_CONFIG_GLOBAL: '/dev/null',
@@ -83,4 +90,31 @@ describe('npm run demo (scripts/demo.mjs on the quickstart, 1,000 profiles)', ()
     expect(existsSync(join(folder, 'demo', '.exportctl', 'state.db'))).toBe(true);
     expect(existsSync(join(folder, 'demo', '.exportctl', 'runs'))).toBe(false);
   }, 120_000);
+
+  it('runs on a PostgreSQL state with --state postgres://…, and never prints its password', async () => {
+    const server = await startPostgresServer();
+    try {
+      const folder = tempFolder();
+      const url = server.url({ database: await server.createDatabase('demo'), schema: 'demo' });
+      const noKey = await runDemo(folder, ['--state', url]);
+      expect(noKey.code).toBe(1);
+      expect(noKey.output).toContain(
+        'EXPORTCTL_SECRET_KEY=$(openssl rand -base64 32) npm run demo -- --state',
+      );
+      const { code, output } = await runDemo(folder, ['--state', url], {
+        EXPORTCTL_SECRET_KEY: randomBytes(32).toString('base64'),
+      });
+      expect(code, output).toBe(0);
+      expect(output).toContain('to the state postgres://***@127.0.0.1:');
+      const again = output.slice(output.indexOf('\n7. '), output.indexOf('\n8. '));
+      expect(again).toMatch(/vip-newsletter: run \d+ succeeded .*: unchanged, 464 contacts/);
+      expect(again).toMatch(/win-back: run \d+ succeeded .*: unchanged, 149 contacts/);
+      expect(output).toMatch(/ExportDestination\/win-back\s+Ready/);
+      expect(`${noKey.output}${output}`).not.toContain(server.password);
+      // The state is in PostgreSQL: no SQLite file beside the manifests.
+      expect(existsSync(join(folder, 'demo', '.exportctl', 'state.db'))).toBe(false);
+    } finally {
+      await server.dispose();
+    }
+  }, 180_000);
 });

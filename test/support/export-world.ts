@@ -14,6 +14,7 @@ import {
   runExport,
 } from '../../src/engine';
 import { applyPlan, computePlan } from '../../src/reconcile';
+import type { ObservedStatus } from '../../src/resources';
 import { createHandlerContext } from '../../src/resources/live-handler-context';
 import type { SandboxHandle, SandboxOptions } from '../../src/sandbox';
 import type { SqliteStateStore } from '../../src/state';
@@ -39,6 +40,8 @@ export interface WorldDestination {
   readonly maxRemovalPercent?: number;
   readonly schedule?: string;
   readonly names?: boolean;
+  /** More of `dataMatching`, as YAML lines indented under it (e.g. `companyName: Company`). */
+  readonly fields?: readonly string[];
 }
 
 export interface ExportWorld {
@@ -54,6 +57,15 @@ export interface ExportWorld {
   engineState(): RunEngineState;
   /** Writes the manifests (connection to the sandbox, source, destinations, a Refresh) and applies them. */
   apply(destinations?: readonly WorldDestination[], extra?: string): Promise<void>;
+  /**
+   * A plan with drift refresh of the manifests `apply` last wrote (what `exportctl plan` reads), its
+   * observations recorded as apply records them; resolves with them.
+   */
+  refresh(): Promise<readonly { kind: string; name: string; status: ObservedStatus }[]>;
+  /** `apply`, failures allowed: the steps that failed, with their errors. */
+  tryApply(
+    destinations?: readonly WorldDestination[],
+  ): Promise<readonly { id: string; code: string | undefined; message: string | undefined }[]>;
   /** Runs an export through the library API with fast test tuning. */
   run(destination: string, options?: Partial<RunExportOptions>): Promise<ExportRunResult>;
   /** The emails (lowercased, sorted) on a sandbox list. */
@@ -95,6 +107,8 @@ export async function exportWorld(
     sourceEncoding?: string;
     /** Where the engine's durable state lives; default: the SQLite state's own tables. */
     runStore?: RunStoreBackend;
+    /** The ProfileSource manifest (named `profiles`); default: a csv source of the copied files. */
+    sourceYaml?: string;
   } = {},
 ): Promise<ExportWorld> {
   const sandbox = await testSandbox(options.sandbox);
@@ -111,12 +125,30 @@ export async function exportWorld(
   };
   const tuning = fastTuning();
 
-  const apply = async (destinations: readonly WorldDestination[] = [{ name: 'vip' }], extra = '') => {
+  const refresh = async () => {
+    const loaded = loadManifests([folder], { cwd: folder, skipRoleChecks: true });
+    const context = createHandlerContext({ store, owner: 'exportctl', env });
+    const computed = await computePlan(
+      {
+        manifests: loaded.manifests,
+        mode: 'apply',
+        prune: true,
+        refresh: true,
+        actor: undefined,
+        cwd: folder,
+      },
+      context,
+    );
+    await applyPlan([], computed.observations, context);
+    return computed.observations;
+  };
+  const applyResults = async (destinations: readonly WorldDestination[], extra: string) => {
     writeFileSync(
       join(folder, 'exportctl.yaml'),
       [
         connectionYaml(sandbox, options.requestsPerSecond ?? 100),
-        sourceYaml + (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
+        (options.sourceYaml ?? sourceYaml) +
+          (options.sourceEncoding === undefined ? '' : `  encoding: ${options.sourceEncoding}\n`),
         ...destinations.map(destinationYaml),
         extra,
       ]
@@ -138,9 +170,17 @@ export async function exportWorld(
       context,
     );
     expect(computed.problems).toEqual([]);
-    const results = await applyPlan(computed.steps, computed.observations, context);
-    expect(results.filter((result) => result.outcome === 'failed')).toEqual([]);
+    return applyPlan(computed.steps, computed.observations, context);
   };
+  const apply = async (destinations: readonly WorldDestination[] = [{ name: 'vip' }], extra = '') => {
+    const results = await applyResults(destinations, extra);
+    const failed = results.filter((result) => result.outcome === 'failed');
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+  };
+  const tryApply = async (destinations: readonly WorldDestination[] = [{ name: 'vip' }]) =>
+    (await applyResults(destinations, '')).flatMap((result) =>
+      result.outcome === 'failed' ? [{ id: result.id, code: result.code, message: result.message }] : [],
+    );
 
   return {
     folder,
@@ -151,6 +191,8 @@ export async function exportWorld(
     env,
     engineState,
     apply,
+    refresh,
+    tryApply,
     run: (destination, runOptions = {}) =>
       runExport({
         store: engineState(),
@@ -216,7 +258,7 @@ spec:
   listId: ${destination.listId ?? vipListId}
   dataMatching:
     email: EmailAddress
-${destination.names === false ? '' : '    firstName: FirstName\n    lastName: LastName\n'}  segments: ${JSON.stringify(destination.segments ?? ['VIP'])}
+${destination.names === false ? '' : '    firstName: FirstName\n    lastName: LastName\n'}${(destination.fields ?? []).map((line) => `    ${line}\n`).join('')}  segments: ${JSON.stringify(destination.segments ?? ['VIP'])}
   schedule: ${JSON.stringify(destination.schedule ?? 'manual')}
   removal: ${destination.removal ?? 'keep'}
   maxRemovalPercent: ${destination.maxRemovalPercent ?? 10}

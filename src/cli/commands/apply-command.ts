@@ -74,6 +74,8 @@ export async function applySavedPlanCommand(
   const { readSavedPlan, replaySavedPlan } = require('../../reconcile') as typeof import('../../reconcile');
   const { createHandlerContext } =
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
+  const { rateLimitersFor } =
+    require('../../wiring/state-rate-limiters') as typeof import('../../wiring/state-rate-limiters');
   const { printProblems } = require('../reconcile-session') as typeof import('../reconcile-session');
   const { openStateSession } = require('../state-session') as typeof import('../state-session');
   const saved = readSavedPlan(resolve(context.cwd, file));
@@ -83,7 +85,12 @@ export async function applySavedPlanCommand(
     const replayed = await replaySavedPlan(
       saved,
       { file, actor, cwd: context.cwd },
-      createHandlerContext({ store: session.store, owner: 'exportctl', env: context.env }),
+      createHandlerContext({
+        store: session.store,
+        owner: 'exportctl',
+        env: context.env,
+        rateLimiters: rateLimitersFor(session.store),
+      }),
     );
     if (hasErrors(replayed.problems)) {
       printProblems(replayed.problems, globals, context);
@@ -159,6 +166,8 @@ async function performPlan(
     require('../../reconcile') as typeof import('../../reconcile');
   const { createHandlerContext } =
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
+  const { rateLimitersFor } =
+    require('../../wiring/state-rate-limiters') as typeof import('../../wiring/state-rate-limiters');
   const json = globals.output === 'json';
   const say = (line = '') => {
     if (!json) writeLine(context.stdout, line);
@@ -169,6 +178,7 @@ async function performPlan(
     owner: 'exportctl',
     env: context.env,
     requests: requestSettings(options.flags.requestTimeout, context),
+    rateLimiters: rateLimitersFor(session.store),
   });
   if (computed.plan.refreshErrors.length > 0) {
     await applyPlan([], computed.observations, handlerContext);

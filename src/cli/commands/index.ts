@@ -5,6 +5,7 @@ import { registerPlanCommand } from './plan-command';
 import { registerRunCommand } from './run-command';
 import { registerRunsCommand } from './runs-command';
 import { registerSandboxCommand } from './sandbox-command';
+import { registerStateCommand } from './state-command';
 import { registerStatusCommand } from './status-command';
 import { registerValidateCommand } from './validate-command';
 import { registerWatchCommand } from './watch-command';
@@ -18,6 +19,7 @@ export const commands: readonly RegisterCommand[] = [
   registerRunsCommand,
   registerStatusCommand,
   registerConnectionCommand,
+  registerStateCommand,
   registerWatchCommand,
   registerSandboxCommand,
 ];

@@ -114,6 +114,8 @@ async function savePlan(
   const { createSavedPlan, writeSavedPlan } = require('../../reconcile') as typeof import('../../reconcile');
   const { createHandlerContext } =
     require('../../resources/live-handler-context') as typeof import('../../resources/live-handler-context');
+  const { rateLimitersFor } =
+    require('../../wiring/state-rate-limiters') as typeof import('../../wiring/state-rate-limiters');
   const file = flags.out as string;
   const saved = await createSavedPlan(
     {
@@ -126,7 +128,12 @@ async function savePlan(
       computed: started.computed,
       serial: started.serial,
     },
-    createHandlerContext({ store: started.session.store, owner: 'exportctl', env: context.env }),
+    createHandlerContext({
+      store: started.session.store,
+      owner: 'exportctl',
+      env: context.env,
+      rateLimiters: rateLimitersFor(started.session.store),
+    }),
   );
   writeSavedPlan(resolve(context.cwd, file), saved);
   return file;

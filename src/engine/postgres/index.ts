@@ -1,2 +1,3 @@
+export * from './postgres-run-engine-transfer';
 export * from './postgres-run-store';
 export * from './run-engine-postgres-migrations';

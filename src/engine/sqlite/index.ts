@@ -1,2 +1,3 @@
 export * from './run-engine-sqlite-migrations';
+export * from './sqlite-run-engine-transfer';
 export * from './sqlite-run-store';

@@ -1,7 +1,9 @@
 import type { ProfileSourceSpec } from '../../config';
-import type { SourceAdapter, SourcePart, SourceType } from '../source-adapter';
+import type { SourceAdapter, SourceChangeWatch, SourcePart, SourceType } from '../source-adapter';
+import type { SourceError } from '../source-error';
 import { csvSource } from './csv-source';
 import { jsonlSource } from './jsonl-source';
+import { postgresSource } from './postgres-source';
 import { sqliteSource } from './sqlite-source';
 
 /**
@@ -13,6 +15,7 @@ export const sourceAdapters = {
   csv: csvSource,
   jsonl: jsonlSource,
   sqlite: sqliteSource,
+  postgres: postgresSource,
 } as const satisfies { readonly [Type in SourceType]: SourceAdapter<{ readonly type: Type }> };
 
 type PartOf<Adapter> = Adapter extends SourceAdapter<infer Part> ? Part : never;
@@ -63,6 +66,23 @@ export function sourceWatchPaths(spec: ProfileSourceSpec): readonly string[] {
  */
 export function sourceOriginFile(spec: ProfileSourceSpec): string | undefined {
   return sourceAdapterFor(spec).originFile(spec);
+}
+
+/** Watches `spec`'s data by its own means, if it asks for that (see `SourceAdapter.watchChanges`). */
+export function watchSourceChanges(
+  spec: ProfileSourceSpec,
+  onChange: (what: string) => void,
+  onError: (error: SourceError) => void,
+): SourceChangeWatch | undefined {
+  return sourceAdapterFor(spec).watchChanges?.(spec, onChange, onError);
+}
+
+/**
+ * What a run records of where the data of `spec` came from when it is no file in a Git working
+ * tree (see `SourceAdapter.originIdentity`): undefined for file sources.
+ */
+export function sourceOriginIdentity(spec: ProfileSourceSpec): string | undefined {
+  return sourceAdapterFor(spec).originIdentity?.(spec);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ProfileSourceSpec } from '../../config';
 import type { SourceAdapter } from '../source-adapter';
 import { sqliteContentFingerprint } from '../sqlite-fingerprint';
 import { openSqliteRelation, readSqliteRowBatches } from '../sqlite-rows';
@@ -18,11 +19,12 @@ export const sqliteSource: SourceAdapter<SqlitePart> = {
   type: 'sqlite',
 
   mapPaths(spec, map) {
-    return { ...spec, ...(spec.database === undefined ? {} : { database: map(spec.database, 'database') }) };
+    const database = databaseFile(spec);
+    return { ...spec, ...(database === undefined ? {} : { database: map(database, 'database') }) };
   },
 
   resolve(spec, baseDir) {
-    const database = resolve(baseDir, spec.database ?? '');
+    const database = resolve(baseDir, databaseFile(spec) ?? '');
     return {
       profiles: { type: 'sqlite', database, relation: spec.profiles },
       segmentMembership: { type: 'sqlite', database, relation: spec.segmentMembership },
@@ -48,9 +50,17 @@ export const sqliteSource: SourceAdapter<SqlitePart> = {
   readRowBatches: (part, fields) => readSqliteRowBatches(part.database, part.relation, fields),
 
   // A write to a database in WAL mode lands in its -wal file first.
-  watchPaths: (spec) => (spec.database ? [spec.database, `${spec.database}-wal`] : []),
+  watchPaths: (spec) => {
+    const database = databaseFile(spec);
+    return database ? [database, `${database}-wal`] : [];
+  },
 
-  originFile: (spec) => spec.database,
+  originFile: databaseFile,
 
   fingerprint: (parts) => sqliteContentFingerprint([parts.profiles, parts.segmentMembership]),
 };
+
+/** The sqlite database file of `spec` (the schema allows only a path for this type). */
+function databaseFile(spec: ProfileSourceSpec): string | undefined {
+  return typeof spec.database === 'string' ? spec.database : undefined;
+}

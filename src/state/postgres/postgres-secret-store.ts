@@ -1,5 +1,5 @@
 import { secretAad } from '../secret-aad';
-import type { ConnectionSecretName, PutSecretResult, SecretStore, StoredSecretInfo } from '../secret-store';
+import type { PutSecretResult, SecretName, SecretStore, StoredSecretInfo } from '../secret-store';
 import type { PostgresEncryption } from './postgres-encryption';
 import type { PostgresStateContext } from './postgres-state-context';
 import { bumpStateSerial } from './postgres-state-serial';
@@ -15,7 +15,7 @@ export class PostgresSecretStore implements SecretStore {
     return (await this.encryption.load()).fingerprint(value);
   }
 
-  async put(connection: string, name: ConnectionSecretName, value: string): Promise<PutSecretResult> {
+  async put(connection: string, name: SecretName, value: string): Promise<PutSecretResult> {
     const cipher = await this.encryption.load();
     const fingerprint = cipher.fingerprint(value);
     return this.context.transaction(async (client): Promise<PutSecretResult> => {
@@ -43,7 +43,7 @@ export class PostgresSecretStore implements SecretStore {
     });
   }
 
-  async get(connection: string, name: ConnectionSecretName): Promise<string | undefined> {
+  async get(connection: string, name: SecretName): Promise<string | undefined> {
     const { rows } = await this.context.query<{ ciphertext: Buffer }>(
       'SELECT ciphertext FROM connection_secrets WHERE connection = $1 AND name = $2',
       [connection, name],
@@ -57,7 +57,7 @@ export class PostgresSecretStore implements SecretStore {
   async describe(connection: string): Promise<StoredSecretInfo[]> {
     const { rows } = await this.context.query<{
       connection: string;
-      name: ConnectionSecretName;
+      name: SecretName;
       fingerprint: string;
       updated_at: string;
     }>(
@@ -73,7 +73,7 @@ export class PostgresSecretStore implements SecretStore {
     }));
   }
 
-  async delete(connection: string, name?: ConnectionSecretName): Promise<number> {
+  async delete(connection: string, name?: SecretName): Promise<number> {
     return this.context.transaction(async (client) => {
       const { rowCount } = await client.query(
         'DELETE FROM connection_secrets WHERE connection = $1 AND ($2::text IS NULL OR name = $2)',

@@ -1,5 +1,7 @@
 import { controlPlanePostgresMigrations } from './control-plane-postgres-migrations';
 import type { PostgresMigration } from './postgres-migrations';
+import { requestPermitWindowsMigration } from './postgres-request-permits';
+import { sourceSecretsPostgresMigration } from './source-secrets-postgres-migration';
 
 /**
  * The migrations of the modules that own tables in the PostgreSQL state besides the control plane,
@@ -10,13 +12,22 @@ export interface PostgresStateModuleMigrations {
   readonly runEngine: readonly PostgresMigration[];
 }
 
+/** The run engine's migrations that come before the request permits' table: versions 2 and 3. */
+const runEngineMigrationsBeforePermits = 2;
+
 /**
  * Every migration of the PostgreSQL state, in the one order they run: the control plane's, then the
- * run engine's (whose tables refer to `resources`). As with `sqliteStateMigrations`, released
- * versions never move: later steps of either module go at the END.
+ * run engine's (whose tables refer to `resources`), then later steps of either. As with
+ * `sqliteStateMigrations`, released versions never move: later steps of either module go at the END.
  */
 export function postgresStateMigrations(
   modules: PostgresStateModuleMigrations,
 ): readonly PostgresMigration[] {
-  return [...controlPlanePostgresMigrations, ...modules.runEngine];
+  return [
+    ...controlPlanePostgresMigrations,
+    ...modules.runEngine.slice(0, runEngineMigrationsBeforePermits),
+    requestPermitWindowsMigration,
+    ...modules.runEngine.slice(runEngineMigrationsBeforePermits),
+    sourceSecretsPostgresMigration,
+  ];
 }

@@ -6,11 +6,13 @@ import type { StateStore } from '../state-store';
 import { PostgresConnectionTokens } from './postgres-connection-tokens';
 import { PostgresEncryption } from './postgres-encryption';
 import { type PostgresLockOptions, PostgresLockStore } from './postgres-lock-store';
+import { PostgresRequestPermits } from './postgres-request-permits';
 import { PostgresResourceStore } from './postgres-resource-store';
 import { PostgresRunHistory } from './postgres-run-history';
 import { PostgresSecretStore } from './postgres-secret-store';
 import type { PostgresStateContext } from './postgres-state-context';
 import { readStateSerial } from './postgres-state-serial';
+import { PostgresStateTransfer } from './postgres-state-transfer';
 import type { PostgresLocation } from './postgres-state-url';
 
 export interface PostgresStateStoreParts {
@@ -34,6 +36,10 @@ export class PostgresStateStore implements StateStore {
   readonly tokens: PostgresConnectionTokens;
   readonly locks: PostgresLockStore;
   readonly runs: PostgresRunHistory;
+  /** The control plane's half of `exportctl state migrate` (see {@link PostgresStateTransfer}). */
+  readonly transfer: PostgresStateTransfer;
+  /** Where Constant Contact request permits are reserved by every process using this state. */
+  readonly requestPermits: PostgresRequestPermits;
   private readonly context: PostgresStateContext;
 
   constructor(parts: PostgresStateStoreParts) {
@@ -45,6 +51,8 @@ export class PostgresStateStore implements StateStore {
     this.locks = new PostgresLockStore(parts.context, parts.locks);
     this.tokens = new PostgresConnectionTokens(parts.context, encryption, this.locks, parts.tokenLocks);
     this.runs = new PostgresRunHistory(parts.context);
+    this.transfer = new PostgresStateTransfer(parts.context, encryption);
+    this.requestPermits = new PostgresRequestPermits(parts.context);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { secretAad } from '../secret-aad';
-import type { ConnectionSecretName, PutSecretResult, SecretStore, StoredSecretInfo } from '../secret-store';
+import type { PutSecretResult, SecretName, SecretStore, StoredSecretInfo } from '../secret-store';
 import type { SqliteEncryption } from './sqlite-encryption';
 import type { SqliteStateContext } from './sqlite-state-context';
 import { bumpStateSerial } from './sqlite-state-serial';
@@ -20,7 +20,7 @@ export class SqliteSecretStore implements SecretStore {
     return this.encryption.load().fingerprint(value);
   }
 
-  async put(connection: string, name: ConnectionSecretName, value: string): Promise<PutSecretResult> {
+  async put(connection: string, name: SecretName, value: string): Promise<PutSecretResult> {
     const cipher = this.encryption.load();
     const fingerprint = cipher.fingerprint(value);
     const db = this.context.database();
@@ -49,7 +49,7 @@ export class SqliteSecretStore implements SecretStore {
       .immediate();
   }
 
-  async get(connection: string, name: ConnectionSecretName): Promise<string | undefined> {
+  async get(connection: string, name: SecretName): Promise<string | undefined> {
     const row = this.context
       .database()
       .prepare('SELECT ciphertext, fingerprint FROM connection_secrets WHERE connection = ? AND name = ?')
@@ -68,7 +68,7 @@ export class SqliteSecretStore implements SecretStore {
       .all(connection) as StoredSecretInfo[];
   }
 
-  async delete(connection: string, name?: ConnectionSecretName): Promise<number> {
+  async delete(connection: string, name?: SecretName): Promise<number> {
     const db = this.context.database();
     return db
       .transaction(() => {

@@ -4,11 +4,13 @@ import { SqliteConnectionTokens, type TokenLockOptions } from './sqlite-connecti
 import { type SecretKeySource, SqliteEncryption } from './sqlite-encryption';
 import { type SqliteLockOptions, SqliteLockStore } from './sqlite-lock-store';
 import type { SqliteDatabase } from './sqlite-migrations';
+import { requestPermitsPath, SqliteRequestPermits } from './sqlite-request-permits';
 import { SqliteResourceStore } from './sqlite-resource-store';
 import { SqliteRunHistory } from './sqlite-run-history';
 import { SqliteSecretStore } from './sqlite-secret-store';
 import type { SqliteStateContext } from './sqlite-state-context';
 import { readStateSerial } from './sqlite-state-serial';
+import { SqliteStateTransfer } from './sqlite-state-transfer';
 
 export interface SqliteStateStoreParts {
   readonly context: SqliteStateContext;
@@ -31,6 +33,13 @@ export class SqliteStateStore implements StateStore {
   readonly tokens: SqliteConnectionTokens;
   readonly locks: SqliteLockStore;
   readonly runs: SqliteRunHistory;
+  /** The control plane's half of `exportctl state migrate` (see {@link SqliteStateTransfer}). */
+  readonly transfer: SqliteStateTransfer;
+  /**
+   * Where Constant Contact request permits are reserved by every process using this state (a side
+   * file, `<state>-rate-limits`); undefined for an in-memory state, which no other process sees.
+   */
+  readonly requestPermits: SqliteRequestPermits | undefined;
   private readonly context: SqliteStateContext;
 
   constructor(parts: SqliteStateStoreParts) {
@@ -42,6 +51,9 @@ export class SqliteStateStore implements StateStore {
     this.locks = new SqliteLockStore(parts.context, parts.locks);
     this.tokens = new SqliteConnectionTokens(parts.context, encryption, this.locks, parts.tokenLocks);
     this.runs = new SqliteRunHistory(parts.context);
+    this.transfer = new SqliteStateTransfer(parts.context, encryption);
+    const db = parts.context.database();
+    this.requestPermits = db.memory ? undefined : new SqliteRequestPermits(requestPermitsPath(db.name));
   }
 
   /**
@@ -62,6 +74,7 @@ export class SqliteStateStore implements StateStore {
   async close(): Promise<void> {
     if (!this.context.isOpen) return;
     this.locks.releaseAll();
+    this.requestPermits?.close();
     this.context.close();
   }
 }

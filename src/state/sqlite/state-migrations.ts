@@ -1,5 +1,6 @@
 import { controlPlaneMigrations } from './control-plane-migrations';
 import { ownerStackMigration } from './owner-stack-migration';
+import { sourceSecretsMigration } from './source-secrets-migration';
 import type { SqliteMigration } from './sqlite-migrations';
 import { stateSerialMigration } from './state-serial-migration';
 
@@ -33,5 +34,6 @@ export function sqliteStateMigrations(modules: SqliteStateModuleMigrations): rea
     stateSerialMigration,
     ownerStackMigration,
     ...modules.runEngine.slice(runEngineMigrationsBeforeSerial),
+    sourceSecretsMigration,
   ];
 }

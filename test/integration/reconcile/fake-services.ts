@@ -2,6 +2,7 @@ import { ExportctlError } from '../../../src/errors';
 import type {
   ConnectionRuntime,
   ConstantContactAccess,
+  CustomFieldFacts,
   ListFacts,
   SourceInspector,
 } from '../../../src/resources';
@@ -27,6 +28,15 @@ export class FakeConstantContact implements ConstantContactAccess {
         },
       );
     }
+  }
+
+  /** The account's custom fields (every connection sees the same ones). */
+  readonly customFieldList: CustomFieldFacts[] = [];
+
+  async customFields(connection: ConnectionRuntime): Promise<readonly CustomFieldFacts[]> {
+    this.calls.push(`customFields ${connection.name}`);
+    await this.verifyAccess(connection);
+    return this.customFieldList;
   }
 
   async getList(connection: ConnectionRuntime, listId: string): Promise<ListFacts | undefined> {

@@ -71,6 +71,7 @@ describe('opening a SQLite state', () => {
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: clock.now() },
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: clock.now() },
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: clock.now() },
+      { version: 10, id: 'control-plane-4-source-secrets', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -152,6 +153,7 @@ describe('opening a SQLite state', () => {
       { version: 7, id: 'control-plane-3-owner-stack', appliedAt: 1000 },
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: 1000 },
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: 1000 },
+      { version: 10, id: 'control-plane-4-source-secrets', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
@@ -191,6 +193,7 @@ describe('opening a SQLite state', () => {
       'control-plane-3-owner-stack',
       'run-engine-5-compact-snapshots',
       'run-engine-6-row-issues',
+      'control-plane-4-source-secrets',
       'test-module-1-snapshots',
     ]);
     await store.close();

@@ -14,7 +14,10 @@ function countingRows() {
   const opens: Record<string, number> = {};
   const rows: SourceRowProvider = {
     rowBatches: (part, fields, options) => {
-      const name = part.type === 'sqlite' ? part.relation : (part.file.split('/').at(-1) ?? '');
+      const name =
+        part.type === 'sqlite' || part.type === 'postgres'
+          ? part.relation
+          : (part.file.split('/').at(-1) ?? '');
       opens[name] = (opens[name] ?? 0) + 1;
       return ownSourceRowsProvider.rowBatches(part, fields, options);
     },

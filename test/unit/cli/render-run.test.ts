@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderRunSummary } from '../../../src/cli/render-run';
-import { type ExportRunResult, newRunRecord, runRecordJson } from '../../../src/engine';
+import { renderDataPlan, renderRunSummary } from '../../../src/cli/render-run';
+import { type ExportRunResult, emptyDataPlan, newRunRecord, runRecordJson } from '../../../src/engine';
 import type { RunRecord } from '../../../src/state';
 import { recordedDestination as destination } from '../../support/run-records';
 
@@ -85,5 +85,31 @@ describe('renderRunSummary', () => {
       '  (the source, the specs, the snapshot and the list count are as the last run that succeeded left them; --full sends everything anyway)',
       '  API: 1 request (0 writes, 0 failed and retried or reported, 0 throttled)',
     ]);
+  });
+});
+
+describe('renderDataPlan: a changed mapping', () => {
+  const planned = (fieldChanges: { added: string[]; removed: string[] } | null) => {
+    const start = newRunRecord(destination, { dryRun: true, full: false });
+    return {
+      ...start,
+      plan: {
+        ...emptyDataPlan({ full: false, requestsPerSecond: 4, requests: 1 }),
+        contacts: 970_000,
+        updates: 970_000,
+        toImport: 970_000,
+        fieldChanges,
+      },
+    };
+  };
+
+  it('says why every contact is an update: the new mapped field, and the fields no longer sent', () => {
+    expect(renderDataPlan('vip', planned({ added: ['company_name'], removed: [] }))[2]).toBe(
+      '  ~ 970,000 to update: new mapped field company_name',
+    );
+    expect(renderDataPlan('vip', planned({ added: ['job_title', 'cf:Tier'], removed: ['city'] }))[2]).toBe(
+      '  ~ 970,000 to update: new mapped fields job_title, cf:Tier; no longer sent: city (the values already in Constant Contact stay)',
+    );
+    expect(renderDataPlan('vip', planned(null))[2]).toBe('  ~ 970,000 to update');
   });
 });

@@ -181,9 +181,32 @@ export const badManifestCases: readonly BadManifestCase[] = [
   {
     name: 'unknown field in dataMatching',
     files: {
-      'case.yaml': dest(withLine(destinationSpec, 'email', '  email: EmailAddress\n    phone: Phone')),
+      // SMS numbers are out of scope (they need consent evidence per contact): not a mapped field.
+      'case.yaml': dest(withLine(destinationSpec, 'email', '  email: EmailAddress\n    smsNumber: Phone')),
     },
     expect: [['unknown-field', 'case.yaml', 11, 5]],
+  },
+  {
+    name: 'more than 25 custom fields',
+    files: {
+      'case.yaml': dest(
+        withLine(
+          destinationSpec,
+          'email',
+          `  email: EmailAddress\n    customFields:\n${Array.from({ length: 26 }, (_, index) => `      F${index}: c${index}`).join('\n')}`,
+        ),
+      ),
+    },
+    expect: [['invalid-value', 'case.yaml', 12, 7]],
+  },
+  {
+    name: 'a birthday month without its day',
+    files: {
+      'case.yaml': dest(
+        withLine(destinationSpec, 'email', '  email: EmailAddress\n    birthdayMonth: BMonth'),
+      ),
+    },
+    expect: [['invalid-value', 'case.yaml', 10, 5]],
   },
   {
     name: 'unknown field in auth',
@@ -206,6 +229,46 @@ export const badManifestCases: readonly BadManifestCase[] = [
     name: 'database on a csv source',
     files: { 'case.yaml': manifest('ProfileSource', 'crm', [...sourceSpec, 'database: x.db']) },
     expect: [['unknown-field', 'case.yaml', 10, 3]],
+  },
+  {
+    // The URL may hold a password: a postgres database is a reference, and the value is not echoed.
+    name: 'postgres source with its URL written in the manifest',
+    files: {
+      'case.yaml': manifest('ProfileSource', 'crm', [
+        ...withLine(sourceSpec, 'type', 'type: postgres'),
+        'database: postgres://crm:Hunter2-pg-secret@db.example.com/crm',
+      ]),
+    },
+    expect: [['unknown-field', 'case.yaml', 10, 3]],
+    mustNotPrint: 'Hunter2-pg-secret',
+  },
+  {
+    name: 'sqlite source with a secret reference as its database',
+    files: {
+      'case.yaml': manifest('ProfileSource', 'crm', [
+        ...withLine(sourceSpec, 'type', 'type: sqlite'),
+        'database: { env: CRM_DB }',
+      ]),
+    },
+    expect: [['unknown-field', 'case.yaml', 10, 3]],
+  },
+  {
+    name: 'changeDetection on a csv source',
+    files: {
+      'case.yaml': manifest('ProfileSource', 'crm', [...sourceSpec, 'changeDetection: { listen: crm }']),
+    },
+    expect: [['unknown-field', 'case.yaml', 10, 3]],
+  },
+  {
+    name: 'changeDetection with both a query and a channel',
+    files: {
+      'case.yaml': manifest('ProfileSource', 'crm', [
+        ...withLine(sourceSpec, 'type', 'type: postgres'),
+        'database: { env: CRM_DB }',
+        'changeDetection: { query: "select 1", listen: crm }',
+      ]),
+    },
+    expect: [['unknown-field', 'case.yaml', 11, 3]],
   },
   // --- required fields
   {
@@ -291,9 +354,14 @@ export const badManifestCases: readonly BadManifestCase[] = [
     expect: [['invalid-value', 'case.yaml', 13, 13]],
   },
   {
-    name: 'postgres source (not supported yet)',
-    files: { 'case.yaml': manifest('ProfileSource', 'crm', withLine(sourceSpec, 'type', 'type: postgres')) },
+    name: 'source of a type no adapter reads',
+    files: { 'case.yaml': manifest('ProfileSource', 'crm', withLine(sourceSpec, 'type', 'type: mysql')) },
     expect: [['invalid-value', 'case.yaml', 6, 9]],
+  },
+  {
+    name: 'postgres source without database',
+    files: { 'case.yaml': manifest('ProfileSource', 'crm', withLine(sourceSpec, 'type', 'type: postgres')) },
+    expect: [['missing-field', 'case.yaml', 5, 1]],
   },
   {
     name: 'maxRemovalPercent over 100',

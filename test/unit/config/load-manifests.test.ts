@@ -33,8 +33,8 @@ const sharedConnection = manifest('Connection', 'cc', [
 ]);
 
 describe('loadManifests', () => {
-  it('loads both examples without errors', () => {
-    for (const example of ['quickstart', 'gitops']) {
+  it('loads every example without errors', () => {
+    for (const example of ['quickstart', 'gitops', 'postgres']) {
       const result = loadManifests([join(root, 'config-examples', example)], {
         cwd: root,
         actor: 'ops@example.com',

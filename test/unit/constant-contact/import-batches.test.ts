@@ -25,6 +25,14 @@ const contact: fc.Arbitrary<ImportContact> = fc.record(
     email: fc.oneof(fc.emailAddress(), fc.string({ unit: 'binary', maxLength: 60 })),
     first_name: name,
     last_name: name,
+    // Wide contacts: standard and custom fields, numbers (birthday) and unsent (undefined) ones.
+    fields: fc.uniqueArray(
+      fc.tuple(
+        fc.constantFrom('company_name', 'birthday_month', 'home_street', 'cf:Tier', 'cf:Lieblings"farbe'),
+        fc.oneof(name, fc.integer({ min: 1, max: 31 }), fc.constant(undefined)),
+      ),
+      { maxLength: 6, selector: ([field]) => field },
+    ),
   },
   { requiredKeys: ['email'] },
 );
@@ -50,9 +58,13 @@ describe('cutImportBatches', () => {
             next += batch.contacts.length;
           }
           // Every contact once, in order, exactly as sent (only CC's fields).
-          expect(batches.flatMap((batch) => batch.contacts)).toEqual(
-            importBody(contacts, listIds).import_data,
-          );
+          expect(
+            importBody(
+              batches.flatMap((batch) => batch.contacts),
+              listIds,
+            ).import_data,
+          ).toEqual(importBody(contacts, listIds).import_data);
+          expect(batches.flatMap((batch) => batch.contacts)).toEqual(contacts);
           // Greedy: a batch was cut only because the next contact would break a bound.
           for (let index = 0; index + 1 < batches.length; index++) {
             const batch = batches[index] as (typeof batches)[number];

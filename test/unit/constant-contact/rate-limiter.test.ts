@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   QuotaExceededError,
   RateLimiterRegistry,
+  type RequestLimiter,
   SlidingWindowRateLimiter,
 } from '../../../src/constant-contact';
 import { ScheduledClock } from '../../support/scheduled-clock';
@@ -19,11 +20,7 @@ function busiestWindow(times: readonly number[], windowMs: number): number {
 }
 
 /** Grant times of `count` concurrent requests that are over as soon as they are sent. */
-async function grantTimes(
-  limiter: SlidingWindowRateLimiter,
-  clock: ScheduledClock,
-  count: number,
-): Promise<number[]> {
+async function grantTimes(limiter: RequestLimiter, clock: ScheduledClock, count: number): Promise<number[]> {
   const times: number[] = [];
   await Promise.all(
     Array.from({ length: count }, () =>

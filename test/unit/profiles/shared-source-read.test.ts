@@ -25,7 +25,11 @@ function countingRows() {
   const opens: string[] = [];
   const rows: SourceRowProvider = {
     rowBatches: (part, fields, options) => {
-      opens.push(part.type === 'sqlite' ? part.relation : part.file.replace(`${baseDir}/`, ''));
+      opens.push(
+        part.type === 'sqlite' || part.type === 'postgres'
+          ? part.relation
+          : part.file.replace(`${baseDir}/`, ''),
+      );
       return ownSourceRowsProvider.rowBatches(part, fields, options);
     },
   };

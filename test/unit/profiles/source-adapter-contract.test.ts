@@ -99,7 +99,14 @@ function sqliteWrite(folder: string, sql: string): void {
   db.close();
 }
 
-const fixtures: Record<SourceType, SourceFixture> = {
+/**
+ * The types whose data is in files, which this suite builds in temp folders. postgres (a server,
+ * no files) passes the same data cases against a real server in
+ * test/integration/profiles/postgres-source.test.ts.
+ */
+type FileSourceType = Exclude<SourceType, 'postgres'>;
+
+const fixtures: Record<FileSourceType, SourceFixture> = {
   csv: fileFixture('csv'),
   jsonl: fileFixture('jsonl'),
   sqlite: sqliteFixture,
@@ -114,12 +121,12 @@ const schemaTypes = (
 describe('the source adapter registry', () => {
   it('has one adapter per type of the schema, and the contract a fixture for each', () => {
     expect(Object.keys(sourceAdapters).sort()).toEqual([...schemaTypes].sort());
-    expect(Object.keys(fixtures).sort()).toEqual([...schemaTypes].sort());
+    expect(Object.keys(fixtures).sort()).toEqual(schemaTypes.filter((type) => type !== 'postgres').sort());
     for (const type of schemaTypes) expect(sourceAdapterFor({ type: type as SourceType }).type).toBe(type);
   });
 
   it('refuses a type no adapter reads, rather than reading it as another', () => {
-    expect(() => sourceAdapterFor({ type: 'postgres' as SourceType })).toThrow(/no profile source adapter/);
+    expect(() => sourceAdapterFor({ type: 'mysql' as SourceType })).toThrow(/no profile source adapter/);
     expect(() => sourceAdapterFor({ type: 'toString' as SourceType })).toThrow(/no profile source adapter/);
   });
 });
@@ -149,7 +156,7 @@ const expectedMembership = [
   ['C1', 'Newsletter'],
 ];
 
-describe.each(schemaTypes as SourceType[])('source adapter contract: %s', (type) => {
+describe.each(Object.keys(fixtures) as FileSourceType[])('source adapter contract: %s', (type) => {
   const fixture = fixtures[type];
   const adapter = sourceAdapterFor({ type });
   const written = () => {
