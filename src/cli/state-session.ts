@@ -1,9 +1,15 @@
-import type { LockHandle, StateStore } from '../state';
+import { throttledNotices } from '../net';
+import { type LockHandle, lockCheck, type StateStore } from '../state';
 import { openExportctlState } from '../wiring/open-exportctl-state';
-import type { CliContext, GlobalOptions } from './cli-context';
+import { type CliContext, type GlobalOptions, writeLine } from './cli-context';
 
 export interface StateSession {
   readonly store: StateStore;
+  /**
+   * Throws `lock-lost` when the session's lock (if taken) is no longer held by this process; checked
+   * at most once a second (see `lockCheck`).
+   */
+  assertLockHeld(): Promise<void>;
   /** Releases the lock (if taken) and closes the store; safe to call twice. */
   close(): Promise<void>;
 }
@@ -23,6 +29,7 @@ export async function openStateSession(
     cwd: context.cwd,
     env: context.env,
     ...(actor ? { actor } : {}),
+    onConnectionFault: throttledNotices((line) => writeLine(context.stderr, `warning: ${line}`)),
   });
   let handle: LockHandle | undefined;
   try {
@@ -38,8 +45,10 @@ export async function openStateSession(
     throw error;
   }
   let closed = false;
+  const check = handle === undefined ? async () => {} : lockCheck(handle);
   return {
     store,
+    assertLockHeld: check,
     async close() {
       if (closed) return;
       closed = true;

@@ -681,6 +681,11 @@ class RunContext {
     if (error instanceof QuotaExceededError && planned) {
       return this.paused(session, 'quota', error, resumed);
     }
+    // The state went away for longer than its retries: the checkpoint is as the last committed
+    // write left it, so the run pauses (if the state takes that) instead of ending and folding.
+    if (error instanceof ExportctlError && error.code === 'state-connection-lost' && planned) {
+      return this.paused(session, 'state-unreachable', error, resumed);
+    }
     const failure = this.failure(session, error);
     return this.finishWith(session, endStatus(failure), failure, resumed);
   }
@@ -719,18 +724,19 @@ class RunContext {
 
   private async paused(
     session: ExportRunSession,
-    reason: 'quota' | 'stopped',
-    error: QuotaExceededError | undefined,
+    reason: 'quota' | 'stopped' | 'state-unreachable',
+    error: ExportctlError | undefined,
     resumed: boolean,
   ): Promise<ExportRunResult> {
     await this.updateTotals(session);
+    const resumeAt = error instanceof QuotaExceededError ? error.resumeAt.toISOString() : null;
     const message =
       reason === 'quota'
-        ? `paused: the API key's daily quota is used up until ${error?.resumeAt.toISOString()}; run it again then to resume run ${session.runId}`
-        : `paused: stopped between batches; run it again to resume run ${session.runId}`;
-    session.update({
-      pause: { reason, resumeAt: error?.resumeAt.toISOString() ?? null, message },
-    });
+        ? `paused: the API key's daily quota is used up until ${resumeAt}; run it again then to resume run ${session.runId}`
+        : reason === 'state-unreachable'
+          ? `paused: the state's server could not be reached (${error?.message}); run it again once it is back to resume run ${session.runId}`
+          : `paused: stopped between batches; run it again to resume run ${session.runId}`;
+    session.update({ pause: { reason, resumeAt, message } });
     const run = await session.save('paused');
     return this.result(run, session, resumed, error);
   }

@@ -130,7 +130,11 @@ export type ExportRunRecord = {
   }[];
   /** Set while paused. */
   readonly pause: {
-    readonly reason: 'quota' | 'stopped';
+    /**
+     * `quota`: the API key's daily quota; `stopped`: a signal; `state-unreachable`: the PostgreSQL
+     * state's connection stayed lost past its retry bound (`state-connection-lost`).
+     */
+    readonly reason: 'quota' | 'stopped' | 'state-unreachable';
     /** When the daily quota resets (ISO 8601), for a quota pause. */
     readonly resumeAt: string | null;
     readonly message: string;

@@ -1,1 +1,2 @@
+export * from './connection-fault-retry';
 export * from './is-loopback-host';

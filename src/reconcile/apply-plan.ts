@@ -23,6 +23,13 @@ export interface StepResult {
 export interface ApplyProgress {
   /** Called before a step starts and after it ends; for the CLI's progress lines. */
   onStep?(result: StepResult | { id: string; action: PlanAction; outcome: 'started' }): void;
+  /**
+   * Awaited before each step; when it rejects, the apply stops there and rejects with its error
+   * (what was applied before stays, as after any failure). The CLI and watch check that they still
+   * hold the control-plane lock: on a PostgreSQL state a server restart ends the lock's session,
+   * and a process that could not take it again must not go on writing beside the one that did.
+   */
+  beforeStep?(): Promise<void>;
 }
 
 /**
@@ -59,6 +66,7 @@ export async function applyPlan(
       progress.onStep?.(result);
       continue;
     }
+    await progress.beforeStep?.();
     progress.onStep?.({ id, action, outcome: 'started' });
     const started = performance.now();
     try {

@@ -267,6 +267,8 @@ export async function observeDrift(
   skip: ReadonlySet<string> = new Set(),
 ): Promise<{ drift: DriftFinding[]; observations: Observation[] }> {
   const deleted = skip;
+  // Nothing is written during the refresh: each connection and source is read from the state once.
+  const reading: HandlerContext = { ...context, readOnce: new Map() };
   const drift: DriftFinding[] = [];
   const observations: Observation[] = [];
   const failed = new Map<string, ObservedStatus>();
@@ -285,7 +287,7 @@ export async function observeDrift(
             message: `not checked: ${cause} is Stalled (${causeStatus.reason})`,
             ...(causeStatus.code === undefined ? {} : { code: causeStatus.code }),
           }
-        : await resourceHandlers[kind].read(item, context);
+        : await resourceHandlers[kind].read(item, reading);
       observations.push({ kind, name: item.name, status });
       if (status.ready) continue;
       failed.set(id, status);

@@ -11,6 +11,7 @@ import {
   type ObservedStatus,
   observedFailure,
   type ResourceHandler,
+  readOnce,
   storeReady,
   toDiff,
 } from './resource-handler';
@@ -76,7 +77,11 @@ export const connectionHandler: ResourceHandler<Connection> = {
 
   async read(applied, context): Promise<ObservedStatus> {
     try {
-      await context.constantContact.verifyAccess(await connectionRuntime(context.store, applied.name));
+      await context.constantContact.verifyAccess(
+        await readOnce(context, `Connection/${applied.name}`, () =>
+          connectionRuntime(context.store, applied.name),
+        ),
+      );
       return { ready: true, reason: 'Verified', message: 'the credentials work' };
     } catch (error) {
       return observedFailure(error);

@@ -14,6 +14,7 @@ import {
   type ObservedStatus,
   observedFailure,
   type ResourceHandler,
+  readOnce,
   storeReady,
   toDiff,
 } from './resource-handler';
@@ -70,7 +71,9 @@ export const exportDestinationHandler: ResourceHandler<ExportDestination> = {
   async read(applied, context): Promise<ObservedStatus> {
     const spec = applied.spec as unknown as ExportDestination['spec'];
     try {
-      const connection = await connectionRuntime(context.store, spec.connection);
+      const connection = await readOnce(context, `Connection/${spec.connection}`, () =>
+        connectionRuntime(context.store, spec.connection),
+      );
       const list = await context.constantContact.getList(connection, spec.listId);
       if (!list)
         return {
@@ -228,7 +231,9 @@ function destinationFacts(verified: VerifiedDestination): JsonObject {
 }
 
 async function sourceProblems(spec: ExportDestination['spec'], context: HandlerContext): Promise<string[]> {
-  const source = await context.store.resources.get('ProfileSource', spec.source);
+  const source = await readOnce(context, `ProfileSource/${spec.source}`, () =>
+    context.store.resources.get('ProfileSource', spec.source),
+  );
   if (!source) {
     throw new ResourceVerificationError(
       'dependency-not-applied',

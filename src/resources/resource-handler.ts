@@ -18,6 +18,27 @@ export interface HandlerContext {
   readonly env: NodeJS.ProcessEnv;
   readonly constantContact: ConstantContactAccess;
   readonly sources: SourceInspector;
+  /**
+   * Set for a pass that writes nothing (a plan's drift refresh): the state reads it makes, by key,
+   * each made once (see {@link readOnce}). Unset: every read goes to the state.
+   */
+  readonly readOnce?: Map<string, Promise<unknown>>;
+}
+
+/**
+ * `read()`, once per `key` in a read-only pass (`context.readOnce`), every time otherwise. Why: a
+ * plan's refresh of 1,000 destinations of one connection and one source read the same connection,
+ * secrets and source 1,000 times: free on SQLite, a round trip each on a PostgreSQL state.
+ */
+export function readOnce<T>(context: HandlerContext, key: string, read: () => Promise<T>): Promise<T> {
+  const memo = context.readOnce;
+  if (memo === undefined) return read();
+  let made = memo.get(key) as Promise<T> | undefined;
+  if (made === undefined) {
+    made = read();
+    memo.set(key, made);
+  }
+  return made;
 }
 
 /** A declared resource, as a handler needs it: the manifest (defaults filled) and its file. */

@@ -3,6 +3,7 @@ export * from './connection-tokens';
 export * from './lock-staleness';
 export * from './lock-store';
 export * from './open-state-store';
+export { connectionLost, isRead } from './postgres/postgres-connection';
 export * from './postgres/postgres-migrations';
 export * from './postgres/postgres-scratch-copy';
 export * from './postgres/postgres-state-migrations';

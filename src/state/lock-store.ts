@@ -90,3 +90,21 @@ export interface LockStore {
   /** Every held lock (as {@link holder} judges it), sorted by name, for `status`. */
   list(): Promise<LockHolderRecord[]>;
 }
+
+/**
+ * `handle.assertHeld`, made at most once every `everyMs` (default 1 s): for a check before each of
+ * many short steps (an apply of 1,000 resources), where each check costs a write (SQLite's
+ * heartbeat) or a round trip (PostgreSQL).
+ */
+export function lockCheck(
+  handle: LockHandle,
+  everyMs = 1_000,
+  now: () => number = Date.now,
+): () => Promise<void> {
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    if (now() - checkedAt < everyMs) return;
+    await handle.assertHeld();
+    checkedAt = now();
+  };
+}

@@ -53,6 +53,16 @@ export interface OpenStateStoreOptions {
    * throws `state-backend-unsupported`.
    */
   readonly postgresMigrations?: readonly PostgresMigration[];
+  /**
+   * PostgreSQL: how long a command retries work whose connection to the server broke (a restart, a
+   * failover) before it gives up with `state-connection-lost` (ms); default 60 s, 0 never retries.
+   */
+  readonly connectionFaultRetryMs?: number;
+  /**
+   * PostgreSQL: told when a broken connection is being retried, with a line to show (it names the
+   * state, never the password); the CLI prints it on stderr.
+   */
+  readonly onConnectionFault?: (notice: string) => void;
 }
 
 const lockDefaults = {
@@ -168,5 +178,9 @@ async function openPostgres(
     tokenLocks: { identity: options.actor ?? 'exportctl', timeoutMs: locks.tokenRefreshTimeoutMs },
     secretKey: envKey !== undefined && envKey.trim() !== '' ? envKey : undefined,
     migrations: options.postgresMigrations,
+    ...(options.connectionFaultRetryMs === undefined
+      ? {}
+      : { connectionFaultRetryMs: options.connectionFaultRetryMs }),
+    ...(options.onConnectionFault === undefined ? {} : { onConnectionFault: options.onConnectionFault }),
   });
 }

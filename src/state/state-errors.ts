@@ -13,6 +13,8 @@ export const stateErrorCodes = {
   'state-schema-too-new': 'the state was written by a newer exportctl; upgrade to use it',
   'state-schema-mismatch': 'the applied migrations differ from the ones this exportctl knows',
   'state-closed': 'the store was used after close()',
+  'state-connection-lost':
+    'the connection to the PostgreSQL state broke during a command and did not come back within the retry bound (60 s), or broke while a commit was in flight',
   'owned-by-other':
     'a write to a resource that another owner manages: exportctl, Pulumi, or another Pulumi stack',
   'resource-not-found': 'a status write to a resource that is not in the state',

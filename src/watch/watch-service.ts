@@ -21,6 +21,7 @@ import {
   CONTROL_PLANE_LOCK,
   type LockHandle,
   LockTimeoutError,
+  lockCheck,
   type RunRecord,
   resourceState,
   type StateStore,
@@ -432,6 +433,7 @@ export class WatchService {
         this.ready = true;
       } else {
         const results = await applyPlan(computed.steps, computed.observations, context, {
+          beforeStep: lockCheck(lock),
           onStep: (result) => {
             if (result.outcome === 'done')
               logger.info(

@@ -10,6 +10,7 @@ import {
   type SerializedError,
 } from '../engine/run-exports-in-worker';
 import { ExportctlError } from '../errors';
+import { throttledNotices } from '../net';
 import { openExportctlState } from './open-exportctl-state';
 import { runEngineStateFor } from './run-engine-state';
 
@@ -33,6 +34,8 @@ async function serve(request: ExportWorkerRequest): Promise<void> {
     cwd: request.cwd,
     env: request.env,
     ...(request.actor ? { actor: request.actor } : {}),
+    // A worker's stderr is the process's: the line reaches the terminal as the CLI's own do.
+    onConnectionFault: throttledNotices((line) => process.stderr.write(`warning: ${line}\n`)),
   });
   try {
     const state = runEngineStateFor(store, { env: request.env });

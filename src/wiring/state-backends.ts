@@ -74,7 +74,7 @@ const sqliteBackend: StateBackend<SqliteStateStore> = {
 };
 
 const postgresBackend: StateBackend<PostgresStateStore> = {
-  runStore: (store, clock) => postgresRunEngine.runStore(store.pool, () => clock.now()),
+  runStore: (store, clock) => postgresRunEngine.runStore(store, () => clock.now()),
   requestPermits: (store) => store.requestPermits,
   async scratchCopy(store, _folder, _env, clock) {
     const copy = await copyPostgresState(store, {

@@ -210,6 +210,7 @@ async function performPlan(
       if (result.outcome === 'started') say(`${result.id}: ${verb(result.action, 'ing')}...`);
       else say(describeResult(result));
     },
+    beforeStep: () => session.assertLockHeld(),
   };
   const results = await applyPlan(computed.steps, computed.observations, handlerContext, progress);
   const failures = results.filter((result) => result.outcome !== 'done');

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { type ConnectionFaultRetryOptions, connectionFaultKind, retryConnectionFaults } from '../../net';
+import { connectionLost, isRead, type PostgresLocation } from '../../state';
 import { RunEngineError } from '../run-engine-errors';
 import { claimRetentionMs } from '../run-store';
 
@@ -15,14 +17,20 @@ export class PostgresRunContext {
   constructor(
     readonly pool: pg.Pool,
     readonly now: () => number,
+    /** Where the state is, for the message of a connection that stayed lost (no password shown). */
+    private readonly location: PostgresLocationForMessages | undefined,
+    private readonly faultRetry: ConnectionFaultRetryOptions,
   ) {}
 
-  /** One query outside any transaction (retried on a connection the server had ended: see `retried`). */
+  /**
+   * One query outside any transaction, run again on a new connection when its connection broke
+   * before it ran (or, for a `SELECT`, whenever it broke): see {@link retriedOnFaults}.
+   */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values: readonly unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    return retried(() => this.pool.query<R>(text, values as unknown[]));
+    return this.retriedOnFaults(() => this.pool.query<R>(text, values as unknown[]), isRead(text));
   }
 
   /** As `query`, each row an array of its columns (no object per row: pages of 10,000). */
@@ -30,18 +38,55 @@ export class PostgresRunContext {
     text: string,
     values: readonly unknown[],
   ): Promise<pg.QueryArrayResult<R>> {
-    return retried(() => this.pool.query<R>({ text, values: values as unknown[], rowMode: 'array' }));
+    return this.retriedOnFaults(
+      () => this.pool.query<R>({ text, values: values as unknown[], rowMode: 'array' }),
+      isRead(text),
+    );
   }
 
   /**
    * `work` in one transaction on one connection: committed when it resolves, rolled back when it
-   * throws; run again from the start on a connection the server had ended (see `retried`).
+   * throws. When the connection breaks before the COMMIT was sent (the server restarted, the
+   * network dropped), the whole transaction runs again on a new connection, with backoff, for up to
+   * the retry bound: never half of it, so a retried write is one that did not happen. One that
+   * breaks during the COMMIT with no answer is not retried (it may have committed).
    */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return retried(() => this.transactionOnce(work));
+    let committing = false;
+    return this.retriedOnFaults(
+      () => {
+        committing = false;
+        return this.transactionOnce(work, () => {
+          committing = true;
+        });
+      },
+      () => !committing,
+    );
   }
 
-  private async transactionOnce<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * `attempt` again after a connection fault (`retryConnectionFaults`; `rerunnable`: whether it may
+   * run again when the connection dropped with no answer); after the bound, `state-connection-lost`
+   * naming the server. The run that gets it stops, and the next run resumes from its checkpoint.
+   */
+  private retriedOnFaults<T>(attempt: () => Promise<T>, rerunnable: boolean | (() => boolean)): Promise<T> {
+    return retryConnectionFaults(
+      attempt,
+      {
+        ...this.faultRetry,
+        retryUnknown: typeof rerunnable === 'function' ? () => rerunnable() : rerunnable,
+      },
+      (fault) =>
+        this.location === undefined
+          ? fault.error
+          : connectionLost(this.location, fault.error, fault.retriedMs),
+    );
+  }
+
+  private async transactionOnce<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    onCommit: () => void,
+  ): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A connection cut while checked out: recorded (not an uncaught error), and never reused.
@@ -52,6 +97,7 @@ export class PostgresRunContext {
     try {
       await client.query('BEGIN');
       const result = await work(client);
+      onCommit();
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -61,6 +107,7 @@ export class PostgresRunContext {
         // The connection is unusable (the server went away): the pool must not hand it out again.
         broken ??= rollbackError as Error;
       }
+      if (connectionFaultKind(error) !== undefined) broken ??= error as Error;
       throw error;
     } finally {
       client.off('error', onError);
@@ -115,21 +162,5 @@ export class PostgresRunContext {
   }
 }
 
-/**
- * SQLSTATEs with which the server ends a session without running the statement it answers (a
- * restart's fast shutdown, or crash recovery): the transaction did not commit, so it is run again
- * on a new connection. A connection that just drops (no SQLSTATE) may have committed: not retried.
- */
-const endedSessionCodes: ReadonlySet<string> = new Set(['57P01', '57P02']);
-
-/** `attempt`, run again (twice at most) when the server had ended its connection. */
-async function retried<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (tries >= 3 || typeof code !== 'string' || !endedSessionCodes.has(code)) throw error;
-    }
-  }
-}
+/** What a message about the state's server names: never its password. */
+export type PostgresLocationForMessages = Pick<PostgresLocation, 'location' | 'host' | 'port' | 'password'>;

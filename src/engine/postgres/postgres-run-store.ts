@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ConnectionFaultRetryOptions } from '../../net';
 import type {
   ActivityClaimStore,
   Checkpoint,
@@ -14,7 +15,7 @@ import type {
 import { PostgresImportBatches } from './postgres-import-batches';
 import { PostgresRemovalBatches } from './postgres-removal-batches';
 import { PostgresRowIssues } from './postgres-row-issues';
-import { PostgresRunContext } from './postgres-run-context';
+import { type PostgresLocationForMessages, PostgresRunContext } from './postgres-run-context';
 
 /** What a PostgreSQL run store is built from. */
 export interface PostgresRunStoreOptions {
@@ -22,6 +23,13 @@ export interface PostgresRunStoreOptions {
   readonly pool: pg.Pool;
   /** The clock for the rows' times (epoch ms). */
   readonly now: () => number;
+  /**
+   * How work is retried when its connection breaks (the state's own: `PostgresStateStore.faultRetry`);
+   * default 60 s of retries.
+   */
+  readonly faultRetry?: ConnectionFaultRetryOptions;
+  /** Where the state is, for the message of a connection that stayed lost. */
+  readonly location?: PostgresLocationForMessages;
 }
 
 interface CheckpointRow {
@@ -50,7 +58,12 @@ export class PostgresRunStore implements RunStore {
   readonly rowIssues: RowIssueStore;
 
   constructor(options: PostgresRunStoreOptions) {
-    const context = new PostgresRunContext(options.pool, options.now);
+    const context = new PostgresRunContext(
+      options.pool,
+      options.now,
+      options.location,
+      options.faultRetry ?? {},
+    );
     this.imports = new PostgresImportBatches(context);
     this.checkpoints = new PostgresCheckpoints(context, this.imports);
     this.listBaselines = new PostgresListBaselines(context);

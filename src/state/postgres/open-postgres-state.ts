@@ -1,7 +1,13 @@
 import pg from 'pg';
+import { connectionFaultRetryDefaults } from '../../net';
 import type { Clock, Sleep } from '../clock';
 import type { TokenLockOptions } from '../connection-tokens';
-import { connectionFailed, isConnectionError, postgresClientConfig } from './postgres-connection';
+import {
+  connectionFailed,
+  connectionRetryNotice,
+  isConnectionError,
+  postgresClientConfig,
+} from './postgres-connection';
 import { migratePostgres, type PostgresMigration } from './postgres-migrations';
 import { PostgresStateContext } from './postgres-state-context';
 import { PostgresStateStore } from './postgres-state-store';
@@ -17,6 +23,13 @@ export interface OpenPostgresStateOptions {
   /** EXPORTCTL_SECRET_KEY, if set. */
   readonly secretKey: string | undefined;
   readonly migrations: readonly PostgresMigration[];
+  /**
+   * How long work whose connection broke is retried once the state is open (ms; see
+   * `retryConnectionFaults`); default 60 s, 0 never retries. Opening itself is never retried.
+   */
+  readonly connectionFaultRetryMs?: number;
+  /** Told, with a line to show (no password), when a broken connection is being retried. */
+  readonly onConnectionFault?: (notice: string) => void;
 }
 
 /**
@@ -48,7 +61,14 @@ export async function openPostgresState(
     await pool.end().catch(() => {});
     throw isConnectionError(error) ? connectionFailed(location, error) : error;
   }
-  const context = new PostgresStateContext(pool, options.clock, location);
+  const boundMs = options.connectionFaultRetryMs ?? connectionFaultRetryDefaults.boundMs;
+  const notify = options.onConnectionFault;
+  const context = new PostgresStateContext(pool, options.clock, location, {
+    policy: { boundMs },
+    ...(notify === undefined
+      ? {}
+      : { onRetry: (fault) => notify(connectionRetryNotice(location, fault, boundMs)) }),
+  });
   return new PostgresStateStore({
     context,
     secretKey: options.secretKey,
@@ -58,14 +78,11 @@ export async function openPostgresState(
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       sleep: options.sleep,
       random: options.random,
+      // pg's own error when it fails: the store retries a connection fault, then says where.
       connect: async () => {
         const client = new pg.Client(config);
         client.on('error', () => {});
-        try {
-          await client.connect();
-        } catch (error) {
-          throw connectionFailed(location, error);
-        }
+        await client.connect();
         return client;
       },
     },

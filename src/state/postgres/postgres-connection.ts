@@ -126,9 +126,72 @@ export function isConnectionError(error: unknown): boolean {
   return error instanceof Error && /^(Connection terminated|timeout expired)/i.test(error.message);
 }
 
+/**
+ * A connection to the state that broke under a command and stayed broken (see
+ * `retryConnectionFaults`), as a `state-connection-lost` StateError: where, for how long it was
+ * retried, pg's reason without the password, and what to do. A run stopped by it resumes from its
+ * checkpoint on the next run: every write before it committed whole or not at all.
+ */
+export function connectionLost(
+  location: {
+    readonly location: string;
+    readonly host: string;
+    readonly port: number;
+    readonly password?: string | undefined;
+  },
+  error: unknown,
+  retriedMs: number,
+): StateError {
+  const raw = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = scrub(raw, location.password);
+  const where = `${location.host}:${location.port}`;
+  const tried =
+    retriedMs > 0
+      ? `it did not come back in ${Math.round(retriedMs / 1000)} s of retries`
+      : 'it broke while a commit was in flight, so whether that commit happened is not known';
+  return new StateError(
+    'state-connection-lost',
+    `the connection to the state ${location.location} (server ${where}) was lost: ${reason}; ${tried}`,
+    {
+      context: {
+        location: location.location,
+        reason: typeof code === 'string' ? code : 'connection-lost',
+        retriedMs,
+      },
+      hint:
+        'check that the PostgreSQL server runs and is reachable, then run the command again: a run ' +
+        'resumes from its last checkpoint (nothing confirmed is sent again)',
+    },
+  );
+}
+
+/**
+ * The line to show while a broken connection is retried (see `retryConnectionFaults`): where, why,
+ * and how long it waits; never the password.
+ */
+export function connectionRetryNotice(
+  location: { readonly location: string; readonly password?: string | undefined },
+  fault: { readonly attempt: number; readonly error: unknown; readonly delayMs: number },
+  boundMs: number,
+): string {
+  const code = (fault.error as { code?: unknown } | null)?.code;
+  const raw = fault.error instanceof Error ? fault.error.message : String(fault.error);
+  const why = scrub(typeof code === 'string' ? `${code}: ${raw}` : raw, location.password);
+  return `the connection to the state ${location.location} broke (${why}); retrying in ${(fault.delayMs / 1000).toFixed(1)} s, for up to ${Math.round(boundMs / 1000)} s in all`;
+}
+
 function scrub(text: string, password: string | undefined): string {
   if (password === undefined || password === '') return text;
   let out = text;
   for (const form of new Set([password, encodeURIComponent(password)])) out = out.split(form).join('***');
   return out;
+}
+
+/**
+ * Whether `sql` only reads (a `SELECT` that locks no row), so it may run again whatever happened to
+ * the connection it was sent on.
+ */
+export function isRead(sql: string): boolean {
+  return /^\s*SELECT\b/i.test(sql) && !/\bFOR\s+(UPDATE|SHARE|NO KEY|KEY)\b/i.test(sql);
 }

@@ -37,7 +37,7 @@ export class PostgresEncryption {
       );
     }
     const cipher = new SecretCipher(parseSecretKey(this.key, SECRET_KEY_ENV));
-    const stored = await this.storedKeyCheck(this.context.pool());
+    const stored = await this.context.reachable(() => this.storedKeyCheck(this.context.pool()), true);
     if (stored !== undefined && stored !== cipher.keyCheck) throw this.mismatch();
     this.cipher = cipher;
     return cipher;
@@ -49,7 +49,7 @@ export class PostgresEncryption {
     try {
       return cipher.decrypt(blob, aad);
     } catch (error) {
-      const stored = await this.storedKeyCheck(this.context.pool());
+      const stored = await this.context.reachable(() => this.storedKeyCheck(this.context.pool()), true);
       if (stored !== undefined && stored !== cipher.keyCheck) throw this.mismatch();
       throw error;
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { connectionFaultDelay, connectionFaultKind, connectionFaultRetryDefaults } from '../../net';
 import type { Sleep } from '../clock';
 import { type LockRow, toRecord } from '../lock-rows';
 import { lockRetryDelay } from '../lock-staleness';
@@ -50,9 +51,14 @@ const pgLockKey = (name: string, schema: string) => advisoryKey('lock', schema, 
  *
  * All the locks of one store are held by one dedicated connection (the lock session), outside the
  * pool so that held locks never starve queries. Advisory locks are re-entrant within a session, so
- * the store keeps what it holds and makes a second acquire of it wait, as the interface says. If
- * the lock session breaks (server restart, network), every handle becomes lost: `assertHeld`
- * throws `lock-lost`, and another process may take the locks.
+ * the store keeps what it holds and makes a second acquire of it wait, as the interface says.
+ *
+ * If the lock session breaks (the server restarted, the network dropped), the server has ended its
+ * locks, and every handle is interrupted: the next `assertHeld` (or heartbeat) takes the lock again
+ * on a new session, retrying the connection for up to the state's retry bound, when the lock's row
+ * still holds this handle's token: nobody took the lock meanwhile (a taker writes its own token,
+ * and its release deletes the row). If someone did, or the bound runs out, the handle is lost:
+ * `assertHeld` throws `lock-lost`.
  */
 export class PostgresLockStore implements LockStore {
   private readonly held = new Map<string, PostgresLockHandle>();
@@ -137,19 +143,20 @@ export class PostgresLockStore implements LockStore {
     if (!this.held.has(name) && !this.taking.has(name)) {
       this.taking.add(name);
       try {
-        const session = await this.lockSession();
-        const { rows } = await session.query<{ got: boolean }>(
-          'SELECT pg_try_advisory_lock($1::bigint) AS got',
-          [key],
-        );
-        if (rows[0]?.got === true) {
+        const taken = await this.onSession(async (session) => {
+          const { rows } = await session.query<{ got: boolean }>(
+            'SELECT pg_try_advisory_lock($1::bigint) AS got',
+            [key],
+          );
+          if (rows[0]?.got !== true) return undefined;
           try {
-            return { acquired: true, handle: await this.record(session, name, holder) };
+            return await this.record(session, name, holder);
           } catch (error) {
             await session.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
             throw error;
           }
-        }
+        });
+        if (taken !== undefined) return { acquired: true, handle: taken };
       } finally {
         this.taking.delete(name);
       }
@@ -213,11 +220,14 @@ export class PostgresLockStore implements LockStore {
   private lockSession(): Promise<pg.Client> {
     if (this.session === undefined) {
       this.context.pool();
-      const opening = this.options.connect().then((client) => {
-        client.on('error', () => this.sessionLost(opening));
-        client.on('end', () => this.sessionLost(opening));
-        return client;
-      });
+      // Connecting is always safe to retry: through the state's bounded retry.
+      const opening = this.context
+        .reachable(() => this.options.connect())
+        .then((client) => {
+          client.on('error', () => this.sessionLost(opening));
+          client.on('end', () => this.sessionLost(opening));
+          return client;
+        });
       opening.catch(() => {
         if (this.session === opening) this.session = undefined;
       });
@@ -226,10 +236,31 @@ export class PostgresLockStore implements LockStore {
     return this.session;
   }
 
+  /**
+   * `work` on the lock session, run again on a new session after a connection fault (the state's
+   * bounded retry). Any fault ends the session and, with it, the locks it held (the handles are
+   * interrupted), so running `work` again never finds half of it in force.
+   */
+  private onSession<T>(work: (session: pg.Client) => Promise<T>): Promise<T> {
+    return this.context.reachable(async () => {
+      const opening = this.lockSession();
+      const session = await opening;
+      try {
+        return await work(session);
+      } catch (error) {
+        if (connectionFaultKind(error) !== undefined) {
+          this.sessionLost(opening);
+          await session.end().catch(() => {});
+        }
+        throw error;
+      }
+    }, true);
+  }
+
   private sessionLost(session: Promise<pg.Client>): void {
     if (this.session !== session) return;
     this.session = undefined;
-    for (const handle of [...this.held.values()]) handle.markLost();
+    for (const handle of [...this.held.values()]) handle.interrupt();
   }
 
   private startHeartbeat(): void {
@@ -244,7 +275,11 @@ export class PostgresLockStore implements LockStore {
   }
 
   private async beatAll(): Promise<void> {
-    const tokens = [...this.held.values()].map((handle) => handle.token);
+    // Interrupted locks are taken again as soon as the server is back, not only at the next check.
+    for (const handle of this.held.values()) if (handle.interrupted) void handle.resume();
+    const tokens = [...this.held.values()]
+      .filter((handle) => !handle.interrupted)
+      .map((handle) => handle.token);
     if (tokens.length === 0 || this.session === undefined) return;
     try {
       const session = await this.session;
@@ -257,29 +292,90 @@ export class PostgresLockStore implements LockStore {
     }
   }
 
-  /** @internal whether the session still holds `name` for `token`. */
-  async stillHolds(name: string, token: string): Promise<boolean> {
-    if (this.session === undefined) return false;
+  /**
+   * @internal whether the session still holds `name` for `token`: `unknown` when the session is
+   * gone or broke while asked (the lock may be taken again: {@link retake}).
+   */
+  async stillHolds(name: string, token: string): Promise<'yes' | 'no' | 'unknown'> {
+    if (this.session === undefined) return 'unknown';
     try {
       const session = await this.session;
-      const { rows } = await session.query<{ ours: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM locks WHERE name = $1 AND token = $2)
-           AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                 AND l.pid = pg_backend_pid()
-                 AND l.classid::bigint = (($3::bigint >> 32) & 4294967295) AND l.objid::bigint = ($3::bigint & 4294967295)) AS ours`,
-        [name, token, pgLockKey(name, this.context.settings.schema)],
-      );
-      return rows[0]?.ours === true;
-    } catch {
-      return false;
+      return (await this.holdsOn(session, name, token)) ? 'yes' : 'no';
+    } catch (error) {
+      return connectionFaultKind(error) === undefined ? 'no' : 'unknown';
+    }
+  }
+
+  private async holdsOn(session: pg.Client, name: string, token: string): Promise<boolean> {
+    const { rows } = await session.query<{ ours: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM locks WHERE name = $1 AND token = $2)
+         AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND l.pid = pg_backend_pid()
+               AND l.classid::bigint = (($3::bigint >> 32) & 4294967295) AND l.objid::bigint = ($3::bigint & 4294967295)) AS ours`,
+      [name, token, pgLockKey(name, this.context.settings.schema)],
+    );
+    return rows[0]?.ours === true;
+  }
+
+  /**
+   * @internal takes `name` again after its session broke, on a new session: resolves true when it
+   * holds it again for `token`, false when someone else took it meanwhile (the row names another
+   * token, or none), or the server stayed unreachable for the retry bound. While the advisory lock
+   * is still granted to a session whose row is ours (the server has not noticed the old session's
+   * end yet), it waits and tries again, within the same bound.
+   */
+  async retake(name: string, token: string): Promise<boolean> {
+    const key = pgLockKey(name, this.context.settings.schema);
+    const policy = { ...connectionFaultRetryDefaults, ...this.context.faultRetry.policy };
+    const startedAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      let outcome: 'ours' | 'theirs' | 'busy';
+      try {
+        outcome = await this.onSession(async (session) => {
+          // Held on this very session already (it never broke): taking it again would count twice.
+          if (await this.holdsOn(session, name, token)) return 'ours';
+          const { rows } = await session.query<{ got: boolean }>(
+            'SELECT pg_try_advisory_lock($1::bigint) AS got',
+            [key],
+          );
+          const row = await session.query<{ token: string }>('SELECT token FROM locks WHERE name = $1', [
+            name,
+          ]);
+          const ours = row.rows[0]?.token === token;
+          if (rows[0]?.got !== true) return ours ? 'busy' : 'theirs';
+          if (ours) {
+            await session.query('UPDATE locks SET heartbeat_at = $1 WHERE name = $2 AND token = $3', [
+              this.context.clock.now(),
+              name,
+              token,
+            ]);
+            return 'ours';
+          }
+          await session.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
+          return 'theirs';
+        });
+      } catch {
+        return false;
+      }
+      if (outcome !== 'busy') return outcome === 'ours';
+      const delayMs = connectionFaultDelay(attempt, Date.now() - startedAt, this.options.random(), policy);
+      if (delayMs === 0) return false;
+      await this.options.sleep(delayMs);
     }
   }
 
   /** @internal deletes the row, then frees the advisory lock (so the next taker finds no row). */
-  async unlock(handle: PostgresLockHandle): Promise<void> {
+  async unlock(handle: PostgresLockHandle, interrupted: boolean): Promise<void> {
     if (this.held.get(handle.name) === handle) this.held.delete(handle.name);
     if (this.held.size === 0) this.stopHeartbeat();
-    if (this.session === undefined) return;
+    if (this.session === undefined || interrupted) {
+      // Its session is gone (and the lock with it): only its row is left, which no one else's is.
+      await this.context
+        .pool()
+        .query('DELETE FROM locks WHERE name = $1 AND token = $2', [handle.name, handle.token])
+        .catch(() => {});
+      return;
+    }
     try {
       const session = await this.session;
       await session.query('DELETE FROM locks WHERE name = $1 AND token = $2', [handle.name, handle.token]);
@@ -300,7 +396,9 @@ export class PostgresLockStore implements LockStore {
 
 class PostgresLockHandle implements LockHandle {
   readonly holder: LockHolderRecord;
-  private state: 'held' | 'released' | 'lost' = 'held';
+  /** `interrupted`: its session broke; {@link resume} may take it again (see the store). */
+  private state: 'held' | 'interrupted' | 'released' | 'lost' = 'held';
+  private resuming: Promise<boolean> | undefined;
 
   constructor(
     private readonly store: PostgresLockStore,
@@ -318,30 +416,55 @@ class PostgresLockHandle implements LockHandle {
     return this.row.token;
   }
 
+  get interrupted(): boolean {
+    return this.state === 'interrupted';
+  }
+
   async release(): Promise<void> {
-    if (this.state !== 'held') return;
+    if (this.state !== 'held' && this.state !== 'interrupted') return;
+    const interrupted = this.state === 'interrupted';
     this.state = 'released';
-    await this.store.unlock(this);
+    await this.store.unlock(this, interrupted);
+  }
+
+  interrupt(): void {
+    if (this.state === 'held') this.state = 'interrupted';
   }
 
   markLost(): void {
-    if (this.state !== 'held') return;
+    if (this.state !== 'held' && this.state !== 'interrupted') return;
     this.state = 'lost';
     this.store.forget(this);
   }
 
+  /** Takes the lock again after its session broke (one attempt at a time); true when held again. */
+  resume(): Promise<boolean> {
+    this.resuming ??= this.store.retake(this.row.name, this.row.token).then((again) => {
+      this.resuming = undefined;
+      if (this.state !== 'interrupted') return this.state === 'held';
+      if (again) this.state = 'held';
+      else this.markLost();
+      return again;
+    });
+    return this.resuming;
+  }
+
   async assertHeld(): Promise<void> {
-    if (this.state === 'held' && !(await this.store.stillHolds(this.row.name, this.row.token)))
-      this.markLost();
+    if (this.state === 'held') {
+      const holds = await this.store.stillHolds(this.row.name, this.row.token);
+      if (holds === 'no') this.markLost();
+      else if (holds === 'unknown') this.interrupt();
+    }
+    if (this.state === 'interrupted') await this.resume();
     if (this.state === 'held') return;
     throw new StateError(
       'lock-lost',
       this.state === 'released'
         ? `the ${this.row.name} lock was already released by this process`
-        : `the ${this.row.name} lock was lost: the connection that held it to the PostgreSQL state broke`,
+        : `the ${this.row.name} lock was lost: the connection that held it to the PostgreSQL state broke, and another process took the lock (or the server stayed unreachable) before it could be taken again`,
       {
         context: { lock: this.row.name },
-        hint: 'another process may have taken it since; stop and run the command again',
+        hint: 'another process may hold it now; stop and run the command again',
       },
     );
   }

@@ -25,7 +25,7 @@ export class PostgresResourceStore implements ResourceStore {
   constructor(private readonly context: PostgresStateContext) {}
 
   async get(kind: ManifestKind, name: string): Promise<AppliedResource | undefined> {
-    const row = await this.row(this.context.pool(), kind, name);
+    const row = await this.context.reachable(() => this.row(this.context.pool(), kind, name), true);
     return row === undefined ? undefined : toResource(row);
   }
 

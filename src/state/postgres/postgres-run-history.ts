@@ -44,7 +44,7 @@ export class PostgresRunHistory implements RunHistory {
   }
 
   async get(id: number): Promise<RunRecord | undefined> {
-    const row = await this.row(this.context.pool(), id);
+    const row = await this.context.reachable(() => this.row(this.context.pool(), id), true);
     return row === undefined ? undefined : toRun(row);
   }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ConnectionFaultRetryOptions } from '../../net';
 import type { TokenLockOptions } from '../connection-tokens';
 import type { StateSerial } from '../state-serial';
 import type { StateStore } from '../state-store';
@@ -66,6 +67,14 @@ export class PostgresStateStore implements StateStore {
   /** Where and how this store connects (with the password: never show it; `location` is for that). */
   get connectionSettings(): PostgresLocation {
     return this.context.settings;
+  }
+
+  /**
+   * How work on this state is retried when its connection breaks (`retryConnectionFaults`), for the
+   * modules that run their own statements on {@link pool}: they retry as the state's own stores do.
+   */
+  get faultRetry(): ConnectionFaultRetryOptions {
+    return this.context.faultRetry;
   }
 
   /** The state's schema (the `schema` parameter of its URL). */

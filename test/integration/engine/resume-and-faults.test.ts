@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunStore } from '../../../src/engine';
+import { StateError } from '../../../src/state';
 import {
   expectedMembers,
   exportWorld,
@@ -6,7 +8,7 @@ import {
   generatedData,
   importedItems,
 } from '../../support/export-world';
-import { runStoreBackends } from '../../support/run-store-backends';
+import { type RunStoreBackend, runStoreBackends } from '../../support/run-store-backends';
 
 // 3,000 generated profiles: about 1,450 distinct contacts in Newsletter or VIP, sent 150 per call.
 let data: string;
@@ -132,5 +134,51 @@ describe.each(runStoreBackends)('resuming and surviving faults, run store: $name
     expect(result.record.counts.apiErrors).toBeGreaterThan(0);
     // Timeouts and lost answers were matched to their activities rather than sent again.
     expect(importedItems(w.sandbox)).toBe(result.record.counts.contacts);
+  });
+});
+
+/**
+ * `backend`'s store, whose `failAt`-th batch confirmation throws what a PostgreSQL state throws once
+ * its connection stayed lost past the retry bound (the activity did complete in Constant Contact).
+ */
+function losingTheStateOnce(backend: RunStoreBackend, failAt: number): RunStoreBackend {
+  return {
+    name: backend.name,
+    async open(state) {
+      const inner = await backend.open(state);
+      let confirms = 0;
+      const imports: RunStore['imports'] = Object.create(inner.imports);
+      imports.confirm = (...args) => {
+        confirms += 1;
+        if (confirms === failAt) {
+          return Promise.reject(
+            new StateError('state-connection-lost', 'the connection to the state was lost (test)', {
+              hint: 'run it again',
+            }),
+          );
+        }
+        return inner.imports.confirm(...args);
+      };
+      return Object.assign(Object.create(inner) as RunStore, { imports });
+    },
+  };
+}
+
+describe.each(runStoreBackends)('a state lost past its retries, run store: $name', (runStore) => {
+  it('pauses the run at its checkpoint, and the next run resumes it with the list exact', async () => {
+    const w = await exportWorld(data, { runStore: losingTheStateOnce(runStore, 3) });
+    await w.apply([{ name: 'vip', segments }]);
+    const tuning = fastTuning({ importBatchLimits: smallBatches, maxActivitiesInFlight: 2 });
+    const first = await w.run('vip', { tuning });
+    expect(first.run.status).toBe('paused');
+    expect(first.error?.code).toBe('state-connection-lost');
+    expect(first.record.pause).toMatchObject({ reason: 'state-unreachable', resumeAt: null });
+    expect(first.record.pause?.message).toContain('run it again once it is back');
+
+    const second = await w.run('vip', { tuning });
+    expect([second.resumed, second.run.id, second.run.status]).toEqual([true, first.run.id, 'succeeded']);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, segments));
+    // The batch whose confirmation was lost was adopted from its activity, not sent again.
+    expect(importedItems(w.sandbox)).toBe(second.record.counts.contacts);
   });
 });

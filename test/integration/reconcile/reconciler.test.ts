@@ -321,6 +321,59 @@ describe('reconciler (real SQLite state, fake Constant Contact)', () => {
     );
   });
 
+  it('stops before the next step when the caller lost its lock: what was applied stays, nothing after it', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    const computed = await w.plan();
+    let checks = 0;
+    const lost = new Error('the control-plane lock was lost (test)');
+    const done: string[] = [];
+    await expect(
+      applyPlan(computed.steps, computed.observations, w.context(), {
+        beforeStep: async () => {
+          checks += 1;
+          if (checks === 3) throw lost;
+        },
+        onStep: (result) => {
+          if (result.outcome === 'done') done.push(result.id);
+        },
+      }),
+    ).rejects.toBe(lost);
+    expect(done).toEqual(['ProfileSource/profiles', 'Connection/cc']);
+    expect((await w.store.resources.list()).map((item) => `${item.kind}/${item.name}`).sort()).toEqual([
+      'Connection/cc',
+      'ProfileSource/profiles',
+    ]);
+  });
+
+  it('drift refresh reads each connection and source from the state once, however many destinations use them', async () => {
+    const w = await world();
+    w.write(baseManifests);
+    await w.apply();
+    const reads: string[] = [];
+    const secrets = w.store.secrets;
+    const resources = w.store.resources;
+    const secretGet = secrets.get.bind(secrets);
+    const resourceGet = resources.get.bind(resources);
+    secrets.get = (name, field) => {
+      reads.push(`secret ${name}.${field}`);
+      return secretGet(name, field);
+    };
+    resources.get = (kind, name) => {
+      reads.push(`${kind}/${name}`);
+      return resourceGet(kind, name);
+    };
+    const plan = await w.plan({ refresh: true });
+    expect(plan.plan.drift).toEqual([]);
+    // The connection's own check and both destinations' share one read of it, its secrets and the source.
+    expect(reads.sort()).toEqual([
+      'Connection/cc',
+      'ProfileSource/profiles',
+      'secret cc.clientSecret',
+      'secret cc.refreshToken',
+    ]);
+  });
+
   it('drift: a deleted list shows as Stalled in the plan and is recorded by apply', async () => {
     const w = await world();
     w.write(baseManifests);

@@ -279,8 +279,8 @@ describe('a PostgreSQL state', () => {
     expect(await store.secrets.get('cc', 'clientSecret')).toBe(clientSecret);
   });
 
-  it('says the server is gone when it stops under an open store, and works again once it is back', async () => {
-    const store = await pg.open();
+  it('says the server is gone when it stops under an open store (retries off), and works again once it is back', async () => {
+    const store = await pg.open({ connectionFaultRetryMs: 0 });
     await store.resources.put({ kind: 'Access', name: 'default', owner: 'exportctl', spec: { a: 1 } });
     pg.server().stop('fast');
     try {
@@ -297,5 +297,63 @@ describe('a PostgreSQL state', () => {
       pg.server().start();
     }
     expect((await store.resources.list()).map((item) => item.name)).toEqual(['default']);
+  });
+
+  it('rides out a server restart under a write: the write is retried whole and lands once', async () => {
+    const store = await pg.open();
+    await store.resources.put({ kind: 'Access', name: 'default', owner: 'exportctl', spec: { a: 1 } });
+    const before = await store.serial();
+    pg.server().stop('fast');
+    // Started again a moment after the write began failing: the write waits for it (bounded retry).
+    const write = store.resources.put({ kind: 'Access', name: 'other', owner: 'exportctl', spec: { b: 2 } });
+    const run = store.runs.start({ destination: 'vip', trigger: 'manual' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    pg.server().start();
+    expect((await write).change).toBe('created');
+    const started = await run;
+    expect((await store.resources.list()).map((item) => item.name)).toEqual(['default', 'other']);
+    expect((await store.serial()).serial).toBe(before.serial + 1);
+    expect((await store.runs.list({ destination: 'vip' })).map((item) => item.id)).toEqual([started.id]);
+  });
+
+  it('gives up after the retry bound with state-connection-lost, naming the server, never the password', async () => {
+    const store = await pg.open({ connectionFaultRetryMs: 1_500 });
+    await store.resources.list();
+    pg.server().stop('fast');
+    try {
+      const started = Date.now();
+      const error = (await rejectionOf(
+        store.resources.put({ kind: 'Access', name: 'x', owner: 'exportctl', spec: {} }),
+        Error,
+      )) as StateError;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(error.code).toBe('state-connection-lost');
+      expect(error.message).toContain(`127.0.0.1:${pg.server().port}`);
+      expect(error.hint).toContain('run the command again');
+      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(pg.server().password);
+    } finally {
+      pg.server().start();
+    }
+  });
+
+  it('takes its lock again after the server restarted, unless another process took it meanwhile', async () => {
+    const folder = tempFolder();
+    const a = await pg.open({ folder });
+    const b = await pg.open({ folder });
+    const held = await a.locks.acquire('control-plane', ops);
+    await pg.server().restart();
+    // Nobody took it while the server was away: the same handle holds it again, on a new session.
+    await held.assertHeld();
+    await expect(b.locks.acquire('control-plane', ops)).rejects.toMatchObject({ code: 'lock-timeout' });
+    expect((await b.locks.holder('control-plane'))?.pid).toBe(process.pid);
+
+    // Another process takes it between the restart and this one's next check: this one lost it.
+    await pg.server().restart();
+    const taken = await b.locks.acquire('control-plane', ops, { timeoutMs: 10_000 });
+    await expect(held.assertHeld()).rejects.toMatchObject({ code: 'lock-lost' });
+    await held.release();
+    expect((await a.locks.holder('control-plane'))?.since).toBe(taken.holder.since);
+    await taken.release();
+    expect(await a.locks.holder('control-plane')).toBeUndefined();
   });
 });
