@@ -4,6 +4,7 @@ export * from './manifest-watcher';
 export * from './run-coordinator';
 export * from './run-scheduler';
 export * from './shared-source-reads';
+export * from './status-page';
 export * from './watch-clock';
 export * from './watch-logger';
 export * from './watch-metrics';
