@@ -62,7 +62,10 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       imported: counts.imported,
       removed: counts.removed,
       ...(result.error
-        ? { message: `${result.error.code}: ${result.error.message}` }
+        ? {
+            message: `${result.error.code}: ${result.error.message}`,
+            ...(result.error.hint ? { hint: result.error.hint } : {}),
+          }
         : result.record.pause
           ? { message: pauseText(result.record.pause) }
           : {}),

@@ -1,6 +1,7 @@
 export * from './data-file-watcher';
 export * from './engine-runner';
 export * from './manifest-watcher';
+export * from './notifications';
 export * from './run-coordinator';
 export * from './run-scheduler';
 export * from './shared-source-reads';

@@ -25,6 +25,7 @@ import {
 } from '../state';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
+import type { WatchNotifier } from './notifications';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
 import { type DestinationSchedule, RunScheduler } from './run-scheduler';
 import type { WatchClock } from './watch-clock';
@@ -53,6 +54,8 @@ export interface WatchServiceOptions {
   readonly metrics: WatchMetrics;
   /** Runs one export; given the service's store. */
   readonly runner: ExportRunner;
+  /** Tells the administrators about failures, Stalled resources and recoveries (Access notifications). */
+  readonly notifier?: WatchNotifier;
 }
 
 export interface ReconcileReport {
@@ -113,6 +116,7 @@ export class WatchService {
           outcome,
           finishedAt: new Date(this.options.clock.now()).toISOString(),
         });
+        this.options.notifier?.runFinished(destination, outcome);
         const fields = {
           destination,
           trigger,
@@ -424,12 +428,14 @@ export class WatchService {
         `drift: ${finding.id} is ${finding.condition}: ${finding.message}`,
       );
     logger.info({ stalled: drift.length }, 'drift check done');
+    this.options.notifier?.observe(await store.resources.list());
   }
 
   /** Points the scheduler and the data-file watcher at what is applied now. */
   private async followState(): Promise<void> {
     if (this.stopping) return;
     const { store } = this.options;
+    this.options.notifier?.observe(await store.resources.list());
     const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
     const destinations = await store.resources.list({ kind: 'ExportDestination' });
     const schedules: DestinationSchedule[] = destinations.map((destination) => {

@@ -135,6 +135,7 @@ export async function watchCommand(
   const session = await openStateSession(globals, context, actor);
   const metrics = new watch.WatchMetrics();
   const progress = new watch.RunProgressBoard();
+  const notifier = new watch.WatchNotifier({ env: context.env, cwd: context.cwd, logger });
   const runner = watch.engineExportRunner({
     store: session.store,
     actor,
@@ -161,6 +162,7 @@ export async function watchCommand(
     logger,
     metrics,
     runner: (request) => runner(request).finally(() => progress.finish(request.destination)),
+    notifier,
   });
 
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
@@ -207,6 +209,8 @@ export async function watchCommand(
       `${signal}: stopping; runs in progress stop at their next checkpoint (${signal} again exits now)`,
     );
     const clean = await service.stop(shutdownTimeoutMs);
+    // Messages already on their way get a few seconds; their retries never hold the exit up long.
+    await notifier.settle(5_000);
     if (clean) logger.info('stopped');
     else
       logger.warn(
