@@ -136,6 +136,11 @@ describe.skipIf(!haveChromium && !inCi)('the status page of watch --listen, in h
     await live.locator('.contacts', { hasText: '240 / 480' }).waitFor({ timeout: 15_000 });
     // 240 of 480 done in 10 s: 10 s left.
     await expect(live.locator('td').nth(5).textContent()).resolves.toBe('10 s');
+    // The README's picture: EXPORTCTL_SCREENSHOT=docs/status-page.png npx vitest run test/browser
+    if (process.env.EXPORTCTL_SCREENSHOT) {
+      await page.setViewportSize({ width: 1100, height: 700 });
+      await page.screenshot({ path: process.env.EXPORTCTL_SCREENSHOT, fullPage: true });
+    }
     board.finish('vip-newsletter');
     await page.locator('#live-runs').waitFor({ state: 'hidden', timeout: 15_000 });
     await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
