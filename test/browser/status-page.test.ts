@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
@@ -15,7 +16,11 @@ import {
   WatchService,
 } from '../../src/watch';
 import { openExportctlState } from '../../src/wiring';
+import { everyoneEnv, writeEveryoneData, writeEveryoneManifests } from '../support/everyone-world';
+import { startExportctl } from '../support/exportctl-cli';
 import { quickstartWorld } from '../support/quickstart-world';
+import { testSandbox } from '../support/sandbox-client';
+import { tempFolder } from '../support/temp-folder';
 
 /** Debian's package; the test starts it headless itself (playwright-core ships no browser). */
 const chromiumPath = process.env.EXPORTCTL_CHROMIUM ?? '/usr/bin/chromium';
@@ -176,6 +181,57 @@ describe.skipIf(!haveChromium && !inCi)('the status page of watch --listen, in h
     expect(lines.filter((line) => line.includes(',warning,')).length).toBe(12);
     await page.close();
   });
+
+  it('a real watch process: the page loaded during a run shows its progress change, no reload', async () => {
+    // 100,000 profiles in 3 import batches, each answered 1.5 s late: the run takes seconds.
+    const sandbox = await testSandbox({
+      faults: { slow: 1, slowMs: 1_500, paths: ['/activities/contacts_json_import'] },
+    });
+    const folder = tempFolder();
+    const data = join(folder, 'data');
+    await writeEveryoneData(data, 100_000);
+    writeEveryoneManifests(folder, sandbox, data, '*/5 * * * *');
+    const watch = startExportctl(
+      [
+        'watch',
+        '.',
+        '--listen',
+        '127.0.0.1:0',
+        '--drift-interval',
+        '0',
+        '--clock-start',
+        '2026-11-23T05:59:58Z',
+      ],
+      {
+        cwd: folder,
+        env: { ...everyoneEnv, EXPORTCTL_STATE: `sqlite:${join(folder, 'state.db')}` },
+        timeoutMs: 90_000,
+      },
+    );
+    try {
+      await watch.waitFor('run of everyone started (schedule)', 30_000);
+      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(watch.output())?.[1] ?? '';
+      const page = await context.newPage();
+      await page.goto(`${url}/`);
+      await page.evaluate('window.notReloaded = true');
+      const live = page.locator('#live-runs tr[data-destination="everyone"]');
+      await live.waitFor({ timeout: 30_000 });
+      const first = `${await live.locator('.phase').textContent()} ${await live.locator('.contacts').textContent()}`;
+      // The next state the engine reports reaches the page by its polling.
+      await page.waitForFunction(
+        `(() => { const row = document.querySelector('#live-runs tr[data-destination="everyone"]');
+          return !row || (row.querySelector('.phase').textContent + ' ' + row.querySelector('.contacts').textContent) !== ${JSON.stringify(first)}; })()`,
+        undefined,
+        { timeout: 60_000 },
+      );
+      await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
+      await page.close();
+    } finally {
+      watch.kill('SIGTERM');
+      await watch.done;
+      await sandbox.close();
+    }
+  }, 120_000);
 
   it('refuses a wrong token and lets the right one in through the one-time login link', async () => {
     const page = await context.newPage();
