@@ -11,7 +11,18 @@ import { suggestName } from './suggest-name';
 const SECRET_FIELDS: readonly FieldPath[] = [
   ['spec', 'auth', 'clientSecret'],
   ['spec', 'auth', 'refreshToken'],
+  // Access: a webhook URL grants posting to the channel; the SMTP login's password.
+  ['spec', 'notifications', 'webhook', 'url'],
+  ['spec', 'notifications', 'email', 'password'],
 ];
+
+/** The variable a secret field's hint suggests. */
+const SECRET_VARIABLES: Readonly<Record<string, string>> = {
+  clientSecret: 'CC_CLIENT_SECRET',
+  refreshToken: 'CC_REFRESH_TOKEN',
+  url: 'EXPORTCTL_WEBHOOK_URL',
+  password: 'EXPORTCTL_SMTP_PASSWORD',
+};
 
 /** One document, checked on its own. */
 export interface CheckedManifest {
@@ -71,7 +82,8 @@ export function checkManifestSchema(data: unknown, document?: ManifestDocument):
   const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
   const id = name === undefined ? undefined : resourceId(kind, name);
   const problems: Problem[] = [];
-  const claimed = kind === 'Connection' ? literalSecretProblems(record, document, id, problems) : [];
+  const claimed =
+    kind === 'Connection' || kind === 'Access' ? literalSecretProblems(record, document, id, problems) : [];
   const copy = structuredClone(record);
   const errors = validateManifestSchema(kind, copy);
   problems.push(...schemaProblems(errors, document, id, claimed));
@@ -126,8 +138,8 @@ function literalSecretProblems(
     problems.push({
       code: 'literal-secret',
       severity: 'error',
-      message: `auth.${field} is written into the manifest; secrets must be references`,
-      hint: `use ${field}: { env: CC_${field === 'clientSecret' ? 'CLIENT_SECRET' : 'REFRESH_TOKEN'} } or { file: path/to/secret }, and rotate the exposed value`,
+      message: `${path.slice(1).join('.')} is written into the manifest; secrets must be references`,
+      hint: `use ${field}: { env: ${SECRET_VARIABLES[field] ?? 'NAME'} } or { file: path/to/secret }, and rotate the exposed value`,
       ...locationIn(document, path),
       ...(id === undefined ? {} : { resource: id }),
       path: path.join('.'),

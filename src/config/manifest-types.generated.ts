@@ -387,6 +387,38 @@ export interface AccessSpec {
    */
   administrators: [EmailAddress, ...EmailAddress[]];
   contributors: EmailAddress[];
+  notifications?: Notifications;
+}
+/**
+ * Messages to the administrators when a run fails or pauses (not when watch stops it), when a resource becomes Stalled, and when either recovers: one message per change of state, sent by exportctl watch. Delivery is retried with backoff and never holds a run up.
+ */
+export interface Notifications {
+  webhook?: WebhookNotification;
+  email?: EmailNotification;
+}
+/**
+ * A JSON POST of {text, event, resource, destination, reason, hint, at}; `text` is what Slack and Teams incoming webhooks show.
+ */
+export interface WebhookNotification {
+  url: SecretReference;
+}
+/**
+ * An email through SMTP to every administrator (and `to`, when given).
+ */
+export interface EmailNotification {
+  host: string;
+  port: number;
+  /**
+   * TLS from the start (port 465); otherwise STARTTLS when the server offers it.
+   */
+  secure: boolean;
+  user?: string;
+  password?: SecretReference;
+  from: EmailAddress;
+  /**
+   * More recipients besides the administrators.
+   */
+  to: EmailAddress[];
 }
 
 // Manifests as written (defaults optional): for programmatic callers such as Pulumi programs.
@@ -776,4 +808,36 @@ export interface AccessSpecInput {
    */
   administrators: [EmailAddressInput, ...EmailAddressInput[]];
   contributors?: EmailAddressInput[];
+  notifications?: NotificationsInput;
+}
+/**
+ * Messages to the administrators when a run fails or pauses (not when watch stops it), when a resource becomes Stalled, and when either recovers: one message per change of state, sent by exportctl watch. Delivery is retried with backoff and never holds a run up.
+ */
+export interface NotificationsInput {
+  webhook?: WebhookNotificationInput;
+  email?: EmailNotificationInput;
+}
+/**
+ * A JSON POST of {text, event, resource, destination, reason, hint, at}; `text` is what Slack and Teams incoming webhooks show.
+ */
+export interface WebhookNotificationInput {
+  url: SecretReferenceInput;
+}
+/**
+ * An email through SMTP to every administrator (and `to`, when given).
+ */
+export interface EmailNotificationInput {
+  host: string;
+  port?: number;
+  /**
+   * TLS from the start (port 465); otherwise STARTTLS when the server offers it.
+   */
+  secure?: boolean;
+  user?: string;
+  password?: SecretReferenceInput;
+  from: EmailAddressInput;
+  /**
+   * More recipients besides the administrators.
+   */
+  to?: EmailAddressInput[];
 }

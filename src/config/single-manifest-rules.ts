@@ -105,8 +105,27 @@ export function singleManifestRuleProblems(
       }
       return problems;
     }
+    case 'Access': {
+      const notifications = manifest.spec.notifications;
+      if (notifications && !notifications.webhook && !notifications.email)
+        problem(
+          'invalid-value',
+          ['spec', 'notifications'],
+          'notifications names neither a webhook nor an email: nothing would be sent',
+          'add webhook: {url: {env: NAME}} and/or email: {host, from}',
+          'warning',
+        );
+      const email = notifications?.email;
+      if (email && (email.user === undefined) !== (email.password === undefined))
+        problem(
+          'missing-field',
+          ['spec', 'notifications', 'email', email.user === undefined ? 'password' : 'user'],
+          `notifications.email has ${email.user === undefined ? 'a password but no user' : 'a user but no password'}: SMTP authentication needs both`,
+          'give both user and password: {env: NAME}, or neither for a relay that needs no login',
+        );
+      return problems;
+    }
     case 'ProfileSource':
-    case 'Access':
       return problems;
   }
 }

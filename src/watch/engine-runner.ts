@@ -1,4 +1,5 @@
 import type { ApiLogger, OnApiRequest } from '../constant-contact';
+import type { OnRunProgress } from '../engine/export-run-session';
 import type { StateStore } from '../state';
 import type { ExportRunner, RunOutcome } from './run-coordinator';
 import { SharedSourceReads } from './shared-source-reads';
@@ -14,6 +15,8 @@ export interface EngineRunnerOptions {
   readonly onRequest?: OnApiRequest;
   /** The runs' clients' log events: their retry notices above all (see `retryNotice`). */
   readonly logger?: ApiLogger;
+  /** Each run's progress (the status page's runs in progress). */
+  readonly onProgress?: OnRunProgress;
 }
 
 /**
@@ -41,6 +44,7 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       env: options.env,
       lockTimeoutMs: options.lockTimeoutMs,
       onRequest: options.onRequest,
+      onProgress: options.onProgress,
       ...(options.logger ? { tuning: { client: { logger: options.logger } } } : {}),
       sourceRows,
     }).finally(() => sourceRows?.leave());
@@ -58,7 +62,10 @@ export function engineExportRunner(options: EngineRunnerOptions): ExportRunner {
       imported: counts.imported,
       removed: counts.removed,
       ...(result.error
-        ? { message: `${result.error.code}: ${result.error.message}` }
+        ? {
+            message: `${result.error.code}: ${result.error.message}`,
+            ...(result.error.hint ? { hint: result.error.hint } : {}),
+          }
         : result.record.pause
           ? { message: pauseText(result.record.pause) }
           : {}),

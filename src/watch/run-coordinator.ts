@@ -8,6 +8,8 @@ export interface RunOutcome {
   readonly imported: number;
   readonly removed: number;
   readonly message?: string;
+  /** What to do about a failure (the error's hint), when known. */
+  readonly hint?: string;
 }
 
 /**

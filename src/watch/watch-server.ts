@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AccessToken } from './status-page';
 import type { WatchMetrics } from './watch-metrics';
 
 export interface WatchServerOptions {
@@ -10,12 +11,16 @@ export interface WatchServerOptions {
   readonly isReady: () => boolean;
   /** The `/status` document. */
   readonly status: () => Promise<unknown>;
+  /** The status page's routes (`/`, …): true when it answered the request. */
+  readonly page?: (request: IncomingMessage, response: ServerResponse, url: URL) => boolean;
+  /** Required of every request but /healthz and /readyz (a non-loopback `--listen`). */
+  readonly token?: AccessToken;
 }
 
 /**
  * The watch process's HTTP endpoint: `/healthz` (the process answers), `/readyz` (the first reconcile
  * applied), `/status` (resources, conditions, runs as JSON), `/metrics` (Prometheus). Bind it to a
- * loopback address: it has no authentication.
+ * loopback address, or give it a `token`.
  */
 export async function startWatchServer(
   options: WatchServerOptions,
@@ -27,6 +32,14 @@ export async function startWatchServer(
       response.end(body);
     };
     if (request.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
+    const url = new URL(request.url ?? '/', 'http://watch.invalid');
+    if (
+      options.token &&
+      path !== '/healthz' &&
+      path !== '/readyz' &&
+      !options.token.check(request, response, url)
+    )
+      return undefined;
     if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (path === '/readyz')
       return options.isReady()
@@ -51,7 +64,8 @@ export async function startWatchServer(
       );
       return undefined;
     }
-    return send(404, 'text/plain', 'not found: try /healthz, /readyz, /status or /metrics\n');
+    if (options.page?.(request, response, url)) return undefined;
+    return send(404, 'text/plain', 'not found: try /, /healthz, /readyz, /status or /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -30,6 +30,7 @@ import {
 import { rateLimitersFor } from '../wiring/state-rate-limiters';
 import { DataFileWatcher } from './data-file-watcher';
 import { ManifestWatcher } from './manifest-watcher';
+import type { WatchNotifier } from './notifications';
 import { type ExportRunner, RunCoordinator, type RunOutcome, type WatchTrigger } from './run-coordinator';
 import { type DestinationSchedule, RunScheduler } from './run-scheduler';
 import { SourceChangeWatchers } from './source-change-watchers';
@@ -65,6 +66,8 @@ export interface WatchServiceOptions {
    * it (SQLite) this process runs everything itself.
    */
   readonly queue?: RunQueue;
+  /** Tells the administrators about failures, Stalled resources and recoveries (Access notifications). */
+  readonly notifier?: WatchNotifier;
 }
 
 export interface ReconcileReport {
@@ -134,6 +137,7 @@ export class WatchService {
           outcome,
           finishedAt: new Date(this.options.clock.now()).toISOString(),
         });
+        this.options.notifier?.runFinished(destination, outcome);
         const fields = {
           destination,
           trigger,
@@ -505,12 +509,14 @@ export class WatchService {
         `drift: ${finding.id} is ${finding.condition}: ${finding.message}`,
       );
     logger.info({ stalled: drift.length }, 'drift check done');
+    this.options.notifier?.observe(await store.resources.list());
   }
 
   /** Points the scheduler and the data-file watcher at what is applied now. */
   private async followState(): Promise<void> {
     if (this.stopping) return;
     const { store } = this.options;
+    this.options.notifier?.observe(await store.resources.list());
     const refresh = (await store.resources.list({ kind: 'Refresh' }))[0]?.spec as RefreshSpec | undefined;
     const destinations = await store.resources.list({ kind: 'ExportDestination' });
     const schedules: DestinationSchedule[] = destinations.map((destination) => {

@@ -138,6 +138,11 @@ describe('exportctl watch (a process on a temp folder, the sandbox, a SQLite sta
       };
       expect(status.lastReconcile.result).toBe('invalid');
       expect(status.lastReconcile.problems[0]?.where).toMatch(/(^|\/)destinations\.yaml:11:11$/);
+      // The status page shows the same problem, with its place, to the people in a browser.
+      const page = await get(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(/<li>[^<]*destinations\.yaml:11:11: /);
+      expect(page.text).toContain('href="/destinations/vip-newsletter"');
 
       // Fixed: applied.
       w.edit('destinations.yaml', (text) =>

@@ -12,6 +12,7 @@ import { parseDuration, parseWholeNumber } from '../parse-duration';
 export interface WatchFlags {
   readonly prune?: boolean;
   readonly listen?: string;
+  readonly listenTokenEnv?: string;
   readonly debounce: string;
   readonly driftInterval: string;
   readonly dataStable: string;
@@ -22,8 +23,10 @@ export interface WatchFlags {
   readonly logLevel: string;
 }
 
-/** `--listen HOST:PORT`, loopback only: the endpoint has no authentication. */
-export function parseListen(text: string): { host: string; port: number } {
+/**
+ * `--listen HOST:PORT`: loopback only, unless a token protects the endpoint (`--listen-token-env`).
+ */
+export function parseListen(text: string, hasToken = false): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
   const host = match ? (match[1] ?? match[2] ?? '') : '';
   const port = match ? Number(match[3]) : Number.NaN;
@@ -32,12 +35,43 @@ export function parseListen(text: string): { host: string; port: number } {
       hint: 'write it like 127.0.0.1:9464 (port 0 picks a free port)',
     });
   }
-  if (!isLoopbackHost(host)) {
-    throw new UsageError('invalid-option', `--listen ${text}: the endpoint listens on loopback only`, {
-      hint: 'it has no authentication: bind 127.0.0.1 and let a reverse proxy or the scraper reach it',
-    });
+  if (!isLoopbackHost(host) && !hasToken) {
+    throw new UsageError(
+      'invalid-option',
+      `--listen ${text}: the endpoint listens on loopback only unless a token protects it`,
+      {
+        hint: 'bind 127.0.0.1, or add --listen-token-env NAME (an environment variable holding the token browsers and scrapers must send)',
+      },
+    );
   }
   return { host, port };
+}
+
+/**
+ * The token of `--listen-token-env NAME`: the variable must be set and not empty (watch refuses to
+ * start rather than serve without it). Its value is never printed.
+ */
+export function listenToken(name: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (name === undefined) return undefined;
+  const value = env[name];
+  if (!value || value.trim() === '') {
+    throw new UsageError(
+      'invalid-option',
+      `--listen-token-env ${name}: the environment variable ${name} is not set`,
+      {
+        hint: `set ${name} to a long random token (e.g. openssl rand -hex 32) in watch's environment`,
+      },
+    );
+  }
+  if (value.trim().length < 16)
+    throw new UsageError(
+      'invalid-option',
+      `--listen-token-env ${name}: the token is shorter than 16 characters`,
+      {
+        hint: 'use a long random token (e.g. openssl rand -hex 32)',
+      },
+    );
+  return value.trim();
 }
 
 /**
@@ -77,7 +111,8 @@ export async function watchCommand(
   const shutdownTimeoutMs = parseDuration(flags.shutdownTimeout, '--shutdown-timeout');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
   const maxConcurrentRuns = parseWholeNumber(flags.maxConcurrentRuns, '--max-concurrent-runs');
-  const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
+  const token = listenToken(flags.listenTokenEnv, context.env);
+  const listen = flags.listen === undefined ? undefined : parseListen(flags.listen, token !== undefined);
   const clockStart = flags.clockStart === undefined ? undefined : Date.parse(flags.clockStart);
   if (clockStart !== undefined && Number.isNaN(clockStart)) {
     throw new UsageError('invalid-option', `--clock-start ${flags.clockStart} is not an ISO 8601 time`, {
@@ -99,6 +134,17 @@ export async function watchCommand(
   const actor = resolveActor(globals.as, context.env, context.cwd).identity;
   const session = await openStateSession(globals, context, actor);
   const metrics = new watch.WatchMetrics();
+  const progress = new watch.RunProgressBoard();
+  const notifier = new watch.WatchNotifier({ env: context.env, cwd: context.cwd, logger });
+  const runner = watch.engineExportRunner({
+    store: session.store,
+    actor,
+    env: context.env,
+    lockTimeoutMs,
+    onRequest: metrics.onApiRequest,
+    logger,
+    onProgress: (update) => progress.update(update),
+  });
   const clock = watch.systemWatchClock(clockStart);
   // A PostgreSQL state: this process is one worker of the state's shared run queue.
   const { stateBackendOf } = require('../../wiring') as typeof import('../../wiring');
@@ -138,14 +184,8 @@ export async function watchCommand(
     clock,
     logger,
     metrics,
-    runner: watch.engineExportRunner({
-      store: session.store,
-      actor,
-      env: context.env,
-      lockTimeoutMs,
-      onRequest: metrics.onApiRequest,
-      logger,
-    }),
+    runner: (request) => runner(request).finally(() => progress.finish(request.destination)),
+    notifier,
     ...(queue ? { queue } : {}),
   });
 
@@ -178,10 +218,12 @@ export async function watchCommand(
         metrics,
         isReady: () => service.isReady(),
         status: () => service.status(),
+        page: watch.statusPageHandler({ store: session.store, status: () => service.status(), progress }),
+        ...(token ? { token: new watch.AccessToken(token) } : {}),
       });
       logger.info(
-        { url: server.url },
-        `endpoint listening on ${server.url} (/healthz /readyz /status /metrics)`,
+        { url: server.url, token: token ? 'required' : 'none (loopback)' },
+        `endpoint listening on ${server.url} (status page at /; /healthz /readyz /status /metrics)`,
       );
     }
     await Promise.race([service.start(), stopped]);
@@ -191,6 +233,8 @@ export async function watchCommand(
       `${signal}: stopping; runs in progress stop at their next checkpoint (${signal} again exits now)`,
     );
     const clean = await service.stop(shutdownTimeoutMs);
+    // Messages already on their way get a few seconds; their retries never hold the exit up long.
+    await notifier.settle(5_000);
     if (clean) logger.info('stopped');
     else
       logger.warn(
@@ -215,7 +259,14 @@ export const registerWatchCommand: RegisterCommand = ({ program, context, action
     )
     .argument('[path...]', 'manifest files or folders (default: the current folder)')
     .option('--prune', 'delete applied resources that PATH no longer declares')
-    .option('--listen <host:port>', 'serve /healthz /readyz /status /metrics here (loopback only)')
+    .option(
+      '--listen <host:port>',
+      'serve the status page (/) and /healthz /readyz /status /metrics here (loopback, unless a token protects it)',
+    )
+    .option(
+      '--listen-token-env <name>',
+      'the environment variable holding the token the endpoint requires (Bearer header, or /login?token=… once); needed off loopback',
+    )
     .addOption(
       new Option('--debounce <duration>', 'a burst of saves within this is one reconcile').default('500ms'),
     )

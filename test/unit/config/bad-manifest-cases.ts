@@ -383,7 +383,34 @@ export const badManifestCases: readonly BadManifestCase[] = [
     files: { 'case.yaml': access(['administrators: []']) },
     expect: [['invalid-value', 'case.yaml', 6, 19]],
   },
+  {
+    name: 'a webhook URL written into the Access notifications',
+    files: {
+      'case.yaml': access([
+        'administrators: [ops@example.com]',
+        'notifications:',
+        '  webhook:',
+        '    url: https://hooks.example.com/T0/B0/do-not-print-9',
+      ]),
+    },
+    expect: [['literal-secret', 'case.yaml', 9, 12]],
+    mustNotPrint: 'do-not-print-9',
+  },
   // --- rules
+  {
+    name: 'notifications email with a user but no password',
+    files: {
+      'case.yaml': access([
+        'administrators: [ops@example.com]',
+        'notifications:',
+        '  email:',
+        '    host: smtp.example.com',
+        '    from: exportctl@example.com',
+        '    user: notifier',
+      ]),
+    },
+    expect: [['missing-field', 'case.yaml', 11, 13]],
+  },
   {
     name: 'dataPrivacyConsent: false',
     files: { 'case.yaml': conn(withLine(connectionSpec, 'dataPrivacyConsent', 'dataPrivacyConsent: false')) },

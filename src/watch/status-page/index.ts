@@ -1,0 +1,3 @@
+export * from './access-token';
+export * from './run-progress-board';
+export * from './status-page';
