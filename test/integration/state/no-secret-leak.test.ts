@@ -95,8 +95,9 @@ describe('secrets at rest', () => {
 
     // What an operator sees with the sqlite3 shell (the suite needs it: see README, Development).
     const dump = execFileSync('sqlite3', [path, '.dump'], { encoding: 'utf8' });
-    expect(dump).toContain('CREATE TABLE connection_secrets');
-    expect(dump).toContain('INSERT INTO connection_secrets');
+    // The table is quoted once a migration has rebuilt it (ALTER TABLE … RENAME).
+    expect(dump).toMatch(/CREATE TABLE (IF NOT EXISTS )?"?connection_secrets"? \(/);
+    expect(dump).toMatch(/INSERT INTO "?connection_secrets"? VALUES/);
     scan('sqlite3 .dump', dump);
   });
 });
