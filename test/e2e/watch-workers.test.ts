@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../src/sandbox';
+import { defaultSeedFile, readSandboxSeed, type SandboxHandle } from '../../src/sandbox';
 import { everyoneEnv, writeEveryoneData, writeEveryoneManifests } from '../support/everyone-world';
-import { expectedMembers, listMembers, vipListId } from '../support/export-world';
+import { connectionYaml, expectedMembers, listMembers, vipListId } from '../support/export-world';
 import { type RunningExportctl, runExportctl, startExportctl } from '../support/exportctl-cli';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 import { testSandbox } from '../support/sandbox-client';
@@ -251,6 +251,88 @@ describe('exportctl watch: three workers on one PostgreSQL state', () => {
       await Promise.all(workers.map((worker) => worker.done));
     }
   }, 120_000);
+
+  it('six destinations of one API key run at once on three workers: no second carries more than the key allows', async () => {
+    const data = join(tempFolder(), 'data');
+    await writeEveryoneData(data, 300);
+    const lists = Array.from({ length: 6 }, (_, index) => ({
+      listId: `7a1e0000-0000-4000-8000-00000000000${index + 1}`,
+      name: `Shared key ${index + 1}`,
+    }));
+    const base = readSandboxSeed(defaultSeedFile());
+    // The sandbox lets the client make 100 requests a second: what it counts is what exportctl sent.
+    const sandbox = await testSandbox({ seed: { ...base, lists: [...(base.lists ?? []), ...lists] } });
+    const { folders, env } = checkouts(sandbox, data, 'manual', 3);
+    const manifests = [
+      connectionYaml(sandbox, 4),
+      `---
+apiVersion: exportctl/v1
+kind: ProfileSource
+metadata: { name: profiles }
+spec: { type: csv, profiles: ${data}/profiles.csv, key: CustomerId, segmentMembership: ${data}/segment-membership.csv }
+`,
+      ...lists.map(
+        (list, index) => `---
+apiVersion: exportctl/v1
+kind: ExportDestination
+metadata: { name: shared-${index + 1} }
+spec:
+  connection: cc
+  source: profiles
+  listId: ${list.listId}
+  dataMatching: { email: EmailAddress, firstName: FirstName, lastName: LastName }
+  segments: [Everyone]
+  schedule: manual
+`,
+      ),
+    ].join('');
+    for (const folder of folders) writeFileSync(join(folder, 'exportctl.yaml'), manifests);
+    const workers = startWorkers(folders, env, [
+      '--data-stable',
+      '300ms',
+      '--debounce',
+      '200ms',
+      '--max-concurrent-runs',
+      '2',
+    ]);
+    const ends = () =>
+      workers.flatMap((worker) =>
+        logs(worker).filter(
+          (line) => String(line.destination ?? '').startsWith('shared-') && typeof line.status === 'string',
+        ),
+      );
+    try {
+      await until(
+        'three workers watching',
+        () => workers.every((worker) => logs(worker).some((line) => line.msg === 'watching for changes')),
+        60_000,
+      );
+      const since = Date.now();
+      // One change of the data: each of the six destinations asks for a run, on every worker.
+      const membership = join(data, 'segment-membership.csv');
+      const text = readFileSync(membership, 'utf8');
+      writeFileSync(`${membership}.tmp`, text.split('\n').slice(0, 251).join('\n').concat('\n'));
+      renameSync(`${membership}.tmp`, membership);
+      await until('the six runs to end', () => (ends().length >= 6 ? true : undefined), 120_000);
+      expect(ends().map((line) => line.status)).toEqual(Array(6).fill('succeeded'));
+      // They shared the work: more than one worker ran some of them.
+      const ranOn = workers.filter((worker) =>
+        logs(worker).some(
+          (line) => String(line.destination ?? '').startsWith('shared-') && typeof line.status === 'string',
+        ),
+      );
+      expect(ranOn.length).toBeGreaterThan(1);
+      // The key's rate held across the three processes, as the sandbox counted it.
+      const sent = sandbox.requests().filter((request) => request.at >= since);
+      expect(sent.length).toBeGreaterThan(12);
+      expect(sandbox.stats().maxInAnySecondByClient['sandbox-client']).toBeLessThanOrEqual(4);
+      for (const list of lists)
+        expect(listMembers(sandbox, list.listId)).toEqual(await expectedMembers(data, ['Everyone']));
+    } finally {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map((worker) => worker.done));
+    }
+  }, 170_000);
 
   it('the database restarted under idle workers: they rejoin the cluster and take work again', async () => {
     const data = join(tempFolder(), 'data');
