@@ -119,6 +119,10 @@ export class SharedBatches<T> {
   /** Reads batches while the slowest consumer is fewer than `maxBuffered` behind; one loop at a time. */
   private pump(): void {
     if (this.reading || this.ended || this.failed) return;
+    // A full buffer waits for the slowest consumer's `trim`. Starting a read that would return at
+    // once, and waking every waiter when it did, let a waiting consumer wake itself in microtasks
+    // forever and starve the event loop (so a consumer waiting on I/O never caught up).
+    if (this.cursors.size === 0 || this.buffer.length >= this.options.maxBuffered) return;
     this.reading = true;
     void this.read().finally(() => {
       this.reading = false;

@@ -33,6 +33,24 @@ async function drain(batches: AsyncIterable<number[]>, onBatch: () => Promise<vo
 const allRows = (batches: number) => Array.from({ length: batches }, (_, i) => [i * 10, i * 10 + 1]).flat();
 
 describe('SharedBatches', () => {
+  it('lets a slow consumer that waits on timers (I/O) catch up while a fast one waits: the fast one does not spin', async () => {
+    // Found with watch on a PostgreSQL state: the fast consumer, waiting for a batch the full buffer
+    // could not take, woke itself through the read loop in microtasks and starved the event loop,
+    // so the slow consumer's timer (its database write) never fired.
+    const { open } = countingSource(20);
+    const shared = new SharedBatches(open, { maxBuffered: 2 });
+    const fast = shared.consumer();
+    const slow = shared.consumer();
+    shared.start();
+    const timer = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+    const [fastRows, slowRows] = await Promise.all([
+      drain({ [Symbol.asyncIterator]: () => fast }),
+      drain({ [Symbol.asyncIterator]: () => slow }, timer),
+    ]);
+    expect(fastRows).toEqual(allRows(20));
+    expect(slowRows).toEqual(allRows(20));
+  }, 10_000);
+
   it('hands every consumer the same rows in order, from one read of the source', async () => {
     const { open, log } = countingSource(50);
     const shared = new SharedBatches(open, { maxBuffered: 3 });
