@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ResourceRow } from '../resource-rows';
 import { secretAad, tokensAad } from '../secret-aad';
 import type { ConnectionSecretName } from '../secret-store';
 import type { ControlPlaneContents, ControlPlaneRecords, ControlPlaneTransfer } from '../state-transfer';
@@ -61,20 +62,7 @@ export class PostgresStateTransfer implements ControlPlaneTransfer<pg.ClientBase
   }
 
   async *read(client: pg.ClientBase, chunkSize: number): AsyncIterable<ControlPlaneRecords> {
-    for await (const rows of pages<{
-      kind: string;
-      name: string;
-      owner: string;
-      owner_stack: string | null;
-      spec: string;
-      spec_hash: string;
-      generation: number;
-      conditions: string;
-      remote_facts: string | null;
-      remote_facts_read_at: string | null;
-      created_at: string;
-      updated_at: string;
-    }>(
+    for await (const rows of pages<ResourceRow>(
       client,
       `SELECT * FROM resources WHERE (kind COLLATE "C", name COLLATE "C") > ($1, $2)
        ORDER BY kind COLLATE "C", name COLLATE "C" LIMIT ${chunkSize}`,

@@ -1,3 +1,4 @@
+import type { ResourceRow } from '../resource-rows';
 import { secretAad, tokensAad } from '../secret-aad';
 import type { ConnectionSecretName } from '../secret-store';
 import type {
@@ -48,7 +49,7 @@ export class SqliteStateTransfer implements ControlPlaneTransfer<SqliteDatabase>
   }
 
   async *read(db: SqliteDatabase, chunkSize: number): AsyncIterable<ControlPlaneRecords> {
-    for (const rows of pages<ResourceColumns>(
+    for (const rows of pages<SqliteResourceRow>(
       db,
       `SELECT * FROM resources WHERE (kind, name) > (?, ?) ORDER BY kind, name LIMIT ${chunkSize}`,
       (row) => [row.kind, row.name],
@@ -224,20 +225,12 @@ export class SqliteStateTransfer implements ControlPlaneTransfer<SqliteDatabase>
   }
 }
 
-interface ResourceColumns {
-  kind: string;
-  name: string;
-  owner: string;
-  owner_stack: string | null;
-  spec: string;
-  spec_hash: string;
-  generation: number;
-  conditions: string;
-  remote_facts: string | null;
+/** A `resources` row as SQLite gives it: times are numbers. */
+type SqliteResourceRow = ResourceRow & {
   remote_facts_read_at: number | null;
   created_at: number;
   updated_at: number;
-}
+};
 
 interface RunColumns {
   id: number;
@@ -251,7 +244,7 @@ interface RunColumns {
   record: string;
 }
 
-function toResource(row: ResourceColumns): TransferredResource {
+function toResource(row: SqliteResourceRow): TransferredResource {
   return {
     kind: row.kind,
     name: row.name,
