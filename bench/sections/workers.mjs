@@ -181,6 +181,7 @@ export default {
           );
           if (apply.status !== 0) throw new Error(`exportctl apply failed: ${apply.stdout}${apply.stderr}`);
           const before = await sandbox.stats();
+          const beforeAt = Date.now();
           const workers = checkouts.map((checkout) => startWorker(root, checkout, env));
           started.push(...workers);
           const ends = () =>
@@ -217,8 +218,12 @@ export default {
             (worker) => lines(worker).filter((line) => line.msg?.startsWith('took ')).length,
           );
           const maxSecond = Math.max(...keys.map((key) => after.maxInAnySecondByClient[key] ?? 0));
+          const held = heldFloor(await sandbox.requests(), keys, beforeAt, rate);
           log(
             `${count} worker(s): ${destinations} runs (${failed} not succeeded; taken per worker: ${perWorker.join(', ')}) in ${s(wall)}; requests per key ${perKey.map(int).join(' / ')} => floor ${s(floor)}; ${x(wall / floor)} the floor; busiest second on a key: ${maxSecond} requests (rate ${rate}); 429 answers: ${traffic.throttled}`,
+          );
+          log(
+            `    the sandbox's time per request (arrival to answer), per key: mean ${held.meanMs.map((ms) => `${ms.toFixed(0)} ms`).join(' / ')}; a limiter that holds each permit until its answer (as exportctl's does) cannot go faster than ${s(held.floor)} (${x(wall / held.floor)} of it)`,
           );
           rows.push({ count, wall, floor, maxSecond, throttled: traffic.throttled, failed });
           if (process.env.WORKERS_BENCH_KEEP === '1')
@@ -245,3 +250,30 @@ export default {
       );
   },
 };
+
+/**
+ * The rate floor when every request holds its key's permit from its send until its answer plus the
+ * window (the rule that keeps the server's count under the rate whatever the delays): each of a
+ * key's R slots is busy for (time to answer + 1 s) per request, so n requests need at least
+ * (sum of their times + n s) / R, less the last window. The sandbox's time per request (arrival to
+ * answer) is a lower bound of what the client sees, so this floor is too.
+ */
+function heldFloor(requests, keys, since, rate) {
+  const perKey = keys.map((key) =>
+    requests.filter(
+      (entry) => entry.clientId === key && entry.at >= since && entry.answeredAfterMs !== undefined,
+    ),
+  );
+  const floors = perKey.map((entries) => {
+    const busy = entries.reduce((sum, entry) => sum + entry.answeredAfterMs + 1000, 0);
+    return Math.max(0, busy / rate - 1000) / 1000;
+  });
+  return {
+    floor: Math.max(...floors),
+    meanMs: perKey.map((entries) =>
+      entries.length === 0
+        ? 0
+        : entries.reduce((sum, entry) => sum + entry.answeredAfterMs, 0) / entries.length,
+    ),
+  };
+}

@@ -12,6 +12,11 @@ export interface LoggedRequest {
   readonly clientId?: string;
   /** The fault injected into it, if any. */
   readonly fault?: string;
+  /**
+   * Milliseconds from its arrival to its answer (reading the body, the work, the answer): the
+   * least time a client that counts its requests until they are answered holds a permit.
+   */
+  readonly answeredAfterMs?: number;
 }
 
 /** Counters the inspection endpoint returns (`GET /__sandbox/stats`). */

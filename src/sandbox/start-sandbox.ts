@@ -264,6 +264,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           status,
           ...(client ? { clientId: client.clientId } : {}),
           ...(extra.fault ? { fault: extra.fault } : {}),
+          answeredAfterMs: now() - at,
         },
         true,
       );
