@@ -218,9 +218,13 @@ export default {
             (worker) => lines(worker).filter((line) => line.msg?.startsWith('took ')).length,
           );
           const maxSecond = Math.max(...keys.map((key) => after.maxInAnySecondByClient[key] ?? 0));
-          const held = heldFloor(await sandbox.requests(), keys, beforeAt, rate);
+          const logged = await sandbox.requests();
+          const held = heldFloor(logged, keys, beforeAt, rate);
           log(
             `${count} worker(s): ${destinations} runs (${failed} not succeeded; taken per worker: ${perWorker.join(', ')}) in ${s(wall)}; requests per key ${perKey.map(int).join(' / ')} => floor ${s(floor)}; ${x(wall / floor)} the floor; busiest second on a key: ${maxSecond} requests (rate ${rate}); 429 answers: ${traffic.throttled}`,
+          );
+          log(
+            `    requests per second on each key, from the first run's start:\n${keys.map((key) => `      ${perSecond(logged, key, first).join(' ')}`).join('\n')}`,
           );
           log(
             `    the sandbox's time per request (arrival to answer), per key: mean ${held.meanMs.map((ms) => `${ms.toFixed(0)} ms`).join(' / ')}; a limiter that holds each permit until its answer (as exportctl's does) cannot go faster than ${s(held.floor)} (${x(wall / held.floor)} of it)`,
@@ -276,4 +280,16 @@ function heldFloor(requests, keys, since, rate) {
         : entries.reduce((sum, entry) => sum + entry.answeredAfterMs, 0) / entries.length,
     ),
   };
+}
+
+/** A key's API requests in each second from `since` (epoch ms): where the rate went unused. */
+function perSecond(requests, key, since) {
+  const counts = [];
+  for (const entry of requests) {
+    if (entry.clientId !== key || entry.at < since) continue;
+    const second = Math.floor((entry.at - since) / 1000);
+    while (counts.length <= second) counts.push(0);
+    counts[second] += 1;
+  }
+  return counts;
 }
