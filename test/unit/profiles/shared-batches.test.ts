@@ -1,5 +1,31 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SharedBatches } from '../../../src/profiles';
+
+/**
+ * The slow-and-fast-consumer case of the test below, on the built module in a worker thread: a
+ * consumer that spins in microtasks starves the event loop, so no timer of this thread could end
+ * the test; the worker is terminated from outside instead, and the test fails rather than hangs.
+ */
+const spinCase = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { SharedBatches } = require(workerData.module);
+const source = () => (async function* () { for (let i = 0; i < 20; i++) yield [i]; })();
+const shared = new SharedBatches(source, { maxBuffered: 2 });
+const fast = shared.consumer();
+const slow = shared.consumer();
+shared.start();
+const drain = async (consumer, wait) => {
+  let rows = 0;
+  for (let next = await consumer.next(); !next.done; next = await consumer.next()) {
+    rows += next.value.length;
+    if (wait) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return rows;
+};
+Promise.all([drain(fast, false), drain(slow, true)]).then((rows) => parentPort.postMessage(rows));
+`;
 
 /** A batch source that counts its opens, the batches it gave, and whether it was closed. */
 function countingSource(batches: number, options: { failAfter?: number } = {}) {
@@ -50,6 +76,31 @@ describe('SharedBatches', () => {
     expect(fastRows).toEqual(allRows(20));
     expect(slowRows).toEqual(allRows(20));
   }, 10_000);
+
+  it('ends the same case within seconds even when run alone in a thread of its own (a spin fails, not hangs)', async () => {
+    const worker = new Worker(spinCase, {
+      eval: true,
+      workerData: {
+        module: join(__dirname, '..', '..', '..', 'dist', 'src', 'profiles', 'shared-batches.js'),
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        new Promise<number[]>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+        new Promise<'spinning'>((resolve) => {
+          timer = setTimeout(() => resolve('spinning'), 8_000);
+        }),
+      ]);
+      expect(outcome).toEqual([20, 20]);
+    } finally {
+      clearTimeout(timer);
+      await worker.terminate();
+    }
+  }, 15_000);
 
   it('hands every consumer the same rows in order, from one read of the source', async () => {
     const { open, log } = countingSource(50);
