@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { advisoryKey, type PostgresLocation } from '../state';
@@ -12,6 +12,7 @@ import type {
   QueuedRunResult,
   QueuedTrigger,
   RunQueue,
+  RunRequest,
 } from './run-queue';
 
 /** The one queue of export runs in a state's queue schema. */
@@ -360,12 +361,17 @@ export class PgBossRunQueue implements RunQueue {
     }
   }
 
-  async enqueue(request: { destination: string; trigger: QueuedTrigger; key: string }): Promise<boolean> {
+  async enqueue(request: RunRequest): Promise<boolean> {
     const data: JobData = { destination: request.destination, trigger: request.trigger, key: request.key };
-    const id = await this.boss.send(RUN_QUEUE, data, {
-      id: jobIdOf(request.key),
-      singletonKey: request.destination,
-    });
+    const keyed = jobIdOf(request.key);
+    let id = await this.boss.send(RUN_QUEUE, data, { id: keyed, singletonKey: request.destination });
+    if (id === null && request.laterChangesShareKey) {
+      // The key's job exists: still waiting, it will read this change too; taken or ended, it may
+      // have read before it, so this change gets a job of its own (one waiting per destination).
+      const existing = await this.boss.getJobById(RUN_QUEUE, keyed, { includeArchive: true });
+      if (existing && existing.state !== 'created' && existing.state !== 'retry')
+        id = await this.boss.send(RUN_QUEUE, data, { id: randomUUID(), singletonKey: request.destination });
+    }
     if (id !== null) this.notify();
     return id !== null;
   }

@@ -45,6 +45,22 @@ export interface ClusterView {
   readonly active: number;
 }
 
+/** A run asked of the queue. */
+export interface RunRequest {
+  readonly destination: string;
+  readonly trigger: QueuedTrigger;
+  /** What asks for it (a schedule's firing, a file's version): N workers asking with one key make one job. */
+  readonly key: string;
+  /**
+   * The key names a kind of change rather than one change (a database's changeDetection, which has
+   * no version all workers see alike): a job of the key that was already taken (or ended) may have
+   * read the data before this change, so this request then gets a job of its own. The
+   * destination's one waiting job at most still holds; a worker that sees the change after
+   * another took the job makes one extra run (which finds nothing more to send), never a missed one.
+   */
+  readonly laterChangesShareKey?: boolean;
+}
+
 /**
  * The shared queue of export runs that the watch processes of one state work off together (a
  * PostgreSQL state: see `pg-boss-run-queue.ts`). Enqueuing is idempotent per key: N workers asking
@@ -52,7 +68,7 @@ export interface ClusterView {
  */
 export interface RunQueue {
   /** Asks for a run; resolves whether this call created the job (false: it exists, or one is waiting). */
-  enqueue(request: { destination: string; trigger: QueuedTrigger; key: string }): Promise<boolean>;
+  enqueue(request: RunRequest): Promise<boolean>;
   /**
    * Starts taking jobs, at most `concurrency` at once; `run` resolves how each ended. A job whose
    * worker dies is handed to another worker, which resumes it from its checkpoint.

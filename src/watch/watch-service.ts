@@ -111,10 +111,10 @@ export class WatchService {
       this.requestReconcile(`${relative(options.cwd, file) || file} changed`),
     );
     this.dataFiles = new DataFileWatcher(options.dataStableMs, (source, file) =>
-      this.sourceChanged(source, file),
+      this.sourceChanged(source, { file }),
     );
     this.databases = new SourceChangeWatchers(
-      (source, what) => this.sourceChanged(source, what),
+      (source, what) => this.sourceChanged(source, { database: what }),
       (source, error) =>
         logger.warn(
           { source, code: error.code, hint: error.hint },
@@ -184,22 +184,25 @@ export class WatchService {
     trigger: WatchTrigger,
     key: string,
     fields: Record<string, unknown>,
+    laterChangesShareKey = false,
   ): void {
     const queue = this.options.queue;
     if (!queue || this.stopping) return;
     const what = key.startsWith('schedule:') ? `schedule fired for ${destination}` : `run of ${destination}`;
-    queue.enqueue({ destination, trigger, key }).then(
-      (created) =>
-        this.options.logger.info(
-          { destination, key, ...fields, answer: created ? 'queued' : 'already-queued' },
-          `${what}: ${created ? 'queued' : 'already queued'}`,
-        ),
-      (error: unknown) =>
-        this.options.logger.error(
-          { destination, key, err: error },
-          `${what}: could not be queued: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-    );
+    queue
+      .enqueue({ destination, trigger, key, ...(laterChangesShareKey ? { laterChangesShareKey } : {}) })
+      .then(
+        (created) =>
+          this.options.logger.info(
+            { destination, key, ...fields, answer: created ? 'queued' : 'already-queued' },
+            `${what}: ${created ? 'queued' : 'already queued'}`,
+          ),
+        (error: unknown) =>
+          this.options.logger.error(
+            { destination, key, err: error },
+            `${what}: could not be queued: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+      );
   }
 
   /** One job of the shared queue, run here; handed back when this worker stops in its middle. */
@@ -551,8 +554,12 @@ export class WatchService {
     if (!this.stopping) await this.databases.track(databases);
   }
 
-  /** A source's data changed (and settled): its destinations run, as a refresh. */
-  private sourceChanged(source: string, file: string): void {
+  /**
+   * A source's data changed (and settled): its destinations run, as a refresh. `file`: the data
+   * file that changed; `database`: what the source's changeDetection saw.
+   */
+  private sourceChanged(source: string, change: { file: string } | { database: string }): void {
+    const file = 'file' in change ? change.file : change.database;
     if (this.stopping) return;
     const existing = this.sourceDebounce.get(source);
     if (existing) clearTimeout(existing);
@@ -564,10 +571,27 @@ export class WatchService {
           (destinations) => {
             for (const destination of destinations.filter((item) => item.spec.source === source)) {
               if (this.options.queue) {
-                this.enqueueRun(destination.name, 'refresh', dataChangeKey(destination.name, source, file), {
-                  source,
-                  file,
-                });
+                if ('file' in change)
+                  this.enqueueRun(
+                    destination.name,
+                    'refresh',
+                    dataChangeKey(destination.name, source, file),
+                    {
+                      source,
+                      file,
+                    },
+                  );
+                // A database change has no version every worker sees alike (a NOTIFY, a query's
+                // value polled at other moments): one key per source, and a later change gets a
+                // job of its own once the key's job was taken (see `laterChangesShareKey`).
+                else
+                  this.enqueueRun(
+                    destination.name,
+                    'refresh',
+                    `data:${destination.name}@${source}:database`,
+                    { source, change: change.database },
+                    true,
+                  );
                 continue;
               }
               const answer = this.coordinator.request(destination.name, 'refresh', 'data-changed');
