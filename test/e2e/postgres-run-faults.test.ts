@@ -112,6 +112,8 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
     readonly when?: string;
     /** Import requests carried out but answered this late (ms). */
     readonly slowMs?: number;
+    /** The requests `slowMs` applies to, by path prefix; default the import requests. */
+    readonly slowPaths?: readonly string[];
   }
 
   /**
@@ -130,7 +132,7 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
       sandbox.setFaults(
         kill.slowMs === undefined
           ? {}
-          : { slow: 1, slowMs: kill.slowMs, paths: ['/activities/contacts_json_import'] },
+          : { slow: 1, slowMs: kill.slowMs, paths: kill.slowPaths ?? ['/activities/contacts_json_import'] },
       );
       const child = startExportctl(['run', 'everyone'], { cwd: folder, env, timeoutMs: 90_000 });
       const timer = setTimeout(() => child.kill(), kill.delayMs);
@@ -184,9 +186,14 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
       [
         // A request in the air: its activity created, the answer late (the resumed run must adopt it).
         { delayMs: 60_000, when: batchIn('sending'), slowMs: 3_000 },
-        // Activities running with a batch already confirmed.
+        // Activities running with a batch already confirmed. Every activity request answered 1 s
+        // late (imports and status polls), so that the moment between one batch's confirmation
+        // and the next one's lasts long enough to be seen on a loaded machine (without it, the
+        // resumed run sometimes confirmed both before a look found them so).
         {
           delayMs: 60_000,
+          slowMs: 1_000,
+          slowPaths: ['/activities/'],
           when: `SELECT EXISTS (SELECT 1 FROM export_import_batches WHERE state = 'submitted')
                    AND EXISTS (SELECT 1 FROM export_import_batches WHERE state = 'confirmed') AS ok`,
         },
