@@ -3,8 +3,10 @@
 // bench runs as root (PostgreSQL refuses root). Unlike the test server, durability is PostgreSQL's
 // default (fsync, synchronous_commit, full_page_writes on), as the SQLite state's is FULL: the
 // figures compare two states that both survive a power loss.
+// To look inside a step: BENCH_PG_OPTIONS adds server settings (`-c log_min_duration_statement=250`)
+// and BENCH_PG_LOG=FILE keeps the server's log there when the server stops.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +40,7 @@ export async function startPostgres() {
   const data = join(folder, 'data');
   run('initdb', ['-D', data, '-U', 'bench', '--auth=trust', '--encoding=UTF8', '--locale=C']);
   const port = await freePort();
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${folder}`;
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${folder} ${process.env.BENCH_PG_OPTIONS ?? ''}`;
   run('pg_ctl', ['-D', data, '-l', join(folder, 'server.log'), '-o', options, '-w', 'start']);
   const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
@@ -77,6 +79,7 @@ export async function startPostgres() {
       return { cpu, written };
     },
     stop() {
+      if (process.env.BENCH_PG_LOG) copyFileSync(join(folder, 'server.log'), process.env.BENCH_PG_LOG);
       try {
         run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
       } finally {

@@ -17,6 +17,7 @@
 //   npm run bench -- run-state                 at 1,000,000 profiles
 //   npm run bench -- run-state --size 100000   smaller (also RUN_STATE_BENCH_COUNT)
 //   npm run bench -- run-state --plan-only=1   only the 1,000-destination plans
+//   npm run bench -- run-state --backend postgres --no-plan=1   one backend's runs alone
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -71,6 +72,11 @@ export default {
     const count = Number(options.size ?? process.env.RUN_STATE_BENCH_COUNT ?? 1_000_000);
     if (!Number.isInteger(count) || count < 1) throw new Error(`--size must be a whole number, not ${count}`);
     const planOnly = 'plan-only' in options;
+    // --backend postgres (or sqlite): that one alone, to look at it (no side-by-side figures).
+    const backends = options.backend === undefined ? ['sqlite', 'postgres'] : [options.backend];
+    if (!backends.every((backend) => backend === 'sqlite' || backend === 'postgres'))
+      throw new Error(`--backend is sqlite or postgres, not ${options.backend}`);
+    const planBackends = 'no-plan' in options ? [] : backends;
     const folder = join(root, 'bench', '.data', `run-state-${count}-${seed}`);
     rmSync(folder, { recursive: true, force: true });
     const reports = mkdtempSync(join(tmpdir(), 'exportctl-bench-run-state-'));
@@ -102,7 +108,7 @@ export default {
           EXPORTCTL_ACTOR: 'bench@example.com',
           EXPORTCTL_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'),
         };
-        for (const backend of ['sqlite', 'postgres']) {
+        for (const backend of backends) {
           const cwd = join(folder, backend);
           mkdirSync(cwd, { recursive: true });
           const state = stateUrl[backend]('run_state');
@@ -169,13 +175,16 @@ export default {
               log(
                 `${row.backend} ${step}: ${row.status}${record.skipped ? `, skipped ${record.skipped}` : ''}; ${int(record.counts?.contacts ?? 0)} contacts, ${int(record.counts?.imported ?? 0)} imported; wall ${s(wall)}, CPU ${s(row.cpu)}, written ${MB(row.written)}, peak RSS ${MiB(row.rss)}${row.serverCpu === undefined ? '' : `; server CPU ${s(row.serverCpu)}, server written ${MB(row.serverWritten)}`}; CC ${traffic.requests} requests, ${traffic.writes} writes`,
               );
+              const phases = Object.entries(record.timingsMs ?? {}).filter(([phase]) => phase !== 'total');
+              if (phases.length > 0)
+                log(`  phases: ${phases.map(([phase, ms]) => `${phase} ${s(ms / 1000)}`).join(', ')}`);
             }
           } finally {
             await sandbox.stop();
           }
         }
       }
-      for (const backend of ['sqlite', 'postgres']) {
+      for (const backend of planBackends) {
         const label = backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
         const measured = await planThousand({
           root,

@@ -14,7 +14,9 @@ import type { ActivityCounters } from '../constant-contact';
  * Writes that belong to a run (its phase, staged contacts, import and removal batches) are refused with `destination-replaced` (a RunEngineError) when the run's checkpoint
  * no longer exists (apply deleted or replaced the destination meanwhile), and then change nothing.
  * A confirmed batch is part of the snapshot from the transaction that marks it: its contacts are
- * folded into the destination's snapshot rows when the run's checkpoint is deleted.
+ * folded into the destination's snapshot rows by the time the run's checkpoint is deleted, when the
+ * backend finds it cheaper (SQLite: at the end, in one pass; PostgreSQL: batch by batch, behind the
+ * run, while it waits on the rate limit). Either way `snapshots` reads the same.
  */
 export interface RunStore {
   readonly checkpoints: CheckpointStore;
@@ -180,7 +182,7 @@ export interface ImportBatchStore {
   markPlanned(runId: number, batch: number): Promise<void>;
   /**
    * The batch's activity completed: it is marked confirmed (its contacts are in the snapshot from
-   * now on, with the fingerprints sent; nothing is copied).
+   * now on, with the fingerprints sent).
    */
   confirm(
     runId: number,

@@ -41,9 +41,13 @@ const batchContacts = (condition: string) => `
 /**
  * A run's staged contacts in `export_run_contacts` (each written once, by COPY), its import batches
  * in `export_import_batches` (a batch is a range of the staged contacts' `seq`), confirmed by
- * marking and folded into the snapshot by one statement when the run ends.
+ * marking and folded into the snapshot's rows batch by batch while the run goes on (what is left,
+ * by one statement when the run ends).
  */
 export class PostgresImportBatches implements ImportBatchStore {
+  /** Per run, the last fold `confirm` started (see `foldBehind`). */
+  private readonly folds = new Map<number, Promise<void>>();
+
   constructor(private readonly context: PostgresRunContext) {}
 
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
@@ -162,9 +166,14 @@ export class PostgresImportBatches implements ImportBatchStore {
     await this.setState(runId, batch, `state = 'planned', activity_id = NULL, adopted = false`, []);
   }
 
+  /**
+   * Marks the batch confirmed (from then on it is part of the snapshot: `snapshots.size` counts its
+   * contacts), then folds its contacts into the snapshot's rows behind the caller's back, one batch
+   * after the other on a connection of their own (see `foldBehind`).
+   */
   async confirm(
     runId: number,
-    _destination: string,
+    destination: string,
     batch: number,
     counters: ActivityCounters,
     errors: readonly string[],
@@ -173,19 +182,65 @@ export class PostgresImportBatches implements ImportBatchStore {
       JSON.stringify(counters),
       JSON.stringify(errors),
     ]);
+    this.foldBehind(runId, destination, batch);
+  }
+
+  /** Resolves once the folds `confirm` started for the run are done (or given up). */
+  async foldsDone(runId: number): Promise<void> {
+    await this.folds.get(runId);
   }
 
   /**
-   * Folds the run's confirmed batches into the destination's snapshot in one statement (inside the
-   * caller's transaction): each contact's row written once, with the fingerprint sent.
+   * Folds a confirmed batch into the snapshot's rows (and marks it folded) in a transaction of its
+   * own, after the run's earlier folds, without holding up the caller: the run's sender goes on
+   * sending while the server writes. A million contacts folded in one statement at the run's end
+   * held the run there for 7.7 s (the run bench, fsync on); folded while confirmed, on the sender's
+   * path, they held each request behind a 0.4 s write (the import phase took 15 s for 8.8). A fold
+   * that fails (the connection lost past the retries, the destination deleted) changes nothing: the
+   * batch stays unfolded, and the run's end (`foldConfirmed`) folds it, or reports the failure.
+   */
+  private foldBehind(runId: number, destination: string, batch: number): void {
+    const previous = this.folds.get(runId);
+    const fold = (async () => {
+      await previous;
+      await this.context.write(runId, (client) => this.fold(client, runId, destination, batch));
+    })().catch(() => undefined);
+    this.folds.set(runId, fold);
+    void fold.then(() => {
+      if (this.folds.get(runId) === fold) this.folds.delete(runId);
+    });
+  }
+
+  /**
+   * Folds the run's confirmed batches not folded yet into the destination's snapshot in one
+   * statement (inside the caller's transaction): each contact's row written once, with the
+   * fingerprint sent. Left for it: the batches whose fold behind `confirm` failed, and those an
+   * older version of the engine confirmed (it folded them all at the run's end).
    */
   async foldConfirmed(client: pg.ClientBase, runId: number, destination: string): Promise<void> {
+    await this.fold(client, runId, destination, undefined);
+  }
+
+  /** Folds the confirmed, unfolded batches of the run (`batch`: that one only) and marks them folded. */
+  private async fold(
+    client: pg.ClientBase,
+    runId: number,
+    destination: string,
+    batch: number | undefined,
+  ): Promise<void> {
+    const unfolded = `b.state = 'confirmed' AND NOT b.folded`;
     const folded = await client.query(
       `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-       SELECT $2, email_key, fingerprint, run_id FROM (${batchContacts(`b.state = 'confirmed'`)}) confirmed
+       SELECT $2, email_key, fingerprint, run_id
+       FROM (${batchContacts(`${unfolded}${batch === undefined ? '' : ' AND b.batch = $3'}`)}) confirmed
        ON CONFLICT (destination, email_key) DO UPDATE
        SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-      [runId, destination],
+      batch === undefined ? [runId, destination] : [runId, destination, batch],
+    );
+    await client.query(
+      `UPDATE export_import_batches b SET folded = true
+       WHERE b.run_id = $1 AND ${unfolded}${batch === undefined ? '' : ' AND b.batch = $2'}`,
+      batch === undefined ? [runId] : [runId, batch],
     );
     if ((folded.rowCount ?? 0) > 0) await this.context.bumpRevision(client, destination);
   }

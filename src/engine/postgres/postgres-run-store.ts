@@ -122,6 +122,8 @@ class PostgresCheckpoints implements CheckpointStore {
   }
 
   async delete(runId: number): Promise<void> {
+    // The batches' folds under way first: what is left for the fold below is what they could not do.
+    await this.imports.foldsDone(runId);
     await this.context.transaction(async (client) => {
       // Locked first: a trigger deleting it (the destination deleted meanwhile) waits for the fold,
       // then drops the snapshot it made.
@@ -189,11 +191,12 @@ class PostgresSnapshots implements SnapshotStore {
   constructor(private readonly context: PostgresRunContext) {}
 
   async size(destination: string): Promise<number> {
-    // The members, and the new contacts of an unfinished run's confirmed batches (not folded yet).
+    // The members, and the new contacts of an unfinished run's confirmed batches not folded yet
+    // (those an older version confirmed: this one folds a batch as it confirms it).
     const { rows } = await this.context.query<{ size: number }>(
       `SELECT ((SELECT count(*) FROM export_snapshots WHERE destination = $1)
              + (SELECT count(*) FROM export_checkpoints c
-                JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
+                JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed' AND NOT b.folded
                 JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
                 WHERE c.destination = $1 AND NOT EXISTS
                   (SELECT 1 FROM export_snapshots s WHERE s.destination = $1 AND s.email_key = r.email_key)))::float8

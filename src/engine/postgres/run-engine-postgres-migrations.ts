@@ -181,4 +181,15 @@ export const runEnginePostgresMigrations: readonly RunEnginePostgresMigration[] 
       `);
     },
   },
+  {
+    // A batch's contacts enter the snapshot when it is confirmed, not when the run ends: `folded`
+    // says which confirmed batches are in (false for those an older version confirmed, which the
+    // run's end folds). A constant default: no rewrite of the table.
+    id: 'run-engine-3-folded-batches',
+    async up(client) {
+      await client.query(
+        'ALTER TABLE export_import_batches ADD COLUMN folded boolean NOT NULL DEFAULT false',
+      );
+    },
+  },
 ];

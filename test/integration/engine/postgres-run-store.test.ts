@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
 import { postgresRunStores } from '../../support/postgres-run-store';
 import { rejectionOf } from '../../support/rejection';
@@ -161,6 +161,37 @@ describe('the PostgreSQL run store', () => {
     await confirmAll(store, 3, 'vip', contacts(10, 'w'));
     await store.checkpoints.delete(3);
     expect(await store.snapshots.size('vip')).toBe(2_010);
+  });
+
+  it('folds each batch into the snapshot as it is confirmed, and at the end the batches an older version confirmed', async () => {
+    const { store, pool } = await postgresRunStores.open();
+    const rowsOf = async (destination: string) =>
+      Number(
+        (await pool.query('SELECT count(*) AS n FROM export_snapshots WHERE destination = $1', [destination]))
+          .rows[0].n,
+      );
+    await confirmAll(store, 1, 'vip', contacts(2_500, 'f'));
+    // In the snapshot's rows before the run ends (folded behind the confirmations), not only counted.
+    await vi.waitFor(async () => expect(await rowsOf('vip')).toBe(2_500), { timeout: 10_000 });
+    await store.checkpoints.delete(1);
+    expect(await members(store, 'vip')).toHaveLength(2_500);
+
+    // A run an older version left: its batches confirmed by marking alone, folded when it ends.
+    await store.checkpoints.create(2, 'old', 'list-old');
+    await store.imports.stage(2, contacts(1_500, 'o', 7));
+    await store.imports.plan(2, 1, { contacts: 1_000, bodyBytes: 0, firstSeq: 0, lastSeq: 999 });
+    await store.imports.plan(2, 2, { contacts: 500, bodyBytes: 0, firstSeq: 1_000, lastSeq: 1_499 });
+    await store.imports.confirm(2, 'old', 2, counters, []);
+    await pool.query(
+      `UPDATE export_import_batches SET state = 'confirmed', counters = '{}', errors = '[]'
+       WHERE run_id = 2 AND batch = 1`,
+    );
+    await vi.waitFor(async () => expect(await rowsOf('old')).toBe(500), { timeout: 10_000 });
+    expect(await store.snapshots.size('old')).toBe(1_500);
+    await store.checkpoints.delete(2);
+    const folded = await members(store, 'old');
+    expect(folded).toHaveLength(1_500);
+    expect(folded.every(([, , low]) => low === 7)).toBe(true);
   });
 
   // Last in the file: it restarts the file's server.
