@@ -175,6 +175,7 @@ export default {
               log(
                 `${row.backend} ${step}: ${row.status}${record.skipped ? `, skipped ${record.skipped}` : ''}; ${int(record.counts?.contacts ?? 0)} contacts, ${int(record.counts?.imported ?? 0)} imported; wall ${s(wall)}, CPU ${s(row.cpu)}, written ${MB(row.written)}, peak RSS ${MiB(row.rss)}${row.serverCpu === undefined ? '' : `; server CPU ${s(row.serverCpu)}, server written ${MB(row.serverWritten)}`}; CC ${traffic.requests} requests, ${traffic.writes} writes`,
               );
+              for (const line of child.stderr.split('\n')) if (line.startsWith('STALL')) log(line);
               const phases = Object.entries(record.timingsMs ?? {}).filter(([phase]) => phase !== 'total');
               if (phases.length > 0)
                 log(`  phases: ${phases.map(([phase, ms]) => `${phase} ${s(ms / 1000)}`).join(', ')}`);

@@ -163,7 +163,7 @@ describe('the PostgreSQL run store', () => {
     expect(await store.snapshots.size('vip')).toBe(2_010);
   });
 
-  it('folds each batch into the snapshot as it is confirmed, and at the end the batches an older version confirmed', async () => {
+  it('folds the batches into the snapshot as they are confirmed, and at the end those an older version confirmed', async () => {
     const { store, pool } = await postgresRunStores.open();
     const rowsOf = async (destination: string) =>
       Number(
@@ -182,11 +182,12 @@ describe('the PostgreSQL run store', () => {
     await store.imports.plan(2, 1, { contacts: 1_000, bodyBytes: 0, firstSeq: 0, lastSeq: 999 });
     await store.imports.plan(2, 2, { contacts: 500, bodyBytes: 0, firstSeq: 1_000, lastSeq: 1_499 });
     await store.imports.confirm(2, 'old', 2, counters, []);
+    await vi.waitFor(async () => expect(await rowsOf('old')).toBe(500), { timeout: 10_000 });
     await pool.query(
       `UPDATE export_import_batches SET state = 'confirmed', counters = '{}', errors = '[]'
        WHERE run_id = 2 AND batch = 1`,
     );
-    await vi.waitFor(async () => expect(await rowsOf('old')).toBe(500), { timeout: 10_000 });
+    expect(await rowsOf('old')).toBe(500);
     expect(await store.snapshots.size('old')).toBe(1_500);
     await store.checkpoints.delete(2);
     const folded = await members(store, 'old');
