@@ -4,9 +4,19 @@
 // default (fsync, synchronous_commit, full_page_writes on), as the SQLite state's is FULL: the
 // figures compare two states that both survive a power loss.
 // To look inside a step: BENCH_PG_OPTIONS adds server settings (`-c log_min_duration_statement=250`)
-// and BENCH_PG_LOG=FILE keeps the server's log there when the server stops.
+// and BENCH_PG_LOG=FILE keeps the server's log there when the server stops; with
+// BENCH_PG_OPTIONS='-c shared_preload_libraries=pg_stat_statements', BENCH_PG_STATEMENTS=FILE writes
+// the 30 statements that took the server longest there.
 import { execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +90,17 @@ export async function startPostgres() {
     },
     stop() {
       if (process.env.BENCH_PG_LOG) copyFileSync(join(folder, 'server.log'), process.env.BENCH_PG_LOG);
+      if (process.env.BENCH_PG_STATEMENTS) {
+        const top = run('psql', [
+          ...['-h', folder, '-p', String(port), '-U', 'bench', '-d', 'postgres', '-X', '-A', '-F', ' | '],
+          '-c',
+          'CREATE EXTENSION IF NOT EXISTS pg_stat_statements',
+          '-c',
+          `SELECT calls, round(total_exec_time)::bigint AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30`,
+        ]);
+        writeFileSync(process.env.BENCH_PG_STATEMENTS, top);
+      }
       try {
         run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
       } finally {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { processCpuSeconds } from './process-cpu.mjs';
 
 /**
  * GET of a JSON answer on a connection of its own: the bench blocks in spawnSync for a whole step,
@@ -51,6 +52,8 @@ export function startSandbox(root, args = []) {
         lists: async () => (await getJson(`${line.url}/__sandbox/lists`)).lists,
         /** The sandbox's request log, oldest first (its last 10,000 requests at most). */
         requests: async () => (await getJson(`${line.url}/__sandbox/requests?limit=10000`)).requests,
+        /** The sandbox process's CPU so far (user + system, seconds). */
+        cpu: () => processCpuSeconds(child.pid),
         /** The sandbox process's peak RSS so far, in bytes (VmHWM). */
         peakRss: () =>
           Number(

@@ -18,6 +18,7 @@
 //   npm run bench -- run-state --size 100000   smaller (also RUN_STATE_BENCH_COUNT)
 //   npm run bench -- run-state --plan-only=1   only the 1,000-destination plans
 //   npm run bench -- run-state --backend postgres --no-plan=1   one backend's runs alone
+//   RUN_STATE_BENCH_CPU_PROF=DIR   V8 CPU profiles of each step (worker threads' too) in DIR
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -133,7 +134,24 @@ export default {
               const begin = performance.now();
               const child = spawnSync(
                 process.execPath,
-                ['--require', preload, cli, 'run', 'everyone', '--state', state, '--output', 'json'],
+                [
+                  '--require',
+                  preload,
+                  ...(process.env.RUN_STATE_BENCH_CPU_PROF
+                    ? [
+                        '--cpu-prof',
+                        '--cpu-prof-dir',
+                        join(process.env.RUN_STATE_BENCH_CPU_PROF, `${backend}-${step.replace(/\W+/g, '-')}`),
+                      ]
+                    : []),
+                  cli,
+                  'run',
+                  'everyone',
+                  '--state',
+                  state,
+                  '--output',
+                  'json',
+                ],
                 {
                   cwd,
                   encoding: 'utf8',
@@ -175,7 +193,6 @@ export default {
               log(
                 `${row.backend} ${step}: ${row.status}${record.skipped ? `, skipped ${record.skipped}` : ''}; ${int(record.counts?.contacts ?? 0)} contacts, ${int(record.counts?.imported ?? 0)} imported; wall ${s(wall)}, CPU ${s(row.cpu)}, written ${MB(row.written)}, peak RSS ${MiB(row.rss)}${row.serverCpu === undefined ? '' : `; server CPU ${s(row.serverCpu)}, server written ${MB(row.serverWritten)}`}; CC ${traffic.requests} requests, ${traffic.writes} writes`,
               );
-              for (const line of child.stderr.split('\n')) if (line.startsWith('STALL')) log(line);
               const phases = Object.entries(record.timingsMs ?? {}).filter(([phase]) => phase !== 'total');
               if (phases.length > 0)
                 log(`  phases: ${phases.map(([phase, ms]) => `${phase} ${s(ms / 1000)}`).join(', ')}`);

@@ -10,7 +10,9 @@
 // requests in any second sends its n requests over at least ceil(n / R) - 1 seconds (R at once,
 // then R a second later, ...), n counted by the sandbox on that key during the runs; the floor is
 // the larger of the two keys'. The sandbox also says the most requests any key saw in one second and
-// how many answers were 429 (over its rate): a cluster that exceeds the rate shows it there.
+// how many answers were 429 (over its rate): a cluster that exceeds the rate shows it there. Beside
+// it, the CPU the runs took (user + system of the workers, the PostgreSQL server and the sandbox, all
+// on this machine) over the machine's cores: a wall no run can beat here, whatever the keys allow.
 //
 //   npm run bench -- workers                                   20 x 50,000, 2 keys at 4 requests/s
 //   npm run bench -- workers --size 2000 --destinations 6      smaller
@@ -18,13 +20,17 @@
 //   WORKERS_BENCH_KEEP=1                                       keep bench/.data/workers-N-D/ and the worker logs
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { int, s, seed, sliceListId, writeData, x } from '../lib/bench-data.mjs';
 import { startPostgres } from '../lib/postgres.mjs';
+import { processCpuSeconds } from '../lib/process-cpu.mjs';
 import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
 
 const keys = ['bench-key-1', 'bench-key-2'];
+/** The machine's cores: the workers, the server and the sandbox share them. */
+const cores = availableParallelism();
 
 const connectionYaml = (sandbox, name, clientId, rate) => `---
 apiVersion: exportctl/v1
@@ -182,6 +188,7 @@ export default {
           if (apply.status !== 0) throw new Error(`exportctl apply failed: ${apply.stdout}${apply.stderr}`);
           const before = await sandbox.stats();
           const beforeAt = Date.now();
+          const cpuBefore = { server: postgres.usage().cpu, sandbox: sandbox.cpu() };
           const workers = checkouts.map((checkout) => startWorker(root, checkout, env));
           started.push(...workers);
           const ends = () =>
@@ -191,13 +198,30 @@ export default {
               ),
             );
           const deadline = Date.now() + 3_600_000;
+          // The workers' CPU once the first run is taken: their startup (modules, state, queue, the
+          // manifests' plan), told apart from the runs'.
+          let startupCpu;
           while (new Set(ends().map((line) => line.destination)).size < destinations) {
+            if (
+              startupCpu === undefined &&
+              workers.some((worker) => lines(worker).some((line) => line.msg?.startsWith('took ')))
+            )
+              startupCpu = workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0);
             const dead = workers.find((worker) => worker.exited);
             if (dead) throw new Error(`a worker exited:\n${dead.output.slice(-4000)}`);
             if (Date.now() > deadline) throw new Error('the runs did not end within an hour');
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
           const after = await sandbox.stats();
+          // The CPU the runs took on this machine, every process of them (the workers from their
+          // start: their startup is in it), before the workers stop.
+          const cpu = {
+            workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0),
+            server: postgres.usage().cpu - cpuBefore.server,
+            sandbox: sandbox.cpu() - cpuBefore.sandbox,
+          };
+          cpu.total = cpu.workers + cpu.server + cpu.sandbox;
+          cpu.floor = cpu.total / cores;
           for (const worker of workers) worker.child.kill('SIGTERM');
           await Promise.all(
             workers.map((worker) =>
@@ -229,7 +253,10 @@ export default {
           log(
             `    the sandbox's time per request (arrival to answer), per key: mean ${held.meanMs.map((ms) => `${ms.toFixed(0)} ms`).join(' / ')}; a limiter that holds each permit until its answer (as exportctl's does) cannot go faster than ${s(held.floor)} (${x(wall / held.floor)} of it)`,
           );
-          rows.push({ count, wall, floor, maxSecond, throttled: traffic.throttled, failed });
+          log(
+            `    CPU (user + system) of the runs: workers ${s(cpu.workers)} (${s(startupCpu ?? 0)} of it before the first run was taken), PostgreSQL ${s(cpu.server)}, sandbox ${s(cpu.sandbox)}: ${s(cpu.total)} on ${cores} cores => no faster than ${s(cpu.floor)} on this machine (${x(wall / cpu.floor)} of it)`,
+          );
+          rows.push({ count, wall, floor, cpu, maxSecond, throttled: traffic.throttled, failed });
           if (process.env.WORKERS_BENCH_KEEP === '1')
             for (const [index, worker] of workers.entries())
               writeFileSync(join(folder, `workers-${count}`, `worker-${index + 1}.log`), worker.output);
@@ -245,12 +272,12 @@ export default {
     }
     log('');
     log(
-      '| workers | wall | rate floor | wall / floor | busiest second per key (rate) | 429s | runs not succeeded |',
+      `| workers | wall | rate floor | wall / floor | CPU of the runs | CPU floor (${cores} cores) | wall / CPU floor | busiest second per key (rate) | 429s | runs not succeeded |`,
     );
-    log('|---|---|---|---|---|---|---|');
+    log('|---|---|---|---|---|---|---|---|---|---|');
     for (const row of rows)
       log(
-        `| ${row.count} | ${s(row.wall)} | ${s(row.floor)} | ${x(row.wall / row.floor)} | ${row.maxSecond} (${rate}) | ${row.throttled} | ${row.failed} |`,
+        `| ${row.count} | ${s(row.wall)} | ${s(row.floor)} | ${x(row.wall / row.floor)} | ${s(row.cpu.total)} | ${s(row.cpu.floor)} | ${x(row.wall / row.cpu.floor)} | ${row.maxSecond} (${rate}) | ${row.throttled} | ${row.failed} |`,
       );
   },
 };
