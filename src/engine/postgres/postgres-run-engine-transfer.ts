@@ -134,6 +134,7 @@ export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
 
   async clear(client) {
     await client.query(`
+      DELETE FROM export_run_contacts;
       DELETE FROM export_checkpoints;
       DELETE FROM export_snapshots;
       DELETE FROM export_snapshot_revisions;
