@@ -27,7 +27,10 @@ export function postgresStateMigrations(
     ...controlPlanePostgresMigrations,
     ...modules.runEngine.slice(0, runEngineMigrationsBeforePermits),
     requestPermitWindowsMigration,
-    ...modules.runEngine.slice(runEngineMigrationsBeforePermits),
     sourceSecretsPostgresMigration,
+    // Released steps end here (`test/unit/state/migration-order.test.ts` pins them); what follows is
+    // in the order it is released: the run engine's later steps (from `run-engine-3-…`, version 6),
+    // then any new control-plane one (which then takes a fixed place here).
+    ...modules.runEngine.slice(runEngineMigrationsBeforePermits),
   ];
 }

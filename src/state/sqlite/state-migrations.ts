@@ -15,6 +15,11 @@ export interface SqliteStateModuleMigrations {
 
 /** The run engine's migrations that come before the state serial's: they keep versions 2 to 5. */
 const runEngineMigrationsBeforeSerial = 4;
+/**
+ * The run engine's migrations released before the source secrets' (versions 8 and 9, up to
+ * `run-engine-6-row-issues`); its later ones come after every released step.
+ */
+const runEngineMigrationsBeforeSourceSecrets = 6;
 
 /**
  * Every migration of the SQLite state, in the one order they run, whichever module owns the
@@ -33,7 +38,11 @@ export function sqliteStateMigrations(modules: SqliteStateModuleMigrations): rea
     ...modules.runEngine.slice(0, runEngineMigrationsBeforeSerial),
     stateSerialMigration,
     ownerStackMigration,
-    ...modules.runEngine.slice(runEngineMigrationsBeforeSerial),
+    ...modules.runEngine.slice(runEngineMigrationsBeforeSerial, runEngineMigrationsBeforeSourceSecrets),
     sourceSecretsMigration,
+    // Released steps end here (`test/unit/state/migration-order.test.ts` pins them); what follows is
+    // in the order it is released: the run engine's later steps, then any new control-plane one
+    // (which then takes a fixed place here, as the source secrets' did).
+    ...modules.runEngine.slice(runEngineMigrationsBeforeSourceSecrets),
   ];
 }
