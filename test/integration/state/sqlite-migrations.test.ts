@@ -183,17 +183,10 @@ describe('opening a SQLite state', () => {
     const migrations = [...sqliteStateMigrations, extraMigration];
     const store = await openTestState({ folder, migrations });
     expect(tableNames(store)).toContain('test_snapshots');
+    // Every built-in one in its order (pinned as released in test/unit/state/migration-order.test.ts),
+    // then the contributed one.
     expect(readAppliedMigrations(store.sqlite).map((row) => row.id)).toEqual([
-      'control-plane-1-initial',
-      'run-engine-1-snapshots-and-checkpoints',
-      'run-engine-2-removal-submissions',
-      'run-engine-3-claimed-activities',
-      'run-engine-4-list-baselines',
-      'control-plane-2-state-serial',
-      'control-plane-3-owner-stack',
-      'run-engine-5-compact-snapshots',
-      'run-engine-6-row-issues',
-      'control-plane-4-source-secrets',
+      ...sqliteStateMigrations.map((migration) => migration.id),
       'test-module-1-snapshots',
     ]);
     await store.close();
