@@ -20,6 +20,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { processCpuSeconds } from './process-cpu.mjs';
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -75,11 +76,8 @@ export async function startPostgres() {
       let cpu = 0;
       let written = 0;
       for (const pid of pids) {
+        cpu += processCpuSeconds(pid);
         try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          // utime, stime, cutime, cstime: fields 14-17 (clock ticks, 100 a second).
-          cpu += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
           const io = /write_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
           written += Number(io?.[1] ?? 0);
         } catch {

@@ -188,7 +188,6 @@ export default {
           if (apply.status !== 0) throw new Error(`exportctl apply failed: ${apply.stdout}${apply.stderr}`);
           const before = await sandbox.stats();
           const beforeAt = Date.now();
-          const cpuBefore = { server: postgres.usage().cpu, sandbox: sandbox.cpu() };
           const workers = checkouts.map((checkout) => startWorker(root, checkout, env));
           started.push(...workers);
           const ends = () =>
@@ -198,27 +197,35 @@ export default {
               ),
             );
           const deadline = Date.now() + 3_600_000;
-          // The workers' CPU once the first run is taken: their startup (modules, state, queue, the
-          // manifests' plan), told apart from the runs'.
-          let startupCpu;
+          const cpuNow = () => ({
+            workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0),
+            server: postgres.usage().cpu,
+            sandbox: sandbox.cpu(),
+          });
+          // Every process's CPU once the first run is taken (the wall's start, within a poll): what
+          // the workers' startup took (modules, state, queue, the manifests' plan) is left out.
+          let cpuAtFirstRun;
           while (new Set(ends().map((line) => line.destination)).size < destinations) {
             if (
-              startupCpu === undefined &&
+              cpuAtFirstRun === undefined &&
               workers.some((worker) => lines(worker).some((line) => line.msg?.startsWith('took ')))
             )
-              startupCpu = workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0);
+              cpuAtFirstRun = cpuNow();
             const dead = workers.find((worker) => worker.exited);
             if (dead) throw new Error(`a worker exited:\n${dead.output.slice(-4000)}`);
             if (Date.now() > deadline) throw new Error('the runs did not end within an hour');
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
           const after = await sandbox.stats();
-          // The CPU the runs took on this machine, every process of them (the workers from their
-          // start: their startup is in it), before the workers stop.
+          // The CPU the runs took on this machine, every process of them, over the wall's span, read
+          // before the workers stop.
+          const end = cpuNow();
+          const start = cpuAtFirstRun ?? end;
           const cpu = {
-            workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0),
-            server: postgres.usage().cpu - cpuBefore.server,
-            sandbox: sandbox.cpu() - cpuBefore.sandbox,
+            startup: start.workers,
+            workers: end.workers - start.workers,
+            server: end.server - start.server,
+            sandbox: end.sandbox - start.sandbox,
           };
           cpu.total = cpu.workers + cpu.server + cpu.sandbox;
           cpu.floor = cpu.total / cores;
@@ -254,7 +261,7 @@ export default {
             `    the sandbox's time per request (arrival to answer), per key: mean ${held.meanMs.map((ms) => `${ms.toFixed(0)} ms`).join(' / ')}; a limiter that holds each permit until its answer (as exportctl's does) cannot go faster than ${s(held.floor)} (${x(wall / held.floor)} of it)`,
           );
           log(
-            `    CPU (user + system) of the runs: workers ${s(cpu.workers)} (${s(startupCpu ?? 0)} of it before the first run was taken), PostgreSQL ${s(cpu.server)}, sandbox ${s(cpu.sandbox)}: ${s(cpu.total)} on ${cores} cores => no faster than ${s(cpu.floor)} on this machine (${x(wall / cpu.floor)} of it)`,
+            `    CPU (user + system) from the first run taken to the last run's end: workers ${s(cpu.workers)} (and ${s(cpu.startup)} before, starting up), PostgreSQL ${s(cpu.server)}, sandbox ${s(cpu.sandbox)}: ${s(cpu.total)} on ${cores} cores => no faster than ${s(cpu.floor)} on this machine (${x(wall / cpu.floor)} of it)`,
           );
           rows.push({ count, wall, floor, cpu, maxSecond, throttled: traffic.throttled, failed });
           if (process.env.WORKERS_BENCH_KEEP === '1')

@@ -291,10 +291,10 @@ export class PostgresImportBatches implements ImportBatchStore {
     try {
       await client.query('LOCK TABLE export_run_contacts IN ACCESS EXCLUSIVE MODE NOWAIT');
       // Staged contacts belong to a checkpoint (no foreign key says so, for its cost per row: the
-      // two ways a checkpoint goes drop its staged contacts; see `run-engine-4-…`): asked run by run
-      // of the other checkpoints (a few), each an equality on the primary key's first column. Asked of the
-      // staging as a whole (`run_id <> $1`), the planner, with no statistics of a table just
-      // filled, scanned a million rows (0.16 s).
+      // two ways a checkpoint goes drop its staged contacts; see `run-engine-4-…`): asked run by
+      // run of the other checkpoints (a few), each an equality on the primary key's first column.
+      // Asked of the staging as a whole (`run_id <> $1`), the planner, with no statistics of a
+      // table just filled, scanned a million rows (0.16 s).
       const others = await client.query<{ others: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM export_checkpoints c WHERE c.run_id <> $1
            AND EXISTS (SELECT 1 FROM export_run_contacts r WHERE r.run_id = c.run_id)) AS others`,
