@@ -52,6 +52,13 @@ export interface ActivityPipelineOptions<J> {
   readonly submitted: ReadonlyMap<string, J>;
   /** Most activities in flight at once. */
   readonly maxInFlight: number;
+  /**
+   * A job for which it answers true is sent only once every job sent before it is settled (none in
+   * flight, none waiting to be settled): its activity must not run beside theirs (it sends a newer
+   * version of a contact one of them holds, and Constant Contact does not promise to carry out
+   * activities in the order they were created).
+   */
+  readonly afterSettled?: ((job: J) => boolean) | undefined;
   readonly polling: PipelinePolling;
   readonly steps: ActivityPipelineSteps<J>;
   /** When aborted, no job is sent any more; those in flight are still waited for and settled. */
@@ -122,7 +129,12 @@ export async function runActivityPipeline<J>(
   const sender = async () => {
     try {
       while (failure === undefined && !options.signal?.aborted) {
-        if (queue.length === 0 || inFlight.size >= options.maxInFlight) {
+        const head = queue[0];
+        const held =
+          head !== undefined &&
+          options.afterSettled?.(head) === true &&
+          (inFlight.size > 0 || completed.length > 0 || settling > 0);
+        if (queue.length === 0 || inFlight.size >= options.maxInFlight || held) {
           if (await settleOne()) continue;
           if (queue.length === 0 && inFlight.size === 0 && settling === 0 && !arriving) return;
           await nextChange();

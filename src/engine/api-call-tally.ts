@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApiRequestEvent } from '../constant-contact';
 
 /** Requests that change the list: imports and membership removals. */
@@ -30,6 +31,17 @@ export const noApiCalls: ApiCallCounts = {
   byPhase: {},
 };
 
+/** The phase requests made inside `countRequestsAs` count under. */
+const requestPhase = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `work` with the requests it makes (awaited or not) counted under `phase`, whatever phase the
+ * run is in: the import batches sent while the source is still read count as imports.
+ */
+export function countRequestsAs<T>(phase: string, work: () => T): T {
+  return requestPhase.run(phase, work);
+}
+
 /**
  * Counts a run's requests by phase from the client's `onRequest` events. Starts from the counts a
  * resumed run's record already holds, so a run's record counts every request it made.
@@ -59,9 +71,10 @@ export class ApiCallTally {
   /** The `onRequest` listener. */
   readonly record = (event: ApiRequestEvent): void => {
     const route = `${event.method} ${event.endpoint === 'token' ? 'token' : event.pathTemplate}`;
-    const phase = this.counts.byPhase[this.phase] ?? {};
+    const at = requestPhase.getStore() ?? this.phase;
+    const phase = this.counts.byPhase[at] ?? {};
     phase[route] = (phase[route] ?? 0) + 1;
-    this.counts.byPhase[this.phase] = phase;
+    this.counts.byPhase[at] = phase;
     if (event.endpoint === 'token') this.counts.tokenRequests += 1;
     else this.counts.total += 1;
     if (writeRoutes.has(route)) this.counts.writes += 1;

@@ -54,6 +54,8 @@ export class ExportRunSession {
   };
   /** Row issues found since the last write (`writeIssues`). */
   private pendingIssues: RowIssueLine[] = [];
+  /** The last row-issue write: writes go one after the other, so issues keep the order found. */
+  private issueWrite: Promise<void> = Promise.resolve();
   private readonly live = {
     profileRows: 0,
     staged: 0,
@@ -143,7 +145,25 @@ export class ExportRunSession {
     if (this.pendingIssues.length === 0 || (!all && this.pendingIssues.length < issuesPerWrite)) return;
     const issues = this.pendingIssues;
     this.pendingIssues = [];
-    await this.context.runStore.rowIssues.append(this.runId, this.destination, issues);
+    // The read writes them, and (sending while reading) so does each confirmed batch's save.
+    const write = this.issueWrite.then(() =>
+      this.context.runStore.rowIssues.append(this.runId, this.destination, issues),
+    );
+    this.issueWrite = write.catch(() => undefined);
+    await write;
+  }
+
+  /**
+   * The run reads its source again from the start (it was taken up after it had sent batches while
+   * reading, see `RunExport`): the row issues found so far are forgotten with the store's.
+   */
+  async restartRead(): Promise<void> {
+    await this.issueWrite;
+    this.pendingIssues = [];
+    this.issues.errors = 0;
+    this.issues.warnings = 0;
+    for (const code of Object.keys(this.issues.byCode)) delete this.issues.byCode[code];
+    await this.context.runStore.rowIssues.forget(this.runId);
   }
 
   /** Reports progress (at most every 250 ms unless `force`), merging `change` into what is known. */

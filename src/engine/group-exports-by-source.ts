@@ -65,6 +65,12 @@ export async function sharedReadKey(store: RunEngineState, destination: string):
   if (!source) return undefined;
   const checkpoint = await store.runStore.checkpoints.of(destination);
   if (checkpoint !== undefined && checkpoint.phase !== 'planning') return undefined;
+  // A run that sent batches while it read is taken up alone: it settles them before it reads again.
+  if (
+    checkpoint !== undefined &&
+    (await store.runStore.imports.batches(checkpoint.runId)).some((batch) => batch.submissions > 0)
+  )
+    return undefined;
   try {
     const located = locatedSourceSpec(
       source.spec as unknown as ProfileSourceSpec,

@@ -52,10 +52,10 @@ export interface PlanImportBatchesInput {
   readonly imports: ImportBatchStore;
   readonly runId: number;
   /**
-   * The batches to plan, in order: a fresh run's cut (made in memory as it planned), or undefined
+   * The batches to plan, in order: a fresh run's cut (made in memory as it reads and plans), or undefined
    * to cut the staged contacts no batch holds yet (`unplanned`: a resumed run's rest, often none).
    */
-  readonly batches: Iterable<PlannedImportBatch> | undefined;
+  readonly batches: AsyncIterable<PlannedImportBatch> | Iterable<PlannedImportBatch> | undefined;
   readonly listId: string;
   readonly limits: ImportBatchLimits;
 }
@@ -89,6 +89,7 @@ export async function* planImportBatches(
       sentAt: undefined,
       activityId: undefined,
       adopted: false,
+      ...(planned.afterSettled ? { afterSettled: true } : {}),
     };
     batch += 1;
   }

@@ -1,4 +1,4 @@
-import { type ImportBatchLimits, importEntryJson } from '../constant-contact';
+import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
 import {
   contactFingerprint,
   duplicateEmailIssue,
@@ -58,8 +58,53 @@ export class ImportStaging {
   /** The staging write under way (see `writeBehind`). */
   private writing: Promise<void> | undefined;
   private location: { file: string; relation?: string; number: LocationNumber } | undefined;
+  /** Set by `cutWhileReading`: batches are cut as the contacts are written, and handed over. */
+  private early:
+    | {
+        readonly cutter: ImportBatchCutter<UnplannedContact>;
+        readonly hand: (planned: PlannedImportBatch) => void;
+        /** The next `seq` to offer the cutter; those before it are cut (final). */
+        next: number;
+        /** Staged `seq`s that make the batch holding them wait (see `afterSettled`), increasing. */
+        readonly ordered: number[];
+      }
+    | undefined;
+  /** Staged contacts per write: fewer while cutting as it reads, so a batch leaves once it is full. */
+  private writeEvery = stagedPerWrite;
+  private earlyCalls = 0;
+  private earlyContacts = 0;
+  /**
+   * Emails whose winner changed after the contact that lost had been cut into a batch (it is sent
+   * as it was): every later winner of theirs is staged and sent after it (`afterSettled`).
+   */
+  private readonly reordered = new Set<string>();
 
   constructor(private readonly options: ImportStagingOptions) {}
+
+  /**
+   * From now on, cuts the contacts into import batches as they are written (a real run whose
+   * contact limit and removal guard cannot stop it, see `readAndPlan`), and hands each batch over
+   * once its contacts are written: the first ones are sent while the rest is read. A contact cut
+   * is final: one that loses the dedupe afterwards stays in its batch, and the winner is staged
+   * even if the snapshot holds it already, in a batch sent only once those before it are settled
+   * (so the newer version is the one the list ends with, and the snapshot's fold, in `seq` order,
+   * keeps). Call `cut` once the read is done: it cuts the rest.
+   */
+  cutWhileReading(
+    listId: string,
+    limits: ImportBatchLimits,
+    hand: (planned: PlannedImportBatch) => void,
+  ): void {
+    if (this.options.store === undefined)
+      throw new Error('cutWhileReading: a dry run cuts nothing while reading');
+    this.early = {
+      cutter: new ImportBatchCutter<UnplannedContact>([listId], limits, (contact) => contact[1]),
+      hand,
+      next: this.nextSeq,
+      ordered: [],
+    };
+    this.writeEvery = Math.max(1, Math.min(stagedPerWrite, limits.maxContacts));
+  }
 
   /** Offers one read batch's contacts; stages those to send (written `stagedPerWrite` at a time). */
   async add(contacts: readonly ExportContact[]): Promise<void> {
@@ -84,6 +129,8 @@ export class ImportStaging {
         continue;
       }
       const displaced = result.displaced;
+      // The winner must be sent after a contact of its email that a batch holds already.
+      let reorder = this.reordered.size > 0 && this.reordered.has(contact.emailKey);
       if (displaced !== undefined) {
         this.duplicates += 1;
         const dropped = {
@@ -94,12 +141,16 @@ export class ImportStaging {
           where: this.rowLocation(displaced.position),
         };
         this.options.onIssue(duplicateEmailIssue(dropped, { key: contact.key, email: displaced.email }));
-        if (displaced.seq >= 0) {
+        if (displaced.seq >= 0 && this.early !== undefined && displaced.seq < this.early.next) {
+          // Cut already (maybe sent): it stays in its batch, and this one follows it.
+          this.reordered.add(contact.emailKey);
+          reorder = true;
+        } else if (displaced.seq >= 0) {
           this.live[displaced.seq] = 0;
           unstaged.push(displaced.seq);
         }
       }
-      if (!full && index.snapshotState(result.entry) === 1) continue;
+      if (!full && !reorder && index.snapshotState(result.entry) === 1) continue;
       const entry = importEntryJson({
         email: contact.email,
         first_name: contact.firstName,
@@ -112,6 +163,7 @@ export class ImportStaging {
       this.bytes[seq] = Buffer.byteLength(entry);
       this.live[seq] = 1;
       index.setStaged(result.entry, seq);
+      if (reorder) this.early?.ordered.push(seq);
       staged.push({
         seq,
         emailKey: contact.emailKey,
@@ -119,7 +171,7 @@ export class ImportStaging {
         entry,
       });
     }
-    if (staged.length >= stagedPerWrite) await this.writeBehind();
+    if (staged.length >= this.writeEvery) await this.writeBehind();
   }
 
   /** Writes what is staged so far (call it once the read is done, before `cut`). */
@@ -145,9 +197,13 @@ export class ImportStaging {
     await previous;
     const store = this.options.store;
     if (store === undefined) return;
+    // Cut now, handed over once written: every contact up to here is either in this write or was
+    // in one before, and so is every unstaging of one of them.
+    const cut = this.early === undefined ? [] : this.cutStaged(false);
     const write = (async () => {
       await store.imports.stage(store.runId, staged);
       await store.imports.unstage(store.runId, unstaged);
+      for (const planned of cut) this.early?.hand(planned);
     })();
     // Observed by the next writeBehind or flush; never an unhandled rejection if the read fails first.
     write.catch(() => undefined);
@@ -167,12 +223,56 @@ export class ImportStaging {
   ): Promise<ImportPlanCounts> {
     let importCalls = 0;
     let toImport = 0;
+    if (this.early !== undefined) {
+      // Cut while reading: what is left (the contacts are written, see `flush`).
+      for (const planned of this.cutStaged(true)) this.early.hand(planned);
+      return { importCalls: this.earlyCalls, toImport: this.earlyContacts };
+    }
     for await (const batch of cutImportBatches(this.livePages(), listId, limits, signal)) {
       importCalls += 1;
       toImport += batch.contacts;
       await storeBatch?.(importCalls, batch);
     }
     return { importCalls, toImport };
+  }
+
+  /**
+   * Offers the cutter the staged contacts not offered yet (those still live), and returns the
+   * batches it closed; `last`: the batch left open too.
+   */
+  private cutStaged(last: boolean): PlannedImportBatch[] {
+    const early = this.early;
+    if (early === undefined) return [];
+    const closed: PlannedImportBatch[] = [];
+    const planned = (batch: { contacts: readonly UnplannedContact[]; bodyBytes: number }) => {
+      const firstSeq = (batch.contacts[0] as UnplannedContact)[0];
+      const lastSeq = (batch.contacts[batch.contacts.length - 1] as UnplannedContact)[0];
+      let afterSettled = false;
+      while (early.ordered.length > 0 && (early.ordered[0] as number) <= lastSeq) {
+        early.ordered.shift();
+        afterSettled = true;
+      }
+      this.earlyCalls += 1;
+      this.earlyContacts += batch.contacts.length;
+      closed.push({
+        contacts: batch.contacts.length,
+        bodyBytes: batch.bodyBytes,
+        firstSeq,
+        lastSeq,
+        ...(afterSettled ? { afterSettled: true } : {}),
+      });
+    };
+    for (let seq = early.next; seq < this.nextSeq; seq++) {
+      if (this.live[seq] !== 1) continue;
+      const batch = early.cutter.add([seq, this.bytes[seq] as number]);
+      if (batch !== undefined) planned(batch);
+    }
+    early.next = this.nextSeq;
+    if (last) {
+      const rest = early.cutter.finish();
+      if (rest !== undefined) planned(rest);
+    }
+    return closed;
   }
 
   /** The staged contacts still to send, as `[seq, bytes]` pages in `seq` order. */

@@ -18,6 +18,7 @@ import {
   fieldChanges,
 } from './data-plan';
 import type { ExportRunSession } from './export-run-session';
+import { HandoverQueue } from './handover-queue';
 import { ImportStaging } from './plan-imports';
 import { checkRemovalGuard } from './removal-guard';
 import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
@@ -53,6 +54,13 @@ export interface ReadAndPlanInput {
   readonly emailHash?: EmailHash | undefined;
   /** Where the source's rows come from (see `readContacts`); default a read of its own. */
   readonly sourceRows?: SourceRowProvider | undefined;
+  /**
+   * Called at most once, as the first profiles are read, when the run's batches may leave while it
+   * still reads: a real run whose contact limit and removal guard cannot stop it (no more selected
+   * members than the limit; no removals, or no snapshot to remove from). It receives the result's
+   * `batches`, which then get each batch as soon as it is cut and its contacts are written.
+   */
+  readonly sendWhileReading?: ((batches: AsyncIterable<PlannedImportBatch>) => void) | undefined;
 }
 
 /** What read and plan decided. */
@@ -61,9 +69,10 @@ export interface ReadAndPlanResult {
   /**
    * The import batches cut, in order, not stored yet: the import phase plans each
    * (`planImportBatches`) as it is about to send it, so the first ones leave while later ones are
-   * still being planned.
+   * still being planned (and, `sendWhileReading`, while the source is still read). It ends once the
+   * last is cut; empty for a dry run.
    */
-  readonly batches: readonly PlannedImportBatch[];
+  readonly batches: AsyncIterable<PlannedImportBatch>;
 }
 
 /**
@@ -73,10 +82,26 @@ export interface ReadAndPlanResult {
  * and applies the removal guard, then cuts the import batches in memory. A real run then saves its
  * record with the plan, stores its removals, and moves its checkpoint to `importing`: from then on
  * its staging is final and the run resumable, its import batches planned as they are sent (see
- * `CheckpointPhase`). Nothing is sent. Throws ContactLimitError, RemovalGuardError, or the signal's
- * reason when it aborts.
+ * `CheckpointPhase`). Nothing is sent here; with `sendWhileReading` the caller sends the batches
+ * cut while the read goes on (the checkpoint still `planning`: a run taken up then settles what it
+ * sent and reads again). Throws ContactLimitError, RemovalGuardError, or the signal's reason when
+ * it aborts.
  */
 export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanResult> {
+  const batches = new HandoverQueue<PlannedImportBatch>();
+  try {
+    return { plan: await readAndPlanInto(input, batches), batches };
+  } finally {
+    // Ended whichever way it ends: a read or plan that fails stops the sends asking for more.
+    batches.end();
+  }
+}
+
+/** `readAndPlan`'s work: cut batches go to `batches`; resolves the plan. */
+async function readAndPlanInto(
+  input: ReadAndPlanInput,
+  batches: HandoverQueue<PlannedImportBatch>,
+): Promise<DataPlan> {
   const { session, spec, signal } = input;
   const { runId, destination } = session;
   const runStore = session.runStore;
@@ -110,10 +135,22 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
   let reserved = false;
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
-    // The selection is read before the first profile: at most one contact per selected member.
-    // Only for a first run: with a snapshot (sized for it) most selected are its members, and room
-    // for all of them again would copy every array for nothing.
-    if (!reserved && index.entries === 0) index.reserve(read.summary.selectedMembers);
+    if (!reserved) {
+      // The selection is read before the first profile: at most one contact per selected member.
+      // Only for a first run: with a snapshot (sized for it) most selected are its members, and
+      // room for all of them again would copy every array for nothing.
+      if (index.entries === 0) index.reserve(read.summary.selectedMembers);
+      // Nothing read later can stop the run: its batches leave as they are cut.
+      const early =
+        !input.dryRun &&
+        input.sendWhileReading !== undefined &&
+        read.summary.selectedMembers <= input.contactLimit &&
+        (spec.removal !== 'remove-from-list' || snapshotSize === 0);
+      if (early) {
+        staging.cutWhileReading(spec.listId, input.importBatchLimits, (planned) => batches.push(planned));
+        input.sendWhileReading?.(batches);
+      }
+    }
     reserved = true;
     await staging.add(contacts);
     // The row issues in writes of many batches' worth: a million bad rows are not a million transactions.
@@ -181,7 +218,6 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     throw new RemovalGuardError(destination, removals, guard.base, guard.basis, guard.maxRemovalPercent);
   }
 
-  const batches: PlannedImportBatch[] = [];
   const cut = await staging.cut(
     spec.listId,
     input.importBatchLimits,
@@ -252,7 +288,7 @@ export async function readAndPlan(input: ReadAndPlanInput): Promise<ReadAndPlanR
     },
     true,
   );
-  return { plan, batches };
+  return plan;
 }
 
 /** How many of the index's leavers are among `onList` (the list's members by lowercased email). */

@@ -20,7 +20,8 @@ import {
   sourceFingerprint,
   sourceOriginFile,
 } from '../profiles';
-import { defaultPipelinePolling, type PipelinePolling } from './activity-pipeline';
+import { defaultPipelinePolling, type PipelineOutcome, type PipelinePolling } from './activity-pipeline';
+import { countRequestsAs } from './api-call-tally';
 import { checkListMembership } from './check-list-membership';
 import { type EmailHash, fnv1a32 } from './contact-index';
 import {
@@ -44,8 +45,14 @@ import { ExportRunSession, type OnRunProgress } from './export-run-session';
 import { cutImportBatches, planImportBatches } from './plan-import-batches';
 import { readAndPlan } from './read-and-plan';
 import { RemovalGuardError, RunEngineError } from './run-engine-errors';
-import { type ExportRunRecord, exportRunRecord, newRunRecord, runRecordJson } from './run-record';
-import type { Checkpoint, PlannedImportBatch, RunStore } from './run-store';
+import {
+  type ExportRunRecord,
+  exportRunRecord,
+  newRunRecord,
+  runImportTotals,
+  runRecordJson,
+} from './run-record';
+import type { Checkpoint, ImportBatchCheckpoint, PlannedImportBatch, RunStore } from './run-store';
 import { sendImports } from './send-imports';
 import { maxRemovalIdsPerCall, sendRemovals } from './send-removals';
 import { sourceGitCommit } from './source-git-commit';
@@ -92,6 +99,12 @@ export interface RunEngineTuning {
    * confirmed on the email, so tests inject a weak one to make emails collide.
    */
   readonly emailHash: EmailHash;
+  /**
+   * Send the batches while the source is still read when nothing read later can stop the run
+   * (`readAndPlan`'s `sendWhileReading`); default true. Tests turn it off to stop a run between the
+   * end of its read and its last batch.
+   */
+  readonly sendWhileReading: boolean;
 }
 
 const defaultTuning = {
@@ -102,6 +115,7 @@ const defaultTuning = {
   polling: defaultPipelinePolling,
   client: {},
   emailHash: fnv1a32,
+  sendWhileReading: true,
 } satisfies RunEngineTuning;
 
 export interface RunExportOptions {
@@ -293,7 +307,11 @@ class RunContext {
     let checkpoint = await this.runStore.checkpoints.of(name);
     if (checkpoint) {
       const run = await this.store.runs.get(checkpoint.runId);
-      const usable = run !== undefined && run.finishedAt === undefined && checkpoint.phase !== 'planning';
+      // A run still reading is taken up only if it sent batches while it read (`readAgain`).
+      const usable =
+        run !== undefined &&
+        run.finishedAt === undefined &&
+        (checkpoint.phase !== 'planning' || (await this.sentWhileReading(checkpoint.runId)));
       if (!usable) {
         if (this.options.dryRun) return undefined;
         await this.runStore.checkpoints.delete(checkpoint.runId);
@@ -436,14 +454,163 @@ class RunContext {
       await this.runStore.listBaselines.drop(name);
       await this.runStore.unchangedMarks.drop(name);
       session.update({ unchangedMark: mark ?? null });
-      const { batches } = await readAndPlan(
-        await this.planInput(session, false, { members: list.membership_count, client }),
-      );
       planned = true;
-      return await this.send(session, client, false, batches);
+      return await this.readAndSend(session, client, list.membership_count, false);
     } catch (error) {
       return this.ended(session, error, planned);
     }
+  }
+
+  /**
+   * Reads and plans (`readAndPlan`), then sends. When nothing read later can stop the run, its
+   * batches leave as they are cut, while the read goes on (`sendWhileReading`); a read that fails
+   * after some left has those in flight settled first, then pauses (stopped) or ends as a run that
+   * sent: its confirmed batches join the snapshot, those in the air are kept unconfirmed.
+   */
+  private async readAndSend(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    listMembers: number | undefined,
+    resumed: boolean,
+  ): Promise<ExportRunResult> {
+    const listId = await this.checkpointListId();
+    // Stops the read when the sends under way fail, and the sends when the read fails, as the
+    // run's own signal stops both.
+    const stop = new AbortController();
+    const signal = this.options.signal ? AbortSignal.any([this.options.signal, stop.signal]) : stop.signal;
+    let sending: Promise<PipelineOutcome<ImportBatchCheckpoint>> | undefined;
+    let sendFailure: { readonly error: unknown } | undefined;
+    let batches: AsyncIterable<PlannedImportBatch>;
+    try {
+      ({ batches } = await readAndPlan({
+        ...(await this.planInput(session, false, { members: listMembers, client })),
+        signal,
+        sendWhileReading: !this.tuning.sendWhileReading
+          ? undefined
+          : (cut) => {
+              // Its requests count as the import phase's, though the run is still reading.
+              sending = countRequestsAs('import', () =>
+                this.sendBatches(session, client, listId, cut, signal),
+              );
+              sending.catch((error: unknown) => {
+                sendFailure ??= { error };
+                stop.abort();
+              });
+            },
+      }));
+    } catch (error) {
+      // Nothing sent by this read: it ends as a run that sent nothing would (earlier reads' batches,
+      // if any, are in the snapshot already).
+      if (sending === undefined) return this.ended(session, error, false, resumed);
+      stop.abort();
+      await sending.catch(() => undefined);
+      // What stopped the run: the sends' failure (the read only stopped for it), else the read's.
+      const failure = sendFailure === undefined ? error : sendFailure.error;
+      const sent = await this.sentWhileReading(session.runId).catch(() => true);
+      if (sent && this.stopped) return this.paused(session, 'stopped', undefined, resumed);
+      return this.ended(session, failure, sent, resumed);
+    }
+    return this.send(
+      session,
+      client,
+      resumed,
+      sending ?? this.sendBatches(session, client, listId, batches, signal),
+    );
+  }
+
+  /** The import phase's pipeline for `cut` (undefined: the staged contacts no batch holds yet). */
+  private sendBatches(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    listId: string,
+    cut: AsyncIterable<PlannedImportBatch> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<PipelineOutcome<ImportBatchCheckpoint>> {
+    const planning = planImportBatches({
+      imports: this.runStore.imports,
+      runId: session.runId,
+      batches: cut,
+      listId,
+      limits: this.tuning.importBatchLimits,
+    });
+    return sendImports({ ...this.pipelineInput(session, client, listId, signal), planning });
+  }
+
+  private pipelineInput(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    listId: string,
+    signal: AbortSignal | undefined,
+  ) {
+    return {
+      session,
+      client,
+      clock: this.clock,
+      lock: this.lock,
+      listId,
+      maxInFlight: this.tuning.maxActivitiesInFlight,
+      maxSubmissions: this.tuning.maxSubmissions,
+      polling: this.tuning.polling,
+      signal,
+    };
+  }
+
+  /** The list the run's checkpoint exports into (the spec's, when it has none). */
+  private async checkpointListId(): Promise<string> {
+    return (
+      (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId
+    );
+  }
+
+  /** Some import batch of the run was sent (or may have been): it is not a run that sent nothing. */
+  private async sentWhileReading(runId: number): Promise<boolean> {
+    return (await this.runStore.imports.batches(runId)).some((batch) => batch.submissions > 0);
+  }
+
+  /**
+   * A run taken up while it was still reading, after batches had left (`sendWhileReading`): they
+   * are settled first as any resume settles them (adopted, sent again, confirmed), their contacts
+   * join the snapshot with the checkpoint's end, and the run reads its source again from the start
+   * under a new checkpoint, against that snapshot: it sends only what is still missing. A staging
+   * is final only once planned, so nothing else of the first read is kept (its row issues neither:
+   * the new read finds them again). The record keeps what the earlier reads imported
+   * (`earlierReads`), and it is saved only once the new checkpoint exists: interrupted before, the
+   * next run settles nothing new and counts the same again.
+   */
+  private async readAgain(
+    session: ExportRunSession,
+    client: ConstantContactClient,
+    checkpoint: Checkpoint,
+  ): Promise<ExportRunResult> {
+    const { runId } = session;
+    session.enter('import');
+    const settled = await sendImports(
+      this.pipelineInput(session, client, checkpoint.listId, this.options.signal),
+    );
+    if (settled.stopped) return this.paused(session, 'stopped', undefined, true);
+    const totals = await this.runStore.imports.totals(runId);
+    const earlier = session.record.earlierReads;
+    const earlierReads = {
+      reads: (earlier?.reads ?? 0) + 1,
+      imported: (earlier?.imported ?? 0) + totals.imported,
+      unsubscribed: (earlier?.unsubscribed ?? 0) + totals.unsubscribed,
+      rejected: (earlier?.rejected ?? 0) + totals.rejected,
+      batches: (earlier?.batches ?? 0) + totals.batches,
+      confirmedBatches: (earlier?.confirmedBatches ?? 0) + totals.confirmedBatches,
+    };
+    await this.runStore.checkpoints.delete(runId);
+    await this.runStore.checkpoints.create(runId, this.destination.name, checkpoint.listId);
+    await session.restartRead();
+    session.update({
+      earlierReads,
+      plan: null,
+      // The source may have changed since the run started: the mark is of what is read now.
+      unchangedMark: (await this.unchangedMark()) ?? null,
+    });
+    await session.save();
+    session.enter('preflight');
+    const list = await client.getList(checkpoint.listId);
+    return this.readAndSend(session, client, list.membership_count, true);
   }
 
   private async resume(checkpoint: Checkpoint): Promise<ExportRunResult> {
@@ -471,6 +638,7 @@ class RunContext {
     });
     try {
       const client = await this.createClient(session);
+      if (checkpoint.phase === 'planning') return await this.readAgain(session, client, checkpoint);
       return await this.send(session, client, true);
     } catch (error) {
       return this.ended(session, error, true, true);
@@ -485,30 +653,13 @@ class RunContext {
     session: ExportRunSession,
     client: ConstantContactClient,
     resumed: boolean,
-    cut?: readonly PlannedImportBatch[],
+    sending?: Promise<PipelineOutcome<ImportBatchCheckpoint>>,
   ): Promise<ExportRunResult> {
-    const listId =
-      (await this.runStore.checkpoints.of(this.destination.name))?.listId ?? this.destination.spec.listId;
-    const pipeline = {
-      session,
-      client,
-      clock: this.clock,
-      lock: this.lock,
-      listId,
-      maxInFlight: this.tuning.maxActivitiesInFlight,
-      maxSubmissions: this.tuning.maxSubmissions,
-      polling: this.tuning.polling,
-      signal: this.options.signal,
-    };
+    const listId = await this.checkpointListId();
+    const pipeline = this.pipelineInput(session, client, listId, this.options.signal);
     session.enter('import');
-    const planning = planImportBatches({
-      imports: this.runStore.imports,
-      runId: session.runId,
-      batches: cut,
-      listId,
-      limits: this.tuning.importBatchLimits,
-    });
-    const imports = await sendImports({ ...pipeline, planning });
+    const imports = await (sending ??
+      this.sendBatches(session, client, listId, undefined, this.options.signal));
     if (imports.stopped) return this.paused(session, 'stopped', undefined, resumed);
     // Removals left to send: none when every leaver was found not to be on the list (they left the
     // snapshot when the plan looked the list up).
@@ -647,7 +798,7 @@ class RunContext {
   }
 
   private async updateTotals(session: ExportRunSession): Promise<void> {
-    const imports = await this.runStore.imports.totals(session.runId);
+    const imports = runImportTotals(await this.runStore.imports.totals(session.runId), session.record);
     const removals = await this.runStore.removals.totals(session.runId);
     session.update({
       counts: {
@@ -698,10 +849,16 @@ class RunContext {
   private failure(session: ExportRunSession, error: unknown): ExportctlError {
     if (error instanceof ExportctlError) return error;
     if (this.stopped) {
+      const again = session.record.earlierReads != null;
       return new RunEngineError(
         'run-stopped',
-        `run ${session.runId} of ${this.destination.name} was stopped before it sent anything`,
-        { cause: error, hint: 'run it again: it starts over' },
+        again
+          ? `run ${session.runId} of ${this.destination.name} was stopped while it read its source again, before it sent anything more (what it sent before is in the snapshot)`
+          : `run ${session.runId} of ${this.destination.name} was stopped before it sent anything`,
+        {
+          cause: error,
+          hint: again ? 'run it again: it sends what is still missing' : 'run it again: it starts over',
+        },
       );
     }
     return toExportctlError(error);
@@ -744,7 +901,8 @@ class RunContext {
   private async dryRun(checkpoint: Checkpoint | undefined): Promise<ExportRunResult> {
     const session = await this.startRun(true);
     try {
-      if (checkpoint) {
+      // A run taken up while still reading reads again (`readAgain`): so does its dry run.
+      if (checkpoint && checkpoint.phase !== 'planning') {
         session.enter('plan');
         session.update({ plan: await this.remainingPlan(checkpoint) });
       } else {

@@ -152,7 +152,40 @@ export type ExportRunRecord = {
    * anything; its counts are the last run's contacts, all unchanged.
    */
   readonly skipped?: 'unchanged' | null;
+  /**
+   * What the run's earlier reads had imported when it read its source again from the start (its
+   * process ended while it still read, after batches had left: see `RunExport`); the import counts
+   * and batches add it. Absent for a run that read once.
+   */
+  readonly earlierReads?: EarlierReads | null;
 };
+
+/** The import totals of a run's earlier reads (`ExportRunRecord.earlierReads`). */
+export interface EarlierReads {
+  readonly reads: number;
+  readonly imported: number;
+  readonly unsubscribed: number;
+  readonly rejected: number;
+  readonly batches: number;
+  readonly confirmedBatches: number;
+}
+
+/** A run's import totals as its record counts them: the store's, plus its earlier reads'. */
+export function runImportTotals<T extends Omit<EarlierReads, 'reads'>>(
+  totals: T,
+  record: ExportRunRecord,
+): T {
+  const earlier = record.earlierReads;
+  if (!earlier) return totals;
+  return {
+    ...totals,
+    imported: totals.imported + earlier.imported,
+    unsubscribed: totals.unsubscribed + earlier.unsubscribed,
+    rejected: totals.rejected + earlier.rejected,
+    batches: totals.batches + earlier.batches,
+    confirmedBatches: totals.confirmedBatches + earlier.confirmedBatches,
+  };
+}
 
 /**
  * A run's duration: the time its processes worked on it (`timingsMs.total`, summed over resumes), not

@@ -131,6 +131,12 @@ export interface ImportBatchCheckpoint {
   readonly activityId: string | undefined;
   /** Its activity was found among the recent ones after the answer was lost, not answered. */
   readonly adopted: boolean;
+  /**
+   * Not stored: the batch, cut while the run still read, holds a newer version of a contact that a
+   * batch cut before it holds (a later profile won the dedupe after that batch was cut), so it is
+   * sent only once every batch sent before it is settled (see `ImportStaging`).
+   */
+  readonly afterSettled?: boolean;
 }
 
 /** Sums over a run's import batches. */
@@ -285,6 +291,8 @@ export interface PlannedImportBatch {
   readonly bodyBytes: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
+  /** See `ImportBatchCheckpoint.afterSettled`. */
+  readonly afterSettled?: boolean;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { HeldLock } from './control-plane';
 import type { ExportRunSession } from './export-run-session';
 import { findUnansweredImport } from './find-unanswered-import';
 import { RunEngineError } from './run-engine-errors';
+import { runImportTotals } from './run-record';
 import type { ImportBatchCheckpoint } from './run-store';
 
 export interface SendImportsInput {
@@ -105,6 +106,10 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     return judgeAdoptedImport(contacts, members, activity.counters).holds;
   };
 
+  // Batches found in flight (a resumed run): nothing else is sent until they are settled. A batch
+  // planned after them may hold a newer version of one of their contacts (see `afterSettled`), and
+  // which ones do is not stored.
+  const foundInFlight = new Set<number>();
   for (const batch of batches) {
     if (batch.state === 'submitted' && batch.activityId !== undefined) submitted.set(batch.activityId, batch);
     else if (batch.state === 'sending') {
@@ -125,6 +130,8 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     } else if (batch.state === 'planned') queued.push(batch);
   }
 
+  for (const batch of submitted.values()) foundInFlight.add(batch.batch);
+
   return runActivityPipeline({
     client,
     clock,
@@ -132,6 +139,7 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
     arrivals,
     submitted,
     maxInFlight: input.maxInFlight,
+    afterSettled: (batch) => batch.afterSettled === true || foundInFlight.size > 0,
     polling: input.polling,
     signal: input.signal,
     steps: {
@@ -188,8 +196,9 @@ export async function sendImports(input: SendImportsInput): Promise<PipelineOutc
         await lock.assertHeld();
         await imports.confirm(runId, destination, batch.batch, activity.counters, activity.errors);
         for (const message of activity.errors) session.rejected(batch.batch, message);
+        foundInFlight.delete(batch.batch);
         done = [...done, batch];
-        const totals = await imports.totals(runId);
+        const totals = runImportTotals(await imports.totals(runId), session.record);
         session.update({
           counts: {
             ...session.record.counts,

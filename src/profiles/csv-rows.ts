@@ -21,8 +21,9 @@ import type { SourceRecord } from './source-record';
  * `source-unterminated-quote` when a quote is never closed, is closed in the wrong place, or makes
  * one record of several lines that cannot be a row (see `assertRowsApart`) — every row after it
  * would be lost or misread — and with `source-changed-while-read` when the file's size or
- * modification time at the end of the read is not what it was at the start. Both come before the
- * read ends, so the run sends nothing. Rejects before yielding anything when the file is missing or
+ * modification time, looked at before each batch is yielded and at the end, is not what it was at
+ * the start. No row after the problem is yielded (the batches are held one behind), so a run that
+ * sends while it reads sends none of them. Rejects before yielding anything when the file is missing or
  * unreadable (`source-file-missing`, `source-unreadable`), has no header (`source-no-header`), or
  * lacks one of `fields` (`source-field-missing`, `source-duplicate-field`).
  * Yields in batches (one per chunk of the file parsed, one batch behind): fewer awaits in hot loops.
@@ -84,7 +85,12 @@ export async function* readCsvRowBatches(
           });
       }
       if (rows.length === 0) continue;
-      if (held !== undefined) yield held;
+      if (held !== undefined) {
+        // Every row yielded was read from the file as it was when the read began: a run may send
+        // it before the read ends (see `readAndPlan`).
+        await assertFileUnchanged(file, version);
+        yield held;
+      }
       held = rows;
     }
     if (header === undefined) throw emptyFileError(file);
@@ -144,7 +150,7 @@ function assertRowsApart(
       : `the quoted ${fields[broken]} opened there runs over several lines (to ${until})`;
   throw new SourceError(
     'source-unterminated-quote',
-    `${formatRowLocation({ file, line: record.line })}: ${what}: a quote is missing or extra, and the rows it covers cannot be told apart; nothing was read past it, nothing was sent`,
+    `${formatRowLocation({ file, line: record.line })}: ${what}: a quote is missing or extra, and the rows it covers cannot be told apart; nothing was read past it, and no row from it on was sent`,
     {
       context: { file, line: record.line },
       hint: 'fix the quoting on that line (quote a whole field, and double a quote inside it: ""), then run again',
@@ -159,7 +165,7 @@ function brokenQuoteError(file: string, line: number, error: CsvError): SourceEr
       : 'a quoted field is closed and followed by other characters before the next comma or line end';
   return new SourceError(
     'source-unterminated-quote',
-    `${formatRowLocation({ file, line })}: ${what}, so the rows after it cannot be told apart: the file cannot be read whole; nothing was sent`,
+    `${formatRowLocation({ file, line })}: ${what}, so the rows after it cannot be told apart: the file cannot be read whole; no row from it on was sent`,
     {
       cause: error,
       context: { file, line },

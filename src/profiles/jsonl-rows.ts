@@ -16,7 +16,8 @@ import type { SourceRecord } from './source-record';
  *
  * jsonl has no header, so a field absent from one object is just absent there. A field that no
  * object in the whole file has is a configuration mistake: after the last row the read rejects with
- * `source-field-missing` (nothing is sent before the whole source is read, so the run stops clean).
+ * `source-field-missing` (a run that sent while it read has sent its contacts without that field:
+ * a field left out of an import is left as Constant Contact has it, nothing is cleared).
  * Rejects with `source-file-missing` / `source-unreadable` when the file cannot be read.
  * Yields in batches (one per chunk of the file read): fewer awaits in hot loops.
  */
@@ -33,7 +34,11 @@ export async function* readJsonlRowBatches(
   // One batch behind, so that the last row can still get its warning once the end is seen.
   let held: SourceRecord[] | undefined;
   for await (const lines of readLineBatches(file, options.encoding ?? defaultSourceEncoding, end)) {
-    if (held !== undefined) yield held;
+    if (held !== undefined) {
+      // Read from the file as it was when the read began (see `readCsvRowBatches`).
+      await assertFileUnchanged(file, version);
+      yield held;
+    }
     held = undefined;
     const rows: SourceRecord[] = [];
     for (const raw of lines) {

@@ -37,14 +37,15 @@ export async function statSourceFile(file: string): Promise<SourceFileVersion> {
 /**
  * Rejects with `source-changed-while-read` when `file` is not the version it was when its read
  * began (another size or modification time: a copy or upload still going on, or a rewrite). What was
- * read may then be half of one version and half of another; the read fails, and nothing is sent.
+ * read may then be half of one version and half of another; the read fails, and no row read after
+ * the change is sent. The readers look before each batch they yield, and at the end.
  */
 export async function assertFileUnchanged(file: string, before: SourceFileVersion): Promise<void> {
   const after = await statSourceFile(file);
   if (after.size === before.size && after.mtimeMs === before.mtimeMs) return;
   throw new SourceError(
     'source-changed-while-read',
-    `${file} changed while it was read (${before.size} bytes when the read began, ${after.size} at its end${after.size === before.size ? ', modified since' : ''}): nothing was sent`,
+    `${file} changed while it was read (${before.size} bytes when the read began, ${after.size} when looked at again${after.size === before.size ? ', modified since' : ''}): nothing read after the change was sent`,
     {
       context: { file },
       hint: 'write the file elsewhere and move it into place when it is complete (a rename is atomic), then run again',

@@ -27,19 +27,21 @@ const writeManifests = writeEveryoneManifests;
 const waitFor = waitForState;
 
 /**
- * Inside the send-while-planning window: some import batch is in `state` while the running run's
- * checkpoint holds fewer batches than its plan counts (the rest are still to be planned).
+ * Inside the send-while-planning window: some import batch is in `state` while the running run
+ * still reads its source (its checkpoint still `planning`: batches leave as they are cut), or while
+ * its checkpoint holds fewer batches than its plan counts (the rest are still to be planned).
  */
 const inPlanningWindow = (state: string) => (db: Database.Database) => {
   if (!batchIn(state)(db)) return false;
   const row = db
     .prepare(
       `SELECT (SELECT count(*) FROM export_import_batches) AS stored,
+              (SELECT phase FROM export_checkpoints LIMIT 1) AS phase,
               (SELECT json_extract(record, '$.plan.importCalls') FROM runs
                WHERE status = 'running' ORDER BY id DESC LIMIT 1) AS calls`,
     )
-    .get() as { stored: number; calls: number | null };
-  return row.calls !== null && row.stored < row.calls;
+    .get() as { stored: number; phase: string | null; calls: number | null };
+  return row.phase === 'planning' || (row.calls !== null && row.stored < row.calls);
 };
 
 describe('exportctl run killed with SIGKILL at any point', () => {
@@ -57,7 +59,8 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     expect(applied.code, applied.stderr).toBe(0);
 
     // Kill points: early (while reading), inside the send-while-planning window (the first request
-    // in the air, then a batch answered, each with later batches not planned yet), while an import
+    // in the air, then a batch answered, each with later batches not planned yet: while the source
+    // is still read, its batches sent as they are cut, or after), while an import
     // request is in the air, while activities run with some batches confirmed, and at another
     // arbitrary moment; each run after a kill takes up what the previous one left.
     const window = [inPlanningWindow('sending'), inPlanningWindow('submitted')];
@@ -97,7 +100,14 @@ describe('exportctl run killed with SIGKILL at any point', () => {
               states: string | null;
             }
           ).states ?? 'planning';
-        killedIn.push(window.includes(trigger) && trigger(db) ? `window: ${states}` : states);
+        const reading =
+          (db.prepare('SELECT phase FROM export_checkpoints').get() as { phase: string } | undefined)
+            ?.phase === 'planning';
+        killedIn.push(
+          window.includes(trigger) && trigger(db)
+            ? `window${reading ? ' (reading)' : ''}: ${states}`
+            : states,
+        );
         db.close();
         child.kill();
       }
@@ -143,10 +153,12 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     expect(killedIn.some((states) => states.includes('sending'))).toBe(true);
     expect(killedIn.some((states) => states.includes('submitted'))).toBe(true);
     // Both kills inside the window happened there: a batch had left, later ones were not planned.
-    expect(killedIn.filter((states) => states.startsWith('window: '))).toEqual([
+    expect(killedIn.filter((states) => states.startsWith('window'))).toEqual([
       expect.stringContaining('sending'),
       expect.stringContaining('submitted'),
     ]);
+    // At least one of them while the run still read its source, its first batches sent as cut.
+    expect(killedIn.some((states) => states.startsWith('window (reading): '))).toBe(true);
 
     // Kills inside the unchanged skip path: nothing changed, each run is killed while its one list
     // request is in the air (answered 2 s late). More interrupted runs than the last run's record is
@@ -220,11 +232,14 @@ describe('exportctl run killed with SIGKILL at any point', () => {
     const states = (db.prepare('SELECT state FROM export_import_batches').all() as { state: string }[]).map(
       (row) => row.state,
     );
+    const phase = (db.prepare('SELECT phase FROM export_checkpoints').get() as { phase: string }).phase;
     db.close();
     // Nothing left in the air: every batch sent reached its checkpoint.
     expect(states).toContain('confirmed');
     expect(states.filter((batch) => batch === 'sending' || batch === 'submitted')).toEqual([]);
-    expect(states).toContain('planned');
+    // The rest still to send: cut and waiting, or (stopped while it still read, its first batches
+    // sent as they were cut) not cut yet: the next run reads again.
+    expect(states.includes('planned') || phase === 'planning').toBe(true);
 
     const resumed = await runExportctl(['run', 'everyone', ...state], { cwd: here, env, timeoutMs: 90_000 });
     expect(resumed.code, resumed.stderr).toBe(0);

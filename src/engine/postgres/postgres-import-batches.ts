@@ -55,10 +55,12 @@ export class PostgresImportBatches implements ImportBatchStore {
   /**
    * Stages by binary COPY, committed without waiting for the server's disk (`synchronous_commit`
    * off for this transaction alone): staging happens while the checkpoint is `planning`, and a run
-   * that died planning is started over, never resumed; the commit that moves it to `importing`
-   * waits for the disk as every other does, and with it for every staging write before it (the
-   * WAL is flushed in order). So a server crash loses nothing a resume relies on, and the read
-   * does not wait for a flush per 20,000 contacts.
+   * that died planning is started over, or, if it sent batches while it read, has those settled and
+   * reads again: of its staging only its batches' contacts are used then. The commit that stores a
+   * batch (`plan`), like the one that moves the checkpoint to `importing`, waits for the disk as
+   * every other does, and with it for every staging write before it (the WAL is flushed in order).
+   * So a server crash loses nothing a resume relies on, and the read does not wait for a flush per
+   * 20,000 contacts.
    */
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;

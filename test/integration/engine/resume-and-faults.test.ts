@@ -26,7 +26,11 @@ describe.each(runStoreBackends)('resuming and surviving faults, run store: $name
     const controller = new AbortController();
     const first = await w.run('vip', {
       signal: controller.signal,
-      tuning: fastTuning({ importBatchLimits: smallBatches, maxActivitiesInFlight: 2 }),
+      tuning: fastTuning({
+        importBatchLimits: smallBatches,
+        sendWhileReading: false,
+        maxActivitiesInFlight: 2,
+      }),
       onProgress: (progress) => {
         if (progress.importBatches.done >= 3) controller.abort();
       },

@@ -70,14 +70,15 @@ describe('sending while planning', () => {
     const w = await exportWorld(data);
     await w.apply([{ name: 'vip', segments }]);
     const controller = new AbortController();
-    // Stopped once three batches are planned: the first ones have left, the rest are not planned.
+    // Stopped once three batches are planned: the first ones have left, the rest are not planned
+    // (sent once read: the case of a run stopped after its read; see send-while-reading.test.ts).
     const watched = watchedState(w, (planned) => {
       if (planned === 3) controller.abort();
     });
     const first = await w.run('vip', {
       store: watched.state,
       signal: controller.signal,
-      tuning: fastTuning({ importBatchLimits: smallBatches }),
+      tuning: fastTuning({ importBatchLimits: smallBatches, sendWhileReading: false }),
     });
     expect(first.run.status).toBe('paused');
     const planned = first.record.plan?.importCalls ?? 0;

@@ -99,6 +99,34 @@ function runQueued(
 }
 
 describe('runActivityPipeline', () => {
+  it('sends a job marked afterSettled only once every job sent before it is settled', async () => {
+    // j1 runs long; j2 and j4 may run beside it; j3 must wait for j1 and j2 to be settled.
+    const w = world({ j1: [{ rounds: 4 }], j2: [{ rounds: 1 }], j3: [{ rounds: 1 }] });
+    const outcome = await runActivityPipeline({
+      client: w.client,
+      clock: w.clock,
+      queued: ['j1', 'j2', 'j3', 'j4'],
+      submitted: new Map(),
+      maxInFlight: 4,
+      polling,
+      afterSettled: (job) => job === 'j3',
+      steps: w.steps,
+    });
+    expect(outcome).toEqual({ stopped: false, unsent: [] });
+    const at = (event: string) => w.events.indexOf(event);
+    expect(at('submit j2')).toBeLessThan(at('completed j1'));
+    expect(at('submit j3')).toBeGreaterThan(at('completed j1'));
+    expect(at('submit j3')).toBeGreaterThan(at('completed j2'));
+    // Nothing behind it overtakes it either: the queue keeps its order.
+    expect(at('submit j4')).toBeGreaterThan(at('submit j3'));
+    expect(w.events.filter((event) => event.startsWith('completed')).sort()).toEqual([
+      'completed j1',
+      'completed j2',
+      'completed j3',
+      'completed j4',
+    ]);
+  });
+
   it('keeps at most maxInFlight activities running and settles every job once', async () => {
     const w = world({ j1: [{ rounds: 3 }], j2: [{ rounds: 1 }] });
     const outcome = await runActivityPipeline({

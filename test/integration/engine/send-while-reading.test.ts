@@ -1,0 +1,217 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ImportBatchStore, PlannedImportBatch, RunEngineState, RunStore } from '../../../src/engine';
+import { runEngineStateFor } from '../../../src/wiring';
+import {
+  type ExportWorld,
+  expectedMembers,
+  exportWorld,
+  fastTuning,
+  importedItems,
+} from '../../support/export-world';
+import { runStoreBackends } from '../../support/run-store-backends';
+import { tempFolder } from '../../support/temp-folder';
+
+const header = 'CustomerId,EmailAddress,FirstName,LastName';
+const key = (index: number) => `C${String(index).padStart(6, '0')}`;
+const row = (index: number) => `${key(index)},u${index}@example.com,First${index},Last${index}`;
+
+/** A data folder of `count` profiles, all in VIP, with `before` and `after` rows around them. */
+function writeData(count: number, extra: { before?: string[]; after?: string[] } = {}): string {
+  const folder = join(tempFolder(), 'data');
+  mkdirSync(folder, { recursive: true });
+  const rows = [
+    ...(extra.before ?? []),
+    ...Array.from({ length: count }, (_, index) => row(index)),
+    ...(extra.after ?? []),
+  ];
+  writeFileSync(join(folder, 'profiles.csv'), `${header}\n${rows.join('\n')}\n`);
+  const keys = rows.map((line) => line.slice(0, line.indexOf(',')));
+  writeFileSync(
+    join(folder, 'segment-membership.csv'),
+    `CustomerId,Segment\n${keys.map((k) => `${k},VIP`).join('\n')}\n`,
+  );
+  return folder;
+}
+
+// 150 contacts per import call: a file of 20,000 profiles is read in about 15 chunks (one read batch
+// each) and cut into 134 batches, the first ones cut from the first chunk.
+const smallBatches = { maxContacts: 150, maxBodyBytes: 4_000_000 };
+const tuning = () => fastTuning({ importBatchLimits: smallBatches });
+
+/**
+ * The world's state with its import batch store watched: the batches planned (as the engine cut
+ * them) and `onSubmitted` called after each batch marked submitted (its request answered).
+ */
+function watchedState(w: ExportWorld, onSubmitted: (batch: number) => void = () => {}) {
+  const base = runEngineStateFor(w.store);
+  const inner = w.runStore;
+  const planned: PlannedImportBatch[] = [];
+  const imports: ImportBatchStore = Object.create(inner.imports);
+  imports.plan = async (runId, batch, batchPlan) => {
+    await inner.imports.plan(runId, batch, batchPlan);
+    planned.push(batchPlan);
+  };
+  imports.markSubmitted = async (runId, batch, activityId, how) => {
+    await inner.imports.markSubmitted(runId, batch, activityId, how);
+    onSubmitted(batch);
+  };
+  const runStore: RunStore = Object.create(inner, { imports: { value: imports } });
+  const state: RunEngineState = { ...base, runStore };
+  return { state, planned };
+}
+
+const isImport = (event: { method: string; pathTemplate: string }) =>
+  event.method === 'POST' && event.pathTemplate === '/activities/contacts_json_import';
+
+describe.each(runStoreBackends)('sending while reading, run store: $name', (runStore) => {
+  it('sends the first batches while the source is still read, and ends exact', async () => {
+    const w = await exportWorld(writeData(20_000), { runStore });
+    await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
+    let readAtFirstImport: { phase: string; profileRows: number } | undefined;
+    let latest = { phase: '', profileRows: 0 };
+    const result = await w.run('vip', {
+      store: watchedState(w).state,
+      tuning: tuning(),
+      onProgress: (progress) => {
+        latest = { phase: progress.phase, profileRows: progress.profileRows };
+      },
+      onRequest: (event) => {
+        if (isImport(event)) readAtFirstImport ??= { ...latest };
+      },
+    });
+    expect(result.run.status).toBe('succeeded');
+    // The first import left while the run was still reading, with most of the file still to read.
+    expect(readAtFirstImport?.phase).toBe('read');
+    expect(readAtFirstImport?.profileRows ?? 20_000).toBeLessThan(10_000);
+    expect(result.record.plan?.importCalls).toBe(result.record.batches.imports);
+    // Counted as the import phase's requests, though sent while the run read.
+    const imports = 'POST /activities/contacts_json_import';
+    // (A request the client retried, a 429 under load, counts again.)
+    expect(result.record.apiCalls.byPhase.import?.[imports]).toBeGreaterThanOrEqual(
+      result.record.batches.imports,
+    );
+    expect(result.record.apiCalls.byPhase.read?.[imports]).toBeUndefined();
+    expect(result.record.batches.imports).toBeGreaterThan(100);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    expect(importedItems(w.sandbox)).toBe(result.record.counts.contacts);
+    const again = await w.run('vip', { tuning: tuning() });
+    expect(again.record.counts.imported).toBe(0);
+  });
+
+  it('a profile that wins the dedupe after the loser was cut is sent after it, even when the snapshot holds it: the list keeps the winner', async () => {
+    const winner = 'A00000,dup@example.com,Winner,Smith';
+    const w = await exportWorld(writeData(6_000, { after: [winner] }), { runStore });
+    await w.apply([{ name: 'vip' }]);
+    const first = await w.run('vip', { tuning: tuning() });
+    expect(first.run.status, JSON.stringify(first.record.error)).toBe('succeeded');
+    const firstNameOf = (email: string) => {
+      const contacts = w.sandbox.account.contacts;
+      return contacts.firstName(contacts.find(email));
+    };
+    expect(firstNameOf('dup@example.com')).toBe('Winner');
+
+    // A profile with a larger key and the same email comes first now: it is read, staged (it is not
+    // what the snapshot holds) and cut into the first batch long before the winner is read again.
+    // Every other profile changed its first name (so that batches are cut as the file is read).
+    writeFileSync(
+      join(w.dataFolder, 'profiles.csv'),
+      readFileSync(join(w.dataFolder, 'profiles.csv'), 'utf8')
+        .replace(/,First(\d)/g, ',Second$1')
+        .replace(`${header}\n`, `${header}\nZ99999,dup@example.com,Loser,Jones\n`),
+    );
+    writeFileSync(
+      join(w.dataFolder, 'segment-membership.csv'),
+      `${readFileSync(join(w.dataFolder, 'segment-membership.csv'), 'utf8')}Z99999,VIP\n`,
+    );
+    const watched = watchedState(w);
+    const second = await w.run('vip', { store: watched.state, tuning: tuning() });
+    expect(second.run.status, JSON.stringify(second.record.error)).toBe('succeeded');
+    expect(second.record.counts.duplicate).toBe(1);
+    // The loser went out in the first batch; the winner, unchanged against the snapshot, was sent
+    // again in a batch that waited for it, so the list ends with the winner's names.
+    expect(watched.planned.length).toBe(second.record.batches.imports);
+    expect(watched.planned.length).toBeGreaterThan(30);
+    // Only the last batch (the winner's) waited for those before it.
+    expect(watched.planned.map((batch) => batch.afterSettled === true).lastIndexOf(true)).toBe(
+      watched.planned.length - 1,
+    );
+    expect(watched.planned.filter((batch) => batch.afterSettled === true).length).toBe(1);
+    expect(firstNameOf('dup@example.com')).toBe('Winner');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    // The snapshot holds the winner: the next run sends nothing.
+    const third = await w.run('vip', { tuning: tuning() });
+    expect(third.run.status).toBe('succeeded');
+    expect(third.record.counts.imported).toBe(0);
+  });
+
+  it('a run stopped while reading after batches left pauses; the next run settles them, reads again, and sends each contact once', async () => {
+    const w = await exportWorld(writeData(20_000), { runStore });
+    await w.apply([{ name: 'vip' }]);
+    const controller = new AbortController();
+    const watched = watchedState(w, (batch) => {
+      if (batch === 2) controller.abort();
+    });
+    const first = await w.run('vip', { store: watched.state, signal: controller.signal, tuning: tuning() });
+    expect(first.run.status).toBe('paused');
+    console.log(
+      'DEBUG',
+      JSON.stringify(await w.runStore.imports.batches(first.run.id)),
+      first.record.counts.imported,
+      importedItems(w.sandbox),
+    );
+    // Stopped while it read: no plan yet, some batches sent and confirmed.
+    expect(first.record.plan).toBeNull();
+    expect(first.record.batches.importsConfirmed).toBeGreaterThanOrEqual(2);
+    expect(importedItems(w.sandbox)).toBe(first.record.counts.imported);
+    expect((await w.runStore.checkpoints.of('vip'))?.phase).toBe('planning');
+
+    const second = await w.run('vip', { tuning: tuning() });
+    expect(second.resumed).toBe(true);
+    expect(second.run.id).toBe(first.run.id);
+    expect(second.run.status).toBe('succeeded');
+    // The batches the first process had sent were settled, and those it had cut but not sent yet
+    // were sent, before the second read.
+    expect(second.record.earlierReads?.reads).toBe(1);
+    expect(second.record.earlierReads?.imported).toBeGreaterThanOrEqual(first.record.counts.imported);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    // What the first process sent was not sent again, and the record counts both.
+    expect(importedItems(w.sandbox)).toBe(second.record.counts.contacts);
+    expect(second.record.counts.imported).toBe(second.record.counts.contacts);
+    expect(await w.runStore.checkpoints.of('vip')).toBeUndefined();
+  });
+
+  it('a stray quote after batches left fails the run: only rows read before it were sent, none removed; fixed, the next run sends the rest once', async () => {
+    const bad = 'C999998,"u999998@example.com,First,Last';
+    const w = await exportWorld(
+      writeData(20_000, { after: [bad, ...Array.from({ length: 50 }, (_, i) => row(20_000 + i))] }),
+      {
+        runStore,
+      },
+    );
+    await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
+    const failed = await w.run('vip', { tuning: tuning() });
+    expect(failed.run.status).toBe('failed');
+    expect(failed.error?.code).toBe('source-unterminated-quote');
+    expect(failed.error?.message).toContain('profiles.csv:20002:');
+    const sent = importedItems(w.sandbox);
+    expect(sent).toBeGreaterThan(0);
+    expect(failed.record.counts.imported).toBe(sent);
+    // Every contact on the list is a profile read before the bad line.
+    for (const email of w.members()) expect(Number(/^u(\d+)@/.exec(email)?.[1])).toBeLessThan(20_000);
+    expect(failed.record.counts.removed).toBe(0);
+
+    const profiles = join(w.dataFolder, 'profiles.csv');
+    writeFileSync(
+      profiles,
+      readFileSync(profiles, 'utf8').replace(bad, 'C999998,u999998@example.com,First,Last'),
+    );
+    const fixed = await w.run('vip', { tuning: tuning() });
+    expect(fixed.run.status).toBe('succeeded');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    // The first run's confirmed batches joined the snapshot: nothing was sent twice.
+    expect(importedItems(w.sandbox)).toBe(fixed.record.counts.contacts);
+    expect(fixed.record.counts.imported + sent).toBe(fixed.record.counts.contacts);
+  });
+});
