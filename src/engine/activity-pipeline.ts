@@ -59,6 +59,7 @@ export interface ActivityPipelineOptions<J> {
    * activities in the order they were created).
    */
   readonly afterSettled?: ((job: J) => boolean) | undefined;
+
   readonly polling: PipelinePolling;
   readonly steps: ActivityPipelineSteps<J>;
   /** When aborted, no job is sent any more; those in flight are still waited for and settled. */
@@ -136,7 +137,10 @@ export async function runActivityPipeline<J>(
           (inFlight.size > 0 || completed.length > 0 || settling > 0);
         if (queue.length === 0 || inFlight.size >= options.maxInFlight || held) {
           if (await settleOne()) continue;
+          // A job may have completed while settleOne's answer was awaited: it is settled first.
+          if (completed.length > 0) continue;
           if (queue.length === 0 && inFlight.size === 0 && settling === 0 && !arriving) return;
+
           await nextChange();
           continue;
         }

@@ -195,7 +195,7 @@ class PostgresSnapshots implements SnapshotStore {
     // (those an older version confirmed: this one folds a batch as it confirms it).
     const { rows } = await this.context.query<{ size: number }>(
       `SELECT ((SELECT count(*) FROM export_snapshots WHERE destination = $1)
-             + (SELECT count(*) FROM export_checkpoints c
+             + (SELECT count(DISTINCT r.email_key) FROM export_checkpoints c
                 JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed' AND NOT b.folded
                 JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
                 WHERE c.destination = $1 AND NOT EXISTS

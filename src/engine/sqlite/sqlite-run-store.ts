@@ -175,7 +175,7 @@ class SqliteSnapshots implements SnapshotStore {
     const row = this.context.db
       .prepare(
         `SELECT (SELECT count(*) FROM export_snapshots WHERE destination = @destination)
-              + (SELECT count(*) FROM export_checkpoints c
+              + (SELECT count(DISTINCT r.email_key) FROM export_checkpoints c
                  JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
                  JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
                  WHERE c.destination = @destination AND NOT EXISTS

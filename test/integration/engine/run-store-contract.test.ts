@@ -223,6 +223,28 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       ]);
     });
 
+    it('counts an email its batches hold twice once, and ends with its later version', async () => {
+      const store = await open();
+      await store.checkpoints.create(1, 'vip', 'list-1');
+      // a@x.io twice: a later profile won the dedupe after the first one's batch was cut.
+      await store.imports.stage(1, [
+        contact(0, 'a@x.io', 'Old'),
+        contact(1, 'b@x.io'),
+        contact(2, 'a@x.io', 'New'),
+      ]);
+      await store.imports.plan(1, 1, { contacts: 2, bodyBytes: 0, firstSeq: 0, lastSeq: 1 });
+      await store.imports.plan(1, 2, { contacts: 1, bodyBytes: 0, firstSeq: 2, lastSeq: 2 });
+      await store.imports.confirm(1, 'vip', 1, counters, []);
+      expect(await store.snapshots.size('vip')).toBe(2);
+      await store.imports.confirm(1, 'vip', 2, counters, []);
+      expect(await store.snapshots.size('vip')).toBe(2);
+      await store.checkpoints.delete(1);
+      expect(await members(store)).toEqual([
+        ['a@x.io', 0, 3],
+        ['b@x.io', 0, 2],
+      ]);
+    });
+
     it('pages the snapshot’s members in email order, with 64-bit fingerprints intact', async () => {
       const store = await open();
       const many = Array.from({ length: 25_001 }, (_, index) =>
