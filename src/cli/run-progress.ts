@@ -16,16 +16,23 @@ const int = (value: number) => value.toLocaleString('en-US');
 
 /**
  * What a progress event says, in words: while reading, the profile rows read so far (`reading the
- * source` before the first); once planning, the contacts staged from the rows read; then the calls.
+ * source` before the first) and the calls sent meanwhile, if any; once planning, the contacts staged from the rows read; then the calls.
  */
 export function describeProgress(progress: RunProgress): string {
   const { phase } = progress;
   if (phase === 'preflight') return 'checking the list';
   // The read starts with the segment membership, before any profile row: say so, not "0 rows".
-  if (phase === 'read')
-    return progress.profileRows === 0
-      ? 'reading the source'
-      : `reading: ${plural(progress.profileRows, 'profile row')} so far, ${plural(progress.staged, 'contact')}`;
+  if (phase === 'read') {
+    const read =
+      progress.profileRows === 0
+        ? 'reading the source'
+        : `reading: ${plural(progress.profileRows, 'profile row')} so far, ${plural(progress.staged, 'contact')}`;
+    // Batches leave while the source is read (`sendWhileReading`): so far, of those cut so far.
+    const { importBatches: b } = progress;
+    return b.total === 0
+      ? read
+      : `${read}; sending as it reads: ${int(b.done)}/${int(b.total)} ${noun(b.total, 'call')} confirmed`;
+  }
   // A read shorter than the log interval has no line of its own: the plan's line says what it read.
   if (phase === 'plan')
     return progress.profileRows === 0

@@ -49,6 +49,14 @@ describe('run progress without a terminal', () => {
     ]);
   });
 
+  it('says how many calls were confirmed while the source is still read', () => {
+    const { progress, lines } = logDisplay();
+    progress(0, { profileRows: 400_000, staged: 386_000, importBatches: { done: 3, total: 9 } });
+    expect(lines()).toEqual([
+      'vip: run 7: reading: 400,000 profile rows so far, 386,000 contacts; sending as it reads: 3/9 calls confirmed (0.0 s)',
+    ]);
+  });
+
   it('says one row, one contact, one call', () => {
     const { progress, lines } = logDisplay();
     progress(0, { phase: 'plan', profileRows: 1, staged: 1 });
