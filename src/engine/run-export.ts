@@ -610,6 +610,9 @@ class RunContext {
     await session.save();
     session.enter('preflight');
     const list = await client.getList(checkpoint.listId);
+    // What the list held before this read: the baseline's check at the end explains the count by
+    // this read's adds (the earlier reads' are in it already).
+    session.update({ listMembersAtStart: list.membership_count ?? null });
     return this.readAndSend(session, client, list.membership_count, true);
   }
 
