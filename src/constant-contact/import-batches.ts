@@ -163,6 +163,15 @@ export class ImportBatchCutter<C = ImportContact> {
   }
 
   /** The last, partly filled batch (undefined when no contact is waiting); the cutter is then empty. */
+  /**
+   * The batch being filled, closed, if it holds `maxContacts` already (the next contact could only
+   * start another); undefined otherwise. For a caller that hands batches over as soon as they are
+   * whole rather than when the next contact comes.
+   */
+  takeFull(): ImportBatch<C> | undefined {
+    return this.batch.length >= this.limits.maxContacts ? this.finish() : undefined;
+  }
+
   finish(): ImportBatch<C> | undefined {
     if (this.batch.length === 0) return undefined;
     const last = { contacts: this.batch, firstIndex: this.firstIndex, bodyBytes: this.bytes };

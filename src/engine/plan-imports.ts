@@ -268,10 +268,9 @@ export class ImportStaging {
       if (batch !== undefined) planned(batch);
     }
     early.next = this.nextSeq;
-    if (last) {
-      const rest = early.cutter.finish();
-      if (rest !== undefined) planned(rest);
-    }
+    // A batch holding as many contacts as one may leaves now, not once the next contact is read.
+    const rest = last ? early.cutter.finish() : early.cutter.takeFull();
+    if (rest !== undefined) planned(rest);
     return closed;
   }
 

@@ -161,4 +161,39 @@ describe('cutImportBatches', () => {
       { numRuns: 200 },
     );
   });
+
+  it('takes a batch as soon as it is full, cutting exactly as when it closes on the next contact (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(contact, { maxLength: 80 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.boolean(), { maxLength: 80 }),
+        (contacts, maxContacts, looks) => {
+          const limits = {
+            maxContacts,
+            maxBodyBytes: Math.max(2_000, ...contacts.map((item) => bodyBytes([item]) + 1)),
+          };
+          const cutter = new ImportBatchCutter<string>(listIds, limits, (entry) => Buffer.byteLength(entry));
+          const taken: { contacts: readonly string[]; bodyBytes: number }[] = [];
+          for (const [index, item] of contacts.entries()) {
+            const closed = cutter.add(importEntryJson(item));
+            if (closed) taken.push(closed);
+            // Looked at now and then, as a caller handing batches over between writes does.
+            const full = looks[index] ? cutter.takeFull() : undefined;
+            if (full) {
+              expect(full.contacts.length).toBe(maxContacts);
+              taken.push(full);
+            }
+          }
+          const last = cutter.finish();
+          if (last) taken.push(last);
+          const expected = [...cutImportBatches(contacts, listIds, limits)];
+          expect(taken.map((batch) => [batch.contacts.length, batch.bodyBytes])).toEqual(
+            expected.map((batch) => [batch.contacts.length, batch.bodyBytes]),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
