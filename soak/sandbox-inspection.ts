@@ -36,16 +36,17 @@ export class SandboxInspection {
   constructor(readonly url: string) {}
 
   /**
-   * One request; a GET whose kept-alive connection the sandbox had closed meanwhile ("other side
-   * closed": the campaign's own event loop, busy writing a big source, reused a socket past the
-   * server's keep-alive timeout) is sent once more on a new one. Seen at 100,000 profiles.
+   * One request; an idempotent one (GET, PUT) whose kept-alive connection the sandbox had closed
+   * meanwhile ("other side closed": the campaign's own event loop, busy writing a big source,
+   * reused a socket past the server's keep-alive timeout) is sent once more on a new one. Seen at
+   * 100,000 profiles.
    */
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     try {
       return await this.callOnce<T>(method, path, body);
     } catch (error) {
       const cause = (error as { cause?: { code?: unknown } }).cause;
-      if (method !== 'GET' || cause?.code !== 'UND_ERR_SOCKET') throw error;
+      if ((method !== 'GET' && method !== 'PUT') || cause?.code !== 'UND_ERR_SOCKET') throw error;
       return this.callOnce<T>(method, path, body);
     }
   }
