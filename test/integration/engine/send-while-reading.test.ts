@@ -182,6 +182,41 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     expect(await w.runStore.checkpoints.of('vip')).toBeUndefined();
   });
 
+  it('the daily quota met while reading stops the read and pauses; each next day reads again and the run ends exact, each contact sent once', async () => {
+    let offset = 0;
+    const day = 86_400_000;
+    const w = await exportWorld(writeData(60_000), {
+      runStore,
+      sandbox: {
+        now: () => Date.now() + offset,
+        clientLimits: { requestsPerSecond: 100, requestsPerDay: 8 },
+      },
+    });
+    await w.apply([{ name: 'vip' }]);
+    // 12 calls of 5,000; a limiter registry per "day" (see resume-and-faults.test.ts).
+    const daily = () => fastTuning({ importBatchLimits: { maxContacts: 5_000, maxBodyBytes: 4_000_000 } });
+    offset += day;
+    const first = await w.run('vip', { tuning: daily() });
+    expect(first.run.status).toBe('paused');
+    expect(first.error?.code).toBe('quota-exceeded');
+    expect(first.record.pause?.reason).toBe('quota');
+    // Stopped while it read: the quota's failure, not the read's stop, is what the run says.
+    expect(first.record.plan).toBeNull();
+    expect(first.record.batches.imports).toBeGreaterThan(0);
+    let last = first;
+    for (let days = 0; days < 30 && last.run.status === 'paused'; days++) {
+      offset += day;
+      last = await w.run('vip', { tuning: daily() });
+      expect(last.run.id).toBe(first.run.id);
+    }
+    expect(last.run.status).toBe('succeeded');
+    expect(last.resumed).toBe(true);
+    expect(last.record.earlierReads?.reads).toBeGreaterThanOrEqual(1);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    expect(importedItems(w.sandbox)).toBe(last.record.counts.contacts);
+    expect(last.record.counts.imported).toBe(last.record.counts.contacts);
+  });
+
   it('a stray quote after batches left fails the run: only rows read before it were sent, none removed; fixed, the next run sends the rest once', async () => {
     const bad = 'C999998,"u999998@example.com,First,Last';
     const w = await exportWorld(
