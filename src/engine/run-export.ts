@@ -307,11 +307,14 @@ class RunContext {
     let checkpoint = await this.runStore.checkpoints.of(name);
     if (checkpoint) {
       const run = await this.store.runs.get(checkpoint.runId);
-      // A run still reading is taken up only if it sent batches while it read (`readAgain`).
+      // A run still reading is taken up only if it sent batches while it read, in this read or an
+      // earlier one (`readAgain`).
       const usable =
         run !== undefined &&
         run.finishedAt === undefined &&
-        (checkpoint.phase !== 'planning' || (await this.sentWhileReading(checkpoint.runId)));
+        (checkpoint.phase !== 'planning' ||
+          exportRunRecord(run)?.earlierReads != null ||
+          (await this.sentWhileReading(checkpoint.runId)));
       if (!usable) {
         if (this.options.dryRun) return undefined;
         await this.runStore.checkpoints.delete(checkpoint.runId);
@@ -499,9 +502,14 @@ class RunContext {
             },
       }));
     } catch (error) {
-      // Nothing sent by this read: it ends as a run that sent nothing would (earlier reads' batches,
-      // if any, are in the snapshot already).
-      if (sending === undefined) return this.ended(session, error, false, resumed);
+      // Nothing sent by this read. A run whose earlier reads sent is one that sent (it pauses on a
+      // stop and is taken up again; their batches are in the snapshot already); else it ends as a
+      // run that sent nothing.
+      if (sending === undefined) {
+        const sentBefore = session.record.earlierReads != null;
+        if (sentBefore && this.stopped) return this.paused(session, 'stopped', undefined, resumed);
+        return this.ended(session, error, sentBefore, resumed);
+      }
       stop.abort();
       await sending.catch(() => undefined);
       // What stopped the run: the sends' failure (the read only stopped for it), else the read's.

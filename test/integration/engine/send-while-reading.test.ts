@@ -167,13 +167,28 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     expect(importedItems(w.sandbox)).toBe(first.record.counts.imported);
     expect((await w.runStore.checkpoints.of('vip'))?.phase).toBe('planning');
 
+    // Taken up, it settles what the first process sent, then is stopped again as soon as its new
+    // read begins, before it sends anything more: it pauses (it did send), and the next run takes
+    // the same run up again.
+    const again = new AbortController();
+    const stopped = await w.run('vip', {
+      signal: again.signal,
+      tuning: tuning(),
+      onProgress: (progress) => {
+        if (progress.phase === 'read') again.abort();
+      },
+    });
+    expect(stopped.run.id).toBe(first.run.id);
+    expect(stopped.run.status).toBe('paused');
+    expect(stopped.record.earlierReads?.reads).toBe(1);
+
     const second = await w.run('vip', { tuning: tuning() });
     expect(second.resumed).toBe(true);
     expect(second.run.id).toBe(first.run.id);
     expect(second.run.status).toBe('succeeded');
     // The batches the first process had sent were settled, and those it had cut but not sent yet
     // were sent, before the second read.
-    expect(second.record.earlierReads?.reads).toBe(1);
+    expect(second.record.earlierReads?.reads).toBe(2);
     expect(second.record.earlierReads?.imported).toBeGreaterThanOrEqual(first.record.counts.imported);
     expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
     // What the first process sent was not sent again, and the record counts both.
@@ -185,16 +200,17 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
   it('the daily quota met while reading stops the read and pauses; each next day reads again and the run ends exact, each contact sent once', async () => {
     let offset = 0;
     const day = 86_400_000;
-    const w = await exportWorld(writeData(60_000), {
+    const w = await exportWorld(writeData(100_000), {
       runStore,
       sandbox: {
         now: () => Date.now() + offset,
-        clientLimits: { requestsPerSecond: 100, requestsPerDay: 8 },
+        clientLimits: { requestsPerSecond: 100, requestsPerDay: 5 },
       },
     });
     await w.apply([{ name: 'vip' }]);
-    // 12 calls of 5,000; a limiter registry per "day" (see resume-and-faults.test.ts).
-    const daily = () => fastTuning({ importBatchLimits: { maxContacts: 5_000, maxBodyBytes: 4_000_000 } });
+    // 10 calls of 10,000, the day's 5 requests used up by the third or so, most of the file still
+    // to read; a limiter registry per "day" (see resume-and-faults.test.ts).
+    const daily = () => fastTuning({ importBatchLimits: { maxContacts: 10_000, maxBodyBytes: 4_000_000 } });
     offset += day;
     const first = await w.run('vip', { tuning: daily() });
     expect(first.run.status).toBe('paused');
