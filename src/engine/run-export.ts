@@ -514,7 +514,8 @@ class RunContext {
       await sending.catch(() => undefined);
       // What stopped the run: the sends' failure (the read only stopped for it), else the read's.
       const failure = sendFailure === undefined ? error : sendFailure.error;
-      const sent = await this.sentWhileReading(session.runId).catch(() => true);
+      const sent =
+        session.record.earlierReads != null || (await this.sentWhileReading(session.runId).catch(() => true));
       if (sent && this.stopped) return this.paused(session, 'stopped', undefined, resumed);
       return this.ended(session, failure, sent, resumed);
     }
@@ -859,17 +860,12 @@ class RunContext {
   /** The error a run ended with, as the record keeps it; a stop by the signal is `run-stopped`. */
   private failure(session: ExportRunSession, error: unknown): ExportctlError {
     if (error instanceof ExportctlError) return error;
+    // (A run whose earlier reads sent pauses when stopped: only one that sent nothing ends here.)
     if (this.stopped) {
-      const again = session.record.earlierReads != null;
       return new RunEngineError(
         'run-stopped',
-        again
-          ? `run ${session.runId} of ${this.destination.name} was stopped while it read its source again, before it sent anything more (what it sent before is in the snapshot)`
-          : `run ${session.runId} of ${this.destination.name} was stopped before it sent anything`,
-        {
-          cause: error,
-          hint: again ? 'run it again: it sends what is still missing' : 'run it again: it starts over',
-        },
+        `run ${session.runId} of ${this.destination.name} was stopped before it sent anything`,
+        { cause: error, hint: 'run it again: it starts over' },
       );
     }
     return toExportctlError(error);
