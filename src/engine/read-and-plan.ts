@@ -131,7 +131,15 @@ async function readAndPlanInto(
     customFieldTypes: input.customFieldTypes,
     onIssue: session.issue,
     rows: input.sourceRows,
+    // A run that will send while it reads has the profiles checked whole beside the read: its first
+    // batch waits for that, so that a source that fails part-way sends nothing.
+    checkWhole: (selectedMembers) => willSendWhileReading(selectedMembers),
   });
+  const willSendWhileReading = (selectedMembers: number) =>
+    !input.dryRun &&
+    input.sendWhileReading !== undefined &&
+    selectedMembers <= input.contactLimit &&
+    (spec.removal !== 'remove-from-list' || snapshotSize === 0);
   let reserved = false;
   for await (const contacts of read.batches()) {
     signal?.throwIfAborted();
@@ -140,15 +148,11 @@ async function readAndPlanInto(
       // Only for a first run: with a snapshot (sized for it) most selected are its members, and
       // room for all of them again would copy every array for nothing.
       if (index.entries === 0) index.reserve(read.summary.selectedMembers);
-      // Nothing read later can stop the run: its batches leave as they are cut.
-      const early =
-        !input.dryRun &&
-        input.sendWhileReading !== undefined &&
-        read.summary.selectedMembers <= input.contactLimit &&
-        (spec.removal !== 'remove-from-list' || snapshotSize === 0);
-      if (early) {
+      // Nothing read later can stop the run: its batches leave as they are cut, once the source is
+      // known to read whole (none if it is not: the read then fails with the check's error).
+      if (willSendWhileReading(read.summary.selectedMembers)) {
         staging.cutWhileReading(spec.listId, input.importBatchLimits, (planned) => batches.push(planned));
-        input.sendWhileReading?.(batches);
+        input.sendWhileReading?.(afterWhole(read.whole, batches));
       }
     }
     reserved = true;
@@ -158,6 +162,8 @@ async function readAndPlanInto(
     session.progress({ profileRows: read.summary.profileRows, staged: staging.offered });
   }
   await staging.flush();
+  // Settled by now (the read ended); rejects only as the read would have.
+  await read.whole;
   const summary = read.summary;
   session.update({
     counts: {
@@ -296,4 +302,17 @@ function countLeaversOnList(index: ContactIndex, onList: ReadonlyMap<string, unk
   let count = 0;
   for (const email of index.leaverEmails()) if (onList.has(email)) count += 1;
   return count;
+}
+
+/**
+ * `batches` once `whole` resolves; none when it rejects (the read fails with its error, and is what
+ * the run reports).
+ */
+async function* afterWhole<T>(whole: Promise<void>, batches: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    await whole;
+  } catch {
+    return;
+  }
+  yield* batches;
 }

@@ -1,11 +1,19 @@
+import { createReadStream } from 'node:fs';
 import type { CsvError } from 'csv-parse';
+import { CsvQuotingCheck } from './csv-quoting-check';
 import { type CsvFileTail, type CsvRecord, readCsvRecordBatches } from './csv-records';
 import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation } from './row-location';
-import type { SourceEncoding } from './source-encoding';
+import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
 import { SourceError } from './source-error';
 import { requireFields } from './source-fields';
-import { assertFileUnchanged, assertSourceFile, statSourceFile } from './source-file';
+import {
+  assertFileUnchanged,
+  assertSourceFile,
+  checkChunkBytes,
+  sourceFileError,
+  statSourceFile,
+} from './source-file';
 import type { SourceRecord } from './source-record';
 
 /**
@@ -37,6 +45,7 @@ export async function* readCsvRowBatches(
   const tail: CsvFileTail = { lastByte: -1 };
   const batches = readCsvRecordBatches(file, {
     ...(options.encoding ? { encoding: options.encoding } : {}),
+    ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
     tail,
   });
   const oneLine = fields.map((field) => !options.multiLineFields?.includes(field));
@@ -107,6 +116,40 @@ export async function* readCsvRowBatches(
   }
 }
 
+/**
+ * Resolves when `readCsvRowBatches(file, fields, options)` will not reject part-way for what the
+ * file holds (a broken quote: see `assertRowsApart` and `brokenQuoteError`); rejects with the
+ * SourceError that read would. A file whose quoting is plain (`CsvQuotingCheck`: one pass over its
+ * bytes, a memchr when it has no quotes) cannot fail so; any other is read through, rows dropped.
+ * Rejects with `source-changed-while-read` when the file changes while it is looked at.
+ */
+export async function checkCsvReadsWhole(
+  file: string,
+  fields: readonly string[],
+  options: CsvReadOptions = {},
+): Promise<void> {
+  const version = await statSourceFile(file);
+  const check = new CsvQuotingCheck();
+  let plain = true;
+  try {
+    const bytes = createReadStream(file, { highWaterMark: checkChunkBytes });
+    for await (const chunk of decodedAsUtf8(bytes, options.encoding)) {
+      if (check.push(chunk)) continue;
+      plain = false;
+      break;
+    }
+  } catch (error) {
+    throw sourceFileError(file, error);
+  }
+  if (plain && check.end()) {
+    await assertFileUnchanged(file, version);
+    return;
+  }
+  for await (const _rows of readCsvRowBatches(file, fields, { ...options, chunkBytes: checkChunkBytes })) {
+    // The read itself tells whether the file reads whole.
+  }
+}
+
 /** How a csv file is read. */
 export interface CsvReadOptions {
   /** The file's character encoding (UTF-8 by default). */
@@ -116,6 +159,8 @@ export interface CsvReadOptions {
    * Any other asked-for field holding a line break means a quote is missing or extra: the read fails.
    */
   readonly multiLineFields?: readonly string[];
+  /** Bytes read at a time (default 64 KiB): a batch of rows per chunk. */
+  readonly chunkBytes?: number;
 }
 
 const lf = 0x0a;

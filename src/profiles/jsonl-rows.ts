@@ -4,7 +4,7 @@ import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation, type RowLocation } from './row-location';
 import { defaultSourceEncoding, type SourceEncoding } from './source-encoding';
 import { SourceError } from './source-error';
-import { assertFileUnchanged, sourceFileError, statSourceFile } from './source-file';
+import { assertFileUnchanged, checkChunkBytes, sourceFileError, statSourceFile } from './source-file';
 import type { SourceRecord } from './source-record';
 
 /**
@@ -16,15 +16,15 @@ import type { SourceRecord } from './source-record';
  *
  * jsonl has no header, so a field absent from one object is just absent there. A field that no
  * object in the whole file has is a configuration mistake: after the last row the read rejects with
- * `source-field-missing` (a run that sent while it read has sent its contacts without that field:
- * a field left out of an import is left as Constant Contact has it, nothing is cleared).
+ * `source-field-missing` (a run that sends while it reads learns it before its first batch leaves:
+ * `checkJsonlReadsWhole`).
  * Rejects with `source-file-missing` / `source-unreadable` when the file cannot be read.
  * Yields in batches (one per chunk of the file read): fewer awaits in hot loops.
  */
 export async function* readJsonlRowBatches(
   file: string,
   fields: readonly string[],
-  options: { readonly encoding?: SourceEncoding } = {},
+  options: { readonly encoding?: SourceEncoding; readonly chunkBytes?: number } = {},
 ): AsyncGenerator<SourceRecord[]> {
   const version = await statSourceFile(file);
   const seen = fields.map(() => false);
@@ -33,7 +33,8 @@ export async function* readJsonlRowBatches(
   const end = { unterminated: false };
   // One batch behind, so that the last row can still get its warning once the end is seen.
   let held: SourceRecord[] | undefined;
-  for await (const lines of readLineBatches(file, options.encoding ?? defaultSourceEncoding, end)) {
+  const encoding = options.encoding ?? defaultSourceEncoding;
+  for await (const lines of readLineBatches(file, encoding, end, options.chunkBytes)) {
     if (held !== undefined) {
       // Read from the file as it was when the read began (see `readCsvRowBatches`).
       await assertFileUnchanged(file, version);
@@ -65,6 +66,31 @@ export async function* readJsonlRowBatches(
       context: { file, field: never[0] },
       hint: 'field names are case-sensitive; fix the manifest or the source',
     });
+}
+
+/**
+ * Resolves when `readJsonlRowBatches(file, fields, options)` will not reject part-way for what the
+ * file holds: its one such failure, a field that no object has, is found at the end. Reads until
+ * every field has been seen in an object (the first line, in most files), else through.
+ */
+export async function checkJsonlReadsWhole(
+  file: string,
+  fields: readonly string[],
+  options: { readonly encoding?: SourceEncoding } = {},
+): Promise<void> {
+  const seen = fields.map(() => false);
+  let unseen = fields.length;
+  for await (const rows of readJsonlRowBatches(file, fields, { ...options, chunkBytes: checkChunkBytes })) {
+    for (const row of rows) {
+      if (row.issue !== undefined) continue;
+      for (let index = 0; index < fields.length; index++) {
+        if (seen[index] || row.values[index] === undefined) continue;
+        seen[index] = true;
+        unseen--;
+      }
+      if (unseen === 0) return;
+    }
+  }
 }
 
 /** One line's record; marks in `seen` the fields the object has. */
@@ -115,10 +141,11 @@ async function* readLineBatches(
   file: string,
   encoding: SourceEncoding,
   end: { unterminated: boolean },
+  chunkBytes: number | undefined,
 ): AsyncGenerator<string[]> {
   let rest = '';
   try {
-    for await (const chunk of decodedText(file, encoding)) {
+    for await (const chunk of decodedText(file, encoding, chunkBytes)) {
       let text = rest + chunk;
       // A CR at the end may be the first half of a CRLF split across chunks: wait for the next one.
       const heldBack = text.endsWith('\r');
@@ -136,13 +163,18 @@ async function* readLineBatches(
 }
 
 /** The text of `file`, chunk by chunk; invalid UTF-8 becomes U+FFFD, found where names are mapped. */
-async function* decodedText(file: string, encoding: SourceEncoding): AsyncGenerator<string> {
+async function* decodedText(
+  file: string,
+  encoding: SourceEncoding,
+  chunkBytes: number | undefined,
+): AsyncGenerator<string> {
+  const size = chunkBytes === undefined ? {} : { highWaterMark: chunkBytes };
   if (encoding === 'utf-8') {
-    yield* createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>;
+    yield* createReadStream(file, { encoding: 'utf8', ...size }) as AsyncIterable<string>;
     return;
   }
   const decoder = new TextDecoder(encoding);
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>)
+  for await (const chunk of createReadStream(file, size) as AsyncIterable<Buffer>)
     yield decoder.decode(chunk, { stream: true });
   yield decoder.decode();
 }

@@ -7,6 +7,7 @@ import type { RowIssue, RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { type MembershipReadSummary, selectSegmentMembers } from './segment-selection';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
+import { checkSourceReadsWhole } from './source-rows';
 
 /** What one export reads: the source, where its manifest lives, and the destination's choices. */
 export interface ReadContactsOptions {
@@ -28,6 +29,13 @@ export interface ReadContactsOptions {
    * (`SharedSourceRead`) lets the destinations of one source read and parse it once.
    */
   readonly rows?: SourceRowProvider | undefined;
+  /**
+   * Asked once the selection is read (with its size), before the profiles are: true has the
+   * profiles checked whole (`SourceRowProvider.checkReadsWhole`) beside the read, so that `whole`
+   * settles before the read ends, and the read stops at the check's failure. A caller that sends
+   * while it reads asks for it when it will.
+   */
+  readonly checkWhole?: ((selectedMembers: number) => boolean) | undefined;
 }
 
 /** Counts of one read; complete once the iteration has ended. */
@@ -58,6 +66,12 @@ export interface ContactReadSummary {
 export interface ContactRead extends AsyncIterable<ExportContact> {
   batches(): AsyncIterable<ExportContact[]>;
   readonly summary: ContactReadSummary;
+  /**
+   * Resolves once the source is known to read whole: the profiles' check passed (`checkWhole`), or
+   * the read ended; rejects with the SourceError that ends the read (the check's, as soon as it
+   * has failed). Nothing read before it resolves can be from a source that fails part-way.
+   */
+  readonly whole: Promise<void>;
 }
 
 /**
@@ -97,24 +111,62 @@ export function readContacts(options: ReadContactsOptions): ContactRead {
     options.onIssue(issue);
   };
   let started = false;
+  const whole = settleable();
   const batches = () => {
     if (started) throw new Error('readContacts: a read can be iterated only once');
     started = true;
-    return streamContacts(options, counts, report);
+    return wholeOnce(streamContacts(options, counts, report, whole), whole);
   };
   return {
     get summary(): ContactReadSummary {
       return { ...counts };
     },
+    whole: whole.promise,
     batches,
     [Symbol.asyncIterator]: () => flattenBatches(batches()),
   };
+}
+
+/** A promise settled from outside, first settlement kept; its rejection is never unhandled. */
+interface Settleable {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function settleable(): Settleable {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** `batches`, settling `whole` with the read's end: resolved once it ends, rejected if it fails. */
+async function* wholeOnce(
+  batches: AsyncGenerator<ExportContact[]>,
+  whole: Settleable,
+): AsyncGenerator<ExportContact[]> {
+  try {
+    yield* batches;
+    whole.resolve();
+  } catch (error) {
+    whole.reject(error);
+    throw error;
+  } finally {
+    // Stopped early (the caller returned): the source was not read whole.
+    whole.reject(new Error('readContacts: the read was stopped before its end'));
+  }
 }
 
 async function* streamContacts(
   options: ReadContactsOptions,
   counts: { -readonly [K in keyof ContactReadSummary]: ContactReadSummary[K] },
   report: RowIssueSink,
+  whole: Settleable,
 ): AsyncGenerator<ExportContact[]> {
   const { source, dataMatching } = options;
   const rows = options.rows ?? ownSourceRowsProvider;
@@ -151,7 +203,23 @@ async function* streamContacts(
     segmentField: source.segmentField,
     segments: options.segments,
   } as const;
-  for await (const batch of rows.rowBatches(sources.profiles, fields, { multiLineFields: names, only })) {
+  const profileOptions = { multiLineFields: names, only };
+  let checkFailure: { readonly error: unknown } | undefined;
+  if (options.checkWhole?.(selection.size)) {
+    const checking =
+      rows.checkReadsWhole?.(sources.profiles, fields, profileOptions) ??
+      checkSourceReadsWhole(sources.profiles, fields, profileOptions);
+    checking.then(
+      () => whole.resolve(),
+      (error: unknown) => {
+        checkFailure = { error };
+        whole.reject(error);
+      },
+    );
+  }
+  for await (const batch of rows.rowBatches(sources.profiles, fields, profileOptions)) {
+    // The check found what fails this read further on: stop here rather than read up to it.
+    if (checkFailure !== undefined) throw checkFailure.error;
     const contacts: ExportContact[] = [];
     for (const record of batch) {
       counts.profileRows++;
@@ -198,5 +266,8 @@ async function* streamContacts(
     }
     if (contacts.length > 0) yield contacts;
   }
+  // A check that failed although the read did not (the file changed while it was checked): `whole`
+  // has rejected, so the read fails with it, and what waited for it is never sent.
+  if (checkFailure !== undefined) throw checkFailure.error;
   counts.membersWithoutProfile = selection.unclaimed();
 }

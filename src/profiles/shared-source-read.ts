@@ -4,6 +4,7 @@ import { SharedBatches, type SharedBatchesOptions } from './shared-batches';
 import type { SourceRowOptions } from './source-adapter';
 import type { SourceRecord } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
+import { checkSourceReadsWhole } from './source-rows';
 
 /** A member's provider: its reads of the source, and `leave()` when it will read no more. */
 export interface SharedSourceRowProvider extends SourceRowProvider {
@@ -45,6 +46,7 @@ export class SharedSourceRead {
   private readonly reads = new Map<string, number>();
   private readonly channels = new Map<string, Channel>();
   private readonly fingerprints = new Map<string, Promise<string>>();
+  private readonly checks = new Map<string, Promise<void>>();
   private readonly rows: SourceRowProvider;
 
   constructor(
@@ -86,6 +88,7 @@ export class SharedSourceRead {
     return {
       rowBatches: (source, fields, options) => this.join(member, source, fields, options),
       fingerprint: (spec, baseDir) => this.fingerprint(member, spec, baseDir),
+      checkReadsWhole: (source, fields, options) => this.checkReadsWhole(member, source, fields, options),
       leave: () => this.leave(member),
     };
   }
@@ -131,6 +134,31 @@ export class SharedSourceRead {
       this.fingerprints.set(key, fingerprint);
     }
     return fingerprint;
+  }
+
+  /**
+   * Whether the part reads whole, checked once for the members that read it with these arguments
+   * (their one read is the same read). One who reads alone checks on its own.
+   */
+  private checkReadsWhole(
+    member: string,
+    source: RowSource,
+    fields: readonly string[],
+    options: SourceRowOptions,
+  ): Promise<void> {
+    const own = () =>
+      this.rows.checkReadsWhole?.(source, fields, withoutFilter(options)) ??
+      checkSourceReadsWhole(source, fields, withoutFilter(options));
+    if (!this.live.has(member)) return own();
+    const key = JSON.stringify([source, fields, options.multiLineFields ?? []]);
+    let check = this.checks.get(key);
+    if (check === undefined) {
+      check = own();
+      // Settled for every member that asks; one that no longer waits must not crash the process.
+      check.catch(() => undefined);
+      this.checks.set(key, check);
+    }
+    return check;
   }
 
   private leave(member: string): void {

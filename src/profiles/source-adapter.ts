@@ -133,6 +133,16 @@ export interface SourceAdapter<Part extends { readonly type: SourceType }> {
   ): AsyncIterable<SourceRecord[]>;
 
   /**
+   * Resolves once a read of `part` with these arguments is known not to fail part-way for what the
+   * data holds (csv: a broken quote; jsonl: a field no object has), and rejects with the SourceError
+   * that read would reject with: it reads the part through as fast as it can and yields nothing. A
+   * run that sends while it reads waits for it before its first batch leaves, so that a source that
+   * cannot be read whole sends nothing. Absent where a read fails for its data before its first row
+   * or not at all (sqlite, postgres: a relation is read whole, or its query fails at once).
+   */
+  checkReadsWhole?(part: Part, fields: readonly string[], options: SourceRowOptions): Promise<void>;
+
+  /**
    * The files whose change means the data of `spec` (paths absolute) changed: what watch mode
    * watches. They may not exist yet (a sqlite `-wal` file); a change to any of them is a change.
    */

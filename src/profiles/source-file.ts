@@ -12,6 +12,13 @@ export async function assertSourceFile(file: string): Promise<void> {
   await statSourceFile(file);
 }
 
+/**
+ * What a check that a file reads whole (`SourceAdapter.checkReadsWhole`) reads at a time: it shares
+ * its thread with the read it runs beside, which takes a 64 KiB chunk per turn; in chunks 64 times
+ * larger the check is through long before the read is.
+ */
+export const checkChunkBytes = 4 * 1024 * 1024;
+
 /** What tells one version of a file from another while it is read: size and modification time. */
 export interface SourceFileVersion {
   readonly size: number;

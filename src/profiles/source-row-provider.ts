@@ -2,7 +2,7 @@ import type { ProfileSourceSpec } from '../config';
 import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
 import type { SourceRowOptions } from './source-adapter';
 import type { SourceRecord } from './source-record';
-import { readSourceRowBatches } from './source-rows';
+import { checkSourceReadsWhole, readSourceRowBatches } from './source-rows';
 
 /**
  * Where a read's rows come from. `readContacts` asks it once per part of the source (the
@@ -23,10 +23,17 @@ export interface SourceRowProvider {
    * source costs about as much as reading it).
    */
   fingerprint?(spec: ProfileSourceSpec, baseDir: string): Promise<string>;
+  /**
+   * Resolves once `rowBatches` with these arguments will not reject part-way for what the data
+   * holds, rejects with the SourceError it would: `checkSourceReadsWhole(source, fields, options)`,
+   * which is what a caller uses when this is left out. A shared read checks once for all its members.
+   */
+  checkReadsWhole?(source: RowSource, fields: readonly string[], options: SourceRowOptions): Promise<void>;
 }
 
 /** The provider of a read of its own: each call reads the file or relation (`readSourceRowBatches`). */
 export const ownSourceRowsProvider: SourceRowProvider = {
   rowBatches: (source, fields, options) => readSourceRowBatches(source, fields, options),
   fingerprint: (spec, baseDir) => sourceFingerprint(spec, baseDir),
+  checkReadsWhole: (source, fields, options) => checkSourceReadsWhole(source, fields, options),
 };

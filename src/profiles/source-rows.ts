@@ -28,3 +28,16 @@ export function readSourceRowBatches(
 ): AsyncIterable<SourceRecord[]> {
   return sourceAdapterFor(source).readRowBatches(source, fields, options);
 }
+
+/**
+ * Resolves once a read of `source` with these arguments will not fail part-way for what it holds;
+ * rejects with the SourceError that read would (see `SourceAdapter.checkReadsWhole`). Resolves at
+ * once for a type whose reads cannot fail so.
+ */
+export async function checkSourceReadsWhole(
+  source: RowSource,
+  fields: readonly string[],
+  options: SourceRowOptions = {},
+): Promise<void> {
+  await sourceAdapterFor(source).checkReadsWhole?.(source, fields, options);
+}

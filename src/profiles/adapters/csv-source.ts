@@ -1,4 +1,4 @@
-import { readCsvHeader, readCsvRowBatches } from '../csv-rows';
+import { checkCsvReadsWhole, readCsvHeader, readCsvRowBatches } from '../csv-rows';
 import type { SourceAdapter } from '../source-adapter';
 import { type FilePart, filePairSource } from './file-pair-source';
 
@@ -24,6 +24,13 @@ export const csvSource: SourceAdapter<CsvPart> = {
 
   readRowBatches(part, fields, options) {
     return readCsvRowBatches(part.file, fields, {
+      ...(part.encoding === undefined ? {} : { encoding: part.encoding }),
+      ...options,
+    });
+  },
+
+  checkReadsWhole(part, fields, options) {
+    return checkCsvReadsWhole(part.file, fields, {
       ...(part.encoding === undefined ? {} : { encoding: part.encoding }),
       ...options,
     });

@@ -1,5 +1,5 @@
 import { readFirstJsonlObject } from '../jsonl-first-object';
-import { readJsonlRowBatches } from '../jsonl-rows';
+import { checkJsonlReadsWhole, readJsonlRowBatches } from '../jsonl-rows';
 import type { SourceAdapter } from '../source-adapter';
 import { SourceError } from '../source-error';
 import { type FilePart, filePairSource } from './file-pair-source';
@@ -36,6 +36,14 @@ export const jsonlSource: SourceAdapter<JsonlPart> = {
 
   readRowBatches(part, fields) {
     return readJsonlRowBatches(
+      part.file,
+      fields,
+      part.encoding === undefined ? {} : { encoding: part.encoding },
+    );
+  },
+
+  checkReadsWhole(part, fields) {
+    return checkJsonlReadsWhole(
       part.file,
       fields,
       part.encoding === undefined ? {} : { encoding: part.encoding },

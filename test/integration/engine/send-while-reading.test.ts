@@ -233,25 +233,22 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     expect(last.record.counts.imported).toBe(last.record.counts.contacts);
   });
 
-  it('a stray quote after batches left fails the run: only rows read before it were sent, none removed; fixed, the next run sends the rest once', async () => {
+  it('a stray quote near the end fails the run before anything is sent, none removed; fixed, the next run sends every contact once', async () => {
     const bad = 'C999998,"u999998@example.com,First,Last';
     const w = await exportWorld(
       writeData(20_000, { after: [bad, ...Array.from({ length: 50 }, (_, i) => row(20_000 + i))] }),
-      {
-        runStore,
-      },
+      { runStore },
     );
     await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
     const failed = await w.run('vip', { tuning: tuning() });
     expect(failed.run.status).toBe('failed');
     expect(failed.error?.code).toBe('source-unterminated-quote');
     expect(failed.error?.message).toContain('profiles.csv:20002:');
-    const sent = importedItems(w.sandbox);
-    expect(sent).toBeGreaterThan(0);
-    expect(failed.record.counts.imported).toBe(sent);
-    // Every contact on the list is a profile read before the bad line.
-    for (const email of w.members()) expect(Number(/^u(\d+)@/.exec(email)?.[1])).toBeLessThan(20_000);
-    expect(failed.record.counts.removed).toBe(0);
+    // The check beside the read found the quote before the first batch could leave.
+    expect(importedItems(w.sandbox)).toBe(0);
+    expect(failed.record.batches.imports).toBe(0);
+    expect(failed.record.counts.imported).toBe(0);
+    expect(w.members()).toEqual([]);
 
     const profiles = join(w.dataFolder, 'profiles.csv');
     writeFileSync(
@@ -261,8 +258,93 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     const fixed = await w.run('vip', { tuning: tuning() });
     expect(fixed.run.status).toBe('succeeded');
     expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
-    // The first run's confirmed batches joined the snapshot: nothing was sent twice.
     expect(importedItems(w.sandbox)).toBe(fixed.record.counts.contacts);
-    expect(fixed.record.counts.imported + sent).toBe(fixed.record.counts.contacts);
+  });
+
+  it('a file with quoted fields still sends while it reads (its quoting is checked in one pass), and ends exact', async () => {
+    // Every tenth name quoted, with a comma and a doubled quote in it: plainly quoted.
+    const quoted = (index: number) =>
+      index % 10 === 0
+        ? `${key(index)},u${index}@example.com,"First ""${index}"", Jr",Last${index}`
+        : row(index);
+    const folder = writeData(0, { after: Array.from({ length: 20_000 }, (_, index) => quoted(index)) });
+    const w = await exportWorld(folder, { runStore });
+    await w.apply([{ name: 'vip' }]);
+    let readAtFirstImport: { phase: string; profileRows: number } | undefined;
+    let latest = { phase: '', profileRows: 0 };
+    const result = await w.run('vip', {
+      tuning: tuning(),
+      onProgress: (progress) => {
+        latest = { phase: progress.phase, profileRows: progress.profileRows };
+      },
+      onRequest: (event) => {
+        if (isImport(event)) readAtFirstImport ??= { ...latest };
+      },
+    });
+    expect(result.run.status).toBe('succeeded');
+    expect(readAtFirstImport?.phase).toBe('read');
+    expect(readAtFirstImport?.profileRows ?? 20_000).toBeLessThan(10_000);
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    expect(importedItems(w.sandbox)).toBe(20_000);
+  });
+
+  it('a name quoted over two lines has the file read through by the check; a stray quote after it still fails the run before anything is sent', async () => {
+    const twoLines = `${key(5)},u5@example.com,"First
+Second",Last5`;
+    const rows = Array.from({ length: 20_000 }, (_, index) => (index === 5 ? twoLines : row(index)));
+    const bad = 'C999998,u999998@example.com,First",Last';
+    const broken = writeData(0, { after: [...rows, 'C999997,"u999997@example.com,First,Last', bad] });
+    const w = await exportWorld(broken, { runStore });
+    await w.apply([{ name: 'vip' }]);
+    const failed = await w.run('vip', { tuning: tuning() });
+    expect(failed.run.status).toBe('failed');
+    expect(failed.error?.code).toBe('source-unterminated-quote');
+    expect(importedItems(w.sandbox)).toBe(0);
+    expect(failed.record.batches.imports).toBe(0);
+
+    const profiles = join(w.dataFolder, 'profiles.csv');
+    const text = readFileSync(profiles, 'utf8');
+    writeFileSync(profiles, text.slice(0, text.indexOf('C999997,')));
+    const fixed = await w.run('vip', { tuning: tuning() });
+    expect(fixed.run.status).toBe('succeeded');
+    expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
+    expect(importedItems(w.sandbox)).toBe(20_000);
+  });
+
+  it('a jsonl field that no object has fails the run before anything is sent', async () => {
+    const folder = join(tempFolder(), 'data');
+    mkdirSync(folder, { recursive: true });
+    const objects = Array.from({ length: 20_000 }, (_, index) =>
+      JSON.stringify({
+        CustomerId: key(index),
+        EmailAddress: `u${index}@example.com`,
+        FirstName: `First${index}`,
+        LastName: `Last${index}`,
+      }),
+    );
+    writeFileSync(join(folder, 'profiles.jsonl'), `${objects.join('\n')}\n`);
+    writeFileSync(
+      join(folder, 'segment-membership.jsonl'),
+      `${Array.from({ length: 20_000 }, (_, index) => JSON.stringify({ CustomerId: key(index), Segment: 'VIP' })).join('\n')}\n`,
+    );
+    const w = await exportWorld(folder, {
+      runStore,
+      sourceYaml: `apiVersion: exportctl/v1
+kind: ProfileSource
+metadata: { name: profiles }
+spec:
+  type: jsonl
+  profiles: data/profiles.jsonl
+  key: CustomerId
+  segmentMembership: data/segment-membership.jsonl
+`,
+    });
+    await w.apply([{ name: 'vip', fields: ['companyName: Company'] }]);
+    const failed = await w.run('vip', { tuning: tuning() });
+    expect(failed.run.status).toBe('failed');
+    expect(failed.error?.code).toBe('source-field-missing');
+    expect(failed.error?.message).toContain('"Company"');
+    expect(importedItems(w.sandbox)).toBe(0);
+    expect(failed.record.batches.imports).toBe(0);
   });
 });

@@ -141,4 +141,40 @@ describe('SharedSourceRead', () => {
     expect(b).toMatchObject({ error: 'source-file-missing' });
     expect(a).toEqual(await readAs(members[0] as Member, undefined, missing));
   });
+
+  it('checks a part whole once for the members that read it alike, and each sees the same verdict', async () => {
+    const checks: string[] = [];
+    const rows: SourceRowProvider = {
+      ...ownSourceRowsProvider,
+      checkReadsWhole: async (part, fields, options) => {
+        checks.push(fields.join('+'));
+        await ownSourceRowsProvider.checkReadsWhole?.(part, fields, options);
+      },
+    };
+    const shared = new SharedSourceRead(
+      members.map((member) => member.name),
+      { rows },
+    );
+    const reads = members.map((member) => {
+      const provider = shared.member(member.name);
+      const read = readContacts({
+        source,
+        baseDir,
+        segments: member.segments,
+        dataMatching: member.dataMatching,
+        onIssue: () => {},
+        rows: provider,
+        checkWhole: () => true,
+      });
+      return collect(read).then(async (contacts) => {
+        await read.whole;
+        provider.leave();
+        return contacts.length;
+      });
+    });
+    const counts = await Promise.all(reads);
+    expect(counts[0]).toBeGreaterThan(0);
+    // Two ways of reading the profiles (names mapped or not): two checks for three members.
+    expect(checks.sort()).toEqual(['CustomerId+EmailAddress', 'CustomerId+EmailAddress+FirstName+LastName']);
+  });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProfileSourceSpec } from '../../../src/config';
 import {
   checkSourceReadable,
+  checkSourceReadsWhole,
   locatedSourceSpec,
   readContacts,
   readSourceRows,
@@ -239,6 +240,8 @@ describe.each(Object.keys(fixtures) as FileSourceType[])('source adapter contrac
     const membership = await adapter.inspectColumns(parts.segmentMembership);
     expect(membership.names).toEqual(expect.arrayContaining(['CustomerId', 'Segment']));
     expect(await checkSourceReadable(spec, folder, ['EmailAddress', 'FirstName', 'LastName'])).toEqual([]);
+    // Data a read takes whole: a run may send while it reads it.
+    await expect(checkSourceReadsWhole(parts.profiles, profileFields)).resolves.toBeUndefined();
   });
 
   it('reports a field the source does not have as source-field-missing, naming the part', async () => {
@@ -292,6 +295,8 @@ describe.each(Object.keys(fixtures) as FileSourceType[])('source adapter contrac
       () => collect(readSourceRows(parts.profiles, profileFields)),
       () => adapter.inspectColumns(parts.profiles),
       () => sourceFingerprint(fixture.spec, folder),
+      // A type whose reads may fail part-way checks by reading: it fails as the read does.
+      ...(adapter.checkReadsWhole ? [() => checkSourceReadsWhole(parts.profiles, profileFields)] : []),
     ];
     for (const failure of failures) {
       const error = await failure().then(
