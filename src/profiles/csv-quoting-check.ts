@@ -3,87 +3,155 @@ const quote = 0x22;
 const lf = 0x0a;
 const cr = 0x0d;
 
-const fieldStart = 0;
-const unquoted = 1;
-const quoted = 2;
-const closing = 3;
+/** What a csv read requires of the records it reads (see `assertRowsApart` in csv-rows). */
+export interface CsvRecordShape {
+  /** The header's column count: a record over several lines must have it. */
+  readonly columns: number;
+  /** Per column, whether a line break in it breaks the read (a needed field that is not free text). */
+  readonly oneLine: readonly boolean[];
+}
+
+type RecordScan = { readonly next: number } | 'incomplete' | 'broken';
 
 /**
- * Whether csv bytes (UTF-8), fed chunk by chunk, are plainly quoted: every quote opens a field at
- * its start or doubles a quote inside it, every quoted field is closed on its own line and followed
- * by a comma, a line end or the end of the file. A file so quoted cannot fail a read for its quoting
- * (`readCsvRowBatches`): a quote never closed, text after a closing quote and a record over several
- * lines all need a quote that is not plain. Not plain is not broken (a quoted name over two lines, a
- * quote inside an unquoted field are read, as a row or as a row issue): only a read tells.
+ * Whether csv bytes (UTF-8), fed chunk by chunk, can be read whole by `readCsvRowBatches`: no quote
+ * is left open, none is closed and followed by anything but a comma, a line end or the end, and a
+ * record over several lines (a quoted field holding a line break) has `shape.columns` cells and no
+ * line break in a one-line column. A quote inside an unquoted field (`O"Brien`) does not break the
+ * read: as csv-parse does, the quote is read as a character and the record becomes a row issue,
+ * exempt from the rule on lines. False means the read fails somewhere; it is that read that tells
+ * where and why.
  *
- * Jumps from quote to quote (`indexOf`): a file without quotes costs a memchr of it.
+ * Records without a quote are passed over from line break to line break (`indexOf`, no per-byte
+ * work); only a record that holds a quote is walked byte by byte.
  */
 export class CsvQuotingCheck {
-  private state = fieldStart;
+  private carry: Buffer = Buffer.alloc(0);
   private started = false;
-  private plain = true;
+  private whole = true;
 
-  /** Scans a chunk; false once the bytes so far are not plainly quoted (then it scans no more). */
+  constructor(private readonly shape: CsvRecordShape) {}
+
+  /** Scans a chunk; false once the bytes so far cannot be read whole (it scans no more). */
   push(chunk: Buffer): boolean {
-    if (!this.plain || chunk.length === 0) return this.plain;
+    if (!this.whole) return false;
+    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    this.whole = this.scan(data, false);
+    return this.whole;
+  }
+
+  /** Whether the whole input can be read whole. */
+  end(): boolean {
+    if (this.whole) this.whole = this.scan(this.carry, true);
+    return this.whole;
+  }
+
+  private scan(data: Buffer, final: boolean): boolean {
+    const length = data.length;
     let at = 0;
     if (!this.started) {
+      if (length < 3 && !final) {
+        this.carry = data;
+        return true;
+      }
       this.started = true;
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) at = 3;
+      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) at = 3;
     }
-    this.plain = this.scan(chunk, at);
-    return this.plain;
-  }
-
-  /** Whether the whole input was plainly quoted (no quoted field left open at its end). */
-  end(): boolean {
-    return this.plain && this.state !== quoted;
-  }
-
-  private scan(chunk: Buffer, from: number): boolean {
-    const length = chunk.length;
-    let state = this.state;
-    let at = from;
-    // The next LF and CR at or after `at` (-1: none left in the chunk), looked up again only once
-    // passed: a file without CRs is searched for one once per chunk, not once per quoted field.
+    // The next quote, LF and CR at or after `at` (-1: none left), looked up again only once passed:
+    // a file without CRs is searched for one once per chunk, not once per record.
+    let nextQuote = -2;
     let nextLf = -2;
     let nextCr = -2;
     while (at < length) {
-      if (state === fieldStart || state === unquoted) {
-        const open = chunk.indexOf(quote, at);
-        if (open === -1) {
-          if (at < length) state = isDelimiter(chunk[length - 1]) ? fieldStart : unquoted;
+      if (nextQuote !== -1 && nextQuote < at) nextQuote = data.indexOf(quote, at);
+      if (nextLf !== -1 && nextLf < at) nextLf = data.indexOf(lf, at);
+      if (nextCr !== -1 && nextCr < at) nextCr = data.indexOf(cr, at);
+      const lineEnd = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+      if (lineEnd !== -1 && (nextQuote === -1 || nextQuote > lineEnd)) {
+        // A record without a quote (a CRLF's LF is then a blank line: no record to judge).
+        at = lineEnd + 1;
+        continue;
+      }
+      if (lineEnd === -1 && nextQuote === -1) {
+        // The rest of a record without a quote so far, which may end in the next chunk.
+        if (!final) {
+          this.carry = Buffer.from(data.subarray(at));
+          return true;
+        }
+        at = length;
+        break;
+      }
+      const scanned = this.scanRecord(data, at, final);
+      if (scanned === 'broken') return false;
+      if (scanned === 'incomplete') {
+        // A copy: the carried bytes must not keep the whole chunk alive.
+        this.carry = Buffer.from(data.subarray(at));
+        return true;
+      }
+      at = scanned.next;
+    }
+    this.carry = Buffer.alloc(0);
+    return true;
+  }
+
+  /** The record from `start` (one that holds a quote), byte by byte. */
+  private scanRecord(data: Buffer, start: number, final: boolean): RecordScan {
+    const length = data.length;
+    const { columns, oneLine } = this.shape;
+    let column = 0;
+    let overLines = false;
+    let brokenColumn = false;
+    let malformed = false;
+    let atFieldStart = true;
+    let at = start;
+    const ended = (next: number): RecordScan =>
+      !malformed && overLines && (column + 1 !== columns || brokenColumn) ? 'broken' : { next };
+    for (;;) {
+      if (at >= length) return final ? ended(length) : 'incomplete';
+      const byte = data[at];
+      if (atFieldStart && byte === quote) {
+        let from = at + 1;
+        for (;;) {
+          const close = data.indexOf(quote, from);
+          if (close === -1) return final ? 'broken' : 'incomplete';
+          if (hasLineBreak(data, from, close)) {
+            overLines = true;
+            if (oneLine[column] === true) brokenColumn = true;
+          }
+          if (close + 1 >= length && !final) return 'incomplete';
+          if (data[close + 1] === quote) {
+            from = close + 2;
+            continue;
+          }
+          at = close + 1;
           break;
         }
-        const atFieldStart = open === at ? state === fieldStart : isDelimiter(chunk[open - 1]);
-        if (!atFieldStart) return false;
-        state = quoted;
-        at = open + 1;
+        if (at < length) {
+          const next = data[at];
+          if (next !== comma && next !== lf && next !== cr) return 'broken';
+        }
+        atFieldStart = false;
         continue;
       }
-      if (state === quoted) {
-        const close = chunk.indexOf(quote, at);
-        if (nextLf !== -1 && nextLf < at) nextLf = chunk.indexOf(lf, at);
-        if (nextCr !== -1 && nextCr < at) nextCr = chunk.indexOf(cr, at);
-        const end = close === -1 ? length : close;
-        if ((nextLf !== -1 && nextLf < end) || (nextCr !== -1 && nextCr < end)) return false;
-        if (close === -1) break;
-        state = closing;
-        at = close + 1;
+      if (byte === comma) {
+        column += 1;
+        atFieldStart = true;
+        at += 1;
         continue;
       }
-      // closing: the byte after a quote inside a quoted field.
-      const byte = chunk[at];
-      if (byte === quote) state = quoted;
-      else if (isDelimiter(byte)) state = fieldStart;
-      else return false;
+      if (byte === lf || byte === cr) return ended(at + 1);
+      // A quote inside an unquoted field: a character to csv-parse, and the record a row issue.
+      if (byte === quote) malformed = true;
+      atFieldStart = false;
       at += 1;
     }
-    this.state = state;
-    return true;
   }
 }
 
-function isDelimiter(byte: number | undefined): boolean {
-  return byte === comma || byte === lf || byte === cr;
+function hasLineBreak(data: Buffer, from: number, to: number): boolean {
+  for (let index = from; index < to; index++) {
+    const byte = data[index];
+    if (byte === lf || byte === cr) return true;
+  }
+  return false;
 }

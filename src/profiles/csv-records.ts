@@ -68,19 +68,12 @@ export interface CsvFileTail {
  */
 export async function* readCsvRecordBatches(
   file: string,
-  options: {
-    readonly encoding?: SourceEncoding;
-    readonly tail?: CsvFileTail;
-    /** Bytes read at a time (default 64 KiB): a batch per chunk. */
-    readonly chunkBytes?: number;
-  } = {},
+  options: { readonly encoding?: SourceEncoding; readonly tail?: CsvFileTail } = {},
 ): AsyncGenerator<CsvRecord[]> {
-  const stream =
-    options.chunkBytes === undefined
-      ? createReadStream(file)
-      : createReadStream(file, { highWaterMark: options.chunkBytes });
   try {
-    yield* csvRecordBatches(watchedTail(decodedAsUtf8(stream, options.encoding), options.tail));
+    yield* csvRecordBatches(
+      watchedTail(decodedAsUtf8(createReadStream(file), options.encoding), options.tail),
+    );
   } catch (error) {
     throw sourceFileError(file, error);
   }

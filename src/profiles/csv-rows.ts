@@ -45,7 +45,6 @@ export async function* readCsvRowBatches(
   const tail: CsvFileTail = { lastByte: -1 };
   const batches = readCsvRecordBatches(file, {
     ...(options.encoding ? { encoding: options.encoding } : {}),
-    ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
     tail,
   });
   const oneLine = fields.map((field) => !options.multiLineFields?.includes(field));
@@ -118,10 +117,10 @@ export async function* readCsvRowBatches(
 
 /**
  * Resolves when `readCsvRowBatches(file, fields, options)` will not reject part-way for what the
- * file holds (a broken quote: see `assertRowsApart` and `brokenQuoteError`); rejects with the
- * SourceError that read would. A file whose quoting is plain (`CsvQuotingCheck`: one pass over its
- * bytes, a memchr when it has no quotes) cannot fail so; any other is read through, rows dropped.
- * Rejects with `source-changed-while-read` when the file changes while it is looked at.
+ * file holds (a broken quote, a record over several lines that cannot be a row: see
+ * `assertRowsApart`); rejects with the SourceError that read would. One pass over the bytes
+ * (`CsvQuotingCheck`: a record without a quote costs a memchr); a file it finds broken is read
+ * through, so that the error is the read's own, with its line.
  */
 export async function checkCsvReadsWhole(
   file: string,
@@ -129,24 +128,31 @@ export async function checkCsvReadsWhole(
   options: CsvReadOptions = {},
 ): Promise<void> {
   const version = await statSourceFile(file);
-  const check = new CsvQuotingCheck();
-  let plain = true;
+  const encoding = options.encoding === undefined ? {} : { encoding: options.encoding };
+  const header = await readCsvHeader(file, encoding);
+  const oneLine = header.map(() => false);
+  const indexes = requireFields(header, fields, { file });
+  indexes.forEach((index, at) => {
+    if (!options.multiLineFields?.includes(fields[at] ?? '')) oneLine[index] = true;
+  });
+  const check = new CsvQuotingCheck({ columns: header.length, oneLine });
+  let whole = true;
   try {
     const bytes = createReadStream(file, { highWaterMark: checkChunkBytes });
     for await (const chunk of decodedAsUtf8(bytes, options.encoding)) {
       if (check.push(chunk)) continue;
-      plain = false;
+      whole = false;
       break;
     }
   } catch (error) {
     throw sourceFileError(file, error);
   }
-  if (plain && check.end()) {
+  if (whole && check.end()) {
     await assertFileUnchanged(file, version);
     return;
   }
-  for await (const _rows of readCsvRowBatches(file, fields, { ...options, chunkBytes: checkChunkBytes })) {
-    // The read itself tells whether the file reads whole.
+  for await (const _rows of readCsvRowBatches(file, fields, options)) {
+    // The read itself says where and why.
   }
 }
 
@@ -159,8 +165,6 @@ export interface CsvReadOptions {
    * Any other asked-for field holding a line break means a quote is missing or extra: the read fails.
    */
   readonly multiLineFields?: readonly string[];
-  /** Bytes read at a time (default 64 KiB): a batch of rows per chunk. */
-  readonly chunkBytes?: number;
 }
 
 const lf = 0x0a;

@@ -41,9 +41,10 @@ const csvText = fc
       .join('');
     return `${bom ? '\uFEFF' : ''}A,B,C\n${text}`;
   });
+const allOneLine = { columns: 3, oneLine: [true, true, true] };
 
-function plainIn(bytes: Buffer, sizes: readonly number[]): boolean {
-  const check = new CsvQuotingCheck();
+function wholeIn(bytes: Buffer, sizes: readonly number[], shape = allOneLine): boolean {
+  const check = new CsvQuotingCheck(shape);
   let at = 0;
   for (let index = 0; at < bytes.length; index++) {
     const size = sizes[index % sizes.length] ?? 1;
@@ -53,9 +54,9 @@ function plainIn(bytes: Buffer, sizes: readonly number[]): boolean {
   return check.end();
 }
 
-async function readFails(file: string): Promise<string | undefined> {
+async function readFails(file: string, multiLineFields: readonly string[]): Promise<string | undefined> {
   try {
-    for await (const _rows of readCsvRowBatches(file, ['A', 'B', 'C'])) {
+    for await (const _rows of readCsvRowBatches(file, ['A', 'B', 'C'], { multiLineFields })) {
       // read through
     }
     return undefined;
@@ -63,6 +64,8 @@ async function readFails(file: string): Promise<string | undefined> {
     return (error as { code?: string }).code ?? 'error';
   }
 }
+
+const multiLine = fc.subarray(['A', 'B', 'C']);
 
 describe('CsvQuotingCheck', () => {
   it('says the same of a file however it is cut into chunks', () => {
@@ -72,51 +75,56 @@ describe('CsvQuotingCheck', () => {
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
         (text, sizes) => {
           const bytes = Buffer.from(text, 'utf8');
-          expect(plainIn(bytes, sizes)).toBe(plainIn(bytes, [bytes.length || 1]));
+          expect(wholeIn(bytes, sizes)).toBe(wholeIn(bytes, [bytes.length || 1]));
         },
       ),
       { numRuns: 500 },
     );
   });
 
-  it('never calls plain a file whose read fails part-way, and the check rejects exactly as the read does', async () => {
+  it('says a file reads whole exactly when the read does not fail, and the check rejects as the read does', async () => {
     const folder = tempFolder();
-    let plainSeen = 0;
-    let failingSeen = 0;
+    let whole = 0;
+    let failing = 0;
     await fc.assert(
-      fc.asyncProperty(csvText, async (text) => {
+      fc.asyncProperty(csvText, multiLine, async (text, multiLineFields) => {
         const file = join(folder, 'profiles.csv');
         writeFileSync(file, text);
         const bytes = Buffer.from(text, 'utf8');
-        const failure = await readFails(file);
-        if (plainIn(bytes, [bytes.length || 1])) {
-          plainSeen++;
-          expect(failure).toBeUndefined();
-        }
-        if (failure !== undefined) failingSeen++;
+        const failure = await readFails(file, multiLineFields);
+        const oneLine = ['A', 'B', 'C'].map((field) => !multiLineFields.includes(field));
+        expect(wholeIn(bytes, [bytes.length || 1], { columns: 3, oneLine })).toBe(failure === undefined);
+        if (failure === undefined) whole++;
+        else failing++;
         let checked: string | undefined;
-        await checkCsvReadsWhole(file, ['A', 'B', 'C']).catch((error: { code?: string }) => {
-          checked = error.code ?? 'error';
-        });
+        await checkCsvReadsWhole(file, ['A', 'B', 'C'], { multiLineFields }).catch(
+          (error: { code?: string }) => {
+            checked = error.code ?? 'error';
+          },
+        );
         expect(checked).toBe(failure);
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
     // The property saw both kinds of file.
-    expect(plainSeen).toBeGreaterThan(20);
-    expect(failingSeen).toBeGreaterThan(20);
+    expect(whole).toBeGreaterThan(40);
+    expect(failing).toBeGreaterThan(40);
   });
 
-  it('tells plain quoting from what only a read can judge', () => {
-    const plain = (text: string) => plainIn(Buffer.from(text, 'utf8'), [text.length || 1]);
-    expect(plain('a,b\n1,2\n')).toBe(true);
-    expect(plain('\uFEFF"a","b, c"\r\n"1 ""x""",2')).toBe(true);
-    expect(plain('a,b\n1,"2"')).toBe(true);
-    // A quote never closed, text after a closing quote, a quote inside an unquoted field, a
-    // quoted field over two lines.
-    expect(plain('a,b\n1,"2\n')).toBe(false);
-    expect(plain('a,b\n1,"2"x\n')).toBe(false);
-    expect(plain('a,b\nO"Brien,2\n')).toBe(false);
-    expect(plain('a,b\n"1\n2",3\n')).toBe(false);
+  it('tells quoting that reads whole from quoting that breaks the read', () => {
+    const whole = (text: string, shape = allOneLine) =>
+      wholeIn(Buffer.from(text, 'utf8'), [text.length || 1], shape);
+    const nameOverLines = { columns: 3, oneLine: [false, true, true] };
+    expect(whole('a,b,c\n1,2,3\n')).toBe(true);
+    expect(whole('\uFEFF"a","b, c",c\r\n"1 ""x""",2,3')).toBe(true);
+    // A quote inside an unquoted field is a row issue, not a broken read.
+    expect(whole('a,b,c\nO"Brien,2,3\n')).toBe(true);
+    // A quote never closed, text after a closing quote.
+    expect(whole('a,b,c\n1,"2,3\n')).toBe(false);
+    expect(whole('a,b,c\n1,"2"x,3\n')).toBe(false);
+    // A field over two lines: whole only in a column that may hold line breaks, with every column.
+    expect(whole('a,b,c\n"1\n2",3,4\n')).toBe(false);
+    expect(whole('a,b,c\n"1\n2",3,4\n', nameOverLines)).toBe(true);
+    expect(whole('a,b,c\n"1\n2",3\n', nameOverLines)).toBe(false);
   });
 });
