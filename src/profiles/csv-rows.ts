@@ -116,7 +116,7 @@ export async function* readCsvRowBatches(
 }
 
 /**
- * Resolves when `readCsvRowBatches(file, fields, options)` will not reject part-way for what the
+ * Resolves (true) when `readCsvRowBatches(file, fields, options)` will not reject part-way for what the
  * file holds (a broken quote, a record over several lines that cannot be a row: see
  * `assertRowsApart`); rejects with the SourceError that read would. One pass over the bytes
  * (`CsvQuotingCheck`: a record without a quote costs a memchr); a file it finds broken is read
@@ -126,7 +126,7 @@ export async function checkCsvReadsWhole(
   file: string,
   fields: readonly string[],
   options: CsvReadOptions = {},
-): Promise<void> {
+): Promise<true> {
   const version = await statSourceFile(file);
   const encoding = options.encoding === undefined ? {} : { encoding: options.encoding };
   const header = await readCsvHeader(file, encoding);
@@ -149,11 +149,12 @@ export async function checkCsvReadsWhole(
   }
   if (whole && check.end()) {
     await assertFileUnchanged(file, version);
-    return;
+    return true;
   }
   for await (const _rows of readCsvRowBatches(file, fields, options)) {
     // The read itself says where and why.
   }
+  return true;
 }
 
 /** How a csv file is read. */

@@ -69,7 +69,7 @@ export async function* readJsonlRowBatches(
 }
 
 /**
- * Resolves when `readJsonlRowBatches(file, fields, options)` will not reject part-way for what the
+ * Resolves (true) when `readJsonlRowBatches(file, fields, options)` will not reject part-way for what the
  * file holds: its one such failure, a field that no object has, is found at the end. Reads until
  * every field has been seen in an object (the first line, in most files), else through.
  */
@@ -77,7 +77,7 @@ export async function checkJsonlReadsWhole(
   file: string,
   fields: readonly string[],
   options: { readonly encoding?: SourceEncoding } = {},
-): Promise<void> {
+): Promise<true> {
   const seen = fields.map(() => false);
   let unseen = fields.length;
   for await (const rows of readJsonlRowBatches(file, fields, { ...options, chunkBytes: checkChunkBytes })) {
@@ -88,9 +88,10 @@ export async function checkJsonlReadsWhole(
         seen[index] = true;
         unseen--;
       }
-      if (unseen === 0) return;
+      if (unseen === 0) return true;
     }
   }
+  return true;
 }
 
 /** One line's record; marks in `seen` the fields the object has. */

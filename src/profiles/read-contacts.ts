@@ -32,7 +32,7 @@ export interface ReadContactsOptions {
   /**
    * Asked once the selection is read (with its size), before the profiles are: true has the
    * profiles checked whole (`SourceRowProvider.checkReadsWhole`) beside the read, so that `whole`
-   * settles before the read ends, and the read stops at the check's failure. A caller that sends
+   * may settle before the read ends, and the read stops at the check's failure. A caller that sends
    * while it reads asks for it when it will.
    */
   readonly checkWhole?: ((selectedMembers: number) => boolean) | undefined;
@@ -210,7 +210,10 @@ async function* streamContacts(
       rows.checkReadsWhole?.(sources.profiles, fields, profileOptions) ??
       checkSourceReadsWhole(sources.profiles, fields, profileOptions);
     checking.then(
-      () => whole.resolve(),
+      (known) => {
+        // Not known before the end: `whole` resolves as the read ends.
+        if (known) whole.resolve();
+      },
       (error: unknown) => {
         checkFailure = { error };
         whole.reject(error);

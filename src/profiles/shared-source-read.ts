@@ -46,7 +46,7 @@ export class SharedSourceRead {
   private readonly reads = new Map<string, number>();
   private readonly channels = new Map<string, Channel>();
   private readonly fingerprints = new Map<string, Promise<string>>();
-  private readonly checks = new Map<string, Promise<void>>();
+  private readonly checks = new Map<string, Promise<boolean>>();
   private readonly rows: SourceRowProvider;
 
   constructor(
@@ -145,7 +145,7 @@ export class SharedSourceRead {
     source: RowSource,
     fields: readonly string[],
     options: SourceRowOptions,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const own = () =>
       this.rows.checkReadsWhole?.(source, fields, withoutFilter(options)) ??
       checkSourceReadsWhole(source, fields, withoutFilter(options));

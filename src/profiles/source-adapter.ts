@@ -133,14 +133,15 @@ export interface SourceAdapter<Part extends { readonly type: SourceType }> {
   ): AsyncIterable<SourceRecord[]>;
 
   /**
-   * Resolves once a read of `part` with these arguments is known not to fail part-way for what the
-   * data holds (csv: a broken quote; jsonl: a field no object has), and rejects with the SourceError
-   * that read would reject with: it reads the part through as fast as it can and yields nothing. A
-   * run that sends while it reads waits for it before its first batch leaves, so that a source that
-   * cannot be read whole sends nothing. Absent where a read fails for its data before its first row
-   * or not at all (sqlite, postgres: a relation is read whole, or its query fails at once).
+   * Whether a read of `part` with these arguments is known not to fail part-way for what the data
+   * holds: true once that is known (csv: no broken quote; jsonl: every field in some object, both
+   * found by reading the file through as fast as it can), false when only the read's end can tell
+   * (a sqlite or postgres query or view, whose expressions may fail on some row); rejects with the
+   * SourceError that read would reject with. A run that sends while it reads holds its first batch
+   * until this is true, or the read has ended, so that a source that cannot be read whole sends
+   * nothing.
    */
-  checkReadsWhole?(part: Part, fields: readonly string[], options: SourceRowOptions): Promise<void>;
+  checkReadsWhole(part: Part, fields: readonly string[], options: SourceRowOptions): Promise<boolean>;
 
   /**
    * The files whose change means the data of `spec` (paths absolute) changed: what watch mode

@@ -24,11 +24,12 @@ export interface SourceRowProvider {
    */
   fingerprint?(spec: ProfileSourceSpec, baseDir: string): Promise<string>;
   /**
-   * Resolves once `rowBatches` with these arguments will not reject part-way for what the data
-   * holds, rejects with the SourceError it would: `checkSourceReadsWhole(source, fields, options)`,
-   * which is what a caller uses when this is left out. A shared read checks once for all its members.
+   * Whether `rowBatches` with these arguments is known not to reject part-way for what the data
+   * holds (false: only the read's end can tell); rejects with the SourceError it would. As
+   * `checkSourceReadsWhole(source, fields, options)`, which is what a caller uses when this is left
+   * out. A shared read checks once for all its members.
    */
-  checkReadsWhole?(source: RowSource, fields: readonly string[], options: SourceRowOptions): Promise<void>;
+  checkReadsWhole?(source: RowSource, fields: readonly string[], options: SourceRowOptions): Promise<boolean>;
 }
 
 /** The provider of a read of its own: each call reads the file or relation (`readSourceRowBatches`). */

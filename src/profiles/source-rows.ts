@@ -30,14 +30,14 @@ export function readSourceRowBatches(
 }
 
 /**
- * Resolves once a read of `source` with these arguments will not fail part-way for what it holds;
- * rejects with the SourceError that read would (see `SourceAdapter.checkReadsWhole`). Resolves at
- * once for a type whose reads cannot fail so.
+ * Whether a read of `source` with these arguments is known not to fail part-way for what it holds:
+ * true, or false when only the read's end can tell; rejects with the SourceError that read would
+ * (see `SourceAdapter.checkReadsWhole`).
  */
-export async function checkSourceReadsWhole(
+export function checkSourceReadsWhole(
   source: RowSource,
   fields: readonly string[],
   options: SourceRowOptions = {},
-): Promise<void> {
-  await sourceAdapterFor(source).checkReadsWhole?.(source, fields, options);
+): Promise<boolean> {
+  return sourceAdapterFor(source).checkReadsWhole(source, fields, options);
 }

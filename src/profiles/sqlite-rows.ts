@@ -12,6 +12,12 @@ import { isSqliteQuery, quoteSqliteIdentifier } from './sqlite-relation';
 export interface SqliteRelation {
   readonly columns: readonly string[];
   /**
+   * Whether reading it cannot fail on a row for what the row holds: a table without generated
+   * columns. A query or a view computes its values as it is read, and an expression can fail on
+   * one row (a `json()` of text that is not JSON, an integer overflow).
+   */
+  readonly readsWhole: boolean;
+  /**
    * A statement over `fields` (its first result column is the rowid, or absent) in raw mode with
    * exact integers. Throws a SourceError like `readSqliteRowBatches` when a field is missing.
    */
@@ -77,6 +83,7 @@ function openQuery(db: Database.Database, database: string, query: string): Sqli
   const columns = statement.columns().map((column) => column.name);
   return {
     columns,
+    readsWhole: false,
     select(fields) {
       const indexes = requireFields(columns, fields, origin);
       return { statement: statement.raw(true).safeIntegers(true), indexes, rowid: false };
@@ -108,9 +115,13 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
     });
   }
   const origin = { file: database, relation: found.name };
-  const columns = (
-    db.prepare('SELECT name FROM pragma_table_xinfo(?)').all(found.name) as { name: string }[]
-  ).map((row) => row.name);
+  const described = db.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(found.name) as {
+    name: string;
+    hidden: number;
+  }[];
+  const columns = described.map((row) => row.name);
+  // hidden 2 and 3: generated columns (a VIRTUAL one is computed as it is read).
+  const readsWhole = found.type === 'table' && described.every((row) => row.hidden !== 2 && row.hidden !== 3);
   // A column may shadow each rowid alias; a view or WITHOUT ROWID table has none: count rows then.
   const taken = new Set(columns.map((column) => column.toLowerCase()));
   const rowidAlias =
@@ -119,6 +130,7 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
       : undefined;
   return {
     columns,
+    readsWhole,
     select(fields) {
       requireFields(columns, fields, origin);
       const selected = [
@@ -175,6 +187,9 @@ export async function* readSqliteRowBatches(
       if (batch.length === batchSize) {
         yield batch;
         batch = [];
+        // The rows come synchronously: a turn of the event loop lets what runs beside the read
+        // (the imports a run sends while it reads, a stop) have its turn too.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     if (batch.length > 0) yield batch;

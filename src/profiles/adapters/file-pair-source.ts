@@ -20,7 +20,7 @@ export interface FilePart<Type extends 'csv' | 'jsonl'> {
 export function filePairSource<Type extends 'csv' | 'jsonl'>(
   type: Type,
   format: TextFormat,
-): Omit<SourceAdapter<FilePart<Type>>, 'inspectColumns' | 'readRowBatches'> {
+): Omit<SourceAdapter<FilePart<Type>>, 'inspectColumns' | 'readRowBatches' | 'checkReadsWhole'> {
   return {
     type,
 

@@ -127,6 +127,9 @@ export const postgresSource: SourceAdapter<PostgresPart> = {
 
   readRowBatches: (part, fields, options) => readPostgresRowBatches(part, fields, options.only),
 
+  // A table reads whole; a query or view may fail on a row: only its read's end tells.
+  checkReadsWhole: (part) => withReadOnly(part, (client, relation) => relation.readsWhole(client)),
+
   // Watch mode learns of changes by `changeDetection` (`watchChanges`), never by files.
   watchPaths: () => [],
 
@@ -436,6 +439,12 @@ interface OpenedRelation {
   columns(client: pg.Client): Promise<string[]>;
   /** The columns with their type OIDs, as `columns` reads them. */
   columnTypes(client: pg.Client): Promise<{ readonly name: string; readonly type: number }[]>;
+  /**
+   * Whether reading it cannot fail on a row for what the row holds: a table or materialized view
+   * (stored values, written as text) without virtual generated columns. A query, a view or a
+   * foreign table computes or fetches its rows as they are read, and can fail on one.
+   */
+  readsWhole(client: pg.Client): Promise<boolean>;
 }
 
 function openRelation(part: PostgresPart): OpenedRelation {
@@ -446,6 +455,7 @@ function openRelation(part: PostgresPart): OpenedRelation {
     return {
       from,
       check: async () => {},
+      readsWhole: async () => false,
       async columnTypes(client) {
         const sql = `SELECT * FROM ${from} LIMIT 0`;
         try {
@@ -490,6 +500,17 @@ function openRelation(part: PostgresPart): OpenedRelation {
               : `did you mean "${suggestion}"? (names are case-sensitive)`,
         },
       );
+    },
+    async readsWhole(client: pg.Client) {
+      await table.check(client);
+      const kind = await client.query<{ relkind: string; computed: boolean }>(
+        `SELECT c.relkind, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                  AND NOT a.attisdropped AND a.attgenerated NOT IN ('', 's')) AS computed
+           FROM pg_class c WHERE c.oid = to_regclass($1)`,
+        [name],
+      );
+      const row = kind.rows[0];
+      return row !== undefined && ['r', 'p', 'm'].includes(row.relkind) && !row.computed;
     },
     async columnTypes(client: pg.Client) {
       await table.check(client);

@@ -49,6 +49,16 @@ export const sqliteSource: SourceAdapter<SqlitePart> = {
 
   readRowBatches: (part, fields) => readSqliteRowBatches(part.database, part.relation, fields),
 
+  // A table reads whole; a query or view may fail on a row: only its read's end tells.
+  async checkReadsWhole(part) {
+    const relation = await openSqliteRelation(part.database, part.relation);
+    try {
+      return relation.readsWhole;
+    } finally {
+      relation.close();
+    }
+  },
+
   // A write to a database in WAL mode lands in its -wal file first.
   watchPaths: (spec) => {
     const database = databaseFile(spec);

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ImportBatchStore, PlannedImportBatch, RunEngineState, RunStore } from '../../../src/engine';
 import { runEngineStateFor } from '../../../src/wiring';
@@ -344,6 +345,68 @@ spec:
     expect(failed.run.status).toBe('failed');
     expect(failed.error?.code).toBe('source-field-missing');
     expect(failed.error?.message).toContain('"Company"');
+    expect(importedItems(w.sandbox)).toBe(0);
+    expect(failed.record.batches.imports).toBe(0);
+  });
+});
+
+describe('sending while reading, a sqlite source', () => {
+  /** A sqlite database of `count` profiles, all in VIP. */
+  function writeDatabase(count: number): string {
+    const folder = join(tempFolder(), 'data');
+    mkdirSync(folder, { recursive: true });
+    const db = new Database(join(folder, 'crm.db'));
+    db.exec(`CREATE TABLE profiles (CustomerId TEXT, EmailAddress TEXT, FirstName TEXT, LastName TEXT);
+             CREATE TABLE members (CustomerId TEXT, Segment TEXT);`);
+    const profile = db.prepare('INSERT INTO profiles VALUES (?, ?, ?, ?)');
+    const member = db.prepare('INSERT INTO members VALUES (?, ?)');
+    db.transaction(() => {
+      for (let index = 0; index < count; index++) {
+        profile.run(key(index), `u${index}@example.com`, `First${index}`, `Last${index}`);
+        member.run(key(index), 'VIP');
+      }
+    })();
+    db.close();
+    return folder;
+  }
+  const sourceYaml = (profiles: string) => `apiVersion: exportctl/v1
+kind: ProfileSource
+metadata: { name: profiles }
+spec:
+  type: sqlite
+  database: data/crm.db
+  profiles: ${JSON.stringify(profiles)}
+  key: CustomerId
+  segmentMembership: members
+`;
+
+  it('a table is sent while it is read', async () => {
+    const w = await exportWorld(writeDatabase(20_000), { sourceYaml: sourceYaml('profiles') });
+    await w.apply([{ name: 'vip' }]);
+    let readAtFirstImport: string | undefined;
+    let phase = '';
+    const result = await w.run('vip', {
+      tuning: tuning(),
+      onProgress: (progress) => {
+        phase = progress.phase;
+      },
+      onRequest: (event) => {
+        if (isImport(event)) readAtFirstImport ??= phase;
+      },
+    });
+    expect(result.run.status).toBe('succeeded');
+    expect(readAtFirstImport).toBe('read');
+    expect(importedItems(w.sandbox)).toBe(20_000);
+  });
+
+  it('a query that fails on a late row fails the run before anything is sent: a query is sent only once read whole', async () => {
+    // json() of text that is not JSON fails that row's step, and the read with it.
+    const query = `SELECT CustomerId, CASE WHEN CustomerId = '${key(19_990)}' THEN json('not json') ELSE EmailAddress END AS EmailAddress, FirstName, LastName FROM profiles`;
+    const w = await exportWorld(writeDatabase(20_000), { sourceYaml: sourceYaml(query) });
+    await w.apply([{ name: 'vip' }]);
+    const failed = await w.run('vip', { tuning: tuning() });
+    expect(failed.run.status).toBe('failed');
+    expect(failed.error?.code).toBe('source-unreadable');
     expect(importedItems(w.sandbox)).toBe(0);
     expect(failed.record.batches.imports).toBe(0);
   });

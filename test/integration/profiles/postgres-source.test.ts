@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileSourceSpec } from '../../../src/config';
 import {
   checkSourceReadable,
+  checkSourceReadsWhole,
   readContacts,
   readSourceRows,
   resolveRowSources,
@@ -116,6 +117,22 @@ describe('postgres profile sources, against a real server', () => {
     const view = resolveRowSources(spec({ segmentMembership: 'segment_membership' }), '/');
     const viewRows = await collect(readSourceRows(view.segmentMembership, ['CustomerId', 'Segment']));
     expect(viewRows.map((record) => record.values)).toEqual(expectedMembership);
+  });
+
+  it("says a table reads whole, and a query or a view only at its read's end (an expression may fail on a row)", async () => {
+    const parts = resolveRowSources(spec(), '/ignored');
+    expect(await checkSourceReadsWhole(parts.profiles, profileFields)).toBe(true);
+    expect(await checkSourceReadsWhole(parts.segmentMembership, ['CustomerId', 'Segment'])).toBe(false);
+    const view = resolveRowSources(
+      spec({ profiles: 'crm.Profiles', segmentMembership: 'segment_membership' }),
+      '/',
+    );
+    expect(await checkSourceReadsWhole(view.profiles, profileFields)).toBe(true);
+    expect(await checkSourceReadsWhole(view.segmentMembership, ['CustomerId', 'Segment'])).toBe(false);
+    const missing = resolveRowSources(spec({ profiles: 'profile' }), '/');
+    expect((await failure(checkSourceReadsWhole(missing.profiles, profileFields))).code).toBe(
+      'source-table-missing',
+    );
   });
 
   it('gives the same contacts to the run engine as every other type', async () => {

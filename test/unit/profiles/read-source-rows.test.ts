@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
+  checkSourceReadsWhole,
   type RowSource,
   readSourceRows,
   SourceError,
@@ -280,6 +282,18 @@ describe('readSourceRows: sqlite', () => {
   it('says which relation a row came from', async () => {
     const [first] = await collect(readSourceRows(sqlite('profiles'), ['Id']));
     expect(first?.where).toMatchObject({ relation: 'profiles', rowid: 10 });
+  });
+
+  it('says a table reads whole, and a query, a view or a table with a generated column only at its end', async () => {
+    expect(await checkSourceReadsWhole(sqlite('profiles'), ['Id'])).toBe(true);
+    expect(await checkSourceReadsWhole(sqlite('keyed'), ['Id'])).toBe(true);
+    expect(await checkSourceReadsWhole(sqlite('vip_profiles'), ['Id'])).toBe(false);
+    expect(await checkSourceReadsWhole(sqlite('SELECT Id FROM profiles'), ['Id'])).toBe(false);
+    const database = join(tempFolder(), 'generated.db');
+    const db = new Database(database);
+    db.exec('CREATE TABLE t (Id TEXT, Raw TEXT, Parsed TEXT GENERATED ALWAYS AS (json(Raw)) VIRTUAL)');
+    db.close();
+    expect(await checkSourceReadsWhole({ type: 'sqlite', database, relation: 't' }, ['Id'])).toBe(false);
   });
 
   it('closes the database when the reader stops early', async () => {

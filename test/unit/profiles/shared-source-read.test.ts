@@ -148,7 +148,7 @@ describe('SharedSourceRead', () => {
       ...ownSourceRowsProvider,
       checkReadsWhole: async (part, fields, options) => {
         checks.push(fields.join('+'));
-        await ownSourceRowsProvider.checkReadsWhole?.(part, fields, options);
+        return (await ownSourceRowsProvider.checkReadsWhole?.(part, fields, options)) ?? false;
       },
     };
     const shared = new SharedSourceRead(
