@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { CsvError } from 'csv-parse';
 import { CsvQuotingCheck } from './csv-quoting-check';
 import { type CsvFileTail, type CsvRecord, readCsvRecordBatches } from './csv-records';
+import { CsvScanner, type ScanResult } from './csv-scanner';
 import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
@@ -128,26 +129,44 @@ export async function checkCsvReadsWhole(
   options: CsvReadOptions = {},
 ): Promise<true> {
   const version = await statSourceFile(file);
-  const encoding = options.encoding === undefined ? {} : { encoding: options.encoding };
-  const header = await readCsvHeader(file, encoding);
-  const oneLine = header.map(() => false);
-  const indexes = requireFields(header, fields, { file });
-  indexes.forEach((index, at) => {
-    if (!options.multiLineFields?.includes(fields[at] ?? '')) oneLine[index] = true;
-  });
-  const check = new CsvQuotingCheck({ columns: header.length, oneLine });
+  // The header from the check's own bytes (no second open of the file): the first non-blank record.
+  const scanner = new CsvScanner();
+  const beforeHeader: Buffer[] = [];
+  let check: CsvQuotingCheck | undefined;
   let whole = true;
+  const begin = (header: readonly string[]): boolean => {
+    const oneLine = header.map(() => false);
+    requireFields(header, fields, { file }).forEach((index, at) => {
+      if (!options.multiLineFields?.includes(fields[at] ?? '')) oneLine[index] = true;
+    });
+    check = new CsvQuotingCheck({ columns: header.length, oneLine });
+    const started = check;
+    return beforeHeader.splice(0).every((chunk) => started.push(chunk));
+  };
   try {
     const bytes = createReadStream(file, { highWaterMark: checkChunkBytes });
     for await (const chunk of decodedAsUtf8(bytes, options.encoding)) {
-      if (check.push(chunk)) continue;
-      whole = false;
-      break;
+      if (check !== undefined) {
+        whole = check.push(chunk);
+      } else {
+        beforeHeader.push(chunk);
+        const header = firstRecord(scanner.push(chunk));
+        if (header === 'malformed') whole = false;
+        else if (header !== undefined) whole = begin(header);
+      }
+      if (!whole) break;
     }
   } catch (error) {
-    throw sourceFileError(file, error);
+    // A field the header lacks is the read's own error; anything else is the file's.
+    throw error instanceof SourceError ? error : sourceFileError(file, error);
   }
-  if (whole && check.end()) {
+  if (whole && check === undefined) {
+    const header = firstRecord(scanner.end());
+    // No header at all: the read fails before its first row.
+    if (header === undefined) return true;
+    whole = header !== 'malformed' && begin(header);
+  }
+  if (whole && check?.end()) {
     await assertFileUnchanged(file, version);
     return true;
   }
@@ -155,6 +174,12 @@ export async function checkCsvReadsWhole(
     // The read itself says where and why.
   }
   return true;
+}
+
+/** The first non-blank record's cells among `scanned`, or 'malformed' if the scan stopped first. */
+function firstRecord(scanned: ScanResult): readonly string[] | 'malformed' | undefined {
+  for (const record of scanned.records) if (!isBlankLine(record.values)) return record.values;
+  return scanned.malformed === undefined ? undefined : 'malformed';
 }
 
 /** How a csv file is read. */

@@ -127,4 +127,19 @@ describe('CsvQuotingCheck', () => {
     expect(whole('a,b,c\n"1\n2",3,4\n', nameOverLines)).toBe(true);
     expect(whole('a,b,c\n"1\n2",3\n', nameOverLines)).toBe(false);
   });
+
+  it('finds the header in its own bytes: blank lines before it, a field it lacks, an empty file', async () => {
+    const folder = tempFolder();
+    const file = join(folder, 'profiles.csv');
+    writeFileSync(file, '\n\r\nA,B,C\n1,"x\ny",3\n');
+    await expect(checkCsvReadsWhole(file, ['A', 'B', 'C'], { multiLineFields: ['B'] })).resolves.toBe(true);
+    await expect(checkCsvReadsWhole(file, ['A', 'D'])).rejects.toMatchObject({
+      code: 'source-field-missing',
+    });
+    // Nothing to judge: the read itself fails before its first row.
+    writeFileSync(file, '');
+    await expect(checkCsvReadsWhole(file, ['A'])).resolves.toBe(true);
+    writeFileSync(file, 'A,B,C');
+    await expect(checkCsvReadsWhole(file, ['A'])).resolves.toBe(true);
+  });
 });
