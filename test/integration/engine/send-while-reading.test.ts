@@ -2,7 +2,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { ImportBatchStore, PlannedImportBatch, RunEngineState, RunStore } from '../../../src/engine';
+import type {
+  ImportBatchStore,
+  PlannedImportBatch,
+  RunEngineState,
+  RunExportOptions,
+  RunStore,
+} from '../../../src/engine';
 import { runEngineStateFor } from '../../../src/wiring';
 import {
   type ExportWorld,
@@ -66,26 +72,40 @@ function watchedState(w: ExportWorld, onSubmitted: (batch: number) => void = () 
 const isImport = (event: { method: string; pathTemplate: string }) =>
   event.method === 'POST' && event.pathTemplate === '/activities/contacts_json_import';
 
-describe.each(runStoreBackends)('sending while reading, run store: $name', (runStore) => {
-  it('sends the first batches while the source is still read, and ends exact', async () => {
-    const w = await exportWorld(writeData(20_000), { runStore });
-    await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
-    let readAtFirstImport: { phase: string; profileRows: number } | undefined;
-    let latest = { phase: '', profileRows: 0 };
-    const result = await w.run('vip', {
-      store: watchedState(w).state,
-      tuning: tuning(),
+/** Run hooks that note the phase and the profile rows read when the first import request went. */
+function watchFirstImport() {
+  let latest = { phase: '', profileRows: 0 };
+  const watch: {
+    seen: { phase: string; profileRows: number } | undefined;
+    readonly hooks: Pick<RunExportOptions, 'onProgress' | 'onRequest'>;
+  } = {
+    seen: undefined,
+    hooks: {
       onProgress: (progress) => {
         latest = { phase: progress.phase, profileRows: progress.profileRows };
       },
       onRequest: (event) => {
-        if (isImport(event)) readAtFirstImport ??= { ...latest };
+        if (isImport(event)) watch.seen ??= { ...latest };
       },
+    },
+  };
+  return watch;
+}
+
+describe.each(runStoreBackends)('sending while reading, run store: $name', (runStore) => {
+  it('sends the first batches while the source is still read, and ends exact', async () => {
+    const w = await exportWorld(writeData(20_000), { runStore });
+    await w.apply([{ name: 'vip', removal: 'remove-from-list' }]);
+    const firstImport = watchFirstImport();
+    const result = await w.run('vip', {
+      store: watchedState(w).state,
+      tuning: tuning(),
+      ...firstImport.hooks,
     });
     expect(result.run.status).toBe('succeeded');
     // The first import left while the run was still reading, with most of the file still to read.
-    expect(readAtFirstImport?.phase).toBe('read');
-    expect(readAtFirstImport?.profileRows ?? 20_000).toBeLessThan(10_000);
+    expect(firstImport.seen?.phase).toBe('read');
+    expect(firstImport.seen?.profileRows ?? 20_000).toBeLessThan(10_000);
     expect(result.record.plan?.importCalls).toBe(result.record.batches.imports);
     // Counted as the import phase's requests, though sent while the run read.
     const imports = 'POST /activities/contacts_json_import';
@@ -271,20 +291,11 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     const folder = writeData(0, { after: Array.from({ length: 20_000 }, (_, index) => quoted(index)) });
     const w = await exportWorld(folder, { runStore });
     await w.apply([{ name: 'vip' }]);
-    let readAtFirstImport: { phase: string; profileRows: number } | undefined;
-    let latest = { phase: '', profileRows: 0 };
-    const result = await w.run('vip', {
-      tuning: tuning(),
-      onProgress: (progress) => {
-        latest = { phase: progress.phase, profileRows: progress.profileRows };
-      },
-      onRequest: (event) => {
-        if (isImport(event)) readAtFirstImport ??= { ...latest };
-      },
-    });
+    const firstImport = watchFirstImport();
+    const result = await w.run('vip', { tuning: tuning(), ...firstImport.hooks });
     expect(result.run.status).toBe('succeeded');
-    expect(readAtFirstImport?.phase).toBe('read');
-    expect(readAtFirstImport?.profileRows ?? 20_000).toBeLessThan(10_000);
+    expect(firstImport.seen?.phase).toBe('read');
+    expect(firstImport.seen?.profileRows ?? 20_000).toBeLessThan(10_000);
     expect(w.members()).toEqual(await expectedMembers(w.dataFolder, ['VIP']));
     expect(importedItems(w.sandbox)).toBe(20_000);
   });
@@ -383,19 +394,10 @@ spec:
   it('a table is sent while it is read', async () => {
     const w = await exportWorld(writeDatabase(20_000), { sourceYaml: sourceYaml('profiles') });
     await w.apply([{ name: 'vip' }]);
-    let readAtFirstImport: string | undefined;
-    let phase = '';
-    const result = await w.run('vip', {
-      tuning: tuning(),
-      onProgress: (progress) => {
-        phase = progress.phase;
-      },
-      onRequest: (event) => {
-        if (isImport(event)) readAtFirstImport ??= phase;
-      },
-    });
+    const firstImport = watchFirstImport();
+    const result = await w.run('vip', { tuning: tuning(), ...firstImport.hooks });
     expect(result.run.status).toBe('succeeded');
-    expect(readAtFirstImport).toBe('read');
+    expect(firstImport.seen?.phase).toBe('read');
     expect(importedItems(w.sandbox)).toBe(20_000);
   });
 

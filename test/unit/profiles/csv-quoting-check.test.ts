@@ -4,43 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvQuotingCheck } from '../../../src/profiles/csv-quoting-check';
 import { checkCsvReadsWhole, readCsvRowBatches } from '../../../src/profiles/csv-rows';
+import { csvTextArbitrary } from '../../support/csv-text-arbitrary';
 import { tempFolder } from '../../support/temp-folder';
 
-// Cells from pieces that matter to csv quoting: separators, quotes, every line end.
-const piece = fc.constantFrom('a', 'Zoë', ' ', ',', '"', '""', '\n', '\r', '\r\n', '');
-const cell = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(''));
-const quotedCell = cell.map((text) => `"${text.replaceAll('"', '""')}"`);
-const oneLineQuotedCell = quotedCell.map((text) => text.replace(/[\r\n]/g, ''));
-const plainCell = cell.map((text) => text.replace(/[",\r\n]/g, ''));
-const brokenCell = fc.constantFrom('O"Brien', '"Cy"x', '"open', 'a"', ' "b"', '"a""', '""x');
-const lineEnd = fc.constantFrom('\n', '\r\n', '\r');
-
-const csvText = fc
-  .tuple(
-    fc.boolean(),
-    fc.array(
-      fc.tuple(
-        fc.array(
-          fc.oneof(
-            { weight: 5, arbitrary: plainCell },
-            { weight: 3, arbitrary: oneLineQuotedCell },
-            { weight: 1, arbitrary: quotedCell },
-            { weight: 1, arbitrary: brokenCell },
-          ),
-          { minLength: 3, maxLength: 3 },
-        ),
-        lineEnd,
-      ),
-      { maxLength: 8 },
-    ),
-    fc.boolean(),
-  )
-  .map(([bom, rows, trailingEnd]) => {
-    const text = rows
-      .map(([cells, end], index) => cells.join(',') + (index < rows.length - 1 || trailingEnd ? end : ''))
-      .join('');
-    return `${bom ? '\uFEFF' : ''}A,B,C\n${text}`;
-  });
+const csvText = csvTextArbitrary({ cells: { min: 3, max: 3 }, header: 'A,B,C\n' });
 const allOneLine = { columns: 3, oneLine: [true, true, true] };
 
 function wholeIn(bytes: Buffer, sizes: readonly number[], shape = allOneLine): boolean {

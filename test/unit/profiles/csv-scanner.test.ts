@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CsvRecord, csvParseRecordBatches, csvRecordBatches } from '../../../src/profiles/csv-records';
+import { csvTextArbitrary } from '../../support/csv-text-arbitrary';
 
 const flat = (record: CsvRecord) =>
   record.error === undefined
@@ -23,40 +24,7 @@ async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator
   }
 }
 
-// Cells from pieces that matter to csv: separators, quotes, every line end, multi-byte characters.
-const piece = fc.constantFrom('a', 'Zoë', '😀', '美咲', ' ', ',', '"', '""', '\n', '\r', '\r\n', 'x y', '');
-const cell = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(''));
-const quotedCell = cell.map((text) => `"${text.replaceAll('"', '""')}"`);
-const plainCell = cell.map((text) => text.replace(/[",\r\n]/g, ''));
-// Now and then a broken cell: a stray quote, text after a closing quote, or a quote never closed.
-const brokenCell = fc.constantFrom('O"Brien', '"Cy"x', '"open', 'a"', ' "b"');
-const lineEnd = fc.constantFrom('\n', '\r\n', '\r');
-
-const csvText = fc
-  .tuple(
-    fc.boolean(),
-    fc.array(
-      fc.tuple(
-        fc.array(
-          fc.oneof(
-            { weight: 5, arbitrary: plainCell },
-            { weight: 4, arbitrary: quotedCell },
-            { weight: 1, arbitrary: brokenCell },
-          ),
-          { minLength: 1, maxLength: 4 },
-        ),
-        lineEnd,
-      ),
-      { maxLength: 8 },
-    ),
-    fc.boolean(),
-  )
-  .map(([bom, rows, trailingEnd]) => {
-    const text = rows
-      .map(([cells, end], index) => cells.join(',') + (index < rows.length - 1 || trailingEnd ? end : ''))
-      .join('');
-    return `${bom ? '\uFEFF' : ''}${text}`;
-  });
+const csvText = csvTextArbitrary();
 
 describe('csvRecordBatches: the fast scanner, csv-parse from the first malformed record on', () => {
   it('reads exactly what csv-parse alone reads: cells, lines, skipped records (property)', async () => {
