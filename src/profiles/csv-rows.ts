@@ -121,13 +121,14 @@ export async function* readCsvRowBatches(
  * file holds (a broken quote, a record over several lines that cannot be a row: see
  * `assertRowsApart`); rejects with the SourceError that read would. One pass over the bytes
  * (`CsvQuotingCheck`: a record without a quote costs a memchr); a file it finds broken is read
- * through, so that the error is the read's own, with its line.
+ * through, so that the error is the read's own, with its line. Resolves false, reading no more,
+ * once `options.signal` is aborted.
  */
 export async function checkCsvReadsWhole(
   file: string,
   fields: readonly string[],
-  options: CsvReadOptions = {},
-): Promise<true> {
+  options: CsvReadOptions & { readonly signal?: AbortSignal } = {},
+): Promise<boolean> {
   const version = await statSourceFile(file);
   // The header from the check's own bytes (no second open of the file): the first non-blank record.
   const scanner = new CsvScanner();
@@ -146,6 +147,7 @@ export async function checkCsvReadsWhole(
   try {
     const bytes = createReadStream(file, { highWaterMark: checkChunkBytes });
     for await (const chunk of decodedAsUtf8(bytes, options.encoding)) {
+      if (options.signal?.aborted) return false;
       if (check !== undefined) {
         whole = check.push(chunk);
       } else {
@@ -172,6 +174,7 @@ export async function checkCsvReadsWhole(
   }
   for await (const _rows of readCsvRowBatches(file, fields, options)) {
     // The read itself says where and why.
+    if (options.signal?.aborted) return false;
   }
   return true;
 }

@@ -76,11 +76,12 @@ export async function* readJsonlRowBatches(
 export async function checkJsonlReadsWhole(
   file: string,
   fields: readonly string[],
-  options: { readonly encoding?: SourceEncoding } = {},
-): Promise<true> {
+  options: { readonly encoding?: SourceEncoding; readonly signal?: AbortSignal } = {},
+): Promise<boolean> {
   const seen = fields.map(() => false);
   let unseen = fields.length;
   for await (const rows of readJsonlRowBatches(file, fields, { ...options, chunkBytes: checkChunkBytes })) {
+    if (options.signal?.aborted) return false;
     for (const row of rows) {
       if (row.issue !== undefined) continue;
       for (let index = 0; index < fields.length; index++) {

@@ -130,8 +130,11 @@ export function readContacts(options: ReadContactsOptions): ContactRead {
 /** A promise settled from outside, first settlement kept; its rejection is never unhandled. */
 interface Settleable {
   readonly promise: Promise<void>;
+  /** Aborted once the read is over (`end`). */
+  readonly over: AbortSignal;
   resolve(): void;
   reject(error: unknown): void;
+  end(): void;
 }
 
 function settleable(): Settleable {
@@ -142,7 +145,8 @@ function settleable(): Settleable {
     reject = no;
   });
   promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  const over = new AbortController();
+  return { promise, over: over.signal, resolve, reject, end: () => over.abort() };
 }
 
 /** `batches`, settling `whole` with the read's end: resolved once it ends, rejected if it fails. */
@@ -159,6 +163,7 @@ async function* wholeOnce(
   } finally {
     // Stopped early (the caller returned): the source was not read whole.
     whole.reject(new Error('readContacts: the read was stopped before its end'));
+    whole.end();
   }
 }
 
@@ -206,9 +211,11 @@ async function* streamContacts(
   const profileOptions = { multiLineFields: names, only };
   let checkFailure: { readonly error: unknown } | undefined;
   if (options.checkWhole?.(selection.size)) {
+    // Stopped once the read is over (ended, failed or stopped): nothing waits for it then.
+    const checkOptions = { ...profileOptions, signal: whole.over };
     const checking =
-      rows.checkReadsWhole?.(sources.profiles, fields, profileOptions) ??
-      checkSourceReadsWhole(sources.profiles, fields, profileOptions);
+      rows.checkReadsWhole?.(sources.profiles, fields, checkOptions) ??
+      checkSourceReadsWhole(sources.profiles, fields, checkOptions);
     checking.then(
       (known) => {
         // Not known before the end: `whole` resolves as the read ends.

@@ -146,10 +146,13 @@ export class SharedSourceRead {
     fields: readonly string[],
     options: SourceRowOptions,
   ): Promise<boolean> {
+    if (!this.live.has(member))
+      return (
+        this.rows.checkReadsWhole?.(source, fields, options) ?? checkSourceReadsWhole(source, fields, options)
+      );
     const own = () =>
       this.rows.checkReadsWhole?.(source, fields, withoutFilter(options)) ??
       checkSourceReadsWhole(source, fields, withoutFilter(options));
-    if (!this.live.has(member)) return own();
     const key = JSON.stringify([source, fields, options.multiLineFields ?? []]);
     let check = this.checks.get(key);
     if (check === undefined) {
@@ -181,7 +184,8 @@ export class SharedSourceRead {
   }
 }
 
+/** What one read for several members is asked with: no member's filter, nor its stop signal. */
 function withoutFilter(options: SourceRowOptions): SourceRowOptions {
-  const { only: _only, ...rest } = options;
+  const { only: _only, signal: _signal, ...rest } = options;
   return rest;
 }

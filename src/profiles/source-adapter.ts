@@ -29,6 +29,11 @@ export interface SourceRowOptions {
    * destinations asks without one (`SharedSourceRead`).
    */
   readonly only?: SourceRowFilter;
+  /**
+   * `checkReadsWhole` only: stops the check (its read has ended or stopped, and no longer waits for
+   * it), which then resolves false without reading on.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** See `SourceRowOptions.only`. */

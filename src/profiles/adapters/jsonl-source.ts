@@ -42,11 +42,10 @@ export const jsonlSource: SourceAdapter<JsonlPart> = {
     );
   },
 
-  checkReadsWhole(part, fields) {
-    return checkJsonlReadsWhole(
-      part.file,
-      fields,
-      part.encoding === undefined ? {} : { encoding: part.encoding },
-    );
+  checkReadsWhole(part, fields, options) {
+    return checkJsonlReadsWhole(part.file, fields, {
+      ...(part.encoding === undefined ? {} : { encoding: part.encoding }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
   },
 };

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvQuotingCheck } from '../../../src/profiles/csv-quoting-check';
 import { checkCsvReadsWhole, readCsvRowBatches } from '../../../src/profiles/csv-rows';
+import { checkJsonlReadsWhole } from '../../../src/profiles/jsonl-rows';
 import { csvTextArbitrary } from '../../support/csv-text-arbitrary';
 import { tempFolder } from '../../support/temp-folder';
 
@@ -108,5 +109,24 @@ describe('CsvQuotingCheck', () => {
     await expect(checkCsvReadsWhole(file, ['A'])).resolves.toBe(true);
     writeFileSync(file, 'A,B,C');
     await expect(checkCsvReadsWhole(file, ['A'])).resolves.toBe(true);
+  });
+
+  it('stops when its read is over: a stopped check resolves false, reading no more', async () => {
+    const file = join(tempFolder(), 'profiles.csv');
+    writeFileSync(file, 'A,B,C\n1,"2,3\n');
+    await expect(checkCsvReadsWhole(file, ['A', 'B', 'C'])).rejects.toMatchObject({
+      code: 'source-unterminated-quote',
+    });
+    await expect(checkCsvReadsWhole(file, ['A', 'B', 'C'], { signal: AbortSignal.abort() })).resolves.toBe(
+      false,
+    );
+    const jsonl = join(tempFolder(), 'profiles.jsonl');
+    writeFileSync(jsonl, '{"A":"1"}\n');
+    await expect(checkJsonlReadsWhole(jsonl, ['A', 'B'])).rejects.toMatchObject({
+      code: 'source-field-missing',
+    });
+    await expect(checkJsonlReadsWhole(jsonl, ['A', 'B'], { signal: AbortSignal.abort() })).resolves.toBe(
+      false,
+    );
   });
 });
