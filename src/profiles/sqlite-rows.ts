@@ -12,8 +12,8 @@ import { isSqliteQuery, quoteSqliteIdentifier } from './sqlite-relation';
 export interface SqliteRelation {
   readonly columns: readonly string[];
   /**
-   * Whether reading it cannot fail on a row for what the row holds: a table without generated
-   * columns. A query or a view computes its values as it is read, and an expression can fail on
+   * Whether reading it cannot fail on a row for what the row holds: a table without virtual
+   * generated columns. A query or a view computes its values as it is read, and an expression can fail on
    * one row (a `json()` of text that is not JSON, an integer overflow).
    */
   readonly readsWhole: boolean;
@@ -120,8 +120,8 @@ function openTable(db: Database.Database, database: string, name: string): Sqlit
     hidden: number;
   }[];
   const columns = described.map((row) => row.name);
-  // hidden 2 and 3: generated columns (a VIRTUAL one is computed as it is read).
-  const readsWhole = found.type === 'table' && described.every((row) => row.hidden !== 2 && row.hidden !== 3);
+  // hidden 2: a VIRTUAL generated column, computed as it is read (3, STORED, was computed on write).
+  const readsWhole = found.type === 'table' && described.every((row) => row.hidden !== 2);
   // A column may shadow each rowid alias; a view or WITHOUT ROWID table has none: count rows then.
   const taken = new Set(columns.map((column) => column.toLowerCase()));
   const rowidAlias =

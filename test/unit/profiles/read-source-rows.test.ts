@@ -284,16 +284,19 @@ describe('readSourceRows: sqlite', () => {
     expect(first?.where).toMatchObject({ relation: 'profiles', rowid: 10 });
   });
 
-  it('says a table reads whole, and a query, a view or a table with a generated column only at its end', async () => {
+  it('says a table reads whole, and a query, a view or a table with a virtual generated column only at its end', async () => {
     expect(await checkSourceReadsWhole(sqlite('profiles'), ['Id'])).toBe(true);
     expect(await checkSourceReadsWhole(sqlite('keyed'), ['Id'])).toBe(true);
     expect(await checkSourceReadsWhole(sqlite('vip_profiles'), ['Id'])).toBe(false);
     expect(await checkSourceReadsWhole(sqlite('SELECT Id FROM profiles'), ['Id'])).toBe(false);
     const database = join(tempFolder(), 'generated.db');
     const db = new Database(database);
-    db.exec('CREATE TABLE t (Id TEXT, Raw TEXT, Parsed TEXT GENERATED ALWAYS AS (json(Raw)) VIRTUAL)');
+    db.exec(`CREATE TABLE t (Id TEXT, Raw TEXT, Parsed TEXT GENERATED ALWAYS AS (json(Raw)) VIRTUAL);
+             CREATE TABLE s (Id TEXT, Raw TEXT, Parsed TEXT GENERATED ALWAYS AS (json(Raw)) STORED);`);
     db.close();
     expect(await checkSourceReadsWhole({ type: 'sqlite', database, relation: 't' }, ['Id'])).toBe(false);
+    // A STORED one was computed when the row was written: reading it cannot fail.
+    expect(await checkSourceReadsWhole({ type: 'sqlite', database, relation: 's' }, ['Id'])).toBe(true);
   });
 
   it('closes the database when the reader stops early', async () => {
