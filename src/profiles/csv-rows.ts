@@ -135,13 +135,10 @@ export async function checkCsvReadsWhole(
   const beforeHeader: Buffer[] = [];
   let check: CsvQuotingCheck | undefined;
   let whole = true;
+  // The check of the header's records, fed the bytes read so far.
   const begin = (header: readonly string[]): boolean => {
-    const oneLine = header.map(() => false);
-    requireFields(header, fields, { file }).forEach((index, at) => {
-      if (!options.multiLineFields?.includes(fields[at] ?? '')) oneLine[index] = true;
-    });
-    check = new CsvQuotingCheck({ columns: header.length, oneLine });
-    const started = check;
+    const started = quotingCheckFor(file, header, fields, options.multiLineFields);
+    check = started;
     return beforeHeader.splice(0).every((chunk) => started.push(chunk));
   };
   try {
@@ -177,6 +174,20 @@ export async function checkCsvReadsWhole(
     if (options.signal?.aborted) return false;
   }
   return true;
+}
+
+/** The quoting check of records under `header`: a line break breaks a needed field not in `multiLine`. */
+function quotingCheckFor(
+  file: string,
+  header: readonly string[],
+  fields: readonly string[],
+  multiLine: readonly string[] | undefined,
+): CsvQuotingCheck {
+  const oneLine = header.map(() => false);
+  requireFields(header, fields, { file }).forEach((index, at) => {
+    if (!multiLine?.includes(fields[at] ?? '')) oneLine[index] = true;
+  });
+  return new CsvQuotingCheck({ columns: header.length, oneLine });
 }
 
 /** The first non-blank record's cells among `scanned`, or 'malformed' if the scan stopped first. */

@@ -146,17 +146,13 @@ export class SharedSourceRead {
     fields: readonly string[],
     options: SourceRowOptions,
   ): Promise<boolean> {
-    if (!this.live.has(member))
-      return (
-        this.rows.checkReadsWhole?.(source, fields, options) ?? checkSourceReadsWhole(source, fields, options)
-      );
-    const own = () =>
-      this.rows.checkReadsWhole?.(source, fields, withoutFilter(options)) ??
-      checkSourceReadsWhole(source, fields, withoutFilter(options));
+    const checkWith = (asked: SourceRowOptions) =>
+      this.rows.checkReadsWhole?.(source, fields, asked) ?? checkSourceReadsWhole(source, fields, asked);
+    if (!this.live.has(member)) return checkWith(options);
     const key = JSON.stringify([source, fields, options.multiLineFields ?? []]);
     let check = this.checks.get(key);
     if (check === undefined) {
-      check = own();
+      check = checkWith(withoutFilter(options));
       // Settled for every member that asks; one that no longer waits must not crash the process.
       check.catch(() => undefined);
       this.checks.set(key, check);
