@@ -231,7 +231,8 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
       }
     }
     const result = await child.result;
-    expect(result.code, result.stderr).toBe(0);
+    // The run's record (stdout) says why it failed, when it does.
+    expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
     expect(restarts).toEqual(['staging', 'sending']);
     // The wait was said on stderr, naming the state, never its password.
     expect(result.stderr).toMatch(
