@@ -101,8 +101,9 @@ export interface SnapshotStore {
   /** Contacts in the destination's confirmed snapshot (an unfinished run's confirmed batches included). */
   size(destination: string): Promise<number>;
   /**
-   * Every member of the destination's snapshot as its last checkpoint left it (each email once), a
-   * page at a time: what a fresh run compares its contacts with. Other calls may run between pages.
+   * Every member of the destination's snapshot as its last checkpoint left it (each email once, in
+   * an order of the store's), a page at a time: what a fresh run compares its contacts with. Other
+   * calls may run between pages.
    */
   members(destination: string): AsyncGenerator<readonly SnapshotMember[]>;
   /**

@@ -5,6 +5,7 @@ import type {
   RemovalTotals,
 } from '../run-store';
 import type { SqliteRunContext } from './sqlite-run-context';
+import { SnapshotBucketChanges } from './sqlite-snapshot-buckets';
 
 /** A run's removals in `export_removals`, cut into the calls of `export_removal_batches`. */
 export class SqliteRemovalBatches implements RemovalBatchStore {
@@ -34,18 +35,18 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
     const assign = db.prepare(
       'UPDATE export_removals SET contact_id = ?, batch = ? WHERE run_id = ? AND email_key = ?',
     );
-    const leave = db.prepare('DELETE FROM export_snapshots WHERE destination = ? AND email_key = ?');
     const addBatch = db.prepare(
       `INSERT INTO export_removal_batches (run_id, batch, contacts, state) VALUES (?, ?, ?, 'planned')`,
     );
     this.context.write(runId, () => {
       let batch = 0;
       let inBatch = 0;
-      let left = 0;
+      // Not on the list: they leave the snapshot now.
+      const leave = new SnapshotBucketChanges(destination);
       for (const email of emails) {
         const contactId = contactIds.get(email);
         if (contactId === undefined) {
-          left += leave.run(destination, email).changes;
+          leave.remove(email);
           continue;
         }
         if (inBatch === 0) batch += 1;
@@ -57,7 +58,7 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
         }
       }
       if (inBatch > 0) addBatch.run(runId, batch, inBatch);
-      if (left > 0) this.context.bumpRevision(destination);
+      if (leave.apply(db) > 0) this.context.bumpRevision(destination);
       db.prepare(
         `UPDATE export_checkpoints SET removals_looked_up = 1, phase = 'removing', updated_at = ?
          WHERE run_id = ?`,
@@ -118,13 +119,13 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
   async confirm(runId: number, destination: string, batch: number): Promise<void> {
     const { db } = this.context;
     this.context.write(runId, () => {
-      const removed = db
-        .prepare(
-          `DELETE FROM export_snapshots WHERE destination = ? AND email_key IN
-             (SELECT email_key FROM export_removals WHERE run_id = ? AND batch = ?)`,
-        )
-        .run(destination, runId, batch).changes;
-      if (removed > 0) this.context.bumpRevision(destination);
+      const removed = new SnapshotBucketChanges(destination);
+      const emails = db
+        .prepare('SELECT email_key FROM export_removals WHERE run_id = ? AND batch = ?')
+        .pluck()
+        .all(runId, batch) as string[];
+      for (const email of emails) removed.remove(email);
+      if (removed.apply(db) > 0) this.context.bumpRevision(destination);
       db.prepare(`UPDATE export_removal_batches SET state = 'confirmed' WHERE run_id = ? AND batch = ?`).run(
         runId,
         batch,

@@ -4,16 +4,23 @@ import type {
   RunEngineRecords,
   RunEngineTransfer,
 } from '../run-engine-transfer';
+import { joinFingerprint, splitFingerprint } from '../snapshot-fingerprint';
 import type { SqliteDatabase } from './sqlite-run-context';
+import { decodeSnapshotBucket, SnapshotBucketChanges } from './sqlite-snapshot-buckets';
+
+/** Snapshot rows written to a state, by destination, until its `finish`. */
+const pendingSnapshots = new WeakMap<SqliteDatabase, Map<string, SnapshotBucketChanges>>();
 
 /**
  * {@link RunEngineTransfer} on the run engine's tables of a SQLite state, inside the transaction
- * the state's half opened. Fingerprints are read as BigInt (64 bits do not fit a number).
+ * the state's half opened. Fingerprints cross as BigInt (64 bits do not fit a number).
  */
 export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
   async contents(db): Promise<RunEngineContents> {
     const snapshots = db
-      .prepare('SELECT count(*) AS n, count(DISTINCT destination) AS d FROM export_snapshots')
+      .prepare(
+        'SELECT coalesce(sum(members), 0) AS n, count(DISTINCT destination) AS d FROM export_snapshot_buckets',
+      )
       .get() as { n: number; d: number };
     const issues = db.prepare('SELECT count(*) AS n FROM export_row_issue_runs').get() as { n: number };
     const checkpoints = db
@@ -28,29 +35,37 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
   },
 
   async *read(db, chunkSize): AsyncIterable<RunEngineRecords> {
-    const snapshotPage = db
+    // A bucket at a time (better-sqlite3 runs no statement while another one iterates), its members
+    // as rows, in chunks of at most `chunkSize`.
+    const bucketPage = db
       .prepare(
-        `SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots
-         WHERE (destination, email_key) > (?, ?) ORDER BY destination, email_key LIMIT ${chunkSize}`,
+        `SELECT destination, bucket, data FROM export_snapshot_buckets
+         WHERE (destination, bucket) > (?, ?) ORDER BY destination, bucket LIMIT 64`,
       )
-      .raw()
-      .safeIntegers(true);
-    let after: [string, string] = ['', ''];
+      .raw();
+    let after: [string, number] = ['', -1];
+    let rows: { destination: string; emailKey: string; fingerprint: bigint; confirmedRun: number }[] = [];
     for (;;) {
-      const rows = snapshotPage.all(...after) as [string, string, bigint, bigint][];
-      const last = rows.at(-1);
-      if (last === undefined) break;
-      yield {
-        kind: 'snapshots',
-        rows: rows.map(([destination, emailKey, fingerprint, run]) => ({
-          destination,
-          emailKey,
-          fingerprint,
-          confirmedRun: Number(run),
-        })),
-      };
-      after = [last[0], last[1]];
+      const buckets = bucketPage.all(...after) as [string, number, Buffer][];
+      for (const [destination, bucket, data] of buckets) {
+        const members = decodeSnapshotBucket(data);
+        for (let index = 0; index < members.keys.length; index++) {
+          rows.push({
+            destination,
+            emailKey: members.keys[index] as string,
+            fingerprint: joinFingerprint(members.hi[index] as number, members.lo[index] as number),
+            confirmedRun: members.runs[index] as number,
+          });
+          if (rows.length === chunkSize) {
+            yield { kind: 'snapshots', rows };
+            rows = [];
+          }
+        }
+        after = [destination, bucket];
+      }
+      if (buckets.length === 0) break;
     }
+    if (rows.length > 0) yield { kind: 'snapshots', rows };
     // The other tables hold a few rows per destination or per run: one chunk each, but row issues,
     // whose chunks are up to a few hundred kB each.
     yield {
@@ -111,7 +126,7 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
   async clear(db) {
     db.exec(`
       DELETE FROM export_checkpoints;
-      DELETE FROM export_snapshots;
+      DELETE FROM export_snapshot_buckets;
       DELETE FROM export_snapshot_revisions;
       DELETE FROM export_unchanged_marks;
       DELETE FROM export_list_baselines;
@@ -127,12 +142,18 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
       for (const row of rows) insert.run(...values(row));
     };
     switch (records.kind) {
-      case 'snapshots':
-        return insertAll(
-          'INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)',
-          records.rows,
-          (r) => [r.destination, r.emailKey, r.fingerprint, r.confirmedRun],
-        );
+      case 'snapshots': {
+        // Collected, and written at `finish`: each bucket once, however the rows were chunked.
+        const pending = pendingSnapshots.get(db) ?? new Map<string, SnapshotBucketChanges>();
+        pendingSnapshots.set(db, pending);
+        for (const row of records.rows) {
+          const changes = pending.get(row.destination) ?? new SnapshotBucketChanges(row.destination);
+          pending.set(row.destination, changes);
+          const [hi, lo] = splitFingerprint(row.fingerprint);
+          changes.put(row.emailKey, hi, lo, row.confirmedRun);
+        }
+        return;
+      }
       case 'revisions':
         return insertAll(
           'INSERT INTO export_snapshot_revisions (destination, revision) VALUES (?, ?)',
@@ -173,6 +194,11 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
     }
   },
 
-  // A SQLite state's next revision is one above the largest it holds: nothing to move.
-  async finish() {},
+  // A SQLite state's next revision is one above the largest it holds: nothing to move. The
+  // snapshots collected are written.
+  async finish(db) {
+    const pending = pendingSnapshots.get(db);
+    pendingSnapshots.delete(db);
+    for (const changes of pending?.values() ?? []) changes.apply(db);
+  },
 };

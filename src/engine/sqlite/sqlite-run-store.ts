@@ -14,6 +14,13 @@ import { SqliteImportBatches } from './sqlite-import-batches';
 import { SqliteRemovalBatches } from './sqlite-removal-batches';
 import { SqliteRowIssues } from './sqlite-row-issues';
 import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
+import {
+  appendSnapshotMembers,
+  decodeSnapshotBucket,
+  SnapshotBucketChanges,
+  snapshotBucketMembers,
+  snapshotBucketOf,
+} from './sqlite-snapshot-buckets';
 
 interface CheckpointRow {
   run_id: number;
@@ -171,35 +178,61 @@ class SqliteSnapshots implements SnapshotStore {
   constructor(private readonly context: SqliteRunContext) {}
 
   async size(destination: string): Promise<number> {
-    // The members, and the new contacts of an unfinished run's confirmed batches (not folded yet).
-    const row = this.context.db
+    const { db } = this.context;
+    const members = snapshotBucketMembers(db, destination);
+    // The new contacts of an unfinished run's confirmed batches (not folded yet) count too.
+    const confirmed = db
       .prepare(
-        `SELECT (SELECT count(*) FROM export_snapshots WHERE destination = @destination)
-              + (SELECT count(DISTINCT r.email_key) FROM export_checkpoints c
-                 JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
-                 JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
-                 WHERE c.destination = @destination AND NOT EXISTS
-                   (SELECT 1 FROM export_snapshots s WHERE s.destination = @destination AND s.email_key = r.email_key))
-              AS size`,
+        `SELECT DISTINCT r.email_key FROM export_checkpoints c
+         JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
+         JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
+         WHERE c.destination = ?`,
       )
-      .get({ destination }) as { size: number };
-    return row.size;
+      .pluck()
+      .all(destination) as string[];
+    if (confirmed.length === 0) return members;
+    const inSnapshot = new Set<string>();
+    const byBucket = new Map<number, string[]>();
+    for (const key of confirmed) {
+      const bucket = snapshotBucketOf(key);
+      const keys = byBucket.get(bucket);
+      if (keys === undefined) byBucket.set(bucket, [key]);
+      else keys.push(key);
+    }
+    const read = db
+      .prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ? AND bucket = ?')
+      .pluck();
+    for (const [bucket, keys] of byBucket) {
+      const data = read.get(destination, bucket) as Buffer | undefined;
+      if (data === undefined) continue;
+      const held = new Set(decodeSnapshotBucket(data).keys);
+      for (const key of keys) if (held.has(key)) inSnapshot.add(key);
+    }
+    return members + confirmed.length - inSnapshot.size;
   }
 
   async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
-    const page = this.context.db
+    const buckets = this.context.db
       .prepare(
-        `SELECT email_key, (fingerprint >> 32) & 4294967295, fingerprint & 4294967295 FROM export_snapshots
-         WHERE destination = ? AND email_key > ? ORDER BY email_key LIMIT ?`,
+        'SELECT bucket, data FROM export_snapshot_buckets WHERE destination = ? AND bucket > ? ORDER BY bucket LIMIT ?',
       )
       .raw();
-    let after = '';
+    // Whole buckets per page, read a few at a time: other calls may run between pages.
+    let after = -1;
+    let page: SnapshotMember[] = [];
     for (;;) {
-      const rows = page.all(destination, after, pageSize) as [string, number, number][];
-      if (rows.length > 0) yield rows;
-      if (rows.length < pageSize) return;
-      after = (rows[rows.length - 1] as [string, number, number])[0];
+      const rows = buckets.all(destination, after, 16) as [number, Buffer][];
+      for (const [bucket, data] of rows) {
+        appendSnapshotMembers(data, page);
+        after = bucket;
+        if (page.length >= pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (rows.length < 16) break;
     }
+    if (page.length > 0) yield page;
   }
 
   async reconcileWithList(
@@ -208,27 +241,22 @@ class SqliteSnapshots implements SnapshotStore {
   ): Promise<{ readonly missing: number; readonly notExportctls: number }> {
     const { db } = this.context;
     return db.transaction(() => {
-      db.exec('CREATE TEMP TABLE IF NOT EXISTS list_members_seen (email_key TEXT PRIMARY KEY) WITHOUT ROWID');
-      db.exec('DELETE FROM temp.list_members_seen');
-      const insert = db.prepare('INSERT OR IGNORE INTO temp.list_members_seen (email_key) VALUES (?)');
-      for (const key of emailKeys) insert.run(key);
-      const notExportctls = (
-        db
-          .prepare(
-            `SELECT count(*) AS n FROM temp.list_members_seen m
-             WHERE NOT EXISTS (SELECT 1 FROM export_snapshots s WHERE s.destination = ? AND s.email_key = m.email_key)`,
-          )
-          .get(destination) as { n: number }
-      ).n;
-      const missing = db
-        .prepare(
-          `DELETE FROM export_snapshots WHERE destination = ?
-           AND email_key NOT IN (SELECT email_key FROM temp.list_members_seen)`,
-        )
-        .run(destination).changes;
+      const onList = new Set(emailKeys);
+      const changes = new SnapshotBucketChanges(destination);
+      let found = 0;
+      const rows = db
+        .prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ?')
+        .pluck()
+        .all(destination) as Buffer[];
+      for (const data of rows) {
+        for (const key of decodeSnapshotBucket(data).keys) {
+          if (onList.has(key)) found += 1;
+          else changes.remove(key);
+        }
+      }
+      const missing = changes.apply(db);
       if (missing > 0) this.context.bumpRevision(destination);
-      db.exec('DELETE FROM temp.list_members_seen');
-      return { missing, notExportctls };
+      return { missing, notExportctls: onList.size - found };
     })();
   }
 }

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../../../src/config';
+import { decodeSnapshotBucket } from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
 import {
   contactFingerprint,
   locatedSourceSpec,
@@ -38,29 +39,37 @@ async function previousFingerprints(
   return new Map(deduper.contacts().map((contact) => [contact.emailKey, contactFingerprint(contact)]));
 }
 
-describe('a state written before compact snapshots', () => {
+describe('a state written before compact snapshots (and before snapshot buckets)', () => {
   it('upgrades in place, and its first run sends nothing when nothing changed', async () => {
     const w = await exportWorld(engineFixture('mixed-rows'));
     await w.apply();
     expect((await w.run('vip')).run.status).toBe('succeeded');
     const fingerprints = await previousFingerprints(w);
     const db = w.store.sqlite;
-    const members = db
-      .prepare(
-        "SELECT email_key, confirmed_run FROM export_snapshots WHERE destination = 'vip' ORDER BY email_key",
-      )
-      .all() as { email_key: string; confirmed_run: number }[];
+    const members = (
+      db
+        .prepare("SELECT data FROM export_snapshot_buckets WHERE destination = 'vip'")
+        .pluck()
+        .all() as Buffer[]
+    ).flatMap((data) => {
+      const bucket = decodeSnapshotBucket(data);
+      return bucket.keys.map((key, index) => ({
+        email_key: key,
+        confirmed_run: bucket.runs[index] as number,
+      }));
+    });
     expect(members.length).toBe(fingerprints.size);
 
     // The state as the previous version left it: the snapshot's TEXT fingerprints, its schema.
     db.exec(`
       DROP TRIGGER export_destination_removed;
+      DROP TABLE export_snapshot_buckets;
+      DELETE FROM schema_migrations WHERE id = 'run-engine-7-snapshot-buckets';
       DROP TABLE export_run_contacts;
       DROP TABLE export_snapshot_revisions;
       DROP TABLE export_unchanged_marks;
       ALTER TABLE export_import_batches DROP COLUMN first_seq;
       ALTER TABLE export_import_batches DROP COLUMN last_seq;
-      DROP TABLE export_snapshots;
       CREATE TABLE export_snapshots (
         destination TEXT NOT NULL,
         email_key TEXT NOT NULL,
@@ -94,8 +103,9 @@ describe('a state written before compact snapshots', () => {
       'run-engine-5-compact-snapshots',
       'run-engine-6-row-issues',
       'control-plane-4-source-secrets',
+      'run-engine-7-snapshot-buckets',
     ]);
-    expect(readAppliedMigrations(db).at(-1)?.id).toBe('control-plane-4-source-secrets');
+    expect(readAppliedMigrations(db).at(-1)?.id).toBe('run-engine-7-snapshot-buckets');
     const before = importedItems(w.sandbox);
     const rerun = await w.run('vip');
     expect(rerun.run.status).toBe('succeeded');

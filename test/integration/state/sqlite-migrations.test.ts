@@ -51,8 +51,8 @@ describe('opening a SQLite state', () => {
       'export_row_issue_runs',
       'export_row_issues',
       'export_run_contacts',
+      'export_snapshot_buckets',
       'export_snapshot_revisions',
-      'export_snapshots',
       'export_unchanged_marks',
       'locks',
       'oauth_tokens',
@@ -72,6 +72,7 @@ describe('opening a SQLite state', () => {
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: clock.now() },
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: clock.now() },
       { version: 10, id: 'control-plane-4-source-secrets', appliedAt: clock.now() },
+      { version: 11, id: 'run-engine-7-snapshot-buckets', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -154,6 +155,7 @@ describe('opening a SQLite state', () => {
       { version: 8, id: 'run-engine-5-compact-snapshots', appliedAt: 1000 },
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: 1000 },
       { version: 10, id: 'control-plane-4-source-secrets', appliedAt: 1000 },
+      { version: 11, id: 'run-engine-7-snapshot-buckets', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });

@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinFingerprint, splitFingerprint } from '../../../src/engine/snapshot-fingerprint';
+import {
+  decodeSnapshotBucket,
+  SnapshotBucketChanges,
+} from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
 import type { PostgresStateStore, SqliteStateStore, StateStore } from '../../../src/state';
 import { migrateState, openExportctlState } from '../../../src/wiring';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
@@ -55,20 +60,12 @@ async function fill(store: SqliteStateStore): Promise<void> {
   const second = await store.runs.start({ destination: 'vip', trigger: 'schedule' });
   await store.runs.finish(second.id, { status: 'failed' });
   const db = store.sqlite;
-  const insert = db.prepare(
-    'INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run) VALUES (?, ?, ?, ?)',
-  );
-  db.transaction(() => {
-    for (let i = 0; i < SNAPSHOT_ROWS; i++) {
-      const fingerprint = BigInt.asIntN(64, BigInt(i) * 0x9e3779b97f4a7c15n);
-      insert.run(
-        'vip',
-        `p${String(i).padStart(6, '0')}@example.com`,
-        fingerprint,
-        i % 2 === 0 ? first.id : 0,
-      );
-    }
-  })();
+  const snapshot = new SnapshotBucketChanges('vip');
+  for (let i = 0; i < SNAPSHOT_ROWS; i++) {
+    const [hi, lo] = splitFingerprint(BigInt.asIntN(64, BigInt(i) * 0x9e3779b97f4a7c15n));
+    snapshot.put(`p${String(i).padStart(6, '0')}@example.com`, hi, lo, i % 2 === 0 ? first.id : 0);
+  }
+  db.transaction(() => snapshot.apply(db))();
   db.exec(`
     INSERT INTO export_snapshot_revisions (destination, revision) VALUES ('vip', 41), ('gone', 40);
     INSERT INTO export_unchanged_marks (destination, mark, revision) VALUES ('vip', 'mark-1', 41);
@@ -120,9 +117,7 @@ async function engineRows(store: StateStore): Promise<Record<string, unknown>> {
     const db = (store as SqliteStateStore).sqlite;
     const all = (sql: string) => db.prepare(sql).raw().safeIntegers(true).all() as unknown[][];
     return normalise({
-      snapshots: all(
-        'SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots ORDER BY destination, email_key',
-      ),
+      snapshots: sqliteSnapshotRows(db),
       revisions: all('SELECT destination, revision FROM export_snapshot_revisions ORDER BY destination'),
       marks: all('SELECT destination, mark, revision FROM export_unchanged_marks ORDER BY destination'),
       baselines: all('SELECT * FROM export_list_baselines ORDER BY destination'),
@@ -154,6 +149,28 @@ async function engineRows(store: StateStore): Promise<Record<string, unknown>> {
       'SELECT run_id, first_seq, issues, lines FROM export_row_issues ORDER BY run_id, first_seq',
     ),
   });
+}
+
+/** The snapshots of a SQLite state as rows, in (destination, email) order. */
+function sqliteSnapshotRows(db: SqliteStateStore['sqlite']): unknown[][] {
+  const rows: [string, string, bigint, number][] = [];
+  const buckets = db.prepare('SELECT destination, data FROM export_snapshot_buckets').raw().all() as [
+    string,
+    Buffer,
+  ][];
+  for (const [destination, data] of buckets) {
+    const members = decodeSnapshotBucket(data);
+    members.keys.forEach((key, index) =>
+      rows.push([
+        destination,
+        key,
+        joinFingerprint(members.hi[index] as number, members.lo[index] as number),
+        members.runs[index] as number,
+      ]),
+    );
+  }
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return rows.sort((a, b) => order(a[0], b[0]) || order(a[1], b[1]));
 }
 
 /** Numbers, BigInts and numeric strings as strings, bytes as hex: the two drivers' types differ. */

@@ -1,0 +1,158 @@
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SnapshotMember } from '../../../src/engine/run-store';
+import {
+  appendSnapshotMembers,
+  decodeSnapshotBucket,
+  encodeSnapshotBucket,
+  SnapshotBucketChanges,
+  snapshotBucketMembers,
+  snapshotBucketOf,
+} from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
+
+const open = () => {
+  const db = new Database(':memory:');
+  db.exec(`CREATE TABLE export_snapshot_buckets (
+    destination TEXT NOT NULL, bucket INTEGER NOT NULL, members INTEGER NOT NULL CHECK (members > 0),
+    data BLOB NOT NULL, PRIMARY KEY (destination, bucket)) STRICT`);
+  return db;
+};
+
+/** Every member of a destination as [email, hi, lo, run], by email. */
+const everyone = (db: Database.Database, destination = 'vip') => {
+  const rows = db
+    .prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ?')
+    .pluck()
+    .all(destination) as Buffer[];
+  return rows
+    .flatMap((data) => {
+      const bucket = decodeSnapshotBucket(data);
+      return bucket.keys.map((key, index) => [key, bucket.hi[index], bucket.lo[index], bucket.runs[index]]);
+    })
+    .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+};
+
+describe('snapshot buckets', () => {
+  it('encodes and decodes members byte for byte, non-ASCII emails and 32-bit halves included', () => {
+    const members = {
+      keys: ['a@x.io', 'jürgen@müller.de', '山田@例え.jp', ''],
+      hi: [0, 0xffffffff, 1, 0x80000000],
+      lo: [1, 0xfffffffe, 0, 0],
+      runs: [7, 0, 4_000_000_000, 1],
+    };
+    expect(decodeSnapshotBucket(encodeSnapshotBucket(members))).toEqual(members);
+    const page: SnapshotMember[] = [];
+    appendSnapshotMembers(encodeSnapshotBucket(members), page);
+    expect(page).toEqual(members.keys.map((key, index) => [key, members.hi[index], members.lo[index]]));
+    // Members not kept are left out.
+    const kept = Uint8Array.from([1, 0, 1, 0]);
+    expect(decodeSnapshotBucket(encodeSnapshotBucket(members, kept)).keys).toEqual([
+      'a@x.io',
+      '山田@例え.jp',
+    ]);
+  });
+
+  it('refuses a bucket of another format, saying which', () => {
+    const blob = encodeSnapshotBucket({ keys: ['a@x.io'], hi: [1], lo: [2], runs: [3] });
+    blob.writeUInt32LE(2, 0);
+    expect(() => decodeSnapshotBucket(blob)).toThrow(/format 2; this version of exportctl reads format 1/);
+  });
+
+  it('spreads emails over the 4,096 buckets (frozen: the bucket is stored)', () => {
+    const used = new Set<number>();
+    for (let index = 0; index < 20_000; index++) used.add(snapshotBucketOf(`person${index}@example.com`));
+    expect(used.size).toBeGreaterThan(4_000);
+    expect(Math.max(...used)).toBeLessThan(4096);
+    // Pinned values: a change here would put stored members in buckets nobody reads.
+    expect(['a@x.io', 'person1@example.com', 'jürgen@müller.de'].map(snapshotBucketOf)).toEqual([
+      3800, 3104, 2515,
+    ]);
+  });
+
+  it('applies puts, unconfirms and removes in the order given, counting as upserts and deletes do', () => {
+    const db = open();
+    const first = new SnapshotBucketChanges('vip');
+    first.put('a@x.io', 1, 1, 1);
+    first.put('b@x.io', 2, 2, 1);
+    first.put('a@x.io', 3, 3, 1); // a later version of the same email wins
+    expect(first.apply(db)).toBe(3);
+    expect(everyone(db)).toEqual([
+      ['a@x.io', 3, 3, 1],
+      ['b@x.io', 2, 2, 1],
+    ]);
+    const second = new SnapshotBucketChanges('vip');
+    second.remove('b@x.io');
+    second.remove('nobody@x.io'); // not a member: no change
+    second.unconfirm('a@x.io', 2); // keeps the run that confirmed it
+    second.unconfirm('c@x.io', 2); // added, with this run
+    second.remove('c@x.io');
+    second.put('c@x.io', 5, 5, 2);
+    expect(second.apply(db)).toBe(5);
+    expect(everyone(db)).toEqual([
+      ['a@x.io', 0, 0, 1],
+      ['c@x.io', 5, 5, 2],
+    ]);
+    expect(snapshotBucketMembers(db, 'vip')).toBe(2);
+    // Emptied buckets are deleted; other destinations are apart.
+    const other = new SnapshotBucketChanges('other');
+    other.put('a@x.io', 9, 9, 3);
+    other.apply(db);
+    const last = new SnapshotBucketChanges('vip');
+    last.remove('a@x.io');
+    last.remove('c@x.io');
+    expect(last.apply(db)).toBe(2);
+    expect(
+      db.prepare("SELECT count(*) FROM export_snapshot_buckets WHERE destination = 'vip'").pluck().get(),
+    ).toBe(0);
+    expect(snapshotBucketMembers(db, 'vip')).toBe(0);
+    expect(everyone(db, 'other')).toEqual([['a@x.io', 9, 9, 3]]);
+  });
+
+  it('ends where a map applying the same changes one by one ends (property)', () => {
+    const email = fc.constantFrom(
+      'a@x.io',
+      'b@x.io',
+      'c@x.io',
+      'ü@x.io',
+      ...Array.from({ length: 40 }, (_, i) => `p${i}@x.io`),
+    );
+    const change = fc.oneof(
+      fc.tuple(fc.constant('put' as const), email, fc.nat(), fc.nat(), fc.nat({ max: 9 })),
+      fc.tuple(fc.constant('unconfirm' as const), email, fc.constant(0), fc.constant(0), fc.nat({ max: 9 })),
+      fc.tuple(fc.constant('remove' as const), email, fc.constant(0), fc.constant(0), fc.constant(0)),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(change, { maxLength: 60 }), { maxLength: 4 }), (rounds) => {
+        const db = open();
+        const model = new Map<string, [number, number, number]>();
+        for (const round of rounds) {
+          const changes = new SnapshotBucketChanges('vip');
+          let expected = 0;
+          for (const [kind, key, hi, lo, run] of round) {
+            const held = model.get(key);
+            if (kind === 'put') {
+              changes.put(key, hi, lo, run);
+              model.set(key, [hi, lo, run]);
+              expected += 1;
+            } else if (kind === 'unconfirm') {
+              changes.unconfirm(key, run);
+              model.set(key, [0, 0, held?.[2] ?? run]);
+              expected += 1;
+            } else {
+              changes.remove(key);
+              if (held !== undefined) expected += 1;
+              model.delete(key);
+            }
+          }
+          expect(changes.apply(db)).toBe(expected);
+        }
+        const want = [...model].map(([key, [hi, lo, run]]) => [key, hi, lo, run]);
+        want.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+        expect(everyone(db)).toEqual(want);
+        expect(snapshotBucketMembers(db, 'vip')).toBe(model.size);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
