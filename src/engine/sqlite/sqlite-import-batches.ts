@@ -11,9 +11,7 @@ import type {
 import { fingerprintHalves } from '../snapshot-fingerprint';
 import type { SqliteRunContext } from './sqlite-run-context';
 import { SnapshotBucketChanges } from './sqlite-snapshot-buckets';
-
-/** Staged contacts inserted per statement (6 values each; SQLite allows 32,766). */
-const stagedPerStatement = 100;
+import { ChunkKeys, contactsPerChunk, encodeStagedChunks, inflateChunkEntries } from './sqlite-staged-chunks';
 
 interface ImportBatchRow {
   batch: number;
@@ -29,68 +27,46 @@ interface ImportBatchRow {
 /** Staged contacts per page of `unplanned`. */
 const unplannedPage = 20_000;
 
+/** A chunk as the queries give it: its first `seq` and its keys. */
+type ChunkRow = [firstSeq: number, keys: Buffer];
+
 /**
- * A run's staged contacts in `export_run_contacts` (each written once), its import batches in
- * `export_import_batches` (a batch is a range of the staged contacts' `seq`), confirmed by marking.
- * Batches planned by the previous version (no `first_seq`) carry their body in
- * `export_import_payloads` and their snapshot rows in `export_import_rows`.
+ * A run's staged contacts in `export_run_chunks` (each written once, in chunks: see
+ * `sqlite-staged-chunks.ts`), those that lost the dedupe after they were staged in
+ * `export_run_unstaged`, its import batches in `export_import_batches` (a batch is a range of the
+ * staged contacts' `seq`), confirmed by marking. Batches planned by an older version (no
+ * `first_seq`) carry their body in `export_import_payloads` and their snapshot rows in
+ * `export_import_rows`.
  */
 export class SqliteImportBatches implements ImportBatchStore {
   constructor(private readonly context: SqliteRunContext) {}
 
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;
-    const { db } = this.context;
-    // The halves joined into SQLite's signed 64-bit INTEGER inside SQLite: no BigInt per contact.
-    const row = '(?, ?, ?, (? << 32) | ?, ?)';
-    const insert = 'INSERT INTO export_run_contacts (run_id, seq, email_key, fingerprint, entry) VALUES ';
-    const one = db.prepare(insert + row);
-    // Rows by the hundred per statement: a call per row was a quarter of the insert's CPU.
-    const many = db.prepare(insert + Array(stagedPerStatement).fill(row).join(', '));
-    const values: unknown[] = new Array(6 * stagedPerStatement);
+    // Packed and deflated before the transaction: the lock is held for the inserts alone.
+    const chunks = encodeStagedChunks(contacts);
+    const insert = this.context.db.prepare(
+      'INSERT INTO export_run_chunks (run_id, first_seq, last_seq, keys, entries) VALUES (?, ?, ?, ?, ?)',
+    );
     this.context.writeUnsynced(runId, () => {
-      let at = 0;
-      for (; at + stagedPerStatement <= contacts.length; at += stagedPerStatement) {
-        for (let index = 0; index < stagedPerStatement; index++) {
-          const contact = contacts[at + index] as StagedContact;
-          const base = 6 * index;
-          values[base] = runId;
-          values[base + 1] = contact.seq;
-          values[base + 2] = contact.emailKey;
-          values[base + 3] = contact.fingerprint[0];
-          values[base + 4] = contact.fingerprint[1];
-          values[base + 5] = contact.entry;
-        }
-        many.run(values);
-      }
-      for (const contact of contacts.slice(at))
-        one.run(
-          runId,
-          contact.seq,
-          contact.emailKey,
-          contact.fingerprint[0],
-          contact.fingerprint[1],
-          contact.entry,
-        );
+      for (const chunk of chunks) insert.run(runId, chunk.firstSeq, chunk.lastSeq, chunk.keys, chunk.entries);
     });
   }
 
   async unstage(runId: number, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
-    const remove = this.context.db.prepare('DELETE FROM export_run_contacts WHERE run_id = ? AND seq = ?');
+    const drop = this.context.db.prepare(
+      'INSERT OR IGNORE INTO export_run_unstaged (run_id, seq) VALUES (?, ?)',
+    );
     this.context.writeUnsynced(runId, () => {
-      for (const seq of seqs) remove.run(runId, seq);
+      for (const seq of seqs) drop.run(runId, seq);
     });
   }
 
   async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
     const { db } = this.context;
     this.context.writeUnsynced(runId, () => {
-      const staged = (
-        db
-          .prepare('SELECT count(*) AS n FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
-          .get(runId, planned.firstSeq, planned.lastSeq) as { n: number }
-      ).n;
+      const staged = this.stagedIn(runId, planned.firstSeq, planned.lastSeq);
       if (staged !== planned.contacts) {
         throw new Error(
           `import batch ${batch} of run ${runId}: the plan counted ${planned.contacts} contacts from #${planned.firstSeq} to #${planned.lastSeq}, the staging holds ${staged}`,
@@ -101,6 +77,69 @@ export class SqliteImportBatches implements ImportBatchStore {
          VALUES (?, ?, ?, ?, 'planned', ?, ?)`,
       ).run(runId, batch, planned.contacts, planned.bodyBytes, planned.firstSeq, planned.lastSeq);
     });
+  }
+
+  /** Staged contacts of the run from `first` to `last` (`seq`), those unstaged left out. */
+  private stagedIn(runId: number, first: number, last: number): number {
+    // A chunk holds at most `contactsPerChunk` consecutive seqs: one that reaches `first` starts
+    // after `first - contactsPerChunk`, which bounds the index range.
+    return this.context.db
+      .prepare(
+        `SELECT coalesce((SELECT sum(min(last_seq, @last) - max(first_seq, @first) + 1) FROM export_run_chunks
+                          WHERE run_id = @run AND first_seq BETWEEN @first - ${contactsPerChunk - 1} AND @last
+                            AND last_seq >= @first), 0)
+              - (SELECT count(*) FROM export_run_unstaged WHERE run_id = @run AND seq BETWEEN @first AND @last)`,
+      )
+      .pluck()
+      .get({ run: runId, first, last }) as number;
+  }
+
+  /** The chunks holding some of the run's contacts from `first` to `last`, in `seq` order. */
+  private chunksIn(runId: number, first: number, last: number): ChunkRow[] {
+    return this.context.db
+      .prepare(
+        `SELECT first_seq, keys FROM export_run_chunks
+         WHERE run_id = ? AND first_seq BETWEEN ? AND ? AND last_seq >= ? ORDER BY first_seq`,
+      )
+      .raw()
+      .all(runId, first - (contactsPerChunk - 1), last, first) as ChunkRow[];
+  }
+
+  /** The deflated entries of the chunk of the run that starts at `firstSeq`. */
+  private chunkEntries(runId: number, firstSeq: number): Buffer {
+    return this.context.db
+      .prepare('SELECT entries FROM export_run_chunks WHERE run_id = ? AND first_seq = ?')
+      .pluck()
+      .get(runId, firstSeq) as Buffer;
+  }
+
+  /** The run's unstaged `seq`s from `first` to `last`. */
+  private unstagedIn(runId: number, first: number, last: number): Set<number> {
+    return new Set(
+      this.context.db
+        .prepare('SELECT seq FROM export_run_unstaged WHERE run_id = ? AND seq BETWEEN ? AND ?')
+        .pluck()
+        .all(runId, first, last) as number[],
+    );
+  }
+
+  /**
+   * Calls `each` for every contact staged from `first` to `last` and not unstaged, in `seq` order,
+   * with the keys of its chunk and its place in it.
+   */
+  private forEachStaged(
+    runId: number,
+    first: number,
+    last: number,
+    each: (keys: ChunkKeys, index: number) => void,
+  ): void {
+    const unstaged = this.unstagedIn(runId, first, last);
+    for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
+      const keys = new ChunkKeys(firstSeq, blob);
+      const from = Math.max(first, firstSeq) - firstSeq;
+      const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
+      for (let index = from; index <= to; index++) if (!unstaged.has(firstSeq + index)) each(keys, index);
+    }
   }
 
   async batches(runId: number): Promise<ImportBatchCheckpoint[]> {
@@ -130,20 +169,36 @@ export class SqliteImportBatches implements ImportBatchStore {
          FROM export_import_batches WHERE run_id = ?`,
       )
       .get(runId) as { seq: number | null; legacy: number };
-    // A run of the previous version planned all its batches before sending, with their bodies.
+    // A run of an older version planned all its batches before sending, with their bodies.
     if (last.legacy > 0) return;
-    const page = db.prepare(
-      `SELECT seq, length(CAST(entry AS BLOB)) AS bytes FROM export_run_contacts
-       WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    );
-    let after = last.seq ?? -1;
+    const after = last.seq ?? -1;
+    const unstaged = this.unstagedIn(runId, after + 1, Number.MAX_SAFE_INTEGER);
+    const chunks = db
+      .prepare(
+        `SELECT first_seq, keys FROM export_run_chunks
+         WHERE run_id = ? AND first_seq > ? AND last_seq > ? ORDER BY first_seq LIMIT 8`,
+      )
+      .raw();
+    // Chunks a few at a time, each whole: other calls may run between pages.
+    let page: UnplannedContact[] = [];
+    let chunkAfter = -1;
     for (;;) {
-      const rows = page.raw().all(runId, after, unplannedPage) as [number, number][];
-      if (rows.length === 0) return;
-      after = (rows[rows.length - 1] as [number, number])[0];
-      yield rows;
-      if (rows.length < unplannedPage) return;
+      const rows = chunks.all(runId, chunkAfter, after) as ChunkRow[];
+      for (const [firstSeq, blob] of rows) {
+        const keys = new ChunkKeys(firstSeq, blob);
+        for (let index = Math.max(0, after + 1 - firstSeq); index < keys.count; index++) {
+          const seq = firstSeq + index;
+          if (!unstaged.has(seq)) page.push([seq, keys.entryBytes(index)]);
+        }
+        chunkAfter = firstSeq;
+        if (page.length >= unplannedPage) {
+          yield page;
+          page = [];
+        }
+      }
+      if (rows.length < 8) break;
     }
+    if (page.length > 0) yield page;
   }
 
   async data(runId: number, batch: number): Promise<Buffer> {
@@ -155,16 +210,27 @@ export class SqliteImportBatches implements ImportBatchStore {
         .get(runId, batch) as { import_data: Buffer } | undefined;
       return row?.import_data ?? Buffer.alloc(0);
     }
-    // The entries in `seq` order from a subquery the primary key already orders (fed to the
-    // aggregate in that order): an ORDER BY inside group_concat sorts them again, three times the
-    // CPU of the read.
-    const row = db
-      .prepare(
-        `SELECT CAST(group_concat(entry, ',') AS BLOB) AS import_data FROM
-           (SELECT entry FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq)`,
-      )
-      .get(runId, range[0], range[1]) as { import_data: Buffer | null };
-    return row.import_data ?? Buffer.alloc(0);
+    const [first, last] = range;
+    const unstaged = this.unstagedIn(runId, first, last);
+    const parts: Buffer[] = [];
+    for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
+      const keys = new ChunkKeys(firstSeq, blob);
+      const entries = inflateChunkEntries(this.chunkEntries(runId, firstSeq));
+      const from = Math.max(first, firstSeq) - firstSeq;
+      const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
+      let start = -1;
+      // Runs of consecutive entries kept lie one after another, commas between them: a slice each.
+      for (let index = from; index <= to + 1; index++) {
+        const kept = index <= to && !unstaged.has(firstSeq + index);
+        if (kept && start === -1) start = index;
+        else if (!kept && start !== -1) {
+          parts.push(entries.subarray(keys.entryStart(start), keys.entryEnd(index - 1)));
+          start = -1;
+        }
+      }
+    }
+    const comma = Buffer.from(',');
+    return Buffer.concat(parts.flatMap((part, index) => (index === 0 ? [part] : [comma, part])));
   }
 
   /** A batch's range of staged contacts; undefined for a batch of the previous version. */
@@ -229,26 +295,31 @@ export class SqliteImportBatches implements ImportBatchStore {
    */
   foldConfirmed(runId: number, destination: string): void {
     const { db } = this.context;
-    const ranges = db
+    const changes = new SnapshotBucketChanges(destination);
+    for (const [first, last] of this.confirmedRanges(runId))
+      this.forEachStaged(runId, first, last, (keys, index) =>
+        changes.put(keys.emailKey(index), keys.hi(index), keys.lo(index), runId),
+      );
+    if (changes.apply(db) > 0) this.context.bumpRevision(destination);
+  }
+
+  /** The emails of the run's confirmed batches (each once). */
+  confirmedEmails(runId: number): Set<string> {
+    const emails = new Set<string>();
+    for (const [first, last] of this.confirmedRanges(runId))
+      this.forEachStaged(runId, first, last, (keys, index) => emails.add(keys.emailKey(index)));
+    return emails;
+  }
+
+  /** The ranges of the run's confirmed batches, in `seq` order. */
+  private confirmedRanges(runId: number): [number, number][] {
+    return this.context.db
       .prepare(
         `SELECT first_seq, last_seq FROM export_import_batches
          WHERE run_id = ? AND state = 'confirmed' AND first_seq IS NOT NULL ORDER BY first_seq`,
       )
       .raw()
       .all(runId) as [number, number][];
-    const changes = new SnapshotBucketChanges(destination);
-    const contacts = db
-      .prepare(
-        `SELECT email_key, (fingerprint >> 32) & 4294967295, fingerprint & 4294967295 FROM export_run_contacts
-         WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
-      )
-      .raw();
-    // A batch's contacts at once: stepping a statement row by row costs twice as much.
-    for (const [first, last] of ranges) {
-      for (const [emailKey, hi, lo] of contacts.all(runId, first, last) as [string, number, number][])
-        changes.put(emailKey, hi, lo, runId);
-    }
-    if (changes.apply(db) > 0) this.context.bumpRevision(destination);
   }
 
   /**
@@ -268,10 +339,11 @@ export class SqliteImportBatches implements ImportBatchStore {
     try {
       db.transaction(() => {
         const others =
-          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id < ? LIMIT 1').get(runId) ??
-          db.prepare('SELECT 1 FROM export_run_contacts WHERE run_id > ? LIMIT 1').get(runId);
-        if (others === undefined && whole) db.prepare('DELETE FROM export_run_contacts').run();
-        else db.prepare('DELETE FROM export_run_contacts WHERE run_id = ?').run(runId);
+          db.prepare('SELECT 1 FROM export_run_chunks WHERE run_id < ? LIMIT 1').get(runId) ??
+          db.prepare('SELECT 1 FROM export_run_chunks WHERE run_id > ? LIMIT 1').get(runId);
+        if (others === undefined && whole) db.prepare('DELETE FROM export_run_chunks').run();
+        else db.prepare('DELETE FROM export_run_chunks WHERE run_id = ?').run(runId);
+        db.prepare('DELETE FROM export_run_unstaged WHERE run_id = ?').run(runId);
       }).immediate();
     } finally {
       if (keysOff) db.pragma('foreign_keys = ON');
@@ -291,19 +363,13 @@ export class SqliteImportBatches implements ImportBatchStore {
       )
       .all(runId) as { first_seq: number | null; last_seq: number | null }[];
     const changes = new SnapshotBucketChanges(destination);
-    const contacts = db
-      .prepare('SELECT email_key FROM export_run_contacts WHERE run_id = ? AND seq BETWEEN ? AND ?')
-      .pluck();
     for (const batch of batches) {
       if (batch.first_seq === null || batch.last_seq === null) continue;
-      for (const emailKey of contacts.iterate(
-        runId,
-        batch.first_seq,
-        batch.last_seq,
-      ) as IterableIterator<string>)
-        changes.unconfirm(emailKey, runId);
+      this.forEachStaged(runId, batch.first_seq, batch.last_seq, (keys, index) =>
+        changes.unconfirm(keys.emailKey(index), runId),
+      );
     }
-    // Batches of the previous version.
+    // Batches of an older version.
     const legacy = db
       .prepare(
         `SELECT r.email_key FROM export_import_rows r

@@ -53,7 +53,7 @@ export class SqliteRunStore implements RunStore {
     this.imports = new SqliteImportBatches(context);
     this.checkpoints = new SqliteCheckpoints(context, this.imports);
     this.listBaselines = new SqliteListBaselines(context);
-    this.snapshots = new SqliteSnapshots(context);
+    this.snapshots = new SqliteSnapshots(context, this.imports);
     this.removals = new SqliteRemovalBatches(context);
     this.unchangedMarks = new SqliteUnchangedMarks(context);
     this.rowIssues = new SqliteRowIssues(context);
@@ -175,21 +175,20 @@ class SqliteListBaselines implements ListBaselineStore {
 }
 
 class SqliteSnapshots implements SnapshotStore {
-  constructor(private readonly context: SqliteRunContext) {}
+  constructor(
+    private readonly context: SqliteRunContext,
+    private readonly imports: SqliteImportBatches,
+  ) {}
 
   async size(destination: string): Promise<number> {
     const { db } = this.context;
     const members = snapshotBucketMembers(db, destination);
     // The new contacts of an unfinished run's confirmed batches (not folded yet) count too.
-    const confirmed = db
-      .prepare(
-        `SELECT DISTINCT r.email_key FROM export_checkpoints c
-         JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed'
-         JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
-         WHERE c.destination = ?`,
-      )
+    const checkpoint = db
+      .prepare('SELECT run_id FROM export_checkpoints WHERE destination = ?')
       .pluck()
-      .all(destination) as string[];
+      .get(destination) as number | undefined;
+    const confirmed = checkpoint === undefined ? [] : [...this.imports.confirmedEmails(checkpoint)];
     if (confirmed.length === 0) return members;
     const inSnapshot = new Set<string>();
     const byBucket = new Map<number, string[]>();

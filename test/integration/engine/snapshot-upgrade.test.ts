@@ -65,7 +65,9 @@ describe('a state written before compact snapshots (and before snapshot buckets)
       DROP TRIGGER export_destination_removed;
       DROP TABLE export_snapshot_buckets;
       DELETE FROM schema_migrations WHERE id = 'run-engine-7-snapshot-buckets';
-      DROP TABLE export_run_contacts;
+      DROP TABLE export_run_chunks;
+      DROP TABLE export_run_unstaged;
+      DELETE FROM schema_migrations WHERE id = 'run-engine-8-staged-chunks';
       DROP TABLE export_snapshot_revisions;
       DROP TABLE export_unchanged_marks;
       ALTER TABLE export_import_batches DROP COLUMN first_seq;
@@ -104,8 +106,9 @@ describe('a state written before compact snapshots (and before snapshot buckets)
       'run-engine-6-row-issues',
       'control-plane-4-source-secrets',
       'run-engine-7-snapshot-buckets',
+      'run-engine-8-staged-chunks',
     ]);
-    expect(readAppliedMigrations(db).at(-1)?.id).toBe('run-engine-7-snapshot-buckets');
+    expect(readAppliedMigrations(db).at(-1)?.id).toBe('run-engine-8-staged-chunks');
     const before = importedItems(w.sandbox);
     const rerun = await w.run('vip');
     expect(rerun.run.status).toBe('succeeded');

@@ -34,7 +34,7 @@ describe('the SQLite run store: staging commits without a sync of its own', () =
     const db = await open();
     // The level each write ran at, as the statements saw it.
     db.exec(`CREATE TEMP TABLE levels (what TEXT, level INTEGER);
-             CREATE TEMP TRIGGER staged AFTER INSERT ON export_run_contacts
+             CREATE TEMP TRIGGER staged AFTER INSERT ON export_run_chunks
              BEGIN INSERT INTO levels SELECT 'stage', synchronous FROM pragma_synchronous; END;
              CREATE TEMP TRIGGER planned AFTER INSERT ON export_import_batches
              BEGIN INSERT INTO levels SELECT 'plan', synchronous FROM pragma_synchronous; END;
@@ -96,38 +96,60 @@ describe('the SQLite run store: ending a checkpoint', () => {
     );
     expect(logFrames(db)).toBeLessThan(snapshotPages + 40);
     expect(await store.snapshots.size('vip')).toBe(5_000);
-    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_chunks').get()).toEqual({ n: 0 });
     expect(db.prepare('SELECT count(*) AS n FROM export_import_batches').get()).toEqual({ n: 0 });
     expect(await store.checkpoints.of('vip')).toBeUndefined();
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
   });
 
-  it('stages by the hundred and the rest one by one: every contact, its fingerprint and its entry', async () => {
+  it('stages in chunks of consecutive seqs: every contact, its fingerprint and its entry, each once', async () => {
     const db = (await openTestState()).sqlite;
     const store = new SqliteRunStore(db, () => 0);
     await store.checkpoints.create(1, 'vip', 'list-1');
-    const contacts = staged(250).map((contact, index) => ({
+    const contacts = staged(12_000).map((contact, index) => ({
       ...contact,
+      emailKey: index % 7 === 0 ? `jürgen${index}@müller.de` : contact.emailKey,
       fingerprint: [0xffffffff - index, index + 1] as const,
     }));
-    await store.imports.stage(1, contacts);
-    await store.imports.plan(1, 1, { contacts: 250, bodyBytes: 0, firstSeq: 0, lastSeq: 249 });
-    expect((await store.imports.data(1, 1)).toString('utf8')).toBe(
-      contacts.map((contact) => contact.entry).join(','),
-    );
-    const rows = db
-      .prepare(
-        'SELECT seq, email_key, (fingerprint >> 32) & 4294967295 AS hi, fingerprint & 4294967295 AS lo FROM export_run_contacts ORDER BY seq',
-      )
+    // A gap in the seqs starts a chunk, as a full chunk does.
+    const withGap = [...contacts.slice(0, 6_000), ...contacts.slice(6_001)];
+    await store.imports.stage(1, withGap);
+    const chunks = db
+      .prepare('SELECT first_seq, last_seq FROM export_run_chunks WHERE run_id = 1 ORDER BY first_seq')
+      .raw()
       .all();
-    expect(rows).toEqual(
-      contacts.map((contact) => ({
-        seq: contact.seq,
-        email_key: contact.emailKey,
-        hi: contact.fingerprint[0],
-        lo: contact.fingerprint[1],
-      })),
+    expect(chunks).toEqual([
+      [0, 4_999],
+      [5_000, 5_999],
+      [6_001, 11_000],
+      [11_001, 11_999],
+    ]);
+    await store.imports.plan(1, 1, { contacts: 11_999, bodyBytes: 0, firstSeq: 0, lastSeq: 11_999 });
+    expect((await store.imports.data(1, 1)).toString('utf8')).toBe(withGap.map((c) => c.entry).join(','));
+    // Unstaged contacts leave the body and the count, wherever they are in a chunk.
+    await store.imports.unstage(1, [0, 4_999, 5_000, 7_000, 11_999]);
+    await store.imports.plan(1, 2, { contacts: 11_994, bodyBytes: 0, firstSeq: 0, lastSeq: 11_999 });
+    const kept = withGap.filter((c) => ![0, 4_999, 5_000, 7_000, 11_999].includes(c.seq));
+    expect((await store.imports.data(1, 2)).toString('utf8')).toBe(kept.map((c) => c.entry).join(','));
+    // A range inside a chunk.
+    await store.imports.plan(1, 3, { contacts: 10, bodyBytes: 0, firstSeq: 100, lastSeq: 109 });
+    expect((await store.imports.data(1, 3)).toString('utf8')).toBe(
+      withGap
+        .slice(100, 110)
+        .map((c) => c.entry)
+        .join(','),
     );
+    // Entries are stored deflated: far fewer bytes than their text.
+    const stored = db.prepare('SELECT sum(length(entries)) FROM export_run_chunks').pluck().get() as number;
+    expect(stored).toBeLessThan(Buffer.byteLength(withGap.map((c) => c.entry).join(',')) / 2);
+    // The fold takes each contact's email and fingerprint as staged.
+    await store.imports.confirm(1, 'vip', 2, counters, []);
+    await store.checkpoints.delete(1);
+    const members = new Map<string, readonly [number, number]>();
+    for await (const page of store.snapshots.members('vip'))
+      for (const [email, hi, lo] of page) members.set(email, [hi, lo]);
+    expect(members.size).toBe(kept.length);
+    for (const contact of kept) expect(members.get(contact.emailKey)).toEqual(contact.fingerprint);
   });
 
   it('keeps the contacts another run staged, and ends a checkpoint left half-deleted', async () => {
@@ -147,13 +169,15 @@ describe('the SQLite run store: ending a checkpoint', () => {
     await store.checkpoints.delete(1);
     expect(await store.checkpoints.of('vip')).toBeUndefined();
     expect(await store.snapshots.size('vip')).toBe(10);
-    expect(db.prepare('SELECT run_id, count(*) AS n FROM export_run_contacts GROUP BY run_id').all()).toEqual(
-      [{ run_id: 2, n: 20 }],
-    );
+    expect(
+      db
+        .prepare('SELECT run_id, sum(last_seq - first_seq + 1) AS n FROM export_run_chunks GROUP BY run_id')
+        .all(),
+    ).toEqual([{ run_id: 2, n: 20 }]);
     await store.imports.plan(2, 1, { contacts: 20, bodyBytes: 0, firstSeq: 100, lastSeq: 119 });
     await store.imports.confirm(2, 'lapsed', 1, counters, []);
     await store.checkpoints.delete(2);
     expect(await store.snapshots.size('lapsed')).toBe(20);
-    expect(db.prepare('SELECT count(*) AS n FROM export_run_contacts').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM export_run_chunks').get()).toEqual({ n: 0 });
   });
 });

@@ -50,7 +50,8 @@ describe('opening a SQLite state', () => {
       'export_removals',
       'export_row_issue_runs',
       'export_row_issues',
-      'export_run_contacts',
+      'export_run_chunks',
+      'export_run_unstaged',
       'export_snapshot_buckets',
       'export_snapshot_revisions',
       'export_unchanged_marks',
@@ -73,6 +74,7 @@ describe('opening a SQLite state', () => {
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: clock.now() },
       { version: 10, id: 'control-plane-4-source-secrets', appliedAt: clock.now() },
       { version: 11, id: 'run-engine-7-snapshot-buckets', appliedAt: clock.now() },
+      { version: 12, id: 'run-engine-8-staged-chunks', appliedAt: clock.now() },
     ]);
     expect(store.sqlite.pragma('user_version', { simple: true })).toBe(sqliteStateMigrations.length);
     expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -156,6 +158,7 @@ describe('opening a SQLite state', () => {
       { version: 9, id: 'run-engine-6-row-issues', appliedAt: 1000 },
       { version: 10, id: 'control-plane-4-source-secrets', appliedAt: 1000 },
       { version: 11, id: 'run-engine-7-snapshot-buckets', appliedAt: 1000 },
+      { version: 12, id: 'run-engine-8-staged-chunks', appliedAt: 1000 },
     ]);
     expect(await second.resources.get('Access', 'default')).toMatchObject({ generation: 1 });
   });
