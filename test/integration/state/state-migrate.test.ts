@@ -160,14 +160,14 @@ function sqliteSnapshotRows(db: SqliteStateStore['sqlite']): unknown[][] {
   ][];
   for (const [destination, data] of buckets) {
     const members = decodeSnapshotBucket(data);
-    members.keys.forEach((key, index) =>
+    members.keys.forEach((key, index) => {
       rows.push([
         destination,
         key,
         joinFingerprint(members.hi[index] as number, members.lo[index] as number),
         members.runs[index] as number,
-      ]),
-    );
+      ]);
+    });
   }
   const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return rows.sort((a, b) => order(a[0], b[0]) || order(a[1], b[1]));
