@@ -298,7 +298,14 @@ export class SqliteImportBatches implements ImportBatchStore {
     const changes = new SnapshotBucketChanges(destination);
     for (const [first, last] of this.confirmedRanges(runId))
       this.forEachStaged(runId, first, last, (keys, index) =>
-        changes.put(keys.emailKey(index), keys.hi(index), keys.lo(index), runId),
+        changes.putBytes(
+          keys.bytes,
+          keys.keyStart(index),
+          keys.keyEnd(index),
+          keys.hi(index),
+          keys.lo(index),
+          runId,
+        ),
       );
     if (changes.apply(db) > 0) this.context.bumpRevision(destination);
   }

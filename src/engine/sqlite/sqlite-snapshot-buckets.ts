@@ -115,19 +115,68 @@ const put = 0;
 const unconfirm = 1;
 const remove = 2;
 
+/** FNV-1a over bytes: finds equal emails among a bucket's members (every match is confirmed). */
+function fnvBytes(bytes: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = start; index < end; index++) {
+    hash ^= bytes[index] as number;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/**
+ * `snapshotBucketOf` of the email whose UTF-8 bytes these are, from their `fnvBytes` hash: for an
+ * ASCII email, bytes and UTF-16 code units are the same numbers, so the hashes are one.
+ */
+function bucketOfBytes(bytes: Buffer, start: number, end: number, hash: number): number {
+  for (let index = start; index < end; index++)
+    if ((bytes[index] as number) >= 0x80) return snapshotBucketOf(bytes.toString('utf8', start, end));
+  return hash >>> 20;
+}
+
+/**
+ * Copies `from[start, end)` to `to` at `at`; resolves the end of the copy. A loop: an email is a
+ * few dozen bytes, and `Buffer.copy` costs more to call than that takes.
+ */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  let written = at;
+  for (let index = start; index < end; index++) to[written++] = from[index] as number;
+  return written;
+}
+
+/** Equal byte ranges. */
+function sameBytes(
+  a: Buffer,
+  aStart: number,
+  aEnd: number,
+  b: Buffer,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  const length = aEnd - aStart;
+  if (length !== bEnd - bStart) return false;
+  for (let index = 0; index < length; index++) if (a[aStart + index] !== b[bStart + index]) return false;
+  return true;
+}
+
 /**
  * Changes to one destination's snapshot, collected and then applied bucket by bucket (inside the
  * caller's transaction), each bucket read and written once, the changes to it in the order given.
- * Held in parallel arrays: a full export's fold is a million of them.
+ * Held as bytes and parallel arrays, never as strings: a full export's fold is a million of them,
+ * and a bucket's members are matched and copied as the bytes they are stored as.
  */
 export class SnapshotBucketChanges {
   private count = 0;
-  private keys: string[] = [];
+  private arena = Buffer.allocUnsafe(64 * 1024);
+  private used = 0;
+  private ends = new Uint32Array(1024);
   private kinds = new Uint8Array(1024);
   private his = new Uint32Array(1024);
   private los = new Uint32Array(1024);
   private runs = new Uint32Array(1024);
   private buckets = new Uint16Array(1024);
+  private hashes = new Uint32Array(1024);
 
   constructor(private readonly destination: string) {}
 
@@ -137,17 +186,24 @@ export class SnapshotBucketChanges {
 
   /** The member `emailKey` with this fingerprint, confirmed by `run` (replacing what it had). */
   put(emailKey: string, hi: number, lo: number, run: number): void {
-    this.add(put, emailKey, hi, lo, run);
+    this.addString(put, emailKey, hi, lo, run);
+  }
+
+  /** `put` of the email whose UTF-8 bytes are `bytes[start, end)`. */
+  putBytes(bytes: Buffer, start: number, end: number, hi: number, lo: number, run: number): void {
+    this.reserve(end - start);
+    copyBytes(bytes, start, end, this.arena, this.used);
+    this.add(put, end - start, hi, lo, run);
   }
 
   /** The member `emailKey` sent but not confirmed: fingerprint 0 (added, with `run`, if absent). */
   unconfirm(emailKey: string, run: number): void {
-    this.add(unconfirm, emailKey, 0, 0, run);
+    this.addString(unconfirm, emailKey, 0, 0, run);
   }
 
   /** `emailKey` leaves the snapshot. */
   remove(emailKey: string): void {
-    this.add(remove, emailKey, 0, 0, 0);
+    this.addString(remove, emailKey, 0, 0, 0);
   }
 
   /**
@@ -171,80 +227,68 @@ export class SnapshotBucketChanges {
       order[next[bucket] as number] = index;
       next[bucket] = (next[bucket] as number) + 1;
     }
-    const read = db.prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ? AND bucket = ?');
+    const read = db
+      .prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ? AND bucket = ?')
+      .pluck();
     const write = db.prepare(
       `INSERT INTO export_snapshot_buckets (destination, bucket, members, data) VALUES (?, ?, ?, ?)
        ON CONFLICT (destination, bucket) DO UPDATE SET members = excluded.members, data = excluded.data`,
     );
     const drop = db.prepare('DELETE FROM export_snapshot_buckets WHERE destination = ? AND bucket = ?');
+    const merged = new BucketMerge();
     let changed = 0;
     for (let bucket = 0; bucket < snapshotBucketCount; bucket++) {
       const from = starts[bucket] as number;
       const to = starts[bucket + 1] as number;
       if (from === to) continue;
-      const row = read.get(this.destination, bucket) as { data: Buffer } | undefined;
-      const members: BucketMembers =
-        row === undefined ? { keys: [], hi: [], lo: [], runs: [] } : decodeSnapshotBucket(row.data);
-      const at = new Map<string, number>();
-      for (let index = 0; index < members.keys.length; index++) at.set(members.keys[index] as string, index);
-      let kept = new Uint8Array(members.keys.length + (to - from)).fill(1);
-      let removed = 0;
+      merged.reset(read.get(this.destination, bucket) as Buffer | undefined);
       for (let position = from; position < to; position++) {
         const change = order[position] as number;
-        const key = this.keys[change] as string;
-        const kind = this.kinds[change] as number;
-        let index = at.get(key);
-        if (kind === remove) {
-          if (index === undefined) continue;
-          kept[index] = 0;
-          at.delete(key);
-          removed += 1;
-          changed += 1;
-          continue;
-        }
-        changed += 1;
-        if (index === undefined) {
-          index = members.keys.length;
-          if (index >= kept.length) {
-            const bigger = new Uint8Array(2 * kept.length + 1).fill(1);
-            bigger.set(kept);
-            kept = bigger;
-          }
-          members.keys.push(key);
-          members.hi.push(this.his[change] as number);
-          members.lo.push(this.los[change] as number);
-          members.runs.push(this.runs[change] as number);
-          at.set(key, index);
-          continue;
-        }
-        members.hi[index] = this.his[change] as number;
-        members.lo[index] = this.los[change] as number;
-        if (kind === put) members.runs[index] = this.runs[change] as number;
-      }
-      // Each removal cleared one kept member (it left the map with it).
-      const live = members.keys.length - removed;
-      if (live === 0) drop.run(this.destination, bucket);
-      else
-        write.run(
-          this.destination,
-          bucket,
-          live,
-          encodeSnapshotBucket(members, removed > 0 ? kept : undefined),
+        const start = change === 0 ? 0 : (this.ends[change - 1] as number);
+        changed += merged.apply(
+          this.kinds[change] as number,
+          this.arena,
+          start,
+          this.ends[change] as number,
+          this.hashes[change] as number,
+          this.his[change] as number,
+          this.los[change] as number,
+          this.runs[change] as number,
         );
+      }
+      if (merged.live === 0) drop.run(this.destination, bucket);
+      else write.run(this.destination, bucket, merged.live, merged.encode());
     }
     return changed;
   }
 
-  private add(kind: number, emailKey: string, hi: number, lo: number, run: number): void {
+  private addString(kind: number, emailKey: string, hi: number, lo: number, run: number): void {
+    this.reserve(3 * emailKey.length);
+    this.add(kind, this.arena.write(emailKey, this.used, 'utf8'), hi, lo, run);
+  }
+
+  /** Records a change whose email's bytes were just written at the arena's free end. */
+  private add(kind: number, bytes: number, hi: number, lo: number, run: number): void {
     if (this.count === this.kinds.length) this.grow();
     const index = this.count;
+    const start = this.used;
+    this.used += bytes;
     this.count += 1;
-    this.keys.push(emailKey);
+    this.ends[index] = this.used;
     this.kinds[index] = kind;
     this.his[index] = hi;
     this.los[index] = lo;
     this.runs[index] = run;
-    this.buckets[index] = snapshotBucketOf(emailKey);
+    const hash = fnvBytes(this.arena, start, this.used);
+    this.hashes[index] = hash;
+    this.buckets[index] = bucketOfBytes(this.arena, start, this.used, hash);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.arena.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.arena.length, this.used + bytes));
+    this.arena.copy(bigger, 0, 0, this.used);
+    this.arena = bigger;
   }
 
   private grow(): void {
@@ -257,10 +301,200 @@ export class SnapshotBucketChanges {
       bigger.set(array);
       return bigger;
     };
+    this.ends = resize(this.ends, (n) => new Uint32Array(n));
     this.kinds = resize(this.kinds, (n) => new Uint8Array(n));
     this.his = resize(this.his, (n) => new Uint32Array(n));
     this.los = resize(this.los, (n) => new Uint32Array(n));
     this.runs = resize(this.runs, (n) => new Uint32Array(n));
     this.buckets = resize(this.buckets, (n) => new Uint16Array(n));
+    this.hashes = resize(this.hashes, (n) => new Uint32Array(n));
+  }
+}
+
+/**
+ * One bucket being changed: its stored members and those the changes add, each as a byte range
+ * of the buffer that holds it, found by a hash of its bytes (open addressing, every match
+ * confirmed byte for byte). Reused from bucket to bucket.
+ */
+class BucketMerge {
+  live = 0;
+  private size = 0;
+  private sources: Buffer[] = [];
+  private starts = new Uint32Array(256);
+  private ends = new Uint32Array(256);
+  private his = new Uint32Array(256);
+  private los = new Uint32Array(256);
+  private runs = new Uint32Array(256);
+  private hashes = new Uint32Array(256);
+  private kept = new Uint8Array(256);
+  private slots = new Int32Array(512);
+
+  /** Starts over with the members of `stored` (none when undefined). */
+  reset(stored: Buffer | undefined): void {
+    this.size = 0;
+    this.live = 0;
+    this.sources.length = 0;
+    const count = stored === undefined ? 0 : bucketHead(stored).count;
+    this.room(count + 16);
+    this.slots.fill(0);
+    if (stored === undefined) return;
+    const head = 8 + 16 * count;
+    let start = head;
+    for (let index = 0; index < count; index++) {
+      const end = head + stored.readUInt32LE(8 + 4 * (3 * count + index));
+      this.insert(
+        stored,
+        start,
+        end,
+        fnvBytes(stored, start, end),
+        stored.readUInt32LE(8 + 4 * index),
+        stored.readUInt32LE(8 + 4 * (count + index)),
+        stored.readUInt32LE(8 + 4 * (2 * count + index)),
+      );
+      start = end;
+    }
+  }
+
+  /** Applies one change; resolves 1 when it changed a member. */
+  apply(
+    kind: number,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    hash: number,
+    hi: number,
+    lo: number,
+    run: number,
+  ): number {
+    const member = this.find(bytes, start, end, hash);
+    if (kind === remove) {
+      if (member === -1) return 0;
+      this.kept[member] = 0;
+      this.live -= 1;
+      return 1;
+    }
+    if (member === -1) {
+      this.room(this.size + 1);
+      this.insert(bytes, start, end, hash, hi, lo, run);
+      return 1;
+    }
+    this.his[member] = hi;
+    this.los[member] = lo;
+    if (kind === put) this.runs[member] = run;
+    return 1;
+  }
+
+  /** The bucket's live members, encoded as `encodeSnapshotBucket` does. */
+  encode(): Buffer {
+    let keyBytes = 0;
+    for (let index = 0; index < this.size; index++)
+      if (this.kept[index] === 1) keyBytes += (this.ends[index] as number) - (this.starts[index] as number);
+    const count = this.live;
+    const head = 8 + 16 * count;
+    const blob = Buffer.allocUnsafe(head + keyBytes);
+    blob.writeUInt32LE(formatVersion, 0);
+    blob.writeUInt32LE(count, 4);
+    let at = 0;
+    let written = head;
+    for (let index = 0; index < this.size; index++) {
+      if (this.kept[index] === 0) continue;
+      blob.writeUInt32LE(this.his[index] as number, 8 + 4 * at);
+      blob.writeUInt32LE(this.los[index] as number, 8 + 4 * (count + at));
+      blob.writeUInt32LE(this.runs[index] as number, 8 + 4 * (2 * count + at));
+      written = copyBytes(
+        this.sources[index] as Buffer,
+        this.starts[index] as number,
+        this.ends[index] as number,
+        blob,
+        written,
+      );
+      blob.writeUInt32LE(written - head, 8 + 4 * (3 * count + at));
+      at += 1;
+    }
+    return blob;
+  }
+
+  /** The live member with these bytes, or -1 (a removed one stays removed: a later put adds anew). */
+  private find(bytes: Buffer, start: number, end: number, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = this.slots[slot] as number;
+      if (held === 0) return -1;
+      const member = held - 1;
+      if (
+        this.kept[member] === 1 &&
+        this.hashes[member] === hash &&
+        sameBytes(
+          this.sources[member] as Buffer,
+          this.starts[member] as number,
+          this.ends[member] as number,
+          bytes,
+          start,
+          end,
+        )
+      )
+        return member;
+    }
+  }
+
+  private insert(
+    source: Buffer,
+    start: number,
+    end: number,
+    hash: number,
+    hi: number,
+    lo: number,
+    run: number,
+  ): void {
+    const member = this.size;
+    this.size += 1;
+    this.live += 1;
+    this.sources[member] = source;
+    this.starts[member] = start;
+    this.ends[member] = end;
+    this.his[member] = hi;
+    this.los[member] = lo;
+    this.runs[member] = run;
+    this.hashes[member] = hash;
+    this.kept[member] = 1;
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+    this.slots[slot] = member + 1;
+  }
+
+  /** Room for `members` in the per-member arrays, and a table at most half full. */
+  private room(members: number): void {
+    if (members > this.starts.length) {
+      let size = this.starts.length;
+      while (size < members) size *= 2;
+      const resize = <T extends Uint8Array | Uint32Array>(array: T, make: (n: number) => T): T => {
+        const bigger = make(size);
+        bigger.set(array.subarray(0, this.size));
+        return bigger;
+      };
+      this.starts = resize(this.starts, (n) => new Uint32Array(n));
+      this.ends = resize(this.ends, (n) => new Uint32Array(n));
+      this.his = resize(this.his, (n) => new Uint32Array(n));
+      this.los = resize(this.los, (n) => new Uint32Array(n));
+      this.runs = resize(this.runs, (n) => new Uint32Array(n));
+      this.hashes = resize(this.hashes, (n) => new Uint32Array(n));
+      this.kept = resize(this.kept, (n) => new Uint8Array(n));
+    }
+    if (2 * members > this.slots.length) {
+      let slots = this.slots.length;
+      while (slots < 2 * members) slots *= 2;
+      this.slots = new Int32Array(slots);
+      this.rehashInto();
+    }
+  }
+
+  private rehashInto(): void {
+    const mask = this.slots.length - 1;
+    for (let member = 0; member < this.size; member++) {
+      let slot = (this.hashes[member] as number) & mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot] = member + 1;
+    }
   }
 }

@@ -100,9 +100,21 @@ export class ChunkKeys {
   }
 
   emailKey(index: number): string {
-    const start = index === 0 ? 0 : this.blob.readUInt32LE(8 + 4 * (2 * this.count + index - 1));
-    const end = this.blob.readUInt32LE(8 + 4 * (2 * this.count + index));
-    return this.blob.toString('utf8', this.head + start, this.head + end);
+    return this.blob.toString('utf8', this.keyStart(index), this.keyEnd(index));
+  }
+
+  /** Where email key `index`'s UTF-8 bytes start and end in `bytes`. */
+  keyStart(index: number): number {
+    return this.head + (index === 0 ? 0 : this.blob.readUInt32LE(8 + 4 * (2 * this.count + index - 1)));
+  }
+
+  keyEnd(index: number): number {
+    return this.head + this.blob.readUInt32LE(8 + 4 * (2 * this.count + index));
+  }
+
+  /** The stored keys (`keyStart`, `keyEnd` index into it). */
+  get bytes(): Buffer {
+    return this.blob;
   }
 
   /** Where entry `index` starts and ends in the chunk's inflated entries. */

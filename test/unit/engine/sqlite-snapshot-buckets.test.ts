@@ -68,6 +68,16 @@ describe('snapshot buckets', () => {
     expect(['a@x.io', 'person1@example.com', 'jürgen@müller.de'].map(snapshotBucketOf)).toEqual([
       3800, 3104, 2515,
     ]);
+    // A change lands in its email's bucket, ASCII or not, given as a string or as bytes.
+    const db = open();
+    const changes = new SnapshotBucketChanges('vip');
+    changes.put('jürgen@müller.de', 1, 1, 1);
+    const bytes = Buffer.from('person1@example.com');
+    changes.putBytes(bytes, 0, bytes.length, 2, 2, 1);
+    changes.apply(db);
+    expect(db.prepare('SELECT bucket FROM export_snapshot_buckets ORDER BY bucket').pluck().all()).toEqual([
+      2515, 3104,
+    ]);
   });
 
   it('applies puts, unconfirms and removes in the order given, counting as upserts and deletes do', () => {
@@ -132,7 +142,12 @@ describe('snapshot buckets', () => {
           for (const [kind, key, hi, lo, run] of round) {
             const held = model.get(key);
             if (kind === 'put') {
-              changes.put(key, hi, lo, run);
+              // As a string, or as its bytes inside a larger buffer (as the fold gives them).
+              if (hi % 2 === 0) changes.put(key, hi, lo, run);
+              else {
+                const bytes = Buffer.concat([Buffer.from('xx'), Buffer.from(key), Buffer.from('yyy')]);
+                changes.putBytes(bytes, 2, bytes.length - 3, hi, lo, run);
+              }
               model.set(key, [hi, lo, run]);
               expected += 1;
             } else if (kind === 'unconfirm') {
