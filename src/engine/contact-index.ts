@@ -147,6 +147,27 @@ export class ContactIndex {
   }
 
   /**
+   * `addSnapshotMember` of the email whose UTF-8 bytes are `bytes[start, end)`: copied into the
+   * index as they are, hashed from the bytes when they are ASCII (their UTF-16 code units are the
+   * same numbers) and the hash is the default one; else decoded first.
+   */
+  addSnapshotMemberBytes(bytes: Buffer, start: number, end: number, high: number, low: number): void {
+    const decoded = () => this.addSnapshotMember(bytes.toString('utf8', start, end), [high, low]);
+    if (this.hash !== fnv1a32) return decoded();
+    let hash = 0x811c9dc5;
+    for (let index = start; index < end; index++) {
+      const byte = bytes[index] as number;
+      if (byte >= 0x80) return decoded();
+      hash ^= byte;
+      hash = Math.imul(hash, 0x01000193);
+    }
+    const entry = this.findOrAddAscii(bytes, start, end, hash >>> 0);
+    this.flags[entry] = (this.flags[entry] as number) | inSnapshot;
+    this.snapshotHi[entry] = high;
+    this.snapshotLo[entry] = low;
+  }
+
+  /**
    * Offers a selected contact: it becomes its email's winner (the first of its email, or one with a
    * smaller key than the winner so far, which it displaces), or it loses to the winner. A winner's
    * result is one object the index reuses: read it before the next offer (a million rows pass).
@@ -241,6 +262,39 @@ export class ContactIndex {
     }
     const offset = this.store(emailKey);
     const length = this.stored;
+    if (this.size >= this.hashes.length) this.grow(this.size * 2);
+    const entry = this.size;
+    this.size += 1;
+    this.hashes[entry] = hash;
+    this.emailOffset[entry] = offset;
+    this.emailLength[entry] = length;
+    this.slots[slot] = entry + 1;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return entry;
+  }
+
+  /** `findOrAdd` of an ASCII email given as its bytes, with its hash. */
+  private findOrAddAscii(bytes: Buffer, start: number, end: number, hash: number): number {
+    const length = end - start;
+    let slot = hash & this.mask;
+    for (;;) {
+      const held = this.slots[slot] as number;
+      if (held === 0) break;
+      const entry = held - 1;
+      if (this.hashes[entry] === hash && (this.emailLength[entry] as number) === length) {
+        const at = this.emailOffset[entry] as number;
+        let same = true;
+        for (let index = 0; index < length && same; index++)
+          same = this.arena[at + index] === bytes[start + index];
+        if (same) return entry;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    if (this.used + length > this.arena.length)
+      this.resizeArena(Math.max(this.arena.length * 2, this.used + length));
+    const offset = this.used;
+    for (let index = 0; index < length; index++) this.arena[offset + index] = bytes[start + index] as number;
+    this.used += length;
     if (this.size >= this.hashes.length) this.grow(this.size * 2);
     const entry = this.size;
     this.size += 1;

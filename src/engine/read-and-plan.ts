@@ -110,8 +110,22 @@ async function readAndPlanInto(
     ...(input.emailHash ? { hash: input.emailHash } : {}),
     expected: await runStore.snapshots.size(destination),
   });
-  for await (const page of runStore.snapshots.members(destination)) {
-    for (const [emailKey, high, low] of page) index.addSnapshotMember(emailKey, [high, low]);
+  const snapshots = runStore.snapshots;
+  if (snapshots.packedMembers !== undefined) {
+    for await (const page of snapshots.packedMembers(destination)) {
+      for (let member = 0; member < page.count; member++)
+        index.addSnapshotMemberBytes(
+          page.bytes,
+          page.keyStart(member),
+          page.keyEnd(member),
+          page.hi(member),
+          page.lo(member),
+        );
+    }
+  } else {
+    for await (const page of snapshots.members(destination)) {
+      for (const [emailKey, high, low] of page) index.addSnapshotMember(emailKey, [high, low]);
+    }
   }
   const snapshotSize = index.entries;
   const staging = new ImportStaging({

@@ -97,6 +97,19 @@ export type FingerprintHalves = readonly [high: number, low: number];
 /** A snapshot member: its email key and its fingerprint's halves. */
 export type SnapshotMember = readonly [emailKey: string, high: number, low: number];
 
+/**
+ * A page of snapshot members as a store packs them: member `index`'s email key is the UTF-8 bytes
+ * `bytes[keyStart(index), keyEnd(index))`, its fingerprint's halves `hi(index)` and `lo(index)`.
+ */
+export interface PackedSnapshotMembers {
+  readonly count: number;
+  readonly bytes: Buffer;
+  keyStart(index: number): number;
+  keyEnd(index: number): number;
+  hi(index: number): number;
+  lo(index: number): number;
+}
+
 export interface SnapshotStore {
   /** Contacts in the destination's confirmed snapshot (an unfinished run's confirmed batches included). */
   size(destination: string): Promise<number>;
@@ -106,6 +119,11 @@ export interface SnapshotStore {
    * calls may run between pages.
    */
   members(destination: string): AsyncGenerator<readonly SnapshotMember[]>;
+  /**
+   * `members`, as the store keeps them packed, when it does (SQLite): no string is made of an email
+   * the run only compares. Optional: the engine reads `members` from a store without it.
+   */
+  packedMembers?(destination: string): AsyncGenerator<PackedSnapshotMembers>;
   /**
    * Holds the snapshot against the list's members (`emailKeys`, lowercased): snapshot members the
    * list lacks leave the snapshot (the run's diff sends them again); the list's members the snapshot

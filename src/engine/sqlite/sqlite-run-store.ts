@@ -4,6 +4,7 @@ import type {
   CheckpointPhase,
   CheckpointStore,
   ListBaselineStore,
+  PackedSnapshotMembers,
   RowIssueStore,
   RunStore,
   SnapshotMember,
@@ -18,6 +19,7 @@ import {
   appendSnapshotMembers,
   decodeSnapshotBucket,
   SnapshotBucketChanges,
+  SnapshotBucketView,
   snapshotBucketMembers,
   snapshotBucketOf,
 } from './sqlite-snapshot-buckets';
@@ -232,6 +234,24 @@ class SqliteSnapshots implements SnapshotStore {
       if (rows.length < 16) break;
     }
     if (page.length > 0) yield page;
+  }
+
+  async *packedMembers(destination: string): AsyncGenerator<PackedSnapshotMembers> {
+    const buckets = this.context.db
+      .prepare(
+        'SELECT bucket, data FROM export_snapshot_buckets WHERE destination = ? AND bucket > ? ORDER BY bucket LIMIT 64',
+      )
+      .raw();
+    // A bucket per page, read 64 at a time: other calls may run between reads.
+    let after = -1;
+    for (;;) {
+      const rows = buckets.all(destination, after) as [number, Buffer][];
+      for (const [bucket, data] of rows) {
+        after = bucket;
+        yield new SnapshotBucketView(data);
+      }
+      if (rows.length < 64) return;
+    }
   }
 
   async reconcileWithList(

@@ -1,5 +1,5 @@
 import { fnv1a32 } from '../contact-index';
-import type { SnapshotMember } from '../run-store';
+import type { PackedSnapshotMembers, SnapshotMember } from '../run-store';
 import type { SqliteDatabase } from './sqlite-run-context';
 
 /**
@@ -75,6 +75,32 @@ export function decodeSnapshotBucket(blob: Buffer): BucketMembers {
     start = end;
   }
   return members;
+}
+
+/** A stored bucket's members, read in place (see `PackedSnapshotMembers`). */
+export class SnapshotBucketView implements PackedSnapshotMembers {
+  readonly count: number;
+  private readonly head: number;
+
+  constructor(readonly bytes: Buffer) {
+    ({ count: this.count, head: this.head } = bucketHead(bytes));
+  }
+
+  keyStart(index: number): number {
+    return this.head + (index === 0 ? 0 : this.bytes.readUInt32LE(8 + 4 * (3 * this.count + index - 1)));
+  }
+
+  keyEnd(index: number): number {
+    return this.head + this.bytes.readUInt32LE(8 + 4 * (3 * this.count + index));
+  }
+
+  hi(index: number): number {
+    return this.bytes.readUInt32LE(8 + 4 * index);
+  }
+
+  lo(index: number): number {
+    return this.bytes.readUInt32LE(8 + 4 * (this.count + index));
+  }
 }
 
 /** Appends a stored bucket's members to `page` as snapshot members (email key, fingerprint halves). */

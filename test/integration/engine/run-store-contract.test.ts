@@ -264,6 +264,18 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
       expect(all[0]).toEqual(['m000000@x.io', 0x80000000, 0xffffffff]);
       expect(all.at(-1)).toEqual(['m025000@x.io', 0x80000000 + 25_000, 0xffffffff - 25_000]);
       expect(await members(store, 'other')).toEqual([]);
+      // Packed, when the store keeps them so: the same members.
+      if (store.snapshots.packedMembers !== undefined) {
+        const packed: SnapshotMember[] = [];
+        for await (const page of store.snapshots.packedMembers('vip'))
+          for (let index = 0; index < page.count; index++)
+            packed.push([
+              page.bytes.toString('utf8', page.keyStart(index), page.keyEnd(index)),
+              page.hi(index),
+              page.lo(index),
+            ]);
+        expect(packed.sort((a, b) => (a[0] < b[0] ? -1 : 1))).toEqual(all);
+      }
     });
 
     it('plans removals of leavers, drops those not on the list, and confirms the rest out of the snapshot', async () => {

@@ -43,6 +43,35 @@ describe('ContactIndex', () => {
     expect(index.counts()).toEqual({ contacts: 4, adds: 3, updates: 0, unchanged: 1 });
   });
 
+  it('takes snapshot members as UTF-8 bytes exactly as it takes them as strings', () => {
+    const emails = ['ada@x.io', 'josé@x.io', 'bob@x.io', 'ada@x.io', 'jos\u{1F600}@x.io', 'cy@x.io'];
+    const bytes = Buffer.from(`--${emails.join('|')}`);
+    // The default hash (bytes hashed as they are when ASCII) and an injected weak one (decoded).
+    for (const options of [{}, { hash: () => 3 }]) {
+      const byString = new ContactIndex(options);
+      const byBytes = new ContactIndex(options);
+      let at = 2;
+      emails.forEach((email, index) => {
+        byString.addSnapshotMember(email, [index, 7]);
+        const end = at + Buffer.byteLength(email);
+        byBytes.addSnapshotMemberBytes(bytes, at, end, index, 7);
+        at = end + 1;
+      });
+      expect(byBytes.entries).toBe(5);
+      for (const index of [byString, byBytes]) {
+        // ada@x.io was given twice: the later fingerprint holds.
+        const ada = index.offer(contact('K1', 'ada@x.io', [3, 7]));
+        if (ada.kind === 'winner') expect(index.snapshotState(ada.entry)).toBe(1);
+        const jose = index.offer(contact('K2', 'josé@x.io', [1, 7]));
+        if (jose.kind === 'winner') expect(index.snapshotState(jose.entry)).toBe(1);
+        const new1 = index.offer(contact('K3', 'dan@x.io', [9, 9]));
+        if (new1.kind === 'winner') expect(index.snapshotState(new1.entry)).toBe(0);
+      }
+      expect([...byBytes.leaverEmails()].sort()).toEqual([...byString.leaverEmails()].sort());
+      expect(byBytes.counts()).toEqual(byString.counts());
+    }
+  });
+
   it('keeps per email the profile with the smallest key by code point, whatever came first', () => {
     const index = new ContactIndex({ hash: (email) => email.length });
     const first = index.offer(contact('\u{1F600}', 'e@x.io', [1, 2]));
