@@ -33,6 +33,16 @@ const everyone = (db: Database.Database, destination = 'vip') => {
     .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
 };
 
+/** 30 emails that share a bucket (found by trying). */
+const oneBucket = (() => {
+  const found: string[] = [];
+  for (let index = 0; found.length < 30; index++) {
+    const email = `q${index}@y.io`;
+    if (snapshotBucketOf(email) === snapshotBucketOf('q0@y.io')) found.push(email);
+  }
+  return found;
+})();
+
 describe('snapshot buckets', () => {
   it('encodes and decodes members byte for byte, non-ASCII emails and 32-bit halves included', () => {
     const members = {
@@ -119,6 +129,38 @@ describe('snapshot buckets', () => {
     expect(everyone(db, 'other')).toEqual([['a@x.io', 9, 9, 3]]);
   });
 
+  it('changes a bucket alike whether it merges many changes or patches a few in', () => {
+    const db = open();
+    const first = new SnapshotBucketChanges('vip');
+    oneBucket.forEach((key, index) => {
+      first.put(key, index, index, 1);
+    });
+    first.apply(db);
+    // A few: an update, a removal (the first member), an added email, an unconfirm.
+    const few = new SnapshotBucketChanges('vip');
+    few.put(oneBucket[5] as string, 50, 50, 2);
+    few.remove(oneBucket[0] as string);
+    few.put('new@y.io', 7, 7, 2);
+    few.unconfirm(oneBucket[9] as string, 2);
+    expect(few.apply(db)).toBe(4);
+    expect(everyone(db).find(([key]) => key === oneBucket[9])).toEqual([oneBucket[9], 0, 0, 1]);
+    // Many: every second one removed, the rest updated.
+    const many = new SnapshotBucketChanges('vip');
+    oneBucket.forEach((key, index) => {
+      if (index % 2 === 0) many.remove(key);
+      else many.put(key, 100 + index, 1, 3);
+    });
+    expect(many.apply(db)).toBe(29); // oneBucket[0] was gone already
+    expect(everyone(db).filter(([key]) => String(key).startsWith('q'))).toEqual(
+      oneBucket
+        .map((key, index) => [key, index] as const)
+        .filter(([, index]) => index % 2 === 1)
+        .map(([key, index]) => [key, 100 + index, 1, 3])
+        .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
+    expect(everyone(db).find(([key]) => key === 'new@y.io')).toEqual(['new@y.io', 7, 7, 2]);
+  });
+
   it('ends where a map applying the same changes one by one ends (property)', () => {
     const email = fc.constantFrom(
       'a@x.io',
@@ -126,14 +168,18 @@ describe('snapshot buckets', () => {
       'c@x.io',
       'ü@x.io',
       ...Array.from({ length: 40 }, (_, i) => `p${i}@x.io`),
+      // Emails of one bucket: a round then changes it many times (applied by merging its members)
+      // or a few (patched in), whether it held members before or not.
+      ...oneBucket,
     );
     const change = fc.oneof(
+      fc.tuple(fc.constant('put' as const), email, fc.nat(), fc.nat(), fc.nat({ max: 9 })),
       fc.tuple(fc.constant('put' as const), email, fc.nat(), fc.nat(), fc.nat({ max: 9 })),
       fc.tuple(fc.constant('unconfirm' as const), email, fc.constant(0), fc.constant(0), fc.nat({ max: 9 })),
       fc.tuple(fc.constant('remove' as const), email, fc.constant(0), fc.constant(0), fc.constant(0)),
     );
     fc.assert(
-      fc.property(fc.array(fc.array(change, { maxLength: 60 }), { maxLength: 4 }), (rounds) => {
+      fc.property(fc.array(fc.array(change, { maxLength: 80 }), { maxLength: 5 }), (rounds) => {
         const db = open();
         const model = new Map<string, [number, number, number]>();
         for (const round of rounds) {
@@ -167,7 +213,7 @@ describe('snapshot buckets', () => {
         expect(everyone(db)).toEqual(want);
         expect(snapshotBucketMembers(db, 'vip')).toBe(model.size);
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 });
