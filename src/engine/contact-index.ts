@@ -152,14 +152,17 @@ export class ContactIndex {
    * same numbers) and the hash is the default one; else decoded first.
    */
   addSnapshotMemberBytes(bytes: Buffer, start: number, end: number, high: number, low: number): void {
-    const decoded = () => this.addSnapshotMember(bytes.toString('utf8', start, end), [high, low]);
-    if (this.hash !== fnv1a32) return decoded();
     let hash = 0x811c9dc5;
-    for (let index = start; index < end; index++) {
+    let ascii = this.hash === fnv1a32;
+    for (let index = start; index < end && ascii; index++) {
       const byte = bytes[index] as number;
-      if (byte >= 0x80) return decoded();
+      ascii = byte < 0x80;
       hash ^= byte;
       hash = Math.imul(hash, 0x01000193);
+    }
+    if (!ascii) {
+      this.addSnapshotMember(bytes.toString('utf8', start, end), [high, low]);
+      return;
     }
     const entry = this.findOrAddAscii(bytes, start, end, hash >>> 0);
     this.flags[entry] = (this.flags[entry] as number) | inSnapshot;
@@ -261,7 +264,11 @@ export class ContactIndex {
       slot = (slot + 1) & this.mask;
     }
     const offset = this.store(emailKey);
-    const length = this.stored;
+    return this.addEntry(slot, hash, offset, this.stored);
+  }
+
+  /** A new entry for the email stored at `offset` (its hash `hash`), in the free `slot`. */
+  private addEntry(slot: number, hash: number, offset: number, length: number): number {
     if (this.size >= this.hashes.length) this.grow(this.size * 2);
     const entry = this.size;
     this.size += 1;
@@ -295,15 +302,7 @@ export class ContactIndex {
     const offset = this.used;
     for (let index = 0; index < length; index++) this.arena[offset + index] = bytes[start + index] as number;
     this.used += length;
-    if (this.size >= this.hashes.length) this.grow(this.size * 2);
-    const entry = this.size;
-    this.size += 1;
-    this.hashes[entry] = hash;
-    this.emailOffset[entry] = offset;
-    this.emailLength[entry] = length;
-    this.slots[slot] = entry + 1;
-    if (this.size * 2 > this.slots.length) this.rehash();
-    return entry;
+    return this.addEntry(slot, hash, offset, length);
   }
 
   /** The entry's email is `emailKey`, byte for byte (the confirmation of every hash match). */
