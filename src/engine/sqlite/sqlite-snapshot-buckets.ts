@@ -268,33 +268,16 @@ export class SnapshotBucketChanges {
       const to = starts[bucket + 1] as number;
       if (from === to) continue;
       const stored = read.get(this.destination, bucket) as Buffer | undefined;
-      if (stored !== undefined && to - from <= patchedChanges) {
-        // A few changes to a bucket (a rerun's): its bytes copied whole, the changes patched in.
-        const patch = new BucketPatch(stored);
-        for (let position = from; position < to; position++) {
-          const change = order[position] as number;
-          changed += patch.apply(
-            this.kinds[change] as number,
-            this.arena,
-            change === 0 ? 0 : (this.ends[change - 1] as number),
-            this.ends[change] as number,
-            this.his[change] as number,
-            this.los[change] as number,
-            this.runs[change] as number,
-          );
-        }
-        if (patch.live === 0) drop.run(this.destination, bucket);
-        else write.run(this.destination, bucket, patch.live, patch.encode());
-        continue;
-      }
-      merged.reset(stored);
+      // A few changes to a stored bucket (a rerun's): its bytes copied whole, the changes patched
+      // in. Else its members and the changes merged.
+      const target: BucketChange =
+        stored !== undefined && to - from <= patchedChanges ? new BucketPatch(stored) : merged.reset(stored);
       for (let position = from; position < to; position++) {
         const change = order[position] as number;
-        const start = change === 0 ? 0 : (this.ends[change - 1] as number);
-        changed += merged.apply(
+        changed += target.apply(
           this.kinds[change] as number,
           this.arena,
-          start,
+          change === 0 ? 0 : (this.ends[change - 1] as number),
           this.ends[change] as number,
           this.hashes[change] as number,
           this.his[change] as number,
@@ -302,8 +285,8 @@ export class SnapshotBucketChanges {
           this.runs[change] as number,
         );
       }
-      if (merged.live === 0) drop.run(this.destination, bucket);
-      else write.run(this.destination, bucket, merged.live, merged.encode());
+      if (target.live === 0) drop.run(this.destination, bucket);
+      else write.run(this.destination, bucket, target.live, target.encode());
     }
     return changed;
   }
@@ -357,12 +340,31 @@ export class SnapshotBucketChanges {
   }
 }
 
+/** One bucket being changed, one change at a time, then encoded. */
+interface BucketChange {
+  /** Members once the changes so far are applied. */
+  readonly live: number;
+  /** Applies one change (its email `bytes[start, end)`, `hash`: `fnvBytes` of them); 1 when it changed a member. */
+  apply(
+    kind: number,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    hash: number,
+    hi: number,
+    lo: number,
+    run: number,
+  ): number;
+  /** The bucket with the changes, encoded as `encodeSnapshotBucket` does. */
+  encode(): Buffer;
+}
+
 /**
  * One bucket being changed: its stored members and those the changes add, each as a byte range
  * of the buffer that holds it, found by a hash of its bytes (open addressing, every match
  * confirmed byte for byte). Reused from bucket to bucket.
  */
-class BucketMerge {
+class BucketMerge implements BucketChange {
   live = 0;
   private size = 0;
   private sources: Buffer[] = [];
@@ -376,14 +378,14 @@ class BucketMerge {
   private slots = new Int32Array(512);
 
   /** Starts over with the members of `stored` (none when undefined). */
-  reset(stored: Buffer | undefined): void {
+  reset(stored: Buffer | undefined): this {
     this.size = 0;
     this.live = 0;
     this.sources.length = 0;
     const count = stored === undefined ? 0 : bucketHead(stored).count;
     this.room(count + 16);
     this.slots.fill(0);
-    if (stored === undefined) return;
+    if (stored === undefined) return this;
     const head = 8 + 16 * count;
     let start = head;
     for (let index = 0; index < count; index++) {
@@ -399,6 +401,7 @@ class BucketMerge {
       );
       start = end;
     }
+    return this;
   }
 
   /** Applies one change; resolves 1 when it changed a member. */
@@ -555,7 +558,7 @@ const patchedChanges = 16;
  * runs of kept members). A 1%-change rerun's fold changes 2 or 3 members of each of 4,096 buckets
  * of ~240: hashing every member to find them cost more than the copy.
  */
-class BucketPatch {
+class BucketPatch implements BucketChange {
   live: number;
   private readonly count: number;
   private readonly head: number;
@@ -573,12 +576,13 @@ class BucketPatch {
       this.ends[index] = stored.readUInt32LE(8 + 4 * (3 * this.count + index));
   }
 
-  /** Applies one change (as `BucketMerge.apply`); resolves 1 when it changed a member. */
+  /** Applies one change (as `BucketMerge.apply`; it needs no hash); 1 when it changed a member. */
   apply(
     kind: number,
     bytes: Buffer,
     start: number,
     end: number,
+    _hash: number,
     hi: number,
     lo: number,
     run: number,
