@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
+import { oneContactCounters } from '../../support/activity-counters';
 import { postgresRunStores } from '../../support/postgres-run-store';
 import { rejectionOf } from '../../support/rejection';
 
@@ -8,15 +9,7 @@ import { rejectionOf } from '../../support/rejection';
 // (the contract runs without a control plane) and several runs at once on one database, as
 // processes on several hosts run them (the SQLite store has one writer).
 
-const counters = {
-  items_total_count: 1,
-  items_completed_count: 1,
-  person_count: 1,
-  error_count: 0,
-  correctable_count: 0,
-  cannot_add_to_list_count: 0,
-  list_count: 1,
-};
+const counters = oneContactCounters;
 
 const contacts = (count: number, prefix: string, fingerprintLow = 1): StagedContact[] =>
   Array.from({ length: count }, (_, seq) => ({

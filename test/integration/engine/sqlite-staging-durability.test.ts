@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteRunStore } from '../../../src/engine/sqlite';
 import { SqliteRunContext } from '../../../src/engine/sqlite/sqlite-run-context';
+import { oneContactCounters } from '../../support/activity-counters';
 import { openTestState } from '../../support/state-store';
 
 /** Staging commits at synchronous=NORMAL (see `SqliteRunContext.writeUnsynced`), nothing else. */
@@ -54,15 +55,7 @@ describe('the SQLite run store: staging commits without a sync of its own', () =
 });
 
 describe('the SQLite run store: ending a checkpoint', () => {
-  const counters = {
-    items_total_count: 1,
-    items_completed_count: 1,
-    person_count: 1,
-    error_count: 0,
-    correctable_count: 0,
-    cannot_add_to_list_count: 0,
-    list_count: 1,
-  };
+  const counters = oneContactCounters;
   const staged = (count: number, from = 0) =>
     Array.from({ length: count }, (_, index) => ({
       seq: from + index,

@@ -3,17 +3,10 @@ import type { UnplannedContact } from '../../../src/engine';
 import { SqliteRunStore } from '../../../src/engine/sqlite';
 import { migrateSqlite } from '../../../src/state';
 import { exportctlSqliteMigrations } from '../../../src/wiring';
+import { oneContactCounters } from '../../support/activity-counters';
 import { openTestState } from '../../support/state-store';
 
-const counters = {
-  items_total_count: 1,
-  items_completed_count: 1,
-  person_count: 1,
-  error_count: 0,
-  correctable_count: 0,
-  cannot_add_to_list_count: 0,
-  list_count: 1,
-};
+const counters = oneContactCounters;
 
 describe('a state written before staged chunks', () => {
   it('moves an unfinished run’s staged contacts over as they are: it resumes, sends the same bodies and folds the same snapshot', async () => {
