@@ -5,7 +5,7 @@ import type { SqliteDatabase } from './sqlite-run-context';
 /**
  * A destination's snapshot in the SQLite state: its members spread over up to 4,096 buckets by a
  * hash of the email key, each bucket one row of `export_snapshot_buckets` holding its members
- * packed (`encodeSnapshotBucket`). A million members are 4,096 rows of ~10 kB instead of a million
+ * packed (format 1, below). A million members are 4,096 rows of ~10 kB instead of a million
  * rows of a B-tree: a full export's fold writes each bucket once, in bucket order (it was a million
  * sorted inserts, a third of the state's writes), and a run loads the snapshot by decoding 4,096
  * blobs instead of stepping through a million rows. A change rewrites the buckets it touches.
@@ -31,35 +31,10 @@ export interface BucketMembers {
 const formatVersion = 1;
 
 /**
- * A bucket as stored: u32 format version (1), u32 n, then n u32 of each of: fingerprint high
- * halves, low halves, confirming runs, the end of each email key in the key bytes; then the email
- * keys' UTF-8 bytes, one after another. Little-endian.
+ * A bucket as stored (format 1): u32 format version (1), u32 n, then n u32 of each of: fingerprint
+ * high halves, low halves, confirming runs, the end of each email key in the key bytes; then the
+ * email keys' UTF-8 bytes, one after another. Little-endian. Written by `SnapshotBucketChanges`.
  */
-export function encodeSnapshotBucket(members: BucketMembers, keep?: Uint8Array): Buffer {
-  let count = 0;
-  let keyBytes = 0;
-  for (let index = 0; index < members.keys.length; index++) {
-    if (keep !== undefined && keep[index] === 0) continue;
-    count += 1;
-    keyBytes += Buffer.byteLength(members.keys[index] as string);
-  }
-  const head = 8 + 16 * count;
-  const blob = Buffer.allocUnsafe(head + keyBytes);
-  blob.writeUInt32LE(formatVersion, 0);
-  blob.writeUInt32LE(count, 4);
-  let at = 0;
-  let written = head;
-  for (let index = 0; index < members.keys.length; index++) {
-    if (keep !== undefined && keep[index] === 0) continue;
-    blob.writeUInt32LE(members.hi[index] as number, 8 + 4 * at);
-    blob.writeUInt32LE(members.lo[index] as number, 8 + 4 * (count + at));
-    blob.writeUInt32LE(members.runs[index] as number, 8 + 4 * (2 * count + at));
-    written += blob.write(members.keys[index] as string, written, 'utf8');
-    blob.writeUInt32LE(written - head, 8 + 4 * (3 * count + at));
-    at += 1;
-  }
-  return blob;
-}
 
 /** The members of a stored bucket. */
 export function decodeSnapshotBucket(blob: Buffer): BucketMembers {
@@ -355,7 +330,7 @@ interface BucketChange {
     lo: number,
     run: number,
   ): number;
-  /** The bucket with the changes, encoded as `encodeSnapshotBucket` does. */
+  /** The bucket with the changes, encoded in format 1. */
   encode(): Buffer;
 }
 
@@ -433,7 +408,7 @@ class BucketMerge implements BucketChange {
     return 1;
   }
 
-  /** The bucket's live members, encoded as `encodeSnapshotBucket` does. */
+  /** The bucket's live members, encoded in format 1. */
   encode(): Buffer {
     let keyBytes = 0;
     for (let index = 0; index < this.size; index++)
@@ -633,7 +608,7 @@ class BucketPatch implements BucketChange {
     return 1;
   }
 
-  /** The bucket with the changes, encoded as `encodeSnapshotBucket` does. */
+  /** The bucket with the changes, encoded in format 1. */
   encode(): Buffer {
     const added = this.added.filter((item) => item.kept);
     if (this.removed.size === 0 && added.length === 0) {
