@@ -11,6 +11,8 @@ import type { StagedContact } from '../run-store';
  * they were staged are listed apart (`export_run_unstaged`): a chunk is never rewritten.
  */
 export const contactsPerChunk = 5000;
+// The range queries look for the chunks of a seq from `seq - (contactsPerChunk - 1)` on: this may
+// grow in a later version, never shrink (chunks already stored would be missed).
 
 const formatVersion = 1;
 
