@@ -28,13 +28,12 @@ export interface BucketMembers {
   readonly runs: number[];
 }
 
-const formatVersion = 1;
-
 /**
  * A bucket as stored (format 1): u32 format version (1), u32 n, then n u32 of each of: fingerprint
  * high halves, low halves, confirming runs, the end of each email key in the key bytes; then the
  * email keys' UTF-8 bytes, one after another. Little-endian. Written by `SnapshotBucketChanges`.
  */
+const formatVersion = 1;
 
 /** The members of a stored bucket. */
 export function decodeSnapshotBucket(blob: Buffer): BucketMembers {
