@@ -180,10 +180,6 @@ export class SnapshotBucketChanges {
 
   constructor(private readonly destination: string) {}
 
-  get size(): number {
-    return this.count;
-  }
-
   /** The member `emailKey` with this fingerprint, confirmed by `run` (replacing what it had). */
   put(emailKey: string, hi: number, lo: number, run: number): void {
     this.addString(put, emailKey, hi, lo, run);
