@@ -135,7 +135,7 @@ export class SqliteImportBatches implements ImportBatchStore {
   ): void {
     const unstaged = this.unstagedIn(runId, first, last);
     for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
-      const keys = new ChunkKeys(firstSeq, blob);
+      const keys = new ChunkKeys(blob);
       const from = Math.max(first, firstSeq) - firstSeq;
       const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
       for (let index = from; index <= to; index++) if (!unstaged.has(firstSeq + index)) each(keys, index);
@@ -185,7 +185,7 @@ export class SqliteImportBatches implements ImportBatchStore {
     for (;;) {
       const rows = chunks.all(runId, chunkAfter, after) as ChunkRow[];
       for (const [firstSeq, blob] of rows) {
-        const keys = new ChunkKeys(firstSeq, blob);
+        const keys = new ChunkKeys(blob);
         for (let index = Math.max(0, after + 1 - firstSeq); index < keys.count; index++) {
           const seq = firstSeq + index;
           if (!unstaged.has(seq)) page.push([seq, keys.entryBytes(index)]);
@@ -214,7 +214,7 @@ export class SqliteImportBatches implements ImportBatchStore {
     const unstaged = this.unstagedIn(runId, first, last);
     const parts: Buffer[] = [];
     for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
-      const keys = new ChunkKeys(firstSeq, blob);
+      const keys = new ChunkKeys(blob);
       const entries = inflateChunkEntries(this.chunkEntries(runId, firstSeq));
       const from = Math.max(first, firstSeq) - firstSeq;
       const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;

@@ -16,7 +16,6 @@ import { SqliteRemovalBatches } from './sqlite-removal-batches';
 import { SqliteRowIssues } from './sqlite-row-issues';
 import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
 import {
-  appendSnapshotMembers,
   decodeSnapshotBucket,
   SnapshotBucketChanges,
   SnapshotBucketView,
@@ -213,25 +212,19 @@ class SqliteSnapshots implements SnapshotStore {
   }
 
   async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
-    const buckets = this.context.db
-      .prepare(
-        'SELECT bucket, data FROM export_snapshot_buckets WHERE destination = ? AND bucket > ? ORDER BY bucket LIMIT ?',
-      )
-      .raw();
-    // Whole buckets per page, read a few at a time: other calls may run between pages.
-    let after = -1;
+    // The packed pages as strings, whole buckets per page.
     let page: SnapshotMember[] = [];
-    for (;;) {
-      const rows = buckets.all(destination, after, 16) as [number, Buffer][];
-      for (const [bucket, data] of rows) {
-        appendSnapshotMembers(data, page);
-        after = bucket;
-        if (page.length >= pageSize) {
-          yield page;
-          page = [];
-        }
+    for await (const bucket of this.packedMembers(destination)) {
+      for (let index = 0; index < bucket.count; index++)
+        page.push([
+          bucket.bytes.toString('utf8', bucket.keyStart(index), bucket.keyEnd(index)),
+          bucket.hi(index),
+          bucket.lo(index),
+        ]);
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
       }
-      if (rows.length < 16) break;
     }
     if (page.length > 0) yield page;
   }

@@ -1,5 +1,5 @@
 import { fnv1a32 } from '../contact-index';
-import type { PackedSnapshotMembers, SnapshotMember } from '../run-store';
+import type { PackedSnapshotMembers } from '../run-store';
 import type { SqliteDatabase } from './sqlite-run-context';
 
 /**
@@ -74,21 +74,6 @@ export class SnapshotBucketView implements PackedSnapshotMembers {
 
   lo(index: number): number {
     return this.bytes.readUInt32LE(8 + 4 * (this.count + index));
-  }
-}
-
-/** Appends a stored bucket's members to `page` as snapshot members (email key, fingerprint halves). */
-export function appendSnapshotMembers(blob: Buffer, page: SnapshotMember[]): void {
-  const { count, head } = bucketHead(blob);
-  let start = head;
-  for (let index = 0; index < count; index++) {
-    const end = head + blob.readUInt32LE(8 + 4 * (3 * count + index));
-    page.push([
-      blob.toString('utf8', start, end),
-      blob.readUInt32LE(8 + 4 * index),
-      blob.readUInt32LE(8 + 4 * (count + index)),
-    ]);
-    start = end;
   }
 }
 

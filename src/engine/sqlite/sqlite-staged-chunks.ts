@@ -82,10 +82,7 @@ export class ChunkKeys {
   readonly count: number;
   private readonly head: number;
 
-  constructor(
-    readonly firstSeq: number,
-    private readonly blob: Buffer,
-  ) {
+  constructor(private readonly blob: Buffer) {
     const version = blob.readUInt32LE(0);
     if (version !== formatVersion)
       throw new Error(`a staged chunk of format ${version}; this version of exportctl reads format 1`);

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotMember } from '../../../src/engine/run-store';
 import {
-  appendSnapshotMembers,
   decodeSnapshotBucket,
   SnapshotBucketChanges,
+  SnapshotBucketView,
   snapshotBucketMembers,
   snapshotBucketOf,
 } from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
@@ -68,8 +68,13 @@ describe('snapshot buckets', () => {
       runs: [7, 0, 4_000_000_000, 1],
     };
     expect(decodeSnapshotBucket(formatOne(members))).toEqual(members);
-    const page: SnapshotMember[] = [];
-    appendSnapshotMembers(formatOne(members), page);
+    // Read in place, as a run loads it.
+    const view = new SnapshotBucketView(formatOne(members));
+    const page: SnapshotMember[] = Array.from({ length: view.count }, (_, index) => [
+      view.bytes.toString('utf8', view.keyStart(index), view.keyEnd(index)),
+      view.hi(index),
+      view.lo(index),
+    ]);
     expect(page).toEqual(members.keys.map((key, index) => [key, members.hi[index], members.lo[index]]));
   });
 
