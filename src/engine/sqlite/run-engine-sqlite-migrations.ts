@@ -1,7 +1,8 @@
+import { SnapshotBucketChanges } from '../snapshot-buckets';
 import { snapshotFingerprint, splitFingerprint } from '../snapshot-fingerprint';
+import { encodeStagedChunks } from '../staged-chunks';
 import type { SqliteDatabase } from './sqlite-run-context';
-import { SnapshotBucketChanges } from './sqlite-snapshot-buckets';
-import { encodeStagedChunks } from './sqlite-staged-chunks';
+import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
 /**
  * One forward-only step of the engine's tables, in the shape the SQLite state's migrator runs
@@ -324,7 +325,7 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
         const rows = page.all(...after) as [string, string, bigint, bigint][];
         for (const [destination, emailKey, fingerprint, run] of rows) {
           if (destination !== current) {
-            changes?.apply(db);
+            if (changes !== undefined) applySnapshotChanges(db, changes);
             changes = new SnapshotBucketChanges(destination);
             current = destination;
           }
@@ -335,7 +336,7 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
         if (last === undefined) break;
         after = [last[0], last[1]];
       }
-      changes?.apply(db);
+      if (changes !== undefined) applySnapshotChanges(db, changes);
       db.exec(`
         DROP TABLE export_snapshots;
         CREATE TRIGGER export_destination_removed AFTER DELETE ON resources

@@ -8,10 +8,11 @@ import type {
   StagedContact,
   UnplannedContact,
 } from '../run-store';
+import { SnapshotBucketChanges } from '../snapshot-buckets';
 import { fingerprintHalves } from '../snapshot-fingerprint';
+import { ChunkKeys, contactsPerChunk, encodeStagedChunks, inflateChunkEntries } from '../staged-chunks';
 import type { SqliteRunContext } from './sqlite-run-context';
-import { SnapshotBucketChanges } from './sqlite-snapshot-buckets';
-import { ChunkKeys, contactsPerChunk, encodeStagedChunks, inflateChunkEntries } from './sqlite-staged-chunks';
+import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
 interface ImportBatchRow {
   batch: number;
@@ -307,7 +308,7 @@ export class SqliteImportBatches implements ImportBatchStore {
           runId,
         ),
       );
-    if (changes.apply(db) > 0) this.context.bumpRevision(destination);
+    if (applySnapshotChanges(db, changes) > 0) this.context.bumpRevision(destination);
   }
 
   /** The emails of the run's confirmed batches (each once). */
@@ -386,7 +387,7 @@ export class SqliteImportBatches implements ImportBatchStore {
       .pluck()
       .all(runId) as string[];
     for (const emailKey of legacy) changes.unconfirm(emailKey, runId);
-    const kept = changes.apply(db);
+    const kept = applySnapshotChanges(db, changes);
     if (kept > 0) this.context.bumpRevision(destination);
     return kept;
   }
@@ -402,7 +403,7 @@ export class SqliteImportBatches implements ImportBatchStore {
       const [hi, lo] = fingerprintHalves(row.fingerprint);
       changes.put(row.email_key, hi, lo, runId);
     }
-    if (changes.apply(db) > 0) this.context.bumpRevision(destination);
+    if (applySnapshotChanges(db, changes) > 0) this.context.bumpRevision(destination);
     db.prepare('DELETE FROM export_import_rows WHERE run_id = ? AND batch = ?').run(runId, batch);
     db.prepare('DELETE FROM export_import_payloads WHERE run_id = ? AND batch = ?').run(runId, batch);
   }

@@ -4,8 +4,9 @@ import type {
   RemovalBatchStore,
   RemovalTotals,
 } from '../run-store';
+import { SnapshotBucketChanges } from '../snapshot-buckets';
 import type { SqliteRunContext } from './sqlite-run-context';
-import { SnapshotBucketChanges } from './sqlite-snapshot-buckets';
+import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
 /** A run's removals in `export_removals`, cut into the calls of `export_removal_batches`. */
 export class SqliteRemovalBatches implements RemovalBatchStore {
@@ -58,7 +59,7 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
         }
       }
       if (inBatch > 0) addBatch.run(runId, batch, inBatch);
-      if (leave.apply(db) > 0) this.context.bumpRevision(destination);
+      if (applySnapshotChanges(db, leave) > 0) this.context.bumpRevision(destination);
       db.prepare(
         `UPDATE export_checkpoints SET removals_looked_up = 1, phase = 'removing', updated_at = ?
          WHERE run_id = ?`,
@@ -125,7 +126,7 @@ export class SqliteRemovalBatches implements RemovalBatchStore {
         .pluck()
         .all(runId, batch) as string[];
       for (const email of emails) removed.remove(email);
-      if (removed.apply(db) > 0) this.context.bumpRevision(destination);
+      if (applySnapshotChanges(db, removed) > 0) this.context.bumpRevision(destination);
       db.prepare(`UPDATE export_removal_batches SET state = 'confirmed' WHERE run_id = ? AND batch = ?`).run(
         runId,
         batch,

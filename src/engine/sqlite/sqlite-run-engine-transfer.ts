@@ -4,9 +4,10 @@ import type {
   RunEngineRecords,
   RunEngineTransfer,
 } from '../run-engine-transfer';
+import { decodeSnapshotBucket, SnapshotBucketChanges } from '../snapshot-buckets';
 import { joinFingerprint, splitFingerprint } from '../snapshot-fingerprint';
 import type { SqliteDatabase } from './sqlite-run-context';
-import { decodeSnapshotBucket, SnapshotBucketChanges } from './sqlite-snapshot-buckets';
+import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
 /** Snapshot rows written to a state, by destination, until its `finish`. */
 const pendingSnapshots = new WeakMap<SqliteDatabase, Map<string, SnapshotBucketChanges>>();
@@ -199,6 +200,6 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
   async finish(db) {
     const pending = pendingSnapshots.get(db);
     pendingSnapshots.delete(db);
-    for (const changes of pending?.values() ?? []) changes.apply(db);
+    for (const changes of pending?.values() ?? []) applySnapshotChanges(db, changes);
   },
 };

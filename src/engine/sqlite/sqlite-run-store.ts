@@ -11,17 +11,17 @@ import type {
   SnapshotStore,
   UnchangedMarkStore,
 } from '../run-store';
-import { SqliteImportBatches } from './sqlite-import-batches';
-import { SqliteRemovalBatches } from './sqlite-removal-batches';
-import { SqliteRowIssues } from './sqlite-row-issues';
-import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
 import {
   decodeSnapshotBucket,
   SnapshotBucketChanges,
   SnapshotBucketView,
-  snapshotBucketMembers,
   snapshotBucketOf,
-} from './sqlite-snapshot-buckets';
+} from '../snapshot-buckets';
+import { SqliteImportBatches } from './sqlite-import-batches';
+import { SqliteRemovalBatches } from './sqlite-removal-batches';
+import { SqliteRowIssues } from './sqlite-row-issues';
+import { type SqliteDatabase, SqliteRunContext } from './sqlite-run-context';
+import { applySnapshotChanges, snapshotBucketMembers } from './sqlite-snapshot-buckets';
 
 interface CheckpointRow {
   run_id: number;
@@ -266,7 +266,7 @@ class SqliteSnapshots implements SnapshotStore {
           else changes.remove(key);
         }
       }
-      const missing = changes.apply(db);
+      const missing = applySnapshotChanges(db, changes);
       if (missing > 0) this.context.bumpRevision(destination);
       return { missing, notExportctls: onList.size - found };
     })();

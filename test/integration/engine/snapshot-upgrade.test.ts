@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExportDestinationSpec, ProfileSourceSpec } from '../../../src/config';
-import { decodeSnapshotBucket } from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
+import { decodeSnapshotBucket } from '../../../src/engine/snapshot-buckets';
 import {
   contactFingerprint,
   locatedSourceSpec,

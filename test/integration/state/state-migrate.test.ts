@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSnapshotBucket, SnapshotBucketChanges } from '../../../src/engine/snapshot-buckets';
 import { joinFingerprint, splitFingerprint } from '../../../src/engine/snapshot-fingerprint';
-import {
-  decodeSnapshotBucket,
-  SnapshotBucketChanges,
-} from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
+import { applySnapshotChanges } from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
 import type { PostgresStateStore, SqliteStateStore, StateStore } from '../../../src/state';
 import { migrateState, openExportctlState } from '../../../src/wiring';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
@@ -65,7 +63,7 @@ async function fill(store: SqliteStateStore): Promise<void> {
     const [hi, lo] = splitFingerprint(BigInt.asIntN(64, BigInt(i) * 0x9e3779b97f4a7c15n));
     snapshot.put(`p${String(i).padStart(6, '0')}@example.com`, hi, lo, i % 2 === 0 ? first.id : 0);
   }
-  db.transaction(() => snapshot.apply(db))();
+  db.transaction(() => applySnapshotChanges(db, snapshot))();
   db.exec(`
     INSERT INTO export_snapshot_revisions (destination, revision) VALUES ('vip', 41), ('gone', 40);
     INSERT INTO export_unchanged_marks (destination, mark, revision) VALUES ('vip', 'mark-1', 41);

@@ -6,8 +6,11 @@ import {
   decodeSnapshotBucket,
   SnapshotBucketChanges,
   SnapshotBucketView,
-  snapshotBucketMembers,
   snapshotBucketOf,
+} from '../../../src/engine/snapshot-buckets';
+import {
+  applySnapshotChanges,
+  snapshotBucketMembers,
 } from '../../../src/engine/sqlite/sqlite-snapshot-buckets';
 
 const open = () => {
@@ -90,7 +93,7 @@ describe('snapshot buckets', () => {
     keys.forEach((key, index) => {
       merge.put(key, 0xffffffff - index, index, 1);
     });
-    merge.apply(db);
+    applySnapshotChanges(db, merge);
     const members = {
       keys,
       hi: keys.map((_, index) => 0xffffffff - index),
@@ -102,7 +105,7 @@ describe('snapshot buckets', () => {
     const patch = new SnapshotBucketChanges('vip');
     patch.put(keys[3] as string, 9, 9, 2);
     patch.unconfirm(keys[7] as string, 2);
-    patch.apply(db);
+    applySnapshotChanges(db, patch);
     members.hi[3] = 9;
     members.lo[3] = 9;
     members.runs[3] = 2;
@@ -113,7 +116,7 @@ describe('snapshot buckets', () => {
     const more = new SnapshotBucketChanges('vip');
     more.remove(keys[0] as string);
     more.put(oneBucket[25] as string, 5, 6, 3);
-    more.apply(db);
+    applySnapshotChanges(db, more);
     const after = {
       keys: [...keys.slice(1), oneBucket[25] as string],
       hi: [...members.hi.slice(1), 5],
@@ -144,7 +147,7 @@ describe('snapshot buckets', () => {
     changes.put('jürgen@müller.de', 1, 1, 1);
     const bytes = Buffer.from('person1@example.com');
     changes.putBytes(bytes, 0, bytes.length, 2, 2, 1);
-    changes.apply(db);
+    applySnapshotChanges(db, changes);
     expect(db.prepare('SELECT bucket FROM export_snapshot_buckets ORDER BY bucket').pluck().all()).toEqual([
       2515, 3104,
     ]);
@@ -156,7 +159,7 @@ describe('snapshot buckets', () => {
     first.put('a@x.io', 1, 1, 1);
     first.put('b@x.io', 2, 2, 1);
     first.put('a@x.io', 3, 3, 1); // a later version of the same email wins
-    expect(first.apply(db)).toBe(3);
+    expect(applySnapshotChanges(db, first)).toBe(3);
     expect(everyone(db)).toEqual([
       ['a@x.io', 3, 3, 1],
       ['b@x.io', 2, 2, 1],
@@ -168,7 +171,7 @@ describe('snapshot buckets', () => {
     second.unconfirm('c@x.io', 2); // added, with this run
     second.remove('c@x.io');
     second.put('c@x.io', 5, 5, 2);
-    expect(second.apply(db)).toBe(5);
+    expect(applySnapshotChanges(db, second)).toBe(5);
     expect(everyone(db)).toEqual([
       ['a@x.io', 0, 0, 1],
       ['c@x.io', 5, 5, 2],
@@ -177,11 +180,11 @@ describe('snapshot buckets', () => {
     // Emptied buckets are deleted; other destinations are apart.
     const other = new SnapshotBucketChanges('other');
     other.put('a@x.io', 9, 9, 3);
-    other.apply(db);
+    applySnapshotChanges(db, other);
     const last = new SnapshotBucketChanges('vip');
     last.remove('a@x.io');
     last.remove('c@x.io');
-    expect(last.apply(db)).toBe(2);
+    expect(applySnapshotChanges(db, last)).toBe(2);
     expect(
       db.prepare("SELECT count(*) FROM export_snapshot_buckets WHERE destination = 'vip'").pluck().get(),
     ).toBe(0);
@@ -195,14 +198,14 @@ describe('snapshot buckets', () => {
     oneBucket.forEach((key, index) => {
       first.put(key, index, index, 1);
     });
-    first.apply(db);
+    applySnapshotChanges(db, first);
     // A few: an update, a removal (the first member), an added email, an unconfirm.
     const few = new SnapshotBucketChanges('vip');
     few.put(oneBucket[5] as string, 50, 50, 2);
     few.remove(oneBucket[0] as string);
     few.put('new@y.io', 7, 7, 2);
     few.unconfirm(oneBucket[9] as string, 2);
-    expect(few.apply(db)).toBe(4);
+    expect(applySnapshotChanges(db, few)).toBe(4);
     expect(everyone(db).find(([key]) => key === oneBucket[9])).toEqual([oneBucket[9], 0, 0, 1]);
     // Many: every second one removed, the rest updated.
     const many = new SnapshotBucketChanges('vip');
@@ -210,7 +213,7 @@ describe('snapshot buckets', () => {
       if (index % 2 === 0) many.remove(key);
       else many.put(key, 100 + index, 1, 3);
     });
-    expect(many.apply(db)).toBe(29); // oneBucket[0] was gone already
+    expect(applySnapshotChanges(db, many)).toBe(29); // oneBucket[0] was gone already
     expect(everyone(db).filter(([key]) => String(key).startsWith('q'))).toEqual(
       oneBucket
         .map((key, index) => [key, index] as const)
@@ -266,7 +269,7 @@ describe('snapshot buckets', () => {
               model.delete(key);
             }
           }
-          expect(changes.apply(db)).toBe(expected);
+          expect(applySnapshotChanges(db, changes)).toBe(expected);
         }
         const want = [...model].map(([key, [hi, lo, run]]) => [key, hi, lo, run]);
         want.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));

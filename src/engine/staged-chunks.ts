@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { StagedContact } from '../run-store';
+import type { StagedContact } from './run-store';
 
 /**
  * A run's staged contacts in the SQLite state, in chunks: one row of `export_run_chunks` per run of
