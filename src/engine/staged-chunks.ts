@@ -135,3 +135,73 @@ export class ChunkKeys {
 export function inflateChunkEntries(entries: Buffer): Buffer {
   return inflateRawSync(entries);
 }
+
+/**
+ * Calls `each` for every contact staged from `first` to `last` (`seq`) and not `unstaged`, in
+ * `seq` order, with the keys of its chunk and its place in it. `chunks`: `[firstSeq, keys]` of the
+ * chunks that hold some of the range, in `seq` order.
+ */
+export function forEachStagedIn(
+  chunks: Iterable<readonly [firstSeq: number, keys: Buffer]>,
+  unstaged: ReadonlySet<number>,
+  first: number,
+  last: number,
+  each: (keys: ChunkKeys, index: number) => void,
+): void {
+  for (const [firstSeq, blob] of chunks) {
+    const keys = new ChunkKeys(blob);
+    const from = Math.max(first, firstSeq) - firstSeq;
+    const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
+    for (let index = from; index <= to; index++) if (!unstaged.has(firstSeq + index)) each(keys, index);
+  }
+}
+
+/**
+ * The import body of the contacts staged from `first` to `last` and not `unstaged`: their entries
+ * joined by commas. `chunks`: `[firstSeq, keys, entries (deflated)]` of the chunks that hold some
+ * of the range, in `seq` order.
+ */
+export function stagedBody(
+  chunks: Iterable<readonly [firstSeq: number, keys: Buffer, entries: Buffer]>,
+  unstaged: ReadonlySet<number>,
+  first: number,
+  last: number,
+): Buffer {
+  const parts: Buffer[] = [];
+  for (const [firstSeq, blob, deflated] of chunks) {
+    const keys = new ChunkKeys(blob);
+    const entries = inflateChunkEntries(deflated);
+    const from = Math.max(first, firstSeq) - firstSeq;
+    const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
+    let start = -1;
+    // Runs of consecutive entries kept lie one after another, commas between them: a slice each.
+    for (let index = from; index <= to + 1; index++) {
+      const kept = index <= to && !unstaged.has(firstSeq + index);
+      if (kept && start === -1) start = index;
+      else if (!kept && start !== -1) {
+        parts.push(entries.subarray(keys.entryStart(start), keys.entryEnd(index - 1)));
+        start = -1;
+      }
+    }
+  }
+  const comma = Buffer.from(',');
+  return Buffer.concat(parts.flatMap((part, index) => (index === 0 ? [part] : [comma, part])));
+}
+
+/**
+ * The unplanned contacts of one chunk (`[seq, entry bytes]` of those after `after` and not
+ * `unstaged`), appended to `page`.
+ */
+export function appendUnplanned(
+  page: [seq: number, entryBytes: number][],
+  firstSeq: number,
+  blob: Buffer,
+  after: number,
+  unstaged: ReadonlySet<number>,
+): void {
+  const keys = new ChunkKeys(blob);
+  for (let index = Math.max(0, after + 1 - firstSeq); index < keys.count; index++) {
+    const seq = firstSeq + index;
+    if (!unstaged.has(seq)) page.push([seq, keys.entryBytes(index)]);
+  }
+}

@@ -10,7 +10,14 @@ import type {
 } from '../run-store';
 import { SnapshotBucketChanges } from '../snapshot-buckets';
 import { fingerprintHalves } from '../snapshot-fingerprint';
-import { ChunkKeys, contactsPerChunk, encodeStagedChunks, inflateChunkEntries } from '../staged-chunks';
+import {
+  appendUnplanned,
+  type ChunkKeys,
+  contactsPerChunk,
+  encodeStagedChunks,
+  forEachStagedIn,
+  stagedBody,
+} from '../staged-chunks';
 import type { SqliteRunContext } from './sqlite-run-context';
 import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
@@ -124,23 +131,20 @@ export class SqliteImportBatches implements ImportBatchStore {
     );
   }
 
-  /**
-   * Calls `each` for every contact staged from `first` to `last` and not unstaged, in `seq` order,
-   * with the keys of its chunk and its place in it.
-   */
+  /** `forEachStagedIn` of the run's chunks from `first` to `last`. */
   private forEachStaged(
     runId: number,
     first: number,
     last: number,
     each: (keys: ChunkKeys, index: number) => void,
   ): void {
-    const unstaged = this.unstagedIn(runId, first, last);
-    for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
-      const keys = new ChunkKeys(blob);
-      const from = Math.max(first, firstSeq) - firstSeq;
-      const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
-      for (let index = from; index <= to; index++) if (!unstaged.has(firstSeq + index)) each(keys, index);
-    }
+    forEachStagedIn(
+      this.chunksIn(runId, first, last),
+      this.unstagedIn(runId, first, last),
+      first,
+      last,
+      each,
+    );
   }
 
   async batches(runId: number): Promise<ImportBatchCheckpoint[]> {
@@ -181,16 +185,12 @@ export class SqliteImportBatches implements ImportBatchStore {
       )
       .raw();
     // Chunks a few at a time, each whole: other calls may run between pages.
-    let page: UnplannedContact[] = [];
+    let page: [number, number][] = [];
     let chunkAfter = -1;
     for (;;) {
       const rows = chunks.all(runId, chunkAfter, after) as ChunkRow[];
       for (const [firstSeq, blob] of rows) {
-        const keys = new ChunkKeys(blob);
-        for (let index = Math.max(0, after + 1 - firstSeq); index < keys.count; index++) {
-          const seq = firstSeq + index;
-          if (!unstaged.has(seq)) page.push([seq, keys.entryBytes(index)]);
-        }
+        appendUnplanned(page, firstSeq, blob, after, unstaged);
         chunkAfter = firstSeq;
         if (page.length >= unplannedPage) {
           yield page;
@@ -212,26 +212,10 @@ export class SqliteImportBatches implements ImportBatchStore {
       return row?.import_data ?? Buffer.alloc(0);
     }
     const [first, last] = range;
-    const unstaged = this.unstagedIn(runId, first, last);
-    const parts: Buffer[] = [];
-    for (const [firstSeq, blob] of this.chunksIn(runId, first, last)) {
-      const keys = new ChunkKeys(blob);
-      const entries = inflateChunkEntries(this.chunkEntries(runId, firstSeq));
-      const from = Math.max(first, firstSeq) - firstSeq;
-      const to = Math.min(last, firstSeq + keys.count - 1) - firstSeq;
-      let start = -1;
-      // Runs of consecutive entries kept lie one after another, commas between them: a slice each.
-      for (let index = from; index <= to + 1; index++) {
-        const kept = index <= to && !unstaged.has(firstSeq + index);
-        if (kept && start === -1) start = index;
-        else if (!kept && start !== -1) {
-          parts.push(entries.subarray(keys.entryStart(start), keys.entryEnd(index - 1)));
-          start = -1;
-        }
-      }
-    }
-    const comma = Buffer.from(',');
-    return Buffer.concat(parts.flatMap((part, index) => (index === 0 ? [part] : [comma, part])));
+    const chunks = this.chunksIn(runId, first, last).map(
+      ([firstSeq, keys]) => [firstSeq, keys, this.chunkEntries(runId, firstSeq)] as const,
+    );
+    return stagedBody(chunks, this.unstagedIn(runId, first, last), first, last);
   }
 
   /** A batch's range of staged contacts; undefined for a batch of the previous version. */
