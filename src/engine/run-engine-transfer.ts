@@ -1,3 +1,6 @@
+import { decodeSnapshotBucket, SnapshotBucketChanges } from './snapshot-buckets';
+import { joinFingerprint, splitFingerprint } from './snapshot-fingerprint';
+
 /**
  * The run engine's records as `exportctl state migrate` moves them between states of any backends.
  * A checkpoint is an unfinished run (staged contacts, batches in flight): the migration refuses a
@@ -86,4 +89,54 @@ export interface RunEngineTransfer<H> {
   write(handle: H, records: RunEngineRecords): Promise<void>;
   /** After the last chunk: later revisions are above every copied one. */
   finish(handle: H): Promise<void>;
+}
+
+/** One row of a `snapshots` chunk. */
+export type SnapshotRecord = Extract<RunEngineRecords, { kind: 'snapshots' }>['rows'][number];
+
+/**
+ * The `snapshots` chunks of stored buckets (`[destination, data]`, in the order read): each
+ * bucket's members as rows, at most `chunkSize` rows a chunk. Both stores keep snapshots in
+ * buckets (`snapshot-buckets.ts`).
+ */
+export async function* snapshotRecordsOfBuckets(
+  buckets: AsyncIterable<readonly [destination: string, data: Buffer]>,
+  chunkSize: number,
+): AsyncGenerator<RunEngineRecords> {
+  let rows: SnapshotRecord[] = [];
+  for await (const [destination, data] of buckets) {
+    const members = decodeSnapshotBucket(data);
+    for (let index = 0; index < members.keys.length; index++) {
+      rows.push({
+        destination,
+        emailKey: members.keys[index] as string,
+        fingerprint: joinFingerprint(members.hi[index] as number, members.lo[index] as number),
+        confirmedRun: members.runs[index] as number,
+      });
+      if (rows.length === chunkSize) {
+        yield { kind: 'snapshots', rows };
+        rows = [];
+      }
+    }
+  }
+  if (rows.length > 0) yield { kind: 'snapshots', rows };
+}
+
+/**
+ * Adds `rows` to the changes collected per destination (`pending`): a store writes them at
+ * `finish`, each bucket once, however the rows were chunked.
+ */
+export function collectSnapshotRecords(
+  pending: Map<string, SnapshotBucketChanges>,
+  rows: readonly SnapshotRecord[],
+): void {
+  for (const row of rows) {
+    let changes = pending.get(row.destination);
+    if (changes === undefined) {
+      changes = new SnapshotBucketChanges(row.destination);
+      pending.set(row.destination, changes);
+    }
+    const [hi, lo] = splitFingerprint(row.fingerprint);
+    changes.put(row.emailKey, hi, lo, row.confirmedRun);
+  }
 }

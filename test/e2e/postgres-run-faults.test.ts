@@ -218,7 +218,7 @@ describe('exportctl run on a PostgreSQL state, under faults', () => {
     });
     // Restarted (fast shutdown: every connection cut, the run lock's session too) while the run
     // stages its contacts, then again while its activities run with a batch already confirmed.
-    const staging = `SELECT EXISTS (SELECT 1 FROM export_run_contacts) AS ok`;
+    const staging = `SELECT EXISTS (SELECT 1 FROM export_run_chunks) AS ok`;
     const sending = `SELECT EXISTS (SELECT 1 FROM export_import_batches WHERE state = 'submitted') AS ok`;
     const restarts: string[] = [];
     for (const [name, when] of [

@@ -9,11 +9,29 @@ import type {
   StagedContact,
   UnplannedContact,
 } from '../run-store';
+import { SnapshotBucketChanges } from '../snapshot-buckets';
+import {
+  appendUnplanned,
+  type ChunkKeys,
+  contactsPerChunk,
+  type EncodedChunk,
+  encodeStagedChunks,
+  forEachStagedIn,
+  stagedBody,
+} from '../staged-chunks';
+import { copyBinary } from './binary-copy';
 import type { PostgresRunContext } from './postgres-run-context';
-import { copyStagedContacts } from './staged-contacts-copy';
+import { applySnapshotChanges } from './postgres-snapshot-buckets';
 
 /** Staged contacts per page of `unplanned`. */
 const unplannedPage = 20_000;
+
+/**
+ * The chunks of run $1 holding some of the contacts from $2 to $3 (`seq`): one that reaches $2
+ * starts after $2 - `contactsPerChunk`, which bounds the primary key's range.
+ */
+const chunksInRange = `FROM export_run_chunks
+  WHERE run_id = $1 AND first_seq BETWEEN $2 - ${contactsPerChunk - 1} AND $3 AND last_seq >= $2`;
 
 interface ImportBatchRow {
   batch: number;
@@ -27,46 +45,32 @@ interface ImportBatchRow {
 }
 
 /**
- * The contacts of a run's import batches that match `condition` (on the batch `b`), each email once
- * (the latest staged wins), as `email_key, fingerprint, run_id` in email order: what enters the
- * snapshot in one set-based statement.
- */
-const batchContacts = (condition: string) => `
-  SELECT DISTINCT ON (r.email_key) r.email_key, r.fingerprint, r.run_id
-  FROM export_import_batches b
-  JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
-  WHERE b.run_id = $1 AND ${condition}
-  ORDER BY r.email_key, r.seq DESC`;
-
-/**
- * A run's staged contacts in `export_run_contacts` (each written once, by COPY), its import batches
- * in `export_import_batches` (a batch is a range of the staged contacts' `seq`), confirmed by
- * marking and folded into the snapshot's rows batch by batch while the run goes on (what is left,
- * by one statement when the run ends).
+ * A run's staged contacts in `export_run_chunks`, in chunks of consecutive `seq`s written once (see
+ * `staged-chunks.ts`: the SQLite store's format), those that lost the dedupe after they were staged
+ * in `export_run_unstaged`, its import batches in `export_import_batches` (a batch is a range of
+ * the staged contacts' `seq`), confirmed by marking. The confirmed batches' contacts enter the
+ * snapshot's buckets when the run ends (`foldConfirmed`), each bucket rewritten once.
  */
 export class PostgresImportBatches implements ImportBatchStore {
-  /** Per run, the fold under way behind `confirm`, and whether more batches were confirmed since. */
-  private readonly folding = new Map<number, { again: boolean; done?: Promise<void> }>();
-  /** The runs whose folds met a contact already in the snapshot: they upsert from then on. */
-  private readonly upserting = new Set<number>();
-
   constructor(private readonly context: PostgresRunContext) {}
 
   /**
-   * Stages by binary COPY, committed without waiting for the server's disk (`synchronous_commit`
-   * off for this transaction alone): staging happens while the checkpoint is `planning`, and a run
-   * that died planning is started over, or, if it sent batches while it read, has those settled and
-   * reads again: of its staging only its batches' contacts are used then. The commit that stores a
-   * batch (`plan`), like the one that moves the checkpoint to `importing`, waits for the disk as
-   * every other does, and with it for every staging write before it (the WAL is flushed in order).
-   * So a server crash loses nothing a resume relies on, and the read does not wait for a flush per
-   * 20,000 contacts.
+   * Stages in chunks by one binary COPY, committed without waiting for the server's disk
+   * (`synchronous_commit` off for this transaction alone): staging happens while the checkpoint is
+   * `planning`, and a run that died planning is started over, or, if it sent batches while it read,
+   * has those settled and reads again: of its staging only its batches' contacts are used then. The
+   * commit that stores a batch (`plan`), like the one that moves the checkpoint to `importing`,
+   * waits for the disk as every other does, and with it for every staging write before it (the WAL
+   * is flushed in order). So a server crash loses nothing a resume relies on, and the read does not
+   * wait for a flush per 20,000 contacts.
    */
   async stage(runId: number, contacts: readonly StagedContact[]): Promise<void> {
     if (contacts.length === 0) return;
+    // Packed and deflated before the transaction: the checkpoint is held for the COPY alone.
+    const chunks = encodeStagedChunks(contacts);
     await this.context.write(runId, async (client) => {
       await client.query('SET LOCAL synchronous_commit = off');
-      await copyStagedContacts(client, runId, contacts);
+      await copyChunks(client, runId, chunks);
     });
   }
 
@@ -75,17 +79,18 @@ export class PostgresImportBatches implements ImportBatchStore {
     if (seqs.length === 0) return;
     await this.context.write(runId, async (client) => {
       await client.query('SET LOCAL synchronous_commit = off');
-      await client.query('DELETE FROM export_run_contacts WHERE run_id = $1 AND seq = ANY($2::int[])', [
-        runId,
-        seqs,
-      ]);
+      await client.query(
+        'INSERT INTO export_run_unstaged (run_id, seq) SELECT $1, unnest($2::int[]) ON CONFLICT DO NOTHING',
+        [runId, seqs],
+      );
     });
   }
 
   async plan(runId: number, batch: number, planned: PlannedImportBatch): Promise<void> {
     await this.context.write(runId, async (client) => {
       const counted = await client.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM export_run_contacts WHERE run_id = $1 AND seq BETWEEN $2 AND $3',
+        `SELECT (coalesce((SELECT sum(least(last_seq, $3) - greatest(first_seq, $2) + 1) ${chunksInRange}), 0)
+                - (SELECT count(*) FROM export_run_unstaged WHERE run_id = $1 AND seq BETWEEN $2 AND $3))::int AS n`,
         [runId, planned.firstSeq, planned.lastSeq],
       );
       const staged = counted.rows[0]?.n ?? 0;
@@ -127,31 +132,46 @@ export class PostgresImportBatches implements ImportBatchStore {
       'SELECT max(last_seq) AS seq FROM export_import_batches WHERE run_id = $1',
       [runId],
     );
-    let after = rows[0]?.seq ?? -1;
+    const after = rows[0]?.seq ?? -1;
+    const unstaged = await this.unstagedIn(this.context.pool, runId, after + 1, 2 ** 31 - 1);
+    // Chunks a few at a time, each whole: other calls may run between pages.
+    let page: [number, number][] = [];
+    let chunkAfter = -1;
     for (;;) {
-      const page = await this.context.queryArrays<[number, number]>(
-        `SELECT seq, octet_length(entry) FROM export_run_contacts
-         WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-        [runId, after, unplannedPage],
+      const chunks = await this.context.queryArrays<[number, Buffer]>(
+        `SELECT first_seq, keys FROM export_run_chunks
+         WHERE run_id = $1 AND first_seq > $2 AND last_seq > $3 ORDER BY first_seq LIMIT 8`,
+        [runId, chunkAfter, after],
       );
-      if (page.rows.length === 0) return;
-      after = (page.rows[page.rows.length - 1] as [number, number])[0];
-      yield page.rows;
-      if (page.rows.length < unplannedPage) return;
+      for (const [firstSeq, blob] of chunks.rows) {
+        appendUnplanned(page, firstSeq, blob, after, unstaged);
+        chunkAfter = firstSeq;
+        if (page.length >= unplannedPage) {
+          yield page;
+          page = [];
+        }
+      }
+      if (chunks.rows.length < 8) break;
     }
+    if (page.length > 0) yield page;
   }
 
   async data(runId: number, batch: number): Promise<Buffer> {
-    // One query: the batch's range and its entries in seq order, joined by the server.
-    const { rows } = await this.context.query<{ import_data: string | null }>(
-      `SELECT string_agg(r.entry, ',' ORDER BY r.seq) AS import_data
-       FROM export_import_batches b
-       JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
-       WHERE b.run_id = $1 AND b.batch = $2`,
-      [runId, batch],
-    );
-    const text = rows[0]?.import_data;
-    return text == null ? Buffer.alloc(0) : Buffer.from(text, 'utf8');
+    return this.context.transaction(async (client) => {
+      const range = await client.query<{ first_seq: number; last_seq: number }>(
+        'SELECT first_seq, last_seq FROM export_import_batches WHERE run_id = $1 AND batch = $2',
+        [runId, batch],
+      );
+      const row = range.rows[0];
+      if (row === undefined) return Buffer.alloc(0);
+      const { first_seq: first, last_seq: last } = row;
+      const chunks = await client.query<[number, Buffer, Buffer]>({
+        text: `SELECT first_seq, keys, entries ${chunksInRange} ORDER BY first_seq`,
+        values: [runId, first, last],
+        rowMode: 'array',
+      });
+      return stagedBody(chunks.rows, await this.unstagedIn(client, runId, first, last), first, last);
+    });
   }
 
   async markSending(runId: number, batch: number, sentAt: number): Promise<void> {
@@ -183,14 +203,10 @@ export class PostgresImportBatches implements ImportBatchStore {
     await this.setState(runId, batch, `state = 'planned', activity_id = NULL, adopted = false`, []);
   }
 
-  /**
-   * Marks the batch confirmed (from then on it is part of the snapshot: `snapshots.size` counts its
-   * contacts), then has its contacts folded into the snapshot's rows behind the caller's back (see
-   * `foldBehind`).
-   */
+  /** Marks the batch confirmed: from then on its contacts count as the snapshot's (`confirmedEmails`). */
   async confirm(
     runId: number,
-    destination: string,
+    _destination: string,
     batch: number,
     counters: ActivityCounters,
     errors: readonly string[],
@@ -199,120 +215,91 @@ export class PostgresImportBatches implements ImportBatchStore {
       JSON.stringify(counters),
       JSON.stringify(errors),
     ]);
-    this.foldBehind(runId, destination);
-  }
-
-  /** Resolves once the folds `confirm` started for the run are done (or given up). */
-  async foldsDone(runId: number): Promise<void> {
-    await this.folding.get(runId)?.done;
   }
 
   /**
-   * Folds the run's confirmed batches into the snapshot's rows (`foldConfirmed`) in a transaction of
-   * its own, without holding up the caller: the run's sender goes on sending while the server
-   * writes. One fold at a time per run; the batches confirmed while one runs are folded together by
-   * the next, so the folds keep up with the confirmations however slow the server's disk (and the
-   * fewer folds, the fewer times each page of the snapshot's index is written). Measured on a
-   * million contacts (the run bench, fsync on): folded in one statement at the run's end, they held
-   * the run there for 7.7 s; folded in confirm's own transaction, on the sender's path, they held
-   * each request behind a 0.4 s write (the import phase took 15 s for 8.8); folded behind one batch
-   * at a time, they ended 4.4 s after the last confirmation. A fold that fails (the connection lost
-   * past the retries, the destination deleted) changes nothing: its batches stay unfolded, and the
-   * run's end folds them, or reports the failure.
-   */
-  private foldBehind(runId: number, destination: string): void {
-    const running = this.folding.get(runId);
-    if (running !== undefined) {
-      running.again = true;
-      return;
-    }
-    const fold: { again: boolean; done?: Promise<void> } = { again: false };
-    this.folding.set(runId, fold);
-    fold.done = (async () => {
-      do {
-        fold.again = false;
-        await this.context.write(runId, (client) => this.foldConfirmed(client, runId, destination));
-      } while (fold.again);
-    })()
-      .catch(() => undefined)
-      .finally(() => {
-        this.folding.delete(runId);
-      });
-  }
-
-  /**
-   * Folds the run's confirmed batches not folded yet into the destination's snapshot (inside the
-   * caller's transaction) and marks them folded: each contact's row written once, with the
-   * fingerprint sent. The batches are marked first and folded by number, so a batch confirmed
-   * between the two statements (READ COMMITTED) is neither marked nor folded, and stays for later.
+   * Folds the run's confirmed batches into the destination's snapshot (inside the caller's
+   * transaction, the checkpoint locked): their contacts in `seq` order (within an email, the later
+   * one is applied last, as batch order would), each bucket of the snapshot rewritten once. A batch
+   * an older version folded already (`folded`) is applied again, to the same effect.
    */
   async foldConfirmed(client: pg.ClientBase, runId: number, destination: string): Promise<void> {
-    const marked = await client.query<{ batch: number }>(
-      `UPDATE export_import_batches SET folded = true
-       WHERE run_id = $1 AND state = 'confirmed' AND NOT folded RETURNING batch`,
-      [runId],
+    const changes = new SnapshotBucketChanges(destination);
+    await this.forEachConfirmed(client, runId, (keys, index) =>
+      changes.putBytes(
+        keys.bytes,
+        keys.keyStart(index),
+        keys.keyEnd(index),
+        keys.hi(index),
+        keys.lo(index),
+        runId,
+      ),
     );
-    if (marked.rows.length === 0) return;
-    const values = [runId, destination, marked.rows.map((row) => row.batch)];
-    const insert = `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-       SELECT $2, email_key, fingerprint, run_id FROM (${batchContacts('b.batch = ANY($3::int[])')}) confirmed`;
-    let folded: pg.QueryResult | undefined;
-    if (!this.upserting.has(runId)) {
-      // New contacts only (a first run, the adds of any): a plain insert, a third cheaper than the
-      // upsert's speculative insertion (a million folded: 5.9 s for 9.3 s). The first contact already
-      // in the snapshot makes it fail at once: back to before it, and upserts for the rest of the run.
-      await client.query('SAVEPOINT fold_plain');
-      try {
-        folded = await client.query(insert, values);
-        await client.query('RELEASE SAVEPOINT fold_plain');
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== '23505') throw error;
-        await client.query('ROLLBACK TO SAVEPOINT fold_plain');
-        this.upserting.add(runId);
-      }
+    if ((await applySnapshotChanges(client, changes)) > 0)
+      await this.context.bumpRevision(client, destination);
+  }
+
+  /** The emails of the run's confirmed batches (each once). */
+  async confirmedEmails(client: pg.ClientBase | pg.Pool, runId: number): Promise<Set<string>> {
+    const emails = new Set<string>();
+    await this.forEachConfirmed(client, runId, (keys, index) => emails.add(keys.emailKey(index)));
+    return emails;
+  }
+
+  /** `forEachStagedIn` of each of the run's confirmed batches, in `seq` order. */
+  private async forEachConfirmed(
+    client: pg.ClientBase | pg.Pool,
+    runId: number,
+    each: (keys: ChunkKeys, index: number) => void,
+  ): Promise<void> {
+    const ranges = await client.query<[number, number]>({
+      text: `SELECT first_seq, last_seq FROM export_import_batches
+             WHERE run_id = $1 AND state = 'confirmed' ORDER BY first_seq`,
+      values: [runId],
+      rowMode: 'array',
+    });
+    await this.forEachIn(client, runId, ranges.rows, each);
+  }
+
+  /** `forEachStagedIn` of each of `ranges` of the run's staging, in the order given. */
+  private async forEachIn(
+    client: pg.ClientBase | pg.Pool,
+    runId: number,
+    ranges: readonly [first: number, last: number][],
+    each: (keys: ChunkKeys, index: number) => void,
+  ): Promise<void> {
+    for (const [first, last] of ranges) {
+      const chunks = await client.query<[number, Buffer]>({
+        text: `SELECT first_seq, keys ${chunksInRange} ORDER BY first_seq`,
+        values: [runId, first, last],
+        rowMode: 'array',
+      });
+      forEachStagedIn(chunks.rows, await this.unstagedIn(client, runId, first, last), first, last, each);
     }
-    folded ??= await client.query(
-      `${insert}
-       ON CONFLICT (destination, email_key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, confirmed_run = excluded.confirmed_run`,
-      values,
-    );
-    if ((folded.rowCount ?? 0) > 0) await this.context.bumpRevision(client, destination);
+  }
+
+  /** The run's unstaged `seq`s from `first` to `last`. */
+  private async unstagedIn(
+    client: pg.ClientBase | pg.Pool,
+    runId: number,
+    first: number,
+    last: number,
+  ): Promise<Set<number>> {
+    const { rows } = await client.query<[number]>({
+      text: 'SELECT seq FROM export_run_unstaged WHERE run_id = $1 AND seq BETWEEN $2 AND $3',
+      values: [runId, first, last],
+      rowMode: 'array',
+    });
+    return new Set(rows.map((row) => row[0]));
   }
 
   /**
-   * Drops the run's staged contacts (inside the caller's transaction, the run's checkpoint locked).
-   * When no other run has staged contacts and no other session uses the table, by TRUNCATE: a
-   * million rows gone at once and their space given back, where a DELETE writes each row's
-   * deletion to the WAL (seconds, hundreds of MB). Otherwise (another destination's run staged
-   * contacts, or reads them right now) by DELETE, without waiting for any lock of the table.
+   * Drops the run's staged contacts (inside the caller's transaction, the run's checkpoint locked):
+   * a few hundred chunks at a million contacts.
    */
   async dropStaged(client: pg.ClientBase, runId: number): Promise<void> {
-    this.upserting.delete(runId);
-    await client.query('SAVEPOINT drop_staged');
-    try {
-      await client.query('LOCK TABLE export_run_contacts IN ACCESS EXCLUSIVE MODE NOWAIT');
-      // Staged contacts belong to a checkpoint (no foreign key says so, for its cost per row: the
-      // two ways a checkpoint goes drop its staged contacts; see `run-engine-4-…`): asked run by
-      // run of the other checkpoints (a few), each an equality on the primary key's first column.
-      // Asked of the staging as a whole (`run_id <> $1`), the planner, with no statistics of a
-      // table just filled, scanned a million rows (0.16 s).
-      const others = await client.query<{ others: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM export_checkpoints c WHERE c.run_id <> $1
-           AND EXISTS (SELECT 1 FROM export_run_contacts r WHERE r.run_id = c.run_id)) AS others`,
-        [runId],
-      );
-      if (others.rows[0]?.others === false) {
-        await client.query('TRUNCATE export_run_contacts');
-        await client.query('RELEASE SAVEPOINT drop_staged');
-        return;
-      }
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== '55P03') throw error;
-    }
-    // Back to before the lock (released): other runs go on while the rows are deleted.
-    await client.query('ROLLBACK TO SAVEPOINT drop_staged');
-    await client.query('DELETE FROM export_run_contacts WHERE run_id = $1', [runId]);
+    await client.query('DELETE FROM export_run_chunks WHERE run_id = $1', [runId]);
+    await client.query('DELETE FROM export_run_unstaged WHERE run_id = $1', [runId]);
   }
 
   /**
@@ -320,14 +307,17 @@ export class PostgresImportBatches implements ImportBatchStore {
    * unconfirmed fingerprint (0), in the caller's transaction. Resolves how many.
    */
   async keepUnconfirmed(client: pg.ClientBase, runId: number, destination: string): Promise<number> {
-    const kept = await client.query(
-      `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-       SELECT $2, email_key, 0, run_id
-       FROM (${batchContacts(`b.state <> 'confirmed' AND b.submissions > 0`)}) sent
-       ON CONFLICT (destination, email_key) DO UPDATE SET fingerprint = 0`,
-      [runId, destination],
+    const ranges = await client.query<[number, number]>({
+      text: `SELECT first_seq, last_seq FROM export_import_batches
+             WHERE run_id = $1 AND state <> 'confirmed' AND submissions > 0 ORDER BY batch`,
+      values: [runId],
+      rowMode: 'array',
+    });
+    const changes = new SnapshotBucketChanges(destination);
+    await this.forEachIn(client, runId, ranges.rows, (keys, index) =>
+      changes.unconfirm(keys.emailKey(index), runId),
     );
-    const count = kept.rowCount ?? 0;
+    const count = await applySnapshotChanges(client, changes);
     if (count > 0) await this.context.bumpRevision(client, destination);
     return count;
   }
@@ -376,4 +366,23 @@ export class PostgresImportBatches implements ImportBatchStore {
       ]),
     );
   }
+}
+
+/** Writes `chunks` of run `runId` into `export_run_chunks` by one binary COPY (in the caller's transaction). */
+export async function copyChunks(
+  client: pg.ClientBase,
+  runId: number,
+  chunks: readonly EncodedChunk[],
+): Promise<void> {
+  await copyBinary(
+    client,
+    'COPY export_run_chunks (run_id, first_seq, last_seq, keys, entries)',
+    chunks.map((chunk) => [
+      { int8: runId },
+      { int4: chunk.firstSeq },
+      { int4: chunk.lastSeq },
+      { bytea: chunk.keys },
+      { bytea: chunk.entries },
+    ]),
+  );
 }

@@ -4,7 +4,9 @@ import type {
   RemovalBatchStore,
   RemovalTotals,
 } from '../run-store';
+import { SnapshotBucketChanges } from '../snapshot-buckets';
 import type { PostgresRunContext } from './postgres-run-context';
+import { applySnapshotChanges } from './postgres-snapshot-buckets';
 
 /** A run's removals in `export_removals`, cut into the calls of `export_removal_batches`. */
 export class PostgresRemovalBatches implements RemovalBatchStore {
@@ -75,11 +77,11 @@ export class PostgresRemovalBatches implements RemovalBatchStore {
         );
       }
       if (notOnList.length > 0) {
-        const left = await client.query(
-          'DELETE FROM export_snapshots WHERE destination = $1 AND email_key = ANY($2::text[])',
-          [destination, notOnList],
-        );
-        if ((left.rowCount ?? 0) > 0) await this.context.bumpRevision(client, destination);
+        // Not on the list: they leave the snapshot now.
+        const leave = new SnapshotBucketChanges(destination);
+        for (const email of notOnList) leave.remove(email);
+        if ((await applySnapshotChanges(client, leave)) > 0)
+          await this.context.bumpRevision(client, destination);
       }
       await client.query(
         `UPDATE export_checkpoints SET removals_looked_up = true, phase = 'removing', updated_at = $2
@@ -139,12 +141,15 @@ export class PostgresRemovalBatches implements RemovalBatchStore {
 
   async confirm(runId: number, destination: string, batch: number): Promise<void> {
     await this.context.write(runId, async (client) => {
-      const removed = await client.query(
-        `DELETE FROM export_snapshots s USING export_removals r
-         WHERE s.destination = $1 AND r.run_id = $2 AND r.batch = $3 AND s.email_key = r.email_key`,
-        [destination, runId, batch],
-      );
-      if ((removed.rowCount ?? 0) > 0) await this.context.bumpRevision(client, destination);
+      const { rows } = await client.query<[string]>({
+        text: 'SELECT email_key FROM export_removals WHERE run_id = $1 AND batch = $2',
+        values: [runId, batch],
+        rowMode: 'array',
+      });
+      const removed = new SnapshotBucketChanges(destination);
+      for (const [email] of rows) removed.remove(email);
+      if ((await applySnapshotChanges(client, removed)) > 0)
+        await this.context.bumpRevision(client, destination);
       await client.query(
         `UPDATE export_removal_batches SET state = 'confirmed' WHERE run_id = $1 AND batch = $2`,
         [runId, batch],

@@ -1,15 +1,27 @@
 import type pg from 'pg';
-import type { RunEngineContents, RunEngineRecords, RunEngineTransfer } from '../run-engine-transfer';
+import {
+  collectSnapshotRecords,
+  type RunEngineContents,
+  type RunEngineRecords,
+  type RunEngineTransfer,
+  snapshotRecordsOfBuckets,
+} from '../run-engine-transfer';
+import type { SnapshotBucketChanges } from '../snapshot-buckets';
+import { applySnapshotChanges } from './postgres-snapshot-buckets';
+
+/** Snapshot rows written to a state, by destination, until its `finish`. */
+const pendingSnapshots = new WeakMap<pg.ClientBase, Map<string, SnapshotBucketChanges>>();
 
 /**
  * {@link RunEngineTransfer} on the run engine's tables of a PostgreSQL state, inside the
- * transaction the state's half opened: keyset pages to read, one unnest INSERT per chunk to write.
+ * transaction the state's half opened: keyset pages to read, one unnest INSERT per chunk to write
+ * (snapshots: collected, and written at `finish`, each bucket once).
  */
 export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
   async contents(client): Promise<RunEngineContents> {
     const { rows } = await client.query<{ n: string; d: string; issues: string }>(
-      `SELECT (SELECT count(*) FROM export_snapshots) AS n,
-              (SELECT count(DISTINCT destination) FROM export_snapshots) AS d,
+      `SELECT (SELECT coalesce(sum(members), 0) FROM export_snapshot_buckets) AS n,
+              (SELECT count(DISTINCT destination) FROM export_snapshot_buckets) AS d,
               (SELECT count(*) FROM export_row_issue_runs) AS issues`,
     );
     const counts = rows[0] as { n: string; d: string; issues: string };
@@ -29,32 +41,23 @@ export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
   },
 
   async *read(client, chunkSize): AsyncIterable<RunEngineRecords> {
-    let after: [string, string] = ['', ''];
-    for (;;) {
-      const { rows } = await client.query<{
-        destination: string;
-        email_key: string;
-        fingerprint: string;
-        confirmed_run: string;
-      }>(
-        `SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots
-         WHERE (destination, email_key) > ($1, $2)
-         ORDER BY destination, email_key LIMIT ${chunkSize}`,
-        after,
-      );
-      const last = rows.at(-1);
-      if (last === undefined) break;
-      yield {
-        kind: 'snapshots',
-        rows: rows.map((row) => ({
-          destination: row.destination,
-          emailKey: row.email_key,
-          fingerprint: BigInt(row.fingerprint),
-          confirmedRun: Number(row.confirmed_run),
-        })),
-      };
-      after = [last.destination, last.email_key];
+    async function* buckets(): AsyncGenerator<[string, Buffer]> {
+      let after: [string, number] = ['', -1];
+      for (;;) {
+        const { rows } = await client.query<[string, number, Buffer]>({
+          text: `SELECT destination, bucket, data FROM export_snapshot_buckets
+                 WHERE (destination, bucket) > ($1, $2) ORDER BY destination, bucket LIMIT 64`,
+          values: after,
+          rowMode: 'array',
+        });
+        for (const [destination, bucket, data] of rows) {
+          yield [destination, data];
+          after = [destination, bucket];
+        }
+        if (rows.length === 0) return;
+      }
     }
+    yield* snapshotRecordsOfBuckets(buckets(), chunkSize);
     const all = async <R extends pg.QueryResultRow>(sql: string) => (await client.query<R>(sql)).rows;
     yield {
       kind: 'revisions',
@@ -134,9 +137,10 @@ export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
 
   async clear(client) {
     await client.query(`
-      DELETE FROM export_run_contacts;
+      DELETE FROM export_run_chunks;
+      DELETE FROM export_run_unstaged;
       DELETE FROM export_checkpoints;
-      DELETE FROM export_snapshots;
+      DELETE FROM export_snapshot_buckets;
       DELETE FROM export_snapshot_revisions;
       DELETE FROM export_unchanged_marks;
       DELETE FROM export_list_baselines;
@@ -149,17 +153,9 @@ export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
     if (records.rows.length === 0) return;
     switch (records.kind) {
       case 'snapshots': {
-        const r = records.rows;
-        await client.query(
-          `INSERT INTO export_snapshots (destination, email_key, fingerprint, confirmed_run)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])`,
-          [
-            r.map((x) => x.destination),
-            r.map((x) => x.emailKey),
-            r.map((x) => x.fingerprint.toString()),
-            r.map((x) => x.confirmedRun),
-          ],
-        );
+        const pending = pendingSnapshots.get(client) ?? new Map<string, SnapshotBucketChanges>();
+        pendingSnapshots.set(client, pending);
+        collectSnapshotRecords(pending, records.rows);
         return;
       }
       case 'revisions': {
@@ -230,6 +226,9 @@ export const postgresRunEngineTransfer: RunEngineTransfer<pg.ClientBase> = {
   },
 
   async finish(client) {
+    const pending = pendingSnapshots.get(client);
+    pendingSnapshots.delete(client);
+    for (const changes of pending?.values() ?? []) await applySnapshotChanges(client, changes);
     // Revisions come from a sequence here: the next one is above every copied revision and mark.
     await client.query(
       `SELECT setval('export_snapshot_revision', greatest(

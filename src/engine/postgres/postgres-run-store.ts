@@ -6,16 +6,24 @@ import type {
   CheckpointPhase,
   CheckpointStore,
   ListBaselineStore,
+  PackedSnapshotMembers,
   RowIssueStore,
   RunStore,
   SnapshotMember,
   SnapshotStore,
   UnchangedMarkStore,
 } from '../run-store';
+import {
+  decodeSnapshotBucket,
+  SnapshotBucketChanges,
+  SnapshotBucketView,
+  snapshotBucketOf,
+} from '../snapshot-buckets';
 import { PostgresImportBatches } from './postgres-import-batches';
 import { PostgresRemovalBatches } from './postgres-removal-batches';
 import { PostgresRowIssues } from './postgres-row-issues';
 import { type PostgresLocationForMessages, PostgresRunContext } from './postgres-run-context';
+import { applySnapshotChanges } from './postgres-snapshot-buckets';
 
 /** What a PostgreSQL run store is built from. */
 export interface PostgresRunStoreOptions {
@@ -45,7 +53,9 @@ interface CheckpointRow {
  * wiring to build from an opened PostgreSQL state. Each method is one query or one short
  * transaction, correct under READ COMMITTED with other processes (other hosts) running other
  * destinations; a destination's runs are kept apart by its run lock, which the engine holds.
- * Contacts are staged by binary COPY; everything that touches many rows is one set-based statement.
+ * Staged contacts and snapshots are packed as in the SQLite state (chunks of up to 5,000 contacts,
+ * buckets of a destination's members: `staged-chunks.ts`, `snapshot-buckets.ts`), written by binary
+ * COPY: a million contacts are a few thousand rows for the server, not a million.
  */
 export class PostgresRunStore implements RunStore {
   readonly checkpoints: CheckpointStore;
@@ -67,7 +77,7 @@ export class PostgresRunStore implements RunStore {
     this.imports = new PostgresImportBatches(context);
     this.checkpoints = new PostgresCheckpoints(context, this.imports);
     this.listBaselines = new PostgresListBaselines(context);
-    this.snapshots = new PostgresSnapshots(context);
+    this.snapshots = new PostgresSnapshots(context, this.imports);
     this.removals = new PostgresRemovalBatches(context);
     this.unchangedMarks = new PostgresUnchangedMarks(context);
     this.rowIssues = new PostgresRowIssues(context);
@@ -122,8 +132,6 @@ class PostgresCheckpoints implements CheckpointStore {
   }
 
   async delete(runId: number): Promise<void> {
-    // The batches' folds under way first: what is left for the fold below is what they could not do.
-    await this.imports.foldsDone(runId);
     await this.context.transaction(async (client) => {
       // Locked first: a trigger deleting it (the destination deleted meanwhile) waits for the fold,
       // then drops the snapshot it made.
@@ -133,10 +141,7 @@ class PostgresCheckpoints implements CheckpointStore {
       );
       const destination = rows[0]?.destination;
       if (destination === undefined) return;
-      // A million contacts are sorted by email for the fold: in memory rather than on disk.
-      await client.query(`SET LOCAL work_mem = '256MB'`);
       await this.imports.foldConfirmed(client, runId, destination);
-      // Its staged contacts first: cheaper than the cascade row by row.
       await this.imports.dropStaged(client, runId);
       await client.query('DELETE FROM export_checkpoints WHERE run_id = $1', [runId]);
     });
@@ -188,39 +193,78 @@ class PostgresListBaselines implements ListBaselineStore {
 }
 
 class PostgresSnapshots implements SnapshotStore {
-  constructor(private readonly context: PostgresRunContext) {}
+  constructor(
+    private readonly context: PostgresRunContext,
+    private readonly imports: PostgresImportBatches,
+  ) {}
 
   async size(destination: string): Promise<number> {
-    // The members, and the new contacts of an unfinished run's confirmed batches not folded yet
-    // (those an older version confirmed: this one folds a batch as it confirms it).
-    const { rows } = await this.context.query<{ size: number }>(
-      `SELECT ((SELECT count(*) FROM export_snapshots WHERE destination = $1)
-             + (SELECT count(DISTINCT r.email_key) FROM export_checkpoints c
-                JOIN export_import_batches b ON b.run_id = c.run_id AND b.state = 'confirmed' AND NOT b.folded
-                JOIN export_run_contacts r ON r.run_id = b.run_id AND r.seq BETWEEN b.first_seq AND b.last_seq
-                WHERE c.destination = $1 AND NOT EXISTS
-                  (SELECT 1 FROM export_snapshots s WHERE s.destination = $1 AND s.email_key = r.email_key)))::float8
-             AS size`,
-      [destination],
-    );
-    return rows[0]?.size ?? 0;
+    return this.context.transaction(async (client) => {
+      const { rows } = await client.query<{ members: number; run_id: string | null }>(
+        `SELECT (SELECT coalesce(sum(members), 0) FROM export_snapshot_buckets WHERE destination = $1)::float8
+                  AS members,
+                (SELECT run_id FROM export_checkpoints WHERE destination = $1) AS run_id`,
+        [destination],
+      );
+      const members = rows[0]?.members ?? 0;
+      const runId = rows[0]?.run_id;
+      // The new contacts of an unfinished run's confirmed batches (not folded yet) count too.
+      if (runId == null) return members;
+      const confirmed = await this.imports.confirmedEmails(client, Number(runId));
+      if (confirmed.size === 0) return members;
+      const byBucket = new Map<number, string[]>();
+      for (const key of confirmed) {
+        const bucket = snapshotBucketOf(key);
+        const keys = byBucket.get(bucket);
+        if (keys === undefined) byBucket.set(bucket, [key]);
+        else keys.push(key);
+      }
+      const stored = await client.query<[number, Buffer]>({
+        text: 'SELECT bucket, data FROM export_snapshot_buckets WHERE destination = $1 AND bucket = ANY($2::int[])',
+        values: [destination, [...byBucket.keys()]],
+        rowMode: 'array',
+      });
+      let inSnapshot = 0;
+      for (const [bucket, data] of stored.rows) {
+        const held = new Set(decodeSnapshotBucket(data).keys);
+        for (const key of byBucket.get(bucket) ?? []) if (held.has(key)) inSnapshot += 1;
+      }
+      return members + confirmed.size - inSnapshot;
+    });
   }
 
-  /**
-   * Keyset pages in email order (the primary key's order, C collation: the bytes' order, as in
-   * SQLite), each page one query; the halves computed by the server, as plain numbers.
-   */
   async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
-    let after = '';
+    // The packed pages as strings, whole buckets per page.
+    let page: SnapshotMember[] = [];
+    for await (const bucket of this.packedMembers(destination)) {
+      for (let index = 0; index < bucket.count; index++)
+        page.push([
+          bucket.bytes.toString('utf8', bucket.keyStart(index), bucket.keyEnd(index)),
+          bucket.hi(index),
+          bucket.lo(index),
+        ]);
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async *packedMembers(destination: string): AsyncGenerator<PackedSnapshotMembers> {
+    // A bucket per page, read 64 at a time, each read one query.
+    let after = -1;
     for (;;) {
-      const { rows } = await this.context.queryArrays<[string, number, number]>(
-        `SELECT email_key, ((fingerprint >> 32) & 4294967295)::float8, (fingerprint & 4294967295)::float8
-         FROM export_snapshots WHERE destination = $1 AND email_key > $2 ORDER BY email_key LIMIT $3`,
-        [destination, after, pageSize],
+      const { rows } = await this.context.queryArrays<[number, Buffer]>(
+        `SELECT bucket, data FROM export_snapshot_buckets WHERE destination = $1 AND bucket > $2
+         ORDER BY bucket LIMIT 64`,
+        [destination, after],
       );
-      if (rows.length > 0) yield rows;
-      if (rows.length < pageSize) return;
-      after = (rows[rows.length - 1] as [string, number, number])[0];
+      for (const [bucket, data] of rows) {
+        after = bucket;
+        yield new SnapshotBucketView(data);
+      }
+      if (rows.length < 64) return;
     }
   }
 
@@ -229,26 +273,23 @@ class PostgresSnapshots implements SnapshotStore {
     emailKeys: readonly string[],
   ): Promise<{ readonly missing: number; readonly notExportctls: number }> {
     return this.context.transaction(async (client) => {
-      await client.query(
-        'CREATE TEMP TABLE list_members_seen (email_key text COLLATE "C" PRIMARY KEY) ON COMMIT DROP',
-      );
-      await client.query(
-        'INSERT INTO list_members_seen (email_key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',
-        [emailKeys],
-      );
-      const counted = await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM list_members_seen m
-         WHERE NOT EXISTS (SELECT 1 FROM export_snapshots s WHERE s.destination = $1 AND s.email_key = m.email_key)`,
-        [destination],
-      );
-      const missing = await client.query(
-        `DELETE FROM export_snapshots s WHERE s.destination = $1
-         AND NOT EXISTS (SELECT 1 FROM list_members_seen m WHERE m.email_key = s.email_key)`,
-        [destination],
-      );
-      const missingCount = missing.rowCount ?? 0;
-      if (missingCount > 0) await this.context.bumpRevision(client, destination);
-      return { missing: missingCount, notExportctls: counted.rows[0]?.n ?? 0 };
+      const onList = new Set(emailKeys);
+      const changes = new SnapshotBucketChanges(destination);
+      let found = 0;
+      const { rows } = await client.query<[Buffer]>({
+        text: 'SELECT data FROM export_snapshot_buckets WHERE destination = $1',
+        values: [destination],
+        rowMode: 'array',
+      });
+      for (const [data] of rows) {
+        for (const key of decodeSnapshotBucket(data).keys) {
+          if (onList.has(key)) found += 1;
+          else changes.remove(key);
+        }
+      }
+      const missing = await applySnapshotChanges(client, changes);
+      if (missing > 0) await this.context.bumpRevision(client, destination);
+      return { missing, notExportctls: onList.size - found };
     });
   }
 }

@@ -1,11 +1,12 @@
-import type {
-  CheckpointedRun,
-  RunEngineContents,
-  RunEngineRecords,
-  RunEngineTransfer,
+import {
+  type CheckpointedRun,
+  collectSnapshotRecords,
+  type RunEngineContents,
+  type RunEngineRecords,
+  type RunEngineTransfer,
+  snapshotRecordsOfBuckets,
 } from '../run-engine-transfer';
-import { decodeSnapshotBucket, SnapshotBucketChanges } from '../snapshot-buckets';
-import { joinFingerprint, splitFingerprint } from '../snapshot-fingerprint';
+import type { SnapshotBucketChanges } from '../snapshot-buckets';
 import type { SqliteDatabase } from './sqlite-run-context';
 import { applySnapshotChanges } from './sqlite-snapshot-buckets';
 
@@ -36,37 +37,25 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
   },
 
   async *read(db, chunkSize): AsyncIterable<RunEngineRecords> {
-    // A bucket at a time (better-sqlite3 runs no statement while another one iterates), its members
-    // as rows, in chunks of at most `chunkSize`.
+    // 64 buckets at a time (better-sqlite3 runs no statement while another one iterates).
     const bucketPage = db
       .prepare(
         `SELECT destination, bucket, data FROM export_snapshot_buckets
          WHERE (destination, bucket) > (?, ?) ORDER BY destination, bucket LIMIT 64`,
       )
       .raw();
-    let after: [string, number] = ['', -1];
-    let rows: { destination: string; emailKey: string; fingerprint: bigint; confirmedRun: number }[] = [];
-    for (;;) {
-      const buckets = bucketPage.all(...after) as [string, number, Buffer][];
-      for (const [destination, bucket, data] of buckets) {
-        const members = decodeSnapshotBucket(data);
-        for (let index = 0; index < members.keys.length; index++) {
-          rows.push({
-            destination,
-            emailKey: members.keys[index] as string,
-            fingerprint: joinFingerprint(members.hi[index] as number, members.lo[index] as number),
-            confirmedRun: members.runs[index] as number,
-          });
-          if (rows.length === chunkSize) {
-            yield { kind: 'snapshots', rows };
-            rows = [];
-          }
+    async function* buckets(): AsyncGenerator<[string, Buffer]> {
+      let after: [string, number] = ['', -1];
+      for (;;) {
+        const page = bucketPage.all(...after) as [string, number, Buffer][];
+        for (const [destination, bucket, data] of page) {
+          yield [destination, data];
+          after = [destination, bucket];
         }
-        after = [destination, bucket];
+        if (page.length === 0) return;
       }
-      if (buckets.length === 0) break;
     }
-    if (rows.length > 0) yield { kind: 'snapshots', rows };
+    yield* snapshotRecordsOfBuckets(buckets(), chunkSize);
     // The other tables hold a few rows per destination or per run: one chunk each, but row issues,
     // whose chunks are up to a few hundred kB each.
     yield {
@@ -147,12 +136,7 @@ export const sqliteRunEngineTransfer: RunEngineTransfer<SqliteDatabase> = {
         // Collected, and written at `finish`: each bucket once, however the rows were chunked.
         const pending = pendingSnapshots.get(db) ?? new Map<string, SnapshotBucketChanges>();
         pendingSnapshots.set(db, pending);
-        for (const row of records.rows) {
-          const changes = pending.get(row.destination) ?? new SnapshotBucketChanges(row.destination);
-          pending.set(row.destination, changes);
-          const [hi, lo] = splitFingerprint(row.fingerprint);
-          changes.put(row.emailKey, hi, lo, row.confirmedRun);
-        }
+        collectSnapshotRecords(pending, records.rows);
         return;
       }
       case 'revisions':

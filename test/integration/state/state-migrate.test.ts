@@ -129,8 +129,8 @@ async function engineRows(store: StateStore): Promise<Record<string, unknown>> {
   const pool = (store as PostgresStateStore).pool;
   const all = async (sql: string) => (await pool.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
   return normalise({
-    snapshots: await all(
-      'SELECT destination, email_key, fingerprint, confirmed_run FROM export_snapshots ORDER BY destination COLLATE "C", email_key',
+    snapshots: snapshotRowsOf(
+      (await all('SELECT destination, data FROM export_snapshot_buckets')) as [string, Buffer][],
     ),
     revisions: await all(
       'SELECT destination, revision FROM export_snapshot_revisions ORDER BY destination COLLATE "C"',
@@ -151,11 +151,14 @@ async function engineRows(store: StateStore): Promise<Record<string, unknown>> {
 
 /** The snapshots of a SQLite state as rows, in (destination, email) order. */
 function sqliteSnapshotRows(db: SqliteStateStore['sqlite']): unknown[][] {
+  return snapshotRowsOf(
+    db.prepare('SELECT destination, data FROM export_snapshot_buckets').raw().all() as [string, Buffer][],
+  );
+}
+
+/** The members of stored buckets as rows, in destination and email order (code points). */
+function snapshotRowsOf(buckets: readonly [string, Buffer][]): unknown[][] {
   const rows: [string, string, bigint, number][] = [];
-  const buckets = db.prepare('SELECT destination, data FROM export_snapshot_buckets').raw().all() as [
-    string,
-    Buffer,
-  ][];
   for (const [destination, data] of buckets) {
     const members = decodeSnapshotBucket(data);
     members.keys.forEach((key, index) => {
