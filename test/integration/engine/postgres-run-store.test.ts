@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunEngineError, type RunStore, type SnapshotMember, type StagedContact } from '../../../src/engine';
 import { oneContactCounters } from '../../support/activity-counters';
 import { postgresRunStores } from '../../support/postgres-run-store';
