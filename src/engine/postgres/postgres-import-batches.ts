@@ -133,7 +133,11 @@ export class PostgresImportBatches implements ImportBatchStore {
       [runId],
     );
     const after = rows[0]?.seq ?? -1;
-    const unstaged = await this.unstagedIn(this.context.pool, runId, after + 1, 2 ** 31 - 1);
+    const unstagedRows = await this.context.queryArrays<[number]>(
+      'SELECT seq FROM export_run_unstaged WHERE run_id = $1 AND seq > $2',
+      [runId, after],
+    );
+    const unstaged = new Set(unstagedRows.rows.map((row) => row[0]));
     // Chunks a few at a time, each whole: other calls may run between pages.
     let page: [number, number][] = [];
     let chunkAfter = -1;
@@ -240,7 +244,7 @@ export class PostgresImportBatches implements ImportBatchStore {
   }
 
   /** The emails of the run's confirmed batches (each once). */
-  async confirmedEmails(client: pg.ClientBase | pg.Pool, runId: number): Promise<Set<string>> {
+  async confirmedEmails(client: pg.ClientBase, runId: number): Promise<Set<string>> {
     const emails = new Set<string>();
     await this.forEachConfirmed(client, runId, (keys, index) => emails.add(keys.emailKey(index)));
     return emails;
@@ -248,7 +252,7 @@ export class PostgresImportBatches implements ImportBatchStore {
 
   /** `forEachStagedIn` of each of the run's confirmed batches, in `seq` order. */
   private async forEachConfirmed(
-    client: pg.ClientBase | pg.Pool,
+    client: pg.ClientBase,
     runId: number,
     each: (keys: ChunkKeys, index: number) => void,
   ): Promise<void> {
@@ -263,7 +267,7 @@ export class PostgresImportBatches implements ImportBatchStore {
 
   /** `forEachStagedIn` of each of `ranges` of the run's staging, in the order given. */
   private async forEachIn(
-    client: pg.ClientBase | pg.Pool,
+    client: pg.ClientBase,
     runId: number,
     ranges: readonly [first: number, last: number][],
     each: (keys: ChunkKeys, index: number) => void,
@@ -280,7 +284,7 @@ export class PostgresImportBatches implements ImportBatchStore {
 
   /** The run's unstaged `seq`s from `first` to `last`. */
   private async unstagedIn(
-    client: pg.ClientBase | pg.Pool,
+    client: pg.ClientBase,
     runId: number,
     first: number,
     last: number,
