@@ -165,7 +165,11 @@ async function readAndPlanInto(
       // Nothing read later can stop the run: its batches leave as they are cut, once the source is
       // known to read whole (none if it is not: the read then fails with the check's error).
       if (willSendWhileReading(read.summary.selectedMembers)) {
-        staging.cutWhileReading(spec.listId, input.importBatchLimits, (planned) => batches.push(planned));
+        staging.cutWhileReading(
+          spec.listId,
+          evenBatches(input.importBatchLimits, read.summary.selectedMembers),
+          (planned) => batches.push(planned),
+        );
         input.sendWhileReading?.(afterWhole(read.whole, batches));
       }
     }
@@ -309,6 +313,18 @@ async function readAndPlanInto(
     true,
   );
   return plan;
+}
+
+/**
+ * `limits` with the contacts per batch evened out over the fewest batches `most` contacts need:
+ * 50,000 go as two of 25,000, not 40,000 and 10,000, so that when batches leave as they are cut the
+ * first one leaves halfway through the read, not four fifths of the way. As many calls by count
+ * (`most` bounds the contacts staged: each selected member is at most one).
+ */
+export function evenBatches(limits: ImportBatchLimits, most: number): ImportBatchLimits {
+  if (most <= limits.maxContacts) return limits;
+  const calls = Math.ceil(most / limits.maxContacts);
+  return { ...limits, maxContacts: Math.ceil(most / calls) };
 }
 
 /** How many of the index's leavers are among `onList` (the list's members by lowercased email). */
