@@ -2,13 +2,14 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { StagedContact } from './run-store';
 
 /**
- * A run's staged contacts in the SQLite state, in chunks: one row of `export_run_chunks` per run of
- * consecutive `seq`s (at most `contactsPerChunk`), holding their keys packed (`keys`) and their
- * entries joined by commas, as an import body carries them, raw DEFLATE at level 1 (`entries`). A
- * million contacts are ~200 rows written once instead of a million rows, and their entries a third
- * of their size or less (JSON objects of names and addresses compress well); a batch's body is
- * inflated from the chunks its range spans when it is sent. Contacts that lost the dedupe after
- * they were staged are listed apart (`export_run_unstaged`): a chunk is never rewritten.
+ * A run's staged contacts as both run stores keep them, in chunks: one row of `export_run_chunks`
+ * per run of consecutive `seq`s (at most `contactsPerChunk`), holding their keys packed (`keys`)
+ * and their entries joined by commas, as an import body carries them, raw DEFLATE at level 1
+ * (`entries`). A million contacts are ~200 rows written once instead of a million rows, and their
+ * entries a third of their size or less (JSON objects of names and addresses compress well); a
+ * batch's body is inflated from the chunks its range spans when it is sent. Contacts that lost the
+ * dedupe after they were staged are listed apart (`export_run_unstaged`): a chunk is never
+ * rewritten.
  */
 export const contactsPerChunk = 5000;
 // The range queries look for the chunks of a seq from `seq - (contactsPerChunk - 1)` on: this may

@@ -30,8 +30,8 @@ export interface RunEngineSqliteMigration {
  * and the resource handlers need not know these tables exist. Since `run-engine-5` a run stages
  * only the contacts it may send (`export_run_contacts`): the dedupe and the diff happen in memory,
  * as the source is read (`ContactIndex`). Since `run-engine-7` a snapshot is packed in buckets
- * (`export_snapshot_buckets`, see `sqlite-snapshot-buckets.ts`); since `run-engine-8` staged
- * contacts are kept in chunks (`export_run_chunks`, see `sqlite-staged-chunks.ts`).
+ * (`export_snapshot_buckets`, see `snapshot-buckets.ts`); since `run-engine-8` staged
+ * contacts are kept in chunks (`export_run_chunks`, see `staged-chunks.ts`).
  */
 export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   {
@@ -292,7 +292,7 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   },
   {
     // The snapshot in buckets: a destination's members spread over up to 4,096 rows by a hash of
-    // their email, each row the bucket's members packed (see `sqlite-snapshot-buckets.ts`), instead
+    // their email, each row the bucket's members packed (see `snapshot-buckets.ts`), instead
     // of a row per member. A full export's fold then writes each bucket once (it was a million
     // sorted inserts: 1.5 s and ~180 MB written at a million contacts) and a run reads a snapshot
     // by decoding 4,096 blobs. The rows move over as they are: same members, fingerprints and
@@ -353,7 +353,7 @@ export const runEngineSqliteMigrations: readonly RunEngineSqliteMigration[] = [
   },
   {
     // Staged contacts in chunks: a row per run of up to 5,000 consecutive `seq`s, their keys packed
-    // and their entries deflated (see `sqlite-staged-chunks.ts`), instead of a row per contact
+    // and their entries deflated (see `staged-chunks.ts`), instead of a row per contact
     // (~2.5 s and ~390 MB written to stage a million); those that lost the dedupe after they were
     // staged are listed in `export_run_unstaged` instead of deleted. An unfinished run's staged
     // contacts move over as they are, so it resumes where it was.

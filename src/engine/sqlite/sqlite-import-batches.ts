@@ -40,7 +40,7 @@ type ChunkRow = [firstSeq: number, keys: Buffer];
 
 /**
  * A run's staged contacts in `export_run_chunks` (each written once, in chunks: see
- * `sqlite-staged-chunks.ts`), those that lost the dedupe after they were staged in
+ * `staged-chunks.ts`), those that lost the dedupe after they were staged in
  * `export_run_unstaged`, its import batches in `export_import_batches` (a batch is a range of the
  * staged contacts' `seq`), confirmed by marking. Batches planned by an older version (no
  * `first_seq`) carry their body in `export_import_payloads` and their snapshot rows in
