@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { int, s, seed, sliceListId, writeData, x } from '../lib/bench-data.mjs';
+import { int, MB, s, seed, sliceListId, writeData, x } from '../lib/bench-data.mjs';
 import { startPostgres } from '../lib/postgres.mjs';
 import { processCpuSeconds } from '../lib/process-cpu.mjs';
 import { startSandbox, trafficBetween } from '../lib/sandbox.mjs';
@@ -197,11 +197,15 @@ export default {
               ),
             );
           const deadline = Date.now() + 3_600_000;
-          const cpuNow = () => ({
-            workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0),
-            server: postgres.usage().cpu,
-            sandbox: sandbox.cpu(),
-          });
+          const cpuNow = () => {
+            const server = postgres.usage();
+            return {
+              workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.child.pid), 0),
+              server: server.cpu,
+              serverWritten: server.written,
+              sandbox: sandbox.cpu(),
+            };
+          };
           // Every process's CPU once the first run is taken (the wall's start, within a poll): what
           // the workers' startup took (modules, state, queue, the manifests' plan) is left out.
           let cpuAtFirstRun;
@@ -225,6 +229,7 @@ export default {
             startup: start.workers,
             workers: end.workers - start.workers,
             server: end.server - start.server,
+            serverWritten: end.serverWritten - start.serverWritten,
             sandbox: end.sandbox - start.sandbox,
           };
           cpu.total = cpu.workers + cpu.server + cpu.sandbox;
@@ -261,7 +266,7 @@ export default {
             `    the sandbox's time per request (arrival to answer), per key: mean ${held.meanMs.map((ms) => `${ms.toFixed(0)} ms`).join(' / ')}; a limiter that holds each permit until its answer (as exportctl's does) cannot go faster than ${s(held.floor)} (${x(wall / held.floor)} of it)`,
           );
           log(
-            `    CPU (user + system) from the first run taken to the last run's end: workers ${s(cpu.workers)} (and ${s(cpu.startup)} before, starting up), PostgreSQL ${s(cpu.server)}, sandbox ${s(cpu.sandbox)}: ${s(cpu.total)} on ${cores} cores => no faster than ${s(cpu.floor)} on this machine (${x(wall / cpu.floor)} of it)`,
+            `    CPU (user + system) from the first run taken to the last run's end: workers ${s(cpu.workers)} (and ${s(cpu.startup)} before, starting up), PostgreSQL ${s(cpu.server)} (and ${MB(cpu.serverWritten)} written), sandbox ${s(cpu.sandbox)}: ${s(cpu.total)} on ${cores} cores => no faster than ${s(cpu.floor)} on this machine (${x(wall / cpu.floor)} of it)`,
           );
           rows.push({ count, wall, floor, cpu, maxSecond, throttled: traffic.throttled, failed });
           if (process.env.WORKERS_BENCH_KEEP === '1')
