@@ -1,5 +1,5 @@
 import { fnv1a32 } from './contact-index';
-import type { PackedSnapshotMembers } from './run-store';
+import type { PackedSnapshotMembers, SnapshotMember } from './run-store';
 
 /**
  * A destination's snapshot as both run stores keep it: its members spread over up to 4,096 buckets
@@ -648,4 +648,48 @@ class BucketPatch implements BucketChange {
     }
     return blob;
   }
+}
+
+/**
+ * The members of packed pages (`SnapshotStore.packedMembers`) as `SnapshotMember`s, in pages of at
+ * least `pageSize` (whole buckets per page): `SnapshotStore.members` of a store that packs.
+ */
+export async function* snapshotMembersOf(
+  packed: AsyncIterable<PackedSnapshotMembers>,
+  pageSize: number,
+): AsyncGenerator<readonly SnapshotMember[]> {
+  let page: SnapshotMember[] = [];
+  for await (const bucket of packed) {
+    for (let index = 0; index < bucket.count; index++)
+      page.push([
+        bucket.bytes.toString('utf8', bucket.keyStart(index), bucket.keyEnd(index)),
+        bucket.hi(index),
+        bucket.lo(index),
+      ]);
+    if (page.length >= pageSize) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/** `emails` by the bucket each belongs in (`snapshotBucketOf`). */
+export function emailsByBucket(emails: Iterable<string>): Map<number, string[]> {
+  const byBucket = new Map<number, string[]>();
+  for (const key of emails) {
+    const bucket = snapshotBucketOf(key);
+    const keys = byBucket.get(bucket);
+    if (keys === undefined) byBucket.set(bucket, [key]);
+    else keys.push(key);
+  }
+  return byBucket;
+}
+
+/** How many of `emails` the stored bucket `data` holds. */
+export function heldInBucket(data: Buffer, emails: readonly string[]): number {
+  const held = new Set(decodeSnapshotBucket(data).keys);
+  let count = 0;
+  for (const key of emails) if (held.has(key)) count += 1;
+  return count;
 }

@@ -15,9 +15,11 @@ import type {
 } from '../run-store';
 import {
   decodeSnapshotBucket,
+  emailsByBucket,
+  heldInBucket,
   SnapshotBucketChanges,
   SnapshotBucketView,
-  snapshotBucketOf,
+  snapshotMembersOf,
 } from '../snapshot-buckets';
 import { PostgresImportBatches } from './postgres-import-batches';
 import { PostgresRemovalBatches } from './postgres-removal-batches';
@@ -212,43 +214,20 @@ class PostgresSnapshots implements SnapshotStore {
       if (runId == null) return members;
       const confirmed = await this.imports.confirmedEmails(client, Number(runId));
       if (confirmed.size === 0) return members;
-      const byBucket = new Map<number, string[]>();
-      for (const key of confirmed) {
-        const bucket = snapshotBucketOf(key);
-        const keys = byBucket.get(bucket);
-        if (keys === undefined) byBucket.set(bucket, [key]);
-        else keys.push(key);
-      }
+      const byBucket = emailsByBucket(confirmed);
       const stored = await client.query<[number, Buffer]>({
         text: 'SELECT bucket, data FROM export_snapshot_buckets WHERE destination = $1 AND bucket = ANY($2::int[])',
         values: [destination, [...byBucket.keys()]],
         rowMode: 'array',
       });
       let inSnapshot = 0;
-      for (const [bucket, data] of stored.rows) {
-        const held = new Set(decodeSnapshotBucket(data).keys);
-        for (const key of byBucket.get(bucket) ?? []) if (held.has(key)) inSnapshot += 1;
-      }
+      for (const [bucket, data] of stored.rows) inSnapshot += heldInBucket(data, byBucket.get(bucket) ?? []);
       return members + confirmed.size - inSnapshot;
     });
   }
 
-  async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
-    // The packed pages as strings, whole buckets per page.
-    let page: SnapshotMember[] = [];
-    for await (const bucket of this.packedMembers(destination)) {
-      for (let index = 0; index < bucket.count; index++)
-        page.push([
-          bucket.bytes.toString('utf8', bucket.keyStart(index), bucket.keyEnd(index)),
-          bucket.hi(index),
-          bucket.lo(index),
-        ]);
-      if (page.length >= pageSize) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
+  members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
+    return snapshotMembersOf(this.packedMembers(destination), pageSize);
   }
 
   async *packedMembers(destination: string): AsyncGenerator<PackedSnapshotMembers> {

@@ -13,9 +13,11 @@ import type {
 } from '../run-store';
 import {
   decodeSnapshotBucket,
+  emailsByBucket,
+  heldInBucket,
   SnapshotBucketChanges,
   SnapshotBucketView,
-  snapshotBucketOf,
+  snapshotMembersOf,
 } from '../snapshot-buckets';
 import { SqliteImportBatches } from './sqlite-import-batches';
 import { SqliteRemovalBatches } from './sqlite-removal-batches';
@@ -191,42 +193,19 @@ class SqliteSnapshots implements SnapshotStore {
       .get(destination) as number | undefined;
     const confirmed = checkpoint === undefined ? [] : [...this.imports.confirmedEmails(checkpoint)];
     if (confirmed.length === 0) return members;
-    const inSnapshot = new Set<string>();
-    const byBucket = new Map<number, string[]>();
-    for (const key of confirmed) {
-      const bucket = snapshotBucketOf(key);
-      const keys = byBucket.get(bucket);
-      if (keys === undefined) byBucket.set(bucket, [key]);
-      else keys.push(key);
-    }
     const read = db
       .prepare('SELECT data FROM export_snapshot_buckets WHERE destination = ? AND bucket = ?')
       .pluck();
-    for (const [bucket, keys] of byBucket) {
+    let inSnapshot = 0;
+    for (const [bucket, keys] of emailsByBucket(confirmed)) {
       const data = read.get(destination, bucket) as Buffer | undefined;
-      if (data === undefined) continue;
-      const held = new Set(decodeSnapshotBucket(data).keys);
-      for (const key of keys) if (held.has(key)) inSnapshot.add(key);
+      if (data !== undefined) inSnapshot += heldInBucket(data, keys);
     }
-    return members + confirmed.length - inSnapshot.size;
+    return members + confirmed.length - inSnapshot;
   }
 
-  async *members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
-    // The packed pages as strings, whole buckets per page.
-    let page: SnapshotMember[] = [];
-    for await (const bucket of this.packedMembers(destination)) {
-      for (let index = 0; index < bucket.count; index++)
-        page.push([
-          bucket.bytes.toString('utf8', bucket.keyStart(index), bucket.keyEnd(index)),
-          bucket.hi(index),
-          bucket.lo(index),
-        ]);
-      if (page.length >= pageSize) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
+  members(destination: string, pageSize = 10_000): AsyncGenerator<readonly SnapshotMember[]> {
+    return snapshotMembersOf(this.packedMembers(destination), pageSize);
   }
 
   async *packedMembers(destination: string): AsyncGenerator<PackedSnapshotMembers> {
