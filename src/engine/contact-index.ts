@@ -62,6 +62,8 @@ export type OfferResult =
 
 const inSnapshot = 1;
 const selected = 2;
+/** The snapshot's fingerprint was translated from the earlier scheme (see `translateSnapshot`). */
+const translated = 4;
 const noLength = 0xffffffff;
 
 /**
@@ -219,6 +221,30 @@ export class ContactIndex {
       : 2;
   }
 
+  /**
+   * Whether the snapshot may hold the entry's winner under the fingerprint earlier versions kept
+   * (`contactFingerprint`): it holds a fingerprint other than the winner's, not translated yet.
+   */
+  mayHoldEarlierFingerprint(entry: number): boolean {
+    const flags = this.flags[entry] as number;
+    return (flags & (inSnapshot | translated)) === inSnapshot && this.snapshotState(entry) === 2;
+  }
+
+  /**
+   * When the snapshot's fingerprint of the entry is `earlier` (the winner's in the earlier scheme):
+   * takes it for the winner's own (the same contact), and resolves the snapshot's fingerprint it
+   * replaced; else undefined.
+   */
+  translateSnapshot(entry: number, earlier: readonly [number, number]): [number, number] | undefined {
+    const hi = this.snapshotHi[entry] as number;
+    const lo = this.snapshotLo[entry] as number;
+    if (hi !== earlier[0] || lo !== earlier[1]) return undefined;
+    this.snapshotHi[entry] = this.runHi[entry] as number;
+    this.snapshotLo[entry] = this.runLo[entry] as number;
+    this.flags[entry] = (this.flags[entry] as number) | translated;
+    return [hi, lo];
+  }
+
   /** Records that an entry's winner is staged as `seq`. */
   setStaged(entry: number, seq: number): void {
     this.seqs[entry] = seq;
@@ -241,7 +267,7 @@ export class ContactIndex {
   /** Snapshot members not selected: they left the selection. */
   *leaverEmails(): Generator<string> {
     for (let entry = 0; entry < this.size; entry++) {
-      if (this.flags[entry] === inSnapshot)
+      if (((this.flags[entry] as number) & (inSnapshot | selected)) === inSnapshot)
         yield this.text(this.emailOffset[entry] as number, this.emailLength[entry] as number);
     }
   }
@@ -249,7 +275,8 @@ export class ContactIndex {
   /** How many snapshot members are not selected. */
   leavers(): number {
     let count = 0;
-    for (let entry = 0; entry < this.size; entry++) if (this.flags[entry] === inSnapshot) count += 1;
+    for (let entry = 0; entry < this.size; entry++)
+      if (((this.flags[entry] as number) & (inSnapshot | selected)) === inSnapshot) count += 1;
     return count;
   }
 

@@ -1,6 +1,7 @@
 import { ImportBatchCutter, type ImportBatchLimits, importEntryJson } from '../constant-contact';
 import {
   contactFingerprint,
+  contactFingerprintHalves,
   duplicateEmailIssue,
   type ExportContact,
   type RowIssue,
@@ -9,6 +10,7 @@ import {
 import type { ContactIndex } from './contact-index';
 import { cutImportBatches } from './plan-import-batches';
 import type { ImportBatchStore, PlannedImportBatch, StagedContact, UnplannedContact } from './run-store';
+import type { SnapshotBucketChanges } from './snapshot-buckets';
 import { fingerprintHalves } from './snapshot-fingerprint';
 
 export interface ImportStagingOptions {
@@ -20,6 +22,12 @@ export interface ImportStagingOptions {
   readonly store: { readonly runId: number; readonly imports: ImportBatchStore } | undefined;
   /** Receives a `duplicate-email` warning per profile that loses the dedupe. */
   readonly onIssue: (issue: RowIssue) => void;
+  /**
+   * Receives each snapshot fingerprint found to be a winner's in the scheme earlier versions kept
+   * (`contactFingerprint`), translated to its `contactFingerprintHalves`: the caller stores them
+   * (`SnapshotStore.translate`), so that the next run compares without the earlier scheme.
+   */
+  readonly translations?: SnapshotBucketChanges | undefined;
 }
 
 /** What the pass found. */
@@ -114,7 +122,7 @@ export class ImportStaging {
     for (const contact of contacts) {
       this.offered += 1;
       this.location ??= locationOf(contact.where);
-      const fingerprint = fingerprintHalves(contactFingerprint(contact));
+      const fingerprint = contactFingerprintHalves(contact);
       const where = contact.where;
       const result = index.offer({
         key: contact.key,
@@ -149,6 +157,14 @@ export class ImportStaging {
           this.live[displaced.seq] = 0;
           unstaged.push(displaced.seq);
         }
+      }
+      // A snapshot written before contacts had `contactFingerprintHalves` holds their SHA-256
+      // fingerprints: computed only for a contact whose snapshot fingerprint differs from its own
+      // (a changed one, or one the snapshot has not had translated yet), once.
+      if (index.mayHoldEarlierFingerprint(result.entry)) {
+        const earlier = index.translateSnapshot(result.entry, fingerprintHalves(contactFingerprint(contact)));
+        if (earlier !== undefined)
+          this.options.translations?.translate(contact.emailKey, earlier, fingerprint);
       }
       if (!full && !reorder && index.snapshotState(result.entry) === 1) continue;
       const entry = importEntryJson({

@@ -24,6 +24,7 @@ import { checkRemovalGuard } from './removal-guard';
 import { ContactLimitError, RemovalGuardError } from './run-engine-errors';
 import type { PlannedImportBatch } from './run-store';
 import { maxRemovalIdsPerCall } from './send-removals';
+import { SnapshotBucketChanges } from './snapshot-buckets';
 
 export interface ReadAndPlanInput {
   readonly session: ExportRunSession;
@@ -128,11 +129,15 @@ async function readAndPlanInto(
     }
   }
   const snapshotSize = index.entries;
+  // A real run stores the translations of the snapshot's fingerprints it finds (a dry run stores
+  // nothing; a full one stages every contact, whose fold puts their fingerprints anyway).
+  const translations = input.dryRun || input.full ? undefined : new SnapshotBucketChanges(destination);
   const staging = new ImportStaging({
     index,
     full: input.full,
     store: input.dryRun ? undefined : { runId, imports: runStore.imports },
     onIssue: session.issue,
+    translations,
   });
   const baseDir = dirname(sourceOriginFile(input.source) ?? '.');
   // A gzip file or a workbook saved as profiles.csv is said to be one, not read as a bad header.
@@ -182,6 +187,8 @@ async function readAndPlanInto(
   await staging.flush();
   // Settled by now (the read ended); rejects only as the read would have.
   await read.whole;
+  // The same contacts under the fingerprints this version keeps: true whatever the run does next.
+  if (translations !== undefined && translations.size > 0) await snapshots.translate(translations);
   const summary = read.summary;
   session.update({
     counts: {

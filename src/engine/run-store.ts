@@ -1,4 +1,5 @@
 import type { ActivityCounters } from '../constant-contact';
+import type { SnapshotBucketChanges } from './snapshot-buckets';
 
 /**
  * The run engine's durable state, as a port the engine owns: each destination's confirmed snapshot
@@ -133,6 +134,12 @@ export interface SnapshotStore {
     destination: string,
     emailKeys: readonly string[],
   ): Promise<{ readonly missing: number; readonly notExportctls: number }>;
+  /**
+   * Applies `changes`, translations of members' fingerprints to the scheme this version keeps
+   * (`SnapshotBucketChanges.translate`, see `ImportStaging`), in one transaction; resolves how many
+   * members changed. The same contacts: the snapshot's revision moves all the same.
+   */
+  translate(changes: SnapshotBucketChanges): Promise<number>;
 }
 
 export type ImportBatchState = 'planned' | 'sending' | 'submitted' | 'confirmed';

@@ -85,10 +85,13 @@ function bucketHead(blob: Buffer): { count: number; head: number } {
 }
 
 // An operation on one member: put (insert or replace its fingerprint and run), unconfirm (its
-// fingerprint becomes 0, the unconfirmed one; a member it was not is added with `run`), remove.
+// fingerprint becomes 0, the unconfirmed one; a member it was not is added with `run`), remove,
+// translate (its fingerprint replaced when it still is the one given; its run kept; an absent
+// member is not added).
 const put = 0;
 const unconfirm = 1;
 const remove = 2;
+const translate = 3;
 
 /** FNV-1a over bytes: finds equal emails among a bucket's members (every match is confirmed). */
 function fnvBytes(bytes: Buffer, start: number, end: number): number {
@@ -160,8 +163,16 @@ export class SnapshotBucketChanges {
   private runs = new Uint32Array(1024);
   private buckets = new Uint16Array(1024);
   private hashes = new Uint32Array(1024);
+  /** A translation's fingerprint it replaces (allocated by the first). */
+  private fromHis: Uint32Array | undefined;
+  private fromLos: Uint32Array | undefined;
 
   constructor(readonly destination: string) {}
+
+  /** Changes held. */
+  get size(): number {
+    return this.count;
+  }
 
   /** The member `emailKey` with this fingerprint, confirmed by `run` (replacing what it had). */
   put(emailKey: string, hi: number, lo: number, run: number): void {
@@ -183,6 +194,22 @@ export class SnapshotBucketChanges {
   /** `emailKey` leaves the snapshot. */
   remove(emailKey: string): void {
     this.addString(remove, emailKey, 0, 0, 0);
+  }
+
+  /**
+   * The member `emailKey`'s fingerprint `from` becomes `to`, the same contact's in another scheme
+   * (see `ImportStaging`): a compare and set, so that a member whose fingerprint changed since it
+   * was read keeps it; its run is kept; a member that is not there is not added.
+   */
+  translate(emailKey: string, from: readonly [number, number], to: readonly [number, number]): void {
+    const index = this.count;
+    this.addString(translate, emailKey, to[0], to[1], 0);
+    if (this.fromHis === undefined || this.fromLos === undefined) {
+      this.fromHis = new Uint32Array(this.kinds.length);
+      this.fromLos = new Uint32Array(this.kinds.length);
+    }
+    this.fromHis[index] = from[0];
+    this.fromLos[index] = from[1];
   }
 
   /** The buckets the changes touch, in increasing order (those `applyTo` reads and writes). */
@@ -230,15 +257,18 @@ export class SnapshotBucketChanges {
         stored !== undefined && to - from <= patchedChanges ? new BucketPatch(stored) : merged.reset(stored);
       for (let position = from; position < to; position++) {
         const change = order[position] as number;
+        const kind = this.kinds[change] as number;
         changed += target.apply(
-          this.kinds[change] as number,
+          kind,
           this.arena,
           change === 0 ? 0 : (this.ends[change - 1] as number),
           this.ends[change] as number,
           this.hashes[change] as number,
           this.his[change] as number,
           this.los[change] as number,
-          this.runs[change] as number,
+          kind === translate ? 0 : (this.runs[change] as number),
+          kind === translate ? (this.fromHis?.[change] as number) : 0,
+          kind === translate ? (this.fromLos?.[change] as number) : 0,
         );
       }
       if (target.live === 0) access.drop(bucket);
@@ -293,6 +323,8 @@ export class SnapshotBucketChanges {
     this.runs = resize(this.runs, (n) => new Uint32Array(n));
     this.buckets = resize(this.buckets, (n) => new Uint16Array(n));
     this.hashes = resize(this.hashes, (n) => new Uint32Array(n));
+    if (this.fromHis !== undefined) this.fromHis = resize(this.fromHis, (n) => new Uint32Array(n));
+    if (this.fromLos !== undefined) this.fromLos = resize(this.fromLos, (n) => new Uint32Array(n));
   }
 }
 
@@ -300,7 +332,10 @@ export class SnapshotBucketChanges {
 interface BucketChange {
   /** Members once the changes so far are applied. */
   readonly live: number;
-  /** Applies one change (its email `bytes[start, end)`, `hash`: `fnvBytes` of them); 1 when it changed a member. */
+  /**
+   * Applies one change (its email `bytes[start, end)`, `hash`: `fnvBytes` of them; `fromHi` and
+   * `fromLo`: a translation's fingerprint it replaces); 1 when it changed a member.
+   */
   apply(
     kind: number,
     bytes: Buffer,
@@ -310,6 +345,8 @@ interface BucketChange {
     hi: number,
     lo: number,
     run: number,
+    fromHi: number,
+    fromLo: number,
   ): number;
   /** The bucket with the changes, encoded in format 1. */
   encode(): Buffer;
@@ -370,12 +407,20 @@ class BucketMerge implements BucketChange {
     hi: number,
     lo: number,
     run: number,
+    fromHi: number,
+    fromLo: number,
   ): number {
     const member = this.find(bytes, start, end, hash);
     if (kind === remove) {
       if (member === -1) return 0;
       this.kept[member] = 0;
       this.live -= 1;
+      return 1;
+    }
+    if (kind === translate) {
+      if (member === -1 || this.his[member] !== fromHi || this.los[member] !== fromLo) return 0;
+      this.his[member] = hi;
+      this.los[member] = lo;
       return 1;
     }
     if (member === -1) {
@@ -542,6 +587,8 @@ class BucketPatch implements BucketChange {
     hi: number,
     lo: number,
     run: number,
+    fromHi: number,
+    fromLo: number,
   ): number {
     const length = end - start;
     let member = -1;
@@ -564,6 +611,7 @@ class BucketPatch implements BucketChange {
         this.stored.readUInt32LE(8 + 4 * (this.count + member)),
         this.stored.readUInt32LE(8 + 4 * (2 * this.count + member)),
       ];
+      if (kind === translate && (before[0] !== fromHi || before[1] !== fromLo)) return 0;
       this.changed.set(member, [hi, lo, kind === put ? run : before[2]]);
       return 1;
     }
@@ -574,6 +622,12 @@ class BucketPatch implements BucketChange {
       if (added === undefined) return 0;
       added.kept = false;
       this.live -= 1;
+      return 1;
+    }
+    if (kind === translate) {
+      if (added === undefined || added.hi !== fromHi || added.lo !== fromLo) return 0;
+      added.hi = hi;
+      added.lo = lo;
       return 1;
     }
     if (added !== undefined) {

@@ -271,6 +271,14 @@ class PostgresSnapshots implements SnapshotStore {
       return { missing, notExportctls: onList.size - found };
     });
   }
+
+  async translate(changes: SnapshotBucketChanges): Promise<number> {
+    return this.context.transaction(async (client) => {
+      const translated = await applySnapshotChanges(client, changes);
+      if (translated > 0) await this.context.bumpRevision(client, changes.destination);
+      return translated;
+    });
+  }
 }
 
 class PostgresUnchangedMarks implements UnchangedMarkStore {

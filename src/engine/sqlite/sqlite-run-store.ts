@@ -250,6 +250,15 @@ class SqliteSnapshots implements SnapshotStore {
       return { missing, notExportctls: onList.size - found };
     })();
   }
+
+  async translate(changes: SnapshotBucketChanges): Promise<number> {
+    const { db } = this.context;
+    return db.transaction(() => {
+      const translated = applySnapshotChanges(db, changes);
+      if (translated > 0) this.context.bumpRevision(changes.destination);
+      return translated;
+    })();
+  }
 }
 
 class SqliteUnchangedMarks implements UnchangedMarkStore {

@@ -6,6 +6,7 @@ import {
   type SnapshotMember,
   type StagedContact,
 } from '../../../src/engine';
+import { SnapshotBucketChanges } from '../../../src/engine/snapshot-buckets';
 import { runStoreFor } from '../../../src/wiring';
 import { postgresRunStores } from '../../support/postgres-run-store';
 import { rejectionOf } from '../../support/rejection';
@@ -320,6 +321,37 @@ export function describeRunStoreContract(backend: string, open: () => Promise<Ru
         ['a@x.io', 0, 0],
         ['b@x.io', 0, 0],
       ]);
+    });
+
+    it('translates a member’s fingerprint only from the one it holds, and adds none', async () => {
+      const store = await open();
+      await confirmRun(store, 1, [contact(0, 'a@x.io'), contact(1, 'b@x.io'), contact(2, 'c@x.io')]);
+      await store.unchangedMarks.set('vip', 'm1');
+      const changes = new SnapshotBucketChanges('vip');
+      changes.translate('a@x.io', [0, 1], [0xfffffffe, 7]);
+      // b@x.io holds [0, 2]: a translation from another fingerprint leaves it as it is.
+      changes.translate('b@x.io', [0, 9], [5, 5]);
+      changes.translate('nobody@x.io', [0, 1], [6, 6]);
+      expect(await store.snapshots.translate(changes)).toBe(1);
+      expect(await members(store)).toEqual([
+        ['a@x.io', 0xfffffffe, 7],
+        ['b@x.io', 0, 2],
+        ['c@x.io', 0, 3],
+      ]);
+      expect(await store.unchangedMarks.matches('vip', 'm1')).toBe(false);
+      // Many changes to one bucket (merged, not patched) follow the same rule.
+      const many = new SnapshotBucketChanges('vip');
+      for (let n = 0; n < 40; n++) many.translate(`a@x.io`, n === 39 ? [0xfffffffe, 7] : [1, n], [8, 8]);
+      many.translate('c@x.io', [0, 3], [9, 9]);
+      expect(await store.snapshots.translate(many)).toBe(2);
+      expect(await members(store)).toEqual([
+        ['a@x.io', 8, 8],
+        ['b@x.io', 0, 2],
+        ['c@x.io', 9, 9],
+      ]);
+      // Its run is kept: the next run's confirmed change of it replaces it as before.
+      await confirmRun(store, 2, [contact(0, 'c@x.io', 'C', [3, 3])]);
+      expect((await members(store))[2]).toEqual(['c@x.io', 3, 3]);
     });
 
     it('matches an unchanged mark only while the snapshot keeps the revision it was set at', async () => {
