@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { type CsvError, type Options, Parser } from 'csv-parse';
-import { CsvScanner } from './csv-scanner';
+import { type CsvColumns, CsvScanner } from './csv-scanner';
 import { readableBatches } from './readable-batches';
 import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
 import { sourceFileError } from './source-file';
@@ -68,11 +68,17 @@ export interface CsvFileTail {
  */
 export async function* readCsvRecordBatches(
   file: string,
-  options: { readonly encoding?: SourceEncoding; readonly tail?: CsvFileTail } = {},
+  options: {
+    readonly encoding?: SourceEncoding;
+    readonly tail?: CsvFileTail;
+    /** The columns whose cells the caller reads (see `CsvColumns`); all when absent. */
+    readonly columns?: CsvColumns;
+  } = {},
 ): AsyncGenerator<CsvRecord[]> {
   try {
     yield* csvRecordBatches(
       watchedTail(decodedAsUtf8(createReadStream(file), options.encoding), options.tail),
+      options.columns,
     );
   } catch (error) {
     throw sourceFileError(file, error);
@@ -94,9 +100,12 @@ async function* watchedTail(
  * records are well-formed, then csv-parse with `csvParseOptions` from the first malformed record to
  * the end, so that malformed rows are skipped and reported exactly as csv-parse does.
  */
-export async function* csvRecordBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord[]> {
+export async function* csvRecordBatches(
+  chunks: AsyncIterable<Buffer>,
+  columns?: CsvColumns,
+): AsyncGenerator<CsvRecord[]> {
   const iterator = chunks[Symbol.asyncIterator]();
-  const scanner = new CsvScanner();
+  const scanner = new CsvScanner(columns);
   try {
     for (;;) {
       const next = await iterator.next();

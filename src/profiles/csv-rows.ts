@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { CsvError } from 'csv-parse';
 import { CsvQuotingCheck } from './csv-quoting-check';
 import { type CsvFileTail, type CsvRecord, readCsvRecordBatches } from './csv-records';
-import { CsvScanner, type ScanResult } from './csv-scanner';
+import { type CsvColumns, CsvScanner, type ScanResult } from './csv-scanner';
 import { noFinalLineBreakWarning, type RowIssue } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
@@ -44,9 +44,12 @@ export async function* readCsvRowBatches(
 ): AsyncGenerator<SourceRecord[]> {
   const version = await statSourceFile(file);
   const tail: CsvFileTail = { lastByte: -1 };
+  // Only the cells of `fields` are decoded once the header says where they are.
+  const columns: CsvColumns = {};
   const batches = readCsvRecordBatches(file, {
     ...(options.encoding ? { encoding: options.encoding } : {}),
     tail,
+    columns,
   });
   const oneLine = fields.map((field) => !options.multiLineFields?.includes(field));
   try {
@@ -71,7 +74,12 @@ export async function* readCsvRowBatches(
         previous = undefined;
         if (header === undefined) {
           header = headerOf(file, record);
-          if (header !== undefined) indexes = requireFields(header, fields, { file });
+          if (header !== undefined) {
+            indexes = requireFields(header, fields, { file });
+            const wanted = new Uint8Array(header.length);
+            for (const index of indexes) wanted[index] = 1;
+            columns.wanted = wanted;
+          }
           continue;
         }
         const where = { file, line: record.line };

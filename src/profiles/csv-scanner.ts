@@ -3,6 +3,16 @@ const quote = 0x22;
 const lf = 0x0a;
 const cr = 0x0d;
 
+/**
+ * The columns a reader of records needs, set once it knows them (from the header): a cell of
+ * another column is not decoded and reads as '' (unless it is quoted, or the record's only cell:
+ * what tells a blank line). Unset: every cell is decoded.
+ */
+export interface CsvColumns {
+  /** 1 at each column's index that is needed; a column past its end is not. */
+  wanted?: Uint8Array | undefined;
+}
+
 /** A record the scanner read: its cells and the physical line it starts on (1-based). */
 export interface ScannedRecord {
   readonly values: string[];
@@ -44,6 +54,9 @@ export class CsvScanner {
   private started = false;
   private stopped = false;
 
+  /** `columns`: which cells to decode (see `CsvColumns`); every one when absent. */
+  constructor(private readonly columns: CsvColumns = {}) {}
+
   /** Scans a chunk; records that end in a later chunk wait for it. */
   push(chunk: Buffer): ScanResult {
     return this.scan(this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]), false);
@@ -67,7 +80,7 @@ export class CsvScanner {
     }
     const records: ScannedRecord[] = [];
     while (position < data.length) {
-      const scanned = scanRecord(data, position, final);
+      const scanned = scanRecord(data, position, final, this.columns.wanted);
       if (scanned.kind === 'incomplete') break;
       if (scanned.kind === 'malformed') {
         this.stopped = true;
@@ -84,12 +97,17 @@ export class CsvScanner {
   }
 }
 
-/** One record from `start`; `lines` counts the line breaks it spans, its own end included. */
-function scanRecord(data: Buffer, start: number, final: boolean): RecordScan {
+/**
+ * One record from `start`; `lines` counts the line breaks it spans, its own end included. With
+ * `wanted`, an unquoted cell of a column not wanted reads as '', unless it is the record's only one.
+ */
+function scanRecord(data: Buffer, start: number, final: boolean, wanted: Uint8Array | undefined): RecordScan {
   const length = data.length;
   const values: string[] = [];
   let lines = 0;
   let at = start;
+  // The first cell's end when it was not decoded: decoded after all if it is the only one.
+  let firstSkipped = -1;
   for (;;) {
     let end: number;
     if (at < length && data[at] === quote) {
@@ -123,8 +141,16 @@ function scanRecord(data: Buffer, start: number, final: boolean): RecordScan {
         end += 1;
       }
       if (end === length && !final) return incomplete;
-      values.push(data.toString('utf8', at, end));
+      const column = values.length;
+      if (wanted === undefined || wanted[column] === 1) values.push(data.toString('utf8', at, end));
+      else {
+        if (column === 0) firstSkipped = end;
+        values.push('');
+      }
     }
+    // A record of one cell that was not decoded: a blank line only when it is empty.
+    if (firstSkipped !== -1 && values.length === 1 && data[end] !== comma)
+      values[0] = data.toString('utf8', start, firstSkipped);
     if (end === length) return { kind: 'record', values, next: end, lines };
     if (data[end] === comma) {
       at = end + 1;

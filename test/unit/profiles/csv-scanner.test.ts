@@ -42,6 +42,39 @@ describe('csvRecordBatches: the fast scanner, csv-parse from the first malformed
     );
   });
 
+  it('decodes only the wanted columns: the same records, cells, lines and blank lines (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        csvText,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 0, maxLength: 6 }),
+        async (text, sizes, mask) => {
+          const bytes = Buffer.from(text, 'utf8');
+          const wanted = Uint8Array.from(mask, (bit) => (bit ? 1 : 0));
+          const all = await collect(csvRecordBatches(chunked(bytes, sizes)));
+          const some = await collect(csvRecordBatches(chunked(bytes, sizes), { wanted }));
+          expect(some.length).toBe(all.length);
+          some.forEach((record, at) => {
+            const full = all[at] as (typeof all)[number];
+            expect(record.line).toBe(full.line);
+            if (full.values === undefined || record.values === undefined) {
+              expect(record).toEqual(full);
+              return;
+            }
+            expect(record.values.length).toBe(full.values.length);
+            // A blank line reads as one: the only cell is decoded whatever the columns.
+            if (full.values.length === 1) expect(record.values).toEqual(full.values);
+            record.values.forEach((value, column) => {
+              if (wanted[column] === 1) expect(value).toBe(full.values?.[column]);
+              else expect(value === '' || value === full.values?.[column]).toBe(true);
+            });
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('reads quoted line breaks, doubled quotes and a BOM, counting physical lines', async () => {
     const bytes = Buffer.from('\uFEFFId,Name\r\n1,"two\r\nlines"\n2,"say ""hi"""\r3,\n\n4,Zoë', 'utf8');
     expect(await collect(csvRecordBatches(chunked(bytes, [5])))).toEqual([
