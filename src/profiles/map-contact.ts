@@ -16,16 +16,16 @@ export interface ExportContact {
   /** `email` lowercased: the contact's identity for dedupe, snapshots and diffs. */
   readonly emailKey: string;
   /** Sent as `first_name` when present. */
-  readonly firstName?: string;
+  readonly firstName?: string | undefined;
   /** Sent as `last_name` when present. */
-  readonly lastName?: string;
+  readonly lastName?: string | undefined;
   /**
    * Every other mapped field (`mappedContactFields`), in the mapping's order, as sent: a value, or
    * undefined when the profile has none (or a value Constant Contact would not take). Absent when
    * the destination maps no field beyond email and names. Part of the fingerprint, names included:
    * mapping another field changes every contact's.
    */
-  readonly fields?: readonly ContactFieldValue[];
+  readonly fields?: readonly ContactFieldValue[] | undefined;
   /** The destination's selected segments this profile is in. */
   readonly segments: readonly string[];
   readonly where: RowLocation;
@@ -62,64 +62,91 @@ export function mapContact(
   dataMatching: DataMatching,
   fields: readonly MappedContactField[] = [],
 ): { readonly contact?: ExportContact; readonly issues: readonly RowIssue[] } {
-  const { key, where } = profile;
   const normalised = normaliseEmail(profile.email);
   if ('problem' in normalised)
     return { issues: [emailIssue(normalised.problem, profile, dataMatching.email)] };
-  const issues: RowIssue[] = [];
-  const name = (raw: string | undefined, field: string | undefined, limit: number, label: string) => {
-    if (field === undefined) return undefined;
-    const result = normaliseName(raw, limit);
-    if (!result.hadControlCharacters && !result.truncated && !result.hadInvalidBytes) return result.value;
-    const at = `${formatRowLocation(where)}: ${key}`;
-    if (result.hadInvalidBytes)
-      issues.push({
-        severity: 'warning',
-        code: 'invalid-utf8',
-        message: `${at}: the ${label} (${field}) has bytes that are not UTF-8; they were left out (sent as ${result.value === undefined ? 'no name' : `"${result.value}"`}): if the file is in another encoding, set the ProfileSource's encoding (e.g. encoding: latin1)`,
-        where,
-        key,
-        field,
-      });
-    if (result.hadControlCharacters)
-      issues.push({
-        severity: 'warning',
-        code: 'name-control-characters',
-        message: `${at}: the ${label} (${field}) has line breaks or control characters; each run became one space`,
-        where,
-        key,
-        field,
-      });
-    if (result.truncated)
-      issues.push({
-        severity: 'warning',
-        code: 'name-truncated',
-        message: `${at}: the ${label} (${field}) is longer than Constant Contact's ${limit} characters; sent as "${result.value}"`,
-        where,
-        key,
-        field,
-      });
-    return result.value;
+  // Allocated only for a profile that has issues (a million rows pass: most have none).
+  let issues: RowIssue[] | undefined;
+  const report = (issue: RowIssue) => {
+    issues ??= [];
+    issues.push(issue);
   };
-  const firstName = name(
+  const firstName = checkedName(
+    profile,
     profile.firstName,
     dataMatching.firstName,
     contactFieldLimits.first_name,
     'first name',
+    report,
   );
-  const lastName = name(profile.lastName, dataMatching.lastName, contactFieldLimits.last_name, 'last name');
-  const values = fields.length === 0 ? undefined : fieldValues(profile, fields, issues);
+  const lastName = checkedName(
+    profile,
+    profile.lastName,
+    dataMatching.lastName,
+    contactFieldLimits.last_name,
+    'last name',
+    report,
+  );
+  const values = fields.length === 0 ? undefined : fieldValues(profile, fields, report);
+  // One shape for every contact (absent names and fields are undefined properties, which nothing
+  // tells from missing ones): the engine's per-contact code then reads one kind of object.
   const contact: ExportContact = {
-    key,
+    key: profile.key,
     email: normalised.email,
     emailKey: normalised.emailKey,
-    ...(firstName === undefined ? {} : { firstName }),
-    ...(lastName === undefined ? {} : { lastName }),
-    ...(values === undefined ? {} : { fields: values }),
+    firstName,
+    lastName,
+    fields: values,
     segments: profile.segments,
-    where,
+    where: profile.where,
   };
-  return { contact, issues };
+  return { contact, issues: issues ?? noIssues };
+}
+
+const noIssues: readonly RowIssue[] = Object.freeze([]);
+
+/** A name as sent (`normaliseName`), each change to it reported; undefined when the name is not mapped. */
+function checkedName(
+  profile: ProfileValues,
+  raw: string | undefined,
+  field: string | undefined,
+  limit: number,
+  label: string,
+  report: (issue: RowIssue) => void,
+): string | undefined {
+  if (field === undefined) return undefined;
+  const result = normaliseName(raw, limit);
+  if (!result.hadControlCharacters && !result.truncated && !result.hadInvalidBytes) return result.value;
+  const { key, where } = profile;
+  const at = `${formatRowLocation(where)}: ${key}`;
+  if (result.hadInvalidBytes)
+    report({
+      severity: 'warning',
+      code: 'invalid-utf8',
+      message: `${at}: the ${label} (${field}) has bytes that are not UTF-8; they were left out (sent as ${result.value === undefined ? 'no name' : `"${result.value}"`}): if the file is in another encoding, set the ProfileSource's encoding (e.g. encoding: latin1)`,
+      where,
+      key,
+      field,
+    });
+  if (result.hadControlCharacters)
+    report({
+      severity: 'warning',
+      code: 'name-control-characters',
+      message: `${at}: the ${label} (${field}) has line breaks or control characters; each run became one space`,
+      where,
+      key,
+      field,
+    });
+  if (result.truncated)
+    report({
+      severity: 'warning',
+      code: 'name-truncated',
+      message: `${at}: the ${label} (${field}) is longer than Constant Contact's ${limit} characters; sent as "${result.value}"`,
+      where,
+      key,
+      field,
+    });
+  return result.value;
 }
 
 function emailIssue(problem: EmailProblem, profile: ProfileValues, field: string): RowIssue {
@@ -165,11 +192,11 @@ const fieldNoteCode = {
   'not-a-date': 'field-invalid',
 } as const satisfies Record<FieldValueNote, RowIssue['code']>;
 
-/** The checked values of the mapped fields, each issue reported (`issues` gets them). */
+/** The checked values of the mapped fields, each issue reported (to `report`). */
 function fieldValues(
   profile: ProfileValues,
   fields: readonly MappedContactField[],
-  issues: RowIssue[],
+  report: (issue: RowIssue) => void,
 ): ContactFieldValue[] {
   const { key, where } = profile;
   const checked: CheckedFieldValue[] = fields.map((field, index) =>
@@ -184,7 +211,7 @@ function fieldValues(
     const raw = profile.fieldValues?.[index]?.trim() ?? '';
     for (const note of result.notes) {
       const sent = note === 'truncated' ? `; sent as "${String(result.value)}"` : '';
-      issues.push({
+      report({
         severity: 'warning',
         code: fieldNoteCode[note],
         message: `${formatRowLocation(where)}: ${key}: the ${field.name} (${field.column}) "${raw}" ${fieldNoteText[note]}${sent}`,
@@ -205,7 +232,7 @@ function fieldValues(
       const kept = monthValue === undefined ? day : month;
       const missing = fields[monthValue === undefined ? month : day] as MappedContactField;
       const present = fields[kept] as MappedContactField;
-      issues.push({
+      report({
         severity: 'warning',
         code: 'field-invalid',
         message: `${formatRowLocation(where)}: ${key}: the birthday has a ${present.name} (${present.column}) but no usable ${missing.name} (${missing.column}); Constant Contact needs both, so neither is sent`,

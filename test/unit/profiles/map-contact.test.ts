@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMatching } from '../../../src/config';
-import { mapContact, type ProfileValues } from '../../../src/profiles';
+import { importEntryJson } from '../../../src/constant-contact';
+import { type ExportContact, mapContact, type ProfileValues } from '../../../src/profiles';
+
+/** The import entry the engine sends for `contact` (`ImportStaging`). */
+const sentEntry = (contact: ExportContact | undefined) =>
+  importEntryJson({
+    email: contact?.email ?? '',
+    first_name: contact?.firstName,
+    last_name: contact?.lastName,
+    fields: contact?.fields,
+  });
 
 const where = { file: '/data/profiles.csv', line: 7 };
 const all: DataMatching = { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' };
@@ -32,14 +42,16 @@ describe('mapContact', () => {
 
   it('leaves out names that are not mapped, whatever the source holds', () => {
     const { contact } = mapContact(profile({}), { email: 'EmailAddress', firstName: 'FirstName' });
-    expect(contact).not.toHaveProperty('lastName');
+    expect(contact?.lastName).toBeUndefined();
     expect(contact).toHaveProperty('firstName', 'Ada');
+    expect(JSON.parse(sentEntry(contact))).not.toHaveProperty('last_name');
   });
 
   it('leaves out empty names instead of sending empty strings', () => {
     const { contact } = mapContact(profile({ firstName: '  ', lastName: undefined }), all);
-    expect(contact).not.toHaveProperty('firstName');
-    expect(contact).not.toHaveProperty('lastName');
+    expect(contact?.firstName).toBeUndefined();
+    expect(contact?.lastName).toBeUndefined();
+    expect(JSON.parse(sentEntry(contact))).toEqual({ email: contact?.email });
   });
 
   it.each([
