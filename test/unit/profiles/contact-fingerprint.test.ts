@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { contactFingerprint, contactFingerprintHalves } from '../../../src/profiles';
 
 const base = { emailKey: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' };
+/** `base` with what is not sent: its key, segments, location, and the email in another case. */
+const withUnsent = {
+  ...base,
+  key: 'C1',
+  email: 'ADA@example.com',
+  segments: ['VIP'],
+  where: { file: 'x', line: 1 },
+};
 
 describe('contactFingerprint', () => {
   it('is stable across releases (stored fingerprints must keep matching)', () => {
@@ -26,14 +34,7 @@ describe('contactFingerprint', () => {
   });
 
   it('ignores what is not sent: key, segments, location, email case', () => {
-    const contact = {
-      ...base,
-      key: 'C1',
-      email: 'ADA@example.com',
-      segments: ['VIP'],
-      where: { file: 'x', line: 1 },
-    };
-    expect(contactFingerprint(contact)).toBe(contactFingerprint(base));
+    expect(contactFingerprint(withUnsent)).toBe(contactFingerprint(base));
   });
 });
 
@@ -78,14 +79,7 @@ describe('contactFingerprintHalves', () => {
   });
 
   it('ignores what is not sent: key, segments, location, email case', () => {
-    const contact = {
-      ...base,
-      key: 'C1',
-      email: 'ADA@example.com',
-      segments: ['VIP'],
-      where: { file: 'x', line: 1 },
-    };
-    expect(contactFingerprintHalves(contact)).toEqual(contactFingerprintHalves(base));
+    expect(contactFingerprintHalves(withUnsent)).toEqual(contactFingerprintHalves(base));
   });
 
   it('spreads 200,000 near-identical contacts over 64 bits without a collision', () => {
