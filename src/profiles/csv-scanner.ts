@@ -30,13 +30,18 @@ export interface ScanResult {
   readonly malformed?: { readonly rest: Buffer; readonly line: number };
 }
 
-type RecordScan =
-  | { readonly kind: 'record'; readonly values: string[]; readonly next: number; readonly lines: number }
-  | { readonly kind: 'incomplete' }
-  | { readonly kind: 'malformed' };
+/**
+ * What `scanRecord` found: a record's cells (where it ends and the lines it spans are left in
+ * `scanned`, one object for every record instead of one each), or that the record is incomplete or
+ * malformed.
+ */
+type RecordScan = string[] | typeof incomplete | typeof malformed;
 
-const incomplete: RecordScan = { kind: 'incomplete' };
-const malformed: RecordScan = { kind: 'malformed' };
+const incomplete = 1;
+const malformed = 2;
+
+/** The end of the record `scanRecord` last returned, and the line breaks it spans. */
+const scanned = { next: 0, lines: 0 };
 
 /**
  * A fast reader of well-formed csv, fed chunk by chunk: the same records, cells and lines as
@@ -80,14 +85,14 @@ export class CsvScanner {
     }
     const records: ScannedRecord[] = [];
     while (position < data.length) {
-      const scanned = scanRecord(data, position, final, this.columns.wanted);
-      if (scanned.kind === 'incomplete') break;
-      if (scanned.kind === 'malformed') {
+      const values = scanRecord(data, position, final, this.columns.wanted);
+      if (values === incomplete) break;
+      if (values === malformed) {
         this.stopped = true;
         this.carry = Buffer.alloc(0);
         return { records, malformed: { rest: data.subarray(position), line: this.line } };
       }
-      records.push({ values: scanned.values, line: this.line });
+      records.push({ values, line: this.line });
       this.line += scanned.lines;
       position = scanned.next;
     }
@@ -151,17 +156,24 @@ function scanRecord(data: Buffer, start: number, final: boolean, wanted: Uint8Ar
     // A record of one cell that was not decoded: a blank line only when it is empty.
     if (firstSkipped !== -1 && values.length === 1 && data[end] !== comma)
       values[0] = data.toString('utf8', start, firstSkipped);
-    if (end === length) return { kind: 'record', values, next: end, lines };
+    if (end === length) return found(values, end, lines);
     if (data[end] === comma) {
       at = end + 1;
       continue;
     }
     if (data[end] === cr) {
       if (end + 1 >= length && !final) return incomplete;
-      return { kind: 'record', values, next: data[end + 1] === lf ? end + 2 : end + 1, lines: lines + 1 };
+      return found(values, data[end + 1] === lf ? end + 2 : end + 1, lines + 1);
     }
-    return { kind: 'record', values, next: end + 1, lines: lines + 1 };
+    return found(values, end + 1, lines + 1);
   }
+}
+
+/** `values`, the record that ends before `next` and spans `lines` line breaks (see `scanned`). */
+function found(values: string[], next: number, lines: number): string[] {
+  scanned.next = next;
+  scanned.lines = lines;
+  return values;
 }
 
 /** Physical line breaks in `data[from, to)`: each `\n`, and each `\r` not followed by `\n`. */
