@@ -223,11 +223,10 @@ export class ContactIndex {
 
   /**
    * Whether the snapshot may hold the entry's winner under the fingerprint earlier versions kept
-   * (`contactFingerprint`): it holds a fingerprint other than the winner's, not translated yet.
+   * (`contactFingerprint`), when its `snapshotState` is 2: its fingerprint was not translated yet.
    */
   mayHoldEarlierFingerprint(entry: number): boolean {
-    const flags = this.flags[entry] as number;
-    return (flags & (inSnapshot | translated)) === inSnapshot && this.snapshotState(entry) === 2;
+    return ((this.flags[entry] as number) & translated) === 0;
   }
 
   /**

@@ -161,12 +161,15 @@ export class ImportStaging {
       // A snapshot written before contacts had `contactFingerprintHalves` holds their SHA-256
       // fingerprints: computed only for a contact whose snapshot fingerprint differs from its own
       // (a changed one, or one the snapshot has not had translated yet), once.
-      if (index.mayHoldEarlierFingerprint(result.entry)) {
+      let state = index.snapshotState(result.entry);
+      if (state === 2 && index.mayHoldEarlierFingerprint(result.entry)) {
         const earlier = index.translateSnapshot(result.entry, fingerprintHalves(contactFingerprint(contact)));
-        if (earlier !== undefined)
+        if (earlier !== undefined) {
           this.options.translations?.translate(contact.emailKey, earlier, fingerprint);
+          state = 1;
+        }
       }
-      if (!full && !reorder && index.snapshotState(result.entry) === 1) continue;
+      if (!full && !reorder && state === 1) continue;
       const entry = importEntryJson({
         email: contact.email,
         first_name: contact.firstName,

@@ -257,18 +257,17 @@ export class SnapshotBucketChanges {
         stored !== undefined && to - from <= patchedChanges ? new BucketPatch(stored) : merged.reset(stored);
       for (let position = from; position < to; position++) {
         const change = order[position] as number;
-        const kind = this.kinds[change] as number;
         changed += target.apply(
-          kind,
+          this.kinds[change] as number,
           this.arena,
           change === 0 ? 0 : (this.ends[change - 1] as number),
           this.ends[change] as number,
           this.hashes[change] as number,
           this.his[change] as number,
           this.los[change] as number,
-          kind === translate ? 0 : (this.runs[change] as number),
-          kind === translate ? (this.fromHis?.[change] as number) : 0,
-          kind === translate ? (this.fromLos?.[change] as number) : 0,
+          this.runs[change] as number,
+          this.fromHis?.[change] ?? 0,
+          this.fromLos?.[change] ?? 0,
         );
       }
       if (target.live === 0) access.drop(bucket);
