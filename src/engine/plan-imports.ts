@@ -163,7 +163,11 @@ export class ImportStaging {
       // (a changed one, or one the snapshot has not had translated yet), once.
       let state = index.snapshotState(result.entry);
       if (state === 2 && index.mayHoldEarlierFingerprint(result.entry)) {
-        const earlier = index.translateSnapshot(result.entry, fingerprintHalves(contactFingerprint(contact)));
+        const earlier = index.translateSnapshot(
+          result.entry,
+          fingerprintHalves(contactFingerprint(contact)),
+          fingerprint,
+        );
         if (earlier !== undefined) {
           this.options.translations?.translate(contact.emailKey, earlier, fingerprint);
           state = 1;

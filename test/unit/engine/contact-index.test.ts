@@ -114,6 +114,68 @@ describe('ContactIndex', () => {
   });
 });
 
+describe('ContactIndex: what a displaced winner is given back', () => {
+  it('gives back its key, email as sent and position exactly, whatever their size or kind', () => {
+    const long = 'k'.repeat(200);
+    const longer = `${'é'.repeat(6000)}x`;
+    const cases: { key: string; email: string; position: number }[] = [
+      { key: 'K1', email: 'a@x.io', position: 0 },
+      { key: 'K2', email: 'A@X.IO', position: 1 },
+      { key: 'jos\u{1F600}', email: 'José@X.io', position: 2 ** 40 + 3 },
+      { key: long, email: 'a@x.io', position: 127 },
+      { key: longer, email: `${'É'.repeat(50)}@x.io`, position: 2 ** 52 },
+      // A SQLite rowid may be negative; a jsonl row number is whole, but nothing is assumed.
+      { key: 'K6', email: 'a@x.io', position: -42 },
+      { key: 'K7', email: 'a@x.io', position: 2 ** 53 },
+      { key: 'K8', email: 'a@x.io', position: 1.5 },
+    ];
+    for (const [n, held] of cases.entries()) {
+      const index = new ContactIndex({ hash: () => 3 });
+      const emailKey = held.email.toLowerCase();
+      index.addSnapshotMember('other@x.io', [1, 1]);
+      const first = index.offer({ ...held, emailKey, fingerprint: [n, 1] });
+      if (first.kind === 'winner') index.setStaged(first.entry, n);
+      // '' sorts before every key: it displaces the first.
+      const second = index.offer({ key: '', emailKey, email: emailKey, position: 9, fingerprint: [n, 1] });
+      expect(second).toEqual({
+        kind: 'winner',
+        entry: 1,
+        displaced: { key: held.key, email: held.email, position: held.position, seq: n },
+      });
+      expect(index.offer({ key: 'zz', emailKey, email: emailKey, position: 1, fingerprint: [1, 1] })).toEqual(
+        {
+          kind: 'loser',
+          winnerKey: '',
+        },
+      );
+    }
+  });
+
+  it('takes the snapshot first: a member added after an offer is refused', () => {
+    const index = new ContactIndex();
+    index.offer(contact('K1', 'a@x.io'));
+    expect(() => index.addSnapshotMember('b@x.io', [1, 1])).toThrow(/before the first offer/);
+    expect(() => index.addSnapshotMemberBytes(Buffer.from('b@x.io'), 0, 6, 1, 1)).toThrow(
+      /before the first offer/,
+    );
+  });
+
+  it('translates a snapshot fingerprint from the earlier scheme only from the one it holds', () => {
+    const index = new ContactIndex();
+    index.addSnapshotMember('a@x.io', [0xfffffff0, 7]);
+    const offered = index.offer(contact('K1', 'a@x.io', [3, 4]));
+    if (offered.kind !== 'winner') throw new Error('a winner was expected');
+    expect(index.snapshotState(offered.entry)).toBe(2);
+    expect(index.mayHoldEarlierFingerprint(offered.entry)).toBe(true);
+    expect(index.translateSnapshot(offered.entry, [0xfffffff0, 8], [3, 4])).toBeUndefined();
+    expect(index.snapshotState(offered.entry)).toBe(2);
+    expect(index.translateSnapshot(offered.entry, [0xfffffff0, 7], [3, 4])).toEqual([0xfffffff0, 7]);
+    expect(index.snapshotState(offered.entry)).toBe(1);
+    expect(index.mayHoldEarlierFingerprint(offered.entry)).toBe(false);
+    expect(index.counts()).toEqual({ contacts: 1, adds: 0, updates: 0, unchanged: 1 });
+  });
+});
+
 describe('ContactIndex.reserve', () => {
   it('keeps every entry and answer when room is made before, between and after offers', () => {
     const reserved = new ContactIndex();
