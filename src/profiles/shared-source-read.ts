@@ -23,7 +23,7 @@ export interface SharedSourceReadOptions extends SharedBatchesOptions {
 interface Channel {
   /** Which of a member's reads this is: 0 for its first (membership), 1 for its second (profiles). */
   readonly slot: number;
-  readonly batches: SharedBatches<SourceRecord>;
+  readonly batches: SharedBatches<SourceRecord[]>;
 }
 
 /**
@@ -106,7 +106,7 @@ export class SharedSourceRead {
     const key = JSON.stringify([slot, source, fields, options.multiLineFields ?? []]);
     let channel = this.channels.get(key);
     if (channel === undefined) {
-      const batches = new SharedBatches<SourceRecord>(
+      const batches = new SharedBatches<SourceRecord[]>(
         // One read serves members of different segments: every row, no member's filter.
         () => this.rows.rowBatches(source, fields, withoutFilter(options)),
         this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
