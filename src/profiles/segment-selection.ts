@@ -2,6 +2,7 @@ import type { RowSource } from './adapters/source-adapters';
 import type { RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
+import { batchRows } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 
 /**
@@ -237,8 +238,8 @@ export async function selectSegmentMembers(
   let rows = 0;
   const only = { kind: 'segments', segmentField, segments } as const;
   for await (const batch of provider.rowBatches(source, [keyField, segmentField], { only })) {
+    rows += batchRows(batch);
     for (const record of batch) {
-      rows++;
       if (record.warning !== undefined) onIssue(record.warning);
       const [key, segment] = record.values;
       const index = segment === undefined ? undefined : indexOf.get(segment);

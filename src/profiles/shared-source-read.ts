@@ -2,7 +2,7 @@ import type { ProfileSourceSpec } from '../config';
 import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
 import { SharedBatches, type SharedBatchesOptions } from './shared-batches';
 import type { SourceRowOptions } from './source-adapter';
-import type { SourceRecord } from './source-record';
+import type { SourceRecordBatch } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 import { checkSourceReadsWhole } from './source-rows';
 
@@ -23,7 +23,7 @@ export interface SharedSourceReadOptions extends SharedBatchesOptions {
 interface Channel {
   /** Which of a member's reads this is: 0 for its first (membership), 1 for its second (profiles). */
   readonly slot: number;
-  readonly batches: SharedBatches<SourceRecord[]>;
+  readonly batches: SharedBatches<SourceRecordBatch>;
 }
 
 /**
@@ -98,7 +98,7 @@ export class SharedSourceRead {
     source: RowSource,
     fields: readonly string[],
     options: SourceRowOptions,
-  ): AsyncIterable<SourceRecord[]> {
+  ): AsyncIterable<SourceRecordBatch> {
     // One who left reads alone (it is not waited for, and must not wait for the others).
     if (!this.live.has(member)) return this.rows.rowBatches(source, fields, options);
     const slot = this.reads.get(member) ?? 0;
@@ -106,7 +106,7 @@ export class SharedSourceRead {
     const key = JSON.stringify([slot, source, fields, options.multiLineFields ?? []]);
     let channel = this.channels.get(key);
     if (channel === undefined) {
-      const batches = new SharedBatches<SourceRecord[]>(
+      const batches = new SharedBatches<SourceRecordBatch>(
         // One read serves members of different segments: every row, no member's filter.
         () => this.rows.rowBatches(source, fields, withoutFilter(options)),
         this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
