@@ -208,6 +208,7 @@ async function* streamContacts(
     membership: sources.segmentMembership,
     segmentField: source.segmentField,
     segments: options.segments,
+    selection,
   } as const;
   const profileOptions = { multiLineFields: names, only };
   let checkFailure: { readonly error: unknown } | undefined;

@@ -66,7 +66,7 @@ export class SegmentSelection {
   /** Adds `key` to selected segment number `index` (idempotent). */
   add(key: string, index: number): void {
     const bit = 2 ** index;
-    const hash = hashUnits(key);
+    const hash = keyHash(key);
     let entry = this.find(key, hash);
     if (entry === -1) entry = this.insert(key, hash);
     const mask = this.masks[entry] as number;
@@ -77,7 +77,7 @@ export class SegmentSelection {
 
   /** Whether `key` is a member of some selected segment. */
   has(key: string): boolean {
-    return this.find(key, hashUnits(key)) !== -1;
+    return this.find(key, keyHash(key)) !== -1;
   }
 
   /**
@@ -85,7 +85,7 @@ export class SegmentSelection {
    * undefined when it is in none. Still answers after `claim`.
    */
   segmentsOf(key: string): readonly string[] | undefined {
-    const entry = this.find(key, hashUnits(key));
+    const entry = this.find(key, keyHash(key));
     return entry === -1 ? undefined : this.namesOf(Math.abs(this.masks[entry] as number));
   }
 
@@ -94,12 +94,42 @@ export class SegmentSelection {
    * later call (a second profile row with this key), undefined when the key is not selected.
    */
   claim(key: string): readonly string[] | 'claimed' | undefined {
-    const entry = this.find(key, hashUnits(key));
+    const entry = this.find(key, keyHash(key));
     if (entry === -1) return undefined;
     const mask = this.masks[entry] as number;
     if (mask < 0) return 'claimed';
     this.masks[entry] = -mask;
     return this.namesOf(mask);
+  }
+
+  /**
+   * The hash of entry `entry` (0 to `size` - 1, in the order keys were added), as a lookup computes
+   * it: with `keyIs` and `sameKey`, what lets a `SelectionUnion` index the keys of several
+   * selections without copying them.
+   */
+  hashOf(entry: number): number {
+    return this.hashes[entry] as number;
+  }
+
+  /** Whether entry `entry` holds exactly `key`. */
+  keyIs(entry: number, key: string): boolean {
+    const length = key.length;
+    if (this.lengths[entry] !== length) return false;
+    const offset = this.offsets[entry] as number;
+    for (let index = 0; index < length; index++)
+      if (this.units[offset + index] !== key.charCodeAt(index)) return false;
+    return true;
+  }
+
+  /** Whether entry `entry` holds the same key as entry `otherEntry` of `other`. */
+  sameKey(entry: number, other: SegmentSelection, otherEntry: number): boolean {
+    const length = this.lengths[entry] as number;
+    if (other.lengths[otherEntry] !== length) return false;
+    const offset = this.offsets[entry] as number;
+    const otherOffset = other.offsets[otherEntry] as number;
+    for (let index = 0; index < length; index++)
+      if (this.units[offset + index] !== other.units[otherOffset + index]) return false;
+    return true;
   }
 
   /** Selected members whose profile row has not been claimed (after a pass: members with no profile). */
@@ -192,8 +222,11 @@ export class SegmentSelection {
   }
 }
 
-/** FNV-1a over a string's UTF-16 code units, 32 bits: only a way to find candidates. */
-function hashUnits(text: string): number {
+/**
+ * FNV-1a over a string's UTF-16 code units, 32 bits: only a way to find candidates. The hash a
+ * `SegmentSelection` keeps per key (`hashOf`), so that a `SelectionUnion` finds keys by it too.
+ */
+export function keyHash(text: string): number {
   let hash = 0x811c9dc5;
   for (let index = 0; index < text.length; index++) {
     hash ^= text.charCodeAt(index);
