@@ -12,6 +12,13 @@ import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-prov
 export const maxSelectedSegments = 52;
 
 /**
+ * Distinct unselected segment names a membership pass remembers, at most: near misses are looked
+ * for among the first this many (a source with a segment per row must not fill the memory). A read
+ * that routes rows (`SharedSourceRead`) must know it to hand each pass the rows it would look at.
+ */
+export const maxUnselectedSegments = 10_000;
+
+/**
  * The members of a destination's selected segments: key → which of those segments the key is in.
  * Memory is one entry per distinct selected member, whatever the size of the membership source,
  * kept outside the JavaScript heap (a million members would otherwise be a million strings and
@@ -282,7 +289,7 @@ export async function selectSegmentMembers(
         continue;
       }
       if (index === undefined) {
-        if (segment !== undefined && !unselected.has(segment) && unselected.size < 10_000) {
+        if (segment !== undefined && !unselected.has(segment) && unselected.size < maxUnselectedSegments) {
           unselected.add(segment);
           const selected = looselySelected.get(loosely(segment));
           if (selected !== undefined && nearMisses.size < 20) nearMisses.set(segment, selected);
