@@ -235,27 +235,20 @@ function withoutFilter(options: SourceRowOptions): SourceRowOptions {
  * or their filters do not route (see `rowRoutes`).
  */
 function readerRoutes(fields: readonly string[], readers: readonly Reader[]): RowRoutes | undefined {
-  const attached: number[] = [];
-  readers.forEach((reader, index) => {
-    if (reader.attached) attached.push(index);
-  });
+  const attached = readers.filter((reader) => reader.attached);
   if (attached.length < 2) return undefined;
   const routes = rowRoutes(
     fields,
-    attached.map((index) => readers[index]?.filter),
+    attached.map((reader) => reader.filter),
   );
   if (routes === undefined) return undefined;
+  // Each reader's share: its place among those routed, or -1 (it left before the read began).
+  const shareAt = readers.map((reader) => attached.indexOf(reader));
   return {
     split(batch) {
       const shares = routes.split(batch);
-      const byReader: SourceRecordBatch[] = readers.map(() =>
-        Object.assign([], { routedAway: batchRows(batch) }),
-      );
-      attached.forEach((index, at) => {
-        const share = shares[at];
-        if (share !== undefined) byReader[index] = share;
-      });
-      return byReader;
+      const none: SourceRecordBatch = Object.assign([], { routedAway: batchRows(batch) });
+      return shareAt.map((at) => shares[at] ?? none);
     },
   };
 }

@@ -188,6 +188,29 @@ describe('SharedSourceRead routing', () => {
     expect(b).toEqual({ rows: 10, lines: [3, 6, 10, 11] });
   });
 
+  it('routes the others as if alone when a reader stops before the read begins', async () => {
+    const baseDir = csvSource(membership, profiles);
+    const alone = [];
+    for (const member of members.slice(0, 3))
+      alone.push(await readAs(member, baseDir, ownSourceRowsProvider));
+    const shared = new SharedSourceRead(['early', ...members.slice(0, 3).map((member) => member.name)]);
+    const early = shared.member('early');
+    const part = resolveRowSources(spec, baseDir).segmentMembership;
+    const only = { kind: 'segments', segmentField: 'Segment', segments: ['Gold'] } as const;
+    // It joins the membership read, and stops before the others join (the read has not begun).
+    await early.rowBatches(part, ['CustomerId', 'Segment'], { only })[Symbol.asyncIterator]().return?.();
+    const together = members.slice(0, 3).map(async (member) => {
+      const provider = shared.member(member.name);
+      try {
+        return await readAs(member, baseDir, provider);
+      } finally {
+        provider.leave();
+      }
+    });
+    early.leave();
+    expect(await Promise.all(together)).toEqual(alone);
+  });
+
   it('looks for near misses among as many segments as a read of its own remembers', async () => {
     const lines = ['CustomerId,Segment'];
     for (let index = 0; index < maxUnselectedSegments + 100; index++) {
