@@ -6,6 +6,7 @@ import { flattenBatches } from './readable-batches';
 import type { RowIssue, RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { type MembershipReadSummary, selectSegmentMembers } from './segment-selection';
+import { batchRows } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 import { checkSourceReadsWhole } from './source-rows';
 
@@ -207,6 +208,7 @@ async function* streamContacts(
     membership: sources.segmentMembership,
     segmentField: source.segmentField,
     segments: options.segments,
+    selection,
   } as const;
   const profileOptions = { multiLineFields: names, only };
   let checkFailure: { readonly error: unknown } | undefined;
@@ -231,8 +233,8 @@ async function* streamContacts(
     // The check found what fails this read further on: stop here rather than read up to it.
     if (checkFailure !== undefined) throw checkFailure.error;
     const contacts: ExportContact[] = [];
+    counts.profileRows += batchRows(batch);
     for (const record of batch) {
-      counts.profileRows++;
       const { values, where } = record;
       if (record.warning !== undefined) report(record.warning);
       const key = values[0];

@@ -2,6 +2,7 @@ import type { RowSource } from './adapters/source-adapters';
 import type { RowIssueSink } from './row-issue';
 import { formatRowLocation } from './row-location';
 import { SourceError } from './source-error';
+import { batchRows } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 
 /**
@@ -9,6 +10,13 @@ import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-prov
  * operators) keeps every bit exact up to 2^52, so a destination may select up to 52 segments.
  */
 export const maxSelectedSegments = 52;
+
+/**
+ * Distinct unselected segment names a membership pass remembers, at most: near misses are looked
+ * for among the first this many (a source with a segment per row must not fill the memory). A read
+ * that routes rows (`SharedSourceRead`) must know it to hand each pass the rows it would look at.
+ */
+export const maxUnselectedSegments = 10_000;
 
 /**
  * The members of a destination's selected segments: key → which of those segments the key is in.
@@ -65,7 +73,7 @@ export class SegmentSelection {
   /** Adds `key` to selected segment number `index` (idempotent). */
   add(key: string, index: number): void {
     const bit = 2 ** index;
-    const hash = hashUnits(key);
+    const hash = keyHash(key);
     let entry = this.find(key, hash);
     if (entry === -1) entry = this.insert(key, hash);
     const mask = this.masks[entry] as number;
@@ -76,7 +84,7 @@ export class SegmentSelection {
 
   /** Whether `key` is a member of some selected segment. */
   has(key: string): boolean {
-    return this.find(key, hashUnits(key)) !== -1;
+    return this.find(key, keyHash(key)) !== -1;
   }
 
   /**
@@ -84,7 +92,7 @@ export class SegmentSelection {
    * undefined when it is in none. Still answers after `claim`.
    */
   segmentsOf(key: string): readonly string[] | undefined {
-    const entry = this.find(key, hashUnits(key));
+    const entry = this.find(key, keyHash(key));
     return entry === -1 ? undefined : this.namesOf(Math.abs(this.masks[entry] as number));
   }
 
@@ -93,12 +101,42 @@ export class SegmentSelection {
    * later call (a second profile row with this key), undefined when the key is not selected.
    */
   claim(key: string): readonly string[] | 'claimed' | undefined {
-    const entry = this.find(key, hashUnits(key));
+    const entry = this.find(key, keyHash(key));
     if (entry === -1) return undefined;
     const mask = this.masks[entry] as number;
     if (mask < 0) return 'claimed';
     this.masks[entry] = -mask;
     return this.namesOf(mask);
+  }
+
+  /**
+   * The hash of entry `entry` (0 to `size` - 1, in the order keys were added), as a lookup computes
+   * it: with `keyIs` and `sameKey`, what lets a `SelectionUnion` index the keys of several
+   * selections without copying them.
+   */
+  hashOf(entry: number): number {
+    return this.hashes[entry] as number;
+  }
+
+  /** Whether entry `entry` holds exactly `key`. */
+  keyIs(entry: number, key: string): boolean {
+    const length = key.length;
+    if (this.lengths[entry] !== length) return false;
+    const offset = this.offsets[entry] as number;
+    for (let index = 0; index < length; index++)
+      if (this.units[offset + index] !== key.charCodeAt(index)) return false;
+    return true;
+  }
+
+  /** Whether entry `entry` holds the same key as entry `otherEntry` of `other`. */
+  sameKey(entry: number, other: SegmentSelection, otherEntry: number): boolean {
+    const length = this.lengths[entry] as number;
+    if (other.lengths[otherEntry] !== length) return false;
+    const offset = this.offsets[entry] as number;
+    const otherOffset = other.offsets[otherEntry] as number;
+    for (let index = 0; index < length; index++)
+      if (this.units[offset + index] !== other.units[otherOffset + index]) return false;
+    return true;
   }
 
   /** Selected members whose profile row has not been claimed (after a pass: members with no profile). */
@@ -191,8 +229,11 @@ export class SegmentSelection {
   }
 }
 
-/** FNV-1a over a string's UTF-16 code units, 32 bits: only a way to find candidates. */
-function hashUnits(text: string): number {
+/**
+ * FNV-1a over a string's UTF-16 code units, 32 bits: only a way to find candidates. The hash a
+ * `SegmentSelection` keeps per key (`hashOf`), so that a `SelectionUnion` finds keys by it too.
+ */
+export function keyHash(text: string): number {
   let hash = 0x811c9dc5;
   for (let index = 0; index < text.length; index++) {
     hash ^= text.charCodeAt(index);
@@ -237,8 +278,8 @@ export async function selectSegmentMembers(
   let rows = 0;
   const only = { kind: 'segments', segmentField, segments } as const;
   for await (const batch of provider.rowBatches(source, [keyField, segmentField], { only })) {
+    rows += batchRows(batch);
     for (const record of batch) {
-      rows++;
       if (record.warning !== undefined) onIssue(record.warning);
       const [key, segment] = record.values;
       const index = segment === undefined ? undefined : indexOf.get(segment);
@@ -248,7 +289,7 @@ export async function selectSegmentMembers(
         continue;
       }
       if (index === undefined) {
-        if (segment !== undefined && !unselected.has(segment) && unselected.size < 10_000) {
+        if (segment !== undefined && !unselected.has(segment) && unselected.size < maxUnselectedSegments) {
           unselected.add(segment);
           const selected = looselySelected.get(loosely(segment));
           if (selected !== undefined && nearMisses.size < 20) nearMisses.set(segment, selected);

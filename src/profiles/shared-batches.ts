@@ -21,12 +21,13 @@ const defaults = { maxBuffered: 4 } satisfies Required<SharedBatchesOptions>;
  * Consumers join with `consumer()` before the read starts: `start()` (or the first batch asked for
  * once `start()` has been called) begins it for those that joined; a consumer that joins after the
  * read began reads the source on its own (`open` again) rather than miss batches. A batch is the
- * same object for every consumer: consumers must not change it.
+ * same object for every consumer: consumers must not change it. `B` is whatever a batch is (an array
+ * of rows; for `SharedSourceRead`, the rows with each member's share of them).
  */
-export class SharedBatches<T> {
+export class SharedBatches<B> {
   private readonly options: Required<SharedBatchesOptions>;
   /** Batches not yet taken by every attached consumer; `base` is the index of the first. */
-  private buffer: T[][] = [];
+  private buffer: B[] = [];
   private base = 0;
   private readonly cursors = new Map<symbol, number>();
   private started = false;
@@ -34,11 +35,11 @@ export class SharedBatches<T> {
   private ended = false;
   private failed = false;
   private failure: unknown;
-  private source: AsyncIterator<T[]> | undefined;
+  private source: AsyncIterator<B> | undefined;
   private waiters: (() => void)[] = [];
 
   constructor(
-    private readonly open: () => AsyncIterable<T[]>,
+    private readonly open: () => AsyncIterable<B>,
     options: SharedBatchesOptions = {},
   ) {
     this.options = { ...defaults, ...options };
@@ -58,7 +59,7 @@ export class SharedBatches<T> {
    * A consumer's view, iterated once. Joining happens now, so that the read waits for it; iterate
    * it, or `return()` it to detach without reading.
    */
-  consumer(): AsyncIterator<T[]> & AsyncIterable<T[]> {
+  consumer(): AsyncIterator<B> & AsyncIterable<B> {
     if (this.started) {
       const own = this.open()[Symbol.asyncIterator]();
       return Object.assign(own, { [Symbol.asyncIterator]: () => own });
@@ -71,7 +72,7 @@ export class SharedBatches<T> {
       if (this.cursors.size === 0 && this.started) this.close();
       this.wake();
     };
-    const next = async (): Promise<IteratorResult<T[]>> => {
+    const next = async (): Promise<IteratorResult<B>> => {
       for (;;) {
         const at = this.cursors.get(id);
         if (at === undefined) return { done: true, value: undefined };
@@ -94,7 +95,7 @@ export class SharedBatches<T> {
         await this.changed();
       }
     };
-    const iterator: AsyncIterator<T[]> & AsyncIterable<T[]> = {
+    const iterator: AsyncIterator<B> & AsyncIterable<B> = {
       next,
       return: async () => {
         detach();

@@ -1,8 +1,9 @@
 import type { ProfileSourceSpec } from '../config';
 import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
+import { type RowRoutes, rowRoutes } from './row-routes';
 import { SharedBatches, type SharedBatchesOptions } from './shared-batches';
-import type { SourceRowOptions } from './source-adapter';
-import type { SourceRecord } from './source-record';
+import type { SourceRowFilter, SourceRowOptions } from './source-adapter';
+import { batchRows, type SourceRecordBatch } from './source-record';
 import { ownSourceRowsProvider, type SourceRowProvider } from './source-row-provider';
 import { checkSourceReadsWhole } from './source-rows';
 
@@ -23,7 +24,24 @@ export interface SharedSourceReadOptions extends SharedBatchesOptions {
 interface Channel {
   /** Which of a member's reads this is: 0 for its first (membership), 1 for its second (profiles). */
   readonly slot: number;
-  readonly batches: SharedBatches<SourceRecord>;
+  readonly batches: SharedBatches<RoutedBatch>;
+  /** The members that joined, in the order they did: what the rows are routed by. */
+  readonly readers: Reader[];
+}
+
+/** A member in a channel: its own filter, and whether it still reads. */
+interface Reader {
+  readonly filter: SourceRowFilter | undefined;
+  attached: boolean;
+}
+
+/**
+ * A batch of the one read: its rows, and (when they are routed) each reader's share of them by the
+ * reader's index in the channel. Unrouted, every reader takes every row.
+ */
+interface RoutedBatch {
+  readonly rows: SourceRecordBatch;
+  readonly routed: readonly SourceRecordBatch[] | undefined;
 }
 
 /**
@@ -35,6 +53,11 @@ interface Channel {
  * read of their own for that part, still shared with those that ask as they do: a member sees
  * exactly the batches and failures a read of its own would give (see `SourceRowProvider`), which
  * is what keeps each destination's result the one it gets alone.
+ *
+ * Each row is looked at once for all the members (`rowRoutes`): a member is handed only the rows its
+ * own pass would not ignore (its segments' rows, the rows of its selected keys, what it reports),
+ * and told how many were routed away (`SourceRecordBatch`), so that its work is in proportion to its
+ * rows, not to the whole source, and its result and counts are still those of a read of its own.
  *
  * Members read their parts in the same order (`readContacts`: membership, then profiles), so the
  * n-th read of each member is the same part: the n-th read begins once every member that has not
@@ -98,25 +121,45 @@ export class SharedSourceRead {
     source: RowSource,
     fields: readonly string[],
     options: SourceRowOptions,
-  ): AsyncIterable<SourceRecord[]> {
+  ): AsyncIterable<SourceRecordBatch> {
     // One who left reads alone (it is not waited for, and must not wait for the others).
     if (!this.live.has(member)) return this.rows.rowBatches(source, fields, options);
     const slot = this.reads.get(member) ?? 0;
     this.reads.set(member, slot + 1);
     const key = JSON.stringify([slot, source, fields, options.multiLineFields ?? []]);
     let channel = this.channels.get(key);
-    if (channel === undefined) {
-      const batches = new SharedBatches<SourceRecord>(
-        // One read serves members of different segments: every row, no member's filter.
-        () => this.rows.rowBatches(source, fields, withoutFilter(options)),
-        this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
-      );
-      channel = { slot, batches };
-      this.channels.set(key, channel);
-    }
-    const consumer = channel.batches.consumer();
+    if (channel === undefined) channel = this.openChannel(key, slot, source, fields, options);
+    // Begun without it (it could not be waited for): a read of its own rather than miss rows.
+    else if (channel.batches.hasStarted) return this.rows.rowBatches(source, fields, options);
+    const reader: Reader = { filter: options.only, attached: true };
+    const index = channel.readers.push(reader) - 1;
+    const consumer = readerView(channel.batches.consumer(), index, () => {
+      reader.attached = false;
+    });
     this.startReady();
     return consumer;
+  }
+
+  private openChannel(
+    key: string,
+    slot: number,
+    source: RowSource,
+    fields: readonly string[],
+    options: SourceRowOptions,
+  ): Channel {
+    const readers: Reader[] = [];
+    const batches = new SharedBatches<RoutedBatch>(
+      // One read serves members of different segments: every row, no member's filter; each member
+      // is handed its own rows (routed by the filters of those that joined, opened once they all did).
+      () =>
+        routedBatches(this.rows.rowBatches(source, fields, withoutFilter(options)), () =>
+          readerRoutes(fields, readers),
+        ),
+      this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
+    );
+    const channel = { slot, batches, readers };
+    this.channels.set(key, channel);
+    return channel;
   }
 
   /**
@@ -184,4 +227,70 @@ export class SharedSourceRead {
 function withoutFilter(options: SourceRowOptions): SourceRowOptions {
   const { only: _only, signal: _signal, ...rest } = options;
   return rest;
+}
+
+/**
+ * The routes of the readers still attached, by reader index (a detached one is routed nothing), or
+ * undefined when fewer than two read (one alone takes every row, as it would reading on its own)
+ * or their filters do not route (see `rowRoutes`).
+ */
+function readerRoutes(fields: readonly string[], readers: readonly Reader[]): RowRoutes | undefined {
+  const attached = readers.filter((reader) => reader.attached);
+  if (attached.length < 2) return undefined;
+  const routes = rowRoutes(
+    fields,
+    attached.map((reader) => reader.filter),
+  );
+  if (routes === undefined) return undefined;
+  // Each reader's share: its place among those routed, or -1 (it left before the read began).
+  const shareAt = readers.map((reader) => attached.indexOf(reader));
+  return {
+    split(batch) {
+      const shares = routes.split(batch);
+      const none: SourceRecordBatch = Object.assign([], { routedAway: batchRows(batch) });
+      return shareAt.map((at) => shares[at] ?? none);
+    },
+  };
+}
+
+/**
+ * `batches` with each split by the routes `routesFor` gives as the read opens (once every reader
+ * has joined). The routes (a profile read's: a union of the selections) are let go when it ends.
+ */
+async function* routedBatches(
+  batches: AsyncIterable<SourceRecordBatch>,
+  routesFor: () => RowRoutes | undefined,
+): AsyncGenerator<RoutedBatch> {
+  let routes = routesFor();
+  try {
+    for await (const rows of batches) yield { rows, routed: routes?.split(rows) };
+  } finally {
+    routes = undefined;
+  }
+}
+
+/**
+ * Reader `index`'s view of a channel's batches: its share of each (every row when unrouted).
+ * `return()` reaches the shared consumer at once (it detaches, even before a first batch, which an
+ * async generator would not pass on), and `onDetach` is told.
+ */
+function readerView(
+  consumer: AsyncIterator<RoutedBatch>,
+  index: number,
+  onDetach: () => void,
+): AsyncIterator<SourceRecordBatch> & AsyncIterable<SourceRecordBatch> {
+  const view: AsyncIterator<SourceRecordBatch> & AsyncIterable<SourceRecordBatch> = {
+    next: async () => {
+      const result = await consumer.next();
+      if (result.done) return { done: true, value: undefined };
+      return { done: false, value: result.value.routed?.[index] ?? result.value.rows };
+    },
+    return: async () => {
+      onDetach();
+      await consumer.return?.();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => view,
+  };
+  return view;
 }

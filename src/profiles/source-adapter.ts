@@ -1,4 +1,5 @@
 import type { ProfileSourceSpec } from '../config';
+import type { SegmentSelection } from './segment-selection';
 import type { SourceError } from './source-error';
 import type { SourceRecord } from './source-record';
 
@@ -53,6 +54,13 @@ export type SourceRowFilter =
       readonly membership: { readonly type: SourceType };
       readonly segmentField: string;
       readonly segments: readonly string[];
+      /**
+       * The caller's selection of those members, complete (read from `membership` before the
+       * profiles are asked for): the keys it will not ignore. Adapters leave it alone (they filter
+       * by `segments`, if at all); a read shared by several callers (`SharedSourceRead`) hands each
+       * only the rows of its keys, looking each row's key up once for all of them.
+       */
+      readonly selection?: SegmentSelection;
     };
 
 /** What a source says of its columns without reading its rows (see `SourceAdapter.inspectColumns`). */

@@ -24,3 +24,16 @@ export interface SourceRecord {
 
 /** Reads the rows of one source file or relation; see `readSourceRows`. */
 export type SourceRows = AsyncIterable<SourceRecord>;
+
+/**
+ * A batch of rows as a `SourceRowProvider` hands it over. A read shared by several callers
+ * (`SharedSourceRead`) hands each only the rows it would not ignore, and says in `routedAway` how
+ * many rows of the source the batch stood for beyond those: rows the caller would have skipped, so
+ * that its counts of rows read (`batchRows`) stay those of a read of its own.
+ */
+export type SourceRecordBatch = readonly SourceRecord[] & { readonly routedAway?: number };
+
+/** The rows of the source `batch` stands for: its own, and those routed away from it. */
+export function batchRows(batch: SourceRecordBatch): number {
+  return batch.length + (batch.routedAway ?? 0);
+}

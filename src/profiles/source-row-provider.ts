@@ -1,7 +1,7 @@
 import type { ProfileSourceSpec } from '../config';
 import { type RowSource, sourceFingerprint } from './adapters/source-adapters';
 import type { SourceRowOptions } from './source-adapter';
-import type { SourceRecord } from './source-record';
+import type { SourceRecordBatch } from './source-record';
 import { checkSourceReadsWhole, readSourceRowBatches } from './source-rows';
 
 /**
@@ -10,13 +10,15 @@ import { checkSourceReadsWhole, readSourceRowBatches } from './source-rows';
  * that part alone would use, and iterates the answer once; stopping early (`return`) says it wants
  * no more. The same batches, in the same order, with the same failures as `readSourceRowBatches`
  * gives for those arguments: that is what keeps a shared read (see `SharedSourceRead`) exact.
+ * Exact up to rows the caller ignores: a shared read may leave those out of a batch, counting them
+ * in its `routedAway` (see `SourceRecordBatch`), so a caller counts rows read with `batchRows`.
  */
 export interface SourceRowProvider {
   rowBatches(
     source: RowSource,
     fields: readonly string[],
     options: SourceRowOptions,
-  ): AsyncIterable<SourceRecord[]>;
+  ): AsyncIterable<SourceRecordBatch>;
   /**
    * The content fingerprint of `spec`'s data, as `sourceFingerprint(spec, baseDir)` gives it; left
    * out, that is what a caller uses. A shared read answers it once for all its members (hashing a
