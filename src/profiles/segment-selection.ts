@@ -22,9 +22,12 @@ export const maxUnselectedSegments = 10_000;
  * The members of a destination's selected segments: key → which of those segments the key is in.
  * Memory is one entry per distinct selected member, whatever the size of the membership source,
  * kept outside the JavaScript heap (a million members would otherwise be a million strings and
- * map entries that every garbage collection walks): each key's UTF-16 code units in one arena,
- * found by a hash of them (open addressing), every hash match confirmed on the code units, so keys
- * compare exactly as strings do. Built by `selectSegmentMembers`.
+ * map entries that every garbage collection walks): each key's UTF-16 code units in one arena, one
+ * byte each while every unit of every key fits in one (Latin-1: nearly all keys; the arena widens
+ * to two bytes a unit once one does not), found by a hash of them (open addressing), every hash
+ * match confirmed on the code units, so keys compare exactly as strings do. A key's units end where
+ * the next key's begin: no length is kept. About 40–56 bytes per member. Built by
+ * `selectSegmentMembers`.
  *
  * A selection is read by one profile pass: `claim` records that a key met its profile row.
  */
@@ -41,12 +44,14 @@ export class SegmentSelection {
    * an entry's arrays read for every probe were a cache miss each.
    */
   private slots = new Int32Array(2 * 1024);
-  private units = new Uint16Array(16 * 1024);
+  private units: Uint8Array | Uint16Array = new Uint8Array(16 * 1024);
+  /** Whether `units` holds two bytes a unit (a key with a unit above U+00FF was added). */
+  private wide = false;
   private used = 0;
-  // Per entry. A claimed key keeps its mask, negated.
+  // Per entry: the hash, where the key's units end (they start where the entry before's end), the
+  // mask. A claimed key keeps its mask, negated.
   private hashes = new Uint32Array(512);
-  private offsets = new Uint32Array(512);
-  private lengths = new Uint32Array(512);
+  private ends = new Uint32Array(512);
   private masks = new Float64Array(512);
 
   constructor(segments: readonly string[]) {
@@ -121,8 +126,8 @@ export class SegmentSelection {
   /** Whether entry `entry` holds exactly `key`. */
   keyIs(entry: number, key: string): boolean {
     const length = key.length;
-    if (this.lengths[entry] !== length) return false;
-    const offset = this.offsets[entry] as number;
+    const offset = this.startOf(entry);
+    if ((this.ends[entry] as number) - offset !== length) return false;
     for (let index = 0; index < length; index++)
       if (this.units[offset + index] !== key.charCodeAt(index)) return false;
     return true;
@@ -130,10 +135,10 @@ export class SegmentSelection {
 
   /** Whether entry `entry` holds the same key as entry `otherEntry` of `other`. */
   sameKey(entry: number, other: SegmentSelection, otherEntry: number): boolean {
-    const length = this.lengths[entry] as number;
-    if (other.lengths[otherEntry] !== length) return false;
-    const offset = this.offsets[entry] as number;
-    const otherOffset = other.offsets[otherEntry] as number;
+    const offset = this.startOf(entry);
+    const length = (this.ends[entry] as number) - offset;
+    const otherOffset = other.startOf(otherEntry);
+    if ((other.ends[otherEntry] as number) - otherOffset !== length) return false;
     for (let index = 0; index < length; index++)
       if (this.units[offset + index] !== other.units[otherOffset + index]) return false;
     return true;
@@ -155,6 +160,11 @@ export class SegmentSelection {
     return names;
   }
 
+  /** Where entry `entry`'s key's units start in `units`. */
+  private startOf(entry: number): number {
+    return entry === 0 ? 0 : (this.ends[entry - 1] as number);
+  }
+
   /** The entry holding `key` (confirmed unit by unit), or -1. */
   private find(key: string, hash: number): number {
     const slots = this.slots;
@@ -166,8 +176,8 @@ export class SegmentSelection {
       if (held === 0) return -1;
       if (slots[2 * slot + 1] !== signed) continue;
       const entry = held - 1;
-      if (this.lengths[entry] !== length) continue;
-      const offset = this.offsets[entry] as number;
+      const offset = entry === 0 ? 0 : (this.ends[entry - 1] as number);
+      if ((this.ends[entry] as number) - offset !== length) continue;
       let same = true;
       for (let index = 0; index < length; index++) {
         if (this.units[offset + index] !== key.charCodeAt(index)) {
@@ -183,17 +193,23 @@ export class SegmentSelection {
   private insert(key: string, hash: number): number {
     const entry = this.count;
     if (entry === this.hashes.length) this.growEntries();
-    if (this.used + key.length > this.units.length) {
-      const bigger = new Uint16Array(Math.max(this.units.length * 2, this.used + key.length));
+    let wide = this.wide;
+    for (let index = 0; index < key.length && !wide; index++) wide = key.charCodeAt(index) > 0xff;
+    if (this.used + key.length > this.units.length || wide !== this.wide) {
+      const size = Math.max(
+        this.units.length * (this.used + key.length > this.units.length ? 2 : 1),
+        this.used + key.length,
+      );
+      const bigger = wide ? new Uint16Array(size) : new Uint8Array(size);
       bigger.set(this.units.subarray(0, this.used));
       this.units = bigger;
+      this.wide = wide;
     }
     for (let index = 0; index < key.length; index++) this.units[this.used + index] = key.charCodeAt(index);
     this.hashes[entry] = hash;
-    this.offsets[entry] = this.used;
-    this.lengths[entry] = key.length;
     this.masks[entry] = 0;
     this.used += key.length;
+    this.ends[entry] = this.used;
     this.count += 1;
     if (this.count * 4 > this.slots.length) this.rehash(this.slots.length * 2);
     else this.place(this.slots, entry);
@@ -223,8 +239,7 @@ export class SegmentSelection {
       return bigger;
     };
     this.hashes = grow(this.hashes, (n) => new Uint32Array(n));
-    this.offsets = grow(this.offsets, (n) => new Uint32Array(n));
-    this.lengths = grow(this.lengths, (n) => new Uint32Array(n));
+    this.ends = grow(this.ends, (n) => new Uint32Array(n));
     this.masks = grow(this.masks, (n) => new Float64Array(n));
   }
 }

@@ -106,4 +106,21 @@ describe('SegmentSelection', () => {
     }
     expect(selection.unclaimed()).toBe(reference.size - 2);
   });
+  it('keeps keys a byte a unit only while they fit: a wider key widens the arena, none is truncated', () => {
+    const selection = new SegmentSelection(['A']);
+    // Latin-1 units (up to U+00FF) are held one byte each; U+0100 as a byte would be U+0000.
+    for (const key of ['\u0000', 'ÿ', 'x\u0001', 'café']) selection.add(key, 0);
+    expect(selection.has('\u0100')).toBe(false);
+    expect(selection.has('x\u0101')).toBe(false);
+    expect(selection.has('caf\u01e9')).toBe(false);
+    selection.add('\u0100', 0);
+    selection.add('\u{1F600}', 0);
+    for (const key of ['\u0000', 'ÿ', 'x\u0001', 'café', '\u0100', '\u{1F600}'])
+      expect(selection.has(key)).toBe(true);
+    expect(selection.has('x\u0101')).toBe(false);
+    expect(selection.has('\u0001')).toBe(false);
+    expect(selection.size).toBe(6);
+    expect(selection.claim('café')).toEqual(['A']);
+    expect(selection.unclaimed()).toBe(5);
+  });
 });
