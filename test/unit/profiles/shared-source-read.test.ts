@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { DataMatching, ProfileSourceSpec } from '../../../src/config';
 import {
   ownSourceRowsProvider,
-  type RowIssue,
   readContacts,
   SharedSourceRead,
   type SourceRowProvider,
 } from '../../../src/profiles';
-import { collect, profileFixture } from '../../support/profile-fixtures';
+import { collect, profileFixture, type ReadingMember, readAsMember } from '../../support/profile-fixtures';
 
 const source: ProfileSourceSpec = {
   type: 'csv',
@@ -36,29 +35,10 @@ function countingRows() {
   return { rows, opens };
 }
 
-interface Member {
-  readonly name: string;
-  readonly segments: readonly string[];
-  readonly dataMatching: DataMatching;
-}
+type Member = ReadingMember;
 
-async function readAs(member: Member, rows: SourceRowProvider | undefined, spec = source) {
-  const issues: RowIssue[] = [];
-  const read = readContacts({
-    source: spec,
-    baseDir,
-    segments: member.segments,
-    dataMatching: member.dataMatching,
-    onIssue: (issue) => issues.push(issue),
-    rows,
-  });
-  try {
-    const contacts = await collect(read);
-    return { contacts, issues, summary: read.summary };
-  } catch (error) {
-    return { error: (error as { code?: string }).code, issues };
-  }
-}
+const readAs = (member: Member, rows: SourceRowProvider | undefined, spec = source) =>
+  readAsMember(member, spec, baseDir, rows);
 
 const members: Member[] = [
   { name: 'vip', segments: ['VIP'], dataMatching: named },

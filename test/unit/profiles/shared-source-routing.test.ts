@@ -7,8 +7,6 @@ import {
   batchRows,
   maxUnselectedSegments,
   ownSourceRowsProvider,
-  type RowIssue,
-  readContacts,
   resolveRowSources,
   SegmentSelection,
   SharedSourceRead,
@@ -16,7 +14,7 @@ import {
   type SourceRowProvider,
 } from '../../../src/profiles';
 import { SelectionUnion } from '../../../src/profiles/selection-union';
-import { collect } from '../../support/profile-fixtures';
+import { type ReadingMember, readAsMember } from '../../support/profile-fixtures';
 import { tempFolder } from '../../support/temp-folder';
 
 const spec: ProfileSourceSpec = {
@@ -29,11 +27,7 @@ const spec: ProfileSourceSpec = {
 const named: DataMatching = { email: 'EmailAddress', firstName: 'FirstName', lastName: 'LastName' };
 const emailOnly: DataMatching = { email: 'EmailAddress' };
 
-interface Member {
-  readonly name: string;
-  readonly segments: readonly string[];
-  readonly dataMatching: DataMatching;
-}
+type Member = ReadingMember;
 
 /** A csv source in a fresh folder: its two files as given (lines joined, no line break added). */
 function csvSource(membership: string, profiles: string): string {
@@ -43,23 +37,8 @@ function csvSource(membership: string, profiles: string): string {
   return folder;
 }
 
-async function readAs(member: Member, baseDir: string, rows: SourceRowProvider | undefined) {
-  const issues: RowIssue[] = [];
-  const read = readContacts({
-    source: spec,
-    baseDir,
-    segments: member.segments,
-    dataMatching: member.dataMatching,
-    onIssue: (issue) => issues.push(issue),
-    rows,
-  });
-  try {
-    const contacts = await collect(read);
-    return { contacts, issues, summary: read.summary };
-  } catch (error) {
-    return { error: (error as { code?: string }).code, issues };
-  }
-}
+const readAs = (member: Member, baseDir: string, rows: SourceRowProvider | undefined) =>
+  readAsMember(member, spec, baseDir, rows);
 
 /** Each member's result read alone (its own read of the files) and read together (one shared read). */
 async function aloneAndTogether(members: readonly Member[], baseDir: string, maxBuffered?: number) {
