@@ -27,17 +27,32 @@ type RecordScan = { readonly next: number } | 'incomplete' | 'broken';
  */
 export class CsvQuotingCheck {
   private carry: Buffer = Buffer.alloc(0);
+  /** Where a carried record and the next chunk are put together (grown, never shrunk). */
+  private joined: Buffer = Buffer.alloc(0);
   private started = false;
   private whole = true;
 
   constructor(private readonly shape: CsvRecordShape) {}
 
-  /** Scans a chunk; false once the bytes so far cannot be read whole (it scans no more). */
+  /**
+   * Scans a chunk; false once the bytes so far cannot be read whole (it scans no more). The chunk
+   * is not kept: its bytes may be reused by the caller once this returns.
+   */
   push(chunk: Buffer): boolean {
     if (!this.whole) return false;
-    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    const data = this.carry.length === 0 ? chunk : this.join(chunk);
     this.whole = this.scan(data, false);
     return this.whole;
+  }
+
+  /** The carried bytes and `chunk`, one after the other, in `joined` (no buffer made per chunk). */
+  private join(chunk: Buffer): Buffer {
+    const length = this.carry.length + chunk.length;
+    if (this.joined.length < length)
+      this.joined = Buffer.allocUnsafe(Math.max(length, 2 * this.joined.length));
+    this.carry.copy(this.joined, 0);
+    chunk.copy(this.joined, this.carry.length);
+    return this.joined.subarray(0, length);
   }
 
   /** Whether the whole input can be read whole. */
@@ -51,7 +66,7 @@ export class CsvQuotingCheck {
     let at = 0;
     if (!this.started) {
       if (length < 3 && !final) {
-        this.carry = data;
+        this.carry = Buffer.from(data);
         return true;
       }
       this.started = true;

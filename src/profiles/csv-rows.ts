@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { CsvError } from 'csv-parse';
 import { CsvQuotingCheck } from './csv-quoting-check';
 import { type CsvFileTail, type CsvRecord, readCsvRecordBatches } from './csv-records';
@@ -12,6 +11,7 @@ import {
   assertFileUnchanged,
   assertSourceFile,
   checkChunkBytes,
+  reusedFileChunks,
   sourceFileError,
   statSourceFile,
 } from './source-file';
@@ -150,14 +150,15 @@ export async function checkCsvReadsWhole(
     return beforeHeader.splice(0).every((chunk) => started.push(chunk));
   };
   try {
-    const bytes = createReadStream(file, { highWaterMark: checkChunkBytes });
-    for await (const chunk of decodedAsUtf8(bytes, options.encoding)) {
+    // Chunks of one reused buffer: what the check keeps of one it copies.
+    for await (const chunk of decodedAsUtf8(reusedFileChunks(file, checkChunkBytes), options.encoding)) {
       if (options.signal?.aborted) return false;
       if (check !== undefined) {
         whole = check.push(chunk);
       } else {
-        beforeHeader.push(chunk);
-        const header = firstRecord(scanner.push(chunk));
+        const kept = Buffer.from(chunk);
+        beforeHeader.push(kept);
+        const header = firstRecord(scanner.push(kept));
         if (header === 'malformed') whole = false;
         else if (header !== undefined) whole = begin(header);
       }

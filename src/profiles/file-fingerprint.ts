@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { assertSourceFile, sourceFileError } from './source-file';
+import { assertSourceFile, checkChunkBytes, reusedFileChunks, sourceFileError } from './source-file';
 
 /**
  * The content fingerprint of source files, in order (`sha256:` and hex): each file's length and
@@ -15,7 +14,7 @@ export async function fileContentFingerprint(files: readonly string[]): Promise<
     const content = createHash('sha256');
     let size = 0;
     try {
-      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      for await (const chunk of reusedFileChunks(file, checkChunkBytes)) {
         size += chunk.length;
         content.update(chunk);
       }

@@ -11,12 +11,24 @@ import { tempFolder } from '../../support/temp-folder';
 const csvText = csvTextArbitrary({ cells: { min: 3, max: 3 }, header: 'A,B,C\n' });
 const allOneLine = { columns: 3, oneLine: [true, true, true] };
 
-function wholeIn(bytes: Buffer, sizes: readonly number[], shape = allOneLine): boolean {
+/**
+ * The check of `bytes` pushed in chunks of `sizes` (in turn); with `reused`, each chunk is copied
+ * into one buffer that is overwritten with quotes once pushed, as a reader reusing its buffer does.
+ */
+function wholeIn(bytes: Buffer, sizes: readonly number[], shape = allOneLine, reused = false): boolean {
   const check = new CsvQuotingCheck(shape);
+  const buffer = Buffer.alloc(Math.max(...sizes, 1));
   let at = 0;
   for (let index = 0; at < bytes.length; index++) {
     const size = sizes[index % sizes.length] ?? 1;
-    if (!check.push(bytes.subarray(at, at + size))) return false;
+    const part = bytes.subarray(at, at + size);
+    let chunk = part;
+    if (reused) {
+      part.copy(buffer);
+      chunk = buffer.subarray(0, part.length);
+    }
+    if (!check.push(chunk)) return false;
+    buffer.fill(0x22);
     at += size;
   }
   return check.end();
@@ -44,6 +56,20 @@ describe('CsvQuotingCheck', () => {
         (text, sizes) => {
           const bytes = Buffer.from(text, 'utf8');
           expect(wholeIn(bytes, sizes)).toBe(wholeIn(bytes, [bytes.length || 1]));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps nothing of a chunk: fed through one buffer overwritten after each push, it says the same', () => {
+    fc.assert(
+      fc.property(
+        csvText,
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
+        (text, sizes) => {
+          const bytes = Buffer.from(text, 'utf8');
+          expect(wholeIn(bytes, sizes, allOneLine, true)).toBe(wholeIn(bytes, [bytes.length || 1]));
         },
       ),
       { numRuns: 500 },
