@@ -88,19 +88,44 @@ export function mapContact(
     report,
   );
   const values = fields.length === 0 ? undefined : fieldValues(profile, fields, report);
-  // One shape for every contact (absent names and fields are undefined properties, which nothing
-  // tells from missing ones): the engine's per-contact code then reads one kind of object.
-  const contact: ExportContact = {
-    key: profile.key,
-    email: normalised.email,
-    emailKey: normalised.emailKey,
+  const contact = new MappedContact(
+    profile.key,
+    normalised.email,
+    normalised.emailKey,
     firstName,
     lastName,
-    fields: values,
-    segments: profile.segments,
-    where: profile.where,
-  };
+    values,
+    profile.segments,
+    profile.where,
+  );
   return { contact, issues: issues ?? noIssues };
+}
+
+/**
+ * A contact as `mapContact` makes it: one shape for every contact (absent names and fields are
+ * undefined properties, which nothing tells from missing ones), so the engine's per-contact code
+ * reads one kind of object.
+ *
+ * Made by a constructor, not an object literal, so that it is always allocated in the young
+ * generation. V8 decides once per object literal whether to allocate its objects straight in the
+ * old generation (allocation-site pretenuring), from how many of those the not yet optimized code
+ * made were still alive at a GC: for contacts, the first few hundred of a read, all still in
+ * their batch when a GC lands early in the profile pass (as the full GCs the whole-file check
+ * causes there do). The decision then holds for the process: a 1%-change rerun of a million
+ * profiles that drew it had every contact tenured and dying in the old generation, 45 full GCs
+ * instead of 27. Objects a constructor makes carry no allocation site and are never pretenured.
+ */
+class MappedContact implements ExportContact {
+  constructor(
+    readonly key: string,
+    readonly email: string,
+    readonly emailKey: string,
+    readonly firstName: string | undefined,
+    readonly lastName: string | undefined,
+    readonly fields: readonly ContactFieldValue[] | undefined,
+    readonly segments: readonly string[],
+    readonly where: RowLocation,
+  ) {}
 }
 
 const noIssues: readonly RowIssue[] = Object.freeze([]);
