@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { type CsvError, type Options, Parser } from 'csv-parse';
 import { type CsvColumns, CsvScanner } from './csv-scanner';
 import { readableBatches } from './readable-batches';
 import { decodedAsUtf8, type SourceEncoding } from './source-encoding';
-import { sourceFileError } from './source-file';
+import { reusedFileChunks, sourceFileError } from './source-file';
 
 /**
  * One parsed csv record, or one record the parser had to skip. `line` is the 1-based physical line
@@ -77,13 +76,17 @@ export async function* readCsvRecordBatches(
 ): AsyncGenerator<CsvRecord[]> {
   try {
     yield* csvRecordBatches(
-      watchedTail(decodedAsUtf8(createReadStream(file), options.encoding), options.tail),
+      // One buffer, reused: the scanner keeps nothing of a chunk (see `CsvScanner.push`).
+      watchedTail(decodedAsUtf8(reusedFileChunks(file, readChunkBytes), options.encoding), options.tail),
       options.columns,
     );
   } catch (error) {
     throw sourceFileError(file, error);
   }
 }
+
+/** A read's chunk: 64 KiB, a stream's default, and what a batch of rows is cut at. */
+const readChunkBytes = 64 * 1024;
 
 async function* watchedTail(
   chunks: AsyncIterable<Buffer>,
@@ -124,12 +127,13 @@ export async function* csvRecordBatches(
   }
 }
 
+/** `first`, then copies of the chunks of `rest` (a parser may keep them past the next read). */
 async function* concatChunks(
   first: Buffer,
   rest: AsyncIterable<Buffer> | readonly Buffer[],
 ): AsyncGenerator<Buffer> {
   yield first;
-  for await (const chunk of rest) yield chunk;
+  for await (const chunk of rest) yield Buffer.from(chunk);
 }
 
 /**

@@ -55,6 +55,8 @@ const scanned = { next: 0, lines: 0 };
  */
 export class CsvScanner {
   private carry: Buffer = Buffer.alloc(0);
+  /** Where a carried record and the next chunk are put together (grown, never shrunk). */
+  private joined: Buffer = Buffer.alloc(0);
   private line = 1;
   private started = false;
   private stopped = false;
@@ -62,9 +64,25 @@ export class CsvScanner {
   /** `columns`: which cells to decode (see `CsvColumns`); every one when absent. */
   constructor(private readonly columns: CsvColumns = {}) {}
 
-  /** Scans a chunk; records that end in a later chunk wait for it. */
+  /**
+   * Scans a chunk; records that end in a later chunk wait for it. The chunk is not kept (what waits
+   * is copied, and so is a malformed result's `rest`): the caller may reuse its bytes.
+   */
   push(chunk: Buffer): ScanResult {
-    return this.scan(this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]), false);
+    return this.scan(this.carry.length === 0 ? chunk : this.join(chunk), false);
+  }
+
+  /**
+   * The carried bytes and `chunk` in `joined`: nearly every chunk ends inside a record, and a new
+   * buffer for each (Buffer.concat) was as many bytes again as the file outside the heap.
+   */
+  private join(chunk: Buffer): Buffer {
+    const length = this.carry.length + chunk.length;
+    if (this.joined.length < length)
+      this.joined = Buffer.allocUnsafe(Math.max(length, 2 * this.joined.length));
+    this.carry.copy(this.joined, 0);
+    chunk.copy(this.joined, this.carry.length);
+    return this.joined.subarray(0, length);
   }
 
   /** Scans what is left at the end of the input. */
@@ -77,7 +95,7 @@ export class CsvScanner {
     let position = 0;
     if (!this.started) {
       if (data.length < 3 && !final) {
-        this.carry = data;
+        this.carry = Buffer.from(data);
         return { records: [] };
       }
       this.started = true;
@@ -90,7 +108,7 @@ export class CsvScanner {
       if (values === malformed) {
         this.stopped = true;
         this.carry = Buffer.alloc(0);
-        return { records, malformed: { rest: data.subarray(position), line: this.line } };
+        return { records, malformed: { rest: Buffer.from(data.subarray(position)), line: this.line } };
       }
       records.push({ values, line: this.line });
       this.line += scanned.lines;

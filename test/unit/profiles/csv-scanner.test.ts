@@ -24,6 +24,16 @@ async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator
   }
 }
 
+/** `chunked` through one buffer, as `reusedFileChunks` reads: overwritten once the next is asked for. */
+async function* reusedChunks(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Buffer> {
+  const buffer = Buffer.alloc(Math.max(...sizes, 1));
+  for await (const chunk of chunked(bytes, sizes)) {
+    chunk.copy(buffer);
+    yield buffer.subarray(0, chunk.length);
+    buffer.fill(0x22);
+  }
+}
+
 const csvText = csvTextArbitrary();
 
 describe('csvRecordBatches: the fast scanner, csv-parse from the first malformed record on', () => {
@@ -36,6 +46,21 @@ describe('csvRecordBatches: the fast scanner, csv-parse from the first malformed
           const bytes = Buffer.from(text, 'utf8');
           const expected = await collect(csvParseRecordBatches(Readable.from([bytes])));
           expect(await collect(csvRecordBatches(chunked(bytes, sizes)))).toEqual(expected);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('keeps nothing of a chunk: read through one buffer overwritten after each, the same records (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        csvText,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        async (text, sizes) => {
+          const bytes = Buffer.from(text, 'utf8');
+          const expected = await collect(csvParseRecordBatches(Readable.from([bytes])));
+          expect(await collect(csvRecordBatches(reusedChunks(bytes, sizes)))).toEqual(expected);
         },
       ),
       { numRuns: 400 },
