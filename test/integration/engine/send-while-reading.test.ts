@@ -176,12 +176,6 @@ describe.each(runStoreBackends)('sending while reading, run store: $name', (runS
     });
     const first = await w.run('vip', { store: watched.state, signal: controller.signal, tuning: tuning() });
     expect(first.run.status).toBe('paused');
-    console.log(
-      'DEBUG',
-      JSON.stringify(await w.runStore.imports.batches(first.run.id)),
-      first.record.counts.imported,
-      importedItems(w.sandbox),
-    );
     // Stopped while it read: no plan yet, some batches sent and confirmed.
     expect(first.record.plan).toBeNull();
     expect(first.record.batches.importsConfirmed).toBeGreaterThanOrEqual(2);
